@@ -1,0 +1,41 @@
+# Set-up and everyday commands. Only python3 is needed on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO := demo-workspace
+
+.PHONY: install demo test lint format bench sample clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Re-install when the project definition changes (editable: code changes need no re-install).
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/auditor -w $(DEMO) init
+	$(BIN)/auditor -w $(DEMO) ingest sample_data/exports
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Regenerate the committed sample archive (deterministic: same bytes every time).
+sample: install
+	rm -rf sample_data
+	$(BIN)/auditor sample --out sample_data
+
+clean:
+	rm -rf $(VENV) $(DEMO) build *.egg-info .pytest_cache .ruff_cache

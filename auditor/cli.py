@@ -1,0 +1,201 @@
+"""The ``auditor`` command line: parses options and delegates to functions tests can call.
+
+Exit codes: 0 success, 1 unexpected failure, 2 usage or configuration error,
+65 input data rejected above the configured threshold (the work is still done), 75 locked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from auditor import __version__
+from auditor.errors import EXIT_DATA, EXIT_FAILURE, AuditorError
+from auditor.workspace import DEFAULT_WORKSPACE, Workspace
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0   success
+  1   unexpected failure
+  2   usage or configuration error
+  65  input records rejected above ingest.max_reject_ratio (work still done)
+  75  another run holds the workspace lock"""
+
+
+class AuditorGroup(click.Group):
+    """Turns AuditorError into a one-line message and its exit code; never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except AuditorError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(130)
+        except Exception as exc:  # the promise is "never a traceback" for users; keep one for debugging
+            if os.environ.get("AUDITOR_DEBUG"):
+                traceback.print_exc()
+            click.echo(
+                f"Error: unexpected failure: {type(exc).__name__}: {exc}"
+                " (set AUDITOR_DEBUG=1 for a traceback)",
+                err=True,
+            )
+            ctx.exit(EXIT_FAILURE)
+
+
+def workspace_of(ctx: click.Context) -> Workspace:
+    return ctx.find_object(Workspace)
+
+
+@click.group(cls=AuditorGroup, epilog=EXIT_CODES_HELP)
+@click.option(
+    "-w",
+    "--workspace",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="AUDITOR_WORKSPACE",
+    default=DEFAULT_WORKSPACE,
+    show_default=True,
+    show_envvar=True,
+    help="Workspace folder holding the lake, reports, ledger and auditor.toml.",
+)
+@click.version_option(__version__, prog_name="auditor")
+@click.pass_context
+def cli(ctx: click.Context, workspace: Path) -> None:
+    """Compliance auditor for WeCom (企业微信) session-archive exports.
+
+    \b
+    Examples:
+      auditor -w /srv/audit init
+      auditor -w /srv/audit ingest /exports/2026-11-22/
+      AUDITOR_WORKSPACE=/srv/audit auditor ingest --json chat.jsonl.gz groups.json roster.csv
+    """
+    ctx.obj = Workspace(workspace)
+
+
+@cli.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create the workspace folders and a commented auditor.toml.
+
+    Safe to run again: nothing that exists is changed.
+
+    \b
+    Example:
+      auditor -w ./auditor-workspace init
+    """
+    ws = workspace_of(ctx)
+    created = ws.init()
+    ws.config  # noqa: B018 - validates an existing auditor.toml now rather than at the first nightly run
+    for path in created:
+        click.echo(f"created {path}")
+    click.echo(f"workspace ready: {ws.root}")
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the reconciliation as JSON on stdout.")
+@click.pass_context
+def ingest(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
+    """Import archive exports, groups.json and roster.csv into the workspace lake.
+
+    PATHS are files or folders (read recursively): JSONL message files, GetChatData
+    batch JSON, either gzip-compressed, groups*.json and roster *.csv. Every record
+    ends as accepted, duplicate or rejected; rejects go to W/rejects/ with the reason.
+    Re-ingesting the same files changes nothing.
+
+    \b
+    Examples:
+      auditor ingest exports/
+      auditor ingest --json day1.jsonl day2.jsonl.gz batch-0001.json groups.json roster.csv
+    """
+    from auditor.ingest import ingest as run_ingest
+
+    ws = workspace_of(ctx)
+    ws.init()
+    report = run_ingest(ws, paths)
+    summary = report.summary()
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        for f in report.files:
+            line = (
+                f"{f.path}: {f.records} records, {f.accepted} accepted, {f.duplicates} duplicates, "
+                f"{f.rejected} rejected"
+            )
+            click.echo(line + (f" ({f.note})" if f.note else ""))
+        click.echo(
+            f"total: {summary['files']} files, {summary['records']} records, {summary['accepted']} accepted, "
+            f"{summary['duplicates']} duplicates, {summary['rejected']} rejected"
+        )
+        if report.rejects_file:
+            click.echo(f"rejected records and reasons: {report.rejects_file}")
+    threshold = ws.config["ingest"]["max_reject_ratio"]
+    if report.reject_ratio > threshold:
+        click.echo(
+            f"Error: {report.reject_ratio:.1%} of records rejected, above ingest.max_reject_ratio "
+            f"({threshold:.1%}); see {report.rejects_file}",
+            err=True,
+        )
+        ctx.exit(EXIT_DATA)
+
+
+@cli.command()
+@click.option(
+    "--out",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder to write the archive into (created).",
+)
+@click.option(
+    "--messages",
+    default=4000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Number of message records.",
+)
+@click.option("--groups", default=6, show_default=True, type=click.IntRange(min=3), help="Number of groups.")
+@click.option("--days", default=3, show_default=True, type=click.IntRange(min=1), help="Number of days.")
+@click.option("--seed", default=7, show_default=True, type=int, help="Random seed: same seed, same bytes.")
+@click.option("--start", default="2026-11-16", show_default=True, help="First day (YYYY-MM-DD).")
+def sample(out_dir: Path, messages: int, groups: int, days: int, seed: int, start: str) -> None:
+    """Write a realistic synthetic WeCom archive (deterministic for a seed).
+
+    Writes OUT/exports/ (JSONL, gzip JSONL and GetChatData batch files, groups.json,
+    roster.csv) and OUT/manifest.json listing the groups and the planted violations.
+
+    \b
+    Examples:
+      auditor sample --out sample_data
+      auditor sample --out /tmp/big --messages 1000000 --groups 300 --days 3
+    """
+    import datetime as dt
+
+    from auditor.sample import generate
+
+    try:
+        first_day = dt.date.fromisoformat(start)
+    except ValueError:
+        raise AuditorError(f"--start must be YYYY-MM-DD, got {start!r}") from None
+    manifest = generate(out_dir, messages=messages, groups=groups, days=days, seed=seed, start=first_day)
+    click.echo(
+        f"wrote {manifest['messages']} messages in {len(manifest['groups'])} groups over {days} days "
+        f"to {out_dir}"
+    )
+
+
+def main() -> None:
+    cli(prog_name="auditor")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,231 @@
+"""Ingest: export files → the lake, with every input record accounted for.
+
+Each record ends as exactly one of accepted, duplicate (its msgid is already in the lake or
+earlier in this run) or rejected (with file, line, reason and raw bytes in ``W/rejects/``), so
+``accepted + duplicates + rejected == records`` always holds and nothing is lost silently.
+Lake files are written only after all inputs are read, one per touched date, named by content:
+re-ingesting the same files changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from operator import itemgetter
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from auditor import atomic, lake
+from auditor.wecom.files import RawRecord, classify, discover, read_records
+from auditor.wecom.groups import parse_group
+from auditor.wecom.messages import RecordError, parse_message
+from auditor.wecom.roster import parse_roster_row, read_roster_records
+from auditor.workspace import Workspace
+
+
+@dataclass
+class FileReport:
+    path: str
+    kind: str
+    records: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    note: str = ""
+
+
+@dataclass
+class IngestReport:
+    files: list[FileReport] = field(default_factory=list)
+    dates: list[str] = field(default_factory=list)
+    rejects_file: str | None = None
+
+    def total(self, name: str) -> int:
+        return sum(getattr(f, name) for f in self.files)
+
+    @property
+    def reject_ratio(self) -> float:
+        records = self.total("records")
+        return self.total("rejected") / records if records else 0.0
+
+    def summary(self) -> dict[str, Any]:
+        """The reconciliation: files, records, accepted, duplicates, rejected (plus detail)."""
+        return {
+            "files": len(self.files),
+            **{k: self.total(k) for k in ("records", "accepted", "duplicates", "rejected")},
+            "dates": self.dates,
+            "rejects_file": self.rejects_file,
+            "by_file": [asdict(f) for f in self.files],
+        }
+
+
+class _Rejects:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def add(self, record: RawRecord, reason: str) -> None:
+        entry = {
+            "file": record.file,
+            "line": record.line,
+            "reason": reason,
+            "raw_base64": base64.b64encode(record.raw).decode("ascii"),
+        }
+        with contextlib.suppress(UnicodeDecodeError):  # a readable preview where there is one
+            entry["raw_text"] = record.raw.decode("utf-8")[:2000]
+        self.lines.append(json.dumps(entry, ensure_ascii=False))
+
+    def write(self, folder: Path) -> Path | None:
+        if not self.lines:
+            return None
+        body = ("\n".join(self.lines) + "\n").encode("utf-8")
+        path = folder / f"rejects-{hashlib.sha256(body).hexdigest()[:16]}.jsonl"
+        if not path.exists():
+            atomic.write_bytes(path, body)
+        return path
+
+
+class _MessageSink:
+    """Deduplicates messages against the lake and this run, and buffers them per date."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.tz = ws.tz
+        self.existing: dict[str, set[str]] = {}
+        self.seen: dict[str, tuple[int, str]] = {}  # msgid → (hash of raw, source) in this run
+        self.columns: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+
+    def _in_lake(self, date: str, msgid: str) -> bool:
+        if date not in self.existing:
+            table = lake.read_partition(self.ws.messages_dir, date, lake.MESSAGE_SCHEMA, ["msgid"])
+            self.existing[date] = set(table.column("msgid").to_pylist())
+        return msgid in self.existing[date]
+
+    def offer(self, record: RawRecord) -> str:
+        """accepted / duplicate; raises RecordError for a record to reject."""
+        row = parse_message(record.value)
+        raw = record.raw.decode("utf-8")
+        fingerprint = hash(raw)
+        earlier = self.seen.get(row["msgid"])
+        if earlier is not None:
+            if earlier[0] != fingerprint:
+                raise RecordError(f"msgid {row['msgid']!r} already read from {earlier[1]} with other content")
+            return "duplicate"
+        self.seen[row["msgid"]] = (fingerprint, record.source)
+        date = lake.local_date(row["msgtime"], self.tz)
+        if self._in_lake(date, row["msgid"]):
+            return "duplicate"
+        cols = self.columns[date]
+        for key, value in row.items():
+            cols[key].append(value)
+        cols["raw"].append(raw)
+        cols["source"].append(record.source)
+        return "accepted"
+
+    def flush(self) -> list[str]:
+        for date, cols in sorted(self.columns.items()):
+            cols["msgtime"] = pa.array(cols["msgtime"], pa.int64()).cast(lake.TIMESTAMP)
+            table = pa.table({f.name: cols[f.name] for f in lake.MESSAGE_SCHEMA}, schema=lake.MESSAGE_SCHEMA)
+            lake.append_messages(self.ws.messages_dir, date, table)
+        return sorted(self.columns)
+
+
+class _KeyedTable:
+    """A small table replaced whole on change (groups, members, roster): upsert by key."""
+
+    def __init__(self, path: Path, schema: pa.Schema, key: Callable[[dict[str, Any]], Any]) -> None:
+        self.path, self.schema, self.key = path, schema, key
+        self.rows = {key(r): r for r in lake.read_single(path, schema).to_pylist()}
+        self.changed = False
+
+    def upsert(self, row: dict[str, Any], compare: Callable[[dict], dict] = lambda r: r) -> bool:
+        """True when the row is new or differs (ignoring what ``compare`` drops)."""
+        old = self.rows.get(self.key(row))
+        if old is not None and compare(old) == compare(row):
+            return False
+        self.rows[self.key(row)] = row
+        self.changed = True
+        return True
+
+    def write(self) -> None:
+        if self.changed:
+            rows = [self.rows[k] for k in sorted(self.rows)]
+            lake.write_table(self.path, pa.Table.from_pylist(rows, schema=self.schema))
+
+
+def _without_source(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "source"}
+
+
+def _ms_to_datetime(value: int | None):
+    return None if value is None else pa.scalar(value, pa.int64()).cast(lake.TIMESTAMP).as_py()
+
+
+def ingest(
+    ws: Workspace, paths: Iterable[str | Path], on_file: Callable[[FileReport], None] | None = None
+) -> IngestReport:
+    """Read every export under ``paths`` into the workspace lake; returns the reconciliation."""
+    files = discover(paths)
+    max_bytes = ws.config["ingest"]["max_record_bytes"]
+    report = IngestReport()
+    rejects = _Rejects()
+    messages = _MessageSink(ws)
+    groups = _KeyedTable(ws.groups_dir / "groups.parquet", lake.GROUP_SCHEMA, itemgetter("roomid"))
+    members = _KeyedTable(
+        ws.members_dir / "members.parquet", lake.MEMBER_SCHEMA, itemgetter("roomid", "userid")
+    )
+    roster = _KeyedTable(ws.roster_dir / "roster.parquet", lake.ROSTER_SCHEMA, itemgetter("userid"))
+
+    for path in files:
+        kind = classify(path)
+        file_report = FileReport(str(path), kind)
+        records = read_roster_records(path) if kind == "roster" else read_records(path, max_bytes)
+        for record in records:
+            file_report.records += 1
+            try:
+                if record.error is not None:
+                    raise RecordError(record.error)
+                if kind == "messages":
+                    outcome = messages.offer(record)
+                elif kind == "groups":
+                    group, group_members = parse_group(record.value, ws.config["groups"])
+                    group["create_time"] = _ms_to_datetime(group["create_time"])
+                    changed = groups.upsert({**group, "source": record.source}, _without_source)
+                    for member in group_members:
+                        member["join_time"] = _ms_to_datetime(member["join_time"])
+                        changed |= members.upsert(member)
+                    outcome = "accepted" if changed else "duplicate"
+                else:
+                    row = parse_roster_row(record.value)
+                    outcome = (
+                        "accepted"
+                        if roster.upsert({**row, "source": record.source}, _without_source)
+                        else "duplicate"
+                    )
+            except RecordError as exc:
+                rejects.add(record, str(exc))
+                file_report.rejected += 1
+                continue
+            if outcome == "accepted":
+                file_report.accepted += 1
+            else:
+                file_report.duplicates += 1
+        if file_report.records == 0:
+            file_report.note = "empty file: no records"
+        report.files.append(file_report)
+        if on_file:
+            on_file(file_report)
+
+    # Lake writes come last, each atomic: a failure above leaves the lake untouched.
+    report.dates = messages.flush()
+    for table in (groups, members, roster):
+        table.write()
+    rejects_path = rejects.write(ws.rejects_dir)
+    report.rejects_file = str(rejects_path) if rejects_path else None
+    return report

@@ -1,0 +1,1 @@
+"""Reading WeCom session-archive exports (GetChatData records, group and roster files)."""

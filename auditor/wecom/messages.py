@@ -1,0 +1,215 @@
+"""One decrypted GetChatData record → one row of the messages lake.
+
+The archive has some thirty message types, each with its own payload key and shape
+(see the WeCom 会话内容存档 documentation). Every type yields the text a detector can audit:
+the words people typed, but also file names, link titles and URLs, card and location
+names, quoted chat records. Unknown types are kept with empty text, never rejected, so a new
+WeCom release does not make the nightly job drop records.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+ACTIONS = ("send", "recall", "switch")
+
+
+class RecordError(ValueError):
+    """The record cannot be accepted; the message is the reason shown to the operator."""
+
+
+def sender_kind(userid: str) -> str:
+    """WeCom id prefixes: wo/wm external contacts, wb robots, anything else internal staff."""
+    if userid.startswith(("wo", "wm")):
+        return "external"
+    if userid.startswith("wb"):
+        return "robot"
+    return "internal"
+
+
+def _strings(payload: Any, keys: Iterable[str]) -> list[str]:
+    if not isinstance(payload, dict):
+        return []
+    out = []
+    for key in keys:
+        value = payload.get(key)
+        if isinstance(value, str) and value:
+            out.append(value)
+        elif isinstance(value, list):
+            out.extend(v for v in value if isinstance(v, str) and v)
+    return out
+
+
+def _embedded_json(value: Any) -> Any:
+    """chatrecord and mixed items carry their payload as a JSON *string*."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value  # a plain string is still auditable text
+    return value
+
+
+def _fields(*keys: str) -> Callable[[Any], list[str]]:
+    return lambda payload: _strings(payload, keys)
+
+
+def _news(payload: Any) -> list[str]:
+    items = payload.get("item") if isinstance(payload, dict) else None
+    out: list[str] = []
+    for item in items if isinstance(items, list) else []:
+        out += _strings(item, ("title", "description", "url"))
+    return out
+
+
+def _vote(payload: Any) -> list[str]:
+    return _strings(payload, ("votetitle", "voteitem"))
+
+
+def _collect(payload: Any) -> list[str]:
+    out = _strings(payload, ("room_name", "title"))
+    details = payload.get("details") if isinstance(payload, dict) else None
+    for item in details if isinstance(details, list) else []:
+        out += _strings(item, ("ques",))
+    return out
+
+
+def _item_text(item_type: str, content: Any) -> list[str]:
+    """Text of a chatrecord/mixed item: its type names the payload shape ("ChatRecordText" → text)."""
+    kind = item_type.lower()
+    if kind != "chatrecord":  # a nested chat record keeps its name; "ChatRecordText" → "text"
+        kind = kind.removeprefix("chatrecord")
+    content = _embedded_json(content)
+    if isinstance(content, str):
+        return [content] if content else []
+    if kind in ("", "text", "markdown") or kind not in EXTRACTORS:
+        # Unknown item kinds: take every string value, auditing too much beats too little.
+        return [*_strings(content, ("content",)), *_strings(content, ("title", "description", "link_url"))]
+    if isinstance(content, dict) and kind in content and kind != "text":
+        content = content[kind]  # some exports wrap the payload under its type key again
+    return EXTRACTORS[kind][1](content)
+
+
+def _items(payload: Any) -> list[str]:
+    items = payload.get("item") if isinstance(payload, dict) else None
+    out: list[str] = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict):
+            out += _item_text(str(item.get("type", "")), item.get("content"))
+    return out
+
+
+def _chatrecord(payload: Any) -> list[str]:
+    return _strings(payload, ("title",)) + _items(payload)
+
+
+# msgtype → (payload key, text extractor)
+EXTRACTORS: dict[str, tuple[str, Callable[[Any], list[str]]]] = {
+    "text": ("text", _fields("content")),
+    "image": ("image", _fields()),
+    "revoke": ("revoke", _fields()),
+    "agree": ("agree", _fields()),
+    "disagree": ("disagree", _fields()),
+    "voice": ("voice", _fields()),
+    "video": ("video", _fields()),
+    "card": ("card", _fields("corpname", "userid")),
+    "location": ("location", _fields("title", "address")),
+    "emotion": ("emotion", _fields()),
+    "file": ("file", _fields("filename")),
+    "link": ("link", _fields("title", "description", "link_url")),
+    "weapp": ("weapp", _fields("title", "description", "displayname")),
+    "chatrecord": ("chatrecord", _chatrecord),
+    "todo": ("todo", _fields("title", "content")),
+    "vote": ("vote", _vote),
+    "collect": ("collect", _collect),
+    "redpacket": ("redpacket", _fields("wish")),
+    "external_redpacket": ("redpacket", _fields("wish")),
+    "meeting": ("meeting", _fields("topic", "address", "remarks")),
+    "docmsg": ("doc", _fields("title", "link_url")),
+    "markdown": ("info", _fields("content")),
+    "news": ("info", _news),
+    "calendar": ("calendar", _fields("title", "place", "remarks")),
+    "mixed": ("mixed", _items),
+    "meeting_voice_call": ("meeting_voice_call", _fields()),
+    "voip_doc_share": ("voip_doc_share", _fields("filename")),
+    "sphfeed": ("sphfeed", _fields("sph_name", "feed_desc")),
+    "voiptext": ("voiptext", _fields()),
+    "qydiskfile": ("info", _fields("filename")),
+}
+
+
+def extract_text(msgtype: str, record: dict[str, Any]) -> str:
+    if msgtype not in EXTRACTORS:
+        return ""
+    key, extractor = EXTRACTORS[msgtype]
+    return "\n".join(extractor(record.get(key)))
+
+
+def _require(
+    record: dict[str, Any], key: str, kind: type | tuple[type, ...], *, optional: bool = False
+) -> Any:
+    if key not in record or record[key] is None:
+        if optional:
+            return None
+        raise RecordError(f"missing field '{key}'")
+    value = record[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        expected = "an integer" if kind is int else "a string" if kind is str else "a list"
+        raise RecordError(f"field '{key}' must be {expected}, got {type(value).__name__}")
+    return value
+
+
+def parse_message(record: Any) -> dict[str, Any]:
+    """Validate one decrypted record and return its lake row (without the partition date).
+
+    ``msgtime`` stays epoch milliseconds here; the lake turns it into a UTC timestamp.
+    """
+    if not isinstance(record, dict):
+        raise RecordError(f"a record must be a JSON object, got {type(record).__name__}")
+    if "encrypt_chat_msg" in record and "msgid" in record and "action" not in record:
+        raise RecordError("record is still encrypted: decrypt it with the Finance SDK before export")
+    msgid = _require(record, "msgid", str)
+    if not msgid.strip():
+        raise RecordError("field 'msgid' is empty")
+    action = _require(record, "action", str)
+    if action not in ACTIONS:
+        raise RecordError(f"unknown action {action!r} (expected send, recall or switch)")
+    seq = _require(record, "seq", int, optional=True)
+
+    if action == "switch":  # a user switching enterprise: no msgtype, `time` and `user` instead
+        msgtime = _require(record, "time", int)
+        sender = _require(record, "user", str)
+        msgtype, tolist, roomid, text = "", [], "", ""
+    else:
+        msgtime = _require(record, "msgtime", int)
+        sender = _require(record, "from", str)
+        msgtype = _require(record, "msgtype", str)
+        tolist = _require(record, "tolist", list, optional=True) or []
+        if not all(isinstance(t, str) for t in tolist):
+            raise RecordError("field 'tolist' must be a list of strings")
+        # meeting_voice_call and voip_doc_share may have no roomid key at all
+        roomid = _require(record, "roomid", str, optional=True) or ""
+        text = extract_text(msgtype, record)
+    if not 0 <= msgtime < 10**14:
+        raise RecordError(f"field 'msgtime' out of range: {msgtime}")
+
+    pre_msgid = None
+    if msgtype == "revoke" and isinstance(record.get("revoke"), dict):
+        pre_msgid = record["revoke"].get("pre_msgid")
+        if pre_msgid is not None and not isinstance(pre_msgid, str):
+            raise RecordError("field 'revoke.pre_msgid' must be a string")
+    return {
+        "msgid": msgid,
+        "seq": seq,
+        "action": action,
+        "msgtype": msgtype,
+        "sender": sender,
+        "sender_kind": sender_kind(sender),
+        "tolist": tolist,
+        "roomid": roomid,
+        "msgtime": msgtime,
+        "text": text,
+        "pre_msgid": pre_msgid,
+    }

@@ -1,0 +1,71 @@
+"""The HR roster (``roster.csv``): who is staff, and who has left (membership rules need it)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from auditor.wecom.files import RawRecord, TruncatedInput, decode_utf8, iter_chunks
+from auditor.wecom.messages import RecordError
+
+ROSTER_COLUMNS = ("userid", "name", "department", "status", "left_date")
+STATUSES = ("active", "left")
+
+
+def read_roster_records(path: Path) -> Iterator[RawRecord]:
+    """One RawRecord per data row; the header must name every roster column."""
+    name = str(path)
+    try:
+        text = decode_utf8(b"".join(iter_chunks(path)).removeprefix(b"\xef\xbb\xbf"))
+    except (RecordError, TruncatedInput) as exc:
+        yield RawRecord(name, 1, b"", error=f"roster unreadable: {exc}")
+        return
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if header is None:
+        return
+    header = [h.strip() for h in header]
+    missing = [c for c in ROSTER_COLUMNS if c not in header]
+    if missing:
+        yield RawRecord(name, 1, ",".join(header).encode(), error=f"roster header lacks {', '.join(missing)}")
+        return
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue
+        raw = json.dumps(row, ensure_ascii=False).encode("utf-8")
+        if len(row) != len(header):
+            yield RawRecord(
+                name, reader.line_num, raw, error=f"expected {len(header)} columns, got {len(row)}"
+            )
+            continue
+        yield RawRecord(name, reader.line_num, raw, dict(zip(header, row, strict=True)))
+
+
+def parse_roster_row(row: dict[str, str]) -> dict[str, Any]:
+    userid = row["userid"].strip()
+    if not userid:
+        raise RecordError("empty userid")
+    status = row["status"].strip().lower()
+    if status not in STATUSES:
+        raise RecordError(f"status must be active or left, got {row['status']!r}")
+    left_raw = row["left_date"].strip()
+    left_date = None
+    if left_raw:
+        try:
+            left_date = dt.date.fromisoformat(left_raw)
+        except ValueError:
+            raise RecordError(f"left_date must be YYYY-MM-DD, got {left_raw!r}") from None
+    if status == "left" and left_date is None:
+        raise RecordError("status 'left' needs a left_date")
+    return {
+        "userid": userid,
+        "name": row["name"].strip(),
+        "department": row["department"].strip(),
+        "status": status,
+        "left_date": left_date,
+    }

@@ -1,0 +1,66 @@
+"""The workspace folder W and where each stage keeps its files (see DESIGN.md)."""
+
+from __future__ import annotations
+
+import os
+import zoneinfo
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from auditor import atomic
+from auditor.config import DEFAULT_TOML, load_config
+
+DEFAULT_WORKSPACE = "./auditor-workspace"
+
+
+@dataclass
+class Workspace:
+    root: Path
+    _config: dict[str, Any] | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, path: str | os.PathLike | None = None) -> Workspace:
+        return cls(Path(path or os.environ.get("AUDITOR_WORKSPACE") or DEFAULT_WORKSPACE))
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / "auditor.toml"
+
+    @property
+    def config(self) -> dict[str, Any]:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+    @cached_property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.config["timezone"])
+
+    lake = property(lambda self: self.root / "lake")
+    messages_dir = property(lambda self: self.lake / "messages")
+    findings_dir = property(lambda self: self.lake / "findings")
+    groups_dir = property(lambda self: self.lake / "groups")
+    members_dir = property(lambda self: self.lake / "members")
+    roster_dir = property(lambda self: self.lake / "roster")
+    rejects_dir = property(lambda self: self.root / "rejects")
+    reports_dir = property(lambda self: self.root / "reports")
+    backups_dir = property(lambda self: self.root / "backups")
+    inbox_dir = property(lambda self: self.root / "inbox")
+    runs_dir = property(lambda self: self.root / "runs")
+    logs_dir = property(lambda self: self.root / "logs")
+    dictionaries_dir = property(lambda self: self.root / "dictionaries")
+    ledger_path = property(lambda self: self.root / "ledger.sqlite")
+
+    def init(self) -> list[Path]:
+        """Create the folders and a commented auditor.toml; returns what was created."""
+        created = []
+        for folder in (self.messages_dir, self.rejects_dir, self.inbox_dir, self.dictionaries_dir):
+            if not folder.exists():
+                folder.mkdir(parents=True)
+                created.append(folder)
+        if not self.config_path.exists():
+            atomic.write_text(self.config_path, DEFAULT_TOML)
+            created.append(self.config_path)
+        return created
