@@ -37,6 +37,41 @@ DEFAULTS: dict[str, Any] = {
             {"name_pattern": "客户|客服|customer|VIP", "category": "customer"},
         ],
     },
+    "audit": {
+        # Worker processes for text analysis; 0 means one per available core.
+        "workers": 0,
+    },
+    "detectors": {
+        "disabled": [],  # categories to skip entirely
+        "flooding": {"burst_messages": 10, "burst_seconds": 60, "repeat_messages": 5, "repeat_seconds": 300},
+        "quarrel": {"window_seconds": 600, "min_participants": 2, "min_messages": 3},
+        "malicious_link": {
+            "dangerous_extensions": ["exe", "apk", "bat", "cmd", "scr", "vbs", "js", "jar", "msi", "ps1", "hta",
+                                     "pif", "lnk", "dll"],
+            "blocklist": [],  # extra bad domains, besides dictionaries/link_blocklist.txt
+        },
+    },
+    "policy": {
+        # Severity steps added per finding category and group category (clamped to low…critical):
+        # what is said in front of customers weighs more; personal data in an internal group less.
+        "adjust": {
+            category: {"internal": 0, "project": 0, "customer": 0} | changes
+            for category, changes in {
+                "profanity": {"customer": 1},
+                "abuse": {"customer": 1},
+                "illegal": {},
+                "rumor": {"customer": 1},
+                "confidential": {"customer": 1},
+                "secret": {"customer": 1},
+                "pii": {"internal": -1, "customer": 1},
+                "malicious_link": {},
+                "ad": {},
+                "flooding": {},
+                "quarrel": {"customer": 1},
+                "membership": {},
+            }.items()
+        },
+    },
 }
 
 DEFAULT_TOML = """\
@@ -48,6 +83,31 @@ timezone = "Asia/Shanghai"          # partition dates are local dates in this zo
 max_record_bytes = 4194304          # larger records are rejected
 max_reject_ratio = 0.01             # above this share of rejects, ingest/nightly exit 65
 inbox_paths = []                    # extra export folders for `auditor nightly`
+
+[audit]
+workers = 0                         # text-analysis processes; 0 = one per available core
+
+[detectors]
+disabled = []                       # finding categories to skip, e.g. ["ad"]
+
+[detectors.flooding]                # per person and room
+burst_messages = 10                 # ≥ this many messages …
+burst_seconds = 60                  # … within this many seconds
+repeat_messages = 5                 # ≥ this many near-identical messages …
+repeat_seconds = 300                # … within this many seconds
+
+[detectors.quarrel]
+window_seconds = 600                # hostile messages at most this far apart form one exchange
+min_participants = 2
+min_messages = 3
+
+[detectors.malicious_link]
+blocklist = []                      # extra bad domains besides dictionaries/link_blocklist.txt
+
+# Severity steps per finding category and group category, e.g. personal data in customer groups:
+# [policy.adjust.pii]
+# internal = -1
+# customer = 1
 
 [groups]
 default_category = "internal"       # internal / project / customer
@@ -105,6 +165,11 @@ def _validate(cfg: dict[str, Any]) -> None:
             re.compile(rule["name_pattern"])
         except re.error as exc:
             raise AuditorError(f"auditor.toml: groups.rules[{i}].name_pattern: {exc}") from exc
+    unknown = set(cfg["detectors"]["disabled"]) - set(cfg["policy"]["adjust"])
+    if unknown:
+        raise AuditorError(f"auditor.toml: detectors.disabled names unknown categories: {', '.join(sorted(unknown))}")
+    if cfg["audit"]["workers"] < 0:
+        raise AuditorError("auditor.toml: audit.workers must be 0 (all cores) or more")
     if not 0 <= cfg["ingest"]["max_reject_ratio"] <= 1:
         raise AuditorError("auditor.toml: ingest.max_reject_ratio must be between 0 and 1")
     if cfg["ingest"]["max_record_bytes"] <= 0:

@@ -76,6 +76,26 @@ ROSTER_SCHEMA = pa.schema(
     ]
 )
 
+FINDING_SCHEMA = pa.schema(
+    [
+        pa.field("finding_id", pa.string(), nullable=False),
+        pa.field("date", pa.string(), nullable=False),
+        pa.field("roomid", pa.string(), nullable=False),
+        pa.field("msgid", pa.string()),  # null for conversation-level findings
+        pa.field("sender", pa.string(), nullable=False),
+        pa.field("msgtime", TIMESTAMP, nullable=False),
+        pa.field("category", pa.string(), nullable=False),
+        pa.field("rule", pa.string(), nullable=False),
+        pa.field("severity", pa.string(), nullable=False),
+        pa.field("excerpt", pa.string(), nullable=False),
+        pa.field("start", pa.int32()),
+        pa.field("end", pa.int32()),
+        pa.field("score", pa.float64(), nullable=False),
+        pa.field("evidence", pa.string(), nullable=False),  # JSON
+        pa.field("ruleset_version", pa.string(), nullable=False),
+    ]
+)
+
 DATE_DIR = re.compile(r"^date=(\d{4}-\d{2}-\d{2})$")
 
 
@@ -140,6 +160,11 @@ def append_messages(base: Path, date: str, table: pa.Table) -> Path:
     path = partition_dir(base, date) / content_name("part", table.column("msgid").to_pylist())
     write_table(path, table)
     return path
+
+
+def findings_path(base: Path, date: str) -> Path:
+    """One file per date, replaced whole (os.replace is atomic): re-auditing never mixes old and new."""
+    return partition_dir(base, date) / "findings.parquet"
 
 
 def read_single(path: Path, schema: pa.Schema) -> pa.Table:

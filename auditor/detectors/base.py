@@ -1,0 +1,150 @@
+"""The one small interface every detector implements, and the records they produce.
+
+Two kinds, because some rules see one message and some see a conversation:
+
+- a ``TextDetector`` looks at one text (``scan``) and returns ``Hit``s. It is a pure function of
+  the text, so each distinct text is analysed once per run, in worker processes;
+- a ``DayDetector`` looks at one day of messages with the text hits (``detect``) and returns
+  ``Event``s: flooding bursts, quarrels, membership breaches.
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from auditor.lexicon import SEVERITIES, Lexicon, Match
+from auditor.text.normalize import Normalized, fold_width, normalize
+from auditor.text.segment import Segmenter
+
+if TYPE_CHECKING:
+    from auditor.detectors.day import Day
+
+_ASCII_WORD = re.compile(r"[a-z0-9]")
+
+
+def raise_severity(severity: str, steps: int = 1) -> str:
+    index = min(len(SEVERITIES) - 1, max(0, SEVERITIES.index(severity) + steps))
+    return SEVERITIES[index]
+
+
+def max_severity(*severities: str) -> str:
+    return max(severities, key=SEVERITIES.index)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """Something a text detector found, with offsets into the original text."""
+
+    category: str
+    rule: str
+    severity: str
+    start: int
+    end: int
+    score: float = 1.0
+    evidence: dict[str, Any] = field(default_factory=dict, hash=False)
+    masked: str | None = None  # personal data or secrets: what the span shows in excerpts
+
+    @classmethod
+    def of_match(cls, match: Match, **changes: Any) -> Hit:
+        evidence = {"term": match.entry.term, "lexicon": f"{match.entry.origin}/{match.entry.category}.txt"}
+        evidence.update(changes.pop("evidence", {}))
+        values = {"category": match.entry.category, "rule": match.entry.rule, "severity": match.entry.severity,
+                  "start": match.orig_start, "end": match.orig_end, "evidence": evidence}
+        values.update(changes)
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something a day detector found: a conversation-level finding (msgid may be None)."""
+
+    category: str
+    rule: str
+    severity: str
+    roomid: str
+    sender: str
+    msgtime: int  # epoch ms of the first message involved
+    msgid: str | None = None
+    anchor_msgid: str | None = None  # the message whose (masked) text becomes the excerpt
+    score: float = 1.0
+    evidence: dict[str, Any] = field(default_factory=dict, hash=False)
+
+
+class TextView:
+    """One text with its normalized forms and lexicon matches, each computed at most once."""
+
+    def __init__(self, text: str, lexicon: Lexicon, segmenter: Segmenter, *, is_file: bool = False) -> None:
+        self.text = text
+        self.is_file = is_file
+        self._lexicon = lexicon
+        self._segmenter = segmenter
+
+    @cached_property
+    def norm(self) -> Normalized:
+        return normalize(self.text)
+
+    @cached_property
+    def folded(self) -> Normalized:
+        return fold_width(self.text)
+
+    @cached_property
+    def _boundaries(self) -> frozenset[int]:
+        return self._segmenter.boundaries(self.norm.text)
+
+    def _on_boundaries(self, match: Match) -> bool:
+        key = match.entry.key
+        text = self.norm.text
+        if key.isascii():
+            before = text[match.start - 1] if match.start > 0 else ""
+            after = text[match.end] if match.end < len(text) else ""
+            return not (_ASCII_WORD.match(before) or _ASCII_WORD.match(after))
+        return match.start in self._boundaries and match.end in self._boundaries
+
+    @cached_property
+    def _found(self) -> list[Match]:
+        return self._lexicon.find(self.norm)
+
+    @cached_property
+    def _allow_spans(self) -> list[tuple[int, int]]:
+        return [(m.start, m.end) for m in self._found if m.entry.category == "allowlist"]
+
+    def allowed(self, start: int, end: int) -> bool:
+        """True when normalized [start, end) overlaps an allowlisted phrase (垃圾 in 垃圾分类)."""
+        return any(a < end and start < b for a, b in self._allow_spans)
+
+    @cached_property
+    def matches(self) -> list[Match]:
+        """Lexicon matches on word boundaries and not inside an allowlisted phrase."""
+        return [
+            m for m in self._found
+            if m.entry.category != "allowlist"
+            and not self.allowed(m.start, m.end)
+            and (not m.entry.needs_boundary or self._on_boundaries(m))
+        ]
+
+    def terms(self, category: str) -> list[Match]:
+        return [m for m in self.matches if m.entry.category == category]
+
+
+class Detector(abc.ABC):
+    category: ClassVar[str]
+
+    def __init__(self, settings: dict[str, Any], lexicon: Lexicon) -> None:
+        self.settings = settings
+        self.lexicon = lexicon
+
+
+class TextDetector(Detector):
+    @abc.abstractmethod
+    def scan(self, view: TextView) -> list[Hit]:
+        """Hits in one text."""
+
+
+class DayDetector(Detector):
+    @abc.abstractmethod
+    def detect(self, day: Day) -> list[Event]:
+        """Conversation-level events in one day of messages."""

@@ -1,0 +1,27 @@
+"""One day of messages as the day detectors see it."""
+
+from __future__ import annotations
+
+import zoneinfo
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from auditor.detectors.base import Hit
+
+
+@dataclass
+class Day:
+    date: str
+    # msgid, roomid, sender, sender_kind, msgtime (epoch ms), action, msgtype, text, group_category
+    messages: pd.DataFrame
+    hits: dict[str, list[Hit]]  # msgid → text hits
+    groups: dict[str, dict[str, Any]]  # roomid → group row
+    roster: dict[str, dict[str, Any]]  # userid → roster row
+    tz: zoneinfo.ZoneInfo
+
+    def group_messages(self) -> pd.DataFrame:
+        """Messages people sent in group chats (robots are never counted as people)."""
+        m = self.messages
+        return m[(m["action"] == "send") & (m["roomid"] != "") & (m["sender_kind"] != "robot")]

@@ -1,0 +1,37 @@
+"""Illegal content (违法信息): pornography, gambling, drugs, weapons and violence, fraud.
+
+Lexicon plus context. A term right after a prohibition (公司严禁赌博, 远离毒品) is a policy
+reminder, not a violation; a term next to a solicitation (出售, 加我, 稳赚) is worse.
+The subtype is the dictionary tag, so the rule reads ``illegal.gambling``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from auditor.detectors import register
+from auditor.detectors.base import Hit, TextDetector, TextView, raise_severity
+
+PROHIBITION = re.compile(r"(?:禁止|严禁|不要|请勿|打击|举报|拒绝|远离|抵制|防范|严厉|谨防|警惕|杜绝|不得|切勿)")
+SOLICITATION = re.compile(r"(?:出售|售卖|贩卖|卖|收购|加我|私聊|私信|稳赚|包赢|充值|量大从优|低价|代理|联系|下载|招募|招收)")
+PROHIBITION_REACH = 6  # characters before the term a prohibition may stand
+
+
+@register
+class Illegal(TextDetector):
+    category = "illegal"
+
+    def scan(self, view: TextView) -> list[Hit]:
+        text = view.norm.text
+        hits = []
+        for match in view.terms("illegal"):
+            before = text[max(0, match.start - PROHIBITION_REACH) : match.start]
+            if PROHIBITION.search(before):
+                continue
+            solicit = SOLICITATION.search(text)
+            severity = raise_severity(match.entry.severity) if solicit else match.entry.severity
+            evidence = {"subtype": match.entry.tag}
+            if solicit:
+                evidence["solicitation"] = solicit.group()
+            hits.append(Hit.of_match(match, severity=severity, evidence=evidence))
+        return hits

@@ -1,0 +1,93 @@
+"""Malicious links and files (恶意链接): the lures of phishing and malware in group chat.
+
+A URL is suspicious when its host is a bare IP address, a URL shortener, punycode or a
+look-alike of a well-known brand, when it is on the blocklist, or when it downloads an
+executable or script; a file (a file message, or a name in text) is suspicious with an
+executable extension or a double extension (工资表.xlsx.exe). Links to well-known work
+domains (link_allowlist.txt) are never hits.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import unquote, urlsplit
+
+from auditor.detectors import register
+from auditor.detectors.base import Hit, TextDetector, TextView
+
+URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'，。！？、；：（）【】《》]+", re.I)
+DOC_EXTENSIONS = "doc|docx|xls|xlsx|ppt|pptx|pdf|txt|jpg|jpeg|png|gif|zip|rar|mp4"
+DOUBLE_EXTENSION = re.compile(rf"[^\s/\\]+\.(?:{DOC_EXTENSIONS})\.(?P<ext>[a-z0-9]{{2,4}})(?![a-z0-9])", re.I)
+BRANDS = ("paypal", "apple", "microsoft", "weixin", "wechat", "alipay", "taobao", "icbc", "tencent")
+HOMOGLYPHS = str.maketrans("013457@", "oleasta")  # paypa1 → paypal, rn is left to punycode checks
+
+
+def _suffix_in(host: str, domains: frozenset[str]) -> bool:
+    parts = host.split(".")
+    return any(".".join(parts[i:]) in domains for i in range(len(parts)))
+
+
+@register
+class MaliciousLink(TextDetector):
+    category = "malicious_link"
+
+    def __init__(self, settings, lexicon):
+        super().__init__(settings, lexicon)
+        self.extensions = frozenset(e.lower().lstrip(".") for e in settings["dangerous_extensions"])
+        self.allowed = lexicon.sets["link_allowlist"]
+        self.blocked = lexicon.sets["link_blocklist"] | frozenset(d.lower() for d in settings["blocklist"])
+        self.shorteners = lexicon.sets["shorteners"]
+
+    def _url_reasons(self, url: str) -> list[tuple[str, str]]:
+        parsed = urlsplit(url if "://" in url else f"http://{url}")
+        host = (parsed.hostname or "").lower().rstrip(".")
+        if not host or _suffix_in(host, self.allowed):
+            return []
+        reasons = []
+        try:
+            ipaddress.ip_address(host)
+            reasons.append(("malicious_link.ip_host", "high"))
+        except ValueError:
+            pass
+        if _suffix_in(host, self.blocked):
+            reasons.append(("malicious_link.blocklist", "high"))
+        if _suffix_in(host, self.shorteners):
+            reasons.append(("malicious_link.shortener", "medium"))
+        if any(label.startswith("xn--") for label in host.split(".")):
+            reasons.append(("malicious_link.punycode", "high"))
+        elif any(token.startswith(BRANDS) for token in re.split(r"[.-]", host.translate(HOMOGLYPHS))):
+            reasons.append(("malicious_link.lookalike", "high"))
+        path = unquote(parsed.path).lower()
+        if DOUBLE_EXTENSION.search(path):
+            reasons.append(("malicious_link.double_extension", "critical"))
+        elif "." in path.rsplit("/", 1)[-1] and path.rsplit(".", 1)[-1] in self.extensions:
+            reasons.append(("malicious_link.executable_download", "high"))
+        return reasons
+
+    def scan(self, view: TextView) -> list[Hit]:
+        text = view.folded.text
+        hits = []
+        covered: list[tuple[int, int]] = []
+        for found in URL.finditer(text):
+            url = found.group().rstrip(".,;:!?)")
+            s, e = found.start(), found.start() + len(url)
+            covered.append((s, e))
+            reasons = self._url_reasons(url)
+            if reasons:
+                start, end = view.folded.span(s, e)
+                rule, severity = max(reasons, key=lambda r: ("low", "medium", "high", "critical").index(r[1]))
+                hits.append(Hit("malicious_link", rule, severity, start, end,
+                                evidence={"url": url[:300], "reasons": [r for r, _ in reasons]}))
+        for found in DOUBLE_EXTENSION.finditer(text):
+            s, e = found.span()
+            if found.group("ext").lower() in self.extensions and not any(a <= s < b for a, b in covered):
+                start, end = view.folded.span(s, e)
+                hits.append(Hit("malicious_link", "malicious_link.double_extension", "critical", start, end,
+                                evidence={"file": found.group()[:200]}))
+        if view.is_file and not hits:
+            name = text.strip().lower()
+            if "." in name and name.rsplit(".", 1)[-1] in self.extensions:
+                hits.append(Hit("malicious_link", "malicious_link.executable_file", "high", 0, len(view.text),
+                                evidence={"file": view.text[:200]}))
+        return hits

@@ -1,0 +1,37 @@
+"""Rumors (谣言): a rumor is a claim plus a push to believe or spread it.
+
+Cues come from rumor.txt by role: *spread* (紧急扩散, 速转, 不转不是), *hearsay* (听说, 据说,
+内部消息) and *topic* (裁员, 倒闭, 工资发不出, 包治百病). One cue alone is ordinary chat
+(听说你下周休假); spread + hearsay/topic, or hearsay + topic, is a rumor. A claim the company
+has already debunked (debunked.txt) is a rumor on its own.
+"""
+
+from __future__ import annotations
+
+from auditor.detectors import register
+from auditor.detectors.base import Hit, TextDetector, TextView, max_severity
+
+
+@register
+class Rumor(TextDetector):
+    category = "rumor"
+
+    def scan(self, view: TextView) -> list[Hit]:
+        hits = [Hit.of_match(m, category="rumor", rule="rumor.debunked", evidence={"claim": m.entry.term})
+                for m in view.terms("debunked")]
+        cues = view.terms("rumor")
+        roles = {role: [m for m in cues if m.entry.tag == role] for role in ("spread", "hearsay", "topic")}
+        spread, hearsay, topic = roles["spread"], roles["hearsay"], roles["topic"]
+        if spread and (hearsay or topic):
+            rule, severity = "rumor.spread", "high" if topic else "medium"
+        elif hearsay and topic:
+            rule, severity = "rumor.unverified_claim", "medium"
+        else:
+            return hits
+        involved = spread + hearsay + topic
+        severity = max_severity(severity, *(m.entry.severity for m in topic))
+        evidence = {role: sorted({m.entry.term for m in found}) for role, found in roles.items() if found}
+        start = min(m.orig_start for m in involved)
+        end = max(m.orig_end for m in involved)
+        hits.append(Hit("rumor", rule, severity, start, end, evidence=evidence))
+        return hits

@@ -1,0 +1,145 @@
+"""Dictionaries → one Aho-Corasick automaton over every lexicon.
+
+Format (DESIGN.md): one UTF-8 file per lexicon category; ``#`` starts a comment; a line is
+``term``, ``term<TAB>severity`` or ``term<TAB>severity<TAB>tag``. The tag names the rule
+(``illegal.gambling``) or, for rumor cues, the cue's role. The package's ``dictionaries/``
+come first; ``W/dictionaries/`` (or a replay's ``--dictionaries``) adds company terms under the
+same file names. Terms are normalized like the text they are matched against, so a
+traditional or full-width spelling in a dictionary still matches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import ahocorasick
+
+from auditor.errors import AuditorError
+from auditor.resources import data_dir
+from auditor.text.normalize import Normalized, normalize
+
+SEVERITIES = ("low", "medium", "high", "critical")
+
+# file stem → default severity for its terms. Files not listed here are plain term sets.
+MATCHED_LEXICONS = {
+    "profanity": "medium",
+    "abuse": "medium",
+    "illegal": "high",
+    "rumor": "low",
+    "confidential": "medium",
+    "ad": "low",
+    "allowlist": "low",
+    "debunked": "high",
+}
+TERM_SETS = ("link_blocklist", "link_allowlist", "shorteners")
+LEXICON_FILES = (*MATCHED_LEXICONS, *TERM_SETS)
+
+
+@dataclass(frozen=True)
+class Entry:
+    term: str  # as written in the dictionary
+    key: str  # normalized, what the automaton matches
+    category: str  # file stem
+    severity: str
+    tag: str
+    origin: str  # "builtin" or "company"
+
+    @property
+    def rule(self) -> str:
+        return f"{self.category}.{self.tag}"
+
+    @property
+    def needs_boundary(self) -> bool:
+        """Short or ASCII terms only count on word boundaries (操 ≠ 操场, sb ≠ SB2024)."""
+        return self.key.isascii() or len(self.key) <= 2
+
+
+@dataclass(frozen=True)
+class Match:
+    entry: Entry
+    start: int  # in the normalized text
+    end: int
+    orig_start: int
+    orig_end: int
+
+
+def builtin_dir() -> Path:
+    return data_dir("dictionaries")
+
+
+def parse_lines(text: str, category: str, origin: str, where: str) -> list[Entry]:
+    default = MATCHED_LEXICONS.get(category, "low")
+    entries = []
+    for lineno, raw_line in enumerate(text.splitlines(), start=1):
+        line = raw_line.split("#", 1)[0].rstrip() if not raw_line.lstrip().startswith("#") else ""
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split("\t")]
+        term = parts[0]
+        severity = parts[1] if len(parts) > 1 and parts[1] else default
+        if severity not in SEVERITIES:
+            raise AuditorError(f"{where}:{lineno}: severity must be one of {', '.join(SEVERITIES)}, got {severity!r}")
+        tag = parts[2] if len(parts) > 2 and parts[2] else ("company" if origin == "company" else "lexicon")
+        key = normalize(term).text if category in MATCHED_LEXICONS else term.strip().lower()
+        if key:
+            entries.append(Entry(term, key, category, severity, tag, origin))
+    return entries
+
+
+class Lexicon:
+    """All dictionary entries, the automaton over the matched ones, and the plain term sets."""
+
+    def __init__(self, folders: Iterable[tuple[Path, str]]) -> None:
+        self.entries: list[Entry] = []
+        digest = hashlib.sha256()
+        for folder, origin in folders:
+            if not folder.is_dir():
+                continue
+            for name in LEXICON_FILES:
+                path = folder / f"{name}.txt"
+                if not path.is_file():
+                    continue
+                data = path.read_bytes()
+                digest.update(f"{origin}/{name}\0".encode() + data + b"\0")
+                try:
+                    text = data.decode("utf-8-sig")
+                except UnicodeDecodeError as exc:
+                    raise AuditorError(f"{path}: dictionaries must be UTF-8 ({exc.reason} at byte {exc.start})") from None
+                self.entries += parse_lines(text, name, origin, str(path))
+        self.digest = digest.hexdigest()
+        self.sets: dict[str, frozenset[str]] = {
+            name: frozenset(e.key for e in self.entries if e.category == name) for name in TERM_SETS
+        }
+        by_key: dict[str, list[Entry]] = defaultdict(list)
+        for entry in self.entries:
+            if entry.category in MATCHED_LEXICONS:
+                by_key[entry.key].append(entry)
+        self.automaton = ahocorasick.Automaton()
+        for key, entries in by_key.items():
+            self.automaton.add_word(key, (len(key), tuple(entries)))
+        if by_key:
+            self.automaton.make_automaton()
+        self.words = list(by_key)
+
+    @classmethod
+    def load(cls, company_dir: Path | None) -> Lexicon:
+        folders = [(builtin_dir(), "builtin")]
+        if company_dir is not None:
+            folders.append((company_dir, "company"))
+        return cls(folders)
+
+    def find(self, norm: Normalized) -> list[Match]:
+        """Every match of every term, before boundary checks, in text order."""
+        if not self.words:
+            return []
+        out = []
+        for end_index, (length, entries) in self.automaton.iter(norm.text):
+            start, end = end_index - length + 1, end_index + 1
+            orig_start, orig_end = norm.span(start, end)
+            for entry in entries:
+                out.append(Match(entry, start, end, orig_start, orig_end))
+        return out

@@ -1,0 +1,1 @@
+"""Chinese text preparation: normalization with an offset map, and word segmentation."""

@@ -1,0 +1,146 @@
+"""Normalization that defeats common evasions while remembering where every character came from.
+
+People dodge keyword filters with full-width letters (ＳＢ), traditional characters (他媽的),
+symbols or emoji between characters (傻*逼, 傻😊逼) and repeats (傻逼逼逼). Matching runs on the
+normalized text; findings must point back into the original text, so every normalized character
+carries the index of the original character it came from.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import opencc
+
+# Characters that are real sentence punctuation in Chinese and must keep words apart.
+_CJK_PUNCT = set("，。！？、；：“”‘’（）《》【】…—·「」『』〈〉")
+_ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
+# A run of at most three noise characters between two CJK characters.
+_NOISE_MAX = 3
+
+
+def is_cjk(ch: str) -> bool:
+    return "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" or "\uf900" <= ch <= "\ufaff"
+
+
+def _is_noise(ch: str) -> bool:
+    """Symbols, spaces, ASCII punctuation and emoji; not letters, digits, CJK or CJK punctuation."""
+    if ch in _CJK_PUNCT or ch.isalnum() or is_cjk(ch):
+        return False
+    return unicodedata.category(ch)[0] in "PSZC" or ch.isspace()
+
+
+@lru_cache(maxsize=1)
+def _converter() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """Normalized ``text``; ``origin[i]`` is the index in the original of ``text[i]``."""
+
+    text: str
+    origin: tuple[int, ...] | None  # None: identity (the common case, no copy needed)
+    original_length: int
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        """Original [start, end) covering normalized [start, end)."""
+        if self.origin is None:
+            return start, end
+        if end <= start:
+            return self.origin[start] if start < len(self.origin) else self.original_length, self.original_length
+        return self.origin[start], self.origin[end - 1] + 1
+
+
+def _fold(text: str) -> tuple[list[str], list[int]]:
+    """NFKC + case folding per character, dropping zero-width characters."""
+    chars: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        if _ZERO_WIDTH.match(ch):
+            continue
+        folded = unicodedata.normalize("NFKC", ch).casefold()
+        for out in folded:
+            chars.append(out)
+            origin.append(i)
+    return chars, origin
+
+
+def _to_simplified(chars: list[str]) -> list[str]:
+    joined = "".join(chars)
+    converted = _converter().convert(joined)
+    if len(converted) == len(joined):
+        return list(converted)
+    return [_converter().convert(c) or c for c in chars]  # rare phrase conversions: keep the mapping 1:1
+
+
+def _drop_noise(chars: list[str], origin: list[int], original: str) -> tuple[list[str], list[int]]:
+    keep = [True] * len(chars)
+    i = 0
+    n = len(chars)
+    while i < n:
+        if is_cjk(chars[i]):
+            j = i + 1
+            while j < n and j - i - 1 < _NOISE_MAX + 1 and _is_noise(original[origin[j]]):
+                j += 1
+            if i + 1 < j < n and j - i - 1 <= _NOISE_MAX and is_cjk(chars[j]):
+                for k in range(i + 1, j):
+                    keep[k] = False
+            i = j if j > i + 1 else i + 1
+        else:
+            i += 1
+    return [c for c, k in zip(chars, keep, strict=True) if k], [o for o, k in zip(origin, keep, strict=True) if k]
+
+
+def _collapse_repeats(chars: list[str], origin: list[int]) -> tuple[list[str], list[int]]:
+    """Runs of three or more of the same CJK character become one (傻逼逼逼 → 傻逼); 谢谢 stays."""
+    out_c: list[str] = []
+    out_o: list[int] = []
+    i = 0
+    while i < len(chars):
+        j = i
+        while j < len(chars) and chars[j] == chars[i]:
+            j += 1
+        if j - i >= 3 and is_cjk(chars[i]):
+            out_c.append(chars[i])
+            out_o.append(origin[i])
+        else:
+            out_c.extend(chars[i:j])
+            out_o.extend(origin[i:j])
+        i = j
+    return out_c, out_o
+
+
+_FAST_SAFE = re.compile(r"[\u4e00-\u9fffa-z0-9，。！？、；：]*")
+
+
+def normalize(text: str) -> Normalized:
+    """Full normalization for lexicon matching."""
+    if _FAST_SAFE.fullmatch(text) and _converter().convert(text) == text and not re.search(r"(.)\1\1", text):
+        return Normalized(text, None, len(text))  # nothing to change: skip the per-character work
+    chars, origin = _fold(text)
+    chars = _to_simplified(chars)
+    chars, origin = _drop_noise(chars, origin, text)
+    chars, origin = _collapse_repeats(chars, origin)
+    normalized = "".join(chars)
+    if len(origin) == len(text) and normalized == text:
+        return Normalized(text, None, len(text))
+    return Normalized(normalized, tuple(origin), len(text))
+
+
+def fold_width(text: str) -> Normalized:
+    """Light normalization for pattern detectors (numbers, URLs, keys): NFKC only, case kept."""
+    if unicodedata.is_normalized("NFKC", text) and not _ZERO_WIDTH.search(text):
+        return Normalized(text, None, len(text))
+    chars: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        if _ZERO_WIDTH.match(ch):
+            continue
+        for out in unicodedata.normalize("NFKC", ch):
+            chars.append(out)
+            origin.append(i)
+    return Normalized("".join(chars), tuple(origin), len(text))

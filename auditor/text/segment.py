@@ -1,0 +1,45 @@
+"""Word boundaries from jieba, only for the matches that need a decision.
+
+A one- or two-character term such as 操 or 垃圾 is a hit in 我操 or 你真是个垃圾 but not in
+操场, 操作 or 垃圾桶. jieba's segmentation decides: the match must start and end on token
+boundaries. The tokenizer is built once per process with every multi-character lexicon
+term added as a word, so jieba keeps our terms whole.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import jieba
+
+# jieba logs its dictionary loading at INFO on import; that is noise in a nightly job's output.
+jieba.setLogLevel(logging.WARNING)
+
+
+class Segmenter:
+    def __init__(self, user_words: Iterable[str]) -> None:
+        self._words = sorted({w for w in user_words if len(w) >= 2})
+        self._tokenizer: jieba.Tokenizer | None = None
+
+    @property
+    def tokenizer(self) -> jieba.Tokenizer:
+        """Loaded on first use: most texts never need a boundary decision."""
+        if self._tokenizer is None:
+            tokenizer = jieba.Tokenizer()
+            tokenizer.initialize()
+            for word in self._words:
+                # no explicit frequency: jieba suggests one that keeps the word whole; a single
+                # character is never added, a high frequency on it would split real words (操场)
+                tokenizer.add_word(word)
+            self._tokenizer = tokenizer
+        return self._tokenizer
+
+    def boundaries(self, text: str) -> frozenset[int]:
+        """Offsets where a token starts or ends."""
+        cuts = {0}
+        position = 0
+        for token in self.tokenizer.cut(text, HMM=False):
+            position += len(token)
+            cuts.add(position)
+        return frozenset(cuts)
