@@ -20,6 +20,7 @@ install: $(VENV)/.installed
 demo: install
 	$(BIN)/auditor -w $(DEMO) init
 	$(BIN)/auditor -w $(DEMO) ingest sample_data/exports
+	$(BIN)/auditor -w $(DEMO) audit
 
 test: install
 	$(BIN)/python -m pytest

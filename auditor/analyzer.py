@@ -41,8 +41,11 @@ class Analyzer:
     def __init__(self, ruleset: Ruleset) -> None:
         self.lexicon = ruleset.lexicon
         self.segmenter = Segmenter(self.lexicon.words)
-        self.detectors = [cls(ruleset.settings(cls.category), self.lexicon)
-                          for cls in text_detectors() if ruleset.enabled(cls.category)]
+        self.detectors = [
+            cls(ruleset.settings(cls.category), self.lexicon)
+            for cls in text_detectors()
+            if ruleset.enabled(cls.category)
+        ]
 
     def analyze(self, text: str, is_file: bool = False) -> list[Hit]:
         view = TextView(text, self.lexicon, self.segmenter, is_file=is_file)

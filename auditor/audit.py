@@ -66,8 +66,10 @@ class TextCache:
         if self.workers > 1 and len(chunks) > 1:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
-                    self.workers, initializer=_init_worker,
-                    initargs=(self.ruleset.config, self.ruleset.company_dictionaries))
+                    self.workers,
+                    initializer=_init_worker,
+                    initargs=(self.ruleset.config, self.ruleset.company_dictionaries),
+                )
             results = self._pool.map(_analyze_chunk, chunks)
         else:
             if self._analyzer is None:
@@ -91,9 +93,14 @@ class AuditReport:
     seconds: float = 0.0
 
     def summary(self) -> dict[str, Any]:
-        return {"ruleset_version": self.ruleset_version, "dates": self.dates, "messages": self.messages,
-                "findings": sum(self.dates.values()), "distinct_texts": self.distinct_texts,
-                "seconds": round(self.seconds, 3)}
+        return {
+            "ruleset_version": self.ruleset_version,
+            "dates": self.dates,
+            "messages": self.messages,
+            "findings": sum(self.dates.values()),
+            "distinct_texts": self.distinct_texts,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 @dataclass
@@ -110,14 +117,20 @@ class Sources:
     def of_workspace(cls, ws: Workspace, findings_dir: Path | None = None) -> Sources:
         groups = lake.read_single(ws.groups_dir / "groups.parquet", lake.GROUP_SCHEMA).to_pylist()
         roster = lake.read_single(ws.roster_dir / "roster.parquet", lake.ROSTER_SCHEMA).to_pylist()
-        return cls(ws.messages_dir, findings_dir or ws.findings_dir, {g["roomid"]: g for g in groups},
-                   {p["userid"]: p for p in roster}, ws.config["groups"]["default_category"])
+        return cls(
+            ws.messages_dir,
+            findings_dir or ws.findings_dir,
+            {g["roomid"]: g for g in groups},
+            {p["userid"]: p for p in roster},
+            ws.config["groups"]["default_category"],
+        )
 
 
 def _read_day(messages_dir: Path, date: str) -> pd.DataFrame:
     table = lake.read_partition(messages_dir, date, lake.MESSAGE_SCHEMA, MESSAGE_COLUMNS)
-    table = table.set_column(table.schema.get_field_index("msgtime"), "msgtime",
-                             pc.cast(table.column("msgtime"), pa.int64()))
+    table = table.set_column(
+        table.schema.get_field_index("msgtime"), "msgtime", pc.cast(table.column("msgtime"), pa.int64())
+    )
     return table.to_pandas()
 
 
@@ -125,7 +138,8 @@ def audit_date(date: str, sources: Sources, ruleset: Ruleset, cache: TextCache, 
     """Audit one date; returns (messages, findings)."""
     frame = _read_day(sources.messages_dir, date)
     frame["group_category"] = frame["roomid"].map(
-        lambda r: sources.groups[r]["category"] if r in sources.groups else sources.default_category)
+        lambda r: sources.groups[r]["category"] if r in sources.groups else sources.default_category
+    )
     is_file = frame["msgtype"].isin(FILE_TYPES).to_list()
     texts = frame["text"].to_list()
     keys = [(t, f) for t, f in zip(texts, is_file, strict=True) if t]
@@ -151,14 +165,30 @@ def audit_date(date: str, sources: Sources, ruleset: Ruleset, cache: TextCache, 
         for event in cls(ruleset.settings(cls.category), ruleset.lexicon).detect(day):
             anchor = by_msgid.get(event.anchor_msgid or "", {})
             category = sources.groups.get(event.roomid, {}).get("category", sources.default_category)
-            rows.append(event_finding(event, anchor.get("text", ""), hits_by_msgid.get(event.anchor_msgid, []),
-                                      category, policy, date, ruleset.version))
+            rows.append(
+                event_finding(
+                    event,
+                    anchor.get("text", ""),
+                    hits_by_msgid.get(event.anchor_msgid, []),
+                    category,
+                    policy,
+                    date,
+                    ruleset.version,
+                )
+            )
 
-    rows.sort(key=lambda r: (r["msgtime"], r["roomid"], r["msgid"] or "", r["category"], r["rule"], r["finding_id"]))
-    table = pa.Table.from_pylist(rows, schema=lake.FINDING_SCHEMA) if rows else lake.FINDING_SCHEMA.empty_table()
+    rows.sort(
+        key=lambda r: (r["msgtime"], r["roomid"], r["msgid"] or "", r["category"], r["rule"], r["finding_id"])
+    )
+    table = (
+        pa.Table.from_pylist(rows, schema=lake.FINDING_SCHEMA) if rows else lake.FINDING_SCHEMA.empty_table()
+    )
     if rows:
-        table = table.set_column(table.schema.get_field_index("msgtime"), "msgtime",
-                                 pc.cast(pa.array([r["msgtime"] for r in rows], pa.int64()), lake.TIMESTAMP))
+        table = table.set_column(
+            table.schema.get_field_index("msgtime"),
+            "msgtime",
+            pc.cast(pa.array([r["msgtime"] for r in rows], pa.int64()), lake.TIMESTAMP),
+        )
     lake.write_table(lake.findings_path(sources.findings_dir, date), table)
     return len(frame), len(rows)
 
@@ -177,8 +207,14 @@ def resolve_dates(available: list[str], date: str | None, since: str | None, unt
     return chosen
 
 
-def run_audit(sources: Sources, ruleset: Ruleset, dates: list[str], workers: int, tz,
-              on_date: Callable[[str, int, int], None] | None = None) -> AuditReport:
+def run_audit(
+    sources: Sources,
+    ruleset: Ruleset,
+    dates: list[str],
+    workers: int,
+    tz,
+    on_date: Callable[[str, int, int], None] | None = None,
+) -> AuditReport:
     started = time.perf_counter()
     report = AuditReport(ruleset.version)
     cache = TextCache(ruleset, workers)
@@ -196,8 +232,12 @@ def run_audit(sources: Sources, ruleset: Ruleset, dates: list[str], workers: int
     return report
 
 
-def audit(ws: Workspace, dates: list[str], workers: int | None = None,
-          on_date: Callable[[str, int, int], None] | None = None) -> AuditReport:
+def audit(
+    ws: Workspace,
+    dates: list[str],
+    workers: int | None = None,
+    on_date: Callable[[str, int, int], None] | None = None,
+) -> AuditReport:
     """Audit ``dates`` of the workspace lake with the workspace's rules."""
     workers = workers or ws.config["audit"]["workers"] or available_cores()
     ruleset = Ruleset(ws.config, ws.dictionaries_dir)

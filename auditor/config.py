@@ -46,8 +46,22 @@ DEFAULTS: dict[str, Any] = {
         "flooding": {"burst_messages": 10, "burst_seconds": 60, "repeat_messages": 5, "repeat_seconds": 300},
         "quarrel": {"window_seconds": 600, "min_participants": 2, "min_messages": 3},
         "malicious_link": {
-            "dangerous_extensions": ["exe", "apk", "bat", "cmd", "scr", "vbs", "js", "jar", "msi", "ps1", "hta",
-                                     "pif", "lnk", "dll"],
+            "dangerous_extensions": [
+                "exe",
+                "apk",
+                "bat",
+                "cmd",
+                "scr",
+                "vbs",
+                "js",
+                "jar",
+                "msi",
+                "ps1",
+                "hta",
+                "pif",
+                "lnk",
+                "dll",
+            ],
             "blocklist": [],  # extra bad domains, besides dictionaries/link_blocklist.txt
         },
     },
@@ -167,7 +181,9 @@ def _validate(cfg: dict[str, Any]) -> None:
             raise AuditorError(f"auditor.toml: groups.rules[{i}].name_pattern: {exc}") from exc
     unknown = set(cfg["detectors"]["disabled"]) - set(cfg["policy"]["adjust"])
     if unknown:
-        raise AuditorError(f"auditor.toml: detectors.disabled names unknown categories: {', '.join(sorted(unknown))}")
+        raise AuditorError(
+            f"auditor.toml: detectors.disabled names unknown categories: {', '.join(sorted(unknown))}"
+        )
     if cfg["audit"]["workers"] < 0:
         raise AuditorError("auditor.toml: audit.workers must be 0 (all cores) or more")
     if not 0 <= cfg["ingest"]["max_reject_ratio"] <= 1:

@@ -35,6 +35,8 @@ MATCHED_LEXICONS = {
     "allowlist": "low",
     "debunked": "high",
 }
+# Lexicons whose two-character terms are also common morphemes of innocent words.
+BOUNDARY_CHECKED = ("profanity", "abuse", "illegal")
 TERM_SETS = ("link_blocklist", "link_allowlist", "shorteners")
 LEXICON_FILES = (*MATCHED_LEXICONS, *TERM_SETS)
 
@@ -54,8 +56,13 @@ class Entry:
 
     @property
     def needs_boundary(self) -> bool:
-        """Short or ASCII terms only count on word boundaries (操 ≠ 操场, sb ≠ SB2024)."""
-        return self.key.isascii() or len(self.key) <= 2
+        """ASCII terms, single characters and two-character insults only count on word boundaries
+        (sb ≠ SB2024, 操 ≠ 操场, 垃圾 ≠ 垃圾桶, 大麻 ≠ 大麻烦); longer or distinctive cues (速转) do not."""
+        return (
+            self.key.isascii()
+            or len(self.key) == 1
+            or (len(self.key) == 2 and self.category in BOUNDARY_CHECKED)
+        )
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,9 @@ def parse_lines(text: str, category: str, origin: str, where: str) -> list[Entry
         term = parts[0]
         severity = parts[1] if len(parts) > 1 and parts[1] else default
         if severity not in SEVERITIES:
-            raise AuditorError(f"{where}:{lineno}: severity must be one of {', '.join(SEVERITIES)}, got {severity!r}")
+            raise AuditorError(
+                f"{where}:{lineno}: severity must be one of {', '.join(SEVERITIES)}, got {severity!r}"
+            )
         tag = parts[2] if len(parts) > 2 and parts[2] else ("company" if origin == "company" else "lexicon")
         key = normalize(term).text if category in MATCHED_LEXICONS else term.strip().lower()
         if key:
@@ -108,7 +117,9 @@ class Lexicon:
                 try:
                     text = data.decode("utf-8-sig")
                 except UnicodeDecodeError as exc:
-                    raise AuditorError(f"{path}: dictionaries must be UTF-8 ({exc.reason} at byte {exc.start})") from None
+                    raise AuditorError(
+                        f"{path}: dictionaries must be UTF-8 ({exc.reason} at byte {exc.start})"
+                    ) from None
                 self.entries += parse_lines(text, name, origin, str(path))
         self.digest = digest.hexdigest()
         self.sets: dict[str, frozenset[str]] = {

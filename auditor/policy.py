@@ -55,8 +55,14 @@ def _evidence_json(value: dict[str, Any]) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def message_findings(message: dict[str, Any], hits: list[Hit], group_category: str, policy: dict[str, Any],
-                     date: str, version: str) -> list[dict[str, Any]]:
+def message_findings(
+    message: dict[str, Any],
+    hits: list[Hit],
+    group_category: str,
+    policy: dict[str, Any],
+    date: str,
+    version: str,
+) -> list[dict[str, Any]]:
     """One finding per category for a message: the most severe hit wins, evidence lists all."""
     by_category: dict[str, list[Hit]] = defaultdict(list)
     for hit in hits:
@@ -65,34 +71,50 @@ def message_findings(message: dict[str, Any], hits: list[Hit], group_category: s
     for category, group in sorted(by_category.items()):
         ranked = sorted(group, key=lambda h: (-SEVERITIES.index(h.severity), h.start, h.rule))
         top = ranked[0]
-        evidence = {"hits": [{"rule": h.rule, "severity": h.severity, "start": h.start, "end": h.end, **h.evidence}
-                             for h in sorted(group, key=lambda h: (h.start, h.rule))],
-                    "group_category": group_category, "base_severity": top.severity}
-        findings.append({
-            "finding_id": finding_id("message", message["msgid"], category),
-            "date": date,
-            "roomid": message["roomid"],
-            "msgid": message["msgid"],
-            "sender": message["sender"],
-            "msgtime": message["msgtime"],
-            "category": category,
-            "rule": top.rule,
-            "severity": adjust(top.severity, category, group_category, policy),
-            "excerpt": masked_excerpt(message["text"], top.start, top.end, hits),
-            "start": top.start,
-            "end": top.end,
-            "score": max(h.score for h in group),
-            "evidence": _evidence_json(evidence),
-            "ruleset_version": version,
-        })
+        evidence = {
+            "hits": [
+                {"rule": h.rule, "severity": h.severity, "start": h.start, "end": h.end, **h.evidence}
+                for h in sorted(group, key=lambda h: (h.start, h.rule))
+            ],
+            "group_category": group_category,
+            "base_severity": top.severity,
+        }
+        findings.append(
+            {
+                "finding_id": finding_id("message", message["msgid"], category),
+                "date": date,
+                "roomid": message["roomid"],
+                "msgid": message["msgid"],
+                "sender": message["sender"],
+                "msgtime": message["msgtime"],
+                "category": category,
+                "rule": top.rule,
+                "severity": adjust(top.severity, category, group_category, policy),
+                "excerpt": masked_excerpt(message["text"], top.start, top.end, hits),
+                "start": top.start,
+                "end": top.end,
+                "score": max(h.score for h in group),
+                "evidence": _evidence_json(evidence),
+                "ruleset_version": version,
+            }
+        )
     return findings
 
 
-def event_finding(event: Event, anchor_text: str, anchor_hits: list[Hit], group_category: str,
-                  policy: dict[str, Any], date: str, version: str) -> dict[str, Any]:
+def event_finding(
+    event: Event,
+    anchor_text: str,
+    anchor_hits: list[Hit],
+    group_category: str,
+    policy: dict[str, Any],
+    date: str,
+    version: str,
+) -> dict[str, Any]:
     excerpt = masked_excerpt(anchor_text, 0, min(len(anchor_text), EVENT_EXCERPT), anchor_hits, context=0)
     return {
-        "finding_id": finding_id("event", event.rule, event.roomid, event.sender, event.msgtime, event.msgid or ""),
+        "finding_id": finding_id(
+            "event", event.rule, event.roomid, event.sender, event.msgtime, event.msgid or ""
+        ),
         "date": date,
         "roomid": event.roomid,
         "msgid": event.msgid,
@@ -105,7 +127,8 @@ def event_finding(event: Event, anchor_text: str, anchor_hits: list[Hit], group_
         "start": None,
         "end": None,
         "score": event.score,
-        "evidence": _evidence_json({**event.evidence, "group_category": group_category,
-                                    "base_severity": event.severity}),
+        "evidence": _evidence_json(
+            {**event.evidence, "group_category": group_category, "base_severity": event.severity}
+        ),
         "ruleset_version": version,
     }

@@ -18,3 +18,22 @@ def ws(tmp_path: Path) -> Workspace:
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+@pytest.fixture(scope="session")
+def analyzer():
+    """The text analyzer with the shipped dictionaries and default settings."""
+    from auditor.analyzer import Analyzer, Ruleset
+    from auditor.config import load_config
+
+    return Analyzer(Ruleset(load_config(None), None))
+
+
+@pytest.fixture(scope="session")
+def hits(analyzer):
+    """hits(text, category, is_file=False) → the hits of one category."""
+
+    def of(text: str, category: str, is_file: bool = False):
+        return [h for h in analyzer.analyze(text, is_file) if h.category == category]
+
+    return of

@@ -9,8 +9,18 @@ from __future__ import annotations
 from auditor.detectors.base import DayDetector, Detector, TextDetector
 
 CATEGORIES = (
-    "profanity", "abuse", "illegal", "rumor", "confidential", "secret",
-    "pii", "malicious_link", "ad", "flooding", "quarrel", "membership",
+    "profanity",
+    "abuse",
+    "illegal",
+    "rumor",
+    "confidential",
+    "secret",
+    "pii",
+    "malicious_link",
+    "ad",
+    "flooding",
+    "quarrel",
+    "membership",
 )
 
 REGISTRY: dict[str, type[Detector]] = {}

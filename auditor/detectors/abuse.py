@@ -13,10 +13,19 @@ from auditor.detectors.base import Hit, TextDetector, TextView
 
 _INSULTS = "猪头|猪|狗东西|狗|废物|白痴|傻子|蠢货|蠢猪|垃圾|畜生|笨蛋|智障|弱智|脑残|人渣|神经病|饭桶|窝囊废"
 PATTERNS = [
-    ("abuse.you_are", "medium", re.compile(
-        rf"你们?(?:就|真|简直|才|果然|根本)?(?:是|像|这个|这种|那个)(?:个|只|头|条|一个|一头|一条)?(?P<insult>{_INSULTS})"
-        r"(?![肉排蹄年圈场粮毛血油皮饲])")),
-    ("abuse.your_brain", "medium", re.compile(r"你(?:的)?脑子(?:是不是|真)?(?:有病|进水|有问题|被驴踢|坏掉|秀逗)")),
+    (
+        "abuse.you_are",
+        "medium",
+        re.compile(
+            rf"你们?(?:就|真|简直|才|果然|根本)?(?:是|像|这个|这种|那个)(?:个|只|头|条|一个|一头|一条)?(?P<insult>{_INSULTS})"
+            r"(?![肉排蹄年圈场粮毛血油皮饲])"
+        ),
+    ),
+    (
+        "abuse.your_brain",
+        "medium",
+        re.compile(r"你(?:的)?脑子(?:是不是|真)?(?:有病|进水|有问题|被驴踢|坏掉|秀逗)"),
+    ),
     ("abuse.who_are_you", "medium", re.compile(r"你算(?:什么|个什么|哪根葱|老几)(?:东西)?")),
     ("abuse.go_die", "high", re.compile(r"你(?:怎么不|赶紧|快|给我)?去死")),
 ]
@@ -35,5 +44,7 @@ class Abuse(TextDetector):
                 if view.allowed(*insult):
                     continue
                 start, end = view.norm.span(*found.span())
-                hits.append(Hit("abuse", rule, severity, start, end, evidence={"pattern": rule.split(".")[1]}))
+                hits.append(
+                    Hit("abuse", rule, severity, start, end, evidence={"pattern": rule.split(".")[1]})
+                )
         return hits

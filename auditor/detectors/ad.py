@@ -38,7 +38,9 @@ class Ad(TextDetector):
             severity = raise_severity(severity) if severity == "low" else severity
         evidence = {"phrases": sorted({m.entry.term for m in involved})}
         if handle:
-            evidence["contact"] = "handle" if not handle.group().startswith(("http", "www", "二", "扫")) else "link/QR"
+            evidence["contact"] = (
+                "handle" if not handle.group().startswith(("http", "www", "二", "扫")) else "link/QR"
+            )
         start = min(m.orig_start for m in involved)
         end = max(m.orig_end for m in involved)
         rule = "ad.strong" if strong else "ad.promo_with_contact"

@@ -52,8 +52,14 @@ class Hit:
     def of_match(cls, match: Match, **changes: Any) -> Hit:
         evidence = {"term": match.entry.term, "lexicon": f"{match.entry.origin}/{match.entry.category}.txt"}
         evidence.update(changes.pop("evidence", {}))
-        values = {"category": match.entry.category, "rule": match.entry.rule, "severity": match.entry.severity,
-                  "start": match.orig_start, "end": match.orig_end, "evidence": evidence}
+        values = {
+            "category": match.entry.category,
+            "rule": match.entry.rule,
+            "severity": match.entry.severity,
+            "start": match.orig_start,
+            "end": match.orig_end,
+            "evidence": evidence,
+        }
         values.update(changes)
         return cls(**values)
 
@@ -120,7 +126,8 @@ class TextView:
     def matches(self) -> list[Match]:
         """Lexicon matches on word boundaries and not inside an allowlisted phrase."""
         return [
-            m for m in self._found
+            m
+            for m in self._found
             if m.entry.category != "allowlist"
             and not self.allowed(m.start, m.end)
             and (not m.entry.needs_boundary or self._on_boundaries(m))

@@ -56,7 +56,7 @@ class Flooding(DayDetector):
             for i, j in bursts(times, cfg["burst_messages"], cfg["burst_seconds"] * 1000):
                 found.append((int(times[i]), int(times[j - 1]), ids[i:j], "burst"))
             keys = frame["text"].map(repeat_key)
-            for key, same in frame[keys != ""].groupby(keys[keys != ""], sort=True):
+            for _key, same in frame[keys != ""].groupby(keys[keys != ""], sort=True):
                 t, same_ids = same["msgtime"].to_numpy(), same["msgid"].to_list()
                 for i, j in bursts(t, cfg["repeat_messages"], cfg["repeat_seconds"] * 1000):
                     found.append((int(t[i]), int(t[j - 1]), same_ids[i:j], "repeat"))
@@ -78,10 +78,23 @@ class Flooding(DayDetector):
             count = len(ordered)
             severity = "high" if count >= 3 * self.settings["burst_messages"] else "medium"
             rule = "flooding.burst" if "burst" in kinds else "flooding.repeat"
-            events.append(Event(
-                "flooding", rule, severity, roomid, sender, first, msgid=None, anchor_msgid=ordered[0],
-                score=float(count),
-                evidence={"messages": count, "seconds": round((last - first) / 1000, 1), "kinds": sorted(kinds),
-                          "msgids": ordered[:50]},
-            ))
+            events.append(
+                Event(
+                    "flooding",
+                    rule,
+                    severity,
+                    roomid,
+                    sender,
+                    first,
+                    msgid=None,
+                    anchor_msgid=ordered[0],
+                    score=float(count),
+                    evidence={
+                        "messages": count,
+                        "seconds": round((last - first) / 1000, 1),
+                        "kinds": sorted(kinds),
+                        "msgids": ordered[:50],
+                    },
+                )
+            )
         return events

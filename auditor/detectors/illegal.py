@@ -12,8 +12,12 @@ import re
 from auditor.detectors import register
 from auditor.detectors.base import Hit, TextDetector, TextView, raise_severity
 
-PROHIBITION = re.compile(r"(?:禁止|严禁|不要|请勿|打击|举报|拒绝|远离|抵制|防范|严厉|谨防|警惕|杜绝|不得|切勿)")
-SOLICITATION = re.compile(r"(?:出售|售卖|贩卖|卖|收购|加我|私聊|私信|稳赚|包赢|充值|量大从优|低价|代理|联系|下载|招募|招收)")
+PROHIBITION = re.compile(
+    r"(?:禁止|严禁|不要|请勿|打击|举报|拒绝|远离|抵制|防范|严厉|谨防|警惕|杜绝|不得|切勿|不碰|不沾|戒)"
+)
+SOLICITATION = re.compile(
+    r"(?:出售|售卖|贩卖|卖|收购|加我|私聊|私信|稳赚|包赢|充值|量大从优|低价|代理|联系|下载|招募|招收)"
+)
 PROHIBITION_REACH = 6  # characters before the term a prohibition may stand
 
 

@@ -77,17 +77,41 @@ class MaliciousLink(TextDetector):
             if reasons:
                 start, end = view.folded.span(s, e)
                 rule, severity = max(reasons, key=lambda r: ("low", "medium", "high", "critical").index(r[1]))
-                hits.append(Hit("malicious_link", rule, severity, start, end,
-                                evidence={"url": url[:300], "reasons": [r for r, _ in reasons]}))
+                hits.append(
+                    Hit(
+                        "malicious_link",
+                        rule,
+                        severity,
+                        start,
+                        end,
+                        evidence={"url": url[:300], "reasons": [r for r, _ in reasons]},
+                    )
+                )
         for found in DOUBLE_EXTENSION.finditer(text):
             s, e = found.span()
             if found.group("ext").lower() in self.extensions and not any(a <= s < b for a, b in covered):
                 start, end = view.folded.span(s, e)
-                hits.append(Hit("malicious_link", "malicious_link.double_extension", "critical", start, end,
-                                evidence={"file": found.group()[:200]}))
+                hits.append(
+                    Hit(
+                        "malicious_link",
+                        "malicious_link.double_extension",
+                        "critical",
+                        start,
+                        end,
+                        evidence={"file": found.group()[:200]},
+                    )
+                )
         if view.is_file and not hits:
             name = text.strip().lower()
             if "." in name and name.rsplit(".", 1)[-1] in self.extensions:
-                hits.append(Hit("malicious_link", "malicious_link.executable_file", "high", 0, len(view.text),
-                                evidence={"file": view.text[:200]}))
+                hits.append(
+                    Hit(
+                        "malicious_link",
+                        "malicious_link.executable_file",
+                        "high",
+                        0,
+                        len(view.text),
+                        evidence={"file": view.text[:200]},
+                    )
+                )
         return hits

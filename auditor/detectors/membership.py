@@ -26,17 +26,34 @@ class Membership(DayDetector):
             first = frame.iloc[0]
             person = day.roster.get(sender)
             if person and person["status"] == "left" and person["left_date"] and person["left_date"] < today:
-                events.append(Event(
-                    "membership", "membership.left_member", "high", roomid, sender, int(first.msgtime),
-                    msgid=first.msgid, anchor_msgid=first.msgid, score=float(len(frame)),
-                    evidence={"left_date": person["left_date"].isoformat(), "messages": len(frame)},
-                ))
+                events.append(
+                    Event(
+                        "membership",
+                        "membership.left_member",
+                        "high",
+                        roomid,
+                        sender,
+                        int(first.msgtime),
+                        msgid=first.msgid,
+                        anchor_msgid=first.msgid,
+                        score=float(len(frame)),
+                        evidence={"left_date": person["left_date"].isoformat(), "messages": len(frame)},
+                    )
+                )
             category = first.group_category
             if first.sender_kind == "external" and category in ("internal", "project"):
-                events.append(Event(
-                    "membership", "membership.external_in_internal_group",
-                    "high" if category == "internal" else "medium", roomid, sender, int(first.msgtime),
-                    msgid=first.msgid, anchor_msgid=first.msgid, score=float(len(frame)),
-                    evidence={"group_category": category, "messages": len(frame)},
-                ))
+                events.append(
+                    Event(
+                        "membership",
+                        "membership.external_in_internal_group",
+                        "high" if category == "internal" else "medium",
+                        roomid,
+                        sender,
+                        int(first.msgtime),
+                        msgid=first.msgid,
+                        anchor_msgid=first.msgid,
+                        score=float(len(frame)),
+                        evidence={"group_category": category, "messages": len(frame)},
+                    )
+                )
         return events

@@ -16,7 +16,9 @@ from auditor.detectors.base import Hit, TextDetector, TextView
 MOBILE = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[\s-]?)?(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
 ID_CARD = re.compile(r"(?<![0-9A-Za-z])([1-8]\d{5})(\d{8})(\d{3})([\dXx])(?![0-9A-Za-z])")
 BANK_CARD = re.compile(r"(?<!\d)(\d{4}(?:[\s-]?\d{4}){3}(?:[\s-]?\d{1,3})?)(?!\d)")
-EMAIL = re.compile(r"(?<![A-Za-z0-9._%+-])([A-Za-z0-9._%+-]{1,64})@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})")
+EMAIL = re.compile(
+    r"(?<![A-Za-z0-9._%+-])([A-Za-z0-9._%+-]{1,64})@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})"
+)
 BUSINESS_ID = re.compile(r"(?:订单号?|单号|编号|工号|流水号|快递单|运单|发票号|合同号)[:：\s]*$")
 CARD_CONTEXT = re.compile(r"卡号|银行卡|储蓄卡|信用卡|借记卡|银行账号|转账|打到|汇款|收款|开户|card", re.I)
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -77,8 +79,13 @@ class PersonalData(TextDetector):
             digits = re.sub(r"\D", "", found.group())
             s, e = found.span()
             near = text[max(0, s - CONTEXT_REACH) : e + 8]
-            if 16 <= len(digits) <= 19 and luhn_valid(digits) and CARD_CONTEXT.search(near) and free(s, e) \
-                    and not business_id(s):
+            if (
+                16 <= len(digits) <= 19
+                and luhn_valid(digits)
+                and CARD_CONTEXT.search(near)
+                and free(s, e)
+                and not business_id(s)
+            ):
                 hits.append((s, e, "pii.bank_card", "high", mask_digits(digits, 4, 4)))
         for found in MOBILE.finditer(text):
             s, e = found.span()
@@ -91,6 +98,15 @@ class PersonalData(TextDetector):
         out = []
         for s, e, rule, severity, masked in sorted(hits):
             start, end = view.folded.span(s, e)
-            out.append(Hit("pii", rule, severity, start, end, evidence={"kind": rule.split(".")[1], "value": masked},
-                           masked=masked))
+            out.append(
+                Hit(
+                    "pii",
+                    rule,
+                    severity,
+                    start,
+                    end,
+                    evidence={"kind": rule.split(".")[1], "value": masked},
+                    masked=masked,
+                )
+            )
         return out

@@ -42,10 +42,22 @@ class Quarrel(DayDetector):
             return []
         participants = sorted(senders)
         severity = "high" if len(chain) >= 2 * self.settings["min_messages"] else "medium"
-        return [Event(
-            "quarrel", "quarrel.exchange", severity, roomid, participants[0], int(chain[0].msgtime),
-            anchor_msgid=chain[0].msgid, score=float(len(chain)),
-            evidence={"participants": participants, "messages": len(chain), "per_person": dict(sorted(senders.items())),
-                      "seconds": round((chain[-1].msgtime - chain[0].msgtime) / 1000, 1),
-                      "msgids": [row.msgid for row in chain][:50]},
-        )]
+        return [
+            Event(
+                "quarrel",
+                "quarrel.exchange",
+                severity,
+                roomid,
+                participants[0],
+                int(chain[0].msgtime),
+                anchor_msgid=chain[0].msgid,
+                score=float(len(chain)),
+                evidence={
+                    "participants": participants,
+                    "messages": len(chain),
+                    "per_person": dict(sorted(senders.items())),
+                    "seconds": round((chain[-1].msgtime - chain[0].msgtime) / 1000, 1),
+                    "msgids": [row.msgid for row in chain][:50],
+                },
+            )
+        ]

@@ -17,8 +17,10 @@ class Rumor(TextDetector):
     category = "rumor"
 
     def scan(self, view: TextView) -> list[Hit]:
-        hits = [Hit.of_match(m, category="rumor", rule="rumor.debunked", evidence={"claim": m.entry.term})
-                for m in view.terms("debunked")]
+        hits = [
+            Hit.of_match(m, category="rumor", rule="rumor.debunked", evidence={"claim": m.entry.term})
+            for m in view.terms("debunked")
+        ]
         cues = view.terms("rumor")
         roles = {role: [m for m in cues if m.entry.tag == role] for role in ("spread", "hearsay", "topic")}
         spread, hearsay, topic = roles["spread"], roles["hearsay"], roles["topic"]

@@ -51,7 +51,9 @@ class Normalized:
         if self.origin is None:
             return start, end
         if end <= start:
-            return self.origin[start] if start < len(self.origin) else self.original_length, self.original_length
+            return self.origin[start] if start < len(
+                self.origin
+            ) else self.original_length, self.original_length
         return self.origin[start], self.origin[end - 1] + 1
 
 
@@ -92,7 +94,9 @@ def _drop_noise(chars: list[str], origin: list[int], original: str) -> tuple[lis
             i = j if j > i + 1 else i + 1
         else:
             i += 1
-    return [c for c, k in zip(chars, keep, strict=True) if k], [o for o, k in zip(origin, keep, strict=True) if k]
+    return [c for c, k in zip(chars, keep, strict=True) if k], [
+        o for o, k in zip(origin, keep, strict=True) if k
+    ]
 
 
 def _collapse_repeats(chars: list[str], origin: list[int]) -> tuple[list[str], list[int]]:

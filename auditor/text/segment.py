@@ -17,6 +17,9 @@ import jieba
 jieba.setLogLevel(logging.WARNING)
 
 
+SHORT_WORD_FREQ = 5
+
+
 class Segmenter:
     def __init__(self, user_words: Iterable[str]) -> None:
         self._words = sorted({w for w in user_words if len(w) >= 2})
@@ -29,9 +32,12 @@ class Segmenter:
             tokenizer = jieba.Tokenizer()
             tokenizer.initialize()
             for word in self._words:
-                # no explicit frequency: jieba suggests one that keeps the word whole; a single
-                # character is never added, a high frequency on it would split real words (操场)
-                tokenizer.add_word(word)
+                if len(word) >= 3:
+                    tokenizer.add_word(word)  # jieba suggests a frequency that keeps it whole
+                elif not tokenizer.FREQ.get(word):
+                    # a short term jieba does not know gets a small frequency: enough to be a word
+                    # (傻逼), too little to break real words around it (我靠谱 is 我/靠谱).
+                    tokenizer.add_word(word, freq=SHORT_WORD_FREQ)
             self._tokenizer = tokenizer
         return self._tokenizer
 

@@ -1,0 +1,36 @@
+import pytest
+
+CASES = [
+    ("你是猪吗？这么简单都不会", "abuse.you_are"),
+    ("你这个废物", "abuse.you_are"),
+    ("你真是个垃圾", "abuse.you_are"),
+    ("你脑子有病吧", "abuse.your_brain"),
+    ("你脑子进水了", "abuse.your_brain"),
+    ("你算什么东西，也配来指挥我", "abuse.who_are_you"),
+    ("你算老几", "abuse.who_are_you"),
+    ("你怎么不去死", "abuse.go_die"),
+    ("人渣一个", "abuse.lexicon"),
+    ("你們這些白癡", "abuse.lexicon"),  # traditional
+    ("你是*猪吧", "abuse.you_are"),  # inserted symbol
+]
+HARD_NEGATIVES = [
+    "你是猪肉供应商吗",
+    "你不是猪",
+    "你垃圾分类了吗",
+    "你是垃圾分类负责人吧",
+    "垃圾桶在哪里",
+    "废物利用，节约成本",
+    "你是我们的新同事吗",
+    "你脑子真好使",
+    "这个算法算什么复杂度",
+]
+
+
+@pytest.mark.parametrize(("text", "rule"), CASES)
+def test_abuse_found(hits, text, rule):
+    assert rule in {h.rule for h in hits(text, "abuse")}
+
+
+@pytest.mark.parametrize("text", HARD_NEGATIVES)
+def test_not_abuse(hits, text):
+    assert not hits(text, "abuse")
