@@ -1,0 +1,42 @@
+import pytest
+
+CASES = [
+    ("新版客户端下载 http://45.77.12.9/update.exe", "malicious_link.ip_host"),
+    ("福利领取 https://bit.ly/3xYzAbc", "malicious_link.shortener"),
+    ("登录验证 http://xn--pypal-4ve.com/login", "malicious_link.punycode"),
+    ("账户异常请登录 https://paypa1-secure.com/verify", "malicious_link.lookalike"),
+    ("微信安全中心 http://wechat-login.cc", "malicious_link.blocklist"),
+    ("工资调整明细 http://hr-notice.top/工资表.xlsx.exe", "malicious_link.double_extension"),
+    ("安装这个 https://files.example.net/tool.apk", "malicious_link.executable_download"),
+    ("运行脚本 http://example.net/fix.ps1", "malicious_link.executable_download"),
+    ("附件：年终奖名单.xlsx.exe 请查收", "malicious_link.double_extension"),
+    ("ｈｔｔｐ://45.77.12.9/a.exe", "malicious_link.ip_host"),  # full-width evasion
+]
+HARD_NEGATIVES = [
+    "企业微信帮助中心 https://work.weixin.qq.com/help",
+    "文档在 https://doc.weixin.qq.com/doc/1",
+    "代码在 https://github.com/org/repo/releases/download/v1/tool.exe",  # well-known work domain
+    "官网 https://www.example.com/about",
+    "用 node.js 写的",
+    "周报.docx",
+    "请看 https://www.apple.com/cn/",
+    "pineapple.example.org 是测试域名 http://pineapple.example.org",
+]
+
+
+@pytest.mark.parametrize(("text", "rule"), CASES)
+def test_malicious_link_found(hits, text, rule):
+    found = hits(text, "malicious_link")
+    assert rule in {h.rule for h in found} or rule in {r for h in found for r in h.evidence.get("reasons", [])}, found
+
+
+@pytest.mark.parametrize("text", HARD_NEGATIVES)
+def test_not_malicious(hits, text):
+    assert not hits(text, "malicious_link")
+
+
+@pytest.mark.parametrize(("name", "flagged"), [
+    ("setup.exe", True), ("工资表.xlsx.exe", True), ("install.APK", True), ("周报.docx", False), ("readme.txt", False),
+])
+def test_file_messages_with_executable_names(hits, name, flagged):
+    assert bool(hits(name, "malicious_link", is_file=True)) is flagged
