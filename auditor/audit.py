@@ -180,15 +180,7 @@ def audit_date(date: str, sources: Sources, ruleset: Ruleset, cache: TextCache, 
     rows.sort(
         key=lambda r: (r["msgtime"], r["roomid"], r["msgid"] or "", r["category"], r["rule"], r["finding_id"])
     )
-    table = (
-        pa.Table.from_pylist(rows, schema=lake.FINDING_SCHEMA) if rows else lake.FINDING_SCHEMA.empty_table()
-    )
-    if rows:
-        table = table.set_column(
-            table.schema.get_field_index("msgtime"),
-            "msgtime",
-            pc.cast(pa.array([r["msgtime"] for r in rows], pa.int64()), lake.TIMESTAMP),
-        )
+    table = pa.Table.from_pylist(rows, schema=lake.FINDING_SCHEMA)  # msgtime: epoch ms → timestamp
     lake.write_table(lake.findings_path(sources.findings_dir, date), table)
     return len(frame), len(rows)
 

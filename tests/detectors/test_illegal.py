@@ -22,7 +22,9 @@ HARD_NEGATIVES = [
 def test_illegal_found_with_subtype(hits, text, rule, severity):
     found = hits(text, "illegal")
     assert rule in {h.rule for h in found}
-    assert max(h.severity for h in found if h.rule == rule) == severity or severity in {h.severity for h in found}
+    assert max(h.severity for h in found if h.rule == rule) == severity or severity in {
+        h.severity for h in found
+    }
 
 
 @pytest.mark.parametrize("text", HARD_NEGATIVES)

@@ -27,7 +27,9 @@ HARD_NEGATIVES = [
 @pytest.mark.parametrize(("text", "rule"), CASES)
 def test_malicious_link_found(hits, text, rule):
     found = hits(text, "malicious_link")
-    assert rule in {h.rule for h in found} or rule in {r for h in found for r in h.evidence.get("reasons", [])}, found
+    assert rule in {h.rule for h in found} or rule in {
+        r for h in found for r in h.evidence.get("reasons", [])
+    }, found
 
 
 @pytest.mark.parametrize("text", HARD_NEGATIVES)
@@ -35,8 +37,15 @@ def test_not_malicious(hits, text):
     assert not hits(text, "malicious_link")
 
 
-@pytest.mark.parametrize(("name", "flagged"), [
-    ("setup.exe", True), ("工资表.xlsx.exe", True), ("install.APK", True), ("周报.docx", False), ("readme.txt", False),
-])
+@pytest.mark.parametrize(
+    ("name", "flagged"),
+    [
+        ("setup.exe", True),
+        ("工资表.xlsx.exe", True),
+        ("install.APK", True),
+        ("周报.docx", False),
+        ("readme.txt", False),
+    ],
+)
 def test_file_messages_with_executable_names(hits, name, flagged):
     assert bool(hits(name, "malicious_link", is_file=True)) is flagged

@@ -40,16 +40,28 @@ def test_not_personal_data(hits, text):
     assert not hits(text, "pii")
 
 
-@pytest.mark.parametrize(("number", "valid"), [
-    ("11010519491231002X", True), ("44030519900101123X", True), ("11010519491231002x", True),
-    ("110105194912310021", False), ("110105189912310025", False), ("11010520991231002X", False),
-])
+@pytest.mark.parametrize(
+    ("number", "valid"),
+    [
+        ("11010519491231002X", True),
+        ("44030519900101123X", True),
+        ("11010519491231002x", True),
+        ("110105194912310021", False),
+        ("110105189912310025", False),
+        ("11010520991231002X", False),
+    ],
+)
 def test_gb11643_checksum_and_birth_date(number, valid):
     assert id_card_valid(number) is valid
 
 
-@pytest.mark.parametrize(("digits", "valid"), [
-    ("4111111111111111", True), ("6222021234567890128", True), ("4111111111111112", False),
-])
+@pytest.mark.parametrize(
+    ("digits", "valid"),
+    [
+        ("4111111111111111", True),
+        ("6222021234567890128", True),
+        ("4111111111111112", False),
+    ],
+)
 def test_luhn(digits, valid):
     assert luhn_valid(digits) is valid

@@ -8,7 +8,11 @@ CASES = [
     ("AWS key AKIAIOSFODNN7EXAMPLE", "secret.aws_access_key", "AKIAIOSFODNN7EXAMPLE"),
     ("阿里云的 AccessKey: LTAI5tBcd8XyZ2Qw9PmN", "secret.aliyun_access_key", "LTAI5tBcd8XyZ2Qw9PmN"),
     ("token ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8", "secret.github_token", None),
-    ("-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7x2\n-----END RSA PRIVATE KEY-----", "secret.private_key", None),
+    (
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7x2\n-----END RSA PRIVATE KEY-----",
+        "secret.private_key",
+        None,
+    ),
     ("用这个 sk-proj4f8d9a7b6c5e4d3c2b1a0f", "secret.api_key", None),
     ("ＡＫＩＡＩＯＳＦＯＤＮＮ７ＥＸＡＭＰＬＥ", "secret.aws_access_key", None),  # full-width evasion
 ]

@@ -1,0 +1,71 @@
+import pytest
+
+from auditor.detectors.flooding import Flooding, bursts
+from auditor.lexicon import Lexicon
+from tests.detectors.day_helpers import CONFIG, at, day_of
+
+
+def detect(rows):
+    return Flooding(CONFIG["detectors"]["flooding"], Lexicon([])).detect(day_of(rows))
+
+
+CASES = [
+    (
+        "12 messages in 44 s",
+        [{"sender": "a", "msgtime": at(4 * i), "text": f"第{i}条"} for i in range(12)],
+        ["flooding.burst"],
+    ),
+    (
+        "6 near-identical in 5 min",
+        [{"sender": "a", "msgtime": at(50 * i), "text": "在吗" + "!" * i} for i in range(6)],
+        ["flooding.repeat"],
+    ),
+    (
+        "evasion: spaces and traditional",
+        [
+            {"sender": "a", "msgtime": at(40 * i), "text": t}
+            for i, t in enumerate(["快回覆", "快 回复", "快回复", "快回复！", "快—回复"])
+        ],
+        ["flooding.repeat"],
+    ),
+]
+NEGATIVES = [
+    ("ten people say 收到 once", [{"sender": f"p{i}", "msgtime": at(i)} for i in range(10)]),
+    ("9 messages in a minute", [{"sender": "a", "msgtime": at(6 * i), "text": f"第{i}条"} for i in range(9)]),
+    (
+        "12 messages over an hour",
+        [{"sender": "a", "msgtime": at(300 * i), "text": f"第{i}条"} for i in range(12)],
+    ),
+    ("4 repeats", [{"sender": "a", "msgtime": at(30 * i), "text": "在吗"} for i in range(4)]),
+    ("a robot posting alerts", [{"sender": "wbAlert", "msgtime": at(i), "text": "告警"} for i in range(30)]),
+    ("one-to-one chat", [{"sender": "a", "roomid": "", "msgtime": at(i), "text": "在吗"} for i in range(30)]),
+    (
+        "same text, different rooms",
+        [{"sender": "a", "roomid": f"r{i}", "msgtime": at(i), "text": "通知"} for i in range(8)],
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "rows", "rules"), CASES, ids=[c[0] for c in CASES])
+def test_flooding_found_once_per_burst(name, rows, rules):
+    events = detect(rows)
+    assert [e.rule for e in events] == rules
+    assert events[0].evidence["messages"] == len(rows)
+
+
+@pytest.mark.parametrize(("name", "rows"), NEGATIVES, ids=[c[0] for c in NEGATIVES])
+def test_not_flooding(name, rows):
+    assert detect(rows) == []
+
+
+def test_two_separate_bursts_are_two_findings():
+    rows = [{"sender": "a", "msgtime": at(3 * i), "text": f"a{i}"} for i in range(10)]
+    rows += [{"sender": "a", "msgtime": at(3600 + 3 * i), "text": f"b{i}"} for i in range(10)]
+    assert len(detect(rows)) == 2
+
+
+def test_bursts_merge_overlapping_windows():
+    import numpy as np
+
+    assert bursts(np.array([0, 1, 2, 3, 10, 11]), 3, 3) == [(0, 4)]
+    assert bursts(np.array([0, 100]), 3, 3) == []
