@@ -137,9 +137,9 @@ def _read_day(messages_dir: Path, date: str) -> pd.DataFrame:
 def audit_date(date: str, sources: Sources, ruleset: Ruleset, cache: TextCache, tz) -> tuple[int, int]:
     """Audit one date; returns (messages, findings)."""
     frame = _read_day(sources.messages_dir, date)
-    frame["group_category"] = frame["roomid"].map(
-        lambda r: sources.groups[r]["category"] if r in sources.groups else sources.default_category
-    )
+    categories = {roomid: group["category"] for roomid, group in sources.groups.items()}
+    default = sources.default_category
+    frame["group_category"] = [categories.get(r, default) for r in frame["roomid"].to_numpy(dtype=object)]
     is_file = frame["msgtype"].isin(FILE_TYPES).to_list()
     texts = frame["text"].to_list()
     keys = [(t, f) for t, f in zip(texts, is_file, strict=True) if t]
@@ -148,33 +148,28 @@ def audit_date(date: str, sources: Sources, ruleset: Ruleset, cache: TextCache, 
     policy = ruleset.config["policy"]
     rows: list[dict[str, Any]] = []
     hits_by_msgid: dict[str, list[Hit]] = {}
-    records = frame.to_dict("records")
-    for record, text, file_flag in zip(records, texts, is_file, strict=True):
-        if not text:
-            continue
-        hits = cache.hits[(text, file_flag)]
-        if hits:
+    columns = {
+        c: frame[c].to_numpy(dtype=object) for c in ("msgid", "roomid", "sender", "msgtime", "group_category")
+    }
+    for i, (text, file_flag) in enumerate(zip(texts, is_file, strict=True)):
+        hits = cache.hits[(text, file_flag)] if text else None
+        if hits:  # rows are built only for the few messages with hits
+            record = {c: values[i] for c, values in columns.items()} | {"text": text}
             hits_by_msgid[record["msgid"]] = hits
             rows += message_findings(record, hits, record["group_category"], policy, date, ruleset.version)
 
     day = Day(date, frame, hits_by_msgid, sources.groups, sources.roster, tz)
-    by_msgid = {r["msgid"]: r for r in records}
+    position = {m: i for i, m in enumerate(columns["msgid"])}
     for cls in day_detectors():
         if not ruleset.enabled(cls.category):
             continue
         for event in cls(ruleset.settings(cls.category), ruleset.lexicon).detect(day):
-            anchor = by_msgid.get(event.anchor_msgid or "", {})
-            category = sources.groups.get(event.roomid, {}).get("category", sources.default_category)
+            anchor = position.get(event.anchor_msgid)
+            anchor_text = texts[anchor] if anchor is not None else ""
+            category = categories.get(event.roomid, default)
+            anchor_hits = hits_by_msgid.get(event.anchor_msgid or "", [])
             rows.append(
-                event_finding(
-                    event,
-                    anchor.get("text", ""),
-                    hits_by_msgid.get(event.anchor_msgid, []),
-                    category,
-                    policy,
-                    date,
-                    ruleset.version,
-                )
+                event_finding(event, anchor_text, anchor_hits, category, policy, date, ruleset.version)
             )
 
     rows.sort(

@@ -9,8 +9,10 @@ Ten people each saying 收到 once is not flooding: counting is per sender.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 
 import numpy as np
+import pandas as pd
 
 from auditor.detectors import register
 from auditor.detectors.base import DayDetector, Event
@@ -39,42 +41,79 @@ def repeat_key(text: str) -> str:
     return _NOT_WORD.sub("", normalize(text).text)
 
 
+def candidate_groups(codes: np.ndarray, times: np.ndarray, threshold: int, span_ms: int) -> np.ndarray:
+    """Codes (rows sorted by code, then time) of groups where ``threshold`` rows fit in span_ms.
+
+    Vectorized: row i starts a qualifying window when row i+threshold-1 has the same code and
+    lies within the span. Only those few groups are then examined one by one.
+    """
+    n = threshold - 1
+    if len(times) <= n:
+        return np.empty(0, dtype=codes.dtype)
+    if n == 0:
+        return np.unique(codes)
+    ok = (codes[n:] == codes[:-n]) & (times[n:] - times[:-n] <= span_ms)
+    return np.unique(codes[:-n][ok])
+
+
 @register
 class Flooding(DayDetector):
     category = "flooding"
 
     def detect(self, day: Day) -> list[Event]:
         cfg = self.settings
-        messages = day.group_messages().sort_values(["msgtime", "msgid"])
-        events = []
-        for (roomid, sender), frame in messages.groupby(["roomid", "sender"], sort=True):
-            if len(frame) < min(cfg["burst_messages"], cfg["repeat_messages"]):
-                continue
-            found: list[tuple[int, int, list[str], str]] = []  # (first ms, last ms, msgids, kind)
-            times = frame["msgtime"].to_numpy()
-            ids = frame["msgid"].to_list()
-            for i, j in bursts(times, cfg["burst_messages"], cfg["burst_seconds"] * 1000):
-                found.append((int(times[i]), int(times[j - 1]), ids[i:j], "burst"))
-            keys = frame["text"].map(repeat_key)
-            for _key, same in frame[keys != ""].groupby(keys[keys != ""], sort=True):
-                t, same_ids = same["msgtime"].to_numpy(), same["msgid"].to_list()
-                for i, j in bursts(t, cfg["repeat_messages"], cfg["repeat_seconds"] * 1000):
-                    found.append((int(t[i]), int(t[j - 1]), same_ids[i:j], "repeat"))
-            events += self._merge(roomid, sender, sorted(found), {m: i for i, m in enumerate(ids)})
-        return events
+        messages = day.group_messages()
+        if messages.empty:
+            return []
+        texts = messages["text"].to_numpy(dtype=object)
+        keys = {t: repeat_key(t) for t in set(texts)}  # each distinct text normalized once
+        frame = pd.DataFrame(
+            {
+                "roomid": messages["roomid"].to_numpy(dtype=object),
+                "sender": messages["sender"].to_numpy(dtype=object),
+                "key": [keys[t] for t in texts],
+                "msgtime": messages["msgtime"].to_numpy(dtype=np.int64),
+                "msgid": messages["msgid"].to_numpy(dtype=object),
+            }
+        )
+        person = frame.groupby(["roomid", "sender"], sort=True).ngroup().to_numpy()
+        same_text = frame.groupby(["roomid", "sender", "key"], sort=True).ngroup().to_numpy().copy()
+        same_text[frame["key"].to_numpy() == ""] = -1  # media without text never repeat
+        times, ids = frame["msgtime"].to_numpy(), frame["msgid"].to_numpy()
 
-    def _merge(self, roomid: str, sender: str, found: list, position: dict[str, int]) -> list[Event]:
-        merged: list[list] = []
-        for first, last, ids, kind in found:
-            if merged and first <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], last)
-                merged[-1][2] |= set(ids)
-                merged[-1][3].add(kind)
-            else:
-                merged.append([first, last, set(ids), {kind}])
+        found: dict[int, list[tuple[list[tuple[int, str]], str]]] = defaultdict(list)
+        for kind, codes, threshold, seconds in (
+            ("burst", person, cfg["burst_messages"], cfg["burst_seconds"]),
+            ("repeat", same_text, cfg["repeat_messages"], cfg["repeat_seconds"]),
+        ):
+            order = np.lexsort((ids, times, codes))
+            c, t, m, owner = codes[order], times[order], ids[order], person[order]
+            for code in candidate_groups(c, t, threshold, seconds * 1000):
+                if code < 0:
+                    continue
+                lo, hi = np.searchsorted(c, code, "left"), np.searchsorted(c, code, "right")
+                for i, j in bursts(t[lo:hi], threshold, seconds * 1000):
+                    span = [(int(t[k]), str(m[k])) for k in range(lo + i, lo + j)]
+                    found[int(owner[lo])].append((span, kind))
+        first_row = {int(p): i for i, p in reversed(list(enumerate(person)))}
         events = []
-        for first, last, ids, kinds in merged:
-            ordered = sorted(ids, key=position.__getitem__)
+        for code in sorted(found):
+            row = frame.iloc[first_row[code]]
+            events += self._merge(row["roomid"], row["sender"], found[code])
+        return sorted(events, key=lambda e: (e.msgtime, e.roomid, e.sender))
+
+    def _merge(self, roomid: str, sender: str, found: list[tuple[list[tuple[int, str]], str]]) -> list[Event]:
+        """Overlapping bursts of one person become one event listing every message once."""
+        merged: list[tuple[set[tuple[int, str]], set[str]]] = []
+        for span, kind in sorted(found):
+            if merged and span[0][0] <= max(merged[-1][0])[0]:
+                merged[-1][0].update(span)
+                merged[-1][1].add(kind)
+            else:
+                merged.append((set(span), {kind}))
+        events = []
+        for span, kinds in merged:
+            ordered = sorted(span)
             count = len(ordered)
             severity = "high" if count >= 3 * self.settings["burst_messages"] else "medium"
             rule = "flooding.burst" if "burst" in kinds else "flooding.repeat"
@@ -85,15 +124,14 @@ class Flooding(DayDetector):
                     severity,
                     roomid,
                     sender,
-                    first,
-                    msgid=None,
-                    anchor_msgid=ordered[0],
+                    ordered[0][0],
+                    anchor_msgid=ordered[0][1],
                     score=float(count),
                     evidence={
                         "messages": count,
-                        "seconds": round((last - first) / 1000, 1),
+                        "seconds": round((ordered[-1][0] - ordered[0][0]) / 1000, 1),
                         "kinds": sorted(kinds),
-                        "msgids": ordered[:50],
+                        "msgids": [m for _, m in ordered][:50],
                     },
                 )
             )

@@ -20,40 +20,43 @@ class Membership(DayDetector):
 
     def detect(self, day: Day) -> list[Event]:
         messages = day.group_messages().sort_values(["msgtime", "msgid"])
+        counts = messages.groupby(["roomid", "sender"]).size()
+        firsts = messages.drop_duplicates(["roomid", "sender"])  # each person's first message per room
+        left = {u for u, p in day.roster.items() if p["status"] == "left" and p["left_date"]}
         today = dt.date.fromisoformat(day.date)
+        suspects = firsts[firsts["sender"].isin(left) | (firsts["sender_kind"] == "external")]
         events = []
-        for (roomid, sender), frame in messages.groupby(["roomid", "sender"], sort=True):
-            first = frame.iloc[0]
-            person = day.roster.get(sender)
-            if person and person["status"] == "left" and person["left_date"] and person["left_date"] < today:
+        for row in suspects.sort_values(["roomid", "sender"]).itertuples(index=False):
+            count = int(counts[(row.roomid, row.sender)])
+            person = day.roster.get(row.sender)
+            if row.sender in left and person["left_date"] < today:
                 events.append(
                     Event(
                         "membership",
                         "membership.left_member",
                         "high",
-                        roomid,
-                        sender,
-                        int(first.msgtime),
-                        msgid=first.msgid,
-                        anchor_msgid=first.msgid,
-                        score=float(len(frame)),
-                        evidence={"left_date": person["left_date"].isoformat(), "messages": len(frame)},
+                        row.roomid,
+                        row.sender,
+                        int(row.msgtime),
+                        msgid=row.msgid,
+                        anchor_msgid=row.msgid,
+                        score=float(count),
+                        evidence={"left_date": person["left_date"].isoformat(), "messages": count},
                     )
                 )
-            category = first.group_category
-            if first.sender_kind == "external" and category in ("internal", "project"):
+            if row.sender_kind == "external" and row.group_category in ("internal", "project"):
                 events.append(
                     Event(
                         "membership",
                         "membership.external_in_internal_group",
-                        "high" if category == "internal" else "medium",
-                        roomid,
-                        sender,
-                        int(first.msgtime),
-                        msgid=first.msgid,
-                        anchor_msgid=first.msgid,
-                        score=float(len(frame)),
-                        evidence={"group_category": category, "messages": len(frame)},
+                        "high" if row.group_category == "internal" else "medium",
+                        row.roomid,
+                        row.sender,
+                        int(row.msgtime),
+                        msgid=row.msgid,
+                        anchor_msgid=row.msgid,
+                        score=float(count),
+                        evidence={"group_category": row.group_category, "messages": count},
                     )
                 )
         return events

@@ -1,0 +1,25 @@
+"""A plain (non-editable) wheel carries the dictionaries and templates as package data."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.slow
+def test_wheel_contains_dictionaries_and_templates(tmp_path):
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                    str(tmp_path), str(REPO)], check=True, capture_output=True)
+    [wheel] = tmp_path.glob("wecom_auditor-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for dictionary in (REPO / "dictionaries").glob("*.txt"):
+        assert f"auditor/dictionaries/{dictionary.name}" in names
+    for template in (REPO / "reports" / "templates").glob("*.j2"):
+        assert f"auditor/templates/{template.name}" in names
+    assert "auditor/cli.py" in names
