@@ -21,6 +21,7 @@ demo: install
 	$(BIN)/auditor -w $(DEMO) init
 	$(BIN)/auditor -w $(DEMO) ingest sample_data/exports
 	$(BIN)/auditor -w $(DEMO) audit
+	$(BIN)/auditor -w $(DEMO) report
 
 test: install
 	$(BIN)/python -m pytest

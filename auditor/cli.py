@@ -224,6 +224,47 @@ def audit(
         )
 
 
+@cli.command(name="report")
+@date_options
+@click.option("--lang", type=click.Choice(["zh", "en"]), help="Page language (default: report.lang, zh).")
+@click.option(
+    "--unmasked",
+    is_flag=True,
+    help="Show personal data and secrets in clear; every page is marked RESTRICTED.",
+)
+@click.pass_context
+def report_command(
+    ctx: click.Context,
+    date: str | None,
+    since: str | None,
+    until: str | None,
+    lang: str | None,
+    unmasked: bool,
+) -> None:
+    """Write the HTML compliance report (index, one page per group) and summary.json.
+
+    Reports go to W/reports/D/. Personal data and secrets are masked unless --unmasked.
+    Without --date or --since/--until, every audited date is reported.
+
+    \b
+    Examples:
+      auditor report --date 2026-11-16
+      auditor report --since 2026-11-01 --until 2026-11-30 --lang en
+      auditor report --date 2026-11-16 --unmasked   # for an authorised investigation only
+    """
+    from auditor import lake
+    from auditor.audit import resolve_dates
+    from auditor.report.render import report
+
+    check_dates(date=date, since=since, until=until)
+    ws = workspace_of(ctx)
+    dates = resolve_dates(lake.dates(ws.messages_dir), date, since, until)
+    if not dates:
+        raise AuditorError(f"the lake in {ws.root} has no messages yet: run `auditor ingest` first")
+    for index in report(ws, dates, lang=lang, unmasked=unmasked):
+        click.echo(str(index))
+
+
 @cli.command()
 @click.option(
     "--out",

@@ -37,6 +37,10 @@ DEFAULTS: dict[str, Any] = {
             {"name_pattern": "客户|客服|customer|VIP", "category": "customer"},
         ],
     },
+    "report": {
+        "lang": "zh",  # zh or en
+        "context_messages": 3,  # messages shown before and after each finding
+    },
     "audit": {
         # Worker processes for text analysis; 0 means one per available core.
         "workers": 0,
@@ -97,6 +101,10 @@ timezone = "Asia/Shanghai"          # partition dates are local dates in this zo
 max_record_bytes = 4194304          # larger records are rejected
 max_reject_ratio = 0.01             # above this share of rejects, ingest/nightly exit 65
 inbox_paths = []                    # extra export folders for `auditor nightly`
+
+[report]
+lang = "zh"                         # zh or en
+context_messages = 3                # messages shown before and after each finding
 
 [audit]
 workers = 0                         # text-analysis processes; 0 = one per available core
@@ -184,6 +192,10 @@ def _validate(cfg: dict[str, Any]) -> None:
         raise AuditorError(
             f"auditor.toml: detectors.disabled names unknown categories: {', '.join(sorted(unknown))}"
         )
+    if cfg["report"]["lang"] not in ("zh", "en"):
+        raise AuditorError("auditor.toml: report.lang must be zh or en")
+    if not 0 <= cfg["report"]["context_messages"] <= 50:
+        raise AuditorError("auditor.toml: report.context_messages must be between 0 and 50")
     if cfg["audit"]["workers"] < 0:
         raise AuditorError("auditor.toml: audit.workers must be 0 (all cores) or more")
     if not 0 <= cfg["ingest"]["max_reject_ratio"] <= 1:

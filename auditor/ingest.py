@@ -22,7 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from auditor import atomic, lake
+from auditor import atomic, lake, runs
 from auditor.wecom.files import RawRecord, classify, discover, read_records
 from auditor.wecom.groups import parse_group
 from auditor.wecom.messages import RecordError, parse_message
@@ -228,4 +228,6 @@ def ingest(
         table.write()
     rejects_path = rejects.write(ws.rejects_dir)
     report.rejects_file = str(rejects_path) if rejects_path else None
+    if report.files:
+        runs.write_run(ws.runs_dir, runs.new_run_id("ingest"), {"kind": "ingest", **report.summary()})
     return report

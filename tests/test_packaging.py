@@ -14,8 +14,11 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.mark.slow
 def test_wheel_contains_dictionaries_and_templates(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
-                    str(tmp_path), str(REPO)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
+        check=True,
+        capture_output=True,
+    )
     [wheel] = tmp_path.glob("wecom_auditor-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for dictionary in (REPO / "dictionaries").glob("*.txt"):

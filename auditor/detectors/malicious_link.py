@@ -20,6 +20,7 @@ URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'，。！？、；：（）【】
 DOC_EXTENSIONS = "doc|docx|xls|xlsx|ppt|pptx|pdf|txt|jpg|jpeg|png|gif|zip|rar|mp4"
 DOUBLE_EXTENSION = re.compile(rf"[^\s/\\]+\.(?:{DOC_EXTENSIONS})\.(?P<ext>[a-z0-9]{{2,4}})(?![a-z0-9])", re.I)
 BRANDS = ("paypal", "apple", "microsoft", "weixin", "wechat", "alipay", "taobao", "icbc", "tencent")
+SCRIPT_URL = re.compile(r"(?<![a-z])(?:javascript|vbscript|data:text/html)\s*:?", re.I)
 HOMOGLYPHS = str.maketrans("013457@", "oleasta")  # paypa1 → paypal, rn is left to punycode checks
 
 
@@ -99,6 +100,19 @@ class MaliciousLink(TextDetector):
                         start,
                         end,
                         evidence={"file": found.group()[:200]},
+                    )
+                )
+        for found in SCRIPT_URL.finditer(text):
+            if found.group().lower().startswith("data") or found.group().endswith(":"):
+                start, end = view.folded.span(*found.span())
+                hits.append(
+                    Hit(
+                        "malicious_link",
+                        "malicious_link.script_url",
+                        "high",
+                        start,
+                        end,
+                        evidence={"scheme": found.group().rstrip(":").strip().lower()},
                     )
                 )
         if view.is_file and not hits:

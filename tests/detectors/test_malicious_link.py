@@ -11,6 +11,8 @@ CASES = [
     ("运行脚本 http://example.net/fix.ps1", "malicious_link.executable_download"),
     ("附件：年终奖名单.xlsx.exe 请查收", "malicious_link.double_extension"),
     ("ｈｔｔｐ://45.77.12.9/a.exe", "malicious_link.ip_host"),  # full-width evasion
+    ("点我领取\n福利\njavascript:window.__pwned=1", "malicious_link.script_url"),
+    ("JavaScript :alert(document.cookie)", "malicious_link.script_url"),
 ]
 HARD_NEGATIVES = [
     "企业微信帮助中心 https://work.weixin.qq.com/help",
@@ -21,6 +23,7 @@ HARD_NEGATIVES = [
     "周报.docx",
     "请看 https://www.apple.com/cn/",
     "pineapple.example.org 是测试域名 http://pineapple.example.org",
+    "我在学 JavaScript 编程",
 ]
 
 

@@ -1,0 +1,1 @@
+"""Compliance reports: one self-contained HTML page per group, an index, and summary.json."""

@@ -1,0 +1,124 @@
+"""Rendering: one jinja2 environment with autoescape, pages written into a fresh folder that
+replaces the date's report folder only once every page is written."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from auditor import __version__, atomic
+from auditor.report.labels import LABELS
+from auditor.report.model import ReportSources, build_day
+from auditor.resources import data_dir
+
+
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(data_dir("templates")),
+        autoescape=True,  # every value from the archive is escaped; nothing from chat becomes markup
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _csp_hash(script: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode() + "'"
+
+
+def _swap_into_place(staging: Path, target: Path) -> None:
+    """Replace ``target`` by ``staging``; readers see the old folder or the new one, never a mix."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".old-{target.name}-{staging.name[-8:]}")
+        target.rename(old)
+    staging.rename(target)
+    atomic.fsync_dir(target.parent)
+    if old is not None:
+        shutil.rmtree(old)
+
+
+def render_day(
+    sources: ReportSources,
+    date: str,
+    reports_dir: Path,
+    *,
+    lang: str = "zh",
+    unmasked: bool = False,
+    ledger_view: Any = None,
+    generated_at: str | None = None,
+) -> dict[str, Any]:
+    """Write ``reports_dir/DATE/{index.html, groups/*.html, summary.json}``; returns the summary."""
+    labels = LABELS[lang]
+    day = build_day(sources, date, unmasked=unmasked, one_to_one_label=labels["one_to_one"])
+    if ledger_view is not None:
+        ledger_view.annotate(day)
+    env = environment()
+    generated_at = generated_at or dt.datetime.now(sources.tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+    common = {
+        "t": labels,
+        "lang": lang,
+        "day": day,
+        "unmasked": unmasked,
+        "generated_at": generated_at,
+        "version": __version__,
+        "ledger": getattr(ledger_view, "index", None) if ledger_view else None,
+    }
+    script = env.get_template("_index.js.j2").render()
+    reports_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{date}-", dir=reports_dir))
+    try:
+        (staging / "groups").mkdir()
+        index = env.get_template("index.html.j2").render(
+            **common, script=script, script_hashes=[_csp_hash(script)]
+        )
+        atomic.write_durable(staging / "index.html", index.encode("utf-8"))
+        page = env.get_template("group.html.j2")
+        for group in day["groups"]:
+            html = page.render(**common, g=group, script_hashes=[])
+            atomic.write_durable(staging / "groups" / group.page, html.encode("utf-8"))
+        summary = {
+            "date": date,
+            "generated_at": generated_at,
+            "auditor_version": __version__,
+            "ruleset_versions": day["ruleset_versions"],
+            "masked": not unmasked,
+            "lang": lang,
+            "totals": {
+                "groups": len(day["groups"]),
+                "messages": day["messages"],
+                "findings": day["findings"],
+                "by_category": day["by_category"],
+                "by_severity": day["by_severity"],
+            },
+            "ingest": day["ingest"],
+            "groups": [g.summary() for g in day["groups"]],
+        }
+        body = json.dumps(summary, ensure_ascii=False, indent=2) + "\n"
+        atomic.write_durable(staging / "summary.json", body.encode("utf-8"))
+        staging.chmod(0o755)
+        (staging / "groups").chmod(0o755)
+        _swap_into_place(staging, reports_dir / date)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging)
+    return summary
+
+
+def report(ws, dates: list[str], *, lang: str | None = None, unmasked: bool = False) -> list[Path]:
+    """Render the workspace's reports for ``dates``; returns each date's index.html."""
+    sources = ReportSources.of_workspace(ws)
+    lang = lang or ws.config["report"]["lang"]
+    out = []
+    for date in dates:
+        render_day(sources, date, ws.reports_dir, lang=lang, unmasked=unmasked)
+        out.append(ws.reports_dir / date / "index.html")
+    return out

@@ -1,0 +1,149 @@
+"""Reports: content, masking, markup and path safety, summary.json, snapshots."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from auditor.cli import cli
+from auditor.report.model import ReportSources, page_name
+from auditor.report.render import render_day, report
+from tests import report_fixture
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+
+
+@pytest.fixture(scope="module")
+def reported(tmp_path_factory):
+    ws = report_fixture.build(tmp_path_factory.mktemp("report"))
+    report(ws, ["2026-11-16"])
+    return ws
+
+
+def pages(ws) -> dict[str, str]:
+    folder = ws.reports_dir / "2026-11-16"
+    return {str(p.relative_to(folder)): p.read_text(encoding="utf-8") for p in sorted(folder.rglob("*.html"))}
+
+
+def test_index_group_pages_and_summary(reported):
+    folder = reported.reports_dir / "2026-11-16"
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    assert summary["masked"] is True
+    assert {g["roomid"] for g in summary["groups"]} == {"wrA", "wrC", report_fixture.TRAVERSAL_ROOM}
+    for group in summary["groups"]:
+        assert (folder / group["page"]).is_file()
+    risks = [g["risk"] for g in summary["groups"]]
+    assert risks == sorted(risks, reverse=True)
+    assert summary["totals"]["findings"] == sum(g["findings"] for g in summary["groups"])
+    assert (
+        summary["ingest"]["records"]
+        == summary["ingest"]["accepted"] + summary["ingest"]["duplicates"] + summary["ingest"]["rejected"]
+    )
+    index = pages(reported)["index.html"]
+    assert "企业微信群合规日报" in index and "<svg" in index
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ["<script>window.__pwned", "<img src=x onerror", "<svg onload", "<b>内部</b>", "<script>alert(1)"],
+)
+def test_message_content_never_becomes_markup(reported, payload):
+    for name, html in pages(reported).items():
+        assert payload not in html, name
+
+
+def test_javascript_links_are_text_never_links(reported):
+    for html in pages(reported).values():
+        assert not re.search(r"""(?:href|src|action)\s*=\s*["']?\s*javascript:""", html, re.I)
+        assert not re.search(r"""(?:href|src)\s*=\s*["']?\s*(?:https?:)?//""", html, re.I)  # nothing external
+
+
+def test_escaped_content_is_still_shown(reported):
+    html = pages(reported)[f"groups/{page_name('wrA')}"]
+    assert "&lt;script&gt;window.__pwned = 1&lt;/script&gt;傻逼" in html
+    assert "研发部&lt;b&gt;内部&lt;/b&gt;群" in html
+
+
+def test_room_ids_never_become_paths(reported):
+    folder = reported.reports_dir / "2026-11-16"
+    names = {p.name for p in (folder / "groups").iterdir()}
+    assert page_name(report_fixture.TRAVERSAL_ROOM) in names
+    assert all(re.fullmatch(r"g-[0-9a-f]{16}\.html", n) for n in names)
+    assert not (reported.root / "etc").exists() and not (reported.reports_dir / "etc").exists()
+
+
+def test_personal_data_masked_everywhere_by_default(reported):
+    for html in pages(reported).values():
+        assert report_fixture.PHONE not in html
+    assert any("138****5678" in html for html in pages(reported).values())
+
+
+def test_every_page_has_a_content_security_policy(reported):
+    for html in pages(reported).values():
+        assert 'http-equiv="Content-Security-Policy"' in html and "default-src 'none'" in html
+
+
+def test_unmasked_needs_the_flag_and_marks_every_page_restricted(reported, tmp_path):
+    sources = ReportSources.of_workspace(reported)
+    render_day(sources, "2026-11-16", tmp_path, unmasked=True)
+    htmls = [p.read_text(encoding="utf-8") for p in tmp_path.rglob("*.html")]
+    assert any(report_fixture.PHONE in h for h in htmls)
+    assert all("RESTRICTED" in h for h in htmls)
+    assert (
+        json.loads((tmp_path / "2026-11-16" / "summary.json").read_text(encoding="utf-8"))["masked"] is False
+    )
+    assert not any("RESTRICTED" in h for h in pages(reported).values())
+
+
+def test_english_labels(reported, tmp_path):
+    render_day(ReportSources.of_workspace(reported), "2026-11-16", tmp_path, lang="en")
+    index = (tmp_path / "2026-11-16" / "index.html").read_text(encoding="utf-8")
+    assert "WeCom group compliance report" in index and 'lang="en"' in index
+
+
+def test_rerender_replaces_the_folder_and_leaves_no_temporary_files(reported):
+    report(reported, ["2026-11-16"])
+    assert not [p for p in reported.reports_dir.iterdir() if p.name.startswith(".")]
+
+
+def test_report_cli(runner, reported):
+    ok = runner.invoke(cli, ["-w", str(reported.root), "report", "--date", "2026-11-16", "--lang", "en"])
+    assert ok.exit_code == 0 and ok.output.strip().endswith("2026-11-16/index.html")
+    missing = runner.invoke(cli, ["-w", str(reported.root), "report", "--date", "2026-12-01"])
+    assert missing.exit_code == 2 and "no messages in the lake" in missing.output
+
+
+def test_report_of_an_unaudited_date_is_a_clear_error(runner, reported, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(reported.root, copy)
+    shutil.rmtree(copy / "lake" / "findings")
+    result = runner.invoke(cli, ["-w", str(copy), "report", "--date", "2026-11-16"])
+    assert result.exit_code == 2 and "has not been audited yet" in result.output
+
+
+@pytest.mark.parametrize("page", ["index.html", "group.html"])
+def test_snapshot_of_the_fixture_day(reported, tmp_path, page):
+    """Rendered HTML for the fixed day; UPDATE_SNAPSHOTS=1 rewrites the snapshots (deliberate changes)."""
+    render_day(
+        ReportSources.of_workspace(reported), "2026-11-16", tmp_path, generated_at="2026-11-17 06:00:00 CST"
+    )
+    folder = tmp_path / "2026-11-16"
+    html = (folder / ("index.html" if page == "index.html" else f"groups/{page_name('wrA')}")).read_text(
+        "utf-8"
+    )
+    html = re.sub(r"wecom-auditor \d+\.\d+\.\d+", "wecom-auditor X", html)
+    html = re.sub(
+        r"(规则版本|Ruleset) [0-9a-f]{16}", r"\1 X", html
+    )  # dictionaries change often; layout rarely
+    snapshot = SNAPSHOTS / page
+    if os.environ.get("UPDATE_SNAPSHOTS"):
+        snapshot.parent.mkdir(exist_ok=True)
+        snapshot.write_text(html, encoding="utf-8")
+    assert snapshot.exists(), f"no snapshot {snapshot}: run UPDATE_SNAPSHOTS=1 pytest {__file__}"
+    assert html == snapshot.read_text(encoding="utf-8")
