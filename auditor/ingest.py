@@ -22,7 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from auditor import atomic, lake, runs
+from auditor import atomic, lake
 from auditor.wecom.files import RawRecord, classify, discover, read_records
 from auditor.wecom.groups import parse_group
 from auditor.wecom.messages import RecordError, parse_message
@@ -34,11 +34,18 @@ from auditor.workspace import Workspace
 class FileReport:
     path: str
     kind: str
+    sha256: str = ""
     records: int = 0
     accepted: int = 0
     duplicates: int = 0
     rejected: int = 0
     note: str = ""
+    dates: set[str] = field(default_factory=set)  # dates of its messages (accepted or duplicate)
+
+    def ledger_entry(self) -> dict[str, Any]:
+        entry = asdict(self)
+        entry["dates"] = sorted(self.dates)
+        return entry
 
 
 @dataclass
@@ -62,7 +69,7 @@ class IngestReport:
             **{k: self.total(k) for k in ("records", "accepted", "duplicates", "rejected")},
             "dates": self.dates,
             "rejects_file": self.rejects_file,
-            "by_file": [asdict(f) for f in self.files],
+            "by_file": [f.ledger_entry() for f in self.files],
         }
 
 
@@ -92,41 +99,51 @@ class _Rejects:
 
 
 class _MessageSink:
-    """Deduplicates messages against the lake and this run, and buffers them per date."""
+    """Deduplicates messages against the lake and this run, and buffers them per date.
 
-    def __init__(self, ws: Workspace) -> None:
+    With ``resume``, a message already in the lake *from this very source line* counts as
+    accepted, not duplicate: the run is finishing an interrupted one, and its reconciliation
+    must equal the uninterrupted run's.
+    """
+
+    def __init__(self, ws: Workspace, resume: bool) -> None:
         self.ws = ws
         self.tz = ws.tz
-        self.existing: dict[str, set[str]] = {}
+        self.resume = resume
+        self.existing: dict[str, dict[str, str]] = {}  # date → msgid → source
         self.seen: dict[str, tuple[int, str]] = {}  # msgid → (hash of raw, source) in this run
         self.columns: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
 
-    def _in_lake(self, date: str, msgid: str) -> bool:
+    def _in_lake(self, date: str, msgid: str) -> str | None:
+        """The source of the stored row with this msgid, if any."""
         if date not in self.existing:
-            table = lake.read_partition(self.ws.messages_dir, date, lake.MESSAGE_SCHEMA, ["msgid"])
-            self.existing[date] = set(table.column("msgid").to_pylist())
-        return msgid in self.existing[date]
+            table = lake.read_partition(self.ws.messages_dir, date, lake.MESSAGE_SCHEMA, ["msgid", "source"])
+            self.existing[date] = dict(
+                zip(table.column("msgid").to_pylist(), table.column("source").to_pylist(), strict=True)
+            )
+        return self.existing[date].get(msgid)
 
-    def offer(self, record: RawRecord) -> str:
-        """accepted / duplicate; raises RecordError for a record to reject."""
+    def offer(self, record: RawRecord) -> tuple[str, str]:
+        """(accepted or duplicate, date); raises RecordError for a record to reject."""
         row = parse_message(record.value)
         raw = record.raw.decode("utf-8")
         fingerprint = hash(raw)
+        date = lake.local_date(row["msgtime"], self.tz)
         earlier = self.seen.get(row["msgid"])
         if earlier is not None:
             if earlier[0] != fingerprint:
                 raise RecordError(f"msgid {row['msgid']!r} already read from {earlier[1]} with other content")
-            return "duplicate"
+            return "duplicate", date
         self.seen[row["msgid"]] = (fingerprint, record.source)
-        date = lake.local_date(row["msgtime"], self.tz)
-        if self._in_lake(date, row["msgid"]):
-            return "duplicate"
+        stored_from = self._in_lake(date, row["msgid"])
+        if stored_from is not None:
+            return ("accepted" if self.resume and stored_from == record.source else "duplicate"), date
         cols = self.columns[date]
         for key, value in row.items():
             cols[key].append(value)
         cols["raw"].append(raw)
         cols["source"].append(record.source)
-        return "accepted"
+        return "accepted", date
 
     def flush(self) -> list[str]:
         for date, cols in sorted(self.columns.items()):
@@ -144,14 +161,17 @@ class _KeyedTable:
         self.rows = {key(r): r for r in lake.read_single(path, schema).to_pylist()}
         self.changed = False
 
-    def upsert(self, row: dict[str, Any], compare: Callable[[dict], dict] = lambda r: r) -> bool:
-        """True when the row is new or differs (ignoring what ``compare`` drops)."""
+    def upsert(self, row: dict[str, Any], *, resume: bool = False) -> str:
+        """accepted when the row is new or differs (ignoring ``source``), else duplicate.
+
+        Resuming, an identical row stored from the same source is this run's own earlier write.
+        """
         old = self.rows.get(self.key(row))
-        if old is not None and compare(old) == compare(row):
-            return False
+        if old is not None and _without_source(old) == _without_source(row):
+            return "accepted" if resume and old.get("source") == row.get("source") else "duplicate"
         self.rows[self.key(row)] = row
         self.changed = True
-        return True
+        return "accepted"
 
     def write(self) -> None:
         if self.changed:
@@ -167,15 +187,37 @@ def _ms_to_datetime(value: int | None):
     return None if value is None else pa.scalar(value, pa.int64()).cast(lake.TIMESTAMP).as_py()
 
 
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_file_ledger(files_dir: Path, report: FileReport) -> None:
+    """The first complete ingest of a file's content is what the reports reconcile against."""
+    path = files_dir / f"{report.sha256}.json"
+    if not path.exists():
+        atomic.write_text(path, json.dumps(report.ledger_entry(), ensure_ascii=False, indent=1) + "\n")
+
+
 def ingest(
-    ws: Workspace, paths: Iterable[str | Path], on_file: Callable[[FileReport], None] | None = None
+    ws: Workspace,
+    paths: Iterable[str | Path],
+    on_file: Callable[[FileReport], None] | None = None,
+    *,
+    resume: bool = False,
 ) -> IngestReport:
-    """Read every export under ``paths`` into the workspace lake; returns the reconciliation."""
+    """Read every export under ``paths`` into the workspace lake; returns the reconciliation.
+
+    ``resume`` is for the nightly job re-running files an interrupted run did not finish.
+    """
     files = discover(paths)
     max_bytes = ws.config["ingest"]["max_record_bytes"]
     report = IngestReport()
     rejects = _Rejects()
-    messages = _MessageSink(ws)
+    messages = _MessageSink(ws, resume)
     groups = _KeyedTable(ws.groups_dir / "groups.parquet", lake.GROUP_SCHEMA, itemgetter("roomid"))
     members = _KeyedTable(
         ws.members_dir / "members.parquet", lake.MEMBER_SCHEMA, itemgetter("roomid", "userid")
@@ -184,7 +226,7 @@ def ingest(
 
     for path in files:
         kind = classify(path)
-        file_report = FileReport(str(path), kind)
+        file_report = FileReport(str(path), kind, file_sha256(path))
         records = read_roster_records(path) if kind == "roster" else read_records(path, max_bytes)
         for record in records:
             file_report.records += 1
@@ -192,22 +234,19 @@ def ingest(
                 if record.error is not None:
                     raise RecordError(record.error)
                 if kind == "messages":
-                    outcome = messages.offer(record)
+                    outcome, date = messages.offer(record)
+                    file_report.dates.add(date)
                 elif kind == "groups":
                     group, group_members = parse_group(record.value, ws.config["groups"])
                     group["create_time"] = _ms_to_datetime(group["create_time"])
-                    changed = groups.upsert({**group, "source": record.source}, _without_source)
+                    outcome = groups.upsert({**group, "source": record.source}, resume=resume)
                     for member in group_members:
                         member["join_time"] = _ms_to_datetime(member["join_time"])
-                        changed |= members.upsert(member)
-                    outcome = "accepted" if changed else "duplicate"
+                        if members.upsert(member) == "accepted":
+                            outcome = "accepted"
                 else:
                     row = parse_roster_row(record.value)
-                    outcome = (
-                        "accepted"
-                        if roster.upsert({**row, "source": record.source}, _without_source)
-                        else "duplicate"
-                    )
+                    outcome = roster.upsert({**row, "source": record.source}, resume=resume)
             except RecordError as exc:
                 rejects.add(record, str(exc))
                 file_report.rejected += 1
@@ -228,6 +267,6 @@ def ingest(
         table.write()
     rejects_path = rejects.write(ws.rejects_dir)
     report.rejects_file = str(rejects_path) if rejects_path else None
-    if report.files:
-        runs.write_run(ws.runs_dir, runs.new_run_id("ingest"), {"kind": "ingest", **report.summary()})
+    for file_report in report.files:
+        _write_file_ledger(ws.files_dir, file_report)
     return report

@@ -44,6 +44,7 @@ class Workspace:
     groups_dir = property(lambda self: self.lake / "groups")
     members_dir = property(lambda self: self.lake / "members")
     roster_dir = property(lambda self: self.lake / "roster")
+    files_dir = property(lambda self: self.lake / "files")  # one JSON per ingested file content
     rejects_dir = property(lambda self: self.root / "rejects")
     reports_dir = property(lambda self: self.root / "reports")
     backups_dir = property(lambda self: self.root / "backups")
@@ -52,6 +53,8 @@ class Workspace:
     logs_dir = property(lambda self: self.root / "logs")
     dictionaries_dir = property(lambda self: self.root / "dictionaries")
     ledger_path = property(lambda self: self.root / "ledger.sqlite")
+    state_dir = property(lambda self: self.root / "state")
+    lock_path = property(lambda self: self.root / ".lock")
 
     def init(self) -> list[Path]:
         """Create the folders and a commented auditor.toml; returns what was created."""

@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from auditor import lake, runs
+from auditor import lake
 from auditor.analyzer import Ruleset
 from auditor.detectors import CATEGORIES
 from auditor.detectors.base import TextView
@@ -62,7 +62,7 @@ class ReportSources:
     groups: dict[str, dict[str, Any]]
     members: list[dict[str, Any]]
     roster: dict[str, dict[str, Any]]
-    runs_dir: Path | None
+    files_dir: Path | None
     tz: dt.tzinfo
     ruleset: Ruleset
     context_messages: int = 3
@@ -81,7 +81,7 @@ class ReportSources:
             {g["roomid"]: g for g in groups},
             members,
             {p["userid"]: p for p in roster},
-            ws.runs_dir,
+            ws.files_dir,
             ws.tz,
             ruleset or Ruleset(ws.config, ws.dictionaries_dir),
             ws.config["report"]["context_messages"],
@@ -142,14 +142,19 @@ def timeline(hours: Counter, flood_hours: set[int], width: int = 480, height: in
     return {"bars": bars, "width": width, "height": height, "peak": top}
 
 
-def _ingest_numbers(runs_dir: Path | None, date: str) -> dict[str, int] | None:
-    if runs_dir is None:
+def _ingest_numbers(files_dir: Path | None, date: str) -> dict[str, int] | None:
+    """Reconciliation of the ingested files holding messages of ``date`` (from W/lake/files/)."""
+    if files_dir is None or not files_dir.is_dir():
         return None
-    relevant = [r for r in runs.read_runs(runs_dir, "ingest") if date in r.get("dates", [])]
-    if not relevant:
+    entries = []
+    for path in sorted(files_dir.glob("*.json")):
+        entry = json.loads(path.read_text(encoding="utf-8"))
+        if date in entry.get("dates", []):
+            entries.append(entry)
+    if not entries:
         return None
-    keys = ("records", "accepted", "duplicates", "rejected")
-    return {k: sum(int(r.get(k, 0)) for r in relevant) for k in keys} | {"runs": len(relevant)}
+    numbers = {k: sum(int(e[k]) for e in entries) for k in ("records", "accepted", "duplicates", "rejected")}
+    return numbers | {"files": len(entries)}
 
 
 def _hit_text(hit: dict[str, Any]) -> str:
@@ -396,5 +401,5 @@ def build_day(sources: ReportSources, date: str, *, unmasked: bool, one_to_one_l
         "by_category": {c: n for c in CATEGORIES if (n := sum(1 for f in findings if f["category"] == c))},
         "by_severity": {s: n for s in SEVERITIES if (n := sum(1 for f in findings if f["severity"] == s))},
         "ruleset_versions": sorted({f["ruleset_version"] for f in findings}),
-        "ingest": _ingest_numbers(sources.runs_dir, date),
+        "ingest": _ingest_numbers(sources.files_dir, date),
     }
