@@ -17,11 +17,14 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# The nightly job on the bundled sample: exports dropped into the inbox, company terms installed.
 demo: install
 	$(BIN)/auditor -w $(DEMO) init
-	$(BIN)/auditor -w $(DEMO) ingest sample_data/exports
-	$(BIN)/auditor -w $(DEMO) audit
-	$(BIN)/auditor -w $(DEMO) report
+	mkdir -p $(DEMO)/inbox $(DEMO)/dictionaries
+	cp -R sample_data/exports/. $(DEMO)/inbox/
+	cp sample_data/company-dictionaries/*.txt $(DEMO)/dictionaries/
+	$(BIN)/auditor -w $(DEMO) nightly
+	@echo "Report index: $$(ls -d $(CURDIR)/$(DEMO)/reports/*/index.html | tail -n 1)"
 
 test: install
 	$(BIN)/python -m pytest
@@ -34,10 +37,13 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+bench: install
+	$(BIN)/python benchmarks/bench.py
+
 # Regenerate the committed sample archive (deterministic: same bytes every time).
 sample: install
 	rm -rf sample_data
 	$(BIN)/auditor sample --out sample_data
 
 clean:
-	rm -rf $(VENV) $(DEMO) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO) build *.egg-info .pytest_cache .ruff_cache test-artifacts

@@ -16,6 +16,7 @@ import click
 
 from auditor import __version__
 from auditor.errors import EXIT_DATA, EXIT_FAILURE, AuditorError
+from auditor.lock import workspace_lock
 from auditor.workspace import DEFAULT_WORKSPACE, Workspace
 
 EXIT_CODES_HELP = """\b
@@ -121,7 +122,8 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
 
     ws = workspace_of(ctx)
     ws.init()
-    report = run_ingest(ws, paths)
+    with workspace_lock(ws.lock_path):
+        report = run_ingest(ws, paths)
     summary = report.summary()
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
@@ -213,7 +215,8 @@ def audit(
         if not as_json:
             click.echo(f"{day}: {messages} messages, {findings} findings")
 
-    summary = run_audit(ws, dates, workers, on_date=progress).summary()
+    with workspace_lock(ws.lock_path):
+        summary = run_audit(ws, dates, workers, on_date=progress).summary()
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
     else:
@@ -261,8 +264,265 @@ def report_command(
     dates = resolve_dates(lake.dates(ws.messages_dir), date, since, until)
     if not dates:
         raise AuditorError(f"the lake in {ws.root} has no messages yet: run `auditor ingest` first")
-    for index in report(ws, dates, lang=lang, unmasked=unmasked):
+    with workspace_lock(ws.lock_path):
+        indexes = report(ws, dates, lang=lang, unmasked=unmasked)
+    for index in indexes:
         click.echo(str(index))
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.option("--workers", type=click.IntRange(min=1), help="Audit worker processes (default: all cores).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run manifest as JSON on stdout.")
+@click.pass_context
+def nightly(ctx: click.Context, workers: int | None, as_json: bool) -> None:
+    """Run the nightly job: ingest new inbox files, audit and report the dates they touch, back up.
+
+    New files are picked up from W/inbox/ and ingest.inbox_paths, tracked by content hash: a
+    renamed or re-dropped file is not imported twice. Each run writes W/runs/<run-id>.json and
+    logs to W/logs/auditor.log. A run with nothing new does nothing and exits 0; a run killed
+    at any point is completed by the next one. Only one run per workspace at a time.
+
+    \b
+    Examples:
+      auditor -w /srv/audit nightly
+      auditor -w /srv/audit nightly --json > /var/log/auditor-last.json
+    """
+    from auditor.pipeline import nightly as run_nightly
+
+    ws = workspace_of(ctx)
+    result = run_nightly(ws, workers=workers)
+    manifest = result.manifest
+    if as_json:
+        click.echo(json.dumps(manifest, ensure_ascii=False, indent=2))
+    elif manifest.get("status") == "nothing new":
+        click.echo("nothing new in the inbox")
+    else:
+        counts = manifest["counts"]
+        click.echo(
+            f"ingested {counts['records']} records ({counts['accepted']} accepted, {counts['duplicates']} "
+            f"duplicates, {counts['rejected']} rejected); {counts['findings']} findings"
+        )
+        for index in manifest["outputs"]["reports"]:
+            click.echo(index)
+        click.echo(f"run manifest: {result.manifest_path}")
+    if result.exit_code:
+        click.echo(
+            f"Error: rejected records above ingest.max_reject_ratio; see {manifest['outputs']['rejects']}",
+            err=True,
+        )
+    ctx.exit(result.exit_code)
+
+
+@cli.group()
+def backup() -> None:
+    """Verified, content-addressed backup snapshots of the workspace.
+
+    \b
+    Examples:
+      auditor backup create --date 2026-11-16
+      auditor backup list
+      auditor backup verify --all
+      auditor backup restore 20261117T020000Z-2026-11-16-a1b2c3 --to /tmp/restored
+      auditor backup prune --keep-daily 14 --keep-monthly 12
+    """
+
+
+@backup.command(name="create")
+@click.option("--date", metavar="YYYY-MM-DD", help="Snapshot one date (default: everything).")
+@click.pass_context
+def backup_create(ctx: click.Context, date: str | None) -> None:
+    """Snapshot lake partitions, findings, reports, the ledger and settings.
+
+    Files already in the store are not stored again.
+
+    \b
+    Examples:
+      auditor backup create
+      auditor backup create --date 2026-11-16
+    """
+    from auditor import backup as backups
+    from auditor import lake
+
+    check_dates(date=date)
+    ws = workspace_of(ctx)
+    if date and date not in lake.dates(ws.messages_dir):
+        raise AuditorError(f"no messages in the lake for {date}")
+    with workspace_lock(ws.lock_path):
+        manifest = backups.create(ws, date)
+    click.echo(f"snapshot {manifest['id']}: {len(manifest['files'])} files, {manifest['bytes']:,} bytes")
+
+
+@backup.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
+@click.pass_context
+def backup_list(ctx: click.Context, as_json: bool) -> None:
+    """List snapshots, oldest first.
+
+    \b
+    Example:
+      auditor backup list
+    """
+    from auditor import backup as backups
+
+    manifests = backups.store_of(workspace_of(ctx)).manifests()
+    rows = [
+        {
+            "id": m["id"],
+            "created": m["created"],
+            "date": m["date"],
+            "files": len(m["files"]),
+            "bytes": m["bytes"],
+        }
+        for m in manifests
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo(
+            f"{row['id']}  {row['created'][:19]}  {row['date'] or 'all':10}  {row['files']:6} files  "
+            f"{row['bytes']:>14,} bytes"
+        )
+    if not rows:
+        click.echo("no snapshots yet")
+
+
+@backup.command(name="verify")
+@click.argument("snapshot", required=False)
+@click.option("--all", "all_", is_flag=True, help="Verify every snapshot.")
+@click.pass_context
+def backup_verify(ctx: click.Context, snapshot: str | None, all_: bool) -> None:
+    """Re-hash every file of a snapshot (or all); exit 65 naming each missing or altered file.
+
+    \b
+    Examples:
+      auditor backup verify 20261117T020000Z-2026-11-16-a1b2c3
+      auditor backup verify --all
+    """
+    from auditor import backup as backups
+    from auditor.errors import EXIT_DATA
+
+    if bool(snapshot) == all_:
+        raise AuditorError("give a SNAPSHOT id or --all")
+    store = backups.store_of(workspace_of(ctx))
+    ids = [m["id"] for m in store.manifests()] if all_ else [snapshot]
+    problems = backups.verify(store, ids)
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        click.echo(f"Error: {len(problems)} damaged files in {len(ids)} snapshots", err=True)
+        ctx.exit(EXIT_DATA)
+    click.echo(f"ok: {len(ids)} snapshots verified")
+
+
+@backup.command(name="restore")
+@click.argument("snapshot")
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="New or empty folder to restore into.",
+)
+@click.pass_context
+def backup_restore(ctx: click.Context, snapshot: str, target: Path) -> None:
+    """Restore a snapshot's files, byte-identical and verified, into a new folder.
+
+    \b
+    Example:
+      auditor backup restore 20261117T020000Z-2026-11-16-a1b2c3 --to /tmp/restored
+    """
+    from auditor import backup as backups
+
+    count = backups.restore(backups.store_of(workspace_of(ctx)), snapshot, target)
+    click.echo(f"restored {count} files into {target}, all verified")
+
+
+@backup.command(name="prune")
+@click.option(
+    "--keep-daily", type=click.IntRange(min=0), required=True, help="Newest snapshot of each of N days."
+)
+@click.option(
+    "--keep-monthly", type=click.IntRange(min=0), required=True, help="Newest snapshot of each of M months."
+)
+@click.pass_context
+def backup_prune(ctx: click.Context, keep_daily: int, keep_monthly: int) -> None:
+    """Remove old snapshots and the objects no remaining snapshot needs.
+
+    \b
+    Example:
+      auditor backup prune --keep-daily 14 --keep-monthly 12
+    """
+    from auditor import backup as backups
+
+    ws = workspace_of(ctx)
+    with workspace_lock(ws.lock_path):
+        removed, freed = backups.prune(backups.store_of(ws), keep_daily, keep_monthly)
+    click.echo(f"removed {len(removed)} snapshots, freed {freed:,} bytes")
+
+
+@cli.command()
+@click.option("--since", required=True, metavar="YYYY-MM-DD", help="First date (inclusive).")
+@click.option("--until", required=True, metavar="YYYY-MM-DD", help="Last date (inclusive).")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="New folder for the replay's findings, reports and diff.",
+)
+@click.option(
+    "--dictionaries",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Company dictionaries to use instead of W/dictionaries/.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="auditor.toml to use instead of the workspace's.",
+)
+@click.option("--from-backup", metavar="SNAPSHOT", help="Replay the archive as it is in this snapshot.")
+@click.option("--workers", type=click.IntRange(min=1), help="Audit worker processes.")
+@click.pass_context
+def replay(
+    ctx: click.Context,
+    since: str,
+    until: str,
+    out: Path,
+    dictionaries: Path | None,
+    config_file: Path | None,
+    from_backup: str | None,
+    workers: int | None,
+) -> None:
+    """Re-audit past days with other rules into another folder, with a diff; the workspace is only read.
+
+    Writes OUT/lake/findings/, OUT/reports/ and OUT/diff.json + OUT/diff.html: findings the
+    new rules add and findings that disappear, per group and category.
+
+    \b
+    Example: a new project codename — what did we miss last month?
+      mkdir -p /tmp/rules && cp W/dictionaries/*.txt /tmp/rules/
+      printf '北极星计划\thigh\n' >> /tmp/rules/confidential.txt
+      auditor replay --since 2026-10-01 --until 2026-10-31 --dictionaries /tmp/rules --out /tmp/replay-oct
+    """
+    from auditor.replay import replay as run_replay
+
+    check_dates(since=since, until=until)
+    diff = run_replay(
+        workspace_of(ctx),
+        since=since,
+        until=until,
+        out=out,
+        dictionaries=dictionaries,
+        config_file=config_file,
+        from_backup=from_backup,
+        workers=workers,
+    )
+    click.echo(
+        f"{len(diff['new'])} new findings, {len(diff['gone'])} gone, {len(diff['changed'])} changed "
+        f"({diff['findings_before']} → {diff['findings_after']})"
+    )
+    click.echo(str(out / "diff.html"))
 
 
 @cli.command()

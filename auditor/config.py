@@ -37,6 +37,9 @@ DEFAULTS: dict[str, Any] = {
             {"name_pattern": "客户|客服|customer|VIP", "category": "customer"},
         ],
     },
+    "backup": {
+        "dir": "",  # snapshot store; empty: W/backups. A relative path is taken from the workspace.
+    },
     "report": {
         "lang": "zh",  # zh or en
         "context_messages": 3,  # messages shown before and after each finding
@@ -101,6 +104,9 @@ timezone = "Asia/Shanghai"          # partition dates are local dates in this zo
 max_record_bytes = 4194304          # larger records are rejected
 max_reject_ratio = 0.01             # above this share of rejects, ingest/nightly exit 65
 inbox_paths = []                    # extra export folders for `auditor nightly`
+
+[backup]
+dir = ""                            # snapshot store, e.g. "/mnt/backup/auditor"; empty: W/backups
 
 [report]
 lang = "zh"                         # zh or en

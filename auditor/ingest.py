@@ -22,7 +22,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from auditor import atomic, lake
+from auditor import atomic, failpoints, lake
 from auditor.wecom.files import RawRecord, classify, discover, read_records
 from auditor.wecom.groups import parse_group
 from auditor.wecom.messages import RecordError, parse_message
@@ -150,6 +150,7 @@ class _MessageSink:
             cols["msgtime"] = pa.array(cols["msgtime"], pa.int64()).cast(lake.TIMESTAMP)
             table = pa.table({f.name: cols[f.name] for f in lake.MESSAGE_SCHEMA}, schema=lake.MESSAGE_SCHEMA)
             lake.append_messages(self.ws.messages_dir, date, table)
+            failpoints.reached("ingest-date-written")
         return sorted(self.columns)
 
 
@@ -195,6 +196,15 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def source_name(ws: Workspace, path: Path) -> str:
+    """How a file is named in ``source``: relative to the workspace when inside it (the inbox), so
+    the lake does not depend on where the workspace is mounted; otherwise as given."""
+    try:
+        return str(path.resolve().relative_to(ws.root.resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _write_file_ledger(files_dir: Path, report: FileReport) -> None:
     """The first complete ingest of a file's content is what the reports reconcile against."""
     path = files_dir / f"{report.sha256}.json"
@@ -226,8 +236,9 @@ def ingest(
 
     for path in files:
         kind = classify(path)
-        file_report = FileReport(str(path), kind, file_sha256(path))
-        records = read_roster_records(path) if kind == "roster" else read_records(path, max_bytes)
+        name = source_name(ws, path)
+        file_report = FileReport(name, kind, file_sha256(path))
+        records = read_roster_records(path, name) if kind == "roster" else read_records(path, max_bytes, name)
         for record in records:
             file_report.records += 1
             try:

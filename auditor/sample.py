@@ -777,7 +777,8 @@ def _by_day(arc: _Archive, days: int) -> Iterator[tuple[int, list[dict[str, Any]
 def generate(
     out: Path, *, messages: int, groups: int, days: int, seed: int, start: dt.date = dt.date(2026, 11, 16)
 ) -> dict[str, Any]:
-    """Write the archive into ``out/exports/`` and return its manifest (``out/manifest.json``).
+    """Write the archive into ``out/exports/`` and return its manifest (``out/manifest.json``);
+    ``out/company-dictionaries/`` holds the sample company's codenames for ``W/dictionaries/``.
 
     Day files rotate through the three export shapes: JSONL, gzip JSONL and GetChatData
     batches of 1000 records, so every reader is exercised.
@@ -817,4 +818,9 @@ def generate(
         "planted": dict(sorted(arc.planted.items())),
     }
     atomic.write_text(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
+    # the company's own dictionary terms, to copy into W/dictionaries/ (北极星计划 is planted above)
+    atomic.write_text(
+        out / "company-dictionaries" / "confidential.txt",
+        "# Project codenames of the sample company\n北极星计划\thigh\n天枢系统\tmedium\n",
+    )
     return manifest

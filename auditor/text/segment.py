@@ -8,6 +8,7 @@ term added as a word, so jieba keeps our terms whole.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 
@@ -20,6 +21,21 @@ jieba.setLogLevel(logging.WARNING)
 SHORT_WORD_FREQ = 5
 
 
+@functools.lru_cache(maxsize=4)
+def _tokenizer(words: tuple[str, ...]) -> jieba.Tokenizer:
+    """One tokenizer per process and word list (loading jieba's dictionary takes half a second)."""
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    for word in words:
+        if len(word) >= 3:
+            tokenizer.add_word(word)  # jieba suggests a frequency that keeps it whole
+        elif not tokenizer.FREQ.get(word):
+            # a short term jieba does not know gets a small frequency: enough to be a word
+            # (傻逼), too little to break real words around it (我靠谱 is 我/靠谱).
+            tokenizer.add_word(word, freq=SHORT_WORD_FREQ)
+    return tokenizer
+
+
 class Segmenter:
     def __init__(self, user_words: Iterable[str]) -> None:
         self._words = sorted({w for w in user_words if len(w) >= 2})
@@ -29,16 +45,7 @@ class Segmenter:
     def tokenizer(self) -> jieba.Tokenizer:
         """Loaded on first use: most texts never need a boundary decision."""
         if self._tokenizer is None:
-            tokenizer = jieba.Tokenizer()
-            tokenizer.initialize()
-            for word in self._words:
-                if len(word) >= 3:
-                    tokenizer.add_word(word)  # jieba suggests a frequency that keeps it whole
-                elif not tokenizer.FREQ.get(word):
-                    # a short term jieba does not know gets a small frequency: enough to be a word
-                    # (傻逼), too little to break real words around it (我靠谱 is 我/靠谱).
-                    tokenizer.add_word(word, freq=SHORT_WORD_FREQ)
-            self._tokenizer = tokenizer
+            self._tokenizer = _tokenizer(tuple(self._words))
         return self._tokenizer
 
     def boundaries(self, text: str) -> frozenset[int]:

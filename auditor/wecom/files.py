@@ -165,13 +165,13 @@ def _parse_json_line(data: bytes, max_bytes: int) -> tuple[Any, str | None]:
         return None, "malformed JSON: nested too deeply"
 
 
-def read_records(path: Path, max_bytes: int) -> Iterator[RawRecord]:
+def read_records(path: Path, max_bytes: int, name: str | None = None) -> Iterator[RawRecord]:
     """Records of a message or groups file: JSONL, or one JSON document (batch, list, object).
 
     A ``.json`` document that is a GetChatData batch yields its ``chatdata`` items; a list
     yields its items; anything that does not parse as one document is read as JSONL.
     """
-    name = str(path)
+    name = name or str(path)
     lineno = 0
     try:
         if _logical_name(path).endswith(".json"):

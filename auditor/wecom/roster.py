@@ -17,9 +17,9 @@ ROSTER_COLUMNS = ("userid", "name", "department", "status", "left_date")
 STATUSES = ("active", "left")
 
 
-def read_roster_records(path: Path) -> Iterator[RawRecord]:
+def read_roster_records(path: Path, name: str | None = None) -> Iterator[RawRecord]:
     """One RawRecord per data row; the header must name every roster column."""
-    name = str(path)
+    name = name or str(path)
     try:
         text = decode_utf8(b"".join(iter_chunks(path)).removeprefix(b"\xef\xbb\xbf"))
     except (RecordError, TruncatedInput) as exc:

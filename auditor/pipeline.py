@@ -1,0 +1,177 @@
+"""The nightly job: new inbox files → ingest → audit the dates they touch → report → backup.
+
+Crash safety comes from ordering, not from cleanup code: every write is atomic and named by
+content, and an inbox file is marked done (``W/state/done/<sha256>``) only after its dates
+were audited, reported and backed up. A run killed anywhere leaves files not marked done; the
+next run re-ingests them (their records resume as accepted, nothing is added twice) and
+redoes the later stages, ending where an uninterrupted run would have.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from auditor import __version__, atomic, backup, failpoints, logs, runs
+from auditor.analyzer import Ruleset
+from auditor.audit import Sources, available_cores, run_audit
+from auditor.errors import EXIT_DATA, EXIT_OK
+from auditor.ingest import file_sha256, ingest
+from auditor.lock import workspace_lock
+from auditor.report.model import ReportSources
+from auditor.report.render import render_day
+from auditor.wecom.files import discover
+from auditor.workspace import Workspace
+
+
+@dataclass
+class NightlyResult:
+    run_id: str
+    exit_code: int = EXIT_OK
+    manifest: dict[str, Any] = field(default_factory=dict)
+    manifest_path: Path | None = None
+
+
+def inbox_folders(ws: Workspace) -> list[Path]:
+    extra = [Path(p) if Path(p).is_absolute() else ws.root / p for p in ws.config["ingest"]["inbox_paths"]]
+    return [ws.inbox_dir, *extra]
+
+
+def new_inbox_files(ws: Workspace) -> list[tuple[Path, str]]:
+    """Inbox files whose content has not been fully processed, first occurrence of each content only."""
+    done = ws.state_dir / "done"
+    found: dict[str, Path] = {}
+    for folder in inbox_folders(ws):
+        if not folder.is_dir():
+            continue
+        for path in discover([folder]):
+            digest = file_sha256(path)
+            if digest not in found and not (done / digest).exists():
+                found[digest] = path
+    return sorted(((p, d) for d, p in found.items()), key=lambda item: str(item[0]))
+
+
+def _stage(log, name: str, durations: dict[str, float]) -> Callable[[], None]:
+    started = time.perf_counter()
+    log.info("stage %s: started", name)
+
+    def finish() -> None:
+        durations[name] = round(time.perf_counter() - started, 3)
+        log.info("stage %s: done in %.1fs", name, durations[name])
+
+    return finish
+
+
+def _progress(items: list, label: str, interactive: bool):
+    """A progress bar on a terminal; the plain iterable otherwise (log lines say what happens)."""
+    if interactive and items:
+        return click.progressbar(items, label=label, file=sys.stderr)
+    return _Plain(items)
+
+
+class _Plain:
+    def __init__(self, items: list) -> None:
+        self.items = items
+
+    def __enter__(self):
+        return self.items
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def nightly(ws: Workspace, *, workers: int | None = None, interactive: bool | None = None) -> NightlyResult:
+    """Run the nightly job under the workspace lock; returns the exit code and the run manifest."""
+    ws.init()
+    interactive = sys.stderr.isatty() if interactive is None else interactive
+    with workspace_lock(ws.lock_path):
+        return _nightly_locked(ws, workers, interactive)
+
+
+def _nightly_locked(ws: Workspace, workers: int | None, interactive: bool) -> NightlyResult:
+    log = logs.setup(ws.logs_dir, to_stderr=not interactive)
+    run_id = runs.new_run_id("nightly")
+    result = NightlyResult(run_id)
+    started = dt.datetime.now(dt.UTC)
+    durations: dict[str, float] = {}
+    log.info("nightly %s: started (auditor %s, pid %d)", run_id, __version__, os.getpid())
+
+    files = new_inbox_files(ws)
+    ruleset = Ruleset(ws.config, ws.dictionaries_dir)
+    manifest: dict[str, Any] = {
+        "run_id": run_id,
+        "kind": "nightly",
+        "auditor_version": __version__,
+        "started": started.isoformat(),
+        "ruleset_version": ruleset.version,
+        "inputs": [{"path": str(p), "sha256": d} for p, d in files],
+    }
+    if not files:
+        log.info("nightly %s: nothing new in the inbox", run_id)
+        manifest.update(status="nothing new", exit_code=EXIT_OK, finished=dt.datetime.now(dt.UTC).isoformat())
+        result.manifest = manifest
+        return result
+
+    finish = _stage(log, "ingest", durations)
+    with _progress([p for p, _ in files], "ingest", interactive) as paths:
+        report = ingest(ws, list(paths), resume=True)
+    finish()
+    summary = report.summary()
+    dates = sorted(set().union(*(f.dates for f in report.files)))
+    log.info(
+        "ingest: %(files)d files, %(records)d records, %(accepted)d accepted, %(duplicates)d duplicates, "
+        "%(rejected)d rejected",
+        summary,
+    )
+    failpoints.reached("after-ingest")
+
+    finish = _stage(log, "audit", durations)
+    workers = workers or ws.config["audit"]["workers"] or available_cores()
+    with _progress(dates, "audit", interactive) as todo:
+        audit_report = run_audit(Sources.of_workspace(ws), ruleset, list(todo), workers, ws.tz)
+    finish()
+    failpoints.reached("after-audit")
+
+    finish = _stage(log, "report", durations)
+    sources = ReportSources.of_workspace(ws, ruleset)
+    reports = []
+    with _progress(dates, "report", interactive) as todo:
+        for date in todo:
+            render_day(sources, date, ws.reports_dir, lang=ws.config["report"]["lang"])
+            reports.append(str(ws.reports_dir / date / "index.html"))
+            failpoints.reached("mid-report")
+    finish()
+
+    finish = _stage(log, "backup", durations)
+    snapshots = [backup.create(ws, date)["id"] for date in dates]
+    finish()
+    failpoints.reached("after-backup")
+
+    for _, digest in files:  # done last: anything before this is redone by the next run
+        atomic.write_text(ws.state_dir / "done" / digest, f"{run_id}\n")
+
+    threshold = ws.config["ingest"]["max_reject_ratio"]
+    result.exit_code = EXIT_DATA if report.reject_ratio > threshold else EXIT_OK
+    manifest.update(
+        status="rejects above threshold" if result.exit_code == EXIT_DATA else "ok",
+        exit_code=result.exit_code,
+        finished=dt.datetime.now(dt.UTC).isoformat(),
+        durations=durations,
+        counts={k: summary[k] for k in ("files", "records", "accepted", "duplicates", "rejected")}
+        | {"findings": sum(audit_report.dates.values()), "reject_ratio": round(report.reject_ratio, 6)},
+        dates=dates,
+        findings_by_date=audit_report.dates,
+        outputs={"reports": reports, "snapshots": snapshots, "rejects": summary["rejects_file"]},
+    )
+    result.manifest = manifest
+    result.manifest_path = runs.write_run(ws.runs_dir, run_id, manifest)
+    log.info("nightly %s: %s, exit %d", run_id, manifest["status"], result.exit_code)
+    return result

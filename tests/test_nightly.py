@@ -1,0 +1,153 @@
+"""The nightly job: idempotency, the lock, exit codes, and crash safety under SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from auditor import lake
+from auditor.cli import cli
+from auditor.lock import workspace_lock
+from auditor.pipeline import nightly
+from auditor.sample import generate
+from auditor.workspace import Workspace
+
+KILL_POINTS = [
+    "ingest-date-written",
+    "after-ingest",
+    "after-audit",
+    "mid-report",
+    "backup-object",
+    "backup-manifest",
+    "after-backup",
+]
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("archive")
+    generate(out, messages=700, groups=3, days=2, seed=11)
+    return out / "exports"
+
+
+def fresh(root: Path, archive: Path) -> Workspace:
+    ws = Workspace(root)
+    ws.init()
+    shutil.copytree(archive, ws.inbox_dir, dirs_exist_ok=True)
+    return ws
+
+
+def state(ws: Workspace) -> dict[str, bytes]:
+    """Lake, findings and reports, with the report generation time blanked out."""
+    out = {}
+    for path in sorted(ws.lake.rglob("*")) + sorted(ws.reports_dir.rglob("*")):
+        if not path.is_file() or path.name.startswith("."):
+            continue
+        data = path.read_bytes()
+        if path.suffix in (".html", ".json"):
+            text = data.decode("utf-8")
+            text = re.sub(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} CST", "TIME", text)
+            text = re.sub(r'"generated_at": "[^"]*"', '"generated_at": "TIME"', text)
+            data = text.encode("utf-8")
+        out[str(path.relative_to(ws.root))] = data
+    return out
+
+
+def run_cli(ws: Workspace, *args: str, failpoint: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "AUDITOR_FAILPOINT"}
+    if failpoint:
+        env["AUDITOR_FAILPOINT"] = failpoint
+    return subprocess.run(
+        [sys.executable, "-m", "auditor", "-w", str(ws.root), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def baseline(tmp_path_factory, archive) -> Workspace:
+    ws = fresh(tmp_path_factory.mktemp("baseline") / "ws", archive)
+    result = run_cli(ws, "nightly", "--workers", "1")
+    assert result.returncode == 0, result.stderr
+    return ws
+
+
+def test_nightly_processes_inbox_and_writes_a_manifest(baseline):
+    [manifest_path] = baseline.runs_dir.glob("nightly-*.json")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    assert manifest["status"] == "ok" and manifest["exit_code"] == 0
+    assert manifest["counts"]["accepted"] == manifest["counts"]["records"]
+    assert manifest["dates"] == ["2026-11-16", "2026-11-17"]
+    assert set(manifest["durations"]) == {"ingest", "audit", "report", "backup"}
+    assert all(Path(p).exists() for p in manifest["outputs"]["reports"])
+    assert len(manifest["outputs"]["snapshots"]) == 2
+    assert (baseline.logs_dir / "auditor.log").read_text(encoding="utf-8").count("stage audit: done") == 1
+
+
+def test_second_run_with_nothing_new_does_nothing(baseline, tmp_path):
+    ws = Workspace(tmp_path / "copy")
+    shutil.copytree(baseline.root, ws.root)
+    before = state(ws)
+    result = run_cli(ws, "nightly")
+    assert result.returncode == 0 and "nothing new" in result.stdout
+    assert state(ws) == before
+    assert len(list(ws.runs_dir.glob("nightly-*.json"))) == 1
+
+
+def test_renamed_or_redropped_file_is_not_imported_twice(baseline, tmp_path):
+    ws = Workspace(tmp_path / "copy")
+    shutil.copytree(baseline.root, ws.root)
+    first = next(ws.inbox_dir.glob("*.jsonl"))
+    shutil.copy(first, ws.inbox_dir / "renamed-copy.jsonl")
+    result = nightly(ws, workers=1, interactive=False)
+    assert result.manifest["status"] == "nothing new"
+
+
+def test_a_concurrent_run_exits_75_touching_nothing(tmp_path, archive, runner):
+    ws = fresh(tmp_path / "ws", archive)
+    with workspace_lock(ws.lock_path):
+        result = runner.invoke(cli, ["-w", str(ws.root), "nightly"])
+        ingest = runner.invoke(cli, ["-w", str(ws.root), "ingest", str(ws.inbox_dir)])
+    assert result.exit_code == 75 and "locked" in result.output
+    assert ingest.exit_code == 75
+    assert not ws.messages_dir.exists() or not list(ws.messages_dir.iterdir())
+    assert not ws.runs_dir.exists()
+
+
+def test_rejects_above_threshold_exit_65_with_the_work_done(tmp_path, archive, runner):
+    ws = fresh(tmp_path / "ws", archive)
+    bad = "\n".join(["{not json"] * 50) + "\n"
+    (ws.inbox_dir / "broken.jsonl").write_text(bad, encoding="utf-8")
+    result = runner.invoke(cli, ["-w", str(ws.root), "nightly", "--workers", "1"])
+    assert result.exit_code == 65, result.output
+    assert list(ws.reports_dir.glob("*/index.html"))
+    manifest = json.loads(next(ws.runs_dir.glob("nightly-*.json")).read_text(encoding="utf-8"))
+    assert manifest["exit_code"] == 65 and manifest["counts"]["rejected"] == 50
+
+
+@pytest.mark.parametrize("point", KILL_POINTS)
+def test_killed_run_then_rerun_equals_an_uninterrupted_run(tmp_path, archive, baseline, point):
+    ws = fresh(tmp_path / "ws", archive)
+    killed = run_cli(ws, "nightly", "--workers", "1", failpoint=point)
+    assert killed.returncode == -9, killed.stderr  # SIGKILL: no cleanup ran
+    again = run_cli(ws, "nightly", "--workers", "1")
+    assert again.returncode == 0, again.stderr
+    assert state(ws) == state(baseline)
+    for date in lake.dates(ws.messages_dir):
+        ids = lake.read_partition(ws.messages_dir, date, lake.MESSAGE_SCHEMA, ["msgid"]).column("msgid")
+        assert len(ids) == len(set(ids.to_pylist()))
+        findings = pq.read_table(lake.findings_path(ws.findings_dir, date)).column("finding_id").to_pylist()
+        assert len(findings) == len(set(findings))
+    assert not [p for p in ws.root.rglob("*") if p.name.startswith((".tmp-", ".old-"))]
+    third = run_cli(ws, "nightly")
+    assert "nothing new" in third.stdout
