@@ -1,4 +1,4 @@
-"""Run records in ``W/runs/``: what each ingest (and nightly) run did, for reports and monitoring."""
+"""Run manifests in ``W/runs/``: what each nightly run did, for monitoring."""
 
 from __future__ import annotations
 
@@ -20,14 +20,3 @@ def write_run(runs_dir: Path, run_id: str, record: dict[str, Any]) -> Path:
     path = runs_dir / f"{run_id}.json"
     atomic.write_text(path, json.dumps(record, ensure_ascii=False, indent=2, default=str) + "\n")
     return path
-
-
-def read_runs(runs_dir: Path, kind: str) -> list[dict[str, Any]]:
-    """Every readable run record of a kind, oldest first (a damaged record is skipped, not fatal)."""
-    out = []
-    for path in sorted(runs_dir.glob(f"{kind}-*.json")):
-        try:
-            out.append(json.loads(path.read_text(encoding="utf-8")))
-        except (OSError, json.JSONDecodeError):
-            continue
-    return out
