@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from auditor import __version__
+from auditor.categories import FINDING_CATEGORIES
 from auditor.errors import EXIT_DATA, EXIT_FAILURE, AuditorError
 from auditor.lock import workspace_lock
 from auditor.workspace import DEFAULT_WORKSPACE, Workspace
@@ -523,6 +524,285 @@ def replay(
         f"({diff['findings_before']} → {diff['findings_after']})"
     )
     click.echo(str(out / "diff.html"))
+
+
+def on_option(command):
+    return click.option(
+        "--on",
+        "on",
+        metavar="YYYY-MM-DD",
+        help="Date the decision or step took effect (default: today in the configured zone).",
+    )(command)
+
+
+def _on_date(ws, on: str | None):
+    import datetime as dt
+
+    check_dates(on=on)
+    return dt.date.fromisoformat(on) if on else dt.datetime.now(ws.tz).date()
+
+
+@cli.group()
+def review() -> None:
+    """Review findings: confirm or dismiss them in the append-only ledger.
+
+    \b
+    Examples:
+      auditor review list --status pending --category abuse
+      auditor review confirm 7f3a9c0e1b2d4a5f6e7d8c9b --by wangfang --reason "checked with the group owner"
+      auditor review dismiss 1a2b3c4d5e6f7a8b9c0d1e2f --by wangfang --reason "a quoted headline" --allowlist
+    """
+
+
+@review.command(name="list")
+@click.option("--status", type=click.Choice(["pending", "confirmed", "dismissed"]), help="Only this status.")
+@click.option("--group", "group", help="Room id or part of the group name.")
+@click.option("--category", type=click.Choice(FINDING_CATEGORIES), help="Only this finding category.")
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
+@click.pass_context
+def review_list(
+    ctx: click.Context, status: str | None, group: str | None, category: str | None, as_json: bool
+) -> None:
+    """List findings with their review status.
+
+    \b
+    Example:
+      auditor review list --status pending --group 客户
+    """
+    from auditor import lake
+    from auditor.ledger import Ledger
+    from auditor.violations import load_findings
+
+    ws = workspace_of(ctx)
+    names = {
+        g["roomid"]: g["name"]
+        for g in lake.read_single(ws.groups_dir / "groups.parquet", lake.GROUP_SCHEMA).to_pylist()
+    }
+    with Ledger(ws.ledger_path) as ledger:
+        reviews = ledger.reviews()
+    rows = []
+    for f in sorted(load_findings(ws).values(), key=lambda f: (f["date"], f["roomid"], f["finding_id"])):
+        f_status = reviews[f["finding_id"]].decision if f["finding_id"] in reviews else "pending"
+        name = names.get(f["roomid"], f["roomid"])
+        if (
+            (status and f_status != status)
+            or (category and f["category"] != category)
+            or (group and group != f["roomid"] and group not in name)
+        ):
+            continue
+        rows.append({**f, "status": f_status, "group": name})
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        click.echo(
+            f"{r['finding_id']}  {r['date']}  {r['status']:9}  {r['severity']:8}  {r['category']:14}  "
+            f"{r['group']}  {r['sender']}  {r['excerpt']}"
+        )
+    click.echo(f"{len(rows)} findings")
+
+
+def _review(
+    ctx: click.Context,
+    ids: tuple[str, ...],
+    decision: str,
+    by: str,
+    reason: str,
+    on: str | None,
+    allowlist: bool = False,
+) -> None:
+    from auditor.violations import review as record_review
+
+    ws = workspace_of(ctx)
+    added = record_review(
+        ws, list(ids), decision, by=by, reason=reason, on=_on_date(ws, on), allowlist=allowlist
+    )
+    click.echo(f"{decision} {len(set(ids))} finding{'s' if len(set(ids)) != 1 else ''}")
+    for phrase in added:
+        click.echo(f"allowlisted: {phrase}")
+
+
+@review.command(name="confirm")
+@click.argument("finding_ids", nargs=-1, required=True)
+@click.option("--by", required=True, help="Reviewer.")
+@click.option("--reason", default="", help="Why.")
+@on_option
+@click.pass_context
+def review_confirm(
+    ctx: click.Context, finding_ids: tuple[str, ...], by: str, reason: str, on: str | None
+) -> None:
+    """Confirm findings as violations; they count on the person's escalation ladder.
+
+    Unknown ids are an error and nothing is recorded.
+
+    \b
+    Example:
+      auditor review confirm 7f3a9c0e1b2d4a5f6e7d8c9b 0c1d2e3f4a5b6c7d8e9f0a1b --by wangfang
+    """
+    _review(ctx, finding_ids, "confirmed", by, reason, on)
+
+
+@review.command(name="dismiss")
+@click.argument("finding_ids", nargs=-1, required=True)
+@click.option("--by", required=True, help="Reviewer.")
+@click.option("--reason", required=True, help="Why this is not a violation.")
+@click.option("--allowlist", is_flag=True, help="Add the matched phrase to W/dictionaries/allowlist.txt.")
+@on_option
+@click.pass_context
+def review_dismiss(
+    ctx: click.Context, finding_ids: tuple[str, ...], by: str, reason: str, allowlist: bool, on: str | None
+) -> None:
+    """Dismiss findings as false alarms; --allowlist keeps the same phrase from coming back.
+
+    \b
+    Example:
+      auditor review dismiss 1a2b3c4d5e6f7a8b9c0d1e2f --by wangfang --reason "product name" --allowlist
+    """
+    _review(ctx, finding_ids, "dismissed", by, reason, on, allowlist)
+
+
+@cli.group()
+def action() -> None:
+    """Record and list steps taken on the escalation ladder.
+
+    Steps: warning, public_criticism, temporary_removal, termination_review.
+
+    \b
+    Examples:
+      auditor action record zhangwei warning --by lina --finding 7f3a9c0e1b2d4a5f6e7d8c9b
+      auditor action list
+    """
+
+
+@action.command(name="record")
+@click.argument("user")
+@click.argument(
+    "step", type=click.Choice(["warning", "public_criticism", "temporary_removal", "termination_review"])
+)
+@click.option("--by", required=True, help="Who carried out the step (group owner, admin, HR).")
+@click.option("--finding", "finding_ids", multiple=True, help="Finding the step answers (repeatable).")
+@click.option("--reason", default="", help="Notes.")
+@on_option
+@click.pass_context
+def action_record(
+    ctx: click.Context,
+    user: str,
+    step: str,
+    by: str,
+    finding_ids: tuple[str, ...],
+    reason: str,
+    on: str | None,
+) -> None:
+    """Record that a step was carried out for USER; prints its id and appeal deadline.
+
+    \b
+    Example:
+      auditor action record zhangwei public_criticism --by lina --finding 7f3a9c0e1b2d4a5f6e7d8c9b
+    """
+    from auditor.violations import record_action
+
+    ws = workspace_of(ctx)
+    action_id = record_action(
+        ws, user, step, by=by, reason=reason, finding_ids=list(finding_ids), on=_on_date(ws, on)
+    )
+    click.echo(action_id)
+
+
+@action.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
+@click.pass_context
+def action_list(ctx: click.Context, as_json: bool) -> None:
+    """List actions with their appeals.
+
+    \b
+    Example:
+      auditor action list
+    """
+    from dataclasses import asdict
+
+    from auditor.ledger import Ledger
+
+    ws = workspace_of(ctx)
+    with Ledger(ws.ledger_path) as ledger:
+        actions = list(ledger.actions().values())
+        appeals = list(ledger.appeals().values())
+    if as_json:
+        click.echo(
+            json.dumps(
+                {"actions": [asdict(a) for a in actions], "appeals": [asdict(a) for a in appeals]},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    for a in actions:
+        state = "VOID" if a.voided else "in force"
+        click.echo(
+            f"{a.action_id}  {a.effective}  {a.subject:12}  {a.step:18}  by {a.actor}  {state}  "
+            f"appeal by {a.details.get('appeal_deadline', '?')}"
+        )
+        for p in appeals:
+            if p.action_id == a.action_id:
+                click.echo(
+                    f"    {p.appeal_id} filed {p.filed}, answer by {p.investigation_deadline}: "
+                    f"{p.outcome or 'open'}"
+                )
+    if not actions:
+        click.echo("no actions recorded")
+
+
+@cli.group()
+def appeal() -> None:
+    """Appeals (申诉) against actions, counted in statutory working days.
+
+    \b
+    Examples:
+      auditor appeal file ACT-000012 --by zhangwei --reason "I was quoting the customer"
+      auditor appeal resolve APL-000013 --outcome overturned --by lina --reason "quote confirmed"
+    """
+
+
+@appeal.command(name="file")
+@click.argument("action_id")
+@click.option("--by", required=True, help="The member the action concerns.")
+@click.option("--reason", required=True, help="Grounds of the appeal.")
+@on_option
+@click.pass_context
+def appeal_file(ctx: click.Context, action_id: str, by: str, reason: str, on: str | None) -> None:
+    """File an appeal; refused after the filing window, with the deadline in the message.
+
+    \b
+    Example:
+      auditor appeal file ACT-000012 --by zhangwei --reason "I was quoting the customer"
+    """
+    from auditor.violations import file_appeal
+
+    ws = workspace_of(ctx)
+    appeal_id, answer_by = file_appeal(ws, action_id, by=by, reason=reason, on=_on_date(ws, on))
+    click.echo(f"{appeal_id}: the owner or admin must answer by {answer_by}")
+
+
+@appeal.command(name="resolve")
+@click.argument("appeal_id")
+@click.option("--outcome", required=True, type=click.Choice(["upheld", "overturned"]))
+@click.option("--by", required=True, help="Who investigated.")
+@click.option("--reason", required=True, help="Findings of the investigation.")
+@on_option
+@click.pass_context
+def appeal_resolve(
+    ctx: click.Context, appeal_id: str, outcome: str, by: str, reason: str, on: str | None
+) -> None:
+    """Resolve an appeal; overturned voids the action, whose findings leave the ladder.
+
+    \b
+    Example:
+      auditor appeal resolve APL-000013 --outcome overturned --by lina --reason "quote confirmed"
+    """
+    from auditor.violations import resolve_appeal
+
+    ws = workspace_of(ctx)
+    resolve_appeal(ws, appeal_id, outcome, by=by, reason=reason, on=_on_date(ws, on))
+    click.echo(f"{appeal_id}: {outcome}")
 
 
 @cli.command()

@@ -14,9 +14,8 @@ import zoneinfo
 from pathlib import Path
 from typing import Any
 
+from auditor.categories import GROUP_CATEGORIES
 from auditor.errors import AuditorError
-
-GROUP_CATEGORIES = ("internal", "project", "customer")
 
 DEFAULTS: dict[str, Any] = {
     "timezone": "Asia/Shanghai",
@@ -36,6 +35,20 @@ DEFAULTS: dict[str, Any] = {
             {"name_pattern": "项目|专项|project", "category": "project"},
             {"name_pattern": "客户|客服|customer|VIP", "category": "customer"},
         ],
+    },
+    "ladder": {
+        # The escalation ladder over confirmed findings per person in a rolling window.
+        "window_days": 90,
+        "repeat_count": 2,  # ≥ this many (or one high) → public criticism in the group
+        "removal_count": 4,  # ≥ this many (or one critical) → temporary removal
+        "rejoin_ban_days": 30,  # after a temporary removal
+        "termination_categories": ["illegal"],  # any confirmed → termination review by HR
+        "major_leak_categories": ["confidential", "secret", "pii"],
+        "major_leak_severity": "critical",  # a leak this severe → termination review by HR
+    },
+    "appeals": {
+        "filing_working_days": 5,  # a member may appeal within this many working days of the action
+        "investigation_working_days": 10,  # the owner or admin must answer within this many
     },
     "backup": {
         "dir": "",  # snapshot store; empty: W/backups. A relative path is taken from the workspace.
@@ -104,6 +117,19 @@ timezone = "Asia/Shanghai"          # partition dates are local dates in this zo
 max_record_bytes = 4194304          # larger records are rejected
 max_reject_ratio = 0.01             # above this share of rejects, ingest/nightly exit 65
 inbox_paths = []                    # extra export folders for `auditor nightly`
+
+[ladder]                            # escalation over confirmed findings per person
+window_days = 90
+repeat_count = 2                    # ≥ 2 (or one high) → public criticism in the group
+removal_count = 4                   # ≥ 4 (or one critical) → temporary removal
+rejoin_ban_days = 30
+termination_categories = ["illegal"]
+major_leak_categories = ["confidential", "secret", "pii"]
+major_leak_severity = "critical"
+
+[appeals]                           # counted in working days (statutory calendar, 调休 included)
+filing_working_days = 5
+investigation_working_days = 10
 
 [backup]
 dir = ""                            # snapshot store, e.g. "/mnt/backup/auditor"; empty: W/backups
@@ -202,6 +228,13 @@ def _validate(cfg: dict[str, Any]) -> None:
         raise AuditorError("auditor.toml: report.lang must be zh or en")
     if not 0 <= cfg["report"]["context_messages"] <= 50:
         raise AuditorError("auditor.toml: report.context_messages must be between 0 and 50")
+    ladder = cfg["ladder"]
+    if ladder["major_leak_severity"] not in ("low", "medium", "high", "critical"):
+        raise AuditorError("auditor.toml: ladder.major_leak_severity must be low, medium, high or critical")
+    if not 1 <= ladder["repeat_count"] <= ladder["removal_count"]:
+        raise AuditorError("auditor.toml: ladder needs 1 <= repeat_count <= removal_count")
+    if min(ladder["window_days"], ladder["rejoin_ban_days"], *cfg["appeals"].values()) < 1:
+        raise AuditorError("auditor.toml: ladder and appeals periods must be at least 1 day")
     if cfg["audit"]["workers"] < 0:
         raise AuditorError("auditor.toml: audit.workers must be 0 (all cores) or more")
     if not 0 <= cfg["ingest"]["max_reject_ratio"] <= 1:

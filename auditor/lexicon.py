@@ -18,11 +18,10 @@ from pathlib import Path
 
 import ahocorasick
 
+from auditor.categories import SEVERITIES
 from auditor.errors import AuditorError
 from auditor.resources import data_dir
 from auditor.text.normalize import Normalized, normalize
-
-SEVERITIES = ("low", "medium", "high", "critical")
 
 # file stem → default severity for its terms. Files not listed here are plain term sets.
 MATCHED_LEXICONS = {

@@ -27,7 +27,7 @@ from auditor.errors import EXIT_DATA, EXIT_OK
 from auditor.ingest import file_sha256, ingest
 from auditor.lock import workspace_lock
 from auditor.report.model import ReportSources
-from auditor.report.render import render_day
+from auditor.report.render import ledger_view, render_day
 from auditor.wecom.files import discover
 from auditor.workspace import Workspace
 
@@ -145,7 +145,13 @@ def _nightly_locked(ws: Workspace, workers: int | None, interactive: bool) -> Ni
     reports = []
     with _progress(dates, "report", interactive) as todo:
         for date in todo:
-            render_day(sources, date, ws.reports_dir, lang=ws.config["report"]["lang"])
+            render_day(
+                sources,
+                date,
+                ws.reports_dir,
+                lang=ws.config["report"]["lang"],
+                ledger_view=ledger_view(ws, date),
+            )
             reports.append(str(ws.reports_dir / date / "index.html"))
             failpoints.reached("mid-report")
     finish()

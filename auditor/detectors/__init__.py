@@ -6,22 +6,8 @@ list at the bottom of this module.
 
 from __future__ import annotations
 
+from auditor.categories import FINDING_CATEGORIES as CATEGORIES
 from auditor.detectors.base import DayDetector, Detector, TextDetector
-
-CATEGORIES = (
-    "profanity",
-    "abuse",
-    "illegal",
-    "rumor",
-    "confidential",
-    "secret",
-    "pii",
-    "malicious_link",
-    "ad",
-    "flooding",
-    "quarrel",
-    "membership",
-)
 
 REGISTRY: dict[str, type[Detector]] = {}
 

@@ -113,12 +113,22 @@ def render_day(
     return summary
 
 
+def ledger_view(ws, date: str):
+    """The review ledger's view as of ``date``, when the workspace has a ledger."""
+    if not ws.ledger_path.exists():
+        return None
+    from auditor.report.ledger_view import LedgerView
+
+    return LedgerView(ws, dt.date.fromisoformat(date))
+
+
 def report(ws, dates: list[str], *, lang: str | None = None, unmasked: bool = False) -> list[Path]:
     """Render the workspace's reports for ``dates``; returns each date's index.html."""
     sources = ReportSources.of_workspace(ws)
     lang = lang or ws.config["report"]["lang"]
     out = []
     for date in dates:
-        render_day(sources, date, ws.reports_dir, lang=lang, unmasked=unmasked)
+        view = ledger_view(ws, date)
+        render_day(sources, date, ws.reports_dir, lang=lang, unmasked=unmasked, ledger_view=view)
         out.append(ws.reports_dir / date / "index.html")
     return out

@@ -1,0 +1,78 @@
+"""What the ledger adds to a day's report: review status, recommended steps, history, appeals."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import Any
+
+from auditor.ledger import Ledger
+from auditor.violations import person_states
+from auditor.workspace import Workspace
+
+
+class LedgerView:
+    """The ledger's state as of the report date, ready to annotate a built day."""
+
+    def __init__(self, ws: Workspace, as_of: dt.date) -> None:
+        with Ledger(ws.ledger_path) as ledger:
+            self.reviews = ledger.reviews()
+            self.appeals = list(ledger.appeals().values())
+            self.states = person_states(ws, as_of, ledger)
+        self.as_of = as_of
+        self.index: dict[str, Any] | None = None
+
+    def _history(self, userid: str) -> list[str]:
+        lines = []
+        for action in self.states.get(userid, (None, []))[1]:
+            line = f"{action.effective} {action.step} {action.action_id} ({action.actor})"
+            if action.voided:
+                line += " VOID"
+            for appeal in self.appeals:
+                if appeal.action_id == action.action_id:
+                    line += f" · {appeal.appeal_id} {appeal.outcome or 'open'}"
+            lines.append(line)
+        return lines
+
+    def annotate(self, day: dict[str, Any]) -> None:
+        pending: Counter = Counter()
+        for group in day["groups"]:
+            for finding in group.findings:
+                review = self.reviews.get(finding["finding_id"])
+                finding["review_status"] = review.decision if review else "pending"
+                if review is None:
+                    pending[group.roomid] += 1
+            for person in group.persons:
+                recommendation = self.states.get(person["userid"], (None, []))[0]
+                person["recommended"] = (
+                    recommendation.step if recommendation and recommendation.step else "no_action"
+                )
+                person["history"] = self._history(person["userid"])
+            group.ledger = {"pending": pending[group.roomid]}
+        open_appeals = []
+        for appeal in self.appeals:
+            if appeal.outcome is None:
+                step = next(
+                    (
+                        a.step
+                        for _, actions in self.states.values()
+                        for a in actions
+                        if a.action_id == appeal.action_id
+                    ),
+                    "",
+                )
+                open_appeals.append(
+                    {
+                        "appeal_id": appeal.appeal_id,
+                        "who": appeal.subject,
+                        "step": step,
+                        "deadline": appeal.investigation_deadline,
+                        "overdue": self.as_of > dt.date.fromisoformat(appeal.investigation_deadline),
+                    }
+                )
+        self.index = {
+            "pending_by_room": dict(pending),
+            "pending_total": sum(pending.values()),
+            "appeals": open_appeals,
+            "overdue_appeals": sum(a["overdue"] for a in open_appeals),
+        }

@@ -1,0 +1,311 @@
+"""Violation handling (违规处理): reviews, the escalation ladder, actions and appeals.
+
+Findings are what the detectors think; the ledger is what people decided. The ladder turns a
+person's confirmed findings in a rolling window into the next recommended step:
+warning (警告) → public criticism in the group (群内通报批评) → temporary removal with a re-join
+ban (暂时移出社群) → termination review by HR (解除劳动合同审查). Appeal windows and
+investigation deadlines are counted in statutory working days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from auditor import atomic, lake
+from auditor.errors import AuditorError
+from auditor.ledger import STEPS, Action, Ledger, action_label, appeal_label, parse_label
+from auditor.lexicon import SEVERITIES
+from auditor.workdays import add_working_days
+from auditor.workspace import Workspace
+
+FINDING_COLUMNS = [
+    "finding_id",
+    "date",
+    "roomid",
+    "msgid",
+    "sender",
+    "category",
+    "rule",
+    "severity",
+    "excerpt",
+    "start",
+    "end",
+]
+
+
+def load_findings(ws: Workspace) -> dict[str, dict[str, Any]]:
+    """Every finding in the lake by id (small columns only)."""
+    out = {}
+    for date in lake.dates(ws.findings_dir):
+        path = lake.findings_path(ws.findings_dir, date)
+        if path.exists():
+            for row in pq.read_table(path, columns=FINDING_COLUMNS).to_pylist():
+                out[row["finding_id"]] = row
+    return out
+
+
+def _known(findings: dict[str, dict[str, Any]], ids: list[str]) -> list[dict[str, Any]]:
+    unknown = [i for i in ids if i not in findings]
+    if unknown:
+        raise AuditorError(
+            f"unknown finding id{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}; nothing was recorded"
+        )
+    return [findings[i] for i in ids]
+
+
+def _finding_facts(f: dict[str, Any]) -> dict[str, Any]:
+    return {k: f[k] for k in ("date", "roomid", "msgid", "sender", "category", "rule", "severity")}
+
+
+def review(
+    ws: Workspace,
+    ids: list[str],
+    decision: str,
+    *,
+    by: str,
+    reason: str,
+    on: dt.date,
+    allowlist: bool = False,
+) -> list[str]:
+    """Record a decision on each finding (all or none); with ``allowlist``, learn the phrase.
+
+    Returns the phrases added to W/dictionaries/allowlist.txt.
+    """
+    if not by.strip():
+        raise AuditorError("--by must name the reviewer")
+    if decision == "dismissed" and not reason.strip():
+        raise AuditorError("a dismissal needs --reason")
+    findings = _known(load_findings(ws), list(dict.fromkeys(ids)))
+    phrases = [_matched_phrase(ws, f) for f in findings] if allowlist else []
+    with Ledger(ws.ledger_path) as ledger:
+        ledger.append(
+            {
+                "kind": "review",
+                "effective": on.isoformat(),
+                "actor": by,
+                "reason": reason,
+                "finding_id": f["finding_id"],
+                "decision": decision,
+                "subject": f["sender"],
+                "details": _finding_facts(f),
+            }
+            for f in findings
+        )
+    return _add_to_allowlist(ws, phrases) if phrases else []
+
+
+def _matched_phrase(ws: Workspace, finding: dict[str, Any]) -> str:
+    if finding["msgid"] is None or finding["start"] is None:
+        raise AuditorError(
+            f"finding {finding['finding_id']} is conversation-level: it has no phrase to allowlist"
+        )
+    table = lake.read_partition(ws.messages_dir, finding["date"], lake.MESSAGE_SCHEMA, ["msgid", "text"])
+    texts = dict(zip(table.column("msgid").to_pylist(), table.column("text").to_pylist(), strict=True))
+    phrase = texts.get(finding["msgid"], "")[finding["start"] : finding["end"]].strip()
+    if not phrase or "\n" in phrase or "\t" in phrase:
+        raise AuditorError(f"finding {finding['finding_id']}: no single-line phrase to allowlist")
+    return phrase
+
+
+def _add_to_allowlist(ws: Workspace, phrases: list[str]) -> list[str]:
+    path = ws.dictionaries_dir / "allowlist.txt"
+    existing = (
+        path.read_text(encoding="utf-8") if path.exists() else "# Accepted phrases (review dismissals)\n"
+    )
+    known = {line.split("\t")[0].strip() for line in existing.splitlines()}
+    added = [p for p in dict.fromkeys(phrases) if p not in known]
+    if added:
+        atomic.write_text(path, existing.rstrip("\n") + "\n" + "".join(f"{p}\n" for p in added))
+    return added
+
+
+@dataclass
+class Recommendation:
+    step: str | None  # None: nothing to do
+    reasons: list[str] = field(default_factory=list)
+    counted: list[str] = field(default_factory=list)  # finding ids on the ladder
+    already_taken: Action | None = None
+
+
+def recommend(
+    confirmed: list[dict[str, Any]], actions: list[Action], as_of: dt.date, cfg: dict[str, Any]
+) -> Recommendation:
+    """The next step for one person, from their confirmed findings and the actions taken."""
+    voided = {fid for a in actions if a.voided for fid in a.findings}
+    since = as_of - dt.timedelta(days=cfg["window_days"])
+    counted = sorted(
+        (
+            f
+            for f in confirmed
+            if since < dt.date.fromisoformat(f["date"]) <= as_of and f["finding_id"] not in voided
+        ),
+        key=lambda f: (f["date"], f["finding_id"]),
+    )
+    if not counted:
+        return Recommendation(None)
+    n = len(counted)
+    worst = max((f["severity"] for f in counted), key=SEVERITIES.index)
+    leak_floor = SEVERITIES.index(cfg["major_leak_severity"])
+    grave = [
+        f
+        for f in counted
+        if f["category"] in cfg["termination_categories"]
+        or (f["category"] in cfg["major_leak_categories"] and SEVERITIES.index(f["severity"]) >= leak_floor)
+    ]
+    if grave:
+        step, why = "termination_review", f"{grave[0]['category']} ({grave[0]['severity']}) confirmed"
+    elif worst == "critical" or n >= cfg["removal_count"]:
+        step, why = "temporary_removal", f"{n} confirmed, worst {worst}"
+    elif worst == "high" or n >= cfg["repeat_count"]:
+        step, why = "public_criticism", f"{n} confirmed, worst {worst}"
+    else:
+        step, why = "warning", f"{n} confirmed, worst {worst}"
+    latest = max(f["date"] for f in counted)
+    taken = [
+        a
+        for a in actions
+        if not a.voided and a.effective >= latest and STEPS.index(a.step) >= STEPS.index(step)
+    ]
+    ids = [f["finding_id"] for f in counted]
+    if taken:
+        return Recommendation(
+            None, [why, f"{taken[-1].step} already taken ({taken[-1].action_id})"], ids, taken[-1]
+        )
+    return Recommendation(step, [why], ids)
+
+
+def person_states(
+    ws: Workspace, as_of: dt.date, ledger: Ledger | None = None
+) -> dict[str, tuple[Recommendation, list[Action]]]:
+    """Recommendation and actions for every person with a confirmed finding or an action."""
+    own = ledger is None
+    ledger = ledger or Ledger(ws.ledger_path)
+    try:
+        confirmed: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for finding_id, r in ledger.reviews().items():
+            if r.decision == "confirmed":
+                confirmed[r.details["sender"]].append({"finding_id": finding_id, **r.details})
+        actions: dict[str, list[Action]] = defaultdict(list)
+        for action in ledger.actions().values():
+            actions[action.subject].append(action)
+        cfg = ws.config["ladder"]
+        return {
+            person: (
+                recommend(confirmed.get(person, []), actions.get(person, []), as_of, cfg),
+                actions.get(person, []),
+            )
+            for person in sorted(set(confirmed) | set(actions))
+        }
+    finally:
+        if own:
+            ledger.close()
+
+
+def record_action(
+    ws: Workspace, user: str, step: str, *, by: str, reason: str, finding_ids: list[str], on: dt.date
+) -> str:
+    if step not in STEPS:
+        raise AuditorError(f"STEP must be one of {', '.join(STEPS)}")
+    if not by.strip():
+        raise AuditorError("--by must name who carried out the step")
+    findings = _known(load_findings(ws), list(dict.fromkeys(finding_ids)))
+    others = [f["finding_id"] for f in findings if f["sender"] != user]
+    if others:
+        raise AuditorError(f"findings {', '.join(others)} are not {user}'s; nothing was recorded")
+    details: dict[str, Any] = {
+        "findings": [f["finding_id"] for f in findings],
+        "appeal_deadline": add_working_days(on, ws.config["appeals"]["filing_working_days"]).isoformat(),
+    }
+    if step == "temporary_removal":
+        details["rejoin_after"] = (on + dt.timedelta(days=ws.config["ladder"]["rejoin_ban_days"])).isoformat()
+    with Ledger(ws.ledger_path) as ledger:
+        [event_id] = ledger.append(
+            [
+                {
+                    "kind": "action",
+                    "effective": on.isoformat(),
+                    "actor": by,
+                    "reason": reason,
+                    "subject": user,
+                    "step": step,
+                    "details": details,
+                }
+            ]
+        )
+    return action_label(event_id)
+
+
+def file_appeal(ws: Workspace, action_id: str, *, by: str, reason: str, on: dt.date) -> tuple[str, str]:
+    """Returns (appeal id, investigation deadline). Refused after the filing window, with the deadline."""
+    event_id = parse_label(action_id, "ACT")
+    if not reason.strip():
+        raise AuditorError("an appeal needs --reason")
+    with Ledger(ws.ledger_path) as ledger:
+        action = ledger.actions().get(event_id)
+        if action is None:
+            raise AuditorError(f"no action {action_id}")
+        if by != action.subject:
+            raise AuditorError(f"only {action.subject}, whom {action_id} concerns, can appeal it")
+        if action.voided:
+            raise AuditorError(f"{action_id} is already void")
+        open_ = [
+            a for a in ledger.appeals().values() if a.action_id == action.action_id and a.outcome is None
+        ]
+        if open_:
+            raise AuditorError(f"{action_id} already has an open appeal: {open_[0].appeal_id}")
+        filing = ws.config["appeals"]["filing_working_days"]
+        deadline = add_working_days(dt.date.fromisoformat(action.effective), filing)
+        if on > deadline:
+            raise AuditorError(
+                f"appeal refused: the filing window for {action_id} ({filing} working days after "
+                f"{action.effective}) closed on {deadline.isoformat()}"
+            )
+        if on < dt.date.fromisoformat(action.effective):
+            raise AuditorError(f"an appeal cannot predate its action ({action.effective})")
+        answer_by = add_working_days(on, ws.config["appeals"]["investigation_working_days"]).isoformat()
+        [appeal_id] = ledger.append(
+            [
+                {
+                    "kind": "appeal_filed",
+                    "effective": on.isoformat(),
+                    "actor": by,
+                    "reason": reason,
+                    "subject": action.subject,
+                    "ref": event_id,
+                    "details": {"investigation_deadline": answer_by, "filing_deadline": deadline.isoformat()},
+                }
+            ]
+        )
+    return appeal_label(appeal_id), answer_by
+
+
+def resolve_appeal(ws: Workspace, appeal: str, outcome: str, *, by: str, reason: str, on: dt.date) -> None:
+    event_id = parse_label(appeal, "APL")
+    if outcome not in ("upheld", "overturned"):
+        raise AuditorError("--outcome must be upheld or overturned")
+    if not reason.strip() or not by.strip():
+        raise AuditorError("resolving an appeal needs --by and --reason")
+    with Ledger(ws.ledger_path) as ledger:
+        found = ledger.appeals().get(event_id)
+        if found is None:
+            raise AuditorError(f"no appeal {appeal}")
+        if found.outcome is not None:
+            raise AuditorError(f"{appeal} was already resolved ({found.outcome}) on {found.resolved}")
+        ledger.append(
+            [
+                {
+                    "kind": "appeal_resolved",
+                    "effective": on.isoformat(),
+                    "actor": by,
+                    "reason": reason,
+                    "subject": found.subject,
+                    "ref": event_id,
+                    "outcome": outcome,
+                }
+            ]
+        )
