@@ -11,6 +11,7 @@ from auditor import __version__
 from auditor.detectors import text_detectors
 from auditor.detectors.base import Hit, TextView
 from auditor.lexicon import Lexicon
+from auditor.resources import packaged_model
 from auditor.text.segment import Segmenter
 
 
@@ -25,14 +26,21 @@ class Ruleset:
         digest = hashlib.sha256()
         digest.update(f"auditor {__version__}\0".encode())
         digest.update(self.lexicon.digest.encode())
+        if self.enabled("abuse"):
+            digest.update(self.model_path.read_bytes() if self.model_path.exists() else b"no model")
         digest.update(json.dumps(decisive, sort_keys=True, ensure_ascii=False).encode())
         self.version = digest.hexdigest()[:16]
+
+    @property
+    def model_path(self) -> Path:
+        configured = self.config["detectors"]["abuse_model"]["path"]
+        return Path(configured) if configured else packaged_model()
 
     def enabled(self, category: str) -> bool:
         return category not in self.config["detectors"]["disabled"]
 
-    def settings(self, category: str) -> dict[str, Any]:
-        return self.config["detectors"].get(category, {})
+    def settings(self, name: str) -> dict[str, Any]:
+        return self.config["detectors"].get(name, {})
 
 
 class Analyzer:
@@ -42,14 +50,19 @@ class Analyzer:
         self.lexicon = ruleset.lexicon
         self.segmenter = Segmenter(self.lexicon.words)
         self.detectors = [
-            cls(ruleset.settings(cls.category), self.lexicon)
+            cls(ruleset.settings(cls.settings_key()), self.lexicon)
             for cls in text_detectors()
             if ruleset.enabled(cls.category)
         ]
 
     def analyze(self, text: str, is_file: bool = False) -> list[Hit]:
-        view = TextView(text, self.lexicon, self.segmenter, is_file=is_file)
-        hits: list[Hit] = []
+        return self.analyze_many([(text, is_file)])[0]
+
+    def analyze_many(self, keys: list[tuple[str, bool]]) -> list[list[Hit]]:
+        """Hits per (text, is_file), each detector seeing the whole batch at once."""
+        views = [TextView(text, self.lexicon, self.segmenter, is_file=is_file) for text, is_file in keys]
+        hits: list[list[Hit]] = [[] for _ in views]
         for detector in self.detectors:
-            hits += detector.scan(view)
+            for found, batch in zip(hits, detector.scan_many(views), strict=True):
+                found += batch
         return hits

@@ -163,7 +163,7 @@ def audit_date(date: str, sources: Sources, ruleset: Ruleset, cache: TextCache, 
     for cls in day_detectors():
         if not ruleset.enabled(cls.category):
             continue
-        for event in cls(ruleset.settings(cls.category), ruleset.lexicon).detect(day):
+        for event in cls(ruleset.settings(cls.settings_key()), ruleset.lexicon).detect(day):
             anchor = position.get(event.anchor_msgid)
             anchor_text = texts[anchor] if anchor is not None else ""
             category = categories.get(event.roomid, default)

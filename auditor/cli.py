@@ -805,6 +805,118 @@ def appeal_resolve(
     click.echo(f"{appeal_id}: {outcome}")
 
 
+@cli.group()
+def model() -> None:
+    """The abuse classifier: train it on labelled data.
+
+    \b
+    Example:
+      auditor model train --train ../shared/data/cold/train.csv --dev ../shared/data/cold/dev.csv \\
+          --out auditor/models/abuse-cold.zip --seed 0
+    """
+
+
+@model.command(name="train")
+@click.option(
+    "--train",
+    "train_csv",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Training CSV (TEXT and label columns, like COLD).",
+)
+@click.option(
+    "--dev",
+    "dev_csv",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Development CSV: chooses the regularisation and the threshold.",
+)
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Artifact to write (a model card is written next to it as .md).",
+)
+@click.option(
+    "--seed", default=0, show_default=True, type=int, help="Same data and seed → identical artifact."
+)
+@click.option("--text-column", default="TEXT", show_default=True)
+@click.option("--label-column", default="label", show_default=True)
+def model_train(
+    train_csv: Path, dev_csv: Path, out: Path, seed: int, text_column: str, label_column: str
+) -> None:
+    """Train the abuse classifier on character and jieba-word n-grams.
+
+    \b
+    Example:
+      auditor model train --train cold/train.csv --dev cold/dev.csv --out /tmp/abuse.zip --seed 0
+    """
+    from auditor.training import train
+
+    meta = train(train_csv, dev_csv, out, seed, text_column, label_column)
+    m = meta["dev_metrics"]
+    click.echo(
+        f"dev: accuracy {m['accuracy']}, precision {m['precision']}, recall {m['recall']}, f1 {m['f1']} "
+        f"at threshold {meta['threshold']} (C={meta['C']})"
+    )
+    click.echo(f"wrote {out} and {out.with_suffix('.md')}")
+
+
+@cli.command(name="eval")
+@click.option(
+    "--labels",
+    "labels_csv",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="CSV of texts with 0/1 labels (COLD's dev.csv works as it is).",
+)
+@click.option("--text-column", default="TEXT", show_default=True)
+@click.option("--label-column", default="label", show_default=True)
+@click.option(
+    "--category",
+    "categories",
+    multiple=True,
+    type=click.Choice(FINDING_CATEGORIES),
+    help="Finding categories that count as a positive (repeatable; default abuse).",
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
+@click.pass_context
+def eval_command(
+    ctx: click.Context,
+    labels_csv: Path,
+    text_column: str,
+    label_column: str,
+    categories: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Measure detection quality: accuracy, precision, recall, F1 and the confusion matrix.
+
+    Runs the real detection pipeline (the workspace's settings and dictionaries, if any).
+
+    \b
+    Examples:
+      auditor eval --labels ../shared/data/cold/dev.csv --category abuse
+      auditor eval --labels mine.csv --text-column text --label-column y --category abuse --category profanity
+    """
+    from auditor.analyzer import Ruleset
+    from auditor.evaluate import evaluate
+    from auditor.training import read_labelled
+
+    ws = workspace_of(ctx)
+    labelled = read_labelled(labels_csv, text_column, label_column)
+    result = evaluate(Ruleset(ws.config, ws.dictionaries_dir), labelled, categories or ("abuse",))
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    cm = result["confusion"]
+    click.echo(f"categories: {', '.join(result['categories'])}   texts: {result['support']}")
+    for key in ("accuracy", "precision", "recall", "f1"):
+        click.echo(f"{key:>9}: {result[key]:.4f}")
+    click.echo("confusion matrix (rows: label, columns: predicted)")
+    click.echo(f"          pred 0  pred 1\n label 0  {cm['tn']:6}  {cm['fp']:6}")
+    click.echo(f" label 1  {cm['fn']:6}  {cm['tp']:6}")
+
+
 @cli.command()
 @click.option(
     "--out",

@@ -65,6 +65,13 @@ DEFAULTS: dict[str, Any] = {
         "disabled": [],  # categories to skip entirely
         "flooding": {"burst_messages": 10, "burst_seconds": 60, "repeat_messages": 5, "repeat_seconds": 300},
         "quarrel": {"window_seconds": 600, "min_participants": 2, "min_messages": 3},
+        "abuse_model": {
+            "path": "",  # a model artifact; empty: the COLD model shipped with the package
+            "threshold": 0.7,  # score at which a message is an abuse finding (medium)
+            "high_threshold": 0.9,  # … and at which it is high
+            "min_chars": 4,  # shorter texts (收到, 没问题) are left to the lexicons
+            "top_ngrams": 5,  # n-grams shown in the evidence
+        },
         "malicious_link": {
             "dangerous_extensions": [
                 "exe",
@@ -155,6 +162,13 @@ window_seconds = 600                # hostile messages at most this far apart fo
 min_participants = 2
 min_messages = 3
 
+[detectors.abuse_model]             # the COLD-trained classifier, next to the abuse lexicon
+path = ""                           # empty: the model shipped with the package
+threshold = 0.7                     # fewer false alarms in chat than the dev-tuned 0.41
+high_threshold = 0.9
+min_chars = 4
+top_ngrams = 5
+
 [detectors.malicious_link]
 blocklist = []                      # extra bad domains besides dictionaries/link_blocklist.txt
 
@@ -235,6 +249,9 @@ def _validate(cfg: dict[str, Any]) -> None:
         raise AuditorError("auditor.toml: ladder needs 1 <= repeat_count <= removal_count")
     if min(ladder["window_days"], ladder["rejoin_ban_days"], *cfg["appeals"].values()) < 1:
         raise AuditorError("auditor.toml: ladder and appeals periods must be at least 1 day")
+    model = cfg["detectors"]["abuse_model"]
+    if not 0 < model["threshold"] <= model["high_threshold"] <= 1:
+        raise AuditorError("auditor.toml: detectors.abuse_model needs 0 < threshold <= high_threshold <= 1")
     if cfg["audit"]["workers"] < 0:
         raise AuditorError("auditor.toml: audit.workers must be 0 (all cores) or more")
     if not 0 <= cfg["ingest"]["max_reject_ratio"] <= 1:

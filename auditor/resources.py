@@ -18,3 +18,8 @@ def data_dir(name: str) -> Path:
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError(f"auditor installation is missing its {name}/ folder")
+
+
+def packaged_model() -> Path:
+    """The abuse classifier trained on COLD, shipped inside the package."""
+    return _PACKAGE / "models" / "abuse-cold.zip"

@@ -9,13 +9,13 @@ from __future__ import annotations
 from auditor.categories import FINDING_CATEGORIES as CATEGORIES
 from auditor.detectors.base import DayDetector, Detector, TextDetector
 
-REGISTRY: dict[str, type[Detector]] = {}
+REGISTRY: dict[str, type[Detector]] = {}  # detector class name → class; a category may have several
 
 
 def register(cls: type[Detector]) -> type[Detector]:
     if cls.category not in CATEGORIES:
         raise ValueError(f"{cls.__name__}: unknown category {cls.category!r}")
-    REGISTRY[cls.category] = cls
+    REGISTRY[cls.__name__] = cls
     return cls
 
 
@@ -30,6 +30,7 @@ def day_detectors() -> list[type[DayDetector]]:
 # The registered detectors (importing a module registers it).
 from auditor.detectors import (  # noqa: E402, F401
     abuse,
+    abuse_model,
     ad,
     confidential,
     flooding,

@@ -115,12 +115,13 @@ class TextView:
         return self._lexicon.find(self.norm)
 
     @cached_property
-    def _allow_spans(self) -> list[tuple[int, int]]:
+    def allowed_spans(self) -> list[tuple[int, int]]:
+        """Spans of allowlisted phrases in the normalized text."""
         return [(m.start, m.end) for m in self._found if m.entry.category == "allowlist"]
 
     def allowed(self, start: int, end: int) -> bool:
         """True when normalized [start, end) overlaps an allowlisted phrase (垃圾 in 垃圾分类)."""
-        return any(a < end and start < b for a, b in self._allow_spans)
+        return any(a < end and start < b for a, b in self.allowed_spans)
 
     @cached_property
     def matches(self) -> list[Match]:
@@ -140,6 +141,11 @@ class TextView:
 class Detector(abc.ABC):
     category: ClassVar[str]
 
+    @classmethod
+    def settings_key(cls) -> str:
+        """The auditor.toml table under [detectors] holding this detector's settings."""
+        return cls.category
+
     def __init__(self, settings: dict[str, Any], lexicon: Lexicon) -> None:
         self.settings = settings
         self.lexicon = lexicon
@@ -149,6 +155,10 @@ class TextDetector(Detector):
     @abc.abstractmethod
     def scan(self, view: TextView) -> list[Hit]:
         """Hits in one text."""
+
+    def scan_many(self, views: list[TextView]) -> list[list[Hit]]:
+        """Hits per text for a batch; detectors with vectorized work (a model) override this."""
+        return [self.scan(view) for view in views]
 
 
 class DayDetector(Detector):

@@ -56,3 +56,8 @@ class Segmenter:
             position += len(token)
             cuts.add(position)
         return frozenset(cuts)
+
+
+def default_tokenizer() -> jieba.Tokenizer:
+    """jieba with its own dictionary only: for features that must not shift with our lexicons."""
+    return _tokenizer(())

@@ -1,0 +1,178 @@
+"""A linear abuse classifier over character and jieba-word n-grams that explains itself.
+
+Features are hashed (scikit-learn's HashingVectorizer: no vocabulary to ship), weighted by
+sublinear TF-IDF and L2-normalised; a logistic regression scores them. The artifact keeps only
+what scoring needs — the idf of n-grams seen at least twice in training and the weights — in a
+zip with fixed timestamps, so the same data and seed give the same bytes. A message's top
+contributing n-grams (weight × tf-idf) are recomputed for the messages that fire, so a
+reviewer sees *why*.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.utils import murmurhash3_32
+
+from auditor.errors import AuditorError
+from auditor.text.normalize import normalize
+from auditor.text.segment import default_tokenizer
+
+FORMAT = "wecom-auditor/abuse-model/1"
+CHAR_NGRAMS = (1, 4)
+WORD_NGRAMS = (1, 2)
+N_FEATURES = 2**18  # per feature family; chars first, then words
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def prepare(text: str) -> str:
+    """The same normalization the lexicons see (traditional → simplified, full-width, case)."""
+    return normalize(text).text
+
+
+def words(text: str) -> str:
+    """jieba words of a prepared text joined by spaces (jieba's own dictionary: stable features)."""
+    return " ".join(w for w in default_tokenizer().cut(text, HMM=False) if w.strip())
+
+
+class Featurizer:
+    """Text → sparse count matrix over hashed char n-grams and word n-grams."""
+
+    def __init__(self) -> None:
+        self.chars = HashingVectorizer(
+            analyzer="char",
+            ngram_range=CHAR_NGRAMS,
+            n_features=N_FEATURES,
+            alternate_sign=False,
+            norm=None,
+            lowercase=False,
+            dtype=np.float32,
+        )
+        self.words = HashingVectorizer(
+            analyzer="word",
+            token_pattern=r"\S+",
+            ngram_range=WORD_NGRAMS,
+            n_features=N_FEATURES,
+            alternate_sign=False,
+            norm=None,
+            lowercase=False,
+            dtype=np.float32,
+        )
+        self._char_grams = self.chars.build_analyzer()
+        self._word_grams = self.words.build_analyzer()
+
+    def counts(self, prepared: list[str]) -> sp.csr_matrix:
+        segmented = [words(t) for t in prepared]
+        return sp.hstack([self.chars.transform(prepared), self.words.transform(segmented)], format="csr")
+
+    def grams(self, prepared: str) -> dict[int, str]:
+        """Feature index → the n-gram it came from, for explanations."""
+        out = {}
+        for gram in self._char_grams(prepared):
+            out[abs(murmurhash3_32(gram, seed=0)) % N_FEATURES] = gram
+        for gram in self._word_grams(words(prepared)):
+            out[N_FEATURES + abs(murmurhash3_32(gram, seed=0)) % N_FEATURES] = gram.replace(" ", "")
+        return out
+
+
+def tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
+    """Sublinear tf × idf, rows L2-normalised; the one transform used in training and scoring."""
+    x = counts.copy()
+    x.data = (1.0 + np.log(x.data)) * idf[x.indices]
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    norms[norms == 0] = 1.0
+    return sp.csr_matrix(sp.diags(1.0 / norms) @ x)
+
+
+@dataclass
+class AbuseModel:
+    idf: np.ndarray  # dense, 2 × N_FEATURES
+    coef: np.ndarray
+    intercept: float
+    meta: dict[str, Any]
+    digest: str
+
+    @functools.cached_property
+    def featurizer(self) -> Featurizer:
+        return Featurizer()
+
+    def scores(self, texts: list[str]) -> np.ndarray:
+        """Probability of abuse per text, vectorized over the batch."""
+        if not texts:
+            return np.zeros(0)
+        x = tfidf(self.featurizer.counts([prepare(t) for t in texts]), self.idf)
+        return 1.0 / (1.0 + np.exp(-(x @ self.coef + self.intercept)))
+
+    def explain(self, text: str, top: int = 5) -> list[tuple[str, float]]:
+        """The n-grams pushing this text towards abuse, strongest first."""
+        prepared = prepare(text)
+        x = tfidf(self.featurizer.counts([prepared]), self.idf)
+        names = self.featurizer.grams(prepared)
+        by_gram: dict[str, float] = {}
+        for j, v in zip(x.indices, x.data, strict=True):  # a char and a word n-gram may spell the same
+            gram = names.get(int(j), "?")
+            by_gram[gram] = by_gram.get(gram, 0.0) + float(v * self.coef[j])
+        ranked = sorted(by_gram.items(), key=lambda item: (-item[1], item[0]))
+        return [(gram, round(c, 4)) for gram, c in ranked[:top] if c > 0]
+
+    def save(self, path: Path) -> None:
+        kept = np.flatnonzero(self.idf != self.meta["idf_default"]).astype(np.int32)
+        arrays = {
+            "kept.npy": kept,
+            "idf.npy": self.idf[kept].astype(np.float32),
+            "coef.npy": self.coef[kept].astype(np.float32),
+        }
+        meta = {**self.meta, "intercept": self.intercept}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for name, value in [
+                ("meta.json", json.dumps(meta, sort_keys=True, indent=1).encode()),
+                *((n, _npy(a)) for n, a in arrays.items()),
+            ]:
+                info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                info.external_attr = 0o644 << 16
+                archive.writestr(info, value)
+        from auditor import atomic
+
+        atomic.write_bytes(path, buffer.getvalue())
+
+
+def _npy(array: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    np.save(out, array, allow_pickle=False)
+    return out.getvalue()
+
+
+@functools.lru_cache(maxsize=4)
+def load_model(path: Path) -> AbuseModel:
+    """Load (once per process) and check the artifact's format."""
+    try:
+        data = path.read_bytes()
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            meta = json.loads(archive.read("meta.json"))
+            arrays = {
+                n: np.load(io.BytesIO(archive.read(f"{n}.npy")), allow_pickle=False)
+                for n in ("kept", "idf", "coef")
+            }
+    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise AuditorError(f"cannot load the abuse model {path}: {exc}") from None
+    if meta.get("format") != FORMAT:
+        raise AuditorError(f"{path} is not a {FORMAT} artifact")
+    size = 2 * meta["n_features"]
+    idf = np.full(size, meta["idf_default"], dtype=np.float32)
+    coef = np.zeros(size, dtype=np.float32)
+    idf[arrays["kept"]] = arrays["idf"]
+    coef[arrays["kept"]] = arrays["coef"]
+    return AbuseModel(idf, coef, float(meta.pop("intercept")), meta, hashlib.sha256(data).hexdigest()[:16])

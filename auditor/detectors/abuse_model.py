@@ -1,0 +1,71 @@
+"""Abuse by the COLD-trained classifier: personal attacks and discrimination the lexicon misses.
+
+Scores a whole batch of texts at once; fires at ``threshold`` (medium) and ``high_threshold``
+(high), and names the top contributing n-grams in the evidence. Its hits share the ``abuse``
+category with the lexicon and patterns, so the policy merges them into one finding per
+message (the most severe wins, evidence from both).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from auditor.detectors import register
+from auditor.detectors.base import Hit, TextDetector, TextView
+from auditor.resources import packaged_model
+
+
+@register
+class AbuseModel(TextDetector):
+    category = "abuse"
+
+    @classmethod
+    def settings_key(cls) -> str:
+        return "abuse_model"
+
+    def __init__(self, settings, lexicon):
+        super().__init__(settings, lexicon)
+        from auditor.classifier import load_model  # scikit-learn loads only where texts are scored
+
+        self.model = load_model(Path(settings["path"]) if settings["path"] else packaged_model())
+
+    def scan(self, view: TextView) -> list[Hit]:
+        return self.scan_many([view])[0]
+
+    def scan_many(self, views: list[TextView]) -> list[list[Hit]]:
+        cfg = self.settings
+        scored = [i for i, v in enumerate(views) if len(v.text.strip()) >= cfg["min_chars"] and not v.is_file]
+        out: list[list[Hit]] = [[] for _ in views]
+        if not scored:
+            return out
+        scores = self.model.scores([_without_allowed(views[i]) for i in scored])
+        for i, score in zip(scored, scores, strict=True):
+            if score < cfg["threshold"]:
+                continue
+            text = views[i].text
+            severity = "high" if score >= cfg["high_threshold"] else "medium"
+            top = self.model.explain(text, cfg["top_ngrams"])
+            out[i].append(
+                Hit(
+                    "abuse",
+                    "abuse.model",
+                    severity,
+                    0,
+                    len(text),
+                    score=round(float(score), 4),
+                    evidence={
+                        "model": f"cold/{self.model.digest}",
+                        "score": round(float(score), 4),
+                        "ngrams": [f"{g} {c:+.2f}" for g, c in top],
+                    },
+                )
+            )
+        return out
+
+
+def _without_allowed(view: TextView) -> str:
+    """The text the model sees: allowlisted phrases (垃圾分类, 垃圾桶) are accepted, so they are left out."""
+    text = view.norm.text
+    for start, end in sorted(view.allowed_spans, reverse=True):
+        text = text[:start] + " " + text[end:]
+    return text
