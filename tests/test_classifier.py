@@ -158,7 +158,7 @@ def test_model_and_lexicon_merge_into_one_abuse_finding(analyzer):
         ("TEXT,label\n你好,2\n".encode(), "label must be 0 or 1"),
         ("TEXT,label\n你好,\n".encode(), "label must be 0 or 1"),
         ("TEXT,label\n你好,0\n".encode("utf-16"), "not UTF-8"),
-        ('TEXT,label\n"unterminated,0\n'.encode(), "label must be 0 or 1"),
+        (b'TEXT,label\n"unterminated,0\n', "label must be 0 or 1"),
     ],
 )
 def test_eval_malformed_csv_exits_2(runner, tmp_path, content, message):
