@@ -12,7 +12,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import gzip
+import heapq
 import io
+import itertools
 import json
 import random
 import zoneinfo
@@ -205,7 +207,7 @@ class _Archive:
         self.start = start
         self.records: list[dict[str, Any]] = []
         self.planted: dict[str, list[str]] = {}
-        self.seq = 0
+        self.count = 0
         names = sorted({f"{s}{g}" for s in SURNAMES for g in GIVEN})
         rng.shuffle(names)
         self.staff = names[: max(40, groups * 12)]
@@ -213,6 +215,7 @@ class _Archive:
         self.externals = [f"wm{rng.getrandbits(48):012x}" for _ in range(max(10, groups * 3))]
         self.robot = f"wb{rng.getrandbits(40):010x}"
         self.groups = self._make_groups(groups)
+        self.weights: list[float] = []
 
     def _make_groups(self, count: int) -> list[dict[str, Any]]:
         categories = ["internal", "project", "customer"]
@@ -239,13 +242,15 @@ class _Archive:
                     "owner": members[0],
                     "members": members,
                     "externals": externals,
+                    "people": members + externals,
                     "dirty": i < 3 or (i % 5 == 0),
                 }
             )
         return groups
 
     def msgid(self) -> str:
-        return f"{self.rng.getrandbits(96):024x}_{self.seq}"
+        self.count += 1
+        return f"{self.rng.getrandbits(96):024x}_{self.count}"
 
     def add(
         self,
@@ -256,8 +261,9 @@ class _Archive:
         roomid: str = "",
         tolist: list[str] | None = None,
         planted: list[str] | None = None,
+        collect: bool = True,
     ) -> dict[str, Any]:
-        self.seq += 1
+        """A record; ``collect`` keeps it with the day's special records (ordinary ones stream)."""
         record: dict[str, Any] = {
             "msgid": self.msgid(),
             "action": "send",
@@ -277,9 +283,9 @@ class _Archive:
         record[key] = payload
         if msgtype in ("meeting_voice_call", "voip_doc_share"):
             del record["roomid"]  # these come without a roomid key in real exports
-            record["voiceid" if msgtype == "meeting_voice_call" else "voipid"] = f"v{self.seq}"
-        record["seq"] = self.seq
-        self.records.append(record)
+            record["voiceid" if msgtype == "meeting_voice_call" else "voipid"] = f"v{self.count}"
+        if collect:
+            self.records.append(record)
         if planted:
             self.planted[record["msgid"]] = planted
         return record
@@ -291,16 +297,10 @@ class _Archive:
         when: dt.datetime,
         content: str,
         planted: list[str] | None = None,
+        collect: bool = True,
     ) -> dict[str, Any]:
-        return self.add(
-            sender,
-            when,
-            "text",
-            {"content": content},
-            group["roomid"],
-            [m for m in group["members"] if m != sender][:5],
-            planted,
-        )
+        tolist = [m for m in group["members"] if m != sender][:5]
+        return self.add(sender, when, "text", {"content": content}, group["roomid"], tolist, planted, collect)
 
 
 def _every_type(arc: _Archive, group: dict[str, Any], when: dt.datetime) -> None:
@@ -531,15 +531,8 @@ def _every_type(arc: _Archive, group: dict[str, Any], when: dt.datetime) -> None
     )
     arc.add(who[2], t(), "voiptext", {"callduration": 300, "invitetype": 1}, room)
     arc.add(who[2], t(), "qydiskfile", {"filename": "共享盘/制度汇编.pdf"}, room)
-    arc.seq += 1
     arc.records.append(
-        {
-            "msgid": arc.msgid(),
-            "action": "switch",
-            "time": int(t().timestamp() * 1000),
-            "user": who[4],
-            "seq": arc.seq,
-        }
+        {"msgid": arc.msgid(), "action": "switch", "time": int(t().timestamp() * 1000), "user": who[4]}
     )
 
 
@@ -603,111 +596,160 @@ def _plant(
     )
 
 
-def _ordinary(arc: _Archive, group: dict[str, Any], when: dt.datetime, violations: dict[str, list]) -> None:
+# Ordinary chat: templates with slots, so the archive has as many distinct texts as real chat does.
+TEMPLATES = [
+    "{p}，{doc}今天{t}前发我一下",
+    "{proj}的{doc}已经更新，大家看一下第{n}页",
+    "今天{t}在{room}开{meeting}，请准时参加",
+    "{p}请假{n}天，工作先由{q}跟进",
+    "第{n}版方案已经提交评审，{p}辛苦了",
+    "{proj}进度：完成{pct}%，预计周{wd}上线",
+    "客户{cust}反馈了{n}个问题，{p}帮忙看看",
+    "这周的{doc}还差{n}份没交，{p}提醒一下",
+    "{t}的会议改到{room}了",
+    "报销{n}00元的单据已经提交，{p}审批一下",
+    "{p}：好的，我{t}之前处理完",
+    "服务器{n}号机的告警已经恢复了",
+    "{proj}的测试用例写了{n}条，还需要补充边界情况",
+    "周{wd}团建，预算每人{n}0元，大家投票选地点",
+    "新同事{p}今天入职，欢迎加入{proj}！",
+    "麻烦{p}把{doc}共享到群里",
+    "{cust}的订单已经发货，单号稍后同步",
+    "下周{wd}之前把{proj}的{doc}定稿",
+]
+SLOTS = {
+    "doc": ["周报", "会议纪要", "需求文档", "测试报告", "排期表", "设计稿", "复盘文档", "预算表"],
+    "proj": ["星河项目", "天枢系统", "渠道拓展", "年会筹备", "数据平台", "客服系统", "新版官网"],
+    "room": ["一号会议室", "三号会议室", "大会议室", "线上会议", "五楼小会议室"],
+    "meeting": ["周会", "评审会", "复盘会", "站会", "项目启动会"],
+    "t": ["九点", "十点半", "中午", "下午两点", "下午四点", "五点", "下班"],
+    "cust": ["华南分销", "VIP客户", "示例集团", "老客户", "新客户"],
+    "wd": ["一", "二", "三", "四", "五"],
+}
+
+
+def _fill(rng: random.Random, template: str, people: list[str]) -> str:
+    values = {k: rng.choice(v) for k, v in SLOTS.items()}
+    return template.format(p=rng.choice(people), q=rng.choice(people), n=rng.randint(1, 20),
+                           pct=rng.randrange(10, 100, 10), **values)
+
+
+def _ordinary(
+    arc: _Archive, group: dict[str, Any], when: dt.datetime, violations: dict[str, list]
+) -> dict[str, Any]:
+    """One ordinary message (rarely a planted violation); returned, not collected."""
     rng = arc.rng
-    people = group["members"] + group["externals"]
-    sender = rng.choice(people)
+    sender = rng.choice(group["people"])
+    room = group["roomid"]
     roll = rng.random()
     if group["dirty"] and roll < VIOLATION_RATE:
         category = rng.choice(sorted(violations))
-        arc.text(group, rng.choice(group["members"]), when, rng.choice(violations[category])(), [category])
-    elif roll < 0.88:
-        if roll < 0.45:
+        return arc.text(
+            group,
+            rng.choice(group["members"]),
+            when,
+            rng.choice(violations[category])(),
+            [category],
+            collect=False,
+        )
+    if roll < 0.88:
+        if roll < 0.42:
             content = rng.choice(ACKS)
-        elif group["category"] == "customer" and roll < 0.6:
+        elif group["category"] == "customer" and roll < 0.55:
             content = rng.choice(CUSTOMER)
-        elif roll < 0.86:
+        elif roll < 0.62:
             content = rng.choice(WORK)
+        elif roll < 0.86:
+            content = _fill(rng, rng.choice(TEMPLATES), group["members"])
         else:
             content = rng.choice(LONG)
-        arc.text(group, sender, when, content)
-    elif roll < 0.94:
-        arc.add(
+        return arc.text(group, sender, when, content, collect=False)
+    md5 = f"{rng.getrandbits(128):032x}"
+    if roll < 0.94:
+        return arc.add(
             sender,
             when,
             "image",
-            {"md5sum": f"{rng.getrandbits(128):032x}", "filesize": rng.randint(1, 10**6), "sdkfileid": "img"},
-            group["roomid"],
+            {"md5sum": md5, "filesize": rng.randint(1, 10**6), "sdkfileid": "img"},
+            room,
+            collect=False,
         )
-    elif roll < 0.97:
-        arc.add(
+    if roll < 0.97:
+        return arc.add(
             sender,
             when,
             "emotion",
-            {
-                "type": 2,
-                "width": 240,
-                "height": 240,
-                "imagesize": 30000,
-                "md5sum": f"{rng.getrandbits(128):032x}",
-                "sdkfileid": "e",
-            },
-            group["roomid"],
+            {"type": 2, "width": 240, "height": 240, "imagesize": 30000, "md5sum": md5, "sdkfileid": "e"},
+            room,
+            collect=False,
         )
-    elif roll < 0.99:
+    if roll < 0.99:
         name = rng.choice(["周报.docx", "需求说明.pdf", "排期表.xlsx", "会议纪要.docx", "设计稿.png"])
-        arc.add(
+        return arc.add(
             sender,
             when,
             "file",
             {
-                "md5sum": f"{rng.getrandbits(128):032x}",
+                "md5sum": md5,
                 "filename": name,
                 "fileext": name.rsplit(".", 1)[1],
                 "filesize": 10000,
                 "sdkfileid": "f",
             },
-            group["roomid"],
+            room,
+            collect=False,
         )
-    else:
-        arc.add(
-            sender,
-            when,
-            "link",
-            {
-                "title": "企业微信帮助中心",
-                "description": "使用说明",
-                "link_url": "https://work.weixin.qq.com/help",
-                "image_url": "",
-            },
-            group["roomid"],
-        )
+    return arc.add(
+        sender,
+        when,
+        "link",
+        {
+            "title": "企业微信帮助中心",
+            "description": "使用说明",
+            "link_url": "https://work.weixin.qq.com/help",
+            "image_url": "",
+        },
+        room,
+        collect=False,
+    )
 
 
-def _work_time(rng: random.Random, day: dt.date) -> dt.datetime:
-    hour = rng.choices(
-        range(24), weights=[1] * 8 + [20, 40, 40, 40, 25, 30, 40, 40, 40, 35, 20, 8, 5, 3, 2, 1]
-    )[0]
-    return dt.datetime(day.year, day.month, day.day, hour, rng.randrange(60), rng.randrange(60), tzinfo=TZ)
+HOUR_WEIGHTS = [1] * 8 + [20, 40, 40, 40, 25, 30, 40, 40, 40, 35, 20, 8, 5, 3, 2, 1]
 
 
-def _build(messages: int, groups: int, days: int, seed: int, start: dt.date) -> _Archive:
-    rng = random.Random(seed)
-    arc = _Archive(rng, groups, start)
-    violations = _violations(rng)
+def _work_seconds(rng: random.Random, count: int) -> list[int]:
+    """Sorted seconds into a day, following the office-hours rhythm of workplace chat."""
+    hours = rng.choices(range(24), weights=HOUR_WEIGHTS, k=count)
+    return sorted(h * 3600 + rng.randrange(3600) for h in hours)
+
+
+def _special_records(arc: _Archive, d: int, violations: dict[str, list]) -> list[dict[str, Any]]:
+    """The day's hand-made records: every message type (day one), planted violations, one-to-one chat."""
+    arc.records = []
+    day = arc.start + dt.timedelta(days=d)
+    morning = dt.datetime(day.year, day.month, day.day, 9, 30, tzinfo=TZ)
+    if d == 0:
+        _every_type(arc, arc.groups[0], morning)
     dirty = [g for g in arc.groups if g["dirty"]]
-    for d in range(days):
-        day = start + dt.timedelta(days=d)
-        morning = dt.datetime(day.year, day.month, day.day, 9, 30, tzinfo=TZ)
-        if d == 0:
-            _every_type(arc, arc.groups[0], morning)
-        for i, g in enumerate(dirty):  # every category every day, in a rotating group
-            _plant(arc, g, morning + dt.timedelta(minutes=13 * i), violations, full=i == d % len(dirty))
-        # a few one-to-one chats (roomid "")
-        a, b = arc.staff[0], arc.staff[1]
-        arc.add(a, morning + dt.timedelta(hours=1), "text", {"content": "下午有空聊一下需求吗"}, "", [b])
-    # fill up to the requested size with ordinary chat; violations stay rare (< 1%)
-    remaining = max(0, messages - len(arc.records))
-    weights = [rng.uniform(0.5, 3.0) for _ in arc.groups]
-    for _ in range(remaining):
-        day = start + dt.timedelta(days=rng.randrange(days))
-        group = rng.choices(arc.groups, weights)[0]
-        _ordinary(arc, group, _work_time(rng, day), violations)
-    return arc
+    for i, g in enumerate(dirty):  # every category every day, in a rotating group
+        _plant(arc, g, morning + dt.timedelta(minutes=13 * i), violations, full=i == d % len(dirty))
+    a, b = arc.staff[0], arc.staff[1]
+    arc.add(a, morning + dt.timedelta(hours=1), "text", {"content": "下午有空聊一下需求吗"}, "", [b])
+    return sorted(arc.records, key=lambda r: r.get("msgtime", r.get("time")))
 
 
-def _jsonl(records: list[dict[str, Any]]) -> bytes:
-    return "".join(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n" for r in records).encode()
+def _day_stream(arc: _Archive, d: int, count: int, violations: dict[str, list]) -> Iterator[dict[str, Any]]:
+    """The day's records in time order: hand-made ones merged into generated ordinary chat."""
+    special = _special_records(arc, d, violations)
+    day = arc.start + dt.timedelta(days=d)
+    midnight = dt.datetime(day.year, day.month, day.day, tzinfo=TZ)
+    n = max(0, count - len(special))
+    groups = arc.rng.choices(arc.groups, arc.weights, k=n)
+    ordinary = (
+        _ordinary(arc, g, midnight + dt.timedelta(seconds=s), violations)
+        for g, s in zip(groups, _work_seconds(arc.rng, n), strict=True)
+    )
+    yield from heapq.merge(special, ordinary, key=lambda r: r.get("msgtime", r.get("time")))
 
 
 def _groups_json(arc: _Archive) -> list[dict[str, Any]]:
@@ -763,15 +805,41 @@ def _roster_csv(arc: _Archive) -> str:
     return buffer.getvalue()
 
 
-def _by_day(arc: _Archive, days: int) -> Iterator[tuple[int, list[dict[str, Any]]]]:
-    buckets: list[list[dict[str, Any]]] = [[] for _ in range(days)]
-    for r in arc.records:
-        ms = r.get("msgtime", r.get("time"))
-        local = dt.datetime.fromtimestamp(ms / 1000, TZ).date()
-        buckets[min(days - 1, max(0, (local - arc.start).days))].append(r)
-    for d, bucket in enumerate(buckets):
-        bucket.sort(key=lambda r: r["seq"])
-        yield d, bucket
+def _write_day(
+    exports: Path, day: dt.date, shape: int, records: Iterator[dict[str, Any]], seq: list[int]
+) -> list[str]:
+    """Stream one day into the export shape of the day: JSONL, gzip JSONL or GetChatData batches."""
+
+    def numbered() -> Iterator[dict[str, Any]]:
+        for record in records:
+            seq[0] += 1
+            record["seq"] = seq[0]
+            yield record
+
+    def line(record: dict[str, Any]) -> bytes:
+        return (json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+
+    if shape in (0, 1):
+        name = f"archive-{day}.jsonl" + (".gz" if shape else "")
+        with atomic.atomic_path(exports / name) as tmp, open(tmp, "wb") as raw:
+            # gzip without a file name or time in its header: the same seed gives the same bytes
+            handle = (
+                gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0, filename="") if shape else raw
+            )
+            for record in numbered():
+                handle.write(line(record))
+            if shape:
+                handle.close()
+        return [name]
+    names = []
+    stream = numbered()
+    while batch := list(itertools.islice(stream, BATCH_SIZE)):
+        name = f"getchatdata-{day}-{len(names) + 1:04d}.json"
+        atomic.write_text(
+            exports / name, json.dumps({"errcode": 0, "errmsg": "ok", "chatdata": batch}, ensure_ascii=False)
+        )
+        names.append(name)
+    return names
 
 
 def generate(
@@ -781,34 +849,27 @@ def generate(
     ``out/company-dictionaries/`` holds the sample company's codenames for ``W/dictionaries/``.
 
     Day files rotate through the three export shapes: JSONL, gzip JSONL and GetChatData
-    batches of 1000 records, so every reader is exercised.
+    batches of 1000 records, so every reader is exercised. Records are generated and written
+    one day at a time in time order, so memory stays flat for a ten-million-message archive.
     """
-    arc = _build(messages, groups, days, seed, start)
+    rng = random.Random(seed)
+    arc = _Archive(rng, groups, start)
+    arc.weights = [rng.uniform(0.5, 3.0) for _ in arc.groups]
+    violations = _violations(rng)
     exports = out / "exports"  # what an archive puller drops; manifest.json stays outside it
     exports.mkdir(parents=True, exist_ok=True)
-    files = []
-    for d, records in _by_day(arc, days):
-        day = start + dt.timedelta(days=d)
-        shape = d % 3
-        if shape == 0:
-            name = f"archive-{day}.jsonl"
-            atomic.write_bytes(exports / name, _jsonl(records))
-            files.append(name)
-        elif shape == 1:
-            name = f"archive-{day}.jsonl.gz"
-            atomic.write_bytes(exports / name, gzip.compress(_jsonl(records), compresslevel=1, mtime=0))
-            files.append(name)
-        else:
-            for b in range(0, len(records), BATCH_SIZE):
-                name = f"getchatdata-{day}-{b // BATCH_SIZE + 1:04d}.json"
-                batch = {"errcode": 0, "errmsg": "ok", "chatdata": records[b : b + BATCH_SIZE]}
-                atomic.write_text(exports / name, json.dumps(batch, ensure_ascii=False))
-                files.append(name)
+    files: list[str] = []
+    seq = [0]
+    for d in range(days):
+        per_day = messages // days + (1 if d < messages % days else 0)
+        files += _write_day(
+            exports, start + dt.timedelta(days=d), d % 3, _day_stream(arc, d, per_day, violations), seq
+        )
     atomic.write_text(exports / "groups.json", json.dumps(_groups_json(arc), ensure_ascii=False, indent=1))
     atomic.write_text(exports / "roster.csv", _roster_csv(arc))
     manifest = {
         "seed": seed,
-        "messages": len(arc.records),
+        "messages": seq[0],
         "days": [(start + dt.timedelta(days=d)).isoformat() for d in range(days)],
         "files": files,
         "groups": [
@@ -821,6 +882,6 @@ def generate(
     # the company's own dictionary terms, to copy into W/dictionaries/ (北极星计划 is planted above)
     atomic.write_text(
         out / "company-dictionaries" / "confidential.txt",
-        "# Project codenames of the sample company\n北极星计划\thigh\n天枢系统\tmedium\n",
+        "# Project codenames of the sample company\n北极星计划\thigh\n",
     )
     return manifest
