@@ -43,7 +43,7 @@ def _init_worker(config: dict[str, Any], company_dictionaries: Path | None) -> N
 
 def _analyze_chunk(keys: list[tuple[str, bool]]) -> list[list[Hit]]:
     assert _worker_analyzer is not None
-    return [_worker_analyzer.analyze(text, is_file) for text, is_file in keys]
+    return _worker_analyzer.analyze_many(keys)
 
 
 def available_cores() -> int:
@@ -74,7 +74,7 @@ class TextCache:
         else:
             if self._analyzer is None:
                 self._analyzer = Analyzer(self.ruleset)
-            results = ([self._analyzer.analyze(t, f) for t, f in chunk] for chunk in chunks)
+            results = (self._analyzer.analyze_many(chunk) for chunk in chunks)
         for chunk, chunk_hits in zip(chunks, results, strict=True):
             self.hits.update(zip(chunk, chunk_hits, strict=True))
 

@@ -42,7 +42,22 @@ def prepare(text: str) -> str:
 
 def words(text: str) -> str:
     """jieba words of a prepared text joined by spaces (jieba's own dictionary: stable features)."""
-    return " ".join(w for w in default_tokenizer().cut(text, HMM=False) if w.strip())
+    return words_many([text])[0]
+
+
+def words_many(texts: list[str]) -> list[str]:
+    """``words`` for a batch in one jieba call: texts are joined by newlines, which jieba yields as
+    tokens of their own and never joins to a word, so the result equals cutting one by one."""
+    out: list[str] = []
+    current: list[str] = []
+    for token in default_tokenizer().cut("\n".join(t.replace("\n", " ") for t in texts), HMM=False):
+        if token == "\n":
+            out.append(" ".join(current))
+            current = []
+        elif token.strip():
+            current.append(token)
+    out.append(" ".join(current))
+    return out
 
 
 class Featurizer:
@@ -72,7 +87,7 @@ class Featurizer:
         self._word_grams = self.words.build_analyzer()
 
     def counts(self, prepared: list[str]) -> sp.csr_matrix:
-        segmented = [words(t) for t in prepared]
+        segmented = words_many(prepared)
         return sp.hstack([self.chars.transform(prepared), self.words.transform(segmented)], format="csr")
 
     def grams(self, prepared: str) -> dict[int, str]:
@@ -89,9 +104,11 @@ def tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
     """Sublinear tf × idf, rows L2-normalised; the one transform used in training and scoring."""
     x = counts.copy()
     x.data = (1.0 + np.log(x.data)) * idf[x.indices]
-    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
+    row_of = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))
+    norms = np.sqrt(np.bincount(row_of, weights=x.data * x.data, minlength=x.shape[0]))
     norms[norms == 0] = 1.0
-    return sp.csr_matrix(sp.diags(1.0 / norms) @ x)
+    x.data = (x.data / norms[row_of]).astype(np.float32)
+    return x
 
 
 @dataclass
@@ -110,8 +127,9 @@ class AbuseModel:
         """Probability of abuse per text, vectorized over the batch."""
         if not texts:
             return np.zeros(0)
-        x = tfidf(self.featurizer.counts([prepare(t) for t in texts]), self.idf)
-        return 1.0 / (1.0 + np.exp(-(x @ self.coef + self.intercept)))
+        distinct, positions = np.unique(np.array([prepare(t) for t in texts], dtype=object), return_inverse=True)
+        x = tfidf(self.featurizer.counts(list(distinct)), self.idf)
+        return (1.0 / (1.0 + np.exp(-(x @ self.coef + self.intercept))))[positions.ravel()]
 
     def explain(self, text: str, top: int = 5) -> list[tuple[str, float]]:
         """The n-grams pushing this text towards abuse, strongest first."""

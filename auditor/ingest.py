@@ -98,6 +98,9 @@ class _Rejects:
         return path
 
 
+BATCH_ROWS = 50_000
+
+
 class _MessageSink:
     """Deduplicates messages against the lake and this run, and buffers them per date.
 
@@ -113,6 +116,8 @@ class _MessageSink:
         self.existing: dict[str, dict[str, str]] = {}  # date → msgid → source
         self.seen: dict[str, tuple[int, str]] = {}  # msgid → (hash of raw, source) in this run
         self.columns: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+        self.batches: dict[str, list[pa.Table]] = defaultdict(list)
+        self.written: set[str] = set()
 
     def _in_lake(self, date: str, msgid: str) -> str | None:
         """The source of the stored row with this msgid, if any."""
@@ -138,20 +143,31 @@ class _MessageSink:
         stored_from = self._in_lake(date, row["msgid"])
         if stored_from is not None:
             return ("accepted" if self.resume and stored_from == record.source else "duplicate"), date
+        self.written.add(date)
         cols = self.columns[date]
         for key, value in row.items():
             cols[key].append(value)
         cols["raw"].append(raw)
         cols["source"].append(record.source)
+        if len(cols["msgid"]) >= BATCH_ROWS:
+            self._seal(date)
         return "accepted", date
 
+    def _seal(self, date: str) -> None:
+        """Move buffered rows into a compact Arrow batch: Python objects cost ten times the bytes."""
+        cols = self.columns.pop(date)
+        cols["msgtime"] = pa.array(cols["msgtime"], pa.int64()).cast(lake.TIMESTAMP)
+        self.batches[date].append(
+            pa.table({f.name: cols[f.name] for f in lake.MESSAGE_SCHEMA}, schema=lake.MESSAGE_SCHEMA)
+        )
+
     def flush(self) -> list[str]:
-        for date, cols in sorted(self.columns.items()):
-            cols["msgtime"] = pa.array(cols["msgtime"], pa.int64()).cast(lake.TIMESTAMP)
-            table = pa.table({f.name: cols[f.name] for f in lake.MESSAGE_SCHEMA}, schema=lake.MESSAGE_SCHEMA)
-            lake.append_messages(self.ws.messages_dir, date, table)
+        for date in list(self.columns):
+            self._seal(date)
+        for date in sorted(self.batches):
+            lake.append_messages(self.ws.messages_dir, date, pa.concat_tables(self.batches.pop(date)))
             failpoints.reached("ingest-date-written")
-        return sorted(self.columns)
+        return sorted(self.written)
 
 
 class _KeyedTable:

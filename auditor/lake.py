@@ -139,10 +139,13 @@ def iter_batches(
         yield from pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=columns)
 
 
+ROW_GROUP = 65_536  # rows per Parquet row group: the unit of streaming reads and of Dask tasks
+
+
 def write_table(path: Path, table: pa.Table) -> None:
     """Atomically write one Parquet file (deterministic bytes for the same rows)."""
     with atomic.atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd", write_statistics=True)
+        pq.write_table(table, tmp, compression="zstd", write_statistics=True, row_group_size=ROW_GROUP)
 
 
 def content_name(prefix: str, keys: Iterable[str]) -> str:

@@ -630,8 +630,13 @@ SLOTS = {
 
 def _fill(rng: random.Random, template: str, people: list[str]) -> str:
     values = {k: rng.choice(v) for k, v in SLOTS.items()}
-    return template.format(p=rng.choice(people), q=rng.choice(people), n=rng.randint(1, 20),
-                           pct=rng.randrange(10, 100, 10), **values)
+    return template.format(
+        p=rng.choice(people),
+        q=rng.choice(people),
+        n=rng.randint(1, 20),
+        pct=rng.randrange(10, 100, 10),
+        **values,
+    )
 
 
 def _ordinary(

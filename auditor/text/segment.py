@@ -25,7 +25,12 @@ SHORT_WORD_FREQ = 5
 def _tokenizer(words: tuple[str, ...]) -> jieba.Tokenizer:
     """One tokenizer per process and word list (loading jieba's dictionary takes half a second)."""
     tokenizer = jieba.Tokenizer()
-    tokenizer.initialize()
+    if words:
+        # Start from the default tokenizer's loaded prefix dictionary instead of loading it again.
+        base = _tokenizer(())
+        tokenizer.FREQ, tokenizer.total, tokenizer.initialized = dict(base.FREQ), base.total, True
+    else:
+        tokenizer.initialize()
     for word in words:
         if len(word) >= 3:
             tokenizer.add_word(word)  # jieba suggests a frequency that keeps it whole

@@ -1,0 +1,137 @@
+"""Run one measured stage in a fresh process and print its time and peak memory as JSON.
+
+A separate process per stage makes peak resident memory a per-stage number (ru_maxrss of this
+process; ru_maxrss of children is the largest worker of a pool).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+
+def naive_baseline(workspace: Path, manifest: Path) -> dict:
+    """The obvious pipeline: segment every message with jieba, look every token up in a set."""
+    import logging
+
+    import jieba
+
+    from auditor import lake
+    from auditor.lexicon import MATCHED_LEXICONS, Lexicon
+    from auditor.workspace import Workspace
+
+    jieba.setLogLevel(logging.WARNING)
+    ws = Workspace(workspace)
+    lexicon = Lexicon.load(ws.dictionaries_dir)
+    terms: dict[str, str] = {}
+    for entry in lexicon.entries:
+        if entry.category in MATCHED_LEXICONS and entry.category not in ("allowlist",):
+            terms.setdefault(entry.term, entry.category)
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    for term in terms:
+        tokenizer.add_word(term)
+    started = time.perf_counter()
+    found: dict[str, set[str]] = {}
+    messages = 0
+    for date in lake.dates(ws.messages_dir):
+        for batch in lake.iter_batches(ws.messages_dir, date, ["msgid", "text"]):
+            for msgid, text in zip(batch.column("msgid").to_pylist(), batch.column("text").to_pylist(), strict=True):
+                messages += 1
+                hits = {terms[t] for t in tokenizer.lcut(text) if t in terms} if text else set()
+                if hits:
+                    found[msgid] = hits
+    seconds = time.perf_counter() - started
+    planted = json.loads(manifest.read_text(encoding="utf-8"))["planted"]
+    return {"messages": messages, "seconds": seconds, "recall": _recall(planted, found)}
+
+
+LEXICON_CATEGORIES = ("profanity", "abuse", "illegal", "rumor", "confidential", "ad")
+
+
+def _recall(planted: dict[str, list[str]], found: dict[str, set[str]]) -> dict[str, float]:
+    """Recall on the planted message-level violations of the lexicon categories, and on all of them."""
+    def share(categories) -> float:
+        wanted = [(m, c) for m, cats in planted.items() for c in cats if c in categories]
+        return round(sum(c in found.get(m, ()) for m, c in wanted) / max(1, len(wanted)), 4)
+
+    every = {c for cats in planted.values() for c in cats}
+    return {"lexicon_categories": share(LEXICON_CATEGORIES), "all_categories": share(every)}
+
+
+def audit_recall(workspace: Path, manifest: Path) -> dict[str, float]:
+    import pyarrow.parquet as pq
+
+    from auditor import lake
+    from auditor.workspace import Workspace
+
+    ws = Workspace(workspace)
+    found: dict[str, set[str]] = {}
+    for date in lake.dates(ws.findings_dir):
+        for row in pq.read_table(lake.findings_path(ws.findings_dir, date)).to_pylist():
+            ids = [row["msgid"]] if row["msgid"] else json.loads(row["evidence"]).get("msgids", [])
+            for msgid in ids:
+                found.setdefault(msgid, set()).add(row["category"])
+    planted = json.loads(manifest.read_text(encoding="utf-8"))["planted"]
+    return _recall(planted, found)
+
+
+def scoring(workspace: Path, limit: int) -> dict:
+    """Abuse-model scoring throughput on one core, over the archive's own chat texts."""
+    from auditor import lake
+    from auditor.classifier import load_model
+    from auditor.resources import packaged_model
+    from auditor.workspace import Workspace
+
+    ws = Workspace(workspace)
+    texts: list[str] = []
+    for date in lake.dates(ws.messages_dir):
+        for batch in lake.iter_batches(ws.messages_dir, date, ["text"]):
+            texts += [t for t in batch.column("text").to_pylist() if len(t) >= 4]
+            if len(texts) >= limit:
+                break
+        if len(texts) >= limit:
+            break
+    texts = texts[:limit]
+    load_started = time.perf_counter()
+    model = load_model(packaged_model())
+    load_seconds = time.perf_counter() - load_started
+    model.scores(texts[:100])  # jieba's dictionary loads once per process; not part of the rate
+    started = time.perf_counter()
+    for i in range(0, len(texts), 2000):
+        model.scores(texts[i : i + 2000])
+    return {"messages": len(texts), "seconds": time.perf_counter() - started, "load_seconds": load_seconds,
+            "mean_chars": round(sum(map(len, texts)) / max(1, len(texts)), 1)}
+
+
+def main() -> None:
+    stage, *args = sys.argv[1:]
+    started = time.perf_counter()
+    if stage == "cli":
+        from auditor.cli import cli
+
+        try:
+            cli.main(args, prog_name="auditor", standalone_mode=False)
+        except SystemExit as exit_:  # ctx.exit(0) raises it under standalone_mode=False too
+            if exit_.code:
+                raise
+        result: dict = {}
+    elif stage == "baseline":
+        result = naive_baseline(Path(args[0]), Path(args[1]))
+    elif stage == "recall":
+        result = {"recall": audit_recall(Path(args[0]), Path(args[1]))}
+    elif stage == "score":
+        result = scoring(Path(args[0]), int(args[1]))
+    else:
+        raise SystemExit(f"unknown stage {stage}")
+    result.setdefault("seconds", time.perf_counter() - started)
+    result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    result["peak_worker_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+    print("BENCH " + json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
