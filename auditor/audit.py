@@ -50,8 +50,13 @@ def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-class TextCache:
-    """Hits per distinct (text, is_file), computed inline or in a process pool; kept for the run."""
+class LocalEngine:
+    """Hits per distinct (text, is_file), computed inline or in a local process pool whose
+    workers each build the analyzer once; kept for the run, so each distinct text is analysed once.
+
+    The engine interface: ``prepare(messages_dir, date, keys)`` before a date is audited,
+    ``lookup(key)`` for each message, ``close()``; the Dask engine has the same three.
+    """
 
     def __init__(self, ruleset: Ruleset, workers: int) -> None:
         self.ruleset = ruleset
@@ -59,6 +64,16 @@ class TextCache:
         self.hits: dict[tuple[str, bool], list[Hit]] = {}
         self._analyzer: Analyzer | None = None
         self._pool: ProcessPoolExecutor | None = None
+
+    def prepare(self, messages_dir: Path, date: str, keys: Iterable[tuple[str, bool]]) -> None:
+        self.fill(keys)
+
+    def lookup(self, key: tuple[str, bool]) -> list[Hit]:
+        return self.hits[key]
+
+    @property
+    def distinct_texts(self) -> int:
+        return len(self.hits)
 
     def fill(self, keys: Iterable[tuple[str, bool]]) -> None:
         todo = sorted(k for k in set(keys) if k not in self.hits)
@@ -134,7 +149,7 @@ def _read_day(messages_dir: Path, date: str) -> pd.DataFrame:
     return table.to_pandas()
 
 
-def audit_date(date: str, sources: Sources, ruleset: Ruleset, cache: TextCache, tz) -> tuple[int, int]:
+def audit_date(date: str, sources: Sources, ruleset: Ruleset, engine, tz) -> tuple[int, int]:
     """Audit one date; returns (messages, findings)."""
     frame = _read_day(sources.messages_dir, date)
     categories = {roomid: group["category"] for roomid, group in sources.groups.items()}
@@ -143,7 +158,7 @@ def audit_date(date: str, sources: Sources, ruleset: Ruleset, cache: TextCache, 
     is_file = frame["msgtype"].isin(FILE_TYPES).to_list()
     texts = frame["text"].to_list()
     keys = [(t, f) for t, f in zip(texts, is_file, strict=True) if t]
-    cache.fill(keys)
+    engine.prepare(sources.messages_dir, date, keys)
 
     policy = ruleset.config["policy"]
     rows: list[dict[str, Any]] = []
@@ -152,7 +167,7 @@ def audit_date(date: str, sources: Sources, ruleset: Ruleset, cache: TextCache, 
         c: frame[c].to_numpy(dtype=object) for c in ("msgid", "roomid", "sender", "msgtime", "group_category")
     }
     for i, (text, file_flag) in enumerate(zip(texts, is_file, strict=True)):
-        hits = cache.hits[(text, file_flag)] if text else None
+        hits = engine.lookup((text, file_flag)) if text else None
         if hits:  # rows are built only for the few messages with hits
             record = {c: values[i] for c, values in columns.items()} | {"text": text}
             hits_by_msgid[record["msgid"]] = hits
@@ -194,6 +209,15 @@ def resolve_dates(available: list[str], date: str | None, since: str | None, unt
     return chosen
 
 
+def make_engine(ruleset: Ruleset, workers: int, engine: str = "local", scheduler: str | None = None):
+    """The local process pool, or a Dask distributed cluster (``pip install .[dask]``)."""
+    if engine == "dask":
+        from auditor.dask_engine import DaskEngine
+
+        return DaskEngine(ruleset, scheduler)
+    return LocalEngine(ruleset, workers)
+
+
 def run_audit(
     sources: Sources,
     ruleset: Ruleset,
@@ -201,20 +225,23 @@ def run_audit(
     workers: int,
     tz,
     on_date: Callable[[str, int, int], None] | None = None,
+    *,
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> AuditReport:
     started = time.perf_counter()
     report = AuditReport(ruleset.version)
-    cache = TextCache(ruleset, workers)
+    texts = make_engine(ruleset, workers, engine, scheduler)
     try:
         for date in dates:
-            messages, findings = audit_date(date, sources, ruleset, cache, tz)
+            messages, findings = audit_date(date, sources, ruleset, texts, tz)
             report.messages += messages
             report.dates[date] = findings
             if on_date:
                 on_date(date, messages, findings)
     finally:
-        cache.close()
-    report.distinct_texts = len(cache.hits)
+        texts.close()
+    report.distinct_texts = texts.distinct_texts
     report.seconds = time.perf_counter() - started
     return report
 
@@ -224,8 +251,21 @@ def audit(
     dates: list[str],
     workers: int | None = None,
     on_date: Callable[[str, int, int], None] | None = None,
+    *,
+    engine: str | None = None,
+    scheduler: str | None = None,
 ) -> AuditReport:
     """Audit ``dates`` of the workspace lake with the workspace's rules."""
-    workers = workers or ws.config["audit"]["workers"] or available_cores()
+    settings = ws.config["audit"]
+    workers = workers or settings["workers"] or available_cores()
     ruleset = Ruleset(ws.config, ws.dictionaries_dir)
-    return run_audit(Sources.of_workspace(ws), ruleset, dates, workers, ws.tz, on_date)
+    return run_audit(
+        Sources.of_workspace(ws),
+        ruleset,
+        dates,
+        workers,
+        ws.tz,
+        on_date,
+        engine=engine or settings["engine"],
+        scheduler=scheduler or settings["scheduler"] or None,
+    )

@@ -127,7 +127,9 @@ class AbuseModel:
         """Probability of abuse per text, vectorized over the batch."""
         if not texts:
             return np.zeros(0)
-        distinct, positions = np.unique(np.array([prepare(t) for t in texts], dtype=object), return_inverse=True)
+        distinct, positions = np.unique(
+            np.array([prepare(t) for t in texts], dtype=object), return_inverse=True
+        )
         x = tfidf(self.featurizer.counts(list(distinct)), self.idf)
         return (1.0 / (1.0 + np.exp(-(x @ self.coef + self.intercept))))[positions.ravel()]
 

@@ -175,11 +175,26 @@ def check_dates(**values: str | None) -> None:
                 raise AuditorError(f"--{name} must be YYYY-MM-DD, got {value!r}") from None
 
 
+def engine_options(command):
+    """--engine local|dask and --scheduler, shared by audit and nightly."""
+    command = click.option(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="Dask scheduler address (with --engine dask; default audit.scheduler).",
+    )(command)
+    return click.option(
+        "--engine",
+        type=click.Choice(["local", "dask"]),
+        help="Where text analysis runs (default audit.engine: local).",
+    )(command)
+
+
 @cli.command()
 @date_options
 @click.option(
     "--workers", type=click.IntRange(min=1), help="Worker processes (default: audit.workers, else all cores)."
 )
+@engine_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @click.pass_context
 def audit(
@@ -188,6 +203,8 @@ def audit(
     since: str | None,
     until: str | None,
     workers: int | None,
+    engine: str | None,
+    scheduler: str | None,
     as_json: bool,
 ) -> None:
     """Run every detector over lake messages and write the findings lake.
@@ -201,6 +218,7 @@ def audit(
       auditor audit
       auditor audit --date 2026-11-16
       auditor audit --since 2026-11-01 --until 2026-11-30 --workers 2
+      auditor audit --engine dask --scheduler tcp://10.0.0.5:8786
     """
     from auditor import lake
     from auditor.audit import audit as run_audit
@@ -217,7 +235,9 @@ def audit(
             click.echo(f"{day}: {messages} messages, {findings} findings")
 
     with workspace_lock(ws.lock_path):
-        summary = run_audit(ws, dates, workers, on_date=progress).summary()
+        summary = run_audit(
+            ws, dates, workers, on_date=progress, engine=engine, scheduler=scheduler
+        ).summary()
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
     else:
@@ -273,9 +293,12 @@ def report_command(
 
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.option("--workers", type=click.IntRange(min=1), help="Audit worker processes (default: all cores).")
+@engine_options
 @click.option("--json", "as_json", is_flag=True, help="Print the run manifest as JSON on stdout.")
 @click.pass_context
-def nightly(ctx: click.Context, workers: int | None, as_json: bool) -> None:
+def nightly(
+    ctx: click.Context, workers: int | None, engine: str | None, scheduler: str | None, as_json: bool
+) -> None:
     """Run the nightly job: ingest new inbox files, audit and report the dates they touch, back up.
 
     New files are picked up from W/inbox/ and ingest.inbox_paths, tracked by content hash: a
@@ -291,7 +314,7 @@ def nightly(ctx: click.Context, workers: int | None, as_json: bool) -> None:
     from auditor.pipeline import nightly as run_nightly
 
     ws = workspace_of(ctx)
-    result = run_nightly(ws, workers=workers)
+    result = run_nightly(ws, workers=workers, engine=engine, scheduler=scheduler)
     manifest = result.manifest
     if as_json:
         click.echo(json.dumps(manifest, ensure_ascii=False, indent=2))

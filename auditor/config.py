@@ -60,6 +60,8 @@ DEFAULTS: dict[str, Any] = {
     "audit": {
         # Worker processes for text analysis; 0 means one per available core.
         "workers": 0,
+        "engine": "local",  # local (process pool) or dask (a Dask distributed cluster)
+        "scheduler": "",  # the Dask scheduler address, e.g. tcp://10.0.0.5:8786
     },
     "detectors": {
         "disabled": [],  # categories to skip entirely
@@ -147,6 +149,8 @@ context_messages = 3                # messages shown before and after each findi
 
 [audit]
 workers = 0                         # text-analysis processes; 0 = one per available core
+engine = "local"                    # local, or dask (pip install "wecom-auditor[dask]")
+scheduler = ""                      # Dask scheduler, e.g. "tcp://10.0.0.5:8786"
 
 [detectors]
 disabled = []                       # finding categories to skip, e.g. ["ad"]
@@ -252,6 +256,8 @@ def _validate(cfg: dict[str, Any]) -> None:
     model = cfg["detectors"]["abuse_model"]
     if not 0 < model["threshold"] <= model["high_threshold"] <= 1:
         raise AuditorError("auditor.toml: detectors.abuse_model needs 0 < threshold <= high_threshold <= 1")
+    if cfg["audit"]["engine"] not in ("local", "dask"):
+        raise AuditorError("auditor.toml: audit.engine must be local or dask")
     if cfg["audit"]["workers"] < 0:
         raise AuditorError("auditor.toml: audit.workers must be 0 (all cores) or more")
     if not 0 <= cfg["ingest"]["max_reject_ratio"] <= 1:

@@ -88,15 +88,30 @@ class _Plain:
         return None
 
 
-def nightly(ws: Workspace, *, workers: int | None = None, interactive: bool | None = None) -> NightlyResult:
+def nightly(
+    ws: Workspace,
+    *,
+    workers: int | None = None,
+    interactive: bool | None = None,
+    engine: str | None = None,
+    scheduler: str | None = None,
+) -> NightlyResult:
     """Run the nightly job under the workspace lock; returns the exit code and the run manifest."""
     ws.init()
     interactive = sys.stderr.isatty() if interactive is None else interactive
     with workspace_lock(ws.lock_path):
-        return _nightly_locked(ws, workers, interactive)
+        return _nightly_locked(
+            ws,
+            workers,
+            interactive,
+            engine or ws.config["audit"]["engine"],
+            scheduler or ws.config["audit"]["scheduler"] or None,
+        )
 
 
-def _nightly_locked(ws: Workspace, workers: int | None, interactive: bool) -> NightlyResult:
+def _nightly_locked(
+    ws: Workspace, workers: int | None, interactive: bool, engine: str, scheduler: str | None
+) -> NightlyResult:
     log = logs.setup(ws.logs_dir, to_stderr=not interactive)
     run_id = runs.new_run_id("nightly")
     result = NightlyResult(run_id)
@@ -136,7 +151,9 @@ def _nightly_locked(ws: Workspace, workers: int | None, interactive: bool) -> Ni
     finish = _stage(log, "audit", durations)
     workers = workers or ws.config["audit"]["workers"] or available_cores()
     with _progress(dates, "audit", interactive) as todo:
-        audit_report = run_audit(Sources.of_workspace(ws), ruleset, list(todo), workers, ws.tz)
+        audit_report = run_audit(
+            Sources.of_workspace(ws), ruleset, list(todo), workers, ws.tz, engine=engine, scheduler=scheduler
+        )
     finish()
     failpoints.reached("after-audit")
 

@@ -10,6 +10,7 @@ into .bench-data/ and reused.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -36,24 +37,60 @@ def archive(messages: int, groups: int, days: int) -> Path:
     if not (folder / "manifest.json").exists():
         print(f"generating {messages:,} messages into {folder} …", flush=True)
         shutil.rmtree(folder, ignore_errors=True)
-        run("cli", "sample", "--out", str(folder), "--messages", str(messages), "--groups", str(groups),
-            "--days", str(days), "--seed", "1")
+        run(
+            "cli",
+            "sample",
+            "--out",
+            str(folder),
+            "--messages",
+            str(messages),
+            "--groups",
+            str(groups),
+            "--days",
+            str(days),
+            "--seed",
+            "1",
+        )
     return folder
 
 
 def machine() -> str:
     cpu = "unknown CPU"
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    with contextlib.suppress(OSError, StopIteration):
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        cpu = next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return f"{cores} cores ({cpu}), Python {platform.python_version()}, {platform.system()}"
 
 
+def table(results: dict[str, dict], args: argparse.Namespace) -> str:
+    base = results["naive baseline"]["rate"]
+    lines = [
+        f"{args.messages:,} messages, {args.groups} groups, {args.days} days — {machine()}",
+        "",
+        f"{'stage':28} {'seconds':>8} {'messages/s':>11} {'× baseline':>10} {'peak RSS MB':>11} {'worker MB':>9}",
+    ]
+    for name, r in results.items():
+        lines.append(
+            f"{name:28} {r['seconds']:8.1f} {r['rate']:11,.0f} {r['rate'] / base:10.1f} "
+            f"{r['peak_rss_mb']:11,.0f} {r['peak_worker_rss_mb']:9,.0f}"
+        )
+    naive, ours = results["naive baseline"]["recall"], results["audit (all detectors)"]["recall"]
+    scoring = results["abuse model, 1 core"]
+    lines += [
+        "",
+        f"recall on planted violations, lexicon categories / all: naive {naive['lexicon_categories']:.3f}"
+        f" / {naive['all_categories']:.3f}; audit {ours['lexicon_categories']:.3f} / {ours['all_categories']:.3f}",
+        f"abuse model: artifact loads in {scoring['load_seconds']:.2f}s; scored texts average "
+        f"{scoring['mean_chars']} characters",
+    ]
+    return "\n".join(lines)
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--messages", type=int, default=int(os.environ.get("BENCH_MESSAGES", 1_000_000)))
     parser.add_argument("--groups", type=int, default=int(os.environ.get("BENCH_GROUPS", 300)))
     parser.add_argument("--days", type=int, default=int(os.environ.get("BENCH_DAYS", 3)))
@@ -69,39 +106,35 @@ def main() -> None:
         results["ingest"] = run("cli", "-w", str(ws), "ingest", str(data / "exports"))
         print("naive baseline …", flush=True)
         results["naive baseline"] = run("baseline", str(ws), str(manifest))
+        print("lexicon matching …", flush=True)
+        results["lexicon matching, 1 core"] = run("matching", str(ws))
         print("audit …", flush=True)
-        results["audit"] = run("cli", "-w", str(ws), "audit", *workers)
-        results["audit"]["recall"] = run("recall", str(ws), str(manifest))["recall"]
+        results["audit (all detectors)"] = run("cli", "-w", str(ws), "audit", *workers)
+        results["audit (all detectors)"]["recall"] = run("recall", str(ws), str(manifest))["recall"]
         print("report …", flush=True)
         results["report"] = run("cli", "-w", str(ws), "report")
         print("abuse model scoring (one core) …", flush=True)
-        results["model scoring, 1 core"] = run("score", str(ws), "200000")
+        results["abuse model, 1 core"] = run("score", str(ws), "200000")
         print("nightly end to end …", flush=True)
         fresh = Path(tmp) / "nightly"
         (fresh / "inbox").mkdir(parents=True)
         for path in (data / "exports").iterdir():
             os.link(path, fresh / "inbox" / path.name)
         results["nightly"] = run("cli", "-w", str(fresh), "nightly", *workers)
-    total = args.messages
-    for name, r in results.items():
-        r.setdefault("messages", total)
+    for r in results.values():
+        r.setdefault("messages", args.messages)
         r["rate"] = r["messages"] / r["seconds"] if r["seconds"] else 0.0
-    base = results["naive baseline"]["rate"]
-    print(f"\n{args.messages:,} messages, {args.groups} groups, {args.days} days — {machine()}\n")
-    print(f"{'stage':24} {'seconds':>9} {'messages/s':>12} {'× baseline':>11} {'peak RSS MB':>12} {'worker MB':>10}")
-    for name, r in results.items():
-        print(f"{name:24} {r['seconds']:9.1f} {r['rate']:12,.0f} {r['rate'] / base:11.1f} "
-              f"{r['peak_rss_mb']:12,.0f} {r['peak_worker_rss_mb']:10,.0f}")
-    print(f"\nrecall on planted violations (lexicon categories / all): naive "
-          f"{results['naive baseline']['recall']['lexicon_categories']:.3f} / "
-          f"{results['naive baseline']['recall']['all_categories']:.3f}; audit "
-          f"{results['audit']['recall']['lexicon_categories']:.3f} / {results['audit']['recall']['all_categories']:.3f}")
-    scoring = results["model scoring, 1 core"]
-    print(f"abuse model: loads in {scoring['load_seconds']:.2f}s; texts of {scoring['mean_chars']} chars on average")
+    text = table(results, args)
+    print("\n" + text)
     out = Path(__file__).with_name("results.json")
-    out.write_text(json.dumps({"machine": machine(), "messages": args.messages, "groups": args.groups,
-                               "days": args.days, "results": results}, indent=1, ensure_ascii=False) + "\n",
-                   encoding="utf-8")
+    record = {
+        "machine": machine(),
+        "messages": args.messages,
+        "groups": args.groups,
+        "days": args.days,
+        "results": results,
+    }
+    out.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"\nwrote {out}")
 
 
