@@ -68,7 +68,8 @@ def table(results: dict[str, dict], args: argparse.Namespace) -> str:
     lines = [
         f"{args.messages:,} messages, {args.groups} groups, {args.days} days — {machine()}",
         "",
-        f"{'stage':28} {'seconds':>8} {'messages/s':>11} {'× baseline':>10} {'peak RSS MB':>11} {'worker MB':>9}",
+        f"{'stage':28} {'seconds':>8} {'messages/s':>11} {'× baseline':>10} {'peak RSS MB':>11}"
+        f" {'worker MB':>9}",
     ]
     for name, r in results.items():
         lines.append(
@@ -80,7 +81,8 @@ def table(results: dict[str, dict], args: argparse.Namespace) -> str:
     lines += [
         "",
         f"recall on planted violations, lexicon categories / all: naive {naive['lexicon_categories']:.3f}"
-        f" / {naive['all_categories']:.3f}; audit {ours['lexicon_categories']:.3f} / {ours['all_categories']:.3f}",
+        f" / {naive['all_categories']:.3f}; audit {ours['lexicon_categories']:.3f}"
+        f" / {ours['all_categories']:.3f}",
         f"abuse model: artifact loads in {scoring['load_seconds']:.2f}s; scored texts average "
         f"{scoring['mean_chars']} characters",
     ]
