@@ -8,6 +8,7 @@ the temporary file.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from collections.abc import Iterator
@@ -62,3 +63,12 @@ def write_durable(path: Path, data: bytes) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.chmod(path, FILE_MODE)
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in chunks: inbox tracking, file ledger and backups all use it."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()

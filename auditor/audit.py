@@ -130,13 +130,11 @@ class Sources:
 
     @classmethod
     def of_workspace(cls, ws: Workspace, findings_dir: Path | None = None) -> Sources:
-        groups = lake.read_single(ws.groups_dir / "groups.parquet", lake.GROUP_SCHEMA).to_pylist()
-        roster = lake.read_single(ws.roster_dir / "roster.parquet", lake.ROSTER_SCHEMA).to_pylist()
         return cls(
             ws.messages_dir,
             findings_dir or ws.findings_dir,
-            {g["roomid"]: g for g in groups},
-            {p["userid"]: p for p in roster},
+            ws.groups(),
+            ws.roster(),
             ws.config["groups"]["default_category"],
         )
 

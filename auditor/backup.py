@@ -10,7 +10,6 @@ restore re-hashes what it wrote.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import secrets
 import shutil
@@ -22,18 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from auditor import atomic, failpoints, lake
+from auditor.atomic import file_sha256
 from auditor.errors import EXIT_DATA, AuditorError
 from auditor.workspace import Workspace
 
 MANIFEST_VERSION = 1
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class Store:
@@ -47,12 +39,12 @@ class Store:
 
     def put(self, source: Path) -> tuple[str, int]:
         """Store a file's bytes once; returns (sha256, size)."""
-        digest = sha256_of(source)
+        digest = file_sha256(source)
         target = self.object_path(digest)
         if not target.exists():
             with atomic.atomic_path(target) as tmp:
                 shutil.copyfile(source, tmp)
-            if sha256_of(target) != digest:  # the file changed while we copied it
+            if file_sha256(target) != digest:  # the file changed while we copied it
                 target.unlink()
                 raise AuditorError(f"{source} changed while it was backed up; run the backup again", 1)
         return digest, source.stat().st_size
@@ -156,7 +148,7 @@ def verify(store: Store, snapshot_ids: list[str]) -> list[Problem]:
             digest = info["sha256"]
             if digest not in hashed:
                 path = store.object_path(digest)
-                hashed[digest] = path.exists() and sha256_of(path) == digest
+                hashed[digest] = path.exists() and file_sha256(path) == digest
             if not hashed[digest]:
                 issue = "altered" if store.object_path(digest).exists() else "missing"
                 problems.append(Problem(snapshot_id, rel, issue))
@@ -177,7 +169,7 @@ def restore(store: Store, snapshot_id: str, target: Path) -> int:
             raise AuditorError(f"snapshot {snapshot_id} names a path outside the target: {rel!r}", EXIT_DATA)
         with atomic.atomic_path(destination) as tmp:
             shutil.copyfile(store.object_path(info["sha256"]), tmp)
-        if sha256_of(destination) != info["sha256"]:
+        if file_sha256(destination) != info["sha256"]:
             raise AuditorError(f"restored {rel} does not match its hash", EXIT_DATA)
     return len(manifest["files"])
 

@@ -592,15 +592,11 @@ def review_list(
     Example:
       auditor review list --status pending --group 客户
     """
-    from auditor import lake
     from auditor.ledger import Ledger
     from auditor.violations import load_findings
 
     ws = workspace_of(ctx)
-    names = {
-        g["roomid"]: g["name"]
-        for g in lake.read_single(ws.groups_dir / "groups.parquet", lake.GROUP_SCHEMA).to_pylist()
-    }
+    names = {roomid: g["name"] for roomid, g in ws.groups().items()}
     with Ledger(ws.ledger_path) as ledger:
         reviews = ledger.reviews()
     rows = []

@@ -23,6 +23,7 @@ from typing import Any
 import pyarrow as pa
 
 from auditor import atomic, failpoints, lake
+from auditor.atomic import file_sha256
 from auditor.wecom.files import RawRecord, classify, discover, read_records
 from auditor.wecom.groups import parse_group
 from auditor.wecom.messages import RecordError, parse_message
@@ -202,14 +203,6 @@ def _without_source(row: dict[str, Any]) -> dict[str, Any]:
 
 def _ms_to_datetime(value: int | None):
     return None if value is None else pa.scalar(value, pa.int64()).cast(lake.TIMESTAMP).as_py()
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def source_name(ws: Workspace, path: Path) -> str:

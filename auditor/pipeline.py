@@ -22,9 +22,10 @@ import click
 
 from auditor import __version__, atomic, backup, failpoints, logs, runs
 from auditor.analyzer import Ruleset
+from auditor.atomic import file_sha256
 from auditor.audit import Sources, available_cores, run_audit
 from auditor.errors import EXIT_DATA, EXIT_OK
-from auditor.ingest import file_sha256, ingest
+from auditor.ingest import ingest
 from auditor.lock import workspace_lock
 from auditor.report.model import ReportSources
 from auditor.report.render import ledger_view, render_day

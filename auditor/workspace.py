@@ -9,7 +9,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from auditor import atomic
+from auditor import atomic, lake
 from auditor.config import DEFAULT_TOML, load_config
 
 DEFAULT_WORKSPACE = "./auditor-workspace"
@@ -55,6 +55,19 @@ class Workspace:
     ledger_path = property(lambda self: self.root / "ledger.sqlite")
     state_dir = property(lambda self: self.root / "state")
     lock_path = property(lambda self: self.root / ".lock")
+
+    def groups(self) -> dict[str, dict[str, Any]]:
+        """Group facts by room id, from the lake."""
+        table = lake.read_single(self.groups_dir / "groups.parquet", lake.GROUP_SCHEMA)
+        return {g["roomid"]: g for g in table.to_pylist()}
+
+    def members(self) -> list[dict[str, Any]]:
+        return lake.read_single(self.members_dir / "members.parquet", lake.MEMBER_SCHEMA).to_pylist()
+
+    def roster(self) -> dict[str, dict[str, Any]]:
+        """The HR roster by user id, from the lake."""
+        table = lake.read_single(self.roster_dir / "roster.parquet", lake.ROSTER_SCHEMA)
+        return {p["userid"]: p for p in table.to_pylist()}
 
     def init(self) -> list[Path]:
         """Create the folders and a commented auditor.toml; returns what was created."""

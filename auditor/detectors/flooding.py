@@ -62,7 +62,7 @@ class Flooding(DayDetector):
 
     def detect(self, day: Day) -> list[Event]:
         cfg = self.settings
-        messages = day.group_messages()
+        messages = day.group_messages().sort_values(["msgtime", "msgid"])
         if messages.empty:
             return []
         texts = messages["text"].to_numpy(dtype=object)
@@ -80,13 +80,14 @@ class Flooding(DayDetector):
         same_text = frame.groupby(["roomid", "sender", "key"], sort=True).ngroup().to_numpy().copy()
         same_text[frame["key"].to_numpy() == ""] = -1  # media without text never repeat
         times, ids = frame["msgtime"].to_numpy(), frame["msgid"].to_numpy()
+        position = np.arange(len(frame))  # rows are in (msgtime, msgid) order: ties break by position
 
         found: dict[int, list[tuple[list[tuple[int, str]], str]]] = defaultdict(list)
         for kind, codes, threshold, seconds in (
             ("burst", person, cfg["burst_messages"], cfg["burst_seconds"]),
             ("repeat", same_text, cfg["repeat_messages"], cfg["repeat_seconds"]),
         ):
-            order = np.lexsort((ids, times, codes))
+            order = np.lexsort((position, codes))
             c, t, m, owner = codes[order], times[order], ids[order], person[order]
             for code in candidate_groups(c, t, threshold, seconds * 1000):
                 if code < 0:

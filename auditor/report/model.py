@@ -72,15 +72,12 @@ class ReportSources:
     def of_workspace(
         cls, ws, ruleset: Ruleset | None = None, findings_dir: Path | None = None
     ) -> ReportSources:
-        groups = lake.read_single(ws.groups_dir / "groups.parquet", lake.GROUP_SCHEMA).to_pylist()
-        members = lake.read_single(ws.members_dir / "members.parquet", lake.MEMBER_SCHEMA).to_pylist()
-        roster = lake.read_single(ws.roster_dir / "roster.parquet", lake.ROSTER_SCHEMA).to_pylist()
         return cls(
             ws.messages_dir,
             findings_dir or ws.findings_dir,
-            {g["roomid"]: g for g in groups},
-            members,
-            {p["userid"]: p for p in roster},
+            ws.groups(),
+            ws.members(),
+            ws.roster(),
             ws.files_dir,
             ws.tz,
             ruleset or Ruleset(ws.config, ws.dictionaries_dir),

@@ -121,8 +121,10 @@ def _collapse_repeats(chars: list[str], origin: list[int]) -> tuple[list[str], l
 _FAST_SAFE = re.compile(r"[\u4e00-\u9fffa-z0-9，。！？、；：]*")
 
 
+@lru_cache(maxsize=1 << 16)
 def normalize(text: str) -> Normalized:
-    """Full normalization for lexicon matching."""
+    """Full normalization for lexicon matching (memoised: the lexicons, the model and the flooding
+    detector all normalize the same texts)."""
     if _FAST_SAFE.fullmatch(text) and _converter().convert(text) == text and not re.search(r"(.)\1\1", text):
         return Normalized(text, None, len(text))  # nothing to change: skip the per-character work
     chars, origin = _fold(text)
