@@ -3,8 +3,9 @@
 Each record ends as exactly one of accepted, duplicate (its msgid is already in the lake or
 earlier in this run) or rejected (with file, line, reason and raw bytes in ``W/rejects/``), so
 ``accepted + duplicates + rejected == records`` always holds and nothing is lost silently.
-Lake files are written only after all inputs are read, one per touched date, named by content:
-re-ingesting the same files changes nothing.
+New rows are written as each input file is finished — one Parquet file per date and input file,
+named by its content — so memory is bounded by the largest input file and re-ingesting the
+same files changes nothing.
 """
 
 from __future__ import annotations
@@ -162,13 +163,17 @@ class _MessageSink:
             pa.table({f.name: cols[f.name] for f in lake.MESSAGE_SCHEMA}, schema=lake.MESSAGE_SCHEMA)
         )
 
-    def flush(self) -> list[str]:
+    def flush(self) -> None:
+        """Write what this sink holds, one file per date; later files dedupe against it."""
         for date in list(self.columns):
             self._seal(date)
         for date in sorted(self.batches):
-            lake.append_messages(self.ws.messages_dir, date, pa.concat_tables(self.batches.pop(date)))
+            table = pa.concat_tables(self.batches.pop(date))
+            lake.append_messages(self.ws.messages_dir, date, table)
+            self.existing[date].update(
+                zip(table.column("msgid").to_pylist(), table.column("source").to_pylist(), strict=True)
+            )
             failpoints.reached("ingest-date-written")
-        return sorted(self.written)
 
 
 class _KeyedTable:
@@ -275,14 +280,18 @@ def ingest(
                 file_report.accepted += 1
             else:
                 file_report.duplicates += 1
+        if kind == "messages":
+            # Each input file's new rows are written when it is read: memory stays bounded by the
+            # largest file, and the parts are named by content, so a re-run writes the same files.
+            messages.flush()
         if file_report.records == 0:
             file_report.note = "empty file: no records"
         report.files.append(file_report)
         if on_file:
             on_file(file_report)
 
-    # Lake writes come last, each atomic: a failure above leaves the lake untouched.
-    report.dates = messages.flush()
+    # Small tables and the ledgers last, each write atomic.
+    report.dates = sorted(messages.written)
     for table in (groups, members, roster):
         table.write()
     rejects_path = rejects.write(ws.rejects_dir)
