@@ -1,4 +1,4 @@
-"""A plain (non-editable) wheel carries the dictionaries and templates as package data."""
+"""A plain (non-editable) wheel carries the dictionaries, templates and model as package data."""
 
 from __future__ import annotations
 
@@ -25,4 +25,4 @@ def test_wheel_contains_dictionaries_and_templates(tmp_path):
         assert f"auditor/dictionaries/{dictionary.name}" in names
     for template in (REPO / "reports" / "templates").glob("*.j2"):
         assert f"auditor/templates/{template.name}" in names
-    assert "auditor/cli.py" in names
+    assert {"auditor/cli.py", "auditor/models/abuse-cold.zip", "auditor/models/abuse-cold.md"} <= names
