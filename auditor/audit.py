@@ -140,7 +140,9 @@ class Sources:
 
 
 def _read_day(messages_dir: Path, date: str) -> pd.DataFrame:
+    """A date's messages in (msgtime, msgid) order — the order day detectors rely on."""
     table = lake.read_partition(messages_dir, date, lake.MESSAGE_SCHEMA, MESSAGE_COLUMNS)
+    table = table.sort_by([("msgtime", "ascending"), ("msgid", "ascending")])
     table = table.set_column(
         table.schema.get_field_index("msgtime"), "msgtime", pc.cast(table.column("msgtime"), pa.int64())
     )

@@ -134,8 +134,15 @@ class TextView:
             and (not m.entry.needs_boundary or self._on_boundaries(m))
         ]
 
+    @cached_property
+    def _by_category(self) -> dict[str, list[Match]]:
+        grouped: dict[str, list[Match]] = {}
+        for match in self.matches:
+            grouped.setdefault(match.entry.category, []).append(match)
+        return grouped
+
     def terms(self, category: str) -> list[Match]:
-        return [m for m in self.matches if m.entry.category == category]
+        return self._by_category.get(category, [])
 
 
 class Detector(abc.ABC):

@@ -14,7 +14,8 @@ from auditor.detectors.base import Hit
 @dataclass
 class Day:
     date: str
-    # msgid, roomid, sender, sender_kind, msgtime (epoch ms), action, msgtype, text, group_category
+    # msgid, roomid, sender, sender_kind, msgtime (epoch ms), action, msgtype, text, group_category;
+    # rows in (msgtime, msgid) order
     messages: pd.DataFrame
     hits: dict[str, list[Hit]]  # msgid → text hits
     groups: dict[str, dict[str, Any]]  # roomid → group row

@@ -62,7 +62,7 @@ class Flooding(DayDetector):
 
     def detect(self, day: Day) -> list[Event]:
         cfg = self.settings
-        messages = day.group_messages().sort_values(["msgtime", "msgid"])
+        messages = day.group_messages()
         if messages.empty:
             return []
         texts = messages["text"].to_numpy(dtype=object)

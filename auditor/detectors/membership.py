@@ -19,7 +19,7 @@ class Membership(DayDetector):
     category = "membership"
 
     def detect(self, day: Day) -> list[Event]:
-        messages = day.group_messages().sort_values(["msgtime", "msgid"])
+        messages = day.group_messages()
         counts = messages.groupby(["roomid", "sender"]).size()
         firsts = messages.drop_duplicates(["roomid", "sender"])  # each person's first message per room
         left = {u for u, p in day.roster.items() if p["status"] == "left" and p["left_date"]}

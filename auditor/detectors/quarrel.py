@@ -23,7 +23,7 @@ class Quarrel(DayDetector):
     def detect(self, day: Day) -> list[Event]:
         messages = day.group_messages()
         hostile_ids = {m for m, hits in day.hits.items() if any(h.category in HOSTILE for h in hits)}
-        hostile = messages[messages["msgid"].isin(hostile_ids)].sort_values(["msgtime", "msgid"])
+        hostile = messages[messages["msgid"].isin(hostile_ids)]
         window_ms = self.settings["window_seconds"] * 1000
         events = []
         for roomid, frame in hostile.groupby("roomid", sort=True):

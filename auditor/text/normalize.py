@@ -57,8 +57,26 @@ class Normalized:
         return self.origin[start], self.origin[end - 1] + 1
 
 
+# Combining marks and Hangul jamo can compose across characters under NFKC; without them, a
+# whole-string NFKC of unchanged length maps character i to character i.
+_COMPOSING = re.compile("[\u0300-\u036f\u1100-\u11ff\u1ab0-\u1aff\u20d0-\u20ff\u3099\u309a\ufe20-\ufe2f]")
+
+
+def _one_to_one(text: str, fold_case: bool) -> str | None:
+    """The NFKC (and case-folded) text when it keeps every character in place, else None."""
+    if _ZERO_WIDTH.search(text) or _COMPOSING.search(text):
+        return None
+    out = unicodedata.normalize("NFKC", text)
+    if fold_case:
+        out = out.casefold()
+    return out if len(out) == len(text) else None
+
+
 def _fold(text: str) -> tuple[list[str], list[int]]:
     """NFKC + case folding per character, dropping zero-width characters."""
+    fast = _one_to_one(text, fold_case=True)
+    if fast is not None:
+        return list(fast), list(range(len(text)))
     chars: list[str] = []
     origin: list[int] = []
     for i, ch in enumerate(text):
@@ -141,6 +159,9 @@ def fold_width(text: str) -> Normalized:
     """Light normalization for pattern detectors (numbers, URLs, keys): NFKC only, case kept."""
     if unicodedata.is_normalized("NFKC", text) and not _ZERO_WIDTH.search(text):
         return Normalized(text, None, len(text))
+    fast = _one_to_one(text, fold_case=False)
+    if fast is not None:  # typically full-width punctuation (，：) becoming ASCII in place
+        return Normalized(fast, None, len(text))
     chars: list[str] = []
     origin: list[int] = []
     for i, ch in enumerate(text):
