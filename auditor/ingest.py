@@ -113,7 +113,7 @@ class _MessageSink:
 
     def __init__(self, ws: Workspace, resume: bool) -> None:
         self.ws = ws
-        self.tz = ws.tz
+        self.local_date = lake.LocalDates(ws.tz)
         self.resume = resume
         self.existing: dict[str, dict[str, str]] = {}  # date → msgid → source
         self.seen: dict[str, tuple[int, str]] = {}  # msgid → (hash of raw, source) in this run
@@ -135,7 +135,7 @@ class _MessageSink:
         row = parse_message(record.value)
         raw = record.raw.decode("utf-8")
         fingerprint = hash(raw)
-        date = lake.local_date(row["msgtime"], self.tz)
+        date = self.local_date(row["msgtime"])
         earlier = self.seen.get(row["msgid"])
         if earlier is not None:
             if earlier[0] != fingerprint:

@@ -103,6 +103,25 @@ def local_date(msgtime_ms: int, tz: zoneinfo.ZoneInfo) -> str:
     return dt.datetime.fromtimestamp(msgtime_ms / 1000, tz).date().isoformat()
 
 
+class LocalDates:
+    """``local_date`` for a stream of mostly ordered times: remembers the last day's span in
+    epoch milliseconds, so consecutive messages of one day cost a comparison, not a datetime."""
+
+    def __init__(self, tz: zoneinfo.ZoneInfo) -> None:
+        self.tz = tz
+        self.start = self.end = 0
+        self.date = ""
+
+    def __call__(self, msgtime_ms: int) -> str:
+        if not self.start <= msgtime_ms < self.end:
+            day = dt.datetime.fromtimestamp(msgtime_ms / 1000, self.tz).date()
+            midnight = dt.datetime.combine(day, dt.time(), self.tz)
+            next_midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), self.tz)
+            self.start, self.end = int(midnight.timestamp() * 1000), int(next_midnight.timestamp() * 1000)
+            self.date = day.isoformat()
+        return self.date
+
+
 def partition_dir(base: Path, date: str) -> Path:
     return base / f"date={date}"
 

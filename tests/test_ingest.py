@@ -227,3 +227,15 @@ def test_lake_files_have_the_explicit_schema(ws, tmp_path):
 def test_no_temporary_files_are_left_behind(ws, tmp_path):
     ingest(ws, [write_jsonl(tmp_path / "a.jsonl", [message("m1")])])
     assert not [p for p in ws.root.rglob(".tmp-*")]
+
+
+@pytest.mark.parametrize("tz", ["Asia/Shanghai", "America/New_York", "UTC"])
+def test_local_dates_cache_agrees_with_local_date(tz):
+    import zoneinfo
+
+    zone = zoneinfo.ZoneInfo(tz)
+    dates = lake.LocalDates(zone)
+    # every 37 minutes across a DST change in New York (2026-11-01) and back and forth in time
+    times = [1_793_400_000_000 + k * 2_220_000 for k in range(400)]
+    for ms in times + times[::-7]:
+        assert dates(ms) == lake.local_date(ms, zone)
