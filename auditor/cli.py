@@ -54,6 +54,10 @@ class AuditorGroup(click.Group):
             ctx.exit(EXIT_FAILURE)
 
 
+# Shared options (like sqlite-utils): the same flag means the same thing on every command.
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
+
+
 def workspace_of(ctx: click.Context) -> Workspace:
     return ctx.find_object(Workspace)
 
@@ -104,7 +108,7 @@ def init(ctx: click.Context) -> None:
 
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="Print the reconciliation as JSON on stdout.")
+@json_option
 @click.pass_context
 def ingest(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
     """Import archive exports, groups.json and roster.csv into the workspace lake.
@@ -195,7 +199,7 @@ def engine_options(command):
     "--workers", type=click.IntRange(min=1), help="Worker processes (default: audit.workers, else all cores)."
 )
 @engine_options
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@json_option
 @click.pass_context
 def audit(
     ctx: click.Context,
@@ -294,7 +298,7 @@ def report_command(
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.option("--workers", type=click.IntRange(min=1), help="Audit worker processes (default: all cores).")
 @engine_options
-@click.option("--json", "as_json", is_flag=True, help="Print the run manifest as JSON on stdout.")
+@json_option
 @click.pass_context
 def nightly(
     ctx: click.Context, workers: int | None, engine: str | None, scheduler: str | None, as_json: bool
@@ -377,7 +381,7 @@ def backup_create(ctx: click.Context, date: str | None) -> None:
 
 
 @backup.command(name="list")
-@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
+@json_option
 @click.pass_context
 def backup_list(ctx: click.Context, as_json: bool) -> None:
     """List snapshots, oldest first.
@@ -581,7 +585,7 @@ def review() -> None:
 @click.option("--status", type=click.Choice(["pending", "confirmed", "dismissed"]), help="Only this status.")
 @click.option("--group", "group", help="Room id or part of the group name.")
 @click.option("--category", type=click.Choice(FINDING_CATEGORIES), help="Only this finding category.")
-@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
+@json_option
 @click.pass_context
 def review_list(
     ctx: click.Context, status: str | None, group: str | None, category: str | None, as_json: bool
@@ -728,7 +732,7 @@ def action_record(
 
 
 @action.command(name="list")
-@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
+@json_option
 @click.pass_context
 def action_list(ctx: click.Context, as_json: bool) -> None:
     """List actions with their appeals.
@@ -898,7 +902,7 @@ def model_train(
     type=click.Choice(FINDING_CATEGORIES),
     help="Finding categories that count as a positive (repeatable; default abuse).",
 )
-@click.option("--json", "as_json", is_flag=True, help="JSON on stdout.")
+@json_option
 @click.pass_context
 def eval_command(
     ctx: click.Context,
