@@ -24,7 +24,7 @@ demo: install
 	cp -R sample_data/exports/. $(DEMO)/inbox/
 	cp sample_data/company-dictionaries/*.txt $(DEMO)/dictionaries/
 	$(BIN)/auditor -w $(DEMO) nightly
-	@echo "Report index: $$(ls -d $(CURDIR)/$(DEMO)/reports/*/index.html | tail -n 1)"
+	@echo "Report index: $(CURDIR)/$(DEMO)/reports/index.html (newest day: $$(ls -d $(CURDIR)/$(DEMO)/reports/*/index.html | tail -n 1))"
 
 test: install
 	$(BIN)/python -m pytest

@@ -28,7 +28,7 @@ from auditor.errors import EXIT_DATA, EXIT_OK
 from auditor.ingest import ingest
 from auditor.lock import workspace_lock
 from auditor.report.model import ReportSources
-from auditor.report.render import ledger_view, render_day
+from auditor.report.render import ledger_view, render_day, render_overview
 from auditor.wecom.files import discover
 from auditor.workspace import Workspace
 
@@ -172,6 +172,7 @@ def _nightly_locked(
             )
             reports.append(str(ws.reports_dir / date / "index.html"))
             failpoints.reached("mid-report")
+    render_overview(ws.reports_dir, ws.config["report"]["lang"], ws.tz)
     finish()
 
     finish = _stage(log, "backup", durations)

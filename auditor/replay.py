@@ -23,7 +23,7 @@ from auditor.config import load_config
 from auditor.errors import AuditorError
 from auditor.report.labels import LABELS
 from auditor.report.model import ReportSources
-from auditor.report.render import environment, render_day
+from auditor.report.render import environment, render_day, render_overview
 from auditor.workspace import Workspace
 
 DIFF_COLUMNS = ["finding_id", "date", "roomid", "msgid", "sender", "category", "rule", "severity", "excerpt"]
@@ -102,6 +102,7 @@ def replay(
     lang = lang or config["report"]["lang"]
     for date in dates:
         render_day(report_sources, date, out / "reports", lang=lang)
+    render_overview(out / "reports", lang, ws.tz)
 
     before = _findings(source_ws.findings_dir, dates)
     after = _findings(out / "lake" / "findings", dates)

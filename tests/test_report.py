@@ -147,3 +147,11 @@ def test_snapshot_of_the_fixture_day(reported, tmp_path, page):
         snapshot.write_text(html, encoding="utf-8")
     assert snapshot.exists(), f"no snapshot {snapshot}: run UPDATE_SNAPSHOTS=1 pytest {__file__}"
     assert html == snapshot.read_text(encoding="utf-8")
+
+
+def test_overview_lists_every_reported_date(reported):
+    overview = (reported.reports_dir / "index.html").read_text(encoding="utf-8")
+    assert 'href="2026-11-16/index.html"' in overview
+    assert "default-src 'none'" in overview and "<script" not in overview
+    day_index = (reported.reports_dir / "2026-11-16" / "index.html").read_text(encoding="utf-8")
+    assert 'href="../index.html"' in day_index

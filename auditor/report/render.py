@@ -113,6 +113,33 @@ def render_day(
     return summary
 
 
+def render_overview(reports_dir: Path, lang: str, tz: dt.tzinfo) -> Path:
+    """``reports_dir/index.html``: every reported date with its totals, newest first."""
+    dates = []
+    for path in sorted(reports_dir.glob("*/summary.json"), reverse=True):
+        if not path.parent.name.startswith("."):
+            dates.append(json.loads(path.read_text(encoding="utf-8")))
+    html = (
+        environment()
+        .get_template("dates.html.j2")
+        .render(
+            t=LABELS[lang],
+            lang=lang,
+            dates=dates,
+            unmasked=False,
+            script_hashes=[],
+            version=__version__,
+            generated_at=dt.datetime.now(tz).strftime("%Y-%m-%d %H:%M:%S %Z"),
+            day={
+                "date": f"{dates[-1]['date']} … {dates[0]['date']}" if dates else "",
+                "ruleset_versions": [],
+            },
+        )
+    )
+    atomic.write_text(reports_dir / "index.html", html)
+    return reports_dir / "index.html"
+
+
 def ledger_view(ws, date: str):
     """The review ledger's view as of ``date``, when the workspace has a ledger."""
     if not ws.ledger_path.exists():
@@ -131,4 +158,5 @@ def report(ws, dates: list[str], *, lang: str | None = None, unmasked: bool = Fa
         view = ledger_view(ws, date)
         render_day(sources, date, ws.reports_dir, lang=lang, unmasked=unmasked, ledger_view=view)
         out.append(ws.reports_dir / date / "index.html")
+    render_overview(ws.reports_dir, lang, ws.tz)
     return out
