@@ -107,8 +107,10 @@ def _matched_phrase(ws: Workspace, finding: dict[str, Any]) -> str:
     table = lake.read_partition(ws.messages_dir, finding["date"], lake.MESSAGE_SCHEMA, ["msgid", "text"])
     texts = dict(zip(table.column("msgid").to_pylist(), table.column("text").to_pylist(), strict=True))
     phrase = texts.get(finding["msgid"], "")[finding["start"] : finding["end"]].strip()
-    if not phrase or "\n" in phrase or "\t" in phrase:
-        raise AuditorError(f"finding {finding['finding_id']}: no single-line phrase to allowlist")
+    if not phrase or any(c in phrase for c in "\n\t#"):
+        # the dictionary format has one phrase per line, TAB-separated fields and # comments
+        raise AuditorError(f"finding {finding['finding_id']}: the matched text cannot be an allowlist line "
+                           "(empty, or with a newline, TAB or #); add the phrase to allowlist.txt by hand")
     return phrase
 
 
