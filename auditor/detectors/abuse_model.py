@@ -34,17 +34,19 @@ class AbuseModel(TextDetector):
 
     def scan_many(self, views: list[TextView]) -> list[list[Hit]]:
         cfg = self.settings
-        scored = [i for i, v in enumerate(views) if len(v.text.strip()) >= cfg["min_chars"] and not v.is_file]
         out: list[list[Hit]] = [[] for _ in views]
+        # What the model judges: the text without accepted phrases, if enough of it is left.
+        judged = {i: _without_allowed(v) for i, v in enumerate(views) if not v.is_file}
+        scored = [i for i, t in judged.items() if len("".join(t.split())) >= cfg["min_chars"]]
         if not scored:
             return out
-        scores = self.model.scores([_without_allowed(views[i]) for i in scored])
+        scores = self.model.scores([judged[i] for i in scored])
         for i, score in zip(scored, scores, strict=True):
             if score < cfg["threshold"]:
                 continue
             text = views[i].text
             severity = "high" if score >= cfg["high_threshold"] else "medium"
-            top = self.model.explain(text, cfg["top_ngrams"])
+            top = self.model.explain(judged[i], cfg["top_ngrams"])
             out[i].append(
                 Hit(
                     "abuse",
