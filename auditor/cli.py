@@ -596,24 +596,9 @@ def review_list(
     Example:
       auditor review list --status pending --group 客户
     """
-    from auditor.ledger import Ledger
-    from auditor.violations import load_findings
+    from auditor.violations import review_rows
 
-    ws = workspace_of(ctx)
-    names = {roomid: g["name"] for roomid, g in ws.groups().items()}
-    with Ledger(ws.ledger_path) as ledger:
-        reviews = ledger.reviews()
-    rows = []
-    for f in sorted(load_findings(ws).values(), key=lambda f: (f["date"], f["roomid"], f["finding_id"])):
-        f_status = reviews[f["finding_id"]].decision if f["finding_id"] in reviews else "pending"
-        name = names.get(f["roomid"], f["roomid"])
-        if (
-            (status and f_status != status)
-            or (category and f["category"] != category)
-            or (group and group != f["roomid"] and group not in name)
-        ):
-            continue
-        rows.append({**f, "status": f_status, "group": name})
+    rows = review_rows(workspace_of(ctx), status=status, group=group, category=category)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return

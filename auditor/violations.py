@@ -49,6 +49,32 @@ def load_findings(ws: Workspace) -> dict[str, dict[str, Any]]:
     return out
 
 
+def review_rows(
+    ws: Workspace, *, status: str | None = None, group: str | None = None, category: str | None = None
+) -> list[dict[str, Any]]:
+    """Findings with their review status (pending until a reviewer decides), filtered.
+
+    ``group`` matches a room id exactly or any part of the group's name.
+    """
+    names = {roomid: g["name"] for roomid, g in ws.groups().items()}
+    with Ledger(ws.ledger_path) as ledger:
+        reviews = ledger.reviews()
+    rows = []
+    for f in sorted(load_findings(ws).values(), key=lambda f: (f["date"], f["roomid"], f["finding_id"])):
+        decided = reviews.get(f["finding_id"])
+        row = {
+            **f,
+            "status": decided.decision if decided else "pending",
+            "group": names.get(f["roomid"], f["roomid"]),
+        }
+        if (status and row["status"] != status) or (category and f["category"] != category):
+            continue
+        if group and group != f["roomid"] and group not in row["group"]:
+            continue
+        rows.append(row)
+    return rows
+
+
 def _known(findings: dict[str, dict[str, Any]], ids: list[str]) -> list[dict[str, Any]]:
     unknown = [i for i in ids if i not in findings]
     if unknown:
@@ -109,8 +135,10 @@ def _matched_phrase(ws: Workspace, finding: dict[str, Any]) -> str:
     phrase = texts.get(finding["msgid"], "")[finding["start"] : finding["end"]].strip()
     if not phrase or any(c in phrase for c in "\n\t#"):
         # the dictionary format has one phrase per line, TAB-separated fields and # comments
-        raise AuditorError(f"finding {finding['finding_id']}: the matched text cannot be an allowlist line "
-                           "(empty, or with a newline, TAB or #); add the phrase to allowlist.txt by hand")
+        raise AuditorError(
+            f"finding {finding['finding_id']}: the matched text cannot be an allowlist line "
+            "(empty, or with a newline, TAB or #); add the phrase to allowlist.txt by hand"
+        )
     return phrase
 
 
