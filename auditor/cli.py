@@ -287,8 +287,10 @@ def report_command(
     check_dates(date=date, since=since, until=until)
     ws = workspace_of(ctx)
     dates = resolve_dates(lake.dates(ws.messages_dir), date, since, until)
+    if not (date or since or until):  # by default every audited date; name a date to hear why one is missing
+        dates = [d for d in dates if d in set(lake.dates(ws.findings_dir))]
     if not dates:
-        raise AuditorError(f"the lake in {ws.root} has no messages yet: run `auditor ingest` first")
+        raise AuditorError(f"nothing to report in {ws.root}: run `auditor ingest` and `auditor audit` first")
     with workspace_lock(ws.lock_path):
         indexes = report(ws, dates, lang=lang, unmasked=unmasked)
     for index in indexes:

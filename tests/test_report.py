@@ -155,3 +155,23 @@ def test_overview_lists_every_reported_date(reported):
     assert "default-src 'none'" in overview and "<script" not in overview
     day_index = (reported.reports_dir / "2026-11-16" / "index.html").read_text(encoding="utf-8")
     assert 'href="../index.html"' in day_index
+
+
+def test_report_without_dates_covers_the_audited_ones(runner, tmp_path):
+    from auditor.ingest import ingest
+    from auditor.workspace import Workspace
+    from tests.factories import BASE_MS, message, write_jsonl
+
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    ingest(
+        ws, [write_jsonl(tmp_path / "a.jsonl", [message("m1"), message("m2", msgtime=BASE_MS + 86_400_000)])]
+    )
+    nothing = runner.invoke(cli, ["-w", str(ws.root), "report"])
+    assert nothing.exit_code == 2 and "auditor audit" in nothing.output
+    assert (
+        runner.invoke(cli, ["-w", str(ws.root), "audit", "--date", "2026-11-17", "--workers", "1"]).exit_code
+        == 0
+    )
+    result = runner.invoke(cli, ["-w", str(ws.root), "report"])
+    assert result.exit_code == 0 and result.output.strip().endswith("2026-11-17/index.html")
