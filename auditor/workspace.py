@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import zoneinfo
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,10 +18,6 @@ DEFAULT_WORKSPACE = "./auditor-workspace"
 class Workspace:
     root: Path
     _config: dict[str, Any] | None = field(default=None, repr=False)
-
-    @classmethod
-    def from_env(cls, path: str | os.PathLike | None = None) -> Workspace:
-        return cls(Path(path or os.environ.get("AUDITOR_WORKSPACE") or DEFAULT_WORKSPACE))
 
     @property
     def config_path(self) -> Path:
