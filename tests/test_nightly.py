@@ -151,3 +151,15 @@ def test_killed_run_then_rerun_equals_an_uninterrupted_run(tmp_path, archive, ba
     assert not [p for p in ws.root.rglob("*") if p.name.startswith((".tmp-", ".old-"))]
     third = run_cli(ws, "nightly")
     assert "nothing new" in third.stdout
+
+
+def test_progress_bars_on_a_terminal_and_log_lines_otherwise(tmp_path, archive, capsys):
+    ws = fresh(tmp_path / "ws", archive)
+    result = nightly(ws, workers=1, interactive=True)
+    assert result.exit_code == 0
+    err = capsys.readouterr().err
+    assert "ingest" in err and "audit" in err and "stage" not in err  # bars, not log lines
+    assert "stage report: done" in (ws.logs_dir / "auditor.log").read_text(encoding="utf-8")
+    quiet = fresh(tmp_path / "quiet", archive)
+    nightly(quiet, workers=1, interactive=False)
+    assert "stage audit: done" in capsys.readouterr().err
