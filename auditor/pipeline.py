@@ -71,22 +71,27 @@ def _stage(log, name: str, durations: dict[str, float]) -> Callable[[], None]:
     return finish
 
 
-def _progress(items: list, label: str, interactive: bool):
-    """A progress bar on a terminal; the plain iterable otherwise (log lines say what happens)."""
-    if interactive and items:
-        return click.progressbar(items, label=label, file=sys.stderr)
-    return _Plain(items)
+class _Progress:
+    """A progress bar on a terminal (advanced by the stage's own callbacks); nothing otherwise,
+    where the log lines say what happens."""
 
+    def __init__(self, label: str, total: int, interactive: bool) -> None:
+        self.bar = (
+            click.progressbar(length=total, label=label, file=sys.stderr) if interactive and total else None
+        )
 
-class _Plain:
-    def __init__(self, items: list) -> None:
-        self.items = items
+    def __enter__(self) -> _Progress:
+        if self.bar is not None:
+            self.bar.__enter__()
+        return self
 
-    def __enter__(self):
-        return self.items
+    def step(self, *_: object) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
 
     def __exit__(self, *exc: object) -> None:
-        return None
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
 
 
 def nightly(
@@ -137,8 +142,8 @@ def _nightly_locked(
         return result
 
     finish = _stage(log, "ingest", durations)
-    with _progress([p for p, _ in files], "ingest", interactive) as paths:
-        report = ingest(ws, list(paths), resume=True)
+    with _Progress("ingest", len(files), interactive) as progress:
+        report = ingest(ws, [p for p, _ in files], on_file=progress.step, resume=True)
     finish()
     summary = report.summary()
     dates = sorted(set().union(*(f.dates for f in report.files)))
@@ -151,9 +156,16 @@ def _nightly_locked(
 
     finish = _stage(log, "audit", durations)
     workers = workers or ws.config["audit"]["workers"] or available_cores()
-    with _progress(dates, "audit", interactive) as todo:
+    with _Progress("audit", len(dates), interactive) as progress:
         audit_report = run_audit(
-            Sources.of_workspace(ws), ruleset, list(todo), workers, ws.tz, engine=engine, scheduler=scheduler
+            Sources.of_workspace(ws),
+            ruleset,
+            dates,
+            workers,
+            ws.tz,
+            progress.step,
+            engine=engine,
+            scheduler=scheduler,
         )
     finish()
     failpoints.reached("after-audit")
@@ -161,8 +173,8 @@ def _nightly_locked(
     finish = _stage(log, "report", durations)
     sources = ReportSources.of_workspace(ws, ruleset)
     reports = []
-    with _progress(dates, "report", interactive) as todo:
-        for date in todo:
+    with _Progress("report", len(dates), interactive) as progress:
+        for date in dates:
             render_day(
                 sources,
                 date,
@@ -171,12 +183,17 @@ def _nightly_locked(
                 ledger_view=ledger_view(ws, date),
             )
             reports.append(str(ws.reports_dir / date / "index.html"))
+            progress.step()
             failpoints.reached("mid-report")
     render_overview(ws.reports_dir, ws.config["report"]["lang"], ws.tz)
     finish()
 
     finish = _stage(log, "backup", durations)
-    snapshots = [backup.create(ws, date)["id"] for date in dates]
+    snapshots = []
+    with _Progress("backup", len(dates), interactive) as progress:
+        for date in dates:
+            snapshots.append(backup.create(ws, date)["id"])
+            progress.step()
     finish()
     failpoints.reached("after-backup")
 
