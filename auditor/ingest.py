@@ -219,6 +219,14 @@ def source_name(ws: Workspace, path: Path) -> str:
         return str(path)
 
 
+def _workspace_own(ws: Workspace, path: Path) -> bool:
+    """The workspace's own files (lake, runs, rejects, reports …) are never inputs, even when a folder
+    given to ingest contains the workspace; its inbox is."""
+    resolved = path.resolve()
+    root = ws.root.resolve()
+    return resolved.is_relative_to(root) and not resolved.is_relative_to(ws.inbox_dir.resolve())
+
+
 def _write_file_ledger(files_dir: Path, report: FileReport) -> None:
     """The first complete ingest of a file's content is what the reports reconcile against."""
     path = files_dir / f"{report.sha256}.json"
@@ -237,7 +245,7 @@ def ingest(
 
     ``resume`` is for the nightly job re-running files an interrupted run did not finish.
     """
-    files = discover(paths)
+    files = [p for p in discover(paths) if not _workspace_own(ws, p)]
     max_bytes = ws.config["ingest"]["max_record_bytes"]
     report = IngestReport()
     rejects = _Rejects()

@@ -239,3 +239,18 @@ def test_local_dates_cache_agrees_with_local_date(tz):
     times = [1_793_400_000_000 + k * 2_220_000 for k in range(400)]
     for ms in times + times[::-7]:
         assert dates(ms) == lake.local_date(ms, zone)
+
+
+def test_a_folder_holding_the_workspace_never_ingests_the_workspace_itself(tmp_path):
+    from auditor.workspace import Workspace
+
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    write_jsonl(tmp_path / "day.jsonl", [message("m1")])
+    ingest(ws, [tmp_path])
+    (ws.runs_dir).mkdir(exist_ok=True)
+    (ws.runs_dir / "nightly-x.json").write_text("{}", encoding="utf-8")
+    write_jsonl(ws.inbox_dir / "new.jsonl", [message("m2")])
+    report = ingest(ws, [tmp_path])
+    assert sorted(f.path for f in report.files) == [str(tmp_path / "day.jsonl"), "inbox/new.jsonl"]
+    assert report.summary()["rejected"] == 0
