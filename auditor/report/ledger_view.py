@@ -22,17 +22,23 @@ class LedgerView:
         self.as_of = as_of
         self.index: dict[str, Any] | None = None
 
-    def _history(self, userid: str) -> list[str]:
-        lines = []
-        for action in self.states.get(userid, (None, []))[1]:
-            line = f"{action.effective} {action.step} {action.action_id} ({action.actor})"
-            if action.voided:
-                line += " VOID"
-            for appeal in self.appeals:
-                if appeal.action_id == action.action_id:
-                    line += f" · {appeal.appeal_id} {appeal.outcome or 'open'}"
-            lines.append(line)
-        return lines
+    def _history(self, userid: str) -> list[dict[str, Any]]:
+        """Steps taken for a person, with their appeals; the template words them."""
+        return [
+            {
+                "date": action.effective,
+                "step": action.step,
+                "action_id": action.action_id,
+                "actor": action.actor,
+                "voided": action.voided,
+                "appeals": [
+                    (a.appeal_id, a.outcome or "open")
+                    for a in self.appeals
+                    if a.action_id == action.action_id
+                ],
+            }
+            for action in self.states.get(userid, (None, []))[1]
+        ]
 
     def annotate(self, day: dict[str, Any]) -> None:
         pending: Counter = Counter()
