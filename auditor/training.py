@@ -178,9 +178,9 @@ def model_card(meta: dict[str, Any], train_csv: Path, dev_csv: Path, out: Path) 
         "- **Limits**: COLD is about race, region and gender; other insults rely on the lexicons. Short "
         "chat acknowledgements are left to the lexicons (`min_chars`). Quoting an offensive sentence to "
         "report it scores like saying it.",
-        "- **Speed**: `make bench` measures scoring per core on chat-length texts (row “abuse model, 1 core”; "
-        "39,800 messages/s on the project's 2-core machine, see the README's Performance section); the artifact "
-        "loads in a few hundredths of a second.",
+        "- **Speed**: `make bench` measures scoring per core on chat-length texts (row “abuse model, "
+        "1 core”; 39,800 messages/s on the project's 2-core machine, see the README's Performance "
+        "section); the artifact loads in a few hundredths of a second.",
         f"- **Trained**: {dt.date.today().isoformat()}, seed {meta['seed']}, scikit-learn {meta['sklearn']}.",
         f"- **Retrain**: `auditor model train --train {train_csv} --dev {dev_csv} --out {out} "
         f"--seed {meta['seed']}` (same data and seed → the same artifact bytes).",
