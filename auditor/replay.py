@@ -21,9 +21,8 @@ from auditor.analyzer import Ruleset
 from auditor.audit import Sources, available_cores, resolve_dates, run_audit
 from auditor.config import load_config
 from auditor.errors import AuditorError
-from auditor.report.labels import LABELS
 from auditor.report.model import ReportSources
-from auditor.report.render import environment, render_day, render_overview
+from auditor.report.render import render_day, render_overview, render_page
 from auditor.workspace import Workspace
 
 DIFF_COLUMNS = ["finding_id", "date", "roomid", "msgid", "sender", "category", "rule", "severity", "excerpt"]
@@ -123,23 +122,17 @@ def replay(
     }
     atomic.write_text(out / "diff.json", json.dumps(diff, ensure_ascii=False, indent=1, default=str) + "\n")
     groups = {g: info.get("name", g) for g, info in sources.groups.items()}
-    html = (
-        environment()
-        .get_template("diff.html.j2")
-        .render(
-            t=LABELS[lang],
-            lang=lang,
-            diff=diff,
-            groups=groups,
-            audit=audit_report.summary(),
-            script_hashes=[],
-            unmasked=False,
-            version=__version__,
-            generated_at=diff["generated_at"],
-            day={"date": f"{dates[0]} … {dates[-1]}", "ruleset_versions": [ruleset.version]},
-        )
+    render_page(
+        "diff.html.j2",
+        out / "diff.html",
+        lang,
+        period=f"{dates[0]} … {dates[-1]}",
+        ruleset_versions=[ruleset.version],
+        generated_at=diff["generated_at"],
+        diff=diff,
+        groups=groups,
+        audit=audit_report.summary(),
     )
-    atomic.write_text(out / "diff.html", html)
     return diff
 
 

@@ -18,6 +18,13 @@ from tests.factories import BASE_MS, message, write_jsonl
 TEXTS = ["北极星计划下周评审", "收到", "北极星计划的排期发一下", "傻逼", "好的"]
 
 
+def replay(runner, ws: Workspace, *args: str):
+    """``auditor replay`` of 2026-11-16 with extra arguments."""
+    return runner.invoke(
+        cli, ["-w", str(ws.root), "replay", "--since", "2026-11-16", "--until", "2026-11-16", *args]
+    )
+
+
 def tree(root: Path) -> dict[str, str]:
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -49,24 +56,7 @@ def rules(tmp_path) -> Path:
 def test_replay_with_an_extra_term_reports_exactly_the_new_findings(runner, ws, rules, tmp_path):
     before = tree(ws.root)
     out = tmp_path / "replay"
-    result = runner.invoke(
-        cli,
-        [
-            "-w",
-            str(ws.root),
-            "replay",
-            "--since",
-            "2026-11-16",
-            "--until",
-            "2026-11-16",
-            "--out",
-            str(out),
-            "--dictionaries",
-            str(rules),
-            "--workers",
-            "1",
-        ],
-    )
+    result = replay(runner, ws, "--out", str(out), "--dictionaries", str(rules), "--workers", "1")
     assert result.exit_code == 0, result.output
     diff = json.loads((out / "diff.json").read_text(encoding="utf-8"))
     assert sorted(f["msgid"] for f in diff["new"]) == ["m0", "m2"]
@@ -82,24 +72,7 @@ def test_replay_with_a_config_that_disables_a_detector(ws, tmp_path, runner):
     config = tmp_path / "other.toml"
     config.write_text('[detectors]\ndisabled = ["profanity"]\n', encoding="utf-8")
     out = tmp_path / "replay"
-    result = runner.invoke(
-        cli,
-        [
-            "-w",
-            str(ws.root),
-            "replay",
-            "--since",
-            "2026-11-16",
-            "--until",
-            "2026-11-16",
-            "--out",
-            str(out),
-            "--config",
-            str(config),
-            "--workers",
-            "1",
-        ],
-    )
+    result = replay(runner, ws, "--out", str(out), "--config", str(config), "--workers", "1")
     assert result.exit_code == 0, result.output
     diff = json.loads((out / "diff.json").read_text(encoding="utf-8"))
     assert [f["msgid"] for f in diff["gone"]] == ["m3"] and diff["new"] == []
@@ -108,25 +81,17 @@ def test_replay_with_a_config_that_disables_a_detector(ws, tmp_path, runner):
 def test_replay_from_a_backup_snapshot(ws, rules, tmp_path, runner):
     snapshot = backup.create(ws, "2026-11-16")["id"]
     out = tmp_path / "replay"
-    result = runner.invoke(
-        cli,
-        [
-            "-w",
-            str(ws.root),
-            "replay",
-            "--since",
-            "2026-11-16",
-            "--until",
-            "2026-11-16",
-            "--out",
-            str(out),
-            "--dictionaries",
-            str(rules),
-            "--from-backup",
-            snapshot,
-            "--workers",
-            "1",
-        ],
+    result = replay(
+        runner,
+        ws,
+        "--out",
+        str(out),
+        "--dictionaries",
+        str(rules),
+        "--from-backup",
+        snapshot,
+        "--workers",
+        "1",
     )
     assert result.exit_code == 0, result.output
     diff = json.loads((out / "diff.json").read_text(encoding="utf-8"))
@@ -146,7 +111,5 @@ def test_replay_errors(ws, tmp_path, runner, extra, text):
     args = [a.format(ws=ws.root, tmp=tmp_path) for a in extra]
     if "--out" not in args:
         args += ["--out", str(tmp_path / "replay")]
-    result = runner.invoke(
-        cli, ["-w", str(ws.root), "replay", "--since", "2026-11-16", "--until", "2026-11-16", *args]
-    )
+    result = replay(runner, ws, *args)
     assert result.exit_code == 2 and text in result.output, result.output

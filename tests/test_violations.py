@@ -23,6 +23,27 @@ def run(runner, ws, *args):
     return result
 
 
+def record_and_appeal(runner, ws, finding: str, acted_on: str, appealed_on: str):
+    """A warning for zhangwei on ``acted_on`` and his appeal on ``appealed_on``; returns the filing result."""
+    action_id = run(
+        runner,
+        ws,
+        "action",
+        "record",
+        "zhangwei",
+        "warning",
+        "--by",
+        "lina",
+        "--finding",
+        finding,
+        "--on",
+        acted_on,
+    ).output.strip()
+    return run(
+        runner, ws, "appeal", "file", action_id, "--by", "zhangwei", "--reason", "not me", "--on", appealed_on
+    )
+
+
 def findings_of(ws, sender="zhangwei", category=None):
     return sorted(
         f["finding_id"]
@@ -171,33 +192,7 @@ def test_action_appeal_window_and_overturn(runner, ws):
 def test_open_and_overdue_appeals_show_on_the_index(runner, ws):
     ids = findings_of(ws, category="profanity")
     run(runner, ws, "review", "confirm", ids[0], "--by", "lina", "--on", "2026-11-02")
-    action_id = run(
-        runner,
-        ws,
-        "action",
-        "record",
-        "zhangwei",
-        "warning",
-        "--by",
-        "lina",
-        "--finding",
-        ids[0],
-        "--on",
-        "2026-11-02",
-    ).output.strip()
-    run(
-        runner,
-        ws,
-        "appeal",
-        "file",
-        action_id,
-        "--by",
-        "zhangwei",
-        "--reason",
-        "not me",
-        "--on",
-        "2026-11-03",
-    )
+    record_and_appeal(runner, ws, ids[0], "2026-11-02", "2026-11-03")
     report(ws, ["2026-11-16"])  # answer was due 2026-11-17 … not yet overdue on the 16th
     index = (ws.reports_dir / "2026-11-16" / "index.html").read_text(encoding="utf-8")
     assert "进行中的申诉" in index and "2026-11-17" in index and "已逾期" not in index
@@ -212,33 +207,7 @@ def test_action_for_someone_elses_finding_is_refused(runner, ws):
 
 def test_overdue_appeals_are_highlighted_on_the_index(runner, ws):
     ids = findings_of(ws, category="profanity")
-    action_id = run(
-        runner,
-        ws,
-        "action",
-        "record",
-        "zhangwei",
-        "warning",
-        "--by",
-        "lina",
-        "--finding",
-        ids[0],
-        "--on",
-        "2026-10-19",
-    ).output.strip()
-    filed = run(
-        runner,
-        ws,
-        "appeal",
-        "file",
-        action_id,
-        "--by",
-        "zhangwei",
-        "--reason",
-        "not me",
-        "--on",
-        "2026-10-20",
-    )
+    filed = record_and_appeal(runner, ws, ids[0], "2026-10-19", "2026-10-20")
     assert "answer by 2026-11-03" in filed.output
     report(ws, ["2026-11-16"])
     index = (ws.reports_dir / "2026-11-16" / "index.html").read_text(encoding="utf-8")

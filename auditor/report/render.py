@@ -113,30 +113,50 @@ def render_day(
     return summary
 
 
+def render_page(
+    template: str,
+    path: Path,
+    lang: str,
+    *,
+    period: str,
+    ruleset_versions: list[str],
+    generated_at: str,
+    **context: Any,
+) -> None:
+    """A masked, script-free page on the base template (overview, replay diff), written atomically."""
+    html = (
+        environment()
+        .get_template(template)
+        .render(
+            t=LABELS[lang],
+            lang=lang,
+            unmasked=False,
+            script_hashes=[],
+            version=__version__,
+            generated_at=generated_at,
+            day={"date": period, "ruleset_versions": ruleset_versions},
+            **context,
+        )
+    )
+    atomic.write_text(path, html)
+
+
 def render_overview(reports_dir: Path, lang: str, tz: dt.tzinfo) -> Path:
     """``reports_dir/index.html``: every reported date with its totals, newest first."""
     dates = []
     for path in sorted(reports_dir.glob("*/summary.json"), reverse=True):
         if not path.parent.name.startswith("."):
             dates.append(json.loads(path.read_text(encoding="utf-8")))
-    html = (
-        environment()
-        .get_template("dates.html.j2")
-        .render(
-            t=LABELS[lang],
-            lang=lang,
-            dates=dates,
-            unmasked=False,
-            script_hashes=[],
-            version=__version__,
-            generated_at=dt.datetime.now(tz).strftime("%Y-%m-%d %H:%M:%S %Z"),
-            day={
-                "date": f"{dates[-1]['date']} … {dates[0]['date']}" if dates else "",
-                "ruleset_versions": [],
-            },
-        )
+    period = f"{dates[-1]['date']} … {dates[0]['date']}" if dates else ""
+    render_page(
+        "dates.html.j2",
+        reports_dir / "index.html",
+        lang,
+        period=period,
+        ruleset_versions=[],
+        generated_at=dt.datetime.now(tz).strftime("%Y-%m-%d %H:%M:%S %Z"),
+        dates=dates,
     )
-    atomic.write_text(reports_dir / "index.html", html)
     return reports_dir / "index.html"
 
 
