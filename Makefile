@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO := demo-workspace
 
-.PHONY: install demo test lint format bench sample clean
+.PHONY: install demo test lint format bench eval sample clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,10 +40,17 @@ format: install
 bench: install
 	$(BIN)/python benchmarks/bench.py
 
+# Detection quality on the committed public sets (eval/README.md), with COLD's dev split when it is
+# next to the checkout; prints the table and the issue's targets, writes eval/results.json.
+COLD_DEV ?= $(firstword $(wildcard ../shared/data/cold/dev.csv ../../shared/data/cold/dev.csv))
+eval: install
+	$(BIN)/auditor -w $(or $(EVAL_WORKSPACE),.eval-workspace) eval --suite eval/data \
+		$(if $(COLD_DEV),--set abuse-cold-dev=$(COLD_DEV)) --targets eval/targets.toml --out eval/results.json
+
 # Regenerate the committed sample archive (deterministic: same bytes every time).
 sample: install
 	rm -rf sample_data
 	$(BIN)/auditor sample --out sample_data
 
 clean:
-	rm -rf $(VENV) $(DEMO) build *.egg-info .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) $(DEMO) .eval-workspace build *.egg-info .pytest_cache .ruff_cache test-artifacts

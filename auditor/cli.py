@@ -876,43 +876,128 @@ def model_train(
 @click.option(
     "--labels",
     "labels_csv",
-    required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    help="CSV of texts with 0/1 labels (COLD's dev.csv works as it is).",
+    help="One CSV of texts with 0/1 labels (COLD's dev.csv works as it is).",
 )
-@click.option("--text-column", default="TEXT", show_default=True)
-@click.option("--label-column", default="label", show_default=True)
+@click.option("--text-column", default="TEXT", show_default=True, help="With --labels: the text column.")
+@click.option("--label-column", default="label", show_default=True, help="With --labels: the label column.")
 @click.option(
     "--category",
     "categories",
     multiple=True,
     type=click.Choice(FINDING_CATEGORIES),
-    help="Finding categories that count as a positive (repeatable; default abuse).",
+    help="Finding categories to measure (repeatable; default abuse with --labels, all with --suite).",
+)
+@click.option(
+    "--suite",
+    "suite_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder of sets: <category>[-<variant>]/test.csv and conversation/test.csv (all label 0).",
+)
+@click.option(
+    "--set",
+    "extra_sets",
+    multiple=True,
+    metavar="NAME=CSV",
+    help="One more labelled set for the suite, e.g. abuse-cold-dev=dev.csv (repeatable).",
+)
+@click.option(
+    "--targets",
+    "targets_toml",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="TOML of [[target]] set/metric/at_least|at_most: printed next to the measured figures.",
+)
+@click.option(
+    "--worst",
+    default=20,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="How many of the worst conversation false alarms to list.",
+)
+@click.option(
+    "--out",
+    "out_json",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the suite's result as JSON to this file.",
 )
 @json_option
 @click.pass_context
 def eval_command(
     ctx: click.Context,
+    labels_csv: Path | None,
+    text_column: str,
+    label_column: str,
+    categories: tuple[str, ...],
+    suite_dir: Path | None,
+    extra_sets: tuple[str, ...],
+    targets_toml: Path | None,
+    worst: int,
+    out_json: Path | None,
+    as_json: bool,
+) -> None:
+    """Measure detection quality: precision, recall, F1, and false alarms on real conversation.
+
+    Runs the real detection pipeline (the workspace's settings and dictionaries, if any). With
+    --labels, one labelled CSV; with --suite (and/or --set), every labelled set for its own category,
+    plus the share of ordinary conversation lines each category flags and the worst of them.
+
+    \b
+    Examples:
+      auditor eval --labels ../shared/data/cold/dev.csv --category abuse
+      auditor eval --labels mine.csv --text-column text --label-column y --category abuse --category profanity
+      auditor eval --suite eval/data --set abuse-cold-dev=cold/dev.csv --targets eval/targets.toml
+    """
+    from auditor.analyzer import Ruleset
+
+    ws = workspace_of(ctx)
+    if labels_csv is not None:
+        if suite_dir or extra_sets or targets_toml or out_json:
+            raise click.UsageError(
+                "--labels measures one CSV; --suite, --set, --targets and --out are for suites"
+            )
+        _eval_labels(ws, labels_csv, text_column, label_column, categories, as_json)
+        return
+    if suite_dir is None and not extra_sets:
+        raise click.UsageError("give --labels CSV, or --suite DIR and/or --set NAME=CSV")
+    from auditor import atomic
+    from auditor.evaluate import (
+        LabelledSet,
+        category_of,
+        check_targets,
+        discover,
+        evaluate_suite,
+        format_suite,
+        read_targets,
+    )
+
+    sets, conversation = discover(suite_dir) if suite_dir else ([], None)
+    for spec in extra_sets:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise click.BadParameter(f"{spec!r} is not NAME=CSV", param_hint="--set")
+        sets.append(LabelledSet(name, category_of(name), Path(path)))
+    targets = read_targets(targets_toml) if targets_toml else []
+    ruleset = Ruleset(ws.config, ws.dictionaries_dir)
+    result = evaluate_suite(ruleset, sets, conversation, categories or FINDING_CATEGORIES, worst)
+    result["targets"] = check_targets(result, targets)
+    text = json.dumps(result, ensure_ascii=False, indent=2)
+    if out_json is not None:
+        atomic.write_text(out_json, text + "\n")
+    click.echo(text if as_json else format_suite(result).rstrip())
+
+
+def _eval_labels(
+    ws: Workspace,
     labels_csv: Path,
     text_column: str,
     label_column: str,
     categories: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    """Measure detection quality: accuracy, precision, recall, F1 and the confusion matrix.
-
-    Runs the real detection pipeline (the workspace's settings and dictionaries, if any).
-
-    \b
-    Examples:
-      auditor eval --labels ../shared/data/cold/dev.csv --category abuse
-      auditor eval --labels mine.csv --text-column text --label-column y --category abuse --category profanity
-    """
     from auditor.analyzer import Ruleset
     from auditor.evaluate import evaluate
     from auditor.training import read_labelled
 
-    ws = workspace_of(ctx)
     labelled = read_labelled(labels_csv, text_column, label_column)
     result = evaluate(Ruleset(ws.config, ws.dictionaries_dir), labelled, categories or ("abuse",))
     if as_json:
