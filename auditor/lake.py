@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from auditor import atomic, lake_manifest
+from auditor import atomic, failpoints, lake_manifest
 
 TIMESTAMP = pa.timestamp("ms", tz="UTC")
 
@@ -175,6 +175,8 @@ def write_table(path: Path, table: pa.Table) -> None:
         pq.write_table(table, tmp, compression="zstd", write_statistics=True, row_group_size=ROW_GROUP)
         record = lake_manifest.FileRecord.of(tmp, table.num_rows)
         lake_manifest.begin(root, path, record)
+        failpoints.reached("lake-entry-pending")
+    failpoints.reached("lake-file-renamed")
     lake_manifest.commit(root, path, record)
 
 

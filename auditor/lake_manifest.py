@@ -62,17 +62,17 @@ def read_entry(lake_root: Path, path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def _record(value: Any) -> FileRecord | None:
+    try:
+        return FileRecord(str(value["sha256"]), int(value["bytes"]), int(value["rows"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 def descriptions(entry: dict[str, Any] | None) -> list[FileRecord]:
     """The descriptions a file may match: the committed one and an interrupted write's pending one."""
-    out = []
-    for key in ("committed", "pending"):
-        value = (entry or {}).get(key)
-        if isinstance(value, dict):
-            try:
-                out.append(FileRecord(str(value["sha256"]), int(value["bytes"]), int(value["rows"])))
-            except (KeyError, TypeError, ValueError):
-                continue
-    return out
+    found = (_record((entry or {}).get(key)) for key in ("committed", "pending"))
+    return [record for record in found if record is not None]
 
 
 def _write_entry(
@@ -88,14 +88,43 @@ def _write_entry(
 
 def begin(lake_root: Path, path: Path, new: FileRecord) -> None:
     """Phase 1: announce the description of the file about to be renamed into ``path``."""
-    current = read_entry(lake_root, path)
-    committed = next(iter(descriptions({"committed": (current or {}).get("committed")})), None)
+    committed = _record((read_entry(lake_root, path) or {}).get("committed"))
     _write_entry(lake_root, path, committed, new)
 
 
 def commit(lake_root: Path, path: Path, new: FileRecord) -> None:
     """Phase 3: the file is in place; its description is now the committed one."""
     _write_entry(lake_root, path, new, None)
+
+
+def settle(lake_root: Path) -> list[Path]:
+    """Finish the writes a kill interrupted; returns the lake files whose entries changed.
+
+    A file matching its pending description byte for byte is what the writer produced: that
+    description is committed. A pending description whose file never arrived (the old file, or
+    none, is still there) is dropped. Anything else is left for ``auditor check`` to report.
+    """
+    settled = []
+    entries = lake_root / MANIFEST_DIR
+    for entry_file in sorted(entries.rglob("*.json")) if entries.is_dir() else []:
+        path = lake_root / str(entry_file.relative_to(entries)).removesuffix(".json")
+        entry = read_entry(lake_root, path) or {}
+        committed, pending = _record(entry.get("committed")), _record(entry.get("pending"))
+        if pending is None:
+            continue
+        if not path.exists():
+            if committed is None:
+                entry_file.unlink()
+                settled.append(path)
+            continue
+        actual = FileRecord.of(path, pending.rows)
+        if actual == pending:
+            commit(lake_root, path, pending)
+            settled.append(path)
+        elif committed is not None and actual.sha256 == committed.sha256:
+            commit(lake_root, path, committed)
+            settled.append(path)
+    return settled
 
 
 def footer_rows(path: Path) -> int:

@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from auditor import __version__, atomic, backup, failpoints, integrity, logs, runs
+from auditor import __version__, atomic, backup, failpoints, integrity, lake_manifest, logs, runs
 from auditor.analyzer import Ruleset
 from auditor.atomic import file_sha256
 from auditor.audit import Sources, available_cores, run_audit
@@ -190,6 +190,7 @@ def _nightly_locked(
 
     # Never back up over damage: a snapshot of a broken lake or ledger would pass as a good one.
     # The files stay not done, so the night is redone once the damage is repaired.
+    lake_manifest.settle(ws.lake)  # a killed earlier run may have left a write half-recorded
     damage = [str(p) for p in integrity.check(ws, quick=True)]
     for line in damage:
         log.error("check: %s", line)
