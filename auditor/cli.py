@@ -515,9 +515,8 @@ def backup_prune(
     ws = workspace_of(ctx)
     store = backups.store_of(ws)
     options = {"allow_dropping_dates": allow_dropping_dates}
-    if dry_run:
-        plan = backups.plan_prune(store, keep_daily, keep_monthly, **options)
-    else:
+    plan = backups.plan_prune(store, keep_daily, keep_monthly, **options)  # refuses keeping nothing
+    if not dry_run:
         with workspace_lock(ws.lock_path):
             require_intact(ws, "not pruning")
             plan = backups.prune(store, keep_daily, keep_monthly, **options)
