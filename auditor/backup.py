@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auditor import atomic, failpoints, lake
+from auditor import atomic, failpoints, lake, lake_manifest
 from auditor.atomic import file_sha256
 from auditor.errors import EXIT_DATA, AuditorError
 from auditor.workspace import Workspace
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: "dates" (the data dates a snapshot holds) and the lake manifest entries
 
 
 class Store:
@@ -70,9 +70,9 @@ class Store:
 
 
 def store_of(ws: Workspace) -> Store:
+    """``backup.dir`` taken from the workspace root when relative (an absolute one stays as it is)."""
     configured = ws.config["backup"]["dir"]
-    root = Path(configured) if configured else ws.backups_dir
-    return Store(root if root.is_absolute() else ws.root / root)
+    return Store(ws.root / Path(configured).expanduser() if configured else ws.backups_dir)
 
 
 def _workspace_files(ws: Workspace, date: str | None) -> Iterator[Path]:
@@ -104,13 +104,35 @@ class Problem:
 
 
 def create(ws: Workspace, date: str | None = None) -> dict[str, Any]:
-    """Take a snapshot of ``date`` (or of everything); returns its manifest."""
+    """Take a snapshot of ``date`` (or of everything); returns its manifest.
+
+    Every lake Parquet file must match its lake manifest entry (hash and size): a damaged or
+    unrecorded file is refused with exit 65 and no snapshot is written, so a bit-flipped file
+    never enters the store as "ok". The entries go into the snapshot with their files, so a
+    restored workspace can be checked too."""
     store = store_of(ws)
     files: dict[str, dict[str, Any]] = {}
+    refused: list[str] = []
     for path in _workspace_files(ws, date):
         digest, size = store.put(path)
-        files[str(path.relative_to(ws.root))] = {"sha256": digest, "size": size}
+        rel = str(path.relative_to(ws.root))
+        files[rel] = {"sha256": digest, "size": size}
+        if path.suffix == ".parquet" and path.is_relative_to(ws.lake):
+            entry = lake_manifest.read_entry(ws.lake, path)
+            wrong = lake_manifest.match(entry, sha256=digest, size=size, rows=None)
+            if wrong:
+                refused.append(f"{rel}: {wrong}")
+            else:
+                entry_file = lake_manifest.entry_path(ws.lake, path)
+                entry_digest, entry_size = store.put(entry_file)
+                files[str(entry_file.relative_to(ws.root))] = {"sha256": entry_digest, "size": entry_size}
         failpoints.reached("backup-object")
+    if refused:
+        raise AuditorError(
+            "lake files do not match the lake manifest, nothing backed up (`auditor check` says more):\n"
+            + "\n".join(refused),
+            EXIT_DATA,
+        )
     if ws.ledger_path.exists():  # a consistent copy through SQLite's backup API, never a torn file
         with tempfile.TemporaryDirectory(dir=store.root if store.root.exists() else None) as tmp:
             copy = Path(tmp) / "ledger.sqlite"
@@ -129,6 +151,7 @@ def create(ws: Workspace, date: str | None = None) -> dict[str, Any]:
         "id": snapshot_id,
         "created": created.isoformat(),
         "date": date,
+        "dates": [date] if date else lake.dates(ws.messages_dir),
         "workspace": str(ws.root.resolve()),
         "files": dict(sorted(files.items())),
         "bytes": sum(f["size"] for f in files.values()),
@@ -139,7 +162,9 @@ def create(ws: Workspace, date: str | None = None) -> dict[str, Any]:
 
 
 def verify(store: Store, snapshot_ids: list[str]) -> list[Problem]:
-    """Re-hash every file of the snapshots; every missing or altered object is a problem."""
+    """Re-hash every file of the snapshots; every missing or altered object is a problem, and so
+    is a lake Parquet file that does not match the lake manifest entry stored beside it (or, in a
+    snapshot from before the lake manifest, that is not a readable Parquet file)."""
     problems = []
     hashed: dict[str, bool] = {}
     for snapshot_id in snapshot_ids:
@@ -152,7 +177,30 @@ def verify(store: Store, snapshot_ids: list[str]) -> list[Problem]:
             if not hashed[digest]:
                 issue = "altered" if store.object_path(digest).exists() else "missing"
                 problems.append(Problem(snapshot_id, rel, issue))
+            elif rel.startswith("lake/") and rel.endswith(".parquet"):
+                issue = _lake_file_issue(store, manifest["files"], rel, info)
+                if issue:
+                    problems.append(Problem(snapshot_id, rel, issue))
     return problems
+
+
+def _lake_file_issue(
+    store: Store, files: dict[str, dict[str, Any]], rel: str, info: dict[str, Any]
+) -> str | None:
+    entry_rel = f"lake/{lake_manifest.MANIFEST_DIR}/{rel.removeprefix('lake/')}.json"
+    entry_info = files.get(entry_rel)
+    if entry_info is None:
+        try:
+            lake_manifest.footer_rows(store.object_path(info["sha256"]))
+        except lake_manifest.PARQUET_ERRORS as exc:
+            return f"not a readable Parquet file ({type(exc).__name__})"
+        return None
+    try:
+        entry = json.loads(store.object_path(entry_info["sha256"]).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return "its lake manifest entry is unreadable"
+    wrong = lake_manifest.match(entry, sha256=info["sha256"], size=info["size"], rows=None)
+    return f"does not match the lake manifest: {wrong}" if wrong else None
 
 
 def restore(store: Store, snapshot_id: str, target: Path) -> int:
@@ -174,23 +222,82 @@ def restore(store: Store, snapshot_id: str, target: Path) -> int:
     return len(manifest["files"])
 
 
-def prune(store: Store, keep_daily: int, keep_monthly: int) -> tuple[list[str], int]:
-    """Keep the newest snapshot of each of the last ``keep_daily`` days and ``keep_monthly`` months;
-    delete the other manifests, then the objects no remaining manifest references."""
-    manifests = store.manifests()
-    keep: set[str] = set()
-    for width, count in ((10, keep_daily), (7, keep_monthly)):  # "YYYY-MM-DD" / "YYYY-MM" of created
-        newest: dict[str, str] = {}
-        for m in manifests:
-            newest[m["created"][:width]] = m["id"]  # ascending order: the last one wins
-        keep |= {newest[k] for k in sorted(newest, reverse=True)[:count]}
-    removed = [m["id"] for m in manifests if m["id"] not in keep]
-    for snapshot_id in removed:
-        (store.snapshots / f"{snapshot_id}.json").unlink()
+def snapshot_dates(manifest: dict[str, Any]) -> list[str]:
+    """The data dates a snapshot holds (older manifests: read from its message partition paths)."""
+    if "dates" in manifest:
+        return list(manifest["dates"])
+    found = set()
+    for rel in manifest["files"]:
+        parts = rel.split("/")
+        if len(parts) > 3 and parts[:2] == ["lake", "messages"] and (m := lake.DATE_DIR.match(parts[2])):
+            found.add(m.group(1))
+    return sorted(found)
+
+
+@dataclass
+class PrunePlan:
+    keep: list[str]
+    remove: list[str]
+    dropped_dates: list[str]  # dates no kept snapshot holds any more
+    freed: int  # bytes of the objects only removed snapshots reference
+
+
+def plan_prune(
+    store: Store, keep_daily: int, keep_monthly: int, *, allow_dropping_dates: bool = False
+) -> PrunePlan:
+    """What ``prune`` keeps, by *data* date (the dates a snapshot holds, not the day it was made):
+
+    - the newest snapshot holding each of the ``keep_daily`` newest data dates;
+    - for each of the ``keep_monthly`` newest months, the newest snapshot holding that month's
+      newest data date;
+    - unless ``allow_dropping_dates``, the newest snapshot holding each data date, whatever its age,
+      so no date ever loses its last backup by accident;
+    - the newest snapshot overall (it has the newest ledger and settings).
+    """
+    if keep_daily == 0 and keep_monthly == 0:
+        raise AuditorError("--keep-daily 0 --keep-monthly 0 would keep nothing: refused")
+    manifests = store.manifests()  # oldest first
+    newest_of: dict[str, str] = {}  # data date → id of the newest snapshot holding it
+    for m in manifests:
+        for date in snapshot_dates(m):
+            newest_of[date] = m["id"]
+    dates = sorted(newest_of, reverse=True)
+    keep = {newest_of[d] for d in dates[:keep_daily]}
+    month_last: dict[str, str] = {}
+    for date in dates:  # newest first: the first date seen of a month is its newest
+        month_last.setdefault(date[:7], date)
+    keep |= {newest_of[month_last[month]] for month in sorted(month_last, reverse=True)[:keep_monthly]}
+    if not allow_dropping_dates:
+        keep |= set(newest_of.values())
+    if manifests:
+        keep.add(manifests[-1]["id"])
+    remove = [m["id"] for m in manifests if m["id"] not in keep]
+    held = {d for m in manifests if m["id"] in keep for d in snapshot_dates(m)}
     referenced = {f["sha256"] for m in manifests if m["id"] in keep for f in m["files"].values()}
+    sizes = {f["sha256"]: f["size"] for m in manifests for f in m["files"].values()}
+    freed = sum(size for digest, size in sizes.items() if digest not in referenced)
+    return PrunePlan(
+        keep=[m["id"] for m in manifests if m["id"] in keep],
+        remove=remove,
+        dropped_dates=sorted(set(newest_of) - held),
+        freed=freed,
+    )
+
+
+def prune(
+    store: Store, keep_daily: int, keep_monthly: int, *, allow_dropping_dates: bool = False
+) -> PrunePlan:
+    """Carry out ``plan_prune``: delete the removed manifests, then every object no kept snapshot
+    references (orphans of interrupted snapshots included); ``freed`` counts what was deleted."""
+    plan = plan_prune(store, keep_daily, keep_monthly, allow_dropping_dates=allow_dropping_dates)
+    kept = set(plan.keep)
+    referenced = {f["sha256"] for m in store.manifests() if m["id"] in kept for f in m["files"].values()}
+    for snapshot_id in plan.remove:
+        (store.snapshots / f"{snapshot_id}.json").unlink()
     freed = 0
     for path in sorted(store.objects.glob("*/*")) if store.objects.is_dir() else []:
         if path.name not in referenced and not path.name.startswith("."):
             freed += path.stat().st_size
             path.unlink()
-    return removed, freed
+    plan.freed = freed
+    return plan

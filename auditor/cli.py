@@ -25,7 +25,8 @@ Exit codes:
   0   success
   1   unexpected failure
   2   usage or configuration error
-  65  input records rejected above ingest.max_reject_ratio (work still done)
+  65  input records rejected above ingest.max_reject_ratio (work still done);
+      `check` / `backup verify` found damage; backup refused over a damaged lake
   75  another run holds the workspace lock"""
 
 
@@ -335,7 +336,11 @@ def nightly(
         for index in manifest["outputs"]["reports"]:
             click.echo(index)
         click.echo(f"run manifest: {result.manifest_path}")
-    if result.exit_code:
+    for problem in manifest.get("problems", []):
+        click.echo(f"Error: {problem}", err=True)
+    if manifest.get("problems"):
+        click.echo("Error: lake or ledger damaged, nothing backed up (`auditor check` for details)", err=True)
+    elif result.exit_code:
         click.echo(
             f"Error: rejected records above ingest.max_reject_ratio; see {manifest['outputs']['rejects']}",
             err=True,
@@ -470,25 +475,94 @@ def backup_restore(ctx: click.Context, snapshot: str, target: Path) -> None:
 
 @backup.command(name="prune")
 @click.option(
-    "--keep-daily", type=click.IntRange(min=0), required=True, help="Newest snapshot of each of N days."
+    "--keep-daily",
+    type=click.IntRange(min=0),
+    required=True,
+    help="Newest snapshot of each of the N newest data dates.",
 )
 @click.option(
-    "--keep-monthly", type=click.IntRange(min=0), required=True, help="Newest snapshot of each of M months."
+    "--keep-monthly",
+    type=click.IntRange(min=0),
+    required=True,
+    help="Newest snapshot of the newest data date of each of the M newest months.",
+)
+@click.option(
+    "--allow-dropping-dates",
+    is_flag=True,
+    help="Let dates outside N and M lose their last snapshot (by default every date keeps one).",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Only list what would be removed and which dates it would drop."
 )
 @click.pass_context
-def backup_prune(ctx: click.Context, keep_daily: int, keep_monthly: int) -> None:
-    """Remove old snapshots and the objects no remaining snapshot needs.
+def backup_prune(
+    ctx: click.Context, keep_daily: int, keep_monthly: int, allow_dropping_dates: bool, dry_run: bool
+) -> None:
+    """Remove old snapshots, by data date, and the objects no remaining snapshot needs.
+
+    Every data date keeps its newest snapshot unless --allow-dropping-dates; keeping nothing
+    (both 0) is refused. Refused (exit 65) while the lake or ledger is damaged.
 
     \b
-    Example:
+    Examples:
+      auditor backup prune --keep-daily 14 --keep-monthly 12 --dry-run
       auditor backup prune --keep-daily 14 --keep-monthly 12
+      auditor backup prune --keep-daily 30 --keep-monthly 12 --allow-dropping-dates
     """
     from auditor import backup as backups
+    from auditor.integrity import require_intact
 
     ws = workspace_of(ctx)
-    with workspace_lock(ws.lock_path):
-        removed, freed = backups.prune(backups.store_of(ws), keep_daily, keep_monthly)
-    click.echo(f"removed {len(removed)} snapshots, freed {freed:,} bytes")
+    store = backups.store_of(ws)
+    options = {"allow_dropping_dates": allow_dropping_dates}
+    plan = backups.plan_prune(store, keep_daily, keep_monthly, **options)  # refuses keeping nothing
+    if not dry_run:
+        with workspace_lock(ws.lock_path):
+            require_intact(ws, "not pruning")
+            plan = backups.prune(store, keep_daily, keep_monthly, **options)
+    verb = "would remove" if dry_run else "removed"
+    for snapshot_id in plan.remove:
+        click.echo(f"{verb} {snapshot_id}")
+    if plan.dropped_dates:
+        click.echo(f"dates left without any snapshot: {', '.join(plan.dropped_dates)}")
+    freed = "would free" if dry_run else "freed"
+    click.echo(f"{verb} {len(plan.remove)} snapshots, kept {len(plan.keep)}, {freed} {plan.freed:,} bytes")
+
+
+@cli.command(name="check", epilog=EXIT_CODES_HELP)
+@click.option(
+    "--quick", is_flag=True, help="Sizes and Parquet footers, SQLite quick_check; no hashes, no backups."
+)
+@json_option
+@click.pass_context
+def check_command(ctx: click.Context, quick: bool, as_json: bool) -> None:
+    """Check the lake, ledger and backups against what was written; exit 65 naming every problem.
+
+    Lake files against the lake manifest (SHA-256, size, row count; missing and unrecorded
+    files), msgid uniqueness, every ingested file's reconciliation, the ledger (SQLite
+    integrity_check, append-only triggers) and every backup snapshot.
+
+    \b
+    Examples:
+      auditor check
+      auditor check --quick --json
+    """
+    from auditor.errors import EXIT_DATA
+    from auditor.integrity import check
+
+    ws = workspace_of(ctx)
+    with workspace_lock(ws.lock_path):  # a run writing meanwhile would show as damage
+        problems = check(ws, quick=quick)
+    if as_json:
+        click.echo(json.dumps({"ok": not problems, "problems": [p.as_dict() for p in problems]}, indent=2))
+    else:
+        for problem in problems:
+            click.echo(str(problem))
+    if problems:
+        click.echo(f"Error: {len(problems)} problems found", err=True)
+        ctx.exit(EXIT_DATA)
+    if not as_json:
+        click.echo("ok: lake, ledger" + ("" if quick else ", msgids and backups") + " match what was written")
 
 
 @cli.command()

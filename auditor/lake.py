@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from auditor import atomic
+from auditor import atomic, failpoints, lake_manifest
 
 TIMESTAMP = pa.timestamp("ms", tz="UTC")
 
@@ -161,10 +161,23 @@ def iter_batches(
 ROW_GROUP = 65_536  # rows per Parquet row group: the unit of streaming reads and of Dask tasks
 
 
+def lake_root(path: Path) -> Path:
+    """The lake folder a table file belongs to: ``<lake>/<table>/[date=D/]<file>``."""
+    table_dir = path.parent.parent if DATE_DIR.match(path.parent.name) else path.parent
+    return table_dir.parent
+
+
 def write_table(path: Path, table: pa.Table) -> None:
-    """Atomically write one Parquet file (deterministic bytes for the same rows)."""
+    """Atomically write one Parquet file (deterministic bytes for the same rows), recorded in the
+    lake manifest with its hash and row count (see lake_manifest for the kill-safe order)."""
+    root = lake_root(path)
     with atomic.atomic_path(path) as tmp:
         pq.write_table(table, tmp, compression="zstd", write_statistics=True, row_group_size=ROW_GROUP)
+        record = lake_manifest.FileRecord.of(tmp, table.num_rows)
+        lake_manifest.begin(root, path, record)
+        failpoints.reached("lake-entry-pending")
+    failpoints.reached("lake-file-renamed")
+    lake_manifest.commit(root, path, record)
 
 
 def content_name(prefix: str, keys: Iterable[str]) -> str:

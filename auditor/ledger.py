@@ -21,6 +21,10 @@ from auditor.errors import AuditorError
 STEPS = ("warning", "public_criticism", "temporary_removal", "termination_review")
 DECISIONS = ("confirmed", "dismissed")
 OUTCOMES = ("upheld", "overturned")
+APPEND_ONLY_TRIGGERS = (
+    "events_append_only_update",
+    "events_append_only_delete",
+)  # `auditor check` looks for them
 
 MIGRATIONS = [
     # 1: the event table and its append-only guard

@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from auditor import __version__, atomic, backup, failpoints, logs, runs
+from auditor import __version__, atomic, backup, failpoints, integrity, lake_manifest, logs, runs
 from auditor.analyzer import Ruleset
 from auditor.atomic import file_sha256
 from auditor.audit import Sources, available_cores, run_audit
@@ -188,22 +188,30 @@ def _nightly_locked(
     render_overview(ws.reports_dir, ws.config["report"]["lang"], ws.tz)
     finish()
 
+    # Never back up over damage: a snapshot of a broken lake or ledger would pass as a good one.
+    # The files stay not done, so the night is redone once the damage is repaired.
+    lake_manifest.settle(ws.lake)  # a killed earlier run may have left a write half-recorded
+    damage = [str(p) for p in integrity.check(ws, quick=True)]
+    for line in damage:
+        log.error("check: %s", line)
     finish = _stage(log, "backup", durations)
     snapshots = []
     with _Progress("backup", len(dates), interactive) as progress:
-        for date in dates:
+        for date in [] if damage else dates:
             snapshots.append(backup.create(ws, date)["id"])
             progress.step()
     finish()
     failpoints.reached("after-backup")
 
-    for _, digest in files:  # done last: anything before this is redone by the next run
+    for _, digest in [] if damage else files:  # done last: anything before this is redone by the next run
         atomic.write_text(ws.state_dir / "done" / digest, f"{run_id}\n")
 
     threshold = ws.config["ingest"]["max_reject_ratio"]
-    result.exit_code = EXIT_DATA if report.reject_ratio > threshold else EXIT_OK
+    result.exit_code = EXIT_DATA if damage or report.reject_ratio > threshold else EXIT_OK
+    status = "rejects above threshold" if result.exit_code == EXIT_DATA else "ok"
     manifest.update(
-        status="rejects above threshold" if result.exit_code == EXIT_DATA else "ok",
+        status="lake or ledger damaged: not backed up" if damage else status,
+        problems=damage,
         exit_code=result.exit_code,
         finished=dt.datetime.now(dt.UTC).isoformat(),
         durations=durations,

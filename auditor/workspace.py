@@ -19,6 +19,11 @@ class Workspace:
     root: Path
     _config: dict[str, Any] | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        # Absolute once, here: every path below derives from it, so a relative -w never gets
+        # joined to itself (W/W/backups) and no later chdir changes where a stage writes.
+        self.root = Path(self.root).expanduser().resolve()
+
     @property
     def config_path(self) -> Path:
         return self.root / "auditor.toml"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,7 @@ from auditor import backup
 from auditor.audit import audit
 from auditor.cli import cli
 from auditor.ingest import ingest
+from auditor.ledger import Ledger
 from auditor.workspace import Workspace
 from tests.factories import BASE_MS, message, write_jsonl
 
@@ -25,6 +27,7 @@ def ws(tmp_path) -> Workspace:
     ]
     ingest(workspace, [write_jsonl(tmp_path / "in.jsonl", records)])
     audit(workspace, ["2026-11-16", "2026-11-17"], workers=1)
+    Ledger(workspace.ledger_path).close()
     with sqlite3.connect(workspace.ledger_path) as db:
         db.execute("create table t (x)")
         db.execute("insert into t values (1)")
@@ -96,29 +99,135 @@ def test_restore_refuses_a_damaged_snapshot(ws, tmp_path):
     assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
 
 
-def test_prune_keeps_newest_per_day_and_month_and_only_unreferenced_objects(ws):
-    store = backup.store_of(ws)
+def fake_snapshots(store: backup.Store, specs: list[tuple[str, list[str]]]) -> list[str]:
+    """Snapshot manifests with given creation times and data dates (no objects needed to plan)."""
+    store.snapshots.mkdir(parents=True, exist_ok=True)
     ids = []
-    for created in (
-        "2026-09-10T01:00:00+00:00",
-        "2026-10-20T01:00:00+00:00",
-        "2026-11-20T01:00:00+00:00",
-        "2026-11-21T01:00:00+00:00",
-        "2026-11-21T02:00:00+00:00",
-    ):
-        manifest = backup.create(ws)
-        manifest["created"] = created
-        (store.snapshots / f"{manifest['id']}.json").write_text(json.dumps(manifest), encoding="utf-8")
-        ids.append(manifest["id"])
+    for n, (created, dates) in enumerate(specs):
+        snapshot_id = f"s{n}-{'+'.join(dates)}"
+        manifest = {
+            "id": snapshot_id,
+            "created": created,
+            "date": None,
+            "dates": dates,
+            "files": {},
+            "bytes": 0,
+        }
+        (store.snapshots / f"{snapshot_id}.json").write_text(json.dumps(manifest), encoding="utf-8")
+        ids.append(snapshot_id)
+    return ids
+
+
+# One nightly over three dates writes three snapshots in the same second; a re-run adds newer ones.
+NIGHTLY_THREE_DATES = [
+    ("2026-11-21T02:30:00+00:00", ["2026-11-16"]),
+    ("2026-11-21T02:30:00+00:01", ["2026-11-17"]),
+    ("2026-11-21T02:30:00+00:02", ["2026-11-18"]),
+    ("2026-11-22T02:30:00+00:00", ["2026-11-18"]),  # 11-18 again the next night (late messages)
+]
+ACROSS_MONTHS = [
+    ("2026-09-02T02:30:00+00:00", ["2026-09-01"]),
+    ("2026-09-03T02:30:00+00:00", ["2026-09-02"]),
+    ("2026-10-06T02:30:00+00:00", ["2026-10-05"]),
+    ("2026-11-11T02:30:00+00:00", ["2026-11-10"]),
+    ("2026-11-12T02:30:00+00:00", ["2026-11-11"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("specs", "daily", "monthly", "allow_drop", "kept", "dropped"),
+    [
+        # the README's example after one nightly: every date keeps its newest snapshot
+        (NIGHTLY_THREE_DATES, 14, 12, False, [0, 1, 3], []),
+        # a tight policy still keeps every date unless told otherwise
+        (NIGHTLY_THREE_DATES, 1, 0, False, [0, 1, 3], []),
+        # told: only the newest data date stays (and it is the newest snapshot)
+        (NIGHTLY_THREE_DATES, 1, 0, True, [3], ["2026-11-16", "2026-11-17"]),
+        # two newest dates, plus the month-end of the two newest months
+        (ACROSS_MONTHS, 2, 2, True, [2, 3, 4], ["2026-09-01", "2026-09-02"]),
+        (ACROSS_MONTHS, 1, 3, True, [1, 2, 4], ["2026-09-01", "2026-11-10"]),
+        (ACROSS_MONTHS, 1, 3, False, [0, 1, 2, 3, 4], []),
+    ],
+)
+def test_prune_keeps_by_data_date(ws, specs, daily, monthly, allow_drop, kept, dropped):
+    store = backup.Store(ws.root / "fake-store")
+    ids = fake_snapshots(store, specs)
+    plan = backup.plan_prune(store, daily, monthly, allow_dropping_dates=allow_drop)
+    assert plan.keep == [ids[i] for i in kept]
+    assert plan.remove == [i for i in ids if i not in plan.keep]
+    assert plan.dropped_dates == dropped
+
+
+def test_an_all_snapshot_holds_every_date_and_old_manifests_are_read_from_their_paths(ws):
+    manifest = backup.create(ws)
+    assert manifest["dates"] == ["2026-11-16", "2026-11-17", "2026-11-18"]
+    del manifest["dates"]  # a manifest from before "dates" was recorded
+    assert backup.snapshot_dates(manifest) == ["2026-11-16", "2026-11-17", "2026-11-18"]
+
+
+def test_prune_removes_only_unreferenced_objects_and_kept_snapshots_verify(ws):
+    store = backup.store_of(ws)
+    first = backup.create(ws, "2026-11-16")
+    second = backup.create(ws, "2026-11-16")  # same date again: the older one may go
+    third = backup.create(ws, "2026-11-17")
     orphan = store.object_path("0" * 64)
     orphan.parent.mkdir(parents=True, exist_ok=True)
     orphan.write_bytes(b"unreferenced")
-    removed, freed = backup.prune(store, keep_daily=2, keep_monthly=2)
-    kept = {m["id"] for m in store.manifests()}
-    assert kept == {ids[4], ids[2], ids[1]}  # newest of 11-21 and 11-20; newest of 2026-11 and 2026-10
-    assert set(removed) == {ids[0], ids[3]}
-    assert not orphan.exists() and freed >= len(b"unreferenced")
-    assert backup.verify(store, sorted(kept)) == []
+    plan = backup.prune(store, keep_daily=1, keep_monthly=1)
+    assert plan.remove == [first["id"]] and plan.keep == [second["id"], third["id"]]
+    assert not orphan.exists() and plan.freed >= len(b"unreferenced")
+    assert backup.verify(store, plan.keep) == []
+
+
+def test_prune_cli_dry_run_refusal_and_explicit_dropping(runner, ws):
+    for date in ("2026-11-16", "2026-11-17"):
+        assert invoke(runner, ws, "create", "--date", date).exit_code == 0
+    store = backup.store_of(ws)
+    before = [m["id"] for m in store.manifests()]
+    nothing = invoke(runner, ws, "prune", "--keep-daily", "0", "--keep-monthly", "0")
+    assert nothing.exit_code == 2 and "keep nothing" in nothing.output
+    kept_all = invoke(runner, ws, "prune", "--keep-daily", "1", "--keep-monthly", "0")
+    assert kept_all.exit_code == 0 and "removed 0 snapshots" in kept_all.output
+    dry = invoke(
+        runner, ws, "prune", "--keep-daily", "1", "--keep-monthly", "0", "--allow-dropping-dates", "--dry-run"
+    )
+    assert dry.exit_code == 0, dry.output
+    assert f"would remove {before[0]}" in dry.output and "without any snapshot: 2026-11-16" in dry.output
+    assert [m["id"] for m in store.manifests()] == before
+    real = invoke(runner, ws, "prune", "--keep-daily", "1", "--keep-monthly", "0", "--allow-dropping-dates")
+    assert real.exit_code == 0 and f"removed {before[0]}" in real.output
+    assert [m["id"] for m in store.manifests()] == before[1:]
+
+
+def test_relative_workspace_from_another_cwd_keeps_one_backup_folder(runner, ws, tmp_path, monkeypatch):
+    """`make demo` runs `auditor -w demo-workspace`: snapshots must land in W/backups, not W/W/backups,
+    where `backup list` with the absolute path and `replay --from-backup` find them."""
+    monkeypatch.chdir(ws.root.parent)
+    created = runner.invoke(cli, ["-w", ws.root.name, "backup", "create"])
+    assert created.exit_code == 0, created.output
+    assert list((ws.root / "backups" / "snapshots").glob("*.json"))
+    assert not (ws.root / ws.root.name).exists()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    listed = runner.invoke(cli, ["-w", str(ws.root), "backup", "list", "--json"])
+    [row] = json.loads(listed.output)
+    replayed = runner.invoke(
+        cli,
+        [
+            *("-w", str(ws.root), "replay", "--since", "2026-11-16", "--until", "2026-11-17"),
+            *("--out", str(tmp_path / "replay"), "--from-backup", row["id"], "--workers", "1"),
+        ],
+    )
+    assert replayed.exit_code == 0, replayed.output
+    assert (tmp_path / "replay" / "diff.html").exists()
+
+
+def test_relative_backup_dir_is_taken_from_the_workspace(ws, tmp_path, monkeypatch):
+    ws.config_path.write_text('[backup]\ndir = "store"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    store = backup.store_of(Workspace(Path(ws.root.name).parent / ws.root.relative_to(tmp_path)))
+    assert store.root == ws.root / "store"
 
 
 def test_backup_location_from_config(tmp_path, ws):
