@@ -533,9 +533,14 @@ def backup_prune(
 @click.option(
     "--quick", is_flag=True, help="Sizes and Parquet footers, SQLite quick_check; no hashes, no backups."
 )
+@click.option(
+    "--adopt",
+    is_flag=True,
+    help="First record every unrecorded lake file that reads back whole (workspaces from before the manifest).",
+)
 @json_option
 @click.pass_context
-def check_command(ctx: click.Context, quick: bool, as_json: bool) -> None:
+def check_command(ctx: click.Context, quick: bool, adopt: bool, as_json: bool) -> None:
     """Check the lake, ledger and backups against what was written; exit 65 naming every problem.
 
     Lake files against the lake manifest (SHA-256, size, row count; missing and unrecorded
@@ -546,12 +551,16 @@ def check_command(ctx: click.Context, quick: bool, as_json: bool) -> None:
     Examples:
       auditor check
       auditor check --quick --json
+      auditor check --adopt      # once, on a workspace written before the lake manifest
     """
     from auditor.errors import EXIT_DATA
-    from auditor.integrity import check
+    from auditor.integrity import adopt_unrecorded, check
 
     ws = workspace_of(ctx)
     with workspace_lock(ws.lock_path):  # a run writing meanwhile would show as damage
+        if adopt:
+            for outcome in adopt_unrecorded(ws):
+                click.echo(str(outcome), err=True)
         problems = check(ws, quick=quick)
     if as_json:
         click.echo(json.dumps({"ok": not problems, "problems": [p.as_dict() for p in problems]}, indent=2))

@@ -199,6 +199,27 @@ def check(ws: Workspace, *, quick: bool = False) -> list[Problem]:
     return problems
 
 
+def adopt_unrecorded(ws: Workspace) -> list[Problem]:
+    """Record every unrecorded lake file that reads back whole, for a workspace written before
+    the lake manifest existed; returns what was adopted (area "adopted") and what was refused.
+
+    Adoption vouches for a file's current bytes, so a file is adopted only if every row group
+    decodes; a damaged one stays unrecorded and is reported."""
+    outcome = []
+    for path in lake_files(ws.lake):
+        rel = str(path.relative_to(ws.root))
+        if lake_manifest.descriptions(lake_manifest.read_entry(ws.lake, path)):
+            continue
+        try:
+            rows = pq.read_table(path).num_rows
+        except lake_manifest.PARQUET_ERRORS as exc:
+            outcome.append(Problem("lake", rel, f"not adopted: unreadable Parquet ({exc})"))
+            continue
+        lake_manifest.commit(ws.lake, path, lake_manifest.FileRecord.of(path, rows))
+        outcome.append(Problem("adopted", rel, f"{rows:,} rows recorded"))
+    return outcome
+
+
 def require_intact(ws: Workspace, refusing: str) -> None:
     """The quick check of lake and ledger, as a gate: raises (exit 65) naming every problem."""
     problems = check(ws, quick=True)

@@ -276,3 +276,17 @@ def test_nightly_refuses_to_back_up_over_a_damaged_lake(tmp_path, archive, basel
         cli, ["-w", str(ws.root), "backup", "prune", "--keep-daily", "1", "--keep-monthly", "1"]
     )
     assert prune.exit_code == 65 and "not pruning" in prune.output
+
+
+def test_adopt_records_a_pre_manifest_workspace_but_not_a_damaged_file(runner, ws):
+    shutil.rmtree(ws.lake / lake_manifest.MANIFEST_DIR)  # as written before the manifest existed
+    damaged = truncate(ws)
+    assert any("unrecorded" in p.issue for p in integrity.check(ws, quick=True))
+    result = runner.invoke(cli, ["-w", str(ws.root), "check", "--adopt", "--json"])
+    assert result.exit_code == 65, result.output
+    problems = json.loads(result.stdout)["problems"]
+    assert [p["path"] for p in problems if p["area"] == "lake"] == [damaged], problems
+    assert "not adopted" in result.stderr and "rows recorded" in result.stderr
+    Path(ws.root / damaged).unlink()
+    lake_manifest.entry_path(ws.lake, ws.root / damaged).unlink(missing_ok=True)
+    assert runner.invoke(cli, ["-w", str(ws.root), "check", "--adopt"]).exit_code == 0
