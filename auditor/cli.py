@@ -536,7 +536,7 @@ def backup_prune(
 @click.option(
     "--adopt",
     is_flag=True,
-    help="First record every unrecorded lake file that reads back whole (workspaces from before the manifest).",
+    help="First record every unrecorded lake file that reads back whole (pre-manifest workspaces).",
 )
 @json_option
 @click.pass_context
