@@ -30,7 +30,9 @@ CASES = [
     ("sha.bi", "sha.bi"),  # dots inside words are names: left for pinyin spellings in the lexicon
     ("os.path", "os.path"),
     ("wxid_abc", "wxid_abc"),
-    ("a/b", "a/b"),  # a slash is never joined (s/b = "should be")
+    ("a/b", "a/b"),
+    ("S.B.", "s.b."),  # initials and abbreviations keep their dots
+    ("Mr. S. B. Chen", "mr. s. b. chen"),  # a slash is never joined (s/b = "should be")
     ("傻 B", "傻b"),  # noise between a Chinese character and a Latin letter
     ("用 python 写", "用python写"),
     ("婊…子", "婊子"),  # … and 、 are noise between characters

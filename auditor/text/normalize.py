@@ -116,6 +116,10 @@ def _to_simplified(chars: list[str]) -> list[str]:
     return [_converter().convert(c) or c for c in chars]  # rare phrase conversions: keep the mapping 1:1
 
 
+# Initials and abbreviations (S.B., U.S.A., e.g.): one-letter parts each closed by a dot.
+_ABBREVIATION = re.compile(r"(?<![a-z0-9])(?:[a-z]\.){2,}(?![a-z0-9])")
+
+
 def _joins(chars: list[str], left: int, right: int, run: str) -> bool:
     """Whether the noise ``run`` between ``chars[left]`` and ``chars[right]`` is an evasion.
 
@@ -123,7 +127,7 @@ def _joins(chars: list[str], left: int, right: int, run: str) -> bool:
     Between two Latin letters only when both stand alone (s.b, s_b, c n m: no word has
     one-letter parts) or the run is pictures only (sha😊bi): dots and underscores inside
     words are names (os.path, wxid_abc, www.example.com) that other detectors read.
-    A slash is never joined (a/b, s/b "should be", w/o).
+    A slash is never joined (a/b, s/b "should be", w/o), nor a dot and a space (S. B. Chen).
     """
     a, b = chars[left], chars[right]
     if is_cjk(a) or is_cjk(b):
@@ -135,12 +139,14 @@ def _joins(chars: list[str], left: int, right: int, run: str) -> bool:
     alone = (left == 0 or not _is_alnum_ascii(chars[left - 1])) and (
         right + 1 == len(chars) or not _is_alnum_ascii(chars[right + 1])
     )
-    return alone and "/" not in run
+    mixed = any(ch.isspace() for ch in run) and not all(ch.isspace() for ch in run)
+    return alone and "/" not in run and not mixed
 
 
 def _drop_noise(chars: list[str], origin: list[int], original: str) -> tuple[list[str], list[int]]:
     """Drop runs of at most three noise characters (counted in the original text) that split a word."""
     keep = [True] * len(chars)
+    protected = {k for m in _ABBREVIATION.finditer("".join(chars)) for k in range(m.start(), m.end())}
     i, n = 0, len(chars)
     while i < n:
         if not _is_noise(original[origin[i]]):
@@ -150,7 +156,7 @@ def _drop_noise(chars: list[str], origin: list[int], original: str) -> tuple[lis
         while j < n and _is_noise(original[origin[j]]):
             j += 1
         run = "".join(original[o] for o in sorted(set(origin[i:j])))
-        if i > 0 and j < n and len(run) <= _NOISE_MAX and _joins(chars, i - 1, j, run):
+        if i > 0 and j < n and len(run) <= _NOISE_MAX and i not in protected and _joins(chars, i - 1, j, run):
             keep[i:j] = [False] * (j - i)
         i = j
     return [c for c, k in zip(chars, keep, strict=True) if k], [

@@ -171,6 +171,8 @@ HARD_NEGATIVES = [
     "他的妈妈是老师",
     "鸡巴士站在哪",
     "int cnm;",
+    "Mr. S. B. Chen will join the call",
+    "合同由 S.B. Wang 签字",
     # real lines from the conversation set's train and dev splits (CrossWOZ, KdConv; Apache-2.0)
     "说到这首歌可了不得，都上过春晚，引得全民健康操盛行一时。",
     "我最喜欢吃驴打滚儿，最好是人均消费为50-100元的餐馆",
