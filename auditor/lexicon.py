@@ -5,7 +5,9 @@ Format (DESIGN.md): one UTF-8 file per lexicon category; ``#`` starts a comment;
 (``illegal.gambling``) or, for rumor cues, the cue's role. The package's ``dictionaries/``
 come first; ``W/dictionaries/`` (or a replay's ``--dictionaries``) adds company terms under the
 same file names. Terms are normalized like the text they are matched against, so a
-traditional or full-width spelling in a dictionary still matches.
+traditional or full-width spelling in a dictionary still matches. A Latin term written with
+spaces is pinyin split into syllables (``cao ni ma``): it also matches with the syllables joined
+(caonima) or split by one common separator (cao.ni.ma, cao_ni_ma, cao-ni-ma, cao*ni*ma).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ MATCHED_LEXICONS = {
 BOUNDARY_CHECKED = ("profanity", "abuse", "illegal")
 TERM_SETS = ("link_blocklist", "link_allowlist", "shorteners")
 LEXICON_FILES = (*MATCHED_LEXICONS, *TERM_SETS)
+# What people put between pinyin syllables; "..." is the ellipsis after NFKC.
+SYLLABLE_SEPARATORS = ("", " ", ".", "_", "-", "*", "...", "、", "~")
 
 
 @dataclass(frozen=True)
@@ -54,13 +58,17 @@ class Entry:
         return f"{self.category}.{self.tag}"
 
     @property
+    def is_latin(self) -> bool:
+        """Starts and ends with a Latin letter or digit: boundaries are ASCII word boundaries."""
+        first, last = self.key[0], self.key[-1]
+        return first.isascii() and last.isascii() and first.isalnum() and last.isalnum()
+
+    @property
     def needs_boundary(self) -> bool:
-        """ASCII terms, single characters and two-character insults only count on word boundaries
+        """Latin terms, single characters and two-character insults only count on word boundaries
         (sb ≠ SB2024, 操 ≠ 操场, 垃圾 ≠ 垃圾桶, 大麻 ≠ 大麻烦); longer or distinctive cues (速转) do not."""
         return (
-            self.key.isascii()
-            or len(self.key) == 1
-            or (len(self.key) == 2 and self.category in BOUNDARY_CHECKED)
+            self.is_latin or len(self.key) == 1 or (len(self.key) == 2 and self.category in BOUNDARY_CHECKED)
         )
 
 
@@ -93,9 +101,19 @@ def parse_lines(text: str, category: str, origin: str, where: str) -> list[Entry
             )
         tag = parts[2] if len(parts) > 2 and parts[2] else ("company" if origin == "company" else "lexicon")
         key = normalize(term).text if category in MATCHED_LEXICONS else term.strip().lower()
-        if key:
-            entries.append(Entry(term, key, category, severity, tag, origin))
+        for spelling in spellings(key) if category in MATCHED_LEXICONS else (key,):
+            if spelling:
+                entries.append(Entry(term, spelling, category, severity, tag, origin))
     return entries
+
+
+def spellings(key: str) -> tuple[str, ...]:
+    """The keys a normalized term matches: itself, or for spaced pinyin (``sha bi``) every
+    separator between the syllables."""
+    syllables = key.split(" ")
+    if len(syllables) < 2 or not key.isascii() or not all(s.isalpha() for s in syllables):
+        return (key,)
+    return tuple(sep.join(syllables) for sep in SYLLABLE_SEPARATORS)
 
 
 class Lexicon:

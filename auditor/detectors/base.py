@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from auditor.detectors.day import Day
 
 _ASCII_WORD = re.compile(r"[a-z0-9]")
+# A Latin term used as an identifier in code pasted into chat (StringBuilder sb = …, sb.append(,
+# int cnm;): assigned, called, indexed, a member, or a statement's end.
+_CODE_AFTER = re.compile(r"\s*(?:=|;|\[|\(\)|\.[a-z_]|->|::)")
+_CODE_BEFORE = re.compile(r"(?:[.$@>]|::)$")
 
 
 def raise_severity(severity: str, steps: int = 1) -> str:
@@ -102,12 +106,13 @@ class TextView:
         return self._segmenter.boundaries(self.norm.text)
 
     def _on_boundaries(self, match: Match) -> bool:
-        key = match.entry.key
         text = self.norm.text
-        if key.isascii():
+        if match.entry.is_latin:
             before = text[match.start - 1] if match.start > 0 else ""
             after = text[match.end] if match.end < len(text) else ""
-            return not (_ASCII_WORD.match(before) or _ASCII_WORD.match(after))
+            if _ASCII_WORD.match(before) or _ASCII_WORD.match(after):
+                return False
+            return not (_CODE_AFTER.match(text, match.end) or _CODE_BEFORE.search(text, 0, match.start))
         return match.start in self._boundaries and match.end in self._boundaries
 
     @cached_property

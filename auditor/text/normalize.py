@@ -1,9 +1,10 @@
 """Normalization that defeats common evasions while remembering where every character came from.
 
 People dodge keyword filters with full-width letters (ＳＢ), traditional characters (他媽的),
-symbols or emoji between characters (傻*逼, 傻😊逼) and repeats (傻逼逼逼). Matching runs on the
-normalized text; findings must point back into the original text, so every normalized character
-carries the index of the original character it came from.
+symbols, spaces or emoji between characters (傻*逼, 傻😊逼, 婊…子, 傻 B), letters split by a
+symbol (s.b, s_b, c n m) and repeats (傻逼逼逼). Matching runs on the normalized text; findings
+must point back into the original text, so every normalized character carries the index of the
+original character it came from.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from functools import lru_cache
 
 import opencc
 
-# Characters that are real sentence punctuation in Chinese and must keep words apart.
-_CJK_PUNCT = set("，。！？、；：“”‘’（）《》【】…—·「」『』〈〉")
+# Characters that are real sentence punctuation in Chinese and must keep words apart. The
+# enumeration comma 、, the ellipsis … and dashes are not among them: 婊、、子 and 婊…子 are
+# evasions far more often than a list whose neighbouring items happen to spell an insult.
+_CJK_PUNCT = set("，。！？；：“”‘’（）《》【】「」『』〈〉")
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
 # A run of at most three noise characters between two CJK characters.
 _NOISE_MAX = 3
@@ -30,7 +33,23 @@ def _is_noise(ch: str) -> bool:
     """Symbols, spaces, ASCII punctuation and emoji; not letters, digits, CJK or CJK punctuation."""
     if ch in _CJK_PUNCT or ch.isalnum() or is_cjk(ch):
         return False
-    return unicodedata.category(ch)[0] in "PSZC" or ch.isspace()
+    return unicodedata.category(ch)[0] in "PSZC" or ch.isspace() or ch in _VARIATION_SELECTORS
+
+
+_VARIATION_SELECTORS = set("\ufe0e\ufe0f")
+
+
+def _is_picture(ch: str) -> bool:
+    """Emoji and other pictographs: never part of a word, a URL or an identifier."""
+    return unicodedata.category(ch) in ("So", "Sk") or ch in _VARIATION_SELECTORS
+
+
+def _is_letter(ch: str) -> bool:
+    return "a" <= ch <= "z"
+
+
+def _is_alnum_ascii(ch: str) -> bool:
+    return "a" <= ch <= "z" or "0" <= ch <= "9"
 
 
 @lru_cache(maxsize=1)
@@ -97,21 +116,49 @@ def _to_simplified(chars: list[str]) -> list[str]:
     return [_converter().convert(c) or c for c in chars]  # rare phrase conversions: keep the mapping 1:1
 
 
+# Initials and abbreviations (S.B., U.S.A., e.g.): one-letter parts each closed by a dot.
+_ABBREVIATION = re.compile(r"(?<![a-z0-9])(?:[a-z]\.){2,}(?![a-z0-9])")
+
+
+def _joins(chars: list[str], left: int, right: int, run: str) -> bool:
+    """Whether the noise ``run`` between ``chars[left]`` and ``chars[right]`` is an evasion.
+
+    Between two Chinese characters, or a Chinese character and a Latin letter (傻 B), always.
+    Between two Latin letters only when both stand alone (s.b, s_b, c n m: no word has
+    one-letter parts) or the run is pictures only (sha😊bi): dots and underscores inside
+    words are names (os.path, wxid_abc, www.example.com) that other detectors read.
+    A slash is never joined (a/b, s/b "should be", w/o), nor a dot and a space (S. B. Chen).
+    """
+    a, b = chars[left], chars[right]
+    if is_cjk(a) or is_cjk(b):
+        return (is_cjk(a) or _is_letter(a)) and (is_cjk(b) or _is_letter(b))
+    if not (_is_letter(a) and _is_letter(b)):
+        return False
+    if all(_is_picture(ch) for ch in run):
+        return True
+    alone = (left == 0 or not _is_alnum_ascii(chars[left - 1])) and (
+        right + 1 == len(chars) or not _is_alnum_ascii(chars[right + 1])
+    )
+    mixed = any(ch.isspace() for ch in run) and not all(ch.isspace() for ch in run)
+    return alone and "/" not in run and not mixed
+
+
 def _drop_noise(chars: list[str], origin: list[int], original: str) -> tuple[list[str], list[int]]:
+    """Drop runs of at most three noise characters (counted in the original text) that split a word."""
     keep = [True] * len(chars)
-    i = 0
-    n = len(chars)
+    protected = {k for m in _ABBREVIATION.finditer("".join(chars)) for k in range(m.start(), m.end())}
+    i, n = 0, len(chars)
     while i < n:
-        if is_cjk(chars[i]):
-            j = i + 1
-            while j < n and j - i - 1 < _NOISE_MAX + 1 and _is_noise(original[origin[j]]):
-                j += 1
-            if i + 1 < j < n and j - i - 1 <= _NOISE_MAX and is_cjk(chars[j]):
-                for k in range(i + 1, j):
-                    keep[k] = False
-            i = j if j > i + 1 else i + 1
-        else:
+        if not _is_noise(original[origin[i]]):
             i += 1
+            continue
+        j = i
+        while j < n and _is_noise(original[origin[j]]):
+            j += 1
+        run = "".join(original[o] for o in sorted(set(origin[i:j])))
+        if i > 0 and j < n and len(run) <= _NOISE_MAX and i not in protected and _joins(chars, i - 1, j, run):
+            keep[i:j] = [False] * (j - i)
+        i = j
     return [c for c, k in zip(chars, keep, strict=True) if k], [
         o for o, k in zip(origin, keep, strict=True) if k
     ]
@@ -136,7 +183,7 @@ def _collapse_repeats(chars: list[str], origin: list[int]) -> tuple[list[str], l
     return out_c, out_o
 
 
-_FAST_SAFE = re.compile(r"[\u4e00-\u9fffa-z0-9，。！？、；：]*")
+_FAST_SAFE = re.compile(r"[\u4e00-\u9fffa-z0-9，。！？；：]*")
 
 
 @lru_cache(maxsize=1 << 16)

@@ -12,6 +12,13 @@ CASES = [
     ("人渣一个", "abuse.lexicon"),
     ("你們這些白癡", "abuse.lexicon"),  # traditional
     ("你是*猪吧", "abuse.you_are"),  # inserted symbol
+    ("你这个混蛋", "abuse.lexicon"),
+    ("混…蛋，谁让你删的", "abuse.lexicon"),
+    ("你脑瘫吧", "abuse.lexicon"),
+    ("脑、、瘫才这么设计", "abuse.lexicon"),
+    ("贱 货", "abuse.lexicon"),
+    ("一群智😊障", "abuse.lexicon"),
+    ("死全家", "abuse.lexicon"),
 ]
 HARD_NEGATIVES = [
     "你是猪肉供应商吗",
@@ -23,6 +30,12 @@ HARD_NEGATIVES = [
     "你是我们的新同事吗",
     "你脑子真好使",
     "这个算法算什么复杂度",
+    "关爱智障人士公益活动",
+    "关爱脑瘫患儿，本周六义卖",
+    "弱智儿童康复中心的志愿者招募",
+    "他在智力障碍学校当老师",
+    "猪头肉卖完了",
+    "下午请了神经病学专家会诊",
 ]
 
 
