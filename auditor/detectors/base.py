@@ -28,6 +28,11 @@ _ASCII_WORD = re.compile(r"[a-z0-9]")
 # int cnm;): assigned, called, indexed, a member, or a statement's end.
 _CODE_AFTER = re.compile(r"\s*(?:=|;|\[|\(\)|\.[a-z_]|->|::)")
 _CODE_BEFORE = re.compile(r"(?:[.$@>]|::)$")
+# A title of a work in book-title marks (《无耻混蛋》, 《白痴》) names a film or a book, it does not
+# call anyone names: profanity and insult terms inside one are not hits. Other categories (a
+# codename in 《北极星计划》, 《绝密》) still are.
+_TITLE = re.compile(r"《[^《》\n]{1,40}》")
+TITLE_EXEMPT_CATEGORIES = frozenset({"profanity", "abuse"})
 
 
 def raise_severity(severity: str, steps: int = 1) -> str:
@@ -129,6 +134,16 @@ class TextView:
         return any(a < end and start < b for a, b in self.allowed_spans)
 
     @cached_property
+    def title_spans(self) -> list[tuple[int, int]]:
+        """Spans of titles of works (《…》) in the normalized text."""
+        return [m.span() for m in _TITLE.finditer(self.norm.text)] if "《" in self.norm.text else []
+
+    def _in_title(self, match: Match) -> bool:
+        return match.entry.category in TITLE_EXEMPT_CATEGORIES and any(
+            a <= match.start and match.end <= b for a, b in self.title_spans
+        )
+
+    @cached_property
     def matches(self) -> list[Match]:
         """Lexicon matches on word boundaries and not inside an allowlisted phrase."""
         return [
@@ -136,6 +151,7 @@ class TextView:
             for m in self._found
             if m.entry.category != "allowlist"
             and not self.allowed(m.start, m.end)
+            and not self._in_title(m)
             and (not m.entry.needs_boundary or self._on_boundaries(m))
         ]
 

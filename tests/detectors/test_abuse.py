@@ -19,6 +19,7 @@ CASES = [
     ("贱 货", "abuse.lexicon"),
     ("一群智😊障", "abuse.lexicon"),
     ("死全家", "abuse.lexicon"),
+    ("《无耻混蛋》说的就是你这个混蛋", "abuse.lexicon"),  # the insult outside the title still counts
 ]
 HARD_NEGATIVES = [
     "你是猪肉供应商吗",
@@ -36,6 +37,8 @@ HARD_NEGATIVES = [
     "他在智力障碍学校当老师",
     "猪头肉卖完了",
     "下午请了神经病学专家会诊",
+    "《无耻混蛋》是昆汀导演的电影",  # titles of works name a film or a book, not a person
+    "你看过陀思妥耶夫斯基的《白痴》吗？",
 ]
 
 
