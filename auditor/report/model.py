@@ -1,7 +1,7 @@
 """What a day's report shows, computed from the lake: groups, findings in context, people, trends.
 
-Everything message-derived that reaches a page passes through the masker unless the report
-is explicitly unmasked, and nothing here produces markup: templates escape every value.
+Everything message-derived that reaches a page passes through ``auditor.masking`` unless the
+report is explicitly unmasked, and nothing here produces markup: templates escape every value.
 """
 
 from __future__ import annotations
@@ -18,15 +18,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from auditor import lake
-from auditor.analyzer import Ruleset
 from auditor.detectors import CATEGORIES
-from auditor.detectors.base import TextView
-from auditor.detectors.pii import PersonalData
-from auditor.detectors.secret import Secret
 from auditor.errors import AuditorError
 from auditor.lexicon import SEVERITIES
-from auditor.policy import masked_excerpt
-from auditor.text.segment import Segmenter
+from auditor.masking import mask_text, unmasked_excerpt
 
 SEVERITY_WEIGHT = {"low": 1, "medium": 3, "high": 9, "critical": 27}
 TREND_DAYS = 7
@@ -38,23 +33,6 @@ def page_name(roomid: str) -> str:
     return "g-" + hashlib.sha256(roomid.encode("utf-8")).hexdigest()[:16] + ".html"
 
 
-class Masker:
-    """Masks personal data and secrets in any text, the same way findings' excerpts are masked."""
-
-    def __init__(self, ruleset: Ruleset) -> None:
-        self.lexicon = ruleset.lexicon
-        self.segmenter = Segmenter([])
-        self.detectors = [PersonalData({}, self.lexicon), Secret({}, self.lexicon)]
-        self.cache: dict[str, str] = {}
-
-    def mask(self, text: str) -> str:
-        if text not in self.cache:
-            view = TextView(text, self.lexicon, self.segmenter)
-            hits = [h for d in self.detectors for h in d.scan(view)]
-            self.cache[text] = masked_excerpt(text, 0, len(text), hits, context=0) if hits else text
-        return self.cache[text]
-
-
 @dataclass
 class ReportSources:
     messages_dir: Path
@@ -64,14 +42,11 @@ class ReportSources:
     roster: dict[str, dict[str, Any]]
     files_dir: Path | None
     tz: dt.tzinfo
-    ruleset: Ruleset
     context_messages: int = 3
     ledger: Any = None  # the review ledger, when the workspace has one
 
     @classmethod
-    def of_workspace(
-        cls, ws, ruleset: Ruleset | None = None, findings_dir: Path | None = None
-    ) -> ReportSources:
+    def of_workspace(cls, ws, findings_dir: Path | None = None) -> ReportSources:
         return cls(
             ws.messages_dir,
             findings_dir or ws.findings_dir,
@@ -80,7 +55,6 @@ class ReportSources:
             ws.roster(),
             ws.files_dir,
             ws.tz,
-            ruleset or Ruleset(ws.config, ws.dictionaries_dir),
             ws.config["report"]["context_messages"],
         )
 
@@ -232,8 +206,7 @@ def build_day(sources: ReportSources, date: str, *, unmasked: bool, one_to_one_l
     )
     messages = sorted(table.to_pylist(), key=lambda m: (m["msgtime"], m["msgid"]))
     findings = _findings(sources.findings_dir, date)
-    masker = Masker(sources.ruleset)
-    show = (lambda t: t) if unmasked else masker.mask
+    show = (lambda t: t) if unmasked else mask_text
     day = dt.date.fromisoformat(date)
     history = [
         _room_counts(sources.findings_dir, (day - dt.timedelta(days=k)).isoformat())
@@ -316,7 +289,7 @@ def build_day(sources: ReportSources, date: str, *, unmasked: bool, one_to_one_l
             if unmasked and anchor in text_of:
                 text = text_of[anchor]
                 excerpt = (
-                    masked_excerpt(text, f["start"], f["end"], [])
+                    unmasked_excerpt(text, f["start"], f["end"])
                     if f["start"] is not None
                     else " ".join(text.split())[:80]
                 )
