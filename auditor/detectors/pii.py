@@ -35,7 +35,7 @@ CARD_CONTEXT = re.compile(
     re.I,
 )
 # Anything a pattern above can match: a run of eleven digits (spaces and dashes allowed) or an @.
-PREFILTER = Prefilter(re.compile(r"\d[\d\s-]{9,}[\dXx]|@"))
+PREFILTER = Prefilter(re.compile(r"\d[\d\s-]{9,}[\dx]|@"))
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CONTEXT_REACH = 20
 

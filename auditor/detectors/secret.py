@@ -40,7 +40,8 @@ _PLACEHOLDER_WORDS = re.compile(
     re.I,
 )
 _PLACEHOLDER_VALUE = re.compile(
-    r"^(?:\*+|[x.?_-]+|多少|什么|null|none|nil|n/a|undefined|true|false|123|xxx\w*|\$\w+|<.*>|\{.*\})$", re.I
+    r"^(?:\*+|[x.?_-]+|多少|什么|null|none|nil|n/a|undefined|true|false|123|xxx\w*|\$\w+|\$[({].*|<.*>|\{.*\})$",
+    re.I,
 )
 # In a key (not a password) these mark documentation too: test-mode keys, counting sequences.
 _KEY_PLACEHOLDER = re.compile(r"test|fake|mock|1234567|abcdefg|0{6}|(.)\1{5}", re.I)
@@ -315,13 +316,14 @@ RULES: list[SecretRule] = [
         key_allowlist=_PUBLIC_KEY_NAME,
     ),
 ]
-# Anything any rule above can match contains one of these (checked over the whole batch at once).
+# Anything any rule above can match contains one of these (checked over the whole batch at once,
+# lower-cased); the class in front lists the characters they start with.
 PREFILTER = Prefilter(
     re.compile(
-        r"(?i)密码|密碼|口令|密钥|秘钥|令牌|passw|passcode|pwd|requirepass|mysql|secret|token|key|credential"
-        r"|akia|asia|abia|acca|a3t|ltai|akid|gh[pousr]_|github_pat_|gl[a-z]{1,5}-|xox|xapp-|hooks\.slack|dingtalk"
-        r"|qyapi|feishu|larksuite|aiza|[sr]k_|sk-|npm_|pypi-|hf_|sg\.|shp|_v1_|\d:aa|eyj|private key|://|\bsk\b"
-        r"|[A-Za-z]\s?/\s?[!-~]"
+        r"(?=[密口秘令prmstkcalgxhdqfne_:/0-9])(?:密码|密碼|口令|密钥|秘钥|令牌|passw|passcode|pwd|requirepass|mysql"
+        r"|secret|token|key|credential|akia|asia|abia|acca|a3t|ltai|akid|gh[pousr]_|github_pat_|gl[a-z]{1,5}-|xox"
+        r"|xapp-|hooks\.slack|dingtalk|qyapi|feishu|larksuite|aiza|[sr]k_|sk-|npm_|pypi-|hf_|sg\.|shp|_v1_|eyj"
+        r"|private key|://|\bsk\b|\d:aa|(?:(?<=[a-z])|(?<=[a-z]\s))/(?=\s?[!-~]))"
     )
 )
 
