@@ -35,6 +35,7 @@ MASKED = [
     ("admin / Gxjp!567", ["Gxjp!567"], "G******"),
     ("redis.conf 里 requirepass Xk82mdQ2", ["Xk82mdQ2"], "X******"),
     ("postgres://app:Tr0ub4dor@db.internal:5432/prod", ["Tr0ub4dor"], "postgres://app:T******@db.internal"),
+    ("后台 http://root:Ipw0rd!x@10.0.0.5/admin", ["Ipw0rd!x"], "root:I******@10.0.0.5"),  # also link evidence
     ("AWS key AKIA2E3MJQ5TNB6LXQ4Z", ["AKIA2E3MJQ5TNB6LXQ4Z"], "AKIA******"),
     ("glpat-9xK2mQ7vL4pR8tY3wZ6b", ["9xK2mQ7vL4pR8tY3wZ6b"], "glpa******"),
     ("api_key=3f9a8c7e2b1d4f6a9c0e8b7d5a3f1c2e", ["3f9a8c7e2b1d4f6a9c0e8b7d5a3f1c2e"], "api_key=3f9a******"),

@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import json
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,7 +138,8 @@ def _hit_text(hit: dict[str, Any]) -> str:
     return f"{hit['rule']} ({hit['severity']})" + (f": {details}" if details else "")
 
 
-def _evidence_items(evidence_json: str) -> list[tuple[str, str]]:
+def _evidence_items(evidence_json: str, show: Callable[[str], str]) -> list[tuple[str, str]]:
+    """Evidence as (key, text) rows; values pass through ``show`` (a URL or file name may hold a secret)."""
     evidence = json.loads(evidence_json)
     items = []
     for key, value in evidence.items():
@@ -149,7 +151,7 @@ def _evidence_items(evidence_json: str) -> list[tuple[str, str]]:
             value = ", ".join(str(v) for v in value[:10]) + (" …" if len(value) > 10 else "")
         elif isinstance(value, dict):
             value = json.dumps(value, ensure_ascii=False, sort_keys=True)
-        items.append((key, str(value)))
+        items.append((key, show(str(value))))
     return items
 
 
@@ -299,7 +301,7 @@ def build_day(sources: ReportSources, date: str, *, unmasked: bool, one_to_one_l
                     "time": local(f["msgtime_ms"]).strftime("%H:%M:%S"),
                     "who": display_name(sources.roster, f["sender"]),
                     "excerpt": excerpt,
-                    "evidence_items": _evidence_items(f["evidence"]),
+                    "evidence_items": _evidence_items(f["evidence"], show),
                     "context": context,
                     "conversation": f["msgid"] is None,
                 }
