@@ -158,7 +158,9 @@ class SecretRule:
         return self.valid(value)
 
 
-_PASSWORD_KEY_ZH = r"(?:登录密码|初始密码|密码|密碼|口令)"
+_PASSWORD_KEY_ZH = (
+    r"(?:登录密码|初始密码|密[\s*._-]?[码碼]|口[\s*._-]?令)"  # 密 码, 密*码: spaced out to dodge filters
+)
 _PASSWORD_KEY_EN = (
     r"(?<![A-Za-z])(?:password|passwd|passcode|pwd)(?:\s+(?:for|of|to)\s+(?:the\s+)?[\w.@-]{1,30})?"
 )
@@ -320,7 +322,7 @@ RULES: list[SecretRule] = [
 # lower-cased); the class in front lists the characters they start with.
 PREFILTER = Prefilter(
     re.compile(
-        r"(?=[密口秘令prmstkcalgxhdqfne_:/0-9])(?:密码|密碼|口令|密钥|秘钥|令牌|passw|passcode|pwd|requirepass|mysql"
+        r"(?=[密口秘令prmstkcalgxhdqfne_:/0-9])(?:密[\s*._-]?[码碼]|口[\s*._-]?令|密钥|秘钥|令牌|passw|passcode|pwd|requirepass|mysql"
         r"|secret|token|key|credential|akia|asia|abia|acca|a3t|ltai|akid|gh[pousr]_|github_pat_|gl[a-z]{1,5}-|xox"
         r"|xapp-|hooks\.slack|dingtalk|qyapi|feishu|larksuite|aiza|[sr]k_|sk-|npm_|pypi-|hf_|sg\.|shp|_v1_|eyj"
         r"|private key|://|\bsk\b|\d:aa|(?:(?<=[a-z])|(?<=[a-z]\s))/(?=\s?[!-~]))"

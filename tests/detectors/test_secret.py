@@ -26,6 +26,9 @@ CASES = [
     ("路由器管理密码：“Rt-8823-kk”", "secret.password", "Rt-8823-kk"),
     ("服务器密碼是 Tw#2026pass", "secret.password", "Tw#2026pass"),  # traditional 密碼
     ("密码=Zx9!kq2m", "secret.password", "Zx9!kq2m"),
+    ("密 码 Lk82!mxq", "secret.password", "Lk82!mxq"),  # keyword spaced out
+    ("密*码：Qa9#2kdd", "secret.password", "Qa9#2kdd"),
+    ("ｐａｓｓｗｏｒｄ：Ｈｕｎｔｅｒ２０２６", "secret.password", "Ｈｕｎｔｅｒ２０２６"),  # full width
     ("共享盘密码是 qingshan", "secret.password", "qingshan"),
     # passwords, English phrasing
     ("数据库 password: hunter2024", "secret.password", "hunter2024"),
@@ -151,6 +154,8 @@ HARD_NEGATIVES = [
     "把密码改成强密码",
     "密码错误请重试",
     "密码已经发你邮箱了",
+    "口令牌放抽屉里",
+    "密 码 都 忘 了",
     "密码至少 8 位，包含大小写",
     "password reset 链接已发",
     "password is required",
