@@ -171,7 +171,7 @@ def _nightly_locked(
     failpoints.reached("after-audit")
 
     finish = _stage(log, "report", durations)
-    sources = ReportSources.of_workspace(ws, ruleset)
+    sources = ReportSources.of_workspace(ws)
     reports = []
     with _Progress("report", len(dates), interactive) as progress:
         for date in dates:

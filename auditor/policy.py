@@ -15,9 +15,7 @@ from typing import Any
 
 from auditor.detectors.base import Event, Hit, raise_severity
 from auditor.lexicon import SEVERITIES
-
-EXCERPT_CONTEXT = 20  # characters of context on each side of a match
-EVENT_EXCERPT = 80
+from auditor.masking import EVENT_EXCERPT, excerpt, hit_spans
 
 
 def finding_id(*parts: object) -> str:
@@ -27,28 +25,6 @@ def finding_id(*parts: object) -> str:
 def adjust(severity: str, category: str, group_category: str, policy: dict[str, Any]) -> str:
     steps = policy["adjust"].get(category, {}).get(group_category, 0)
     return raise_severity(severity, steps)
-
-
-def masked_excerpt(text: str, start: int, end: int, hits: list[Hit], context: int = EXCERPT_CONTEXT) -> str:
-    """A window around [start, end) with every personal-data or secret span replaced by its mask."""
-    sensitive = sorted((h.start, h.end, h.masked) for h in hits if h.masked is not None)
-    lo, hi = max(0, start - context), min(len(text), end + context)
-    for s, e, _ in sensitive:  # never cut a sensitive span in half: widen to include it whole
-        if s < lo < e:
-            lo = s
-        if s < hi < e:
-            hi = e
-    pieces = []
-    position = lo
-    for s, e, mask in sensitive:
-        if e <= lo or s >= hi or s < position:
-            continue
-        pieces.append(text[position:s])
-        pieces.append(mask)
-        position = e
-    pieces.append(text[position:hi])
-    body = " ".join("".join(pieces).split())  # newlines and runs of spaces → one space
-    return ("…" if lo > 0 else "") + body + ("…" if hi < len(text) else "")
 
 
 def _evidence_json(value: dict[str, Any]) -> str:
@@ -90,7 +66,7 @@ def message_findings(
                 "category": category,
                 "rule": top.rule,
                 "severity": adjust(top.severity, category, group_category, policy),
-                "excerpt": masked_excerpt(message["text"], top.start, top.end, hits),
+                "excerpt": excerpt(message["text"], top.start, top.end, hit_spans(hits)),
                 "start": top.start,
                 "end": top.end,
                 "score": max(h.score for h in group),
@@ -110,7 +86,7 @@ def event_finding(
     date: str,
     version: str,
 ) -> dict[str, Any]:
-    excerpt = masked_excerpt(anchor_text, 0, min(len(anchor_text), EVENT_EXCERPT), anchor_hits, context=0)
+    shown = excerpt(anchor_text, 0, min(len(anchor_text), EVENT_EXCERPT), hit_spans(anchor_hits), context=0)
     return {
         "finding_id": finding_id(
             "event", event.rule, event.roomid, event.sender, event.msgtime, event.msgid or ""
@@ -123,7 +99,7 @@ def event_finding(
         "category": event.category,
         "rule": event.rule,
         "severity": adjust(event.severity, event.category, group_category, policy),
-        "excerpt": excerpt,
+        "excerpt": shown,
         "start": None,
         "end": None,
         "score": event.score,

@@ -97,7 +97,7 @@ def replay(
     sources = Sources.of_workspace(source_ws, findings_dir=out / "lake" / "findings")
     workers = workers or config["audit"]["workers"] or available_cores()
     audit_report = run_audit(sources, ruleset, dates, workers, ws.tz)
-    report_sources = ReportSources.of_workspace(source_ws, ruleset, findings_dir=out / "lake" / "findings")
+    report_sources = ReportSources.of_workspace(source_ws, findings_dir=out / "lake" / "findings")
     lang = lang or config["report"]["lang"]
     for date in dates:
         render_day(report_sources, date, out / "reports", lang=lang)

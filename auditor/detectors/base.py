@@ -11,10 +11,13 @@ Two kinds, because some rules see one message and some see a conversation:
 from __future__ import annotations
 
 import abc
+import bisect
+import itertools
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from auditor.lexicon import SEVERITIES, Lexicon, Match
 from auditor.text.normalize import Normalized, fold_width, normalize
@@ -71,6 +74,51 @@ class Hit:
         }
         values.update(changes)
         return cls(**values)
+
+
+class Sensitive(NamedTuple):
+    """A span of personal data or a secret in a plain string, with what it shows once masked."""
+
+    start: int
+    end: int
+    rule: str
+    severity: str
+    masked: str
+
+
+class Prefilter:
+    """One regex pass over a whole batch that says which texts can match a detector at all.
+
+    Pattern detectors are cheap per text but most chat has nothing for them; a single search over
+    the joined batch keeps Python work to the few candidates. The pattern sees the batch
+    NFKC-folded and lower-cased (full-width and upper-case evasions pass too) and must match
+    wherever any of the detector's rules could. Python's ``re`` skips ahead fastest when the
+    pattern opens with a character class (``(?=[…])``) naming the characters a match can start with.
+    """
+
+    _SEPARATOR = "\x00"
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+
+    def candidates(self, texts: list[str]) -> list[int]:
+        """Indexes of the texts the pattern finds something in, ascending."""
+        folded = unicodedata.normalize("NFKC", self._SEPARATOR.join(texts)).lower()
+        pieces = folded.split(self._SEPARATOR)
+        if len(pieces) != len(texts):  # a text holds the separator itself: search each text
+            return [
+                i
+                for i, t in enumerate(texts)
+                if self.pattern.search(unicodedata.normalize("NFKC", t).lower())
+            ]
+        ends = list(itertools.accumulate(len(p) + 1 for p in pieces))  # one past each separator
+        found: list[int] = []
+        position = 0
+        while (match := self.pattern.search(folded, position)) is not None:
+            index = bisect.bisect_right(ends, match.start())
+            found.append(index)
+            position = ends[index]  # the next text: one candidate is enough
+        return found
 
 
 @dataclass(frozen=True)

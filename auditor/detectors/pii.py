@@ -2,7 +2,8 @@
 
 Each pattern is validated the way presidio validates recognizers: an ID number must pass the
 GB 11643-1999 check digit and carry a real birth date; a bank card must pass Luhn *and* stand
-near card words (卡号, 银行卡, 转账); numbers after 订单号/单号/工号 are business identifiers.
+near card words (卡号, 银行卡, 转账, a bank's short name: 招行卡 6228 …); numbers after
+订单号/单号/工号 are business identifiers; ``git@github.com:org/repo.git`` is not an e-mail.
 """
 
 from __future__ import annotations
@@ -11,16 +12,30 @@ import datetime as dt
 import re
 
 from auditor.detectors import register
-from auditor.detectors.base import Hit, TextDetector, TextView
+from auditor.detectors.base import Hit, Prefilter, Sensitive, TextDetector, TextView
 
 MOBILE = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[\s-]?)?(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
-ID_CARD = re.compile(r"(?<![0-9A-Za-z])([1-8]\d{5})(\d{8})(\d{3})([\dXx])(?![0-9A-Za-z])")
+# 18 characters, or grouped as written on forms: 110105 19491231 002X
+ID_CARD = re.compile(r"(?<![0-9A-Za-z])([1-8]\d{5})[\s-]?(\d{8})[\s-]?(\d{3})([\dXx])(?![0-9A-Za-z])")
 BANK_CARD = re.compile(r"(?<!\d)(\d{4}(?:[\s-]?\d{4}){3}(?:[\s-]?\d{1,3})?)(?!\d)")
 EMAIL = re.compile(
     r"(?<![A-Za-z0-9._%+-])([A-Za-z0-9._%+-]{1,64})@([A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})"
 )
+# git@github.com:org/repo.git and ssh://git@host/…: the user part of a remote, not a mailbox
+GIT_REMOTE_AFTER = re.compile(r":~?[A-Za-z0-9_.-]+/")
+URL_USERINFO_BEFORE = re.compile(r"://[^\s/@]*$")
 BUSINESS_ID = re.compile(r"(?:订单号?|单号|编号|工号|流水号|快递单|运单|发票号|合同号)[:：\s]*$")
-CARD_CONTEXT = re.compile(r"卡号|银行卡|储蓄卡|信用卡|借记卡|银行账号|转账|打到|汇款|收款|开户|card", re.I)
+# Card words: 卡号, 银行卡 …, and a bank's name or short name (招行卡 6228 …, 工行 6222 …).
+BANKS = (
+    "招行|工行|建行|农行|中行|交行|邮储|浦发|民生|兴业|平安|光大|华夏|中信|广发|北京银行|上海银行|宁波银行|"
+    "江苏银行|南京银行|杭州银行|农商|农信|招商银行|工商银行|建设银行|农业银行|中国银行|交通银行|邮政"
+)
+CARD_CONTEXT = re.compile(
+    rf"卡号|银行卡|储蓄卡|信用卡|借记卡|银行账号|账号|帐号|卡|银行|{BANKS}|转账|打到|汇款|收款|开户|card|visa|master|unionpay|银联",
+    re.I,
+)
+# Anything a pattern above can match: a run of eleven digits (spaces and dashes allowed) or an @.
+PREFILTER = Prefilter(re.compile(r"\d[\d\s-]{9,}[\dx]|@"))
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CONTEXT_REACH = 20
 
@@ -57,56 +72,61 @@ def mask_email(local: str, domain: str) -> str:
     return f"{local[0]}***@{domain}"
 
 
+def find_personal_data(text: str, *, broad: bool = False) -> list[Sensitive]:
+    """Personal data in a plain (width-folded) string, no two spans overlapping.
+
+    ``broad`` is for masking text shown to reviewers, where hiding too much costs nothing: a
+    Luhn-valid card number counts without a card word, and business identifiers are masked too.
+    """
+    found: list[Sensitive] = []
+
+    def free(s: int, e: int) -> bool:
+        return not any(a < e and s < b for a, b, *_ in found)
+
+    def business_id(s: int) -> bool:
+        return not broad and bool(BUSINESS_ID.search(text[max(0, s - 8) : s]))
+
+    for match in ID_CARD.finditer(text):
+        number = "".join(match.groups())
+        if id_card_valid(number) and not business_id(match.start()):
+            found.append(Sensitive(*match.span(), "pii.id_card", "high", mask_digits(number, 6, 4)))
+    for match in BANK_CARD.finditer(text):
+        digits = re.sub(r"\D", "", match.group())
+        s, e = match.span()
+        if not (16 <= len(digits) <= 19 and luhn_valid(digits) and free(s, e) and not business_id(s)):
+            continue
+        if broad or CARD_CONTEXT.search(text[max(0, s - CONTEXT_REACH) : e + 8]):
+            found.append(Sensitive(s, e, "pii.bank_card", "high", mask_digits(digits, 4, 4)))
+    for match in MOBILE.finditer(text):
+        s, e = match.span()
+        if free(s, e) and not business_id(s):
+            found.append(Sensitive(s, e, "pii.mobile", "medium", mask_digits("".join(match.groups()), 3, 4)))
+    for match in EMAIL.finditer(text):
+        s, e = match.span()
+        if GIT_REMOTE_AFTER.match(text, e) or URL_USERINFO_BEFORE.search(text, 0, s):
+            continue
+        if free(s, e):
+            found.append(Sensitive(s, e, "pii.email", "low", mask_email(match.group(1), match.group(2))))
+    return sorted(found)
+
+
 @register
 class PersonalData(TextDetector):
     category = "pii"
 
     def scan(self, view: TextView) -> list[Hit]:
-        text = view.folded.text
-        hits: list[tuple[int, int, str, str, str]] = []  # (start, end, rule, severity, masked)
-
-        def free(s: int, e: int) -> bool:
-            return not any(a < e and s < b for a, b, *_ in hits)
-
-        def business_id(s: int) -> bool:
-            return bool(BUSINESS_ID.search(text[max(0, s - 8) : s]))
-
-        for found in ID_CARD.finditer(text):
-            number = found.group()
-            if id_card_valid(number) and not business_id(found.start()):
-                hits.append((*found.span(), "pii.id_card", "high", mask_digits(number, 6, 4)))
-        for found in BANK_CARD.finditer(text):
-            digits = re.sub(r"\D", "", found.group())
-            s, e = found.span()
-            near = text[max(0, s - CONTEXT_REACH) : e + 8]
-            if (
-                16 <= len(digits) <= 19
-                and luhn_valid(digits)
-                and CARD_CONTEXT.search(near)
-                and free(s, e)
-                and not business_id(s)
-            ):
-                hits.append((s, e, "pii.bank_card", "high", mask_digits(digits, 4, 4)))
-        for found in MOBILE.finditer(text):
-            s, e = found.span()
-            if free(s, e) and not business_id(s):
-                digits = "".join(found.groups())
-                hits.append((s, e, "pii.mobile", "medium", mask_digits(digits, 3, 4)))
-        for found in EMAIL.finditer(text):
-            if free(*found.span()):
-                hits.append((*found.span(), "pii.email", "low", mask_email(found.group(1), found.group(2))))
-        out = []
-        for s, e, rule, severity, masked in sorted(hits):
-            start, end = view.folded.span(s, e)
-            out.append(
-                Hit(
-                    "pii",
-                    rule,
-                    severity,
-                    start,
-                    end,
-                    evidence={"kind": rule.split(".")[1], "value": masked},
-                    masked=masked,
-                )
+        hits = []
+        for found in find_personal_data(view.folded.text):
+            start, end = view.folded.span(found.start, found.end)
+            kind = found.rule.split(".")[1]
+            evidence = {"kind": kind, "value": found.masked}
+            hits.append(
+                Hit("pii", found.rule, found.severity, start, end, evidence=evidence, masked=found.masked)
             )
+        return hits
+
+    def scan_many(self, views: list[TextView]) -> list[list[Hit]]:
+        out: list[list[Hit]] = [[] for _ in views]
+        for i in PREFILTER.candidates([v.text for v in views]):
+            out[i] = self.scan(views[i])
         return out

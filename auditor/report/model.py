@@ -1,7 +1,7 @@
 """What a day's report shows, computed from the lake: groups, findings in context, people, trends.
 
-Everything message-derived that reaches a page passes through the masker unless the report
-is explicitly unmasked, and nothing here produces markup: templates escape every value.
+Everything message-derived that reaches a page passes through ``auditor.masking`` unless the
+report is explicitly unmasked, and nothing here produces markup: templates escape every value.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import json
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,15 +19,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from auditor import lake
-from auditor.analyzer import Ruleset
 from auditor.detectors import CATEGORIES
-from auditor.detectors.base import TextView
-from auditor.detectors.pii import PersonalData
-from auditor.detectors.secret import Secret
 from auditor.errors import AuditorError
 from auditor.lexicon import SEVERITIES
-from auditor.policy import masked_excerpt
-from auditor.text.segment import Segmenter
+from auditor.masking import mask_text, unmasked_excerpt
 
 SEVERITY_WEIGHT = {"low": 1, "medium": 3, "high": 9, "critical": 27}
 TREND_DAYS = 7
@@ -38,23 +34,6 @@ def page_name(roomid: str) -> str:
     return "g-" + hashlib.sha256(roomid.encode("utf-8")).hexdigest()[:16] + ".html"
 
 
-class Masker:
-    """Masks personal data and secrets in any text, the same way findings' excerpts are masked."""
-
-    def __init__(self, ruleset: Ruleset) -> None:
-        self.lexicon = ruleset.lexicon
-        self.segmenter = Segmenter([])
-        self.detectors = [PersonalData({}, self.lexicon), Secret({}, self.lexicon)]
-        self.cache: dict[str, str] = {}
-
-    def mask(self, text: str) -> str:
-        if text not in self.cache:
-            view = TextView(text, self.lexicon, self.segmenter)
-            hits = [h for d in self.detectors for h in d.scan(view)]
-            self.cache[text] = masked_excerpt(text, 0, len(text), hits, context=0) if hits else text
-        return self.cache[text]
-
-
 @dataclass
 class ReportSources:
     messages_dir: Path
@@ -64,14 +43,11 @@ class ReportSources:
     roster: dict[str, dict[str, Any]]
     files_dir: Path | None
     tz: dt.tzinfo
-    ruleset: Ruleset
     context_messages: int = 3
     ledger: Any = None  # the review ledger, when the workspace has one
 
     @classmethod
-    def of_workspace(
-        cls, ws, ruleset: Ruleset | None = None, findings_dir: Path | None = None
-    ) -> ReportSources:
+    def of_workspace(cls, ws, findings_dir: Path | None = None) -> ReportSources:
         return cls(
             ws.messages_dir,
             findings_dir or ws.findings_dir,
@@ -80,7 +56,6 @@ class ReportSources:
             ws.roster(),
             ws.files_dir,
             ws.tz,
-            ruleset or Ruleset(ws.config, ws.dictionaries_dir),
             ws.config["report"]["context_messages"],
         )
 
@@ -163,7 +138,8 @@ def _hit_text(hit: dict[str, Any]) -> str:
     return f"{hit['rule']} ({hit['severity']})" + (f": {details}" if details else "")
 
 
-def _evidence_items(evidence_json: str) -> list[tuple[str, str]]:
+def _evidence_items(evidence_json: str, show: Callable[[str], str]) -> list[tuple[str, str]]:
+    """Evidence as (key, text) rows; values pass through ``show`` (a URL or file name may hold a secret)."""
     evidence = json.loads(evidence_json)
     items = []
     for key, value in evidence.items():
@@ -175,7 +151,7 @@ def _evidence_items(evidence_json: str) -> list[tuple[str, str]]:
             value = ", ".join(str(v) for v in value[:10]) + (" …" if len(value) > 10 else "")
         elif isinstance(value, dict):
             value = json.dumps(value, ensure_ascii=False, sort_keys=True)
-        items.append((key, str(value)))
+        items.append((key, show(str(value))))
     return items
 
 
@@ -232,8 +208,7 @@ def build_day(sources: ReportSources, date: str, *, unmasked: bool, one_to_one_l
     )
     messages = sorted(table.to_pylist(), key=lambda m: (m["msgtime"], m["msgid"]))
     findings = _findings(sources.findings_dir, date)
-    masker = Masker(sources.ruleset)
-    show = (lambda t: t) if unmasked else masker.mask
+    show = (lambda t: t) if unmasked else mask_text
     day = dt.date.fromisoformat(date)
     history = [
         _room_counts(sources.findings_dir, (day - dt.timedelta(days=k)).isoformat())
@@ -316,7 +291,7 @@ def build_day(sources: ReportSources, date: str, *, unmasked: bool, one_to_one_l
             if unmasked and anchor in text_of:
                 text = text_of[anchor]
                 excerpt = (
-                    masked_excerpt(text, f["start"], f["end"], [])
+                    unmasked_excerpt(text, f["start"], f["end"])
                     if f["start"] is not None
                     else " ".join(text.split())[:80]
                 )
@@ -326,7 +301,7 @@ def build_day(sources: ReportSources, date: str, *, unmasked: bool, one_to_one_l
                     "time": local(f["msgtime_ms"]).strftime("%H:%M:%S"),
                     "who": display_name(sources.roster, f["sender"]),
                     "excerpt": excerpt,
-                    "evidence_items": _evidence_items(f["evidence"]),
+                    "evidence_items": _evidence_items(f["evidence"], show),
                     "context": context,
                     "conversation": f["msgid"] is None,
                 }
