@@ -147,3 +147,63 @@ def test_every_list_setting_declares_its_element_type():
 
     lists = {key for key, value in _leaf_settings(DEFAULTS) if isinstance(value, list)}
     assert lists == set(LIST_ITEMS)
+
+
+# Every command that works on a workspace, with arguments that would otherwise get it going.
+WORKSPACE_COMMANDS = [
+    ["nightly"],
+    ["ingest", "."],
+    ["audit"],
+    ["report"],
+    ["backup", "create"],
+    ["backup", "list"],
+    ["backup", "verify", "--all"],
+    ["backup", "prune", "--keep-daily", "1", "--keep-monthly", "1"],
+    ["review", "list"],
+    ["action", "list"],
+    ["eval", "--labels", "labels.csv"],
+    ["replay", "--since", "2026-11-16", "--until", "2026-11-16", "--out", "replay-out"],
+]
+
+
+@pytest.mark.parametrize("args", WORKSPACE_COMMANDS, ids=" ".join)
+def test_a_mistyped_workspace_exits_2_and_creates_nothing(runner, tmp_path, args, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    missing = tmp_path / "nonexistent" / "ws"
+    result = runner.invoke(cli, ["-w", str(missing), *args])
+    assert result.exit_code == 2, result.output
+    assert f"workspace {missing} does not exist" in result.output and "init" in result.output
+    assert not (tmp_path / "nonexistent").exists()
+
+    empty = tmp_path / "empty"  # a folder that exists but was never initialised
+    empty.mkdir()
+    result = runner.invoke(cli, ["-w", str(empty), *args])
+    assert result.exit_code == 2 and "is not an auditor workspace" in result.output
+    assert list(empty.iterdir()) == []
+
+
+@pytest.mark.parametrize("args", [["nightly"], ["review", "list"]], ids=" ".join)
+def test_no_workspace_option_does_not_create_the_default_folder(runner, tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(cli, args, env={"AUDITOR_WORKSPACE": None})
+    assert result.exit_code == 2 and "auditor-workspace does not exist" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    """`auditor review list | head`: the reader leaves; no "unexpected failure", no traceback."""
+    import subprocess
+    import sys
+
+    from tests.report_fixture import build
+
+    root = build(tmp_path).root
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "auditor", "-w", str(root), "review", "list"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    proc.stdout.close()  # the reader is gone before the first line is written
+    stderr = proc.stderr.read().decode("utf-8")
+    assert proc.wait(timeout=120) == 1
+    assert stderr == ""
