@@ -1,7 +1,8 @@
 """The ``auditor`` command line: parses options and delegates to functions tests can call.
 
 Exit codes: 0 success, 1 unexpected failure, 2 usage or configuration error,
-65 input data rejected above the configured threshold (the work is still done), 75 locked.
+65 input data rejected above the configured threshold (the work is still done), 75 locked,
+143 stopped by SIGTERM.
 """
 
 from __future__ import annotations

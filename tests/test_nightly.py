@@ -297,3 +297,32 @@ def test_a_failed_run_leaves_a_manifest_and_a_final_log_line(
         f"nightly finished: status=failed exit={exit_code} run={manifest['run_id']}"
     )
     assert not list((ws.state_dir / "done").glob("*"))  # nothing marked done: the next run redoes it all
+
+
+# What a killed writer leaves behind (names as atomic.py and the report renderer make them),
+# and whether the next locked run removes it: only in folders that lock holders alone write to.
+LEFTOVERS = [
+    ("reports/.tmp-2026-11-16-k1ll3d/groups/wrA.html", True),  # render_day's staging folder
+    ("reports/.old-2026-11-16-k1ll3d/index.html", True),  # a swapped-out day folder
+    ("reports/.tmp-index.html-k1ll3d", True),  # atomic write of the overview
+    ("lake/messages/date=2026-11-16/.tmp-part.parquet-k1ll3d", True),
+    ("runs/.tmp-nightly-x.json-k1ll3d", True),
+    ("state/done/.tmp-abc-k1ll3d", True),
+    ("dictionaries/.tmp-allowlist.txt-k1ll3d", False),  # written without the lock: may be live
+    ("inbox/.tmp-export.jsonl-k1ll3d", False),  # not ours: an exporter may be writing it
+]
+
+
+@pytest.mark.parametrize("command", [["nightly"], ["report"]], ids=" ".join)
+def test_the_next_locked_run_clears_what_a_killed_one_left(tmp_path, baseline, runner, command):
+    ws = Workspace(tmp_path / "copy")
+    shutil.copytree(baseline.root, ws.root)
+    for relative, _ in LEFTOVERS:
+        (ws.root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (ws.root / relative).write_text("half", encoding="utf-8")
+    result = runner.invoke(cli, ["-w", str(ws.root), *command])
+    assert result.exit_code == 0, result.output
+    for relative, removed in LEFTOVERS:
+        top = ws.root / relative.split("/.")[0] / ("." + relative.split("/.")[1].split("/")[0])
+        assert top.exists() != removed, relative
+    assert state(ws) == state(baseline)  # nothing else touched
