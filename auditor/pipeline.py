@@ -112,17 +112,11 @@ def nightly(
     ws.require()
     interactive = sys.stderr.isatty() if interactive is None else interactive
     with ws.locked():
-        return _nightly_recorded(
-            ws,
-            workers,
-            interactive,
-            engine or ws.config["audit"]["engine"],
-            scheduler or ws.config["audit"]["scheduler"] or None,
-        )
+        return _nightly_recorded(ws, workers, interactive, engine, scheduler)
 
 
 def _nightly_recorded(
-    ws: Workspace, workers: int | None, interactive: bool, engine: str, scheduler: str | None
+    ws: Workspace, workers: int | None, interactive: bool, engine: str | None, scheduler: str | None
 ) -> NightlyResult:
     """Every run that got the lock leaves a manifest and a final log line, whatever its end:
     monitoring tells "ok", "nothing-new" and "failed" (with the error and the stage) apart."""
@@ -172,13 +166,15 @@ def _nightly_locked(
     ws: Workspace,
     workers: int | None,
     interactive: bool,
-    engine: str,
+    engine: str | None,
     scheduler: str | None,
     log,
     result: NightlyResult,
     durations: _Durations,
 ) -> None:
     run_id = result.run_id
+    engine = engine or ws.config["audit"]["engine"]  # a bad auditor.toml fails here, in the record
+    scheduler = scheduler or ws.config["audit"]["scheduler"] or None
     files = new_inbox_files(ws)
     ruleset = Ruleset(ws.config, ws.dictionaries_dir)
     manifest = result.manifest
