@@ -65,9 +65,10 @@ class Workspace:
         quietly start an empty workspace and report "nothing new" every night."""
         if not self.config_path.is_file():
             what = "is not an auditor workspace (no auditor.toml)" if self.root.exists() else "does not exist"
+            where = self.root.absolute()  # cron's working folder is rarely the one the operator thinks
             raise AuditorError(
-                f"workspace {self.root} {what}: check -w/--workspace or AUDITOR_WORKSPACE, "
-                f"or create it with `auditor -w {self.root} init`"
+                f"workspace {where} {what}: check -w/--workspace or AUDITOR_WORKSPACE, "
+                f"or create it with `auditor -w {where} init`"
             )
 
     @contextlib.contextmanager
