@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,6 +46,28 @@ def atomic_path(target: Path) -> Iterator[Path]:
         fsync_dir(target.parent)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+STALE_PREFIXES = (".tmp-", ".old-")  # atomic_path temporaries, report staging and swapped-out folders
+
+
+def remove_stale_temps(folder: Path) -> list[Path]:
+    """Remove the temporaries a killed writer left anywhere under ``folder``; returns them.
+
+    Only safe while no live writer can be using them: call it holding the workspace lock, on
+    folders that only lock holders write to.
+    """
+    removed: list[Path] = []
+    for root, dirs, files in os.walk(folder):
+        for name in [d for d in dirs if d.startswith(STALE_PREFIXES)]:
+            shutil.rmtree(Path(root) / name, ignore_errors=True)
+            removed.append(Path(root) / name)
+            dirs.remove(name)
+        for name in files:
+            if name.startswith(STALE_PREFIXES):
+                (Path(root) / name).unlink(missing_ok=True)
+                removed.append(Path(root) / name)
+    return removed
 
 
 def write_bytes(target: Path, data: bytes) -> None:

@@ -8,7 +8,10 @@ atomically, so the same input and rules give byte-identical findings.
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.connection
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -20,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from auditor import lake
+from auditor import failpoints, lake
 from auditor.analyzer import Analyzer, Ruleset
 from auditor.detectors import day_detectors
 from auditor.detectors.base import Hit
@@ -36,9 +39,36 @@ MESSAGE_COLUMNS = ["msgid", "action", "msgtype", "sender", "sender_kind", "roomi
 _worker_analyzer: Analyzer | None = None
 
 
+def _exit_with_parent() -> None:
+    """Ends this worker as soon as the process that started the pool is gone, however it died.
+
+    A pool worker otherwise waits on its task queue forever once the parent is SIGKILLed (it
+    holds the queue's write end itself). The parent sentinel is a pipe only the parent writes to,
+    so it reads as ready exactly when the parent has exited.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _init_worker(config: dict[str, Any], company_dictionaries: Path | None) -> None:
     global _worker_analyzer
+    _exit_with_parent()
     _worker_analyzer = Analyzer(Ruleset(config, company_dictionaries))
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """Workers start from a fresh interpreter (forkserver, else spawn), never by forking this
+    process: a forked worker would inherit every descriptor, the workspace lock's included, and
+    keep the workspace locked after this process is killed."""
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    return multiprocessing.get_context(method)
 
 
 def _analyze_chunk(keys: list[tuple[str, bool]]) -> list[list[Hit]]:
@@ -82,6 +112,7 @@ class LocalEngine:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
                     self.workers,
+                    mp_context=_pool_context(),
                     initializer=_init_worker,
                     initargs=(self.ruleset.config, self.ruleset.company_dictionaries),
                 )
@@ -92,10 +123,12 @@ class LocalEngine:
             results = (self._analyzer.analyze_many(chunk) for chunk in chunks)
         for chunk, chunk_hits in zip(chunks, results, strict=True):
             self.hits.update(zip(chunk, chunk_hits, strict=True))
+            failpoints.reached("mid-audit")
 
     def close(self) -> None:
+        """Stops the workers; on an error or SIGTERM, chunks not yet started are dropped."""
         if self._pool is not None:
-            self._pool.shutdown()
+            self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
 

@@ -1,13 +1,15 @@
 """The ``auditor`` command line: parses options and delegates to functions tests can call.
 
 Exit codes: 0 success, 1 unexpected failure, 2 usage or configuration error,
-65 input data rejected above the configured threshold (the work is still done), 75 locked.
+65 input data rejected above the configured threshold (the work is still done), 75 locked,
+143 stopped by SIGTERM.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -16,18 +18,18 @@ import click
 
 from auditor import __version__
 from auditor.categories import FINDING_CATEGORIES
-from auditor.errors import EXIT_DATA, EXIT_FAILURE, AuditorError
-from auditor.lock import workspace_lock
+from auditor.errors import EXIT_DATA, EXIT_FAILURE, EXIT_INTERRUPTED, AuditorError, Terminated
 from auditor.workspace import DEFAULT_WORKSPACE, Workspace
 
 EXIT_CODES_HELP = """\b
 Exit codes:
   0   success
   1   unexpected failure
-  2   usage or configuration error
+  2   usage or configuration error (also: no workspace; run `auditor init`)
   65  input records rejected above ingest.max_reject_ratio (work still done);
-      `check` / `backup verify` found damage; backup refused over a damaged lake
-  75  another run holds the workspace lock"""
+      `check` / `backup verify` found damage; refused over a damaged lake or ledger
+  75  another run holds the workspace lock
+  143 stopped by SIGTERM (the next run completes the work)"""
 
 
 class AuditorGroup(click.Group):
@@ -41,9 +43,14 @@ class AuditorGroup(click.Group):
             ctx.exit(exc.exit_code)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:
+            _stdout_reader_gone()
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
-            ctx.exit(130)
+            ctx.exit(EXIT_INTERRUPTED)
+        except Terminated as exc:
+            click.echo("Terminated (SIGTERM); the next run completes the work.", err=True)
+            ctx.exit(exc.exit_code)
         except Exception as exc:  # the promise is "never a traceback" for users; keep one for debugging
             if os.environ.get("AUDITOR_DEBUG"):
                 traceback.print_exc()
@@ -60,7 +67,10 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the re
 
 
 def workspace_of(ctx: click.Context) -> Workspace:
-    return ctx.find_object(Workspace)
+    """The workspace of every command but ``init``: it must exist (exit 2 naming the path otherwise)."""
+    ws = ctx.find_object(Workspace)
+    ws.require()
+    return ws
 
 
 @click.group(cls=AuditorGroup, epilog=EXIT_CODES_HELP)
@@ -99,7 +109,7 @@ def init(ctx: click.Context) -> None:
     Example:
       auditor -w ./auditor-workspace init
     """
-    ws = workspace_of(ctx)
+    ws = ctx.find_object(Workspace)
     created = ws.init()
     ws.config  # noqa: B018 - validates an existing auditor.toml now rather than at the first nightly run
     for path in created:
@@ -127,8 +137,7 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
     from auditor.ingest import ingest as run_ingest
 
     ws = workspace_of(ctx)
-    ws.init()
-    with workspace_lock(ws.lock_path):
+    with ws.locked():
         report = run_ingest(ws, paths)
     summary = report.summary()
     if as_json:
@@ -239,7 +248,7 @@ def audit(
         if not as_json:
             click.echo(f"{day}: {messages} messages, {findings} findings")
 
-    with workspace_lock(ws.lock_path):
+    with ws.locked():
         summary = run_audit(
             ws, dates, workers, on_date=progress, engine=engine, scheduler=scheduler
         ).summary()
@@ -292,7 +301,7 @@ def report_command(
         dates = [d for d in dates if d in set(lake.dates(ws.findings_dir))]
     if not dates:
         raise AuditorError(f"nothing to report in {ws.root}: run `auditor ingest` and `auditor audit` first")
-    with workspace_lock(ws.lock_path):
+    with ws.locked():
         indexes = report(ws, dates, lang=lang, unmasked=unmasked)
     for index in indexes:
         click.echo(str(index))
@@ -325,7 +334,7 @@ def nightly(
     manifest = result.manifest
     if as_json:
         click.echo(json.dumps(manifest, ensure_ascii=False, indent=2))
-    elif manifest.get("status") == "nothing new":
+    elif manifest.get("status") == "nothing-new":
         click.echo("nothing new in the inbox")
     else:
         counts = manifest["counts"]
@@ -382,7 +391,7 @@ def backup_create(ctx: click.Context, date: str | None) -> None:
     ws = workspace_of(ctx)
     if date and date not in lake.dates(ws.messages_dir):
         raise AuditorError(f"no messages in the lake for {date}")
-    with workspace_lock(ws.lock_path):
+    with ws.locked():
         manifest = backups.create(ws, date)
     click.echo(f"snapshot {manifest['id']}: {len(manifest['files'])} files, {manifest['bytes']:,} bytes")
 
@@ -517,7 +526,7 @@ def backup_prune(
     options = {"allow_dropping_dates": allow_dropping_dates}
     plan = backups.plan_prune(store, keep_daily, keep_monthly, **options)  # refuses keeping nothing
     if not dry_run:
-        with workspace_lock(ws.lock_path):
+        with ws.locked():
             require_intact(ws, "not pruning")
             plan = backups.prune(store, keep_daily, keep_monthly, **options)
     verb = "would remove" if dry_run else "removed"
@@ -557,7 +566,7 @@ def check_command(ctx: click.Context, quick: bool, adopt: bool, as_json: bool) -
     from auditor.integrity import adopt_unrecorded, check
 
     ws = workspace_of(ctx)
-    with workspace_lock(ws.lock_path):  # a run writing meanwhile would show as damage
+    with ws.locked():  # a run writing meanwhile would show as damage
         if adopt:
             for outcome in adopt_unrecorded(ws):
                 click.echo(str(outcome), err=True)
@@ -1138,8 +1147,29 @@ def sample(out_dir: Path, messages: int, groups: int, days: int, seed: int, star
     )
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+def _stdout_reader_gone() -> None:
+    """The reader of our output left (`auditor review list | head`): point stdout at devnull so
+    no later flush fails, and end quietly with exit 1, as the Python docs advise for EPIPE."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(EXIT_FAILURE)
+
+
 def main() -> None:
-    cli(prog_name="auditor")
+    # SIGTERM (systemd stop, timeout) ends the run like an error: the audit pool is stopped, the
+    # lock released, and nightly writes a failed run manifest, instead of dying mid-step.
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        cli(prog_name="auditor")
+    finally:
+        try:
+            sys.stdout.flush()  # output that fit in the buffer meets the closed pipe only here
+        except BrokenPipeError:
+            _stdout_reader_gone()
 
 
 if __name__ == "__main__":

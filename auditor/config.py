@@ -14,7 +14,7 @@ import zoneinfo
 from pathlib import Path
 from typing import Any
 
-from auditor.categories import GROUP_CATEGORIES
+from auditor.categories import FINDING_CATEGORIES, GROUP_CATEGORIES
 from auditor.errors import AuditorError
 
 DEFAULTS: dict[str, Any] = {
@@ -192,6 +192,26 @@ rules = [
 """
 
 
+# The element type of every list setting: an empty default says nothing about what it holds.
+LIST_ITEMS: dict[str, type] = {
+    "ingest.inbox_paths": str,
+    "groups.rules": dict,
+    "ladder.termination_categories": str,
+    "ladder.major_leak_categories": str,
+    "detectors.disabled": str,
+    "detectors.malicious_link.dangerous_extensions": str,
+    "detectors.malicious_link.blocklist": str,
+}
+
+
+def _check_items(path: str, value: list[Any]) -> None:
+    item_type = LIST_ITEMS[path]
+    for i, item in enumerate(value):
+        if not isinstance(item, item_type):
+            expected = "table" if item_type is dict else item_type.__name__
+            raise AuditorError(f"auditor.toml: '{path}[{i}]' must be {expected}, got {type(item).__name__}")
+
+
 def _merge(defaults: dict[str, Any], given: dict[str, Any], where: str) -> dict[str, Any]:
     merged = copy.deepcopy(defaults)
     for key, value in given.items():
@@ -208,6 +228,8 @@ def _merge(defaults: dict[str, Any], given: dict[str, Any], where: str) -> dict[
                 raise AuditorError(
                     f"auditor.toml: '{path}' must be {type(default).__name__}, got {type(value).__name__}"
                 )
+            if isinstance(value, list):
+                _check_items(path, value)
             merged[key] = value
         else:  # numbers: an int where a float is expected is fine
             if isinstance(value, bool) or not isinstance(value, int | float):
@@ -231,6 +253,8 @@ def _validate(cfg: dict[str, Any]) -> None:
     for i, rule in enumerate(groups["rules"]):
         if not isinstance(rule, dict) or set(rule) != {"name_pattern", "category"}:
             raise AuditorError(f"auditor.toml: groups.rules[{i}] needs exactly name_pattern and category")
+        if not isinstance(rule["name_pattern"], str):
+            raise AuditorError(f"auditor.toml: groups.rules[{i}].name_pattern must be str")
         if rule["category"] not in GROUP_CATEGORIES:
             raise AuditorError(f"auditor.toml: groups.rules[{i}].category must be one of {GROUP_CATEGORIES}")
         try:
@@ -242,6 +266,12 @@ def _validate(cfg: dict[str, Any]) -> None:
         raise AuditorError(
             f"auditor.toml: detectors.disabled names unknown categories: {', '.join(sorted(unknown))}"
         )
+    for key in ("termination_categories", "major_leak_categories"):
+        unknown = set(cfg["ladder"][key]) - set(FINDING_CATEGORIES)
+        if unknown:
+            raise AuditorError(
+                f"auditor.toml: ladder.{key} names unknown categories: {', '.join(sorted(unknown))}"
+            )
     if cfg["report"]["lang"] not in ("zh", "en"):
         raise AuditorError("auditor.toml: report.lang must be zh or en")
     if not 0 <= cfg["report"]["context_messages"] <= 50:
@@ -251,8 +281,11 @@ def _validate(cfg: dict[str, Any]) -> None:
         raise AuditorError("auditor.toml: ladder.major_leak_severity must be low, medium, high or critical")
     if not 1 <= ladder["repeat_count"] <= ladder["removal_count"]:
         raise AuditorError("auditor.toml: ladder needs 1 <= repeat_count <= removal_count")
-    if min(ladder["window_days"], ladder["rejoin_ban_days"], *cfg["appeals"].values()) < 1:
-        raise AuditorError("auditor.toml: ladder and appeals periods must be at least 1 day")
+    periods = {f"ladder.{k}": ladder[k] for k in ("window_days", "rejoin_ban_days")}
+    periods |= {f"appeals.{k}": days for k, days in cfg["appeals"].items()}
+    for key, days in periods.items():
+        if days < 1:
+            raise AuditorError(f"auditor.toml: {key} must be at least 1 day")
     model = cfg["detectors"]["abuse_model"]
     if not 0 < model["threshold"] <= model["high_threshold"] <= 1:
         raise AuditorError("auditor.toml: detectors.abuse_model needs 0 < threshold <= high_threshold <= 1")

@@ -9,6 +9,8 @@ EXIT_FAILURE = 1  # unexpected failure (a bug, a full disk)
 EXIT_USAGE = 2  # usage or configuration error: a path that does not exist, a bad auditor.toml
 EXIT_DATA = 65  # EX_DATAERR: input records rejected above the configured threshold
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another run holds the workspace lock
+EXIT_INTERRUPTED = 130  # 128 + SIGINT: Ctrl-C
+EXIT_TERMINATED = 143  # 128 + SIGTERM: stopped by systemd, timeout or kill; the next run completes the work
 
 
 class AuditorError(Exception):
@@ -20,3 +22,10 @@ class AuditorError(Exception):
         super().__init__(message)
         if exit_code is not None:
             self.exit_code = exit_code
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: raised in the main thread so the pool is stopped, the lock released and
+    the run manifest written. Not an ``Exception``: no ``except Exception`` may swallow it."""
+
+    exit_code = EXIT_TERMINATED

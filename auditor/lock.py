@@ -15,7 +15,9 @@ from auditor.errors import EXIT_LOCKED, AuditorError
 def workspace_lock(path: Path) -> Iterator[None]:
     """Hold an exclusive lock on ``path`` or fail at once with exit code 75, touching nothing else."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    # Close-on-exec (Python's default, stated here because it matters): no program this run starts
+    # may hold the lock. Forked children would still inherit it, so the audit pool never forks.
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -24,9 +24,8 @@ from auditor import __version__, atomic, backup, failpoints, integrity, lake_man
 from auditor.analyzer import Ruleset
 from auditor.atomic import file_sha256
 from auditor.audit import Sources, available_cores, run_audit
-from auditor.errors import EXIT_DATA, EXIT_OK
+from auditor.errors import EXIT_DATA, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
 from auditor.ingest import ingest
-from auditor.lock import workspace_lock
 from auditor.report.model import ReportSources
 from auditor.report.render import ledger_view, render_day, render_overview
 from auditor.wecom.files import discover
@@ -60,8 +59,15 @@ def new_inbox_files(ws: Workspace) -> list[tuple[Path, str]]:
     return sorted(((p, d) for d, p in found.items()), key=lambda item: str(item[0]))
 
 
-def _stage(log, name: str, durations: dict[str, float]) -> Callable[[], None]:
+class _Durations(dict):
+    """Seconds per finished stage, and the stage last started (named in a failed run's manifest)."""
+
+    current = "setup"
+
+
+def _stage(log, name: str, durations: _Durations) -> Callable[[], None]:
     started = time.perf_counter()
+    durations.current = name
     log.info("stage %s: started", name)
 
     def finish() -> None:
@@ -103,43 +109,83 @@ def nightly(
     scheduler: str | None = None,
 ) -> NightlyResult:
     """Run the nightly job under the workspace lock; returns the exit code and the run manifest."""
-    ws.init()
+    ws.require()
     interactive = sys.stderr.isatty() if interactive is None else interactive
-    with workspace_lock(ws.lock_path):
-        return _nightly_locked(
-            ws,
-            workers,
-            interactive,
-            engine or ws.config["audit"]["engine"],
-            scheduler or ws.config["audit"]["scheduler"] or None,
-        )
+    with ws.locked():
+        return _nightly_recorded(ws, workers, interactive, engine, scheduler)
 
 
-def _nightly_locked(
-    ws: Workspace, workers: int | None, interactive: bool, engine: str, scheduler: str | None
+def _nightly_recorded(
+    ws: Workspace, workers: int | None, interactive: bool, engine: str | None, scheduler: str | None
 ) -> NightlyResult:
+    """Every run that got the lock leaves a manifest and a final log line, whatever its end:
+    monitoring tells "ok", "nothing-new" and "failed" (with the error and the stage) apart."""
     log = logs.setup(ws.logs_dir, to_stderr=not interactive)
     run_id = runs.new_run_id("nightly")
     result = NightlyResult(run_id)
-    started = dt.datetime.now(dt.UTC)
-    durations: dict[str, float] = {}
-    log.info("nightly %s: started (auditor %s, pid %d)", run_id, __version__, os.getpid())
-
-    files = new_inbox_files(ws)
-    ruleset = Ruleset(ws.config, ws.dictionaries_dir)
-    manifest: dict[str, Any] = {
+    durations = _Durations()
+    result.manifest = {
         "run_id": run_id,
         "kind": "nightly",
         "auditor_version": __version__,
-        "started": started.isoformat(),
-        "ruleset_version": ruleset.version,
-        "inputs": [{"path": str(p), "sha256": d} for p, d in files],
+        "started": dt.datetime.now(dt.UTC).isoformat(),
     }
+    log.info("nightly %s: started (auditor %s, pid %d)", run_id, __version__, os.getpid())
+    try:
+        _nightly_locked(ws, workers, interactive, engine, scheduler, log, result, durations)
+    except BaseException as exc:  # Terminated and KeyboardInterrupt too: the record matters most then
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        result.exit_code = getattr(exc, "exit_code", EXIT_INTERRUPTED if interrupted else EXIT_FAILURE)
+        result.manifest.update(
+            status="failed",
+            exit_code=result.exit_code,
+            stage=durations.current,
+            error=str(exc) or type(exc).__name__,
+            error_type=type(exc).__name__,
+            durations=dict(durations),
+        )
+        _finish(ws, log, result)
+        raise
+    _finish(ws, log, result)
+    return result
+
+
+def _finish(ws: Workspace, log, result: NightlyResult) -> None:
+    result.manifest["finished"] = dt.datetime.now(dt.UTC).isoformat()
+    result.manifest_path = runs.write_run(ws.runs_dir, result.run_id, result.manifest)
+    log.info(
+        "nightly finished: status=%s exit=%d run=%s manifest=%s",
+        result.manifest["status"],
+        result.exit_code,
+        result.run_id,
+        result.manifest_path,
+    )
+
+
+def _nightly_locked(
+    ws: Workspace,
+    workers: int | None,
+    interactive: bool,
+    engine: str | None,
+    scheduler: str | None,
+    log,
+    result: NightlyResult,
+    durations: _Durations,
+) -> None:
+    run_id = result.run_id
+    engine = engine or ws.config["audit"]["engine"]  # a bad auditor.toml fails here, in the record
+    scheduler = scheduler or ws.config["audit"]["scheduler"] or None
+    files = new_inbox_files(ws)
+    ruleset = Ruleset(ws.config, ws.dictionaries_dir)
+    manifest = result.manifest
+    manifest.update(
+        ruleset_version=ruleset.version,
+        inputs=[{"path": str(p), "sha256": d} for p, d in files],
+    )
     if not files:
         log.info("nightly %s: nothing new in the inbox", run_id)
-        manifest.update(status="nothing new", exit_code=EXIT_OK, finished=dt.datetime.now(dt.UTC).isoformat())
-        result.manifest = manifest
-        return result
+        manifest.update(status="nothing-new", exit_code=EXIT_OK)
+        return
 
     finish = _stage(log, "ingest", durations)
     with _Progress("ingest", len(files), interactive) as progress:
@@ -213,7 +259,6 @@ def _nightly_locked(
         status="lake or ledger damaged: not backed up" if damage else status,
         problems=damage,
         exit_code=result.exit_code,
-        finished=dt.datetime.now(dt.UTC).isoformat(),
         durations=durations,
         counts={k: summary[k] for k in ("files", "records", "accepted", "duplicates", "rejected")}
         | {"findings": sum(audit_report.dates.values()), "reject_ratio": round(report.reject_ratio, 6)},
@@ -221,7 +266,3 @@ def _nightly_locked(
         findings_by_date=audit_report.dates,
         outputs={"reports": reports, "snapshots": snapshots, "rejects": summary["rejects_file"]},
     )
-    result.manifest = manifest
-    result.manifest_path = runs.write_run(ws.runs_dir, run_id, manifest)
-    log.info("nightly %s: %s, exit %d", run_id, manifest["status"], result.exit_code)
-    return result

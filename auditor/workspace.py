@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import zoneinfo
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -10,6 +12,8 @@ from typing import Any
 
 from auditor import atomic, lake
 from auditor.config import DEFAULT_TOML, load_config
+from auditor.errors import AuditorError
+from auditor.lock import workspace_lock
 
 DEFAULT_WORKSPACE = "./auditor-workspace"
 
@@ -55,6 +59,31 @@ class Workspace:
     ledger_path = property(lambda self: self.root / "ledger.sqlite")
     state_dir = property(lambda self: self.root / "state")
     lock_path = property(lambda self: self.root / ".lock")
+
+    # Folders that only runs holding the workspace lock write to (the backup store may be shared).
+    locked_folders = property(
+        lambda self: (self.lake, self.reports_dir, self.runs_dir, self.state_dir, self.rejects_dir)
+    )
+
+    def require(self) -> None:
+        """Fail (exit 2) unless ``auditor init`` made this workspace: a mistyped -w must not
+        quietly start an empty workspace and report "nothing new" every night."""
+        if not self.config_path.is_file():
+            what = "is not an auditor workspace (no auditor.toml)" if self.root.exists() else "does not exist"
+            where = self.root.absolute()  # cron's working folder is rarely the one the operator thinks
+            raise AuditorError(
+                f"workspace {where} {what}: check -w/--workspace or AUDITOR_WORKSPACE, "
+                f"or create it with `auditor -w {where} init`"
+            )
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the workspace lock (exit 75 if another run has it), first clearing the temporaries
+        a killed run left behind; under the lock no live writer can still be using them."""
+        with workspace_lock(self.lock_path):
+            for folder in self.locked_folders:
+                atomic.remove_stale_temps(folder)
+            yield
 
     def groups(self) -> dict[str, dict[str, Any]]:
         """Group facts by room id, from the lake."""

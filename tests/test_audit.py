@@ -151,8 +151,8 @@ def test_audit_cli_errors_exit_2(runner, audited, tmp_path, args, text):
     assert result.exit_code == 2 and text in result.output
 
 
-def test_audit_cli_on_an_empty_workspace(runner, tmp_path):
-    result = runner.invoke(cli, ["-w", str(tmp_path / "w"), "audit"])
+def test_audit_cli_on_an_empty_workspace(runner, ws):
+    result = runner.invoke(cli, ["-w", str(ws.root), "audit"])
     assert result.exit_code == 2 and "run `auditor ingest` first" in result.output
 
 

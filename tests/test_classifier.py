@@ -161,16 +161,16 @@ def test_model_and_lexicon_merge_into_one_abuse_finding(analyzer):
         (b'TEXT,label\n"unterminated,0\n', "label must be 0 or 1"),
     ],
 )
-def test_eval_malformed_csv_exits_2(runner, tmp_path, content, message):
+def test_eval_malformed_csv_exits_2(runner, ws, tmp_path, content, message):
     path = tmp_path / "labels.csv"
     if content is not None:
         path.write_bytes(content)
-    result = runner.invoke(cli, ["-w", str(tmp_path / "w"), "eval", "--labels", str(path)])
+    result = runner.invoke(cli, ["-w", str(ws.root), "eval", "--labels", str(path)])
     assert result.exit_code == 2, result.output
     assert message in result.output and "Traceback" not in result.output
 
 
-def test_eval_reports_metrics_and_confusion(runner, tmp_path):
+def test_eval_reports_metrics_and_confusion(runner, ws, tmp_path):
     rows = [
         ("河南人都是骗子，全是小偷", 1),
         ("你这个废物", 1),
@@ -183,7 +183,7 @@ def test_eval_reports_metrics_and_confusion(runner, tmp_path):
         cli,
         [
             "-w",
-            str(tmp_path / "w"),
+            str(ws.root),
             "eval",
             "--labels",
             str(path),
@@ -199,7 +199,7 @@ def test_eval_reports_metrics_and_confusion(runner, tmp_path):
     cm = report["confusion"]
     assert cm["tn"] + cm["fp"] + cm["fn"] + cm["tp"] == 5
     assert report["accuracy"] == 1.0 and report["categories"] == ["abuse", "profanity"]
-    text = runner.invoke(cli, ["-w", str(tmp_path / "w"), "eval", "--labels", str(path)])
+    text = runner.invoke(cli, ["-w", str(ws.root), "eval", "--labels", str(path)])
     assert "accuracy" in text.output and "label 1" in text.output
 
 
@@ -228,9 +228,9 @@ COLD_DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "cold" / "d
 
 
 @pytest.mark.skipif(not COLD_DEV.exists(), reason="COLD dev split not beside the repository")
-def test_cold_dev_meets_the_targets_through_the_real_pipeline(runner, tmp_path):
+def test_cold_dev_meets_the_targets_through_the_real_pipeline(runner, ws):
     result = runner.invoke(
-        cli, ["-w", str(tmp_path / "w"), "eval", "--labels", str(COLD_DEV), "--category", "abuse", "--json"]
+        cli, ["-w", str(ws.root), "eval", "--labels", str(COLD_DEV), "--category", "abuse", "--json"]
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)

@@ -8,6 +8,9 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
+import uuid
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -23,6 +26,7 @@ from auditor.workspace import Workspace
 KILL_POINTS = [
     "ingest-date-written",
     "after-ingest",
+    "mid-audit",
     "after-audit",
     "mid-report",
     "backup-object",
@@ -61,17 +65,56 @@ def state(ws: Workspace) -> dict[str, bytes]:
     return out
 
 
-def run_cli(ws: Workspace, *args: str, failpoint: str | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "AUDITOR_FAILPOINT"}
+# The CLI with small audit chunks, so a 700-message archive keeps a pool of 2 workers busy.
+SMALL_CHUNKS = "import auditor.audit; auditor.audit.CHUNK = 40; from auditor.cli import main; main()"
+
+
+def run_cli(
+    ws: Workspace, *args: str, failpoint: str | None = None, env: dict[str, str] | None = None, entry=None
+) -> subprocess.CompletedProcess:
+    run_env = {k: v for k, v in os.environ.items() if k != "AUDITOR_FAILPOINT"} | (env or {})
     if failpoint:
-        env["AUDITOR_FAILPOINT"] = failpoint
-    return subprocess.run(
-        [sys.executable, "-m", "auditor", "-w", str(ws.root), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+        run_env["AUDITOR_FAILPOINT"] = failpoint
+    # Output through files, not pipes: a surviving worker holding a pipe would hang the test.
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        done = subprocess.run(
+            [sys.executable, *(entry or ["-m", "auditor"]), "-w", str(ws.root), *args],
+            env=run_env,
+            stdout=out,
+            stderr=err,
+            timeout=300,
+        )
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(
+            done.args, done.returncode, out.read().decode("utf-8"), err.read().decode("utf-8")
+        )
+
+
+def processes_with(marker: str) -> list[int]:
+    """Live processes whose environment carries ``marker`` (the run and every process it started)."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if marker.encode() in environ.read_bytes().split(b"\0"):
+                found.append(int(environ.parent.name))
+        except OSError:  # gone meanwhile, or not ours
+            continue
+    return found
+
+
+def survivors(marker: str, patience: float = 60.0) -> list[int]:
+    """Processes still alive after ``patience`` seconds (a bound for a loaded machine, not a timing test)."""
+    deadline = time.monotonic() + patience
+    while (alive := processes_with(marker)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return alive
+
+
+def last_log_line(ws: Workspace) -> str:
+    """The run's final log line, without the manifest path at its end."""
+    line = (ws.logs_dir / "auditor.log").read_text(encoding="utf-8").splitlines()[-1]
+    return line.split(" manifest=")[0]
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +144,13 @@ def test_second_run_with_nothing_new_does_nothing(baseline, tmp_path):
     result = run_cli(ws, "nightly")
     assert result.returncode == 0 and "nothing new" in result.stdout
     assert state(ws) == before
-    assert len(list(ws.runs_dir.glob("nightly-*.json"))) == 1
+    manifests = [
+        json.loads(p.read_text(encoding="utf-8")) for p in sorted(ws.runs_dir.glob("nightly-*.json"))
+    ]
+    assert [m["status"] for m in manifests] == ["ok", "nothing-new"]  # monitoring sees that it ran
+    assert last_log_line(ws).endswith(
+        f"nightly finished: status=nothing-new exit=0 run={manifests[1]['run_id']}"
+    )
 
 
 def test_renamed_or_redropped_file_is_not_imported_twice(baseline, tmp_path):
@@ -110,7 +159,7 @@ def test_renamed_or_redropped_file_is_not_imported_twice(baseline, tmp_path):
     first = next(ws.inbox_dir.glob("*.jsonl"))
     shutil.copy(first, ws.inbox_dir / "renamed-copy.jsonl")
     result = nightly(ws, workers=1, interactive=False)
-    assert result.manifest["status"] == "nothing new"
+    assert result.manifest["status"] == "nothing-new"
 
 
 def test_a_concurrent_run_exits_75_touching_nothing(tmp_path, archive, runner):
@@ -163,3 +212,117 @@ def test_progress_bars_on_a_terminal_and_log_lines_otherwise(tmp_path, archive, 
     quiet = fresh(tmp_path / "quiet", archive)
     nightly(quiet, workers=1, interactive=False)
     assert "stage audit: done" in capsys.readouterr().err
+
+
+POOL_STOPS = [
+    ("nightly", "SIGKILL", -9),
+    ("nightly", "SIGTERM", 143),
+    ("audit", "SIGKILL", -9),
+    ("audit", "SIGTERM", 143),
+]
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the run's processes in /proc")
+@pytest.mark.parametrize(("command", "signal_name", "exit_code"), POOL_STOPS)
+def test_a_run_stopped_mid_audit_with_two_workers_leaves_no_worker_and_no_lock(
+    tmp_path, archive, baseline, command, signal_name, exit_code
+):
+    ws = fresh(tmp_path / "ws", archive)
+    if command == "audit":
+        assert run_cli(ws, "ingest", str(ws.inbox_dir)).returncode == 0
+    marker = f"AUDITOR_TEST_RUN={uuid.uuid4().hex}"
+    key, value = marker.split("=")
+    stopped = run_cli(
+        ws,
+        command,
+        "--workers",
+        "2",
+        failpoint=f"mid-audit:{signal_name}",
+        env={key: value},
+        entry=["-c", SMALL_CHUNKS],
+    )
+    assert stopped.returncode == exit_code, stopped.stderr
+    assert survivors(marker) == []  # pool workers, forkserver and resource tracker all gone
+    assert "Traceback" not in stopped.stderr
+
+    if command == "nightly":
+        [manifest_path] = ws.runs_dir.glob("nightly-*.json") if signal_name == "SIGTERM" else [None]
+        if manifest_path is not None:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            assert (manifest["status"], manifest["stage"], manifest["exit_code"]) == ("failed", "audit", 143)
+        again = run_cli(ws, "nightly", "--workers", "2", entry=["-c", SMALL_CHUNKS])
+        assert again.returncode == 0, again.stderr  # the lock is free
+        assert state(ws) == state(baseline)
+    else:
+        again = run_cli(ws, "audit", "--workers", "2", entry=["-c", SMALL_CHUNKS])
+        assert again.returncode == 0, again.stderr
+        for date in lake.dates(baseline.findings_dir):
+            path = lake.findings_path(ws.findings_dir, date)
+            assert path.read_bytes() == lake.findings_path(baseline.findings_dir, date).read_bytes()
+
+
+def _fail(*_args, **_kwargs):
+    raise OSError(28, "No space left on device")
+
+
+# (what breaks, how: a setting, or the stage function that raises) → stage, exit code, error text
+FAILURES = [
+    ("bad setting", {"toml": "[ingest]\ninbox_paths = [3]\n"}, "setup", 2, "ingest.inbox_paths"),
+    ("disk full in report", {"patch": "render_day"}, "report", 1, "No space left on device"),
+    ("disk full in backup", {"patch": "backup.create"}, "backup", 1, "No space left on device"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "fault", "stage", "exit_code", "error"), FAILURES, ids=[f[0] for f in FAILURES]
+)
+def test_a_failed_run_leaves_a_manifest_and_a_final_log_line(
+    tmp_path, archive, runner, monkeypatch, case, fault, stage, exit_code, error
+):
+    from auditor import pipeline
+
+    ws = fresh(tmp_path / "ws", archive)
+    if "toml" in fault:
+        ws.config_path.write_text(fault["toml"], encoding="utf-8")
+    else:
+        owner, _, name = fault["patch"].rpartition(".")
+        monkeypatch.setattr(getattr(pipeline, owner) if owner else pipeline, name, _fail)
+    result = runner.invoke(cli, ["-w", str(ws.root), "nightly", "--workers", "1"])
+    assert result.exit_code == exit_code and error in result.output
+    [path] = ws.runs_dir.glob("nightly-*.json")
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    assert (manifest["status"], manifest["stage"], manifest["exit_code"]) == ("failed", stage, exit_code)
+    assert error in manifest["error"] and manifest["finished"]
+    assert last_log_line(ws).endswith(
+        f"nightly finished: status=failed exit={exit_code} run={manifest['run_id']}"
+    )
+    assert not list((ws.state_dir / "done").glob("*"))  # nothing marked done: the next run redoes it all
+
+
+# What a killed writer leaves behind (names as atomic.py and the report renderer make them),
+# and whether the next locked run removes it: only in folders that lock holders alone write to.
+LEFTOVERS = [
+    ("reports/.tmp-2026-11-16-k1ll3d/groups/wrA.html", True),  # render_day's staging folder
+    ("reports/.old-2026-11-16-k1ll3d/index.html", True),  # a swapped-out day folder
+    ("reports/.tmp-index.html-k1ll3d", True),  # atomic write of the overview
+    ("lake/messages/date=2026-11-16/.tmp-part.parquet-k1ll3d", True),
+    ("runs/.tmp-nightly-x.json-k1ll3d", True),
+    ("state/done/.tmp-abc-k1ll3d", True),
+    ("dictionaries/.tmp-allowlist.txt-k1ll3d", False),  # written without the lock: may be live
+    ("inbox/.tmp-export.jsonl-k1ll3d", False),  # not ours: an exporter may be writing it
+]
+
+
+@pytest.mark.parametrize("command", [["nightly"], ["report"]], ids=" ".join)
+def test_the_next_locked_run_clears_what_a_killed_one_left(tmp_path, baseline, runner, command):
+    ws = Workspace(tmp_path / "copy")
+    shutil.copytree(baseline.root, ws.root)
+    for relative, _ in LEFTOVERS:
+        (ws.root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (ws.root / relative).write_text("half", encoding="utf-8")
+    result = runner.invoke(cli, ["-w", str(ws.root), *command])
+    assert result.exit_code == 0, result.output
+    for relative, removed in LEFTOVERS:
+        top = ws.root / relative.split("/.")[0] / ("." + relative.split("/.")[1].split("/")[0])
+        assert top.exists() != removed, relative
+    assert state(ws) == state(baseline)  # nothing else touched
