@@ -43,8 +43,10 @@ bench: install
 # Detection quality on the committed public sets (eval/README.md), with COLD's dev split when it is
 # next to the checkout; prints the table and the issue's targets, writes eval/results.json.
 COLD_DEV ?= $(firstword $(wildcard ../shared/data/cold/dev.csv ../../shared/data/cold/dev.csv))
+EVAL_WS ?= .eval-workspace
 eval: install
-	$(BIN)/auditor -w $(or $(EVAL_WORKSPACE),.eval-workspace) eval --suite eval/data \
+	$(BIN)/auditor -w $(EVAL_WS) init >/dev/null
+	$(BIN)/auditor -w $(EVAL_WS) eval --suite eval/data \
 		$(if $(COLD_DEV),--set abuse-cold-dev=$(COLD_DEV)) --targets eval/targets.toml --out eval/results.json
 
 # Regenerate the committed sample archive (deterministic: same bytes every time).
