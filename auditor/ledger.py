@@ -8,6 +8,7 @@ from the events. Migrations are versioned with ``PRAGMA user_version``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -123,7 +124,7 @@ class Action:
     findings: list[str]
     details: dict[str, Any]
     voided: bool = False
-    void_reason: str = ""  # "appeal APL-… overturned" or "voided by NAME: reason"
+    void_reason: str = ""  # the overturning appeal's id, or "DATE NAME: reason" of an action void
 
 
 @dataclass
@@ -173,10 +174,8 @@ def _create(path: Path) -> None:
             db.close()
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
-        try:
+        with contextlib.suppress(FileExistsError):  # another process created it first: theirs stands
             os.link(tmp, path)
-        except FileExistsError:
-            pass  # another process created it first; theirs is as good as ours
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -325,14 +324,10 @@ class Ledger:
 
     def actions(self) -> dict[int, Action]:
         """Every action; one is void when an appeal overturned it or an ``action_voided`` event names it."""
-        why_void = {
-            a.action_id: f"appeal {a.appeal_id} overturned"
-            for a in self.appeals().values()
-            if a.outcome == "overturned"
-        }
+        why_void = {a.action_id: a.appeal_id for a in self.appeals().values() if a.outcome == "overturned"}
         for row in self.events("action_voided"):
             why_void.setdefault(
-                action_label(row["ref"]), f"voided by {row['actor']} on {row['effective']}: {row['reason']}"
+                action_label(row["ref"]), f"{row['effective']} {row['actor']}: {row['reason']}"
             )
         out = {}
         for row in self.events("action"):

@@ -20,7 +20,7 @@ from auditor import atomic, lake
 from auditor.errors import AuditorError
 from auditor.ledger import STEPS, Action, Ledger, action_label, appeal_label, parse_label
 from auditor.lexicon import SEVERITIES
-from auditor.workdays import add_working_days
+from auditor.workdays import WorkCalendar
 from auditor.workspace import Workspace
 
 FINDING_COLUMNS = [
@@ -237,19 +237,41 @@ def person_states(
 
 
 def record_action(
-    ws: Workspace, user: str, step: str, *, by: str, reason: str, finding_ids: list[str], on: dt.date
+    ws: Workspace,
+    user: str,
+    step: str,
+    *,
+    by: str,
+    reason: str,
+    finding_ids: list[str],
+    on: dt.date,
+    calendar: WorkCalendar | None = None,
 ) -> str:
+    calendar = calendar or WorkCalendar.of_workspace(ws.root)
     if step not in STEPS:
         raise AuditorError(f"STEP must be one of {', '.join(STEPS)}")
     if not by.strip():
         raise AuditorError("--by must name who carried out the step")
-    findings = _known(load_findings(ws), list(dict.fromkeys(finding_ids)))
+    all_findings = load_findings(ws)
+    if user not in known_people(ws, all_findings):
+        raise AuditorError(
+            f"unknown person {user!r}: not in the roster, a group's members or any finding; "
+            "nothing was recorded"
+        )
+    findings = _known(all_findings, list(dict.fromkeys(finding_ids)))
     others = [f["finding_id"] for f in findings if f["sender"] != user]
     if others:
         raise AuditorError(f"findings {', '.join(others)} are not {user}'s; nothing was recorded")
+    latest = max((str(f["date"]) for f in findings), default=None)
+    if latest is not None and on.isoformat() < latest:
+        raise AuditorError(
+            f"--on {on.isoformat()} is before the finding it answers ({latest}); nothing was recorded"
+        )
     details: dict[str, Any] = {
         "findings": [f["finding_id"] for f in findings],
-        "appeal_deadline": add_working_days(on, ws.config["appeals"]["filing_working_days"]).isoformat(),
+        "appeal_deadline": calendar.add_working_days(
+            on, ws.config["appeals"]["filing_working_days"]
+        ).isoformat(),
     }
     if step == "temporary_removal":
         details["rejoin_after"] = (on + dt.timedelta(days=ws.config["ladder"]["rejoin_ban_days"])).isoformat()
@@ -270,8 +292,51 @@ def record_action(
     return action_label(event_id)
 
 
-def file_appeal(ws: Workspace, action_id: str, *, by: str, reason: str, on: dt.date) -> tuple[str, str]:
+def known_people(ws: Workspace, findings: dict[str, dict[str, Any]]) -> set[str]:
+    """Everyone an action can concern: the HR roster, group members and anyone with a finding."""
+    return set(ws.roster()) | {m["userid"] for m in ws.members()} | {f["sender"] for f in findings.values()}
+
+
+def void_action(ws: Workspace, action_id: str, *, by: str, reason: str, on: dt.date) -> list[str]:
+    """Withdraw a mistaken action with an append-only ``action_voided`` event; its findings leave the
+    ladder. Returns the ids of the findings it answered."""
+    event_id = parse_label(action_id, "ACT")
+    if not by.strip() or not reason.strip():
+        raise AuditorError("voiding an action needs --by and --reason")
+    with Ledger(ws.ledger_path) as ledger:
+        action = ledger.actions().get(event_id)
+        if action is None:
+            raise AuditorError(f"no action {action_id}")
+        if action.voided:
+            raise AuditorError(f"{action_id} is already void ({action.void_reason})")
+        if on.isoformat() < action.effective:
+            raise AuditorError(f"a void cannot predate its action ({action.effective})")
+        ledger.append(
+            [
+                {
+                    "kind": "action_voided",
+                    "effective": on.isoformat(),
+                    "actor": by,
+                    "reason": reason,
+                    "subject": action.subject,
+                    "ref": event_id,
+                }
+            ]
+        )
+    return action.findings
+
+
+def file_appeal(
+    ws: Workspace,
+    action_id: str,
+    *,
+    by: str,
+    reason: str,
+    on: dt.date,
+    calendar: WorkCalendar | None = None,
+) -> tuple[str, str]:
     """Returns (appeal id, investigation deadline). Refused after the filing window, with the deadline."""
+    calendar = calendar or WorkCalendar.of_workspace(ws.root)
     event_id = parse_label(action_id, "ACT")
     if not reason.strip():
         raise AuditorError("an appeal needs --reason")
@@ -289,7 +354,7 @@ def file_appeal(ws: Workspace, action_id: str, *, by: str, reason: str, on: dt.d
         if open_:
             raise AuditorError(f"{action_id} already has an open appeal: {open_[0].appeal_id}")
         filing = ws.config["appeals"]["filing_working_days"]
-        deadline = add_working_days(dt.date.fromisoformat(action.effective), filing)
+        deadline = calendar.add_working_days(dt.date.fromisoformat(action.effective), filing)
         if on > deadline:
             raise AuditorError(
                 f"appeal refused: the filing window for {action_id} ({filing} working days after "
@@ -297,7 +362,9 @@ def file_appeal(ws: Workspace, action_id: str, *, by: str, reason: str, on: dt.d
             )
         if on < dt.date.fromisoformat(action.effective):
             raise AuditorError(f"an appeal cannot predate its action ({action.effective})")
-        answer_by = add_working_days(on, ws.config["appeals"]["investigation_working_days"]).isoformat()
+        answer_by = calendar.add_working_days(
+            on, ws.config["appeals"]["investigation_working_days"]
+        ).isoformat()
         [appeal_id] = ledger.append(
             [
                 {
@@ -314,7 +381,8 @@ def file_appeal(ws: Workspace, action_id: str, *, by: str, reason: str, on: dt.d
     return appeal_label(appeal_id), answer_by
 
 
-def resolve_appeal(ws: Workspace, appeal: str, outcome: str, *, by: str, reason: str, on: dt.date) -> None:
+def resolve_appeal(ws: Workspace, appeal: str, outcome: str, *, by: str, reason: str, on: dt.date) -> str:
+    """Record the outcome; returns the id of the action appealed against."""
     event_id = parse_label(appeal, "APL")
     if outcome not in ("upheld", "overturned"):
         raise AuditorError("--outcome must be upheld or overturned")
@@ -339,3 +407,4 @@ def resolve_appeal(ws: Workspace, appeal: str, outcome: str, *, by: str, reason:
                 }
             ]
         )
+    return found.action_id

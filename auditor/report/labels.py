@@ -96,6 +96,9 @@ LABELS: dict[str, dict[str, str]] = {
         "upheld": "维持原处理",
         "overturned": "已撤销",
         "void": "已作废",
+        "calendar_estimated": (
+            "{years} 年的工作日按法定节假日规则与周末估算（未含调休）；国务院公布安排后请写入 W/calendar.toml"
+        ),
         "confirmed": "已确认",
         "dismissed": "已驳回",
         "replay_title": "规则回放差异",
@@ -201,6 +204,10 @@ LABELS: dict[str, dict[str, str]] = {
         "upheld": "upheld",
         "overturned": "overturned",
         "void": "void",
+        "calendar_estimated": (
+            "working days for {years} estimated by rule (statutory holidays and weekends, no make-up days); "
+            "add the State Council's schedule to W/calendar.toml"
+        ),
         "confirmed": "confirmed",
         "dismissed": "dismissed",
         "replay_title": "Replay diff",
