@@ -60,6 +60,14 @@ def stale_dates(ws: Workspace) -> list[str]:
     return [d for d, summary in reported_dates(ws).items() if summary.get("ledger_event_id", 0) != newest]
 
 
+def render_stale(ws: Workspace) -> list[str]:
+    """Re-render every stale date (the caller holds the workspace lock: the nightly job); returns them."""
+    dates = stale_dates(ws)
+    if dates:
+        report(ws, dates)
+    return dates
+
+
 def refresh(ws: Workspace, dates: list[str]) -> list[Path]:
     """Re-render ``dates`` in W/reports under the workspace lock; returns the index pages written."""
     if not dates:
