@@ -639,6 +639,7 @@ def review_list(
         click.echo(
             f"{r['finding_id']}  {r['date']}  {r['status']:9}  {r['severity']:8}  {r['category']:14}  "
             f"{r['group']}  {r['sender']}  {r['excerpt']}"
+            + ("  [no longer found by the detectors]" if r["gone"] else "")
         )
     click.echo(f"{len(rows)} findings")
 
@@ -651,18 +652,42 @@ def _review(
     reason: str,
     on: str | None,
     allowlist: bool = False,
+    group_only: bool = False,
+    dry_run: bool = False,
 ) -> None:
     from auditor.report import follow
     from auditor.violations import review as record_review
 
     ws = workspace_of(ctx)
-    added = record_review(
-        ws, list(ids), decision, by=by, reason=reason, on=_on_date(ws, on), allowlist=allowlist
+    result = record_review(
+        ws,
+        list(ids),
+        decision,
+        by=by,
+        reason=reason,
+        on=_on_date(ws, on),
+        allowlist_phrases=allowlist,
+        group_only=group_only,
+        dry_run=dry_run,
     )
-    click.echo(f"{decision} {len(set(ids))} finding{'s' if len(set(ids)) != 1 else ''}")
-    for phrase in added:
-        click.echo(f"allowlisted: {phrase}")
-    _follow(follow.after_findings(ws, ids))
+    if result.preview is not None:
+        silenced = result.preview.silenced
+        others = len(set(silenced) - set(result.findings))
+        click.echo(
+            f"the allowlisted phrase{'s' if len(result.phrases) != 1 else ''} would silence {len(silenced)} "
+            f"past finding{'s' if len(silenced) != 1 else ''} ({others} besides the dismissed)"
+        )
+        for phrase in result.phrases:
+            scope = f"in group {phrase.room}" if phrase.room else "in every group"
+            click.echo(f"  {phrase.text}  ({scope})")
+    if not result.written:
+        click.echo("dry run: nothing was recorded")
+        return
+    n = len(result.findings)
+    click.echo(f"{decision} {n} finding{'s' if n != 1 else ''}")
+    for phrase in result.added:
+        click.echo(f"allowlisted: {phrase.text}")
+    _follow(follow.after_findings(ws, result.findings))
 
 
 @review.command(name="confirm")
@@ -689,19 +714,37 @@ def review_confirm(
 @click.argument("finding_ids", nargs=-1, required=True)
 @click.option("--by", required=True, help="Reviewer.")
 @click.option("--reason", required=True, help="Why this is not a violation.")
-@click.option("--allowlist", is_flag=True, help="Add the matched phrase to W/dictionaries/allowlist.txt.")
+@click.option(
+    "--allowlist",
+    is_flag=True,
+    help="Add the matched text in its context to W/dictionaries/allowlist.txt (after a preview).",
+)
+@click.option("--group", "group_only", is_flag=True, help="With --allowlist: only in the finding's group.")
+@click.option("--dry-run", is_flag=True, help="Show what --allowlist would silence; record nothing.")
 @on_option
 @click.pass_context
 def review_dismiss(
-    ctx: click.Context, finding_ids: tuple[str, ...], by: str, reason: str, allowlist: bool, on: str | None
+    ctx: click.Context,
+    finding_ids: tuple[str, ...],
+    by: str,
+    reason: str,
+    allowlist: bool,
+    group_only: bool,
+    dry_run: bool,
+    on: str | None,
 ) -> None:
     """Dismiss findings as false alarms; --allowlist keeps the same phrase from coming back.
 
+    The phrase learned is the matched text with a few characters of context, never a bare term;
+    --group limits it to the finding's group. The command first says how many past findings the
+    phrase would silence (the dismissed one included); --dry-run stops there.
+
     \b
-    Example:
-      auditor review dismiss 1a2b3c4d5e6f7a8b9c0d1e2f --by wangfang --reason "product name" --allowlist
+    Examples:
+      auditor review dismiss 1a2b3c4d5e6f --by wangfang --reason "product name" --allowlist --dry-run
+      auditor review dismiss 1a2b3c4d5e6f --by wangfang --reason "team banter" --allowlist --group
     """
-    _review(ctx, finding_ids, "dismissed", by, reason, on, allowlist)
+    _review(ctx, finding_ids, "dismissed", by, reason, on, allowlist, group_only, dry_run)
 
 
 @cli.group()

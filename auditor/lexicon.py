@@ -2,9 +2,10 @@
 
 Format (DESIGN.md): one UTF-8 file per lexicon category; ``#`` starts a comment; a line is
 ``term``, ``term<TAB>severity`` or ``term<TAB>severity<TAB>tag``. The tag names the rule
-(``illegal.gambling``) or, for rumor cues, the cue's role. The package's ``dictionaries/``
-come first; ``W/dictionaries/`` (or a replay's ``--dictionaries``) adds company terms under the
-same file names. Terms are normalized like the text they are matched against, so a
+(``illegal.gambling``) or, for rumor cues, the cue's role; in ``allowlist.txt`` a tag
+``room:<roomid>`` limits the phrase to one group (see ``auditor/allowlist.py``). The package's
+``dictionaries/`` come first; ``W/dictionaries/`` (or a replay's ``--dictionaries``) adds company
+terms under the same file names. Terms are normalized like the text they are matched against, so a
 traditional or full-width spelling in a dictionary still matches.
 """
 
@@ -38,6 +39,7 @@ MATCHED_LEXICONS = {
 BOUNDARY_CHECKED = ("profanity", "abuse", "illegal")
 TERM_SETS = ("link_blocklist", "link_allowlist", "shorteners")
 LEXICON_FILES = (*MATCHED_LEXICONS, *TERM_SETS)
+ROOM_SCOPE = "room:"
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,13 @@ class Entry:
     @property
     def rule(self) -> str:
         return f"{self.category}.{self.tag}"
+
+    @property
+    def room(self) -> str | None:
+        """The one group an allowlisted phrase applies to (tag ``room:<roomid>``); None: everywhere."""
+        if self.category == "allowlist" and self.tag.startswith(ROOM_SCOPE):
+            return self.tag[len(ROOM_SCOPE) :]
+        return None
 
     @property
     def needs_boundary(self) -> bool:
@@ -125,8 +134,13 @@ class Lexicon:
             name: frozenset(e.key for e in self.entries if e.category == name) for name in TERM_SETS
         }
         by_key: dict[str, list[Entry]] = defaultdict(list)
+        # group-scoped allowlist phrases: analysis is per distinct text, whatever the group, so these
+        # are applied per message afterwards (allowlist.unsuppressed), never by the automaton
+        self.room_allowlist: dict[str, tuple[str, ...]] = {}
         for entry in self.entries:
-            if entry.category in MATCHED_LEXICONS:
+            if entry.room is not None:
+                self.room_allowlist[entry.room] = (*self.room_allowlist.get(entry.room, ()), entry.key)
+            elif entry.category in MATCHED_LEXICONS:
                 by_key[entry.key].append(entry)
         self.automaton = ahocorasick.Automaton()
         for key, entries in by_key.items():

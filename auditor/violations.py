@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from auditor import atomic, lake
+from auditor import allowlist, lake
 from auditor.errors import AuditorError
 from auditor.ledger import STEPS, Action, Ledger, action_label, appeal_label, parse_label
 from auditor.lexicon import SEVERITIES
@@ -59,8 +59,17 @@ def review_rows(
     names = {roomid: g["name"] for roomid, g in ws.groups().items()}
     with Ledger(ws.ledger_path) as ledger:
         reviews = ledger.reviews()
+    current = load_findings(ws)
+    # a reviewed finding a later audit no longer produces (its phrase was allowlisted, the rules
+    # changed) stays listed from the facts the ledger kept, marked as gone
+    gone = {
+        fid: {"finding_id": fid, "start": None, "end": None, "excerpt": "", **r.details, "gone": True}
+        for fid, r in reviews.items()
+        if fid not in current
+    }
     rows = []
-    for f in sorted(load_findings(ws).values(), key=lambda f: (f["date"], f["roomid"], f["finding_id"])):
+    everything = [*({**f, "gone": False} for f in current.values()), *gone.values()]
+    for f in sorted(everything, key=lambda f: (str(f["date"]), f["roomid"], f["finding_id"])):
         decided = reviews.get(f["finding_id"])
         row = {
             **f,
@@ -85,7 +94,19 @@ def _known(findings: dict[str, dict[str, Any]], ids: list[str]) -> list[dict[str
 
 
 def _finding_facts(f: dict[str, Any]) -> dict[str, Any]:
-    return {k: f[k] for k in ("date", "roomid", "msgid", "sender", "category", "rule", "severity")}
+    """What the ledger keeps of a reviewed finding: enough to list it after a re-audit dropped it
+    (an allowlisted phrase silences the dismissed finding too)."""
+    facts = {k: f[k] for k in ("roomid", "msgid", "sender", "category", "rule", "severity", "excerpt")}
+    return facts | {"date": str(f["date"])}
+
+
+@dataclass
+class ReviewResult:
+    findings: list[str]
+    phrases: list[allowlist.Phrase] = field(default_factory=list)  # the allowlist lines proposed
+    added: list[allowlist.Phrase] = field(default_factory=list)  # … and written (not there before)
+    preview: allowlist.Preview | None = None
+    written: bool = False
 
 
 def review(
@@ -96,18 +117,38 @@ def review(
     by: str,
     reason: str,
     on: dt.date,
-    allowlist: bool = False,
-) -> list[str]:
-    """Record a decision on each finding (all or none); with ``allowlist``, learn the phrase.
-
-    Returns the phrases added to W/dictionaries/allowlist.txt.
-    """
+    allowlist_phrases: bool = False,
+    group_only: bool = False,
+    preview: bool = True,
+    dry_run: bool = False,
+) -> ReviewResult:
+    """Record a decision on each finding (all or none); with ``allowlist_phrases``, learn each
+    dismissed finding's phrase in its context (``group_only``: for its group alone), after a preview
+    of the past findings the phrases would silence. ``dry_run`` writes nothing."""
     if not by.strip():
         raise AuditorError("--by must name the reviewer")
     if decision == "dismissed" and not reason.strip():
         raise AuditorError("a dismissal needs --reason")
-    findings = _known(load_findings(ws), list(dict.fromkeys(ids)))
-    phrases = [_matched_phrase(ws, f) for f in findings] if allowlist else []
+    if group_only and not allowlist_phrases:
+        raise AuditorError("--group scopes an allowlisted phrase: use it with --allowlist")
+    all_findings = load_findings(ws)
+    findings = _known(all_findings, list(dict.fromkeys(ids)))
+    result = ReviewResult([f["finding_id"] for f in findings])
+    if allowlist_phrases:
+        texts = allowlist.message_texts(ws, findings)
+        result.phrases = [
+            allowlist.phrase_for(f, texts.get(f["msgid"], ("", ""))[0], group_only) for f in findings
+        ]
+        if preview:
+            result.preview = allowlist.preview(ws, result.phrases, all_findings)
+            if result.preview.unsilenced_own:
+                raise AuditorError(
+                    f"the phrase of {', '.join(result.preview.unsilenced_own)} would not silence the finding "
+                    "itself (the detector matched across its context); nothing was recorded. Dismiss it "
+                    f"without --allowlist and add a phrase to W/dictionaries/{allowlist.FILE_NAME} by hand"
+                )
+    if dry_run:
+        return result
     with Ledger(ws.ledger_path) as ledger:
         ledger.append(
             {
@@ -122,36 +163,9 @@ def review(
             }
             for f in findings
         )
-    return _add_to_allowlist(ws, phrases) if phrases else []
-
-
-def _matched_phrase(ws: Workspace, finding: dict[str, Any]) -> str:
-    if finding["msgid"] is None or finding["start"] is None:
-        raise AuditorError(
-            f"finding {finding['finding_id']} is conversation-level: it has no phrase to allowlist"
-        )
-    table = lake.read_partition(ws.messages_dir, finding["date"], lake.MESSAGE_SCHEMA, ["msgid", "text"])
-    texts = dict(zip(table.column("msgid").to_pylist(), table.column("text").to_pylist(), strict=True))
-    phrase = texts.get(finding["msgid"], "")[finding["start"] : finding["end"]].strip()
-    if not phrase or any(c in phrase for c in "\n\t#"):
-        # the dictionary format has one phrase per line, TAB-separated fields and # comments
-        raise AuditorError(
-            f"finding {finding['finding_id']}: the matched text cannot be an allowlist line "
-            "(empty, or with a newline, TAB or #); add the phrase to allowlist.txt by hand"
-        )
-    return phrase
-
-
-def _add_to_allowlist(ws: Workspace, phrases: list[str]) -> list[str]:
-    path = ws.dictionaries_dir / "allowlist.txt"
-    existing = (
-        path.read_text(encoding="utf-8") if path.exists() else "# Accepted phrases (review dismissals)\n"
-    )
-    known = {line.split("\t")[0].strip() for line in existing.splitlines()}
-    added = [p for p in dict.fromkeys(phrases) if p not in known]
-    if added:
-        atomic.write_text(path, existing.rstrip("\n") + "\n" + "".join(f"{p}\n" for p in added))
-    return added
+    result.added = allowlist.add(ws, result.phrases) if result.phrases else []
+    result.written = True
+    return result
 
 
 @dataclass
