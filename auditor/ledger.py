@@ -125,6 +125,9 @@ class Action:
     details: dict[str, Any]
     voided: bool = False
     void_reason: str = ""  # the overturning appeal's id, or "DATE NAME: reason" of an action void
+    # an appeal found the findings wrong, so they leave the ladder; a voided action (recorded by
+    # mistake) only stops counting as a step taken, its confirmed findings still count
+    overturned: bool = False
 
 
 @dataclass
@@ -324,7 +327,8 @@ class Ledger:
 
     def actions(self) -> dict[int, Action]:
         """Every action; one is void when an appeal overturned it or an ``action_voided`` event names it."""
-        why_void = {a.action_id: a.appeal_id for a in self.appeals().values() if a.outcome == "overturned"}
+        overturned = {a.action_id: a.appeal_id for a in self.appeals().values() if a.outcome == "overturned"}
+        why_void = dict(overturned)
         for row in self.events("action_voided"):
             why_void.setdefault(
                 action_label(row["ref"]), f"{row['effective']} {row['actor']}: {row['reason']}"
@@ -345,6 +349,7 @@ class Ledger:
                 details,
                 voided=label in why_void,
                 void_reason=why_void.get(label, ""),
+                overturned=label in overturned,
             )
         return out
 

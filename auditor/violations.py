@@ -180,7 +180,7 @@ def recommend(
     confirmed: list[dict[str, Any]], actions: list[Action], as_of: dt.date, cfg: dict[str, Any]
 ) -> Recommendation:
     """The next step for one person, from their confirmed findings and the actions taken."""
-    voided = {fid for a in actions if a.voided for fid in a.findings}
+    voided = {fid for a in actions if a.overturned for fid in a.findings}
     since = as_of - dt.timedelta(days=cfg["window_days"])
     counted = sorted(
         (
@@ -312,8 +312,9 @@ def known_people(ws: Workspace, findings: dict[str, dict[str, Any]]) -> set[str]
 
 
 def void_action(ws: Workspace, action_id: str, *, by: str, reason: str, on: dt.date) -> list[str]:
-    """Withdraw a mistaken action with an append-only ``action_voided`` event; its findings leave the
-    ladder. Returns the ids of the findings it answered."""
+    """Withdraw a mistaken action with an append-only ``action_voided`` event: it no longer counts as
+    a step taken (its confirmed findings still count, unlike after an overturned appeal). Returns the
+    ids of the findings it answered."""
     event_id = parse_label(action_id, "ACT")
     if not by.strip() or not reason.strip():
         raise AuditorError("voiding an action needs --by and --reason")

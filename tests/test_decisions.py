@@ -137,7 +137,10 @@ def test_a_voided_action_leaves_the_ladder_and_its_history_stays(runner, ws):
     with Ledger(ws.ledger_path) as ledger:
         assert [e["kind"] for e in ledger.events()][-2:] == ["action", "action_voided"]
         assert ledger.actions()[int(action_id[4:])].voided
-    assert "hr: recorded twice" in page_texts(ws)
+    pages = page_texts(ws)
+    assert "hr: recorded twice" in pages
+    # the step no longer counts as taken; the confirmed findings still count: recommended again
+    assert "<td>群内通报批评</td>" in pages
     twice = run(runner, ws, "action", "void", action_id, "--by", "hr", "--reason", "again")
     assert twice.exit_code == 2 and "already void" in twice.output
     unknown = run(runner, ws, "action", "void", "ACT-000999", "--by", "hr", "--reason", "x")
