@@ -136,6 +136,11 @@ def review(
     result = ReviewResult([f["finding_id"] for f in findings])
     if allowlist_phrases:
         texts = allowlist.message_texts(ws, findings)
+        missing = [f["finding_id"] for f in findings if f["msgid"] is not None and f["msgid"] not in texts]
+        if missing:
+            raise AuditorError(
+                f"the messages of {', '.join(missing)} are not in the lake; nothing was recorded"
+            )
         result.phrases = [
             allowlist.phrase_for(f, texts.get(f["msgid"], ("", ""))[0], group_only) for f in findings
         ]
