@@ -60,8 +60,17 @@ def test_2027_holidays_by_rule_follow_the_2025_revision():
         D(2027, 10, 2),
         D(2027, 10, 3),
     ]
-    # a year whose lunar New Year's Eve falls in the Gregorian year before keeps 3 Spring Festival days
-    assert len(statutory_holidays(2031)) <= 13 and D(2031, 1, 1) in statutory_holidays(2031)
+
+
+@pytest.mark.parametrize("year", range(2027, 2051))
+def test_every_later_year_has_the_statutory_days(year):
+    """13 days; 12 when Mid-Autumn falls on National Day (the State Council then adjusts by 调休)."""
+    days = statutory_holidays(year)
+    mid_autumn_on_national_day = sum(d.month in (9, 10) for d in days) == 3  # 2028, 2031, 2039
+    assert len(days) == (12 if mid_autumn_on_national_day else 13) and all(d.year == year for d in days)
+    spring = sorted(d for d in days if d.month in (1, 2) and d != D(year, 1, 1))
+    assert len(spring) == 4 and (spring[-1] - spring[0]).days == 3  # eve … 3rd day, consecutive
+    assert any(d.month == 4 and d.day in (4, 5, 6) for d in days)  # Qingming
 
 
 @pytest.mark.parametrize(
