@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from auditor.atomic import FILE_MODE, fsync_dir
 from auditor.errors import EXIT_DATA, AuditorError
 
 STEPS = ("warning", "public_criticism", "temporary_removal", "termination_review")
@@ -175,10 +176,12 @@ def _create(path: Path) -> None:
                 db.execute(f"PRAGMA user_version = {number}")
         finally:
             db.close()
+        os.chmod(tmp, FILE_MODE)  # mkstemp makes 0600; a ledger gets the usual mode, as before
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         with contextlib.suppress(FileExistsError):  # another process created it first: theirs stands
             os.link(tmp, path)
+        fsync_dir(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
 

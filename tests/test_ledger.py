@@ -214,3 +214,11 @@ def test_backup_refuses_to_snapshot_a_damaged_ledger(tmp_path):
         backup.create(ws)
     assert caught.value.exit_code == 65
     assert not list((ws.backups_dir / "snapshots").glob("*.json"))
+
+
+def test_a_new_ledger_gets_the_usual_file_mode(tmp_path):
+    from auditor.atomic import FILE_MODE
+
+    path = tmp_path / "ledger.sqlite"
+    Ledger(path).close()
+    assert path.stat().st_mode & 0o777 == FILE_MODE
