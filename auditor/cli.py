@@ -842,6 +842,7 @@ def action_list(ctx: click.Context, as_json: bool) -> None:
     from dataclasses import asdict
 
     from auditor.ledger import Ledger
+    from auditor.workdays import WorkCalendar
 
     ws = configured_workspace(ctx)
     with Ledger(ws.ledger_path) as ledger:
@@ -856,16 +857,23 @@ def action_list(ctx: click.Context, as_json: bool) -> None:
             )
         )
         return
+    calendar = WorkCalendar.of_workspace(ws.root)
+
+    def deadline(day: str | None) -> str:
+        if not day:
+            return "?"
+        return f"{day} (estimated)" if calendar.is_estimated(int(day[:4])) else day
+
     for a in actions:
         state = f"VOID ({a.void_reason})" if a.voided else "in force"
         click.echo(
             f"{a.action_id}  {a.effective}  {a.subject:12}  {a.step:18}  by {a.actor}  {state}  "
-            f"appeal by {a.details.get('appeal_deadline', '?')}"
+            f"appeal by {deadline(a.details.get('appeal_deadline'))}"
         )
         for p in appeals:
             if p.action_id == a.action_id:
                 click.echo(
-                    f"    {p.appeal_id} filed {p.filed}, answer by {p.investigation_deadline}: "
+                    f"    {p.appeal_id} filed {p.filed}, answer by {deadline(p.investigation_deadline)}: "
                     f"{p.outcome or 'open'}"
                 )
     if not actions:

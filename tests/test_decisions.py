@@ -187,6 +187,7 @@ def test_an_appeal_into_2027_is_estimated_and_says_so(runner, ws):
     # 12-31, (1-1 New Year's Day), 1-4 … 1-8, 1-11 … 1-14 → the 10th working day is 2027-01-14
     assert "answer by 2027-01-14" in filed.stdout
     assert "working days for 2027 estimated by rule" in filed.stderr
+    assert "answer by 2027-01-14 (estimated): open" in run(runner, ws, "action", "list").output
     index = (ws.reports_dir / DAY / "index.html").read_text(encoding="utf-8")
     assert "2027 年的工作日按法定节假日规则与周末估算" in index and "W/calendar.toml" in index
 
