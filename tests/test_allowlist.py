@@ -104,6 +104,13 @@ def test_a_dismissal_allowlists_the_phrase_not_the_term(runner, ws, scope, silen
     listed = json.loads(run(runner, ws, "review", "list", "--status", "dismissed", "--json").output)
     assert [(r["finding_id"], r["gone"], r["excerpt"] != "") for r in listed] == [(own, True, True)]
     assert "no longer found" in run(runner, ws, "review", "list").output
+    assert run(runner, ws, "report", "--date", DAY).exit_code == 0
+    group_pages = "".join(
+        p.read_text(encoding="utf-8") for p in (ws.reports_dir / DAY / "groups").glob("*.html")
+    )
+    assert group_pages.count("已驳回且检测不再命中") == 1  # the dismissed finding stays visible
+    section = group_pages.split("已驳回且检测不再命中")[1]
+    assert "tmd 又要通宵加班" in section and "banter" in section
 
 
 def test_dry_run_previews_and_writes_nothing(runner, ws):

@@ -63,7 +63,21 @@ class LedgerView:
                     recommendation.step if recommendation and recommendation.step else "no_action"
                 )
                 person["history"] = self._history(person["userid"])
-            group.ledger = {"pending": pending[group.roomid]}
+            shown = {f["finding_id"] for f in group.findings}
+            group.ledger = {
+                "pending": pending[group.roomid],
+                # a dismissal whose phrase was allowlisted silences its own finding at the next audit;
+                # the page keeps it, as dismissed, from what the ledger recorded
+                "dismissed_gone": [
+                    {"category": r.details["category"], "excerpt": r.details.get("excerpt", "")}
+                    | {"actor": r.actor, "effective": r.effective, "reason": r.reason}
+                    for fid, r in sorted(self.reviews.items())
+                    if r.decision == "dismissed"
+                    and fid not in shown
+                    and r.details.get("roomid") == group.roomid
+                    and str(r.details.get("date")) == str(day["date"])
+                ],
+            }
         open_appeals = []
         for appeal in self.appeals:
             if appeal.outcome is None:
