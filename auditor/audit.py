@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from auditor import failpoints, lake
+from auditor.allowlist import unsuppressed
 from auditor.analyzer import Analyzer, Ruleset
 from auditor.detectors import day_detectors
 from auditor.detectors.base import Hit
@@ -201,6 +202,8 @@ def audit_date(date: str, sources: Sources, ruleset: Ruleset, engine, tz) -> tup
     }
     for i, (text, file_flag) in enumerate(zip(texts, is_file, strict=True)):
         hits = engine.lookup((text, file_flag)) if text else None
+        if hits:  # phrases allowlisted for one group apply per message, not per distinct text
+            hits = unsuppressed(ruleset.lexicon.room_allowlist, columns["roomid"][i], text, hits)
         if hits:  # rows are built only for the few messages with hits
             record = {c: values[i] for c, values in columns.items()} | {"text": text}
             hits_by_msgid[record["msgid"]] = hits

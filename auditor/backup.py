@@ -23,6 +23,7 @@ from typing import Any
 from auditor import atomic, failpoints, lake, lake_manifest
 from auditor.atomic import file_sha256
 from auditor.errors import EXIT_DATA, AuditorError
+from auditor.ledger import Ledger
 from auditor.workspace import Workspace
 
 MANIFEST_VERSION = 2  # 2: "dates" (the data dates a snapshot holds) and the lake manifest entries
@@ -134,6 +135,7 @@ def create(ws: Workspace, date: str | None = None) -> dict[str, Any]:
             EXIT_DATA,
         )
     if ws.ledger_path.exists():  # a consistent copy through SQLite's backup API, never a torn file
+        Ledger(ws.ledger_path).close()  # a damaged ledger is refused (exit 65), never snapshotted
         with tempfile.TemporaryDirectory(dir=store.root if store.root.exists() else None) as tmp:
             copy = Path(tmp) / "ledger.sqlite"
             source = sqlite3.connect(ws.ledger_path)

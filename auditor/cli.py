@@ -73,6 +73,13 @@ def workspace_of(ctx: click.Context) -> Workspace:
     return ws
 
 
+def configured_workspace(ctx: click.Context) -> Workspace:
+    """The workspace with its auditor.toml read now: a malformed file is exit 2 on every command."""
+    ws = workspace_of(ctx)
+    ws.config  # noqa: B018 - validates
+    return ws
+
+
 @click.group(cls=AuditorGroup, epilog=EXIT_CODES_HELP)
 @click.option(
     "-w",
@@ -268,7 +275,13 @@ def audit(
 @click.option(
     "--unmasked",
     is_flag=True,
-    help="Show personal data and secrets in clear; every page is marked RESTRICTED.",
+    help="Show personal data and secrets in clear; every page is marked RESTRICTED. Needs --out.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write here instead of the shared W/reports (required by --unmasked and another --lang).",
 )
 @click.pass_context
 def report_command(
@@ -278,31 +291,34 @@ def report_command(
     until: str | None,
     lang: str | None,
     unmasked: bool,
+    out_dir: Path | None,
 ) -> None:
     """Write the HTML compliance report (index, one page per group) and summary.json.
 
-    Reports go to W/reports/D/. Personal data and secrets are masked unless --unmasked.
-    Without --date or --since/--until, every audited date is reported.
+    Reports go to W/reports/D/, masked and in report.lang: the shared pages group owners read.
+    Unmasked pages or another language go to a separate folder given with --out (never inside
+    W/reports). Without --date or --since/--until, every audited date is reported.
 
     \b
     Examples:
       auditor report --date 2026-11-16
-      auditor report --since 2026-11-01 --until 2026-11-30 --lang en
-      auditor report --date 2026-11-16 --unmasked   # for an authorised investigation only
+      auditor report --since 2026-11-01 --until 2026-11-30 --lang en --out /tmp/reports-en
+      auditor report --date 2026-11-16 --unmasked --out /srv/restricted/case-42   # authorised only
     """
     from auditor import lake
     from auditor.audit import resolve_dates
-    from auditor.report.render import report
+    from auditor.report.render import check_private_output, report
 
     check_dates(date=date, since=since, until=until)
     ws = workspace_of(ctx)
+    check_private_output(ws, lang, unmasked, out_dir)
     dates = resolve_dates(lake.dates(ws.messages_dir), date, since, until)
     if not (date or since or until):  # by default every audited date; name a date to hear why one is missing
         dates = [d for d in dates if d in set(lake.dates(ws.findings_dir))]
     if not dates:
         raise AuditorError(f"nothing to report in {ws.root}: run `auditor ingest` and `auditor audit` first")
     with ws.locked():
-        indexes = report(ws, dates, lang=lang, unmasked=unmasked)
+        indexes = report(ws, dates, lang=lang, unmasked=unmasked, out_dir=out_dir)
     for index in indexes:
         click.echo(str(index))
 
@@ -663,6 +679,21 @@ def _on_date(ws, on: str | None):
     return dt.date.fromisoformat(on) if on else dt.datetime.now(ws.tz).date()
 
 
+def _follow(result: tuple[list[Path], str | None]) -> None:
+    """Say which pages followed the decision, or why they will only at the next nightly run."""
+    pages, why_not = result
+    if pages:
+        click.echo(f"pages refreshed: {len(pages)} date{'s' if len(pages) != 1 else ''}", err=True)
+    if why_not:
+        click.echo(f"Note: {why_not}", err=True)
+
+
+def _calendar_notice(calendar) -> None:
+    notice = calendar.notice()
+    if notice:
+        click.echo(f"Note: {notice}", err=True)
+
+
 @cli.group()
 def review() -> None:
     """Review findings: confirm or dismiss them in the append-only ledger.
@@ -692,7 +723,7 @@ def review_list(
     """
     from auditor.violations import review_rows
 
-    rows = review_rows(workspace_of(ctx), status=status, group=group, category=category)
+    rows = review_rows(configured_workspace(ctx), status=status, group=group, category=category)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -700,6 +731,7 @@ def review_list(
         click.echo(
             f"{r['finding_id']}  {r['date']}  {r['status']:9}  {r['severity']:8}  {r['category']:14}  "
             f"{r['group']}  {r['sender']}  {r['excerpt']}"
+            + ("  [no longer found by the detectors]" if r["gone"] else "")
         )
     click.echo(f"{len(rows)} findings")
 
@@ -712,16 +744,42 @@ def _review(
     reason: str,
     on: str | None,
     allowlist: bool = False,
+    group_only: bool = False,
+    dry_run: bool = False,
 ) -> None:
+    from auditor.report import follow
     from auditor.violations import review as record_review
 
     ws = workspace_of(ctx)
-    added = record_review(
-        ws, list(ids), decision, by=by, reason=reason, on=_on_date(ws, on), allowlist=allowlist
+    result = record_review(
+        ws,
+        list(ids),
+        decision,
+        by=by,
+        reason=reason,
+        on=_on_date(ws, on),
+        allowlist_phrases=allowlist,
+        group_only=group_only,
+        dry_run=dry_run,
     )
-    click.echo(f"{decision} {len(set(ids))} finding{'s' if len(set(ids)) != 1 else ''}")
-    for phrase in added:
-        click.echo(f"allowlisted: {phrase}")
+    if result.preview is not None:
+        silenced = result.preview.silenced
+        others = len(set(silenced) - set(result.findings))
+        click.echo(
+            f"the allowlisted phrase{'s' if len(result.phrases) != 1 else ''} would silence {len(silenced)} "
+            f"past finding{'s' if len(silenced) != 1 else ''} ({others} besides the dismissed)"
+        )
+        for phrase in result.phrases:
+            scope = f"in group {phrase.room}" if phrase.room else "in every group"
+            click.echo(f"  {phrase.text}  ({scope})")
+    if not result.written:
+        click.echo("dry run: nothing was recorded")
+        return
+    n = len(result.findings)
+    click.echo(f"{decision} {n} finding{'s' if n != 1 else ''}")
+    for phrase in result.added:
+        click.echo(f"allowlisted: {phrase.text}")
+    _follow(follow.after_findings(ws, result.findings))
 
 
 @review.command(name="confirm")
@@ -748,19 +806,37 @@ def review_confirm(
 @click.argument("finding_ids", nargs=-1, required=True)
 @click.option("--by", required=True, help="Reviewer.")
 @click.option("--reason", required=True, help="Why this is not a violation.")
-@click.option("--allowlist", is_flag=True, help="Add the matched phrase to W/dictionaries/allowlist.txt.")
+@click.option(
+    "--allowlist",
+    is_flag=True,
+    help="Add the matched text in its context to W/dictionaries/allowlist.txt (after a preview).",
+)
+@click.option("--group", "group_only", is_flag=True, help="With --allowlist: only in the finding's group.")
+@click.option("--dry-run", is_flag=True, help="Show what --allowlist would silence; record nothing.")
 @on_option
 @click.pass_context
 def review_dismiss(
-    ctx: click.Context, finding_ids: tuple[str, ...], by: str, reason: str, allowlist: bool, on: str | None
+    ctx: click.Context,
+    finding_ids: tuple[str, ...],
+    by: str,
+    reason: str,
+    allowlist: bool,
+    group_only: bool,
+    dry_run: bool,
+    on: str | None,
 ) -> None:
     """Dismiss findings as false alarms; --allowlist keeps the same phrase from coming back.
 
+    The phrase learned is the matched text with a few characters of context, never a bare term;
+    --group limits it to the finding's group. The command first says how many past findings the
+    phrase would silence (the dismissed one included); --dry-run stops there.
+
     \b
-    Example:
-      auditor review dismiss 1a2b3c4d5e6f7a8b9c0d1e2f --by wangfang --reason "product name" --allowlist
+    Examples:
+      auditor review dismiss 1a2b3c4d5e6f --by wangfang --reason "product name" --allowlist --dry-run
+      auditor review dismiss 1a2b3c4d5e6f --by wangfang --reason "team banter" --allowlist --group
     """
-    _review(ctx, finding_ids, "dismissed", by, reason, on, allowlist)
+    _review(ctx, finding_ids, "dismissed", by, reason, on, allowlist, group_only, dry_run)
 
 
 @cli.group()
@@ -773,6 +849,7 @@ def action() -> None:
     Examples:
       auditor action record zhangwei warning --by lina --finding 7f3a9c0e1b2d4a5f6e7d8c9b
       auditor action list
+      auditor action void ACT-000012 --by lina --reason "recorded for the wrong person"
     """
 
 
@@ -801,13 +878,47 @@ def action_record(
     Example:
       auditor action record zhangwei public_criticism --by lina --finding 7f3a9c0e1b2d4a5f6e7d8c9b
     """
+    from auditor.report import follow
     from auditor.violations import record_action
+    from auditor.workdays import WorkCalendar
 
-    ws = workspace_of(ctx)
+    ws = configured_workspace(ctx)
+    calendar = WorkCalendar.of_workspace(ws.root)
     action_id = record_action(
-        ws, user, step, by=by, reason=reason, finding_ids=list(finding_ids), on=_on_date(ws, on)
+        ws,
+        user,
+        step,
+        by=by,
+        reason=reason,
+        finding_ids=list(finding_ids),
+        on=_on_date(ws, on),
+        calendar=calendar,
     )
     click.echo(action_id)
+    _calendar_notice(calendar)
+    _follow(follow.after_action(ws, action_id))
+
+
+@action.command(name="void")
+@click.argument("action_id")
+@click.option("--by", required=True, help="Who withdraws the action.")
+@click.option("--reason", required=True, help="Why it was a mistake.")
+@on_option
+@click.pass_context
+def action_void(ctx: click.Context, action_id: str, by: str, reason: str, on: str | None) -> None:
+    """Void a mistaken action: an append-only event; the action leaves the ladder, history stays.
+
+    \b
+    Example:
+      auditor action void ACT-000012 --by lina --reason "recorded for the wrong person"
+    """
+    from auditor.report import follow
+    from auditor.violations import void_action
+
+    ws = configured_workspace(ctx)
+    void_action(ws, action_id, by=by, reason=reason, on=_on_date(ws, on))
+    click.echo(f"{action_id}: void")
+    _follow(follow.after_action(ws, action_id))
 
 
 @action.command(name="list")
@@ -823,8 +934,9 @@ def action_list(ctx: click.Context, as_json: bool) -> None:
     from dataclasses import asdict
 
     from auditor.ledger import Ledger
+    from auditor.workdays import WorkCalendar
 
-    ws = workspace_of(ctx)
+    ws = configured_workspace(ctx)
     with Ledger(ws.ledger_path) as ledger:
         actions = list(ledger.actions().values())
         appeals = list(ledger.appeals().values())
@@ -837,16 +949,23 @@ def action_list(ctx: click.Context, as_json: bool) -> None:
             )
         )
         return
+    calendar = WorkCalendar.of_workspace(ws.root)
+
+    def deadline(day: str | None) -> str:
+        if not day:
+            return "?"
+        return f"{day} (estimated)" if calendar.is_estimated(int(day[:4])) else day
+
     for a in actions:
-        state = "VOID" if a.voided else "in force"
+        state = f"VOID ({a.void_reason})" if a.voided else "in force"
         click.echo(
             f"{a.action_id}  {a.effective}  {a.subject:12}  {a.step:18}  by {a.actor}  {state}  "
-            f"appeal by {a.details.get('appeal_deadline', '?')}"
+            f"appeal by {deadline(a.details.get('appeal_deadline'))}"
         )
         for p in appeals:
             if p.action_id == a.action_id:
                 click.echo(
-                    f"    {p.appeal_id} filed {p.filed}, answer by {p.investigation_deadline}: "
+                    f"    {p.appeal_id} filed {p.filed}, answer by {deadline(p.investigation_deadline)}: "
                     f"{p.outcome or 'open'}"
                 )
     if not actions:
@@ -877,11 +996,18 @@ def appeal_file(ctx: click.Context, action_id: str, by: str, reason: str, on: st
     Example:
       auditor appeal file ACT-000012 --by zhangwei --reason "I was quoting the customer"
     """
+    from auditor.report import follow
     from auditor.violations import file_appeal
+    from auditor.workdays import WorkCalendar
 
-    ws = workspace_of(ctx)
-    appeal_id, answer_by = file_appeal(ws, action_id, by=by, reason=reason, on=_on_date(ws, on))
+    ws = configured_workspace(ctx)
+    calendar = WorkCalendar.of_workspace(ws.root)
+    appeal_id, answer_by = file_appeal(
+        ws, action_id, by=by, reason=reason, on=_on_date(ws, on), calendar=calendar
+    )
     click.echo(f"{appeal_id}: the owner or admin must answer by {answer_by}")
+    _calendar_notice(calendar)
+    _follow(follow.after_action(ws, action_id))
 
 
 @appeal.command(name="resolve")
@@ -900,11 +1026,13 @@ def appeal_resolve(
     Example:
       auditor appeal resolve APL-000013 --outcome overturned --by lina --reason "quote confirmed"
     """
+    from auditor.report import follow
     from auditor.violations import resolve_appeal
 
-    ws = workspace_of(ctx)
-    resolve_appeal(ws, appeal_id, outcome, by=by, reason=reason, on=_on_date(ws, on))
+    ws = configured_workspace(ctx)
+    action_id = resolve_appeal(ws, appeal_id, outcome, by=by, reason=reason, on=_on_date(ws, on))
     click.echo(f"{appeal_id}: {outcome}")
+    _follow(follow.after_action(ws, action_id))
 
 
 @cli.group()

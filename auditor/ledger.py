@@ -8,15 +8,19 @@ from the events. Migrations are versioned with ``PRAGMA user_version``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import os
 import sqlite3
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auditor.errors import AuditorError
+from auditor.atomic import FILE_MODE, fsync_dir
+from auditor.errors import EXIT_DATA, AuditorError
 
 STEPS = ("warning", "public_criticism", "temporary_removal", "termination_review")
 DECISIONS = ("confirmed", "dismissed")
@@ -45,6 +49,37 @@ MIGRATIONS = [
         outcome    TEXT CHECK (outcome IS NULL OR outcome IN ('upheld', 'overturned')),
         details    TEXT NOT NULL DEFAULT '{}' -- JSON: the finding's facts, deadlines, linked findings
     );
+    CREATE INDEX events_finding ON events(finding_id);
+    CREATE INDEX events_subject ON events(subject);
+    CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: events cannot be changed'); END;
+    CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: events cannot be deleted'); END;
+    """,
+    # 2: 'action_voided' (a mistaken action withdrawn). SQLite cannot widen a CHECK in place, so the
+    # table is rebuilt with every row copied; DROP TABLE fires no DELETE trigger, and the guard is
+    # re-created on the new table in the same transaction.
+    """
+    CREATE TABLE events_v2 (
+        event_id   INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind       TEXT NOT NULL CHECK (kind IN
+                       ('review', 'action', 'appeal_filed', 'appeal_resolved', 'action_voided')),
+        recorded   TEXT NOT NULL,
+        effective  TEXT NOT NULL,
+        actor      TEXT NOT NULL CHECK (length(trim(actor)) > 0),
+        reason     TEXT NOT NULL DEFAULT '',
+        finding_id TEXT,
+        decision   TEXT CHECK (decision IS NULL OR decision IN ('confirmed', 'dismissed')),
+        subject    TEXT,
+        step       TEXT CHECK (step IS NULL OR step IN
+                       ('warning', 'public_criticism', 'temporary_removal', 'termination_review')),
+        ref        INTEGER REFERENCES events(event_id),  -- appeal/void → action, resolution → appeal
+        outcome    TEXT CHECK (outcome IS NULL OR outcome IN ('upheld', 'overturned')),
+        details    TEXT NOT NULL DEFAULT '{}'
+    );
+    INSERT INTO events_v2 SELECT * FROM events;
+    DROP TABLE events;
+    ALTER TABLE events_v2 RENAME TO events;
     CREATE INDEX events_finding ON events(finding_id);
     CREATE INDEX events_subject ON events(subject);
     CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
@@ -94,6 +129,10 @@ class Action:
     findings: list[str]
     details: dict[str, Any]
     voided: bool = False
+    void_reason: str = ""  # the overturning appeal's id, or "DATE NAME: reason" of an action void
+    # an appeal found the findings wrong, so they leave the ladder; a voided action (recorded by
+    # mistake) only stops counting as a step taken, its confirmed findings still count
+    overturned: bool = False
 
 
 @dataclass
@@ -110,16 +149,94 @@ class Appeal:
     resolved: str | None = None
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+APPEND_ONLY_TRIGGERS = ("events_append_only_update", "events_append_only_delete")
+
+
+def damaged(path: Path, problem: str) -> AuditorError:
+    """The one error for a ledger that exists but cannot be trusted: name it, say how to get it back."""
+    return AuditorError(
+        f"the review ledger {path} is damaged: {problem}. It was left untouched; restore it from a "
+        "snapshot (`auditor backup list`, `auditor backup restore SNAPSHOT --to DIR`, then copy "
+        f"DIR/ledger.sqlite to {path})",
+        EXIT_DATA,
+    )
+
+
+def _create(path: Path) -> None:
+    """A new ledger appears complete or not at all: built under a temporary name, then linked into
+    place (a link never replaces a file a concurrent creator put there first)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".tmp-{path.name}-", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        db = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            for number, script in enumerate(MIGRATIONS, start=1):
+                for statement in _statements(script):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number}")
+        finally:
+            db.close()
+        os.chmod(tmp, FILE_MODE)  # mkstemp makes 0600; a ledger gets the usual mode, as before
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):  # another process created it first: theirs stands
+            os.link(tmp, path)
+        fsync_dir(path.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _check(path: Path, db: sqlite3.Connection) -> int:
+    """Refuse a ledger that is not ours or not whole; returns its schema version."""
+    try:
+        verdict = db.execute("PRAGMA quick_check").fetchall()
+        if [tuple(r) for r in verdict] != [("ok",)]:
+            raise damaged(path, "SQLite integrity check failed: " + "; ".join(str(r[0]) for r in verdict[:3]))
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        names = {
+            r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")
+        }
+    except sqlite3.DatabaseError as exc:
+        raise damaged(path, f"SQLite says {exc}") from None
+    if version == 0 or "events" not in names:
+        raise damaged(path, "it is an SQLite database without the ledger's tables")
+    missing = [t for t in APPEND_ONLY_TRIGGERS if t not in names]
+    if missing:
+        raise damaged(path, f"its append-only triggers are missing ({', '.join(missing)})")
+    return version
+
+
 class Ledger:
+    """Opens ``path``, creating it only when no file exists there (a workspace's first decision).
+
+    An existing file that is empty, not SQLite, corrupt, without the ledger's tables or without its
+    append-only triggers is an error (exit 65) naming the file; it is never replaced, because
+    replacing it would silently erase every decision and the next backup would keep the loss.
+    """
+
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            _create(path)
+        if path.stat().st_size == 0:
+            raise damaged(path, "the file is empty (0 bytes)")
+        with open(path, "rb") as handle:
+            if handle.read(len(SQLITE_HEADER)) != SQLITE_HEADER:
+                raise damaged(path, "it is not an SQLite database")
         self.db = sqlite3.connect(path, timeout=30, isolation_level=None)  # explicit transactions below
-        self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA busy_timeout=30000")
-        self.db.execute("PRAGMA foreign_keys=ON")
-        self._migrate()
+        try:
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA busy_timeout=30000")
+            self.db.execute("PRAGMA foreign_keys=ON")
+            _check(path, self.db)
+            self._migrate()
+        except BaseException:
+            self.db.close()
+            raise
 
     def close(self) -> None:
         self.db.close()
@@ -165,6 +282,10 @@ class Ledger:
             self.db.execute("ROLLBACK")
             raise
         return ids
+
+    def last_event_id(self) -> int:
+        """The newest event's id: a page rendered at this id shows every decision up to it."""
+        return self.db.execute("SELECT coalesce(max(event_id), 0) FROM events").fetchone()[0]
 
     def events(self, kind: str | None = None) -> list[sqlite3.Row]:
         if kind:
@@ -212,7 +333,13 @@ class Ledger:
         return appeals
 
     def actions(self) -> dict[int, Action]:
-        overturned = {a.action_id for a in self.appeals().values() if a.outcome == "overturned"}
+        """Every action; one is void when an appeal overturned it or an ``action_voided`` event names it."""
+        overturned = {a.action_id: a.appeal_id for a in self.appeals().values() if a.outcome == "overturned"}
+        why_void = dict(overturned)
+        for row in self.events("action_voided"):
+            why_void.setdefault(
+                action_label(row["ref"]), f"{row['effective']} {row['actor']}: {row['reason']}"
+            )
         out = {}
         for row in self.events("action"):
             details = json.loads(row["details"])
@@ -227,7 +354,9 @@ class Ledger:
                 row["reason"],
                 details.get("findings", []),
                 details,
-                voided=label in overturned,
+                voided=label in why_void,
+                void_reason=why_void.get(label, ""),
+                overturned=label in overturned,
             )
         return out
 

@@ -2,9 +2,10 @@
 
 Format (DESIGN.md): one UTF-8 file per lexicon category; ``#`` starts a comment; a line is
 ``term``, ``term<TAB>severity`` or ``term<TAB>severity<TAB>tag``. The tag names the rule
-(``illegal.gambling``) or, for rumor cues, the cue's role. The package's ``dictionaries/``
-come first; ``W/dictionaries/`` (or a replay's ``--dictionaries``) adds company terms under the
-same file names. Terms are normalized like the text they are matched against, so a
+(``illegal.gambling``) or, for rumor cues, the cue's role; in ``allowlist.txt`` a tag
+``room:<roomid>`` limits the phrase to one group (see ``auditor/allowlist.py``). The package's
+``dictionaries/`` come first; ``W/dictionaries/`` (or a replay's ``--dictionaries``) adds company
+terms under the same file names. Terms are normalized like the text they are matched against, so a
 traditional or full-width spelling in a dictionary still matches. A Latin term written with
 spaces is pinyin split into syllables (``cao ni ma``): it also matches with the syllables joined
 (caonima) or split by one common separator (cao.ni.ma, cao_ni_ma, cao-ni-ma, cao*ni*ma).
@@ -42,6 +43,7 @@ TERM_SETS = ("link_blocklist", "link_allowlist", "shorteners")
 LEXICON_FILES = (*MATCHED_LEXICONS, *TERM_SETS)
 # What people put between pinyin syllables; "..." is the ellipsis after NFKC.
 SYLLABLE_SEPARATORS = ("", " ", ".", "_", "-", "*", "...", "、", "~")
+ROOM_SCOPE = "room:"
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,13 @@ class Entry:
         """Starts and ends with a Latin letter or digit: boundaries are ASCII word boundaries."""
         first, last = self.key[0], self.key[-1]
         return first.isascii() and last.isascii() and first.isalnum() and last.isalnum()
+
+    @property
+    def room(self) -> str | None:
+        """The one group an allowlisted phrase applies to (tag ``room:<roomid>``); None: everywhere."""
+        if self.category == "allowlist" and self.tag.startswith(ROOM_SCOPE):
+            return self.tag[len(ROOM_SCOPE) :]
+        return None
 
     @property
     def needs_boundary(self) -> bool:
@@ -143,8 +152,13 @@ class Lexicon:
             name: frozenset(e.key for e in self.entries if e.category == name) for name in TERM_SETS
         }
         by_key: dict[str, list[Entry]] = defaultdict(list)
+        # group-scoped allowlist phrases: analysis is per distinct text, whatever the group, so these
+        # are applied per message afterwards (allowlist.unsuppressed), never by the automaton
+        self.room_allowlist: dict[str, tuple[str, ...]] = {}
         for entry in self.entries:
-            if entry.category in MATCHED_LEXICONS:
+            if entry.room is not None:
+                self.room_allowlist[entry.room] = (*self.room_allowlist.get(entry.room, ()), entry.key)
+            elif entry.category in MATCHED_LEXICONS:
                 by_key[entry.key].append(entry)
         self.automaton = ahocorasick.Automaton()
         for key, entries in by_key.items():

@@ -26,6 +26,7 @@ from auditor.atomic import file_sha256
 from auditor.audit import Sources, available_cores, run_audit
 from auditor.errors import EXIT_DATA, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
 from auditor.ingest import ingest
+from auditor.report import follow
 from auditor.report.model import ReportSources
 from auditor.report.render import ledger_view, render_day, render_overview
 from auditor.wecom.files import discover
@@ -182,6 +183,10 @@ def _nightly_locked(
         ruleset_version=ruleset.version,
         inputs=[{"path": str(p), "sha256": d} for p, d in files],
     )
+    # pages follow decisions: dates whose pages are older than the ledger's newest event, new input or not
+    manifest["pages_refreshed"] = follow.render_stale(ws)
+    if manifest["pages_refreshed"]:
+        log.info("pages refreshed after ledger decisions: %s", ", ".join(manifest["pages_refreshed"]))
     if not files:
         log.info("nightly %s: nothing new in the inbox", run_id)
         manifest.update(status="nothing-new", exit_code=EXIT_OK)

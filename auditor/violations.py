@@ -16,11 +16,11 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
-from auditor import atomic, lake
+from auditor import allowlist, lake
 from auditor.errors import AuditorError
 from auditor.ledger import STEPS, Action, Ledger, action_label, appeal_label, parse_label
 from auditor.lexicon import SEVERITIES
-from auditor.workdays import add_working_days
+from auditor.workdays import WorkCalendar
 from auditor.workspace import Workspace
 
 FINDING_COLUMNS = [
@@ -59,8 +59,17 @@ def review_rows(
     names = {roomid: g["name"] for roomid, g in ws.groups().items()}
     with Ledger(ws.ledger_path) as ledger:
         reviews = ledger.reviews()
+    current = load_findings(ws)
+    # a reviewed finding a later audit no longer produces (its phrase was allowlisted, the rules
+    # changed) stays listed from the facts the ledger kept, marked as gone
+    gone = {
+        fid: {"finding_id": fid, "start": None, "end": None, "excerpt": "", **r.details, "gone": True}
+        for fid, r in reviews.items()
+        if fid not in current
+    }
     rows = []
-    for f in sorted(load_findings(ws).values(), key=lambda f: (f["date"], f["roomid"], f["finding_id"])):
+    everything = [*({**f, "gone": False} for f in current.values()), *gone.values()]
+    for f in sorted(everything, key=lambda f: (str(f["date"]), f["roomid"], f["finding_id"])):
         decided = reviews.get(f["finding_id"])
         row = {
             **f,
@@ -85,7 +94,19 @@ def _known(findings: dict[str, dict[str, Any]], ids: list[str]) -> list[dict[str
 
 
 def _finding_facts(f: dict[str, Any]) -> dict[str, Any]:
-    return {k: f[k] for k in ("date", "roomid", "msgid", "sender", "category", "rule", "severity")}
+    """What the ledger keeps of a reviewed finding: enough to list it after a re-audit dropped it
+    (an allowlisted phrase silences the dismissed finding too)."""
+    facts = {k: f[k] for k in ("roomid", "msgid", "sender", "category", "rule", "severity", "excerpt")}
+    return facts | {"date": str(f["date"])}
+
+
+@dataclass
+class ReviewResult:
+    findings: list[str]
+    phrases: list[allowlist.Phrase] = field(default_factory=list)  # the allowlist lines proposed
+    added: list[allowlist.Phrase] = field(default_factory=list)  # … and written (not there before)
+    preview: allowlist.Preview | None = None
+    written: bool = False
 
 
 def review(
@@ -96,18 +117,43 @@ def review(
     by: str,
     reason: str,
     on: dt.date,
-    allowlist: bool = False,
-) -> list[str]:
-    """Record a decision on each finding (all or none); with ``allowlist``, learn the phrase.
-
-    Returns the phrases added to W/dictionaries/allowlist.txt.
-    """
+    allowlist_phrases: bool = False,
+    group_only: bool = False,
+    preview: bool = True,
+    dry_run: bool = False,
+) -> ReviewResult:
+    """Record a decision on each finding (all or none); with ``allowlist_phrases``, learn each
+    dismissed finding's phrase in its context (``group_only``: for its group alone), after a preview
+    of the past findings the phrases would silence. ``dry_run`` writes nothing."""
     if not by.strip():
         raise AuditorError("--by must name the reviewer")
     if decision == "dismissed" and not reason.strip():
         raise AuditorError("a dismissal needs --reason")
-    findings = _known(load_findings(ws), list(dict.fromkeys(ids)))
-    phrases = [_matched_phrase(ws, f) for f in findings] if allowlist else []
+    if group_only and not allowlist_phrases:
+        raise AuditorError("--group scopes an allowlisted phrase: use it with --allowlist")
+    all_findings = load_findings(ws)
+    findings = _known(all_findings, list(dict.fromkeys(ids)))
+    result = ReviewResult([f["finding_id"] for f in findings])
+    if allowlist_phrases:
+        texts = allowlist.message_texts(ws, findings)
+        missing = [f["finding_id"] for f in findings if f["msgid"] is not None and f["msgid"] not in texts]
+        if missing:
+            raise AuditorError(
+                f"the messages of {', '.join(missing)} are not in the lake; nothing was recorded"
+            )
+        result.phrases = [
+            allowlist.phrase_for(f, texts.get(f["msgid"], ("", ""))[0], group_only) for f in findings
+        ]
+        if preview:
+            result.preview = allowlist.preview(ws, result.phrases, all_findings)
+            if result.preview.unsilenced_own:
+                raise AuditorError(
+                    f"the phrase of {', '.join(result.preview.unsilenced_own)} would not silence the finding "
+                    "itself (the detector matched across its context); nothing was recorded. Dismiss it "
+                    f"without --allowlist and add a phrase to W/dictionaries/{allowlist.FILE_NAME} by hand"
+                )
+    if dry_run:
+        return result
     with Ledger(ws.ledger_path) as ledger:
         ledger.append(
             {
@@ -122,36 +168,9 @@ def review(
             }
             for f in findings
         )
-    return _add_to_allowlist(ws, phrases) if phrases else []
-
-
-def _matched_phrase(ws: Workspace, finding: dict[str, Any]) -> str:
-    if finding["msgid"] is None or finding["start"] is None:
-        raise AuditorError(
-            f"finding {finding['finding_id']} is conversation-level: it has no phrase to allowlist"
-        )
-    table = lake.read_partition(ws.messages_dir, finding["date"], lake.MESSAGE_SCHEMA, ["msgid", "text"])
-    texts = dict(zip(table.column("msgid").to_pylist(), table.column("text").to_pylist(), strict=True))
-    phrase = texts.get(finding["msgid"], "")[finding["start"] : finding["end"]].strip()
-    if not phrase or any(c in phrase for c in "\n\t#"):
-        # the dictionary format has one phrase per line, TAB-separated fields and # comments
-        raise AuditorError(
-            f"finding {finding['finding_id']}: the matched text cannot be an allowlist line "
-            "(empty, or with a newline, TAB or #); add the phrase to allowlist.txt by hand"
-        )
-    return phrase
-
-
-def _add_to_allowlist(ws: Workspace, phrases: list[str]) -> list[str]:
-    path = ws.dictionaries_dir / "allowlist.txt"
-    existing = (
-        path.read_text(encoding="utf-8") if path.exists() else "# Accepted phrases (review dismissals)\n"
-    )
-    known = {line.split("\t")[0].strip() for line in existing.splitlines()}
-    added = [p for p in dict.fromkeys(phrases) if p not in known]
-    if added:
-        atomic.write_text(path, existing.rstrip("\n") + "\n" + "".join(f"{p}\n" for p in added))
-    return added
+    result.added = allowlist.add(ws, result.phrases) if result.phrases else []
+    result.written = True
+    return result
 
 
 @dataclass
@@ -166,7 +185,7 @@ def recommend(
     confirmed: list[dict[str, Any]], actions: list[Action], as_of: dt.date, cfg: dict[str, Any]
 ) -> Recommendation:
     """The next step for one person, from their confirmed findings and the actions taken."""
-    voided = {fid for a in actions if a.voided for fid in a.findings}
+    voided = {fid for a in actions if a.overturned for fid in a.findings}
     since = as_of - dt.timedelta(days=cfg["window_days"])
     counted = sorted(
         (
@@ -237,19 +256,41 @@ def person_states(
 
 
 def record_action(
-    ws: Workspace, user: str, step: str, *, by: str, reason: str, finding_ids: list[str], on: dt.date
+    ws: Workspace,
+    user: str,
+    step: str,
+    *,
+    by: str,
+    reason: str,
+    finding_ids: list[str],
+    on: dt.date,
+    calendar: WorkCalendar | None = None,
 ) -> str:
+    calendar = calendar or WorkCalendar.of_workspace(ws.root)
     if step not in STEPS:
         raise AuditorError(f"STEP must be one of {', '.join(STEPS)}")
     if not by.strip():
         raise AuditorError("--by must name who carried out the step")
-    findings = _known(load_findings(ws), list(dict.fromkeys(finding_ids)))
+    all_findings = load_findings(ws)
+    if user not in known_people(ws, all_findings):
+        raise AuditorError(
+            f"unknown person {user!r}: not in the roster, a group's members or any finding; "
+            "nothing was recorded"
+        )
+    findings = _known(all_findings, list(dict.fromkeys(finding_ids)))
     others = [f["finding_id"] for f in findings if f["sender"] != user]
     if others:
         raise AuditorError(f"findings {', '.join(others)} are not {user}'s; nothing was recorded")
+    latest = max((str(f["date"]) for f in findings), default=None)
+    if latest is not None and on.isoformat() < latest:
+        raise AuditorError(
+            f"--on {on.isoformat()} is before the finding it answers ({latest}); nothing was recorded"
+        )
     details: dict[str, Any] = {
         "findings": [f["finding_id"] for f in findings],
-        "appeal_deadline": add_working_days(on, ws.config["appeals"]["filing_working_days"]).isoformat(),
+        "appeal_deadline": calendar.add_working_days(
+            on, ws.config["appeals"]["filing_working_days"]
+        ).isoformat(),
     }
     if step == "temporary_removal":
         details["rejoin_after"] = (on + dt.timedelta(days=ws.config["ladder"]["rejoin_ban_days"])).isoformat()
@@ -270,8 +311,52 @@ def record_action(
     return action_label(event_id)
 
 
-def file_appeal(ws: Workspace, action_id: str, *, by: str, reason: str, on: dt.date) -> tuple[str, str]:
+def known_people(ws: Workspace, findings: dict[str, dict[str, Any]]) -> set[str]:
+    """Everyone an action can concern: the HR roster, group members and anyone with a finding."""
+    return set(ws.roster()) | {m["userid"] for m in ws.members()} | {f["sender"] for f in findings.values()}
+
+
+def void_action(ws: Workspace, action_id: str, *, by: str, reason: str, on: dt.date) -> list[str]:
+    """Withdraw a mistaken action with an append-only ``action_voided`` event: it no longer counts as
+    a step taken (its confirmed findings still count, unlike after an overturned appeal). Returns the
+    ids of the findings it answered."""
+    event_id = parse_label(action_id, "ACT")
+    if not by.strip() or not reason.strip():
+        raise AuditorError("voiding an action needs --by and --reason")
+    with Ledger(ws.ledger_path) as ledger:
+        action = ledger.actions().get(event_id)
+        if action is None:
+            raise AuditorError(f"no action {action_id}")
+        if action.voided:
+            raise AuditorError(f"{action_id} is already void ({action.void_reason})")
+        if on.isoformat() < action.effective:
+            raise AuditorError(f"a void cannot predate its action ({action.effective})")
+        ledger.append(
+            [
+                {
+                    "kind": "action_voided",
+                    "effective": on.isoformat(),
+                    "actor": by,
+                    "reason": reason,
+                    "subject": action.subject,
+                    "ref": event_id,
+                }
+            ]
+        )
+    return action.findings
+
+
+def file_appeal(
+    ws: Workspace,
+    action_id: str,
+    *,
+    by: str,
+    reason: str,
+    on: dt.date,
+    calendar: WorkCalendar | None = None,
+) -> tuple[str, str]:
     """Returns (appeal id, investigation deadline). Refused after the filing window, with the deadline."""
+    calendar = calendar or WorkCalendar.of_workspace(ws.root)
     event_id = parse_label(action_id, "ACT")
     if not reason.strip():
         raise AuditorError("an appeal needs --reason")
@@ -289,7 +374,7 @@ def file_appeal(ws: Workspace, action_id: str, *, by: str, reason: str, on: dt.d
         if open_:
             raise AuditorError(f"{action_id} already has an open appeal: {open_[0].appeal_id}")
         filing = ws.config["appeals"]["filing_working_days"]
-        deadline = add_working_days(dt.date.fromisoformat(action.effective), filing)
+        deadline = calendar.add_working_days(dt.date.fromisoformat(action.effective), filing)
         if on > deadline:
             raise AuditorError(
                 f"appeal refused: the filing window for {action_id} ({filing} working days after "
@@ -297,7 +382,9 @@ def file_appeal(ws: Workspace, action_id: str, *, by: str, reason: str, on: dt.d
             )
         if on < dt.date.fromisoformat(action.effective):
             raise AuditorError(f"an appeal cannot predate its action ({action.effective})")
-        answer_by = add_working_days(on, ws.config["appeals"]["investigation_working_days"]).isoformat()
+        answer_by = calendar.add_working_days(
+            on, ws.config["appeals"]["investigation_working_days"]
+        ).isoformat()
         [appeal_id] = ledger.append(
             [
                 {
@@ -314,7 +401,8 @@ def file_appeal(ws: Workspace, action_id: str, *, by: str, reason: str, on: dt.d
     return appeal_label(appeal_id), answer_by
 
 
-def resolve_appeal(ws: Workspace, appeal: str, outcome: str, *, by: str, reason: str, on: dt.date) -> None:
+def resolve_appeal(ws: Workspace, appeal: str, outcome: str, *, by: str, reason: str, on: dt.date) -> str:
+    """Record the outcome; returns the id of the action appealed against."""
     event_id = parse_label(appeal, "APL")
     if outcome not in ("upheld", "overturned"):
         raise AuditorError("--outcome must be upheld or overturned")
@@ -339,3 +427,4 @@ def resolve_appeal(ws: Workspace, appeal: str, outcome: str, *, by: str, reason:
                 }
             ]
         )
+    return found.action_id

@@ -27,10 +27,18 @@ def ws(tmp_path) -> Workspace:
     ]
     ingest(workspace, [write_jsonl(tmp_path / "in.jsonl", records)])
     audit(workspace, ["2026-11-16", "2026-11-17"], workers=1)
-    Ledger(workspace.ledger_path).close()
-    with sqlite3.connect(workspace.ledger_path) as db:
-        db.execute("create table t (x)")
-        db.execute("insert into t values (1)")
+    with Ledger(workspace.ledger_path) as ledger:
+        ledger.append(
+            [
+                {
+                    "kind": "review",
+                    "effective": "2026-11-16",
+                    "actor": "lina",
+                    "finding_id": "f1",
+                    "decision": "confirmed",
+                }
+            ]
+        )
     return workspace
 
 
@@ -85,7 +93,7 @@ def test_restore_is_byte_identical_and_verified(runner, ws, tmp_path):
         if rel != "ledger.sqlite":
             assert (target / rel).read_bytes() == (ws.root / rel).read_bytes(), rel
     with sqlite3.connect(target / "ledger.sqlite") as db:
-        assert db.execute("select x from t").fetchall() == [(1,)]
+        assert db.execute("select actor, finding_id from events").fetchall() == [("lina", "f1")]
     again = invoke(runner, ws, "restore", manifest["id"], "--to", str(target))
     assert again.exit_code == 2 and "not empty" in again.output
 

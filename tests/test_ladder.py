@@ -23,9 +23,25 @@ def f(i: int, category: str = "profanity", severity: str = "medium", days_ago: i
     }
 
 
-def act(step: str, findings: list[str], days_ago: int = 0, voided: bool = False) -> Action:
+def act(
+    step: str, findings: list[str], days_ago: int = 0, overturned: bool = False, voided: bool = False
+) -> Action:
+    """An action; ``overturned`` by an appeal (void, its findings leave the ladder) or ``voided`` as a
+    mistake (void, its findings still count)."""
     effective = (AS_OF - dt.timedelta(days=days_ago)).isoformat()
-    return Action("ACT-000001", 1, "zhangwei", step, "lina", effective, "", findings, {}, voided)
+    return Action(
+        "ACT-000001",
+        1,
+        "zhangwei",
+        step,
+        "lina",
+        effective,
+        "",
+        findings,
+        {},
+        voided or overturned,
+        overturned=overturned,
+    )
 
 
 CASES = [
@@ -57,13 +73,19 @@ CASES = [
     (
         "an overturned action's findings leave the ladder",
         [f(1), f(2)],
-        [act("public_criticism", ["f1", "f2"], voided=True)],
+        [act("public_criticism", ["f1", "f2"], overturned=True)],
         None,
+    ),
+    (
+        "a voided action no longer counts as taken; its findings do",
+        [f(1), f(2)],
+        [act("public_criticism", ["f1", "f2"], voided=True)],
+        "public_criticism",
     ),
     (
         "overturned: the rest still counts",
         [f(1), f(2), f(3)],
-        [act("warning", ["f1", "f2"], voided=True)],
+        [act("warning", ["f1", "f2"], overturned=True)],
         "warning",
     ),
 ]

@@ -103,3 +103,122 @@ def test_two_reviewers_at_once_lose_nothing(tmp_path):
     with Ledger(path) as ledger:
         assert len(ledger.events()) == 120
         assert len(ledger.reviews()) == 120
+
+
+def _zero_length(path):
+    path.write_bytes(b"")
+
+
+def _random_bytes(path):
+    path.write_bytes(bytes(range(256)) * 64)
+
+
+def _truncated(path):
+    with Ledger(path) as ledger:
+        ledger.append([review_row(f"f{i}", actor="x" * 500) for i in range(200)])
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _foreign_sqlite(path):
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE notes (body TEXT)")
+    db.execute("INSERT INTO notes VALUES ('hello')")
+    db.commit()
+    db.close()
+
+
+def _triggers_dropped(path):
+    with Ledger(path) as ledger:
+        ledger.append([review_row("f1")])
+    db = sqlite3.connect(path)
+    db.execute("DROP TRIGGER events_append_only_delete")
+    db.commit()
+    db.close()
+
+
+DAMAGE = [
+    ("zero-length", _zero_length, "empty"),
+    ("random bytes", _random_bytes, "not an SQLite database"),
+    ("truncated", _truncated, "damaged"),
+    ("SQLite without the ledger's tables", _foreign_sqlite, "without the ledger's tables"),
+    ("append-only triggers dropped", _triggers_dropped, "append-only triggers are missing"),
+]
+
+
+@pytest.mark.parametrize(("name", "damage", "message"), DAMAGE, ids=[d[0] for d in DAMAGE])
+def test_a_damaged_ledger_is_refused_by_name_and_never_replaced(tmp_path, name, damage, message):
+    path = tmp_path / "ledger.sqlite"
+    damage(path)
+    before = path.read_bytes()
+    with pytest.raises(AuditorError, match=message) as caught:
+        Ledger(path)
+    assert caught.value.exit_code == 65
+    assert str(path) in str(caught.value) and "auditor backup restore" in str(caught.value)
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize(("name", "damage", "message"), DAMAGE, ids=[d[0] for d in DAMAGE])
+def test_cli_commands_refuse_a_damaged_ledger_with_exit_65(tmp_path, runner, name, damage, message):
+    from auditor.cli import cli
+
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    damage(ws / "ledger.sqlite")
+    before = (ws / "ledger.sqlite").read_bytes()
+    for args in (["action", "list"], ["review", "list"]):
+        result = runner.invoke(cli, ["-w", str(ws), *args])
+        assert result.exit_code == 65, result.output
+        assert str(ws / "ledger.sqlite") in result.output
+    assert (ws / "ledger.sqlite").read_bytes() == before
+
+
+def test_a_missing_ledger_is_created_whole_and_leaves_no_temporary_file(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    with Ledger(path) as ledger:
+        assert ledger.events() == []
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".tmp")] == []
+    assert path.read_bytes().startswith(b"SQLite format 3\x00")
+
+
+def test_a_version_1_ledger_migrates_keeping_every_event_and_the_guard(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    db = sqlite3.connect(path, isolation_level=None)
+    from auditor.ledger import _statements
+
+    for statement in _statements(MIGRATIONS[0]):
+        db.execute(statement)
+    db.execute("PRAGMA user_version = 1")
+    db.execute(
+        "INSERT INTO events (kind, recorded, effective, actor, subject, step) "
+        "VALUES ('action', '2026-11-16T00:00:00', '2026-11-16', 'lina', 'zhangwei', 'warning')"
+    )
+    db.close()
+    with Ledger(path) as ledger:
+        assert [r["step"] for r in ledger.events()] == ["warning"]
+        ledger.append([{"kind": "action_voided", "effective": "2026-11-17", "actor": "lina", "ref": 1}])
+        assert ledger.actions()[1].voided
+        assert ledger.last_event_id() == 2
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        sqlite3.connect(path).execute("DELETE FROM events")
+
+
+def test_backup_refuses_to_snapshot_a_damaged_ledger(tmp_path):
+    from auditor import backup
+    from auditor.workspace import Workspace
+
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    ws.ledger_path.write_bytes(b"")
+    with pytest.raises(AuditorError, match="is empty") as caught:
+        backup.create(ws)
+    assert caught.value.exit_code == 65
+    assert not list((ws.backups_dir / "snapshots").glob("*.json"))
+
+
+def test_a_new_ledger_gets_the_usual_file_mode(tmp_path):
+    from auditor.atomic import FILE_MODE
+
+    path = tmp_path / "ledger.sqlite"
+    Ledger(path).close()
+    assert path.stat().st_mode & 0o777 == FILE_MODE

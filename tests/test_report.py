@@ -110,9 +110,14 @@ def test_rerender_replaces_the_folder_and_leaves_no_temporary_files(reported):
     assert not [p for p in reported.reports_dir.iterdir() if p.name.startswith(".")]
 
 
-def test_report_cli(runner, reported):
-    ok = runner.invoke(cli, ["-w", str(reported.root), "report", "--date", "2026-11-16", "--lang", "en"])
+def test_report_cli(runner, reported, tmp_path):
+    ok = runner.invoke(cli, ["-w", str(reported.root), "report", "--date", "2026-11-16"])
     assert ok.exit_code == 0 and ok.output.strip().endswith("2026-11-16/index.html")
+    english = runner.invoke(
+        cli,
+        ["-w", str(reported.root), "report", "--date", "2026-11-16", "--lang", "en", "--out", str(tmp_path)],
+    )
+    assert english.exit_code == 0 and english.output.strip() == str(tmp_path / "2026-11-16" / "index.html")
     missing = runner.invoke(cli, ["-w", str(reported.root), "report", "--date", "2026-12-01"])
     assert missing.exit_code == 2 and "no messages in the lake" in missing.output
 

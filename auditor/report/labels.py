@@ -66,6 +66,7 @@ LABELS: dict[str, dict[str, str]] = {
         "deadline": "截止日期",
         "overdue": "已逾期",
         "history": "处理记录",
+        "dismissed_gone": "已驳回且检测不再命中（白名单或规则变更）",
         "one_to_one": "单聊",
         "internal": "内部沟通群",
         "project": "项目专项群",
@@ -96,6 +97,9 @@ LABELS: dict[str, dict[str, str]] = {
         "upheld": "维持原处理",
         "overturned": "已撤销",
         "void": "已作废",
+        "calendar_estimated": (
+            "{years} 年的工作日按法定节假日规则与周末估算（未含调休）；国务院公布安排后请写入 W/calendar.toml"
+        ),
         "confirmed": "已确认",
         "dismissed": "已驳回",
         "replay_title": "规则回放差异",
@@ -171,6 +175,7 @@ LABELS: dict[str, dict[str, str]] = {
         "deadline": "Deadline",
         "overdue": "overdue",
         "history": "History",
+        "dismissed_gone": "Dismissed and no longer detected (allowlisted or rules changed)",
         "one_to_one": "One-to-one chats",
         "internal": "internal",
         "project": "project",
@@ -201,6 +206,10 @@ LABELS: dict[str, dict[str, str]] = {
         "upheld": "upheld",
         "overturned": "overturned",
         "void": "void",
+        "calendar_estimated": (
+            "working days for {years} estimated by rule (statutory holidays and weekends, no make-up days); "
+            "add the State Council's schedule to W/calendar.toml"
+        ),
         "confirmed": "confirmed",
         "dismissed": "dismissed",
         "replay_title": "Replay diff",

@@ -8,6 +8,7 @@ from typing import Any
 
 from auditor.ledger import Ledger
 from auditor.violations import person_states
+from auditor.workdays import WorkCalendar
 from auditor.workspace import Workspace
 
 
@@ -19,6 +20,8 @@ class LedgerView:
             self.reviews = ledger.reviews()
             self.appeals = list(ledger.appeals().values())
             self.states = person_states(ws, as_of, ledger)
+            self.last_event_id = ledger.last_event_id()  # summary.json records it: see report/follow.py
+        self.calendar = WorkCalendar.of_workspace(ws.root)
         self.as_of = as_of
         self.index: dict[str, Any] | None = None
 
@@ -31,6 +34,7 @@ class LedgerView:
                 "action_id": action.action_id,
                 "actor": action.actor,
                 "voided": action.voided,
+                "void_reason": action.void_reason,
                 "appeals": [
                     (a.appeal_id, a.outcome or "open")
                     for a in self.appeals
@@ -39,6 +43,11 @@ class LedgerView:
             }
             for action in self.states.get(userid, (None, []))[1]
         ]
+
+    def _estimated_years(self, *deadlines: str) -> list[int]:
+        """Years of the shown deadlines whose working days are an estimate (no published schedule)."""
+        years = {dt.date.fromisoformat(d).year for d in deadlines if d}
+        return sorted(y for y in years if self.calendar.is_estimated(y))
 
     def annotate(self, day: dict[str, Any]) -> None:
         pending: Counter = Counter()
@@ -54,7 +63,21 @@ class LedgerView:
                     recommendation.step if recommendation and recommendation.step else "no_action"
                 )
                 person["history"] = self._history(person["userid"])
-            group.ledger = {"pending": pending[group.roomid]}
+            shown = {f["finding_id"] for f in group.findings}
+            group.ledger = {
+                "pending": pending[group.roomid],
+                # a dismissal whose phrase was allowlisted silences its own finding at the next audit;
+                # the page keeps it, as dismissed, from what the ledger recorded
+                "dismissed_gone": [
+                    {"category": r.details["category"], "excerpt": r.details.get("excerpt", "")}
+                    | {"actor": r.actor, "effective": r.effective, "reason": r.reason}
+                    for fid, r in sorted(self.reviews.items())
+                    if r.decision == "dismissed"
+                    and fid not in shown
+                    and r.details.get("roomid") == group.roomid
+                    and str(r.details.get("date")) == str(day["date"])
+                ],
+            }
         open_appeals = []
         for appeal in self.appeals:
             if appeal.outcome is None:
@@ -81,4 +104,5 @@ class LedgerView:
             "pending_total": sum(pending.values()),
             "appeals": open_appeals,
             "overdue_appeals": sum(a["overdue"] for a in open_appeals),
+            "estimated_years": self._estimated_years(*(a["deadline"] for a in open_appeals)),
         }

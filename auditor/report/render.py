@@ -15,6 +15,7 @@ from typing import Any
 import jinja2
 
 from auditor import __version__, atomic
+from auditor.errors import AuditorError
 from auditor.report.labels import LABELS
 from auditor.report.model import ReportSources, build_day
 from auditor.resources import data_dir
@@ -92,6 +93,8 @@ def render_day(
             "ruleset_versions": day["ruleset_versions"],
             "masked": not unmasked,
             "lang": lang,
+            # the newest ledger event the page shows; a later event makes the page stale (report/follow.py)
+            "ledger_event_id": getattr(ledger_view, "last_event_id", 0),
             "totals": {
                 "groups": len(day["groups"]),
                 "messages": day["messages"],
@@ -169,14 +172,48 @@ def ledger_view(ws, date: str):
     return LedgerView(ws, dt.date.fromisoformat(date))
 
 
-def report(ws, dates: list[str], *, lang: str | None = None, unmasked: bool = False) -> list[Path]:
-    """Render the workspace's reports for ``dates``; returns each date's index.html."""
+def check_private_output(ws, lang: str | None, unmasked: bool, out_dir: Path | None) -> None:
+    """W/reports holds the shared pages: masked, in the configured language. Anything else needs its
+    own folder outside it, so an investigation never overwrites what group owners read (or what the
+    next backup keeps)."""
+    shared = ws.reports_dir.resolve()
+    if out_dir is None:
+        if unmasked:
+            raise AuditorError(
+                "--unmasked needs --out DIR, a folder outside the shared reports: the masked pages in "
+                f"{ws.reports_dir} stay as group owners read them"
+            )
+        if lang and lang != ws.config["report"]["lang"]:
+            raise AuditorError(
+                f"--lang {lang} needs --out DIR: the shared reports in {ws.reports_dir} are in "
+                f"report.lang ({ws.config['report']['lang']}); set report.lang to change them"
+            )
+        return
+    target = out_dir.resolve()
+    if target == shared or target.is_relative_to(shared):
+        raise AuditorError(
+            f"--out {out_dir} is inside the shared reports folder {ws.reports_dir}: choose another"
+        )
+
+
+def report(
+    ws,
+    dates: list[str],
+    *,
+    lang: str | None = None,
+    unmasked: bool = False,
+    out_dir: Path | None = None,
+) -> list[Path]:
+    """Render the workspace's reports for ``dates`` into W/reports (or ``out_dir``); returns each
+    date's index.html."""
+    check_private_output(ws, lang, unmasked, out_dir)
+    reports_dir = out_dir or ws.reports_dir
     sources = ReportSources.of_workspace(ws)
     lang = lang or ws.config["report"]["lang"]
     out = []
     for date in dates:
         view = ledger_view(ws, date)
-        render_day(sources, date, ws.reports_dir, lang=lang, unmasked=unmasked, ledger_view=view)
-        out.append(ws.reports_dir / date / "index.html")
-    render_overview(ws.reports_dir, lang, ws.tz)
+        render_day(sources, date, reports_dir, lang=lang, unmasked=unmasked, ledger_view=view)
+        out.append(reports_dir / date / "index.html")
+    render_overview(reports_dir, lang, ws.tz)
     return out
