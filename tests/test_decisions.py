@@ -94,7 +94,7 @@ def test_a_decision_while_locked_is_recorded_and_the_nightly_refreshes_the_pages
     assert "next nightly run refreshes them" in result.output
     assert "已确认" not in page_texts(ws)  # stale until the nightly job
     outcome = nightly(ws, workers=1, interactive=False)
-    assert outcome.manifest["status"] == "nothing new"
+    assert outcome.manifest["status"] == "nothing-new"
     assert outcome.manifest["pages_refreshed"] == [DAY]
     assert "已确认" in page_texts(ws)
     again = nightly(ws, workers=1, interactive=False)

@@ -11,6 +11,7 @@ import pytest
 from auditor.cli import cli
 from auditor.errors import AuditorError
 from auditor.evaluate import category_of, printable
+from auditor.workspace import Workspace
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -36,6 +37,12 @@ def suite(tmp_path: Path) -> Path:
     )
     (root / "notes").mkdir()  # a folder without test.csv is not a set
     return root
+
+
+@pytest.fixture(autouse=True)
+def workspace(tmp_path: Path) -> None:
+    """The workspace every eval call names (only `auditor init` creates one)."""
+    Workspace(tmp_path / "w").init()
 
 
 def targets(tmp_path: Path) -> Path:

@@ -163,7 +163,9 @@ def test_cli_commands_refuse_a_damaged_ledger_with_exit_65(tmp_path, runner, nam
     from auditor.cli import cli
 
     ws = tmp_path / "ws"
-    ws.mkdir()
+    from auditor.workspace import Workspace
+
+    Workspace(ws).init()
     damage(ws / "ledger.sqlite")
     before = (ws / "ledger.sqlite").read_bytes()
     for args in (["action", "list"], ["review", "list"]):
