@@ -1,7 +1,8 @@
 """The ``auditor`` command line: parses options and delegates to functions tests can call.
 
 Exit codes: 0 success, 1 unexpected failure, 2 usage or configuration error,
-65 input data rejected above the configured threshold (the work is still done), 75 locked.
+65 input needs attention (rejects above the threshold, a quarantined or unreadable file;
+the work is still done), 75 locked.
 """
 
 from __future__ import annotations
@@ -363,6 +364,11 @@ def inbox() -> None:
 
     Such a file is marked done like any other, but every nightly run exits 65 and names it
     until it is acknowledged here.
+
+    \b
+    Examples:
+      auditor inbox list
+      auditor inbox ack --all
     """
 
 

@@ -259,8 +259,8 @@ def _ms_to_datetime(value: int | None):
 def source_name(ws: Workspace, path: Path) -> str:
     """How a file is named in ``source``: relative to the workspace when inside it (the inbox), so
     the lake does not depend on where the workspace is mounted; otherwise as given."""
-    try:
-        return str(path.resolve().relative_to(ws.root.resolve()))
+    try:  # the parent resolved, not the file: a symlink is named as itself, not as its target
+        return str((path.parent.resolve() / path.name).relative_to(ws.root.resolve()))
     except ValueError:
         return str(path)
 
