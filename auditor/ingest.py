@@ -20,7 +20,7 @@ import hashlib
 import json
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -30,7 +30,7 @@ import pyarrow as pa
 
 from auditor import atomic, failpoints, lake
 from auditor.atomic import file_sha256
-from auditor.msgindex import Entry, MsgidIndex, content_hash
+from auditor.msgindex import Entry, MsgidIndex, content_digest, raw_digest
 from auditor.wecom.files import (
     PREVIEW_BYTES,
     Limits,
@@ -153,6 +153,8 @@ class _Rejects:
 
 
 BATCH_ROWS = 50_000
+LOOKUP_ROWS, LOOKUP_BYTES = 2_000, 16 << 20  # records decided per msgid-index query batch
+Outcome = tuple[str, str | None] | RecordError  # (accepted or duplicate, date), or why it is rejected
 
 
 class _MessageSink:
@@ -170,26 +172,58 @@ class _MessageSink:
         self.resume = resume
         self.now_ms = now_ms
         self.index = MsgidIndex(ws.msgid_index_path, ws.messages_dir)
-        self.pending: dict[str, Entry] = {}  # buffered, not yet in the lake and the index
+        self.pending: dict[str, tuple[Entry, int]] = {}  # buffered (not yet in the lake): entry, row
+        self.rows: Counter[str] = Counter()  # buffered rows per date
+        self.lake_content: dict[str, dict[str, bytes]] = {}  # date → msgid → content_digest, on demand
         self.columns: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
         self.batches: dict[str, list[pa.Table]] = defaultdict(list)
         self.written: set[str] = set()
 
-    def offer(self, record: RawRecord) -> tuple[str, str]:
-        """(accepted or duplicate, date); raises RecordError for a record to reject."""
-        row = parse_message(record.value, now_ms=self.now_ms)
+    def offer_all(self, records: Iterable[RawRecord]) -> Iterator[tuple[RawRecord, Outcome]]:
+        """Each record with its outcome, in order; looked up in the index a batch at a time."""
+        batch: list[tuple[RawRecord, dict[str, Any] | RecordError]] = []
+        size = 0
+        for record in records:
+            try:
+                if record.error is not None:
+                    raise RecordError(record.error)
+                batch.append((record, parse_message(record.value, now_ms=self.now_ms)))
+            except RecordError as exc:
+                batch.append((record, exc))
+            size += len(record.raw)
+            if len(batch) >= LOOKUP_ROWS or size >= LOOKUP_BYTES:
+                yield from self._decide(batch)
+                batch, size = [], 0
+        yield from self._decide(batch)
+
+    def _decide(
+        self, batch: list[tuple[RawRecord, dict[str, Any] | RecordError]]
+    ) -> Iterator[tuple[RawRecord, Outcome]]:
+        stored = self.index.get_many([row["msgid"] for _, row in batch if isinstance(row, dict)])
+        for record, row in batch:
+            if isinstance(row, RecordError):
+                yield record, row
+                continue
+            try:
+                yield record, self._offer(record, row, stored.get(row["msgid"]))
+            except RecordError as exc:
+                yield record, exc
+
+    def _offer(self, record: RawRecord, row: dict[str, Any], stored: Entry | None) -> tuple[str, str]:
         msgid = row["msgid"]
-        entry = Entry(content_hash(record.value), self.local_date(row["msgtime"]), record.source)
-        known = self.pending.get(msgid) or self.index.get(msgid)
+        entry = Entry(raw_digest(record.raw), self.local_date(row["msgtime"]), record.source)
+        buffered = self.pending.get(msgid)
+        known = buffered[0] if buffered else stored
         if known is not None:
-            if known.digest != entry.digest:
+            if known.digest != entry.digest and not self._same_content(msgid, record, buffered, known):
                 raise RecordError(
                     f"conflicting record reuses msgid {msgid!r}: {known.source} (date {known.date}) "
                     "holds other content under it"
                 )
             return ("accepted" if self.resume and known.source == record.source else "duplicate"), known.date
-        self.pending[msgid] = entry
         date = entry.date
+        self.pending[msgid] = (entry, self.rows[date])
+        self.rows[date] += 1
         self.written.add(date)
         cols = self.columns[date]
         for key, value in row.items():
@@ -199,6 +233,33 @@ class _MessageSink:
         if len(cols["msgid"]) >= BATCH_ROWS:
             self._seal(date)
         return "accepted", date
+
+    def _same_content(
+        self, msgid: str, record: RawRecord, buffered: tuple[Entry, int] | None, known: Entry
+    ) -> bool:
+        """Other bytes may still be the same record (key order, spacing, a batch item re-exported
+        as a JSONL line); rare, so the stored record is only read back then."""
+        if buffered is not None:
+            earlier = json.loads(self._buffered_raw(known.date, buffered[1]))
+            return content_digest(earlier) == content_digest(record.value)
+        if known.date not in self.lake_content:
+            table = lake.read_partition(
+                self.ws.messages_dir, known.date, lake.MESSAGE_SCHEMA, ["msgid", "raw"]
+            )
+            self.lake_content[known.date] = {
+                m: content_digest(json.loads(raw))
+                for m, raw in zip(
+                    table.column("msgid").to_pylist(), table.column("raw").to_pylist(), strict=True
+                )
+            }
+        return self.lake_content[known.date].get(msgid) == content_digest(record.value)
+
+    def _buffered_raw(self, date: str, row: int) -> str:
+        for table in self.batches[date]:
+            if row < table.num_rows:
+                return table.column("raw")[row].as_py()
+            row -= table.num_rows
+        return self.columns[date]["raw"][row]
 
     def _seal(self, date: str) -> None:
         """Move buffered rows into a compact Arrow batch: Python objects cost ten times the bytes."""
@@ -216,7 +277,9 @@ class _MessageSink:
             table = pa.concat_tables(self.batches.pop(date))
             path = lake.append_messages(self.ws.messages_dir, date, table)
             failpoints.reached("ingest-date-written")
-            self.index.add(path, [(m, self.pending.pop(m)) for m in table.column("msgid").to_pylist()])
+            self.index.add(path, [(m, self.pending.pop(m)[0]) for m in table.column("msgid").to_pylist()])
+            self.rows[date] = 0
+            self.lake_content.pop(date, None)
 
     def close(self) -> None:
         self.index.close()
@@ -369,6 +432,34 @@ def ingest(
     return report
 
 
+def _offer_small(
+    ws: Workspace,
+    kind: str,
+    record: RawRecord,
+    tables: tuple[_KeyedTable, _KeyedTable, _KeyedTable],
+    resume: bool,
+) -> Outcome:
+    """A groups or roster record into its small table."""
+    groups, members, roster = tables
+    try:
+        if record.error is not None:
+            raise RecordError(record.error)
+        if kind == "groups":
+            group, group_members = parse_group(record.value, ws.config["groups"])
+            group["create_time"] = _ms_to_datetime(group["create_time"])
+            outcome = groups.upsert({**group, "source": record.source}, resume=resume)
+            for member in group_members:
+                member["join_time"] = _ms_to_datetime(member["join_time"])
+                if members.upsert(member) == "accepted":
+                    outcome = "accepted"
+        else:
+            row = parse_roster_row(record.value)
+            outcome = roster.upsert({**row, "source": record.source}, resume=resume)
+    except RecordError as exc:
+        return exc
+    return outcome, None
+
+
 def _ingest_file(
     ws: Workspace,
     path: Path,
@@ -379,36 +470,25 @@ def _ingest_file(
     tables: tuple[_KeyedTable, _KeyedTable, _KeyedTable],
     resume: bool,
 ) -> None:
-    groups, members, roster = tables
     kind, name = file_report.kind, file_report.path
     if kind == "roster":
         records = read_roster_records(path, name, limits.document_bytes)
     else:
         records = read_records(path, limits, name)
-    for record in records:
+    if kind == "messages":
+        outcomes = messages.offer_all(records)
+    else:
+        outcomes = ((r, _offer_small(ws, kind, r, tables, resume)) for r in records)
+    for record, outcome in outcomes:
         file_report.records += 1
-        try:
-            if record.error is not None:
-                raise RecordError(record.error)
-            if kind == "messages":
-                outcome, date = messages.offer(record)
-                file_report.dates.add(date)
-            elif kind == "groups":
-                group, group_members = parse_group(record.value, ws.config["groups"])
-                group["create_time"] = _ms_to_datetime(group["create_time"])
-                outcome = groups.upsert({**group, "source": record.source}, resume=resume)
-                for member in group_members:
-                    member["join_time"] = _ms_to_datetime(member["join_time"])
-                    if members.upsert(member) == "accepted":
-                        outcome = "accepted"
-            else:
-                row = parse_roster_row(record.value)
-                outcome = roster.upsert({**row, "source": record.source}, resume=resume)
-        except RecordError as exc:
-            rejects.add(record, str(exc))
+        if isinstance(outcome, RecordError):
+            rejects.add(record, str(outcome))
             file_report.rejected += 1
             continue
-        if outcome == "accepted":
+        status, date = outcome
+        if date is not None:
+            file_report.dates.add(date)
+        if status == "accepted":
             file_report.accepted += 1
         else:
             file_report.duplicates += 1

@@ -256,7 +256,11 @@ def test_the_msgid_index_rebuilds_from_the_lake(ws, tmp_path):
     index.conn.commit()
     index.close()
     index = MsgidIndex(ws.msgid_index_path, ws.messages_dir)
-    assert index.get("m2").date == "2026-11-17"
+    assert index.get_many(["m2", "m3"])["m2"].date == "2026-11-17"
+    index.close()
+    ws.msgid_index_path.write_bytes(b"not a database at all" * 100)  # damaged: rebuilt too
+    index = MsgidIndex(ws.msgid_index_path, ws.messages_dir)
+    assert sorted(index.get_many(["m1", "m2", "m3"])) == ["m1", "m2"]
     index.close()
 
 
@@ -287,3 +291,17 @@ def test_iter_lines_agrees_with_split_whatever_the_chunking(data, chunk, cap):
         for n, line in iter_lines(chunks, cap)
     ]
     assert got == _reference_lines(data, cap)
+
+
+def test_a_reused_msgid_within_one_file_is_judged_by_content(ws, tmp_path):
+    reordered = dict(reversed(list(message("m1").items())))
+    path = write_jsonl(
+        tmp_path / "one.jsonl",
+        [message("m1"), reordered, message("m1", text={"content": "别的"}), message("m2")],
+    )
+    summary = ingest(ws, [path]).summary()
+    assert (summary["accepted"], summary["duplicates"], summary["rejected"]) == (2, 1, 1)
+    [entry] = [
+        json.loads(line) for p in ws.rejects_dir.glob("*.jsonl") for line in p.read_text().splitlines()
+    ]
+    assert entry["line"] == 3 and f"{path}:1" in entry["reason"]
