@@ -77,6 +77,7 @@ class MsgidIndex:
             # WAL: a commit is one append; a crash loses at most the last commit, which sync() redoes.
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: inserts of random msgids touch many pages
             conn.executescript(SCHEMA)
             conn.execute("SELECT count(*) FROM files").fetchone()
         except sqlite3.DatabaseError:
