@@ -190,6 +190,9 @@ def exceeds(path: Path, max_bytes: int) -> bool:
     record is read, so a file is either read whole or quarantined, never half stored."""
     if path.stat().st_size > max_bytes:
         return True
+    with open(path, "rb") as handle:
+        if handle.read(2) != GZIP_MAGIC:
+            return False  # its size is what it decompresses to
     try:
         for _ in iter_chunks(path, max_bytes):
             pass
