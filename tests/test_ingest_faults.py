@@ -305,3 +305,34 @@ def test_a_reused_msgid_within_one_file_is_judged_by_content(ws, tmp_path):
         json.loads(line) for p in ws.rejects_dir.glob("*.jsonl") for line in p.read_text().splitlines()
     ]
     assert entry["line"] == 3 and f"{path}:1" in entry["reason"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    members=st.lists(st.binary(max_size=300).map(lambda b: b * 3), min_size=1, max_size=4),
+    chunk=st.integers(1, 64),
+    cut=st.one_of(st.none(), st.integers(1, 40)),
+)
+def test_gunzip_in_small_steps_yields_the_exact_bytes(tmp_path_factory, members, chunk, cut):
+    """Whatever the step size (a bomb is inflated CHUNK bytes at a time), multi-member streams
+    come out whole, and a cut stream yields a prefix of them, then says it is truncated."""
+    from auditor.wecom import files
+
+    data = b"".join(gzip.compress(m) for m in members)
+    path = tmp_path_factory.mktemp("gz") / "x.jsonl.gz"
+    path.write_bytes(data[:-cut] if cut and cut < len(data) else data)
+    out = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(files, "CHUNK", chunk)
+        try:
+            for piece in files.iter_chunks(path):
+                assert len(piece) <= chunk
+                out.append(piece)
+            truncated = False
+        except files.TruncatedInput:
+            truncated = True
+    whole = b"".join(members)
+    if cut and cut < len(data):
+        assert truncated and whole.startswith(b"".join(out))
+    else:
+        assert not truncated and b"".join(out) == whole
