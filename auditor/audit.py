@@ -8,6 +8,7 @@ atomically, so the same input and rules give byte-identical findings.
 
 from __future__ import annotations
 
+import datetime as dt
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -226,6 +227,9 @@ def audit_date(date: str, sources: Sources, ruleset: Ruleset, engine, tz) -> tup
     rows.sort(
         key=lambda r: (r["msgtime"], r["roomid"], r["msgid"] or "", r["category"], r["rule"], r["finding_id"])
     )
+    day_date = dt.date.fromisoformat(date)
+    for row in rows:  # the lake stores dates as date32
+        row["date"] = day_date
     table = pa.Table.from_pylist(rows, schema=lake.FINDING_SCHEMA)  # msgtime: epoch ms → timestamp
     lake.write_table(lake.findings_path(sources.findings_dir, date), table)
     return len(frame), len(rows)

@@ -1,8 +1,8 @@
 """The ``auditor`` command line: parses options and delegates to functions tests can call.
 
 Exit codes: 0 success, 1 unexpected failure, 2 usage or configuration error,
-65 input data rejected above the configured threshold (the work is still done), 75 locked,
-143 stopped by SIGTERM.
+65 input needs attention (rejects above the threshold, a quarantined or unreadable file;
+the work is still done) or a damaged lake or ledger, 75 locked, 143 stopped by SIGTERM.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ Exit codes:
   0   success
   1   unexpected failure
   2   usage or configuration error (also: no workspace; run `auditor init`)
-  65  input records rejected above ingest.max_reject_ratio (work still done);
+  65  input needs attention: records rejected above ingest.max_reject_ratio,
+      a file quarantined or unreadable (the rest is still done; see `inbox list`);
       `check` / `backup verify` found damage; refused over a damaged lake or ledger
   75  another run holds the workspace lock
   143 stopped by SIGTERM (the next run completes the work)"""
@@ -162,7 +163,11 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
         )
         if report.rejects_file:
             click.echo(f"rejected records and reasons: {report.rejects_file}")
+    for problem in report.problems():
+        click.echo(f"Error: {problem['path']}: {problem['reason']}", err=True)
     threshold = ws.config["ingest"]["max_reject_ratio"]
+    if report.problems():
+        ctx.exit(EXIT_DATA)
     if report.reject_ratio > threshold:
         click.echo(
             f"Error: {report.reject_ratio:.1%} of records rejected, above ingest.max_reject_ratio "
@@ -350,7 +355,7 @@ def nightly(
     manifest = result.manifest
     if as_json:
         click.echo(json.dumps(manifest, ensure_ascii=False, indent=2))
-    elif manifest.get("status") == "nothing-new":
+    elif "counts" not in manifest:  # nothing new (attention records may still be listed below)
         click.echo("nothing new in the inbox")
     else:
         counts = manifest["counts"]
@@ -365,12 +370,82 @@ def nightly(
         click.echo(f"Error: {problem}", err=True)
     if manifest.get("problems"):
         click.echo("Error: lake or ledger damaged, nothing backed up (`auditor check` for details)", err=True)
-    elif result.exit_code:
+    for skipped in manifest.get("skipped", []):
+        click.echo(f"Error: {skipped['path']}: {skipped['reason']}", err=True)
+    for problem in manifest.get("attention", []):
         click.echo(
-            f"Error: rejected records above ingest.max_reject_ratio; see {manifest['outputs']['rejects']}",
+            f"Error: {problem['path']}: {problem['reason']} (since {problem['raised'][:10]})", err=True
+        )
+    if manifest.get("attention"):
+        rejects = manifest.get("outputs", {}).get("rejects")
+        click.echo(
+            "Error: input files need attention"
+            + (f"; rejected records are in {rejects}" if rejects else "")
+            + "; once handled: auditor inbox ack FILE (or --all)",
             err=True,
         )
     ctx.exit(result.exit_code)
+
+
+@cli.group()
+def inbox() -> None:
+    """Input files that need an operator: quarantined, or with too many rejected records.
+
+    Such a file is marked done like any other, but every nightly run exits 65 and names it
+    until it is acknowledged here.
+
+    \b
+    Examples:
+      auditor inbox list
+      auditor inbox ack --all
+    """
+
+
+@inbox.command("list")
+@json_option
+@click.pass_context
+def inbox_list(ctx: click.Context, as_json: bool) -> None:
+    """List the unacknowledged input problems.
+
+    \b
+    Example:
+      auditor inbox list
+    """
+    from auditor import attention
+
+    records = attention.pending(workspace_of(ctx))
+    if as_json:
+        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
+    for r in [] if as_json else records:
+        click.echo(f"{r['sha256'][:12]}  {r['raised'][:10]}  {r['status']:11}  {r['path']}: {r['reason']}")
+    if not records and not as_json:
+        click.echo("nothing needs attention")
+
+
+@inbox.command("ack")
+@click.argument("files", nargs=-1)
+@click.option("--all", "all_", is_flag=True, help="Acknowledge every listed problem.")
+@click.option("--by", default=lambda: os.environ.get("USER", "operator"), help="Who (default: $USER).")
+@click.pass_context
+def inbox_ack(ctx: click.Context, files: tuple[str, ...], all_: bool, by: str) -> None:
+    """Acknowledge input problems by path (as listed), file name or sha256 prefix.
+
+    \b
+    Examples:
+      auditor inbox ack inbox/2026-11-20.jsonl.gz
+      auditor inbox ack --all --by ops-oncall
+    """
+    from auditor import attention
+
+    if bool(files) == all_:
+        raise click.UsageError("give FILE names or --all (not both)")
+    ws = workspace_of(ctx)
+    with ws.locked():
+        done = attention.acknowledge(ws, list(files), by=by)
+    for r in done:
+        click.echo(f"acknowledged {r['path']}")
+    if not done:
+        click.echo("nothing needs attention")
 
 
 @cli.group()

@@ -21,7 +21,14 @@ DEFAULTS: dict[str, Any] = {
     "timezone": "Asia/Shanghai",
     "ingest": {
         # A record larger than this is rejected (a WeCom text message is at most a few KB).
+        # Also the cap on a line, applied while reading: a longer line is rejected in linear time.
         "max_record_bytes": 4 * 1024 * 1024,
+        # A file that decompresses to more is quarantined (W/quarantine/), the rest of the inbox goes on.
+        "max_decompressed_bytes": 2 * 1024**3,
+        # A .json document or roster .csv is parsed whole, so its cap is lower.
+        "max_document_bytes": 256 * 1024**2,
+        # Rejected records kept in W/rejects per input file (raw cut at 16 KiB); the rest are counted.
+        "max_stored_rejects": 1000,
         # Share of rejected records above which ingest and nightly exit 65.
         "max_reject_ratio": 0.01,
         # Extra export folders the nightly job picks files up from, besides W/inbox/.
@@ -123,7 +130,10 @@ DEFAULT_TOML = """\
 timezone = "Asia/Shanghai"          # partition dates are local dates in this zone
 
 [ingest]
-max_record_bytes = 4194304          # larger records are rejected
+max_record_bytes = 4194304          # larger records (lines) are rejected
+max_decompressed_bytes = 2147483648 # a file decompressing to more is quarantined
+max_document_bytes = 268435456      # the same for a .json document or roster .csv (parsed whole)
+max_stored_rejects = 1000           # rejected records kept in W/rejects per file; the rest are counted
 max_reject_ratio = 0.01             # above this share of rejects, ingest/nightly exit 65
 inbox_paths = []                    # extra export folders for `auditor nightly`
 
@@ -295,8 +305,9 @@ def _validate(cfg: dict[str, Any]) -> None:
         raise AuditorError("auditor.toml: audit.workers must be 0 (all cores) or more")
     if not 0 <= cfg["ingest"]["max_reject_ratio"] <= 1:
         raise AuditorError("auditor.toml: ingest.max_reject_ratio must be between 0 and 1")
-    if cfg["ingest"]["max_record_bytes"] <= 0:
-        raise AuditorError("auditor.toml: ingest.max_record_bytes must be positive")
+    for key in ("max_record_bytes", "max_decompressed_bytes", "max_document_bytes", "max_stored_rejects"):
+        if cfg["ingest"][key] <= 0:
+            raise AuditorError(f"auditor.toml: ingest.{key} must be positive")
 
 
 def load_config(path: Path | None) -> dict[str, Any]:

@@ -1,8 +1,11 @@
 """Ingest: export files → the lake, with every input record accounted for.
 
 Each record ends as exactly one of accepted, duplicate (its msgid is already in the lake or
-earlier in this run) or rejected (with file, line, reason and raw bytes in ``W/rejects/``), so
-``accepted + duplicates + rejected == records`` always holds and nothing is lost silently.
+earlier in this run, with the same content) or rejected (with file, line, reason and raw bytes
+in ``W/rejects/``), so ``accepted + duplicates + rejected == records`` always holds and nothing
+is lost silently. A file is read whole or not at all: one that decompresses past the caps is
+quarantined (``W/quarantine/``) and one that cannot be opened is skipped, each with its reason,
+and the other files go on.
 New rows are written as each input file is finished — one Parquet file per date and input file,
 named by its content — so memory is bounded by the largest input file and re-ingesting the
 same files changes nothing.
@@ -12,10 +15,12 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import datetime as dt
 import hashlib
 import json
-from collections import defaultdict
-from collections.abc import Callable, Iterable
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -25,7 +30,17 @@ import pyarrow as pa
 
 from auditor import atomic, failpoints, lake
 from auditor.atomic import file_sha256
-from auditor.wecom.files import RawRecord, classify, discover, read_records
+from auditor.msgindex import Entry, MsgidIndex, content_digest, raw_digest
+from auditor.wecom.files import (
+    PREVIEW_BYTES,
+    Limits,
+    RawRecord,
+    classify,
+    discover,
+    exceeds,
+    file_cap,
+    read_records,
+)
 from auditor.wecom.groups import parse_group
 from auditor.wecom.messages import RecordError, parse_message
 from auditor.wecom.roster import parse_roster_row, read_roster_records
@@ -43,6 +58,7 @@ class FileReport:
     rejected: int = 0
     note: str = ""
     dates: set[str] = field(default_factory=set)  # dates of its messages (accepted or duplicate)
+    status: str = "ingested"  # or "quarantined" (too big to read) or "skipped" (unreadable); see note
 
     def ledger_entry(self) -> dict[str, Any]:
         entry = asdict(self)
@@ -64,6 +80,14 @@ class IngestReport:
         records = self.total("records")
         return self.total("rejected") / records if records else 0.0
 
+    def problems(self) -> list[dict[str, str]]:
+        """Files not read: quarantined or skipped, with the reason."""
+        return [
+            {"path": f.path, "sha256": f.sha256, "status": f.status, "reason": f.note}
+            for f in self.files
+            if f.status != "ingested"
+        ]
+
     def summary(self) -> dict[str, Any]:
         """The reconciliation: files, records, accepted, duplicates, rejected (plus detail)."""
         return {
@@ -71,89 +95,171 @@ class IngestReport:
             **{k: self.total(k) for k in ("records", "accepted", "duplicates", "rejected")},
             "dates": self.dates,
             "rejects_file": self.rejects_file,
+            "not_read": self.problems(),
             "by_file": [f.ledger_entry() for f in self.files],
         }
 
 
 class _Rejects:
-    def __init__(self) -> None:
+    """Rejected records with reason and raw bytes, in proportion: each raw record is cut at
+    PREVIEW_BYTES (its length and SHA-256 say what it was) and at most ``per_file`` records of a
+    file are stored; the rest are counted in one line (the input file itself still has them)."""
+
+    def __init__(self, per_file: int) -> None:
+        self.per_file = per_file
         self.lines: list[str] = []
+        self.counts: Counter[str] = Counter()
 
     def add(self, record: RawRecord, reason: str) -> None:
-        entry = {
+        self.counts[record.file] += 1
+        if self.counts[record.file] > self.per_file:
+            return
+        raw = record.raw[:PREVIEW_BYTES]
+        entry: dict[str, Any] = {
             "file": record.file,
             "line": record.line,
             "reason": reason,
-            "raw_base64": base64.b64encode(record.raw).decode("ascii"),
+            "raw_base64": base64.b64encode(raw).decode("ascii"),
         }
+        length = len(record.raw) if record.length is None else record.length
+        if length > len(raw):
+            entry["raw_length"] = length
+            entry["raw_sha256"] = record.sha256 or hashlib.sha256(record.raw).hexdigest()
         with contextlib.suppress(UnicodeDecodeError):  # a readable preview where there is one
-            entry["raw_text"] = record.raw.decode("utf-8")[:2000]
+            entry["raw_text"] = raw.decode("utf-8")[:2000]
         self.lines.append(json.dumps(entry, ensure_ascii=False))
 
     def write(self, folder: Path) -> Path | None:
-        if not self.lines:
+        lines = self.lines + [
+            json.dumps(
+                {
+                    "file": name,
+                    "omitted": count - self.per_file,
+                    "reason": f"{count - self.per_file:,} more rejected records of this file not stored "
+                    "(ingest.max_stored_rejects)",
+                },
+                ensure_ascii=False,
+            )
+            for name, count in self.counts.items()
+            if count > self.per_file
+        ]
+        if not lines:
             return None
-        body = ("\n".join(self.lines) + "\n").encode("utf-8")
+        body = ("\n".join(lines) + "\n").encode("utf-8")
         path = folder / f"rejects-{hashlib.sha256(body).hexdigest()[:16]}.jsonl"
         if not path.exists():
-            atomic.write_bytes(path, body)
+            atomic.write_bytes(path, body, atomic.PRIVATE_MODE)  # raw chat content
         return path
 
 
 BATCH_ROWS = 50_000
+LOOKUP_ROWS, LOOKUP_BYTES = 2_000, 16 << 20  # records decided per msgid-index query batch
+Outcome = tuple[str, str | None] | RecordError  # (accepted or duplicate, date), or why it is rejected
 
 
 class _MessageSink:
-    """Deduplicates messages against the lake and this run, and buffers them per date.
+    """Deduplicates messages against the whole lake (the msgid index) and this run, and buffers
+    them per date.
 
     With ``resume``, a message already in the lake *from this very source line* counts as
     accepted, not duplicate: the run is finishing an interrupted one, and its reconciliation
     must equal the uninterrupted run's.
     """
 
-    def __init__(self, ws: Workspace, resume: bool) -> None:
+    def __init__(self, ws: Workspace, resume: bool, now_ms: int) -> None:
         self.ws = ws
         self.local_date = lake.LocalDates(ws.tz)
         self.resume = resume
-        self.existing: dict[str, dict[str, str]] = {}  # date → msgid → source
-        self.seen: dict[str, tuple[int, str]] = {}  # msgid → (hash of raw, source) in this run
+        self.now_ms = now_ms
+        self.index = MsgidIndex(ws.msgid_index_path, ws.messages_dir)
+        self.pending: dict[str, tuple[Entry, int]] = {}  # buffered (not yet in the lake): entry, row
+        self.rows: Counter[str] = Counter()  # buffered rows per date
+        self.lake_content: dict[str, dict[str, bytes]] = {}  # date → msgid → content_digest, on demand
         self.columns: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
         self.batches: dict[str, list[pa.Table]] = defaultdict(list)
         self.written: set[str] = set()
 
-    def _in_lake(self, date: str, msgid: str) -> str | None:
-        """The source of the stored row with this msgid, if any."""
-        if date not in self.existing:
-            table = lake.read_partition(self.ws.messages_dir, date, lake.MESSAGE_SCHEMA, ["msgid", "source"])
-            self.existing[date] = dict(
-                zip(table.column("msgid").to_pylist(), table.column("source").to_pylist(), strict=True)
-            )
-        return self.existing[date].get(msgid)
+    def offer_all(self, records: Iterable[RawRecord]) -> Iterator[tuple[RawRecord, Outcome]]:
+        """Each record with its outcome, in order; looked up in the index a batch at a time."""
+        batch: list[tuple[RawRecord, dict[str, Any] | RecordError]] = []
+        size = 0
+        for record in records:
+            try:
+                if record.error is not None:
+                    raise RecordError(record.error)
+                batch.append((record, parse_message(record.value, now_ms=self.now_ms)))
+            except RecordError as exc:
+                batch.append((record, exc))
+            size += len(record.raw)
+            if len(batch) >= LOOKUP_ROWS or size >= LOOKUP_BYTES:
+                yield from self._decide(batch)
+                batch, size = [], 0
+        yield from self._decide(batch)
 
-    def offer(self, record: RawRecord) -> tuple[str, str]:
-        """(accepted or duplicate, date); raises RecordError for a record to reject."""
-        row = parse_message(record.value)
-        raw = record.raw.decode("utf-8")
-        fingerprint = hash(raw)
-        date = self.local_date(row["msgtime"])
-        earlier = self.seen.get(row["msgid"])
-        if earlier is not None:
-            if earlier[0] != fingerprint:
-                raise RecordError(f"msgid {row['msgid']!r} already read from {earlier[1]} with other content")
-            return "duplicate", date
-        self.seen[row["msgid"]] = (fingerprint, record.source)
-        stored_from = self._in_lake(date, row["msgid"])
-        if stored_from is not None:
-            return ("accepted" if self.resume and stored_from == record.source else "duplicate"), date
+    def _decide(
+        self, batch: list[tuple[RawRecord, dict[str, Any] | RecordError]]
+    ) -> Iterator[tuple[RawRecord, Outcome]]:
+        stored = self.index.get_many([row["msgid"] for _, row in batch if isinstance(row, dict)])
+        for record, row in batch:
+            if isinstance(row, RecordError):
+                yield record, row
+                continue
+            try:
+                yield record, self._offer(record, row, stored.get(row["msgid"]))
+            except RecordError as exc:
+                yield record, exc
+
+    def _offer(self, record: RawRecord, row: dict[str, Any], stored: Entry | None) -> tuple[str, str]:
+        msgid = row["msgid"]
+        entry = Entry(raw_digest(record.raw), self.local_date(row["msgtime"]), record.source)
+        buffered = self.pending.get(msgid)
+        known = buffered[0] if buffered else stored
+        if known is not None:
+            if known.digest != entry.digest and not self._same_content(msgid, record, buffered, known):
+                raise RecordError(
+                    f"conflicting record reuses msgid {msgid!r}: {known.source} (date {known.date}) "
+                    "holds other content under it"
+                )
+            return ("accepted" if self.resume and known.source == record.source else "duplicate"), known.date
+        date = entry.date
+        self.pending[msgid] = (entry, self.rows[date])
+        self.rows[date] += 1
         self.written.add(date)
         cols = self.columns[date]
         for key, value in row.items():
             cols[key].append(value)
-        cols["raw"].append(raw)
+        cols["raw"].append(record.raw.decode("utf-8"))
         cols["source"].append(record.source)
         if len(cols["msgid"]) >= BATCH_ROWS:
             self._seal(date)
         return "accepted", date
+
+    def _same_content(
+        self, msgid: str, record: RawRecord, buffered: tuple[Entry, int] | None, known: Entry
+    ) -> bool:
+        """Other bytes may still be the same record (key order, spacing, a batch item re-exported
+        as a JSONL line); rare, so the stored record is only read back then."""
+        if buffered is not None:
+            earlier = json.loads(self._buffered_raw(known.date, buffered[1]))
+            return content_digest(earlier) == content_digest(record.value)
+        if known.date not in self.lake_content:
+            table = lake.read_partition(
+                self.ws.messages_dir, known.date, lake.MESSAGE_SCHEMA, ["msgid", "raw"]
+            )
+            self.lake_content[known.date] = {
+                m: content_digest(json.loads(raw))
+                for m, raw in zip(
+                    table.column("msgid").to_pylist(), table.column("raw").to_pylist(), strict=True
+                )
+            }
+        return self.lake_content[known.date].get(msgid) == content_digest(record.value)
+
+    def _buffered_raw(self, date: str, row: int) -> str:
+        for table in self.batches[date]:
+            if row < table.num_rows:
+                return table.column("raw")[row].as_py()
+            row -= table.num_rows
+        return self.columns[date]["raw"][row]
 
     def _seal(self, date: str) -> None:
         """Move buffered rows into a compact Arrow batch: Python objects cost ten times the bytes."""
@@ -169,11 +275,14 @@ class _MessageSink:
             self._seal(date)
         for date in sorted(self.batches):
             table = pa.concat_tables(self.batches.pop(date))
-            lake.append_messages(self.ws.messages_dir, date, table)
-            self.existing[date].update(
-                zip(table.column("msgid").to_pylist(), table.column("source").to_pylist(), strict=True)
-            )
+            path = lake.append_messages(self.ws.messages_dir, date, table)
             failpoints.reached("ingest-date-written")
+            self.index.add(path, [(m, self.pending.pop(m)[0]) for m in table.column("msgid").to_pylist()])
+            self.rows[date] = 0
+            self.lake_content.pop(date, None)
+
+    def close(self) -> None:
+        self.index.close()
 
 
 class _KeyedTable:
@@ -213,8 +322,8 @@ def _ms_to_datetime(value: int | None):
 def source_name(ws: Workspace, path: Path) -> str:
     """How a file is named in ``source``: relative to the workspace when inside it (the inbox), so
     the lake does not depend on where the workspace is mounted; otherwise as given."""
-    try:
-        return str(path.resolve().relative_to(ws.root.resolve()))
+    try:  # the parent resolved, not the file: a symlink is named as itself, not as its target
+        return str((path.parent.resolve() / path.name).relative_to(ws.root.resolve()))
     except ValueError:
         return str(path)
 
@@ -234,6 +343,47 @@ def _write_file_ledger(files_dir: Path, report: FileReport) -> None:
         atomic.write_text(path, json.dumps(report.ledger_entry(), ensure_ascii=False, indent=1) + "\n")
 
 
+def limits_of(ws: Workspace) -> Limits:
+    settings = ws.config["ingest"]
+    return Limits(
+        settings["max_record_bytes"], settings["max_decompressed_bytes"], settings["max_document_bytes"]
+    )
+
+
+def _quarantine(ws: Workspace, path: Path, file_report: FileReport) -> None:
+    """Record a file too big to read under ``W/quarantine/<sha256>.json``; the file itself stays
+    where it is (an export folder may be read-only), and is never read again for this content
+    unless given to ``auditor ingest`` with a higher cap."""
+    record = {
+        "path": file_report.path,
+        "sha256": file_report.sha256,
+        "bytes_on_disk": path.stat().st_size,
+        "reason": file_report.note,
+        "quarantined": dt.datetime.now(dt.UTC).isoformat(),
+    }
+    atomic.write_text(
+        ws.quarantine_dir / f"{file_report.sha256}.json",
+        json.dumps(record, ensure_ascii=False, indent=1) + "\n",
+        atomic.PRIVATE_MODE,
+    )
+
+
+def _open_file(ws: Workspace, path: Path, limits: Limits) -> FileReport:
+    """A file's report before any record is read: its hash, and whether it can be read at all."""
+    file_report = FileReport(source_name(ws, path), classify(path))
+    try:
+        file_report.sha256 = file_sha256(path)
+        cap, setting = file_cap(path, limits)
+        if exceeds(path, cap):
+            file_report.status = "quarantined"
+            file_report.note = f"decompresses to more than {cap:,} bytes ({setting}): quarantined, not read"
+            _quarantine(ws, path, file_report)
+    except OSError as exc:  # permissions, a file removed meanwhile: retried by the next run
+        file_report.status = "skipped"
+        file_report.note = f"unreadable: {exc.strerror or exc}: skipped"
+    return file_report
+
+
 def ingest(
     ws: Workspace,
     paths: Iterable[str | Path],
@@ -245,11 +395,16 @@ def ingest(
 
     ``resume`` is for the nightly job re-running files an interrupted run did not finish.
     """
-    files = [p for p in discover(paths) if not _workspace_own(ws, p)]
-    max_bytes = ws.config["ingest"]["max_record_bytes"]
+    found = discover(paths)
+    files = [p for p in found.files if not _workspace_own(ws, p)]
+    limits = limits_of(ws)
     report = IngestReport()
-    rejects = _Rejects()
-    messages = _MessageSink(ws, resume)
+    for skipped in found.skipped:
+        report.files.append(
+            FileReport(source_name(ws, skipped.path), "messages", status="skipped", note=skipped.reason)
+        )
+    rejects = _Rejects(ws.config["ingest"]["max_stored_rejects"])
+    messages = _MessageSink(ws, resume, int(time.time() * 1000))
     groups = _KeyedTable(ws.groups_dir / "groups.parquet", lake.GROUP_SCHEMA, itemgetter("roomid"))
     members = _KeyedTable(
         ws.members_dir / "members.parquet", lake.MEMBER_SCHEMA, itemgetter("roomid", "userid")
@@ -257,46 +412,13 @@ def ingest(
     roster = _KeyedTable(ws.roster_dir / "roster.parquet", lake.ROSTER_SCHEMA, itemgetter("userid"))
 
     for path in files:
-        kind = classify(path)
-        name = source_name(ws, path)
-        file_report = FileReport(name, kind, file_sha256(path))
-        records = read_roster_records(path, name) if kind == "roster" else read_records(path, max_bytes, name)
-        for record in records:
-            file_report.records += 1
-            try:
-                if record.error is not None:
-                    raise RecordError(record.error)
-                if kind == "messages":
-                    outcome, date = messages.offer(record)
-                    file_report.dates.add(date)
-                elif kind == "groups":
-                    group, group_members = parse_group(record.value, ws.config["groups"])
-                    group["create_time"] = _ms_to_datetime(group["create_time"])
-                    outcome = groups.upsert({**group, "source": record.source}, resume=resume)
-                    for member in group_members:
-                        member["join_time"] = _ms_to_datetime(member["join_time"])
-                        if members.upsert(member) == "accepted":
-                            outcome = "accepted"
-                else:
-                    row = parse_roster_row(record.value)
-                    outcome = roster.upsert({**row, "source": record.source}, resume=resume)
-            except RecordError as exc:
-                rejects.add(record, str(exc))
-                file_report.rejected += 1
-                continue
-            if outcome == "accepted":
-                file_report.accepted += 1
-            else:
-                file_report.duplicates += 1
-        if kind == "messages":
-            # Each input file's new rows are written when it is read: memory stays bounded by the
-            # largest file, and the parts are named by content, so a re-run writes the same files.
-            messages.flush()
-        if file_report.records == 0:
-            file_report.note = "empty file: no records"
+        file_report = _open_file(ws, path, limits)
         report.files.append(file_report)
+        if file_report.status == "ingested":
+            _ingest_file(ws, path, file_report, limits, rejects, messages, (groups, members, roster), resume)
         if on_file:
             on_file(file_report)
+    messages.close()
 
     # Small tables and the ledgers last, each write atomic.
     report.dates = sorted(messages.written)
@@ -305,5 +427,74 @@ def ingest(
     rejects_path = rejects.write(ws.rejects_dir)
     report.rejects_file = str(rejects_path) if rejects_path else None
     for file_report in report.files:
-        _write_file_ledger(ws.files_dir, file_report)
+        if file_report.status == "ingested":
+            _write_file_ledger(ws.files_dir, file_report)
     return report
+
+
+def _offer_small(
+    ws: Workspace,
+    kind: str,
+    record: RawRecord,
+    tables: tuple[_KeyedTable, _KeyedTable, _KeyedTable],
+    resume: bool,
+) -> Outcome:
+    """A groups or roster record into its small table."""
+    groups, members, roster = tables
+    try:
+        if record.error is not None:
+            raise RecordError(record.error)
+        if kind == "groups":
+            group, group_members = parse_group(record.value, ws.config["groups"])
+            group["create_time"] = _ms_to_datetime(group["create_time"])
+            outcome = groups.upsert({**group, "source": record.source}, resume=resume)
+            for member in group_members:
+                member["join_time"] = _ms_to_datetime(member["join_time"])
+                if members.upsert(member) == "accepted":
+                    outcome = "accepted"
+        else:
+            row = parse_roster_row(record.value)
+            outcome = roster.upsert({**row, "source": record.source}, resume=resume)
+    except RecordError as exc:
+        return exc
+    return outcome, None
+
+
+def _ingest_file(
+    ws: Workspace,
+    path: Path,
+    file_report: FileReport,
+    limits: Limits,
+    rejects: _Rejects,
+    messages: _MessageSink,
+    tables: tuple[_KeyedTable, _KeyedTable, _KeyedTable],
+    resume: bool,
+) -> None:
+    kind, name = file_report.kind, file_report.path
+    if kind == "roster":
+        records = read_roster_records(path, name, limits.document_bytes)
+    else:
+        records = read_records(path, limits, name)
+    if kind == "messages":
+        outcomes = messages.offer_all(records)
+    else:
+        outcomes = ((r, _offer_small(ws, kind, r, tables, resume)) for r in records)
+    for record, outcome in outcomes:
+        file_report.records += 1
+        if isinstance(outcome, RecordError):
+            rejects.add(record, str(outcome))
+            file_report.rejected += 1
+            continue
+        status, date = outcome
+        if date is not None:
+            file_report.dates.add(date)
+        if status == "accepted":
+            file_report.accepted += 1
+        else:
+            file_report.duplicates += 1
+    if kind == "messages":
+        # Each input file's new rows are written when it is read: memory stays bounded by the
+        # largest file, and the parts are named by content, so a re-run writes the same files.
+        messages.flush()
+    if file_report.records == 0:
+        file_report.note = "empty file: no records"

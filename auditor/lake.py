@@ -79,7 +79,7 @@ ROSTER_SCHEMA = pa.schema(
 FINDING_SCHEMA = pa.schema(
     [
         pa.field("finding_id", pa.string(), nullable=False),
-        pa.field("date", pa.string(), nullable=False),
+        pa.field("date", pa.date32(), nullable=False),
         pa.field("roomid", pa.string(), nullable=False),
         pa.field("msgid", pa.string()),  # null for conversation-level findings
         pa.field("sender", pa.string(), nullable=False),
@@ -200,6 +200,18 @@ def append_messages(base: Path, date: str, table: pa.Table) -> Path:
 def findings_path(base: Path, date: str) -> Path:
     """One file per date, replaced whole (os.replace is atomic): re-auditing never mixes old and new."""
     return partition_dir(base, date) / "findings.parquet"
+
+
+def read_findings(path: Path, columns: list[str] | None = None) -> pa.Table:
+    """A findings file with ``date`` as an ISO string, the form the code passes dates around in.
+
+    The file stores date32 (as every date in the lake); files written before it did held the string.
+    """
+    table = pq.read_table(path, columns=columns)
+    if "date" in table.column_names and pa.types.is_date32(table.schema.field("date").type):
+        index = table.schema.get_field_index("date")
+        table = table.set_column(index, "date", pc.cast(table.column("date"), pa.string()))
+    return table
 
 
 def read_single(path: Path, schema: pa.Schema) -> pa.Table:

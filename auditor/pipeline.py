@@ -20,12 +20,12 @@ from typing import Any
 
 import click
 
-from auditor import __version__, atomic, backup, failpoints, integrity, lake_manifest, logs, runs
+from auditor import __version__, atomic, attention, backup, failpoints, integrity, lake_manifest, logs, runs
 from auditor.analyzer import Ruleset
 from auditor.atomic import file_sha256
 from auditor.audit import Sources, available_cores, run_audit
 from auditor.errors import EXIT_DATA, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
-from auditor.ingest import ingest
+from auditor.ingest import IngestReport, ingest, source_name
 from auditor.report import follow
 from auditor.report.model import ReportSources
 from auditor.report.render import ledger_view, render_day, render_overview
@@ -46,18 +46,52 @@ def inbox_folders(ws: Workspace) -> list[Path]:
     return [ws.inbox_dir, *extra]
 
 
-def new_inbox_files(ws: Workspace) -> list[tuple[Path, str]]:
-    """Inbox files whose content has not been fully processed, first occurrence of each content only."""
+@dataclass
+class InboxScan:
+    files: list[tuple[Path, str]]  # (path, sha256) of new content, first occurrence only
+    skipped: list[dict[str, str]]  # path and reason: unreadable files, symlinks out of the inbox
+
+
+def new_inbox_files(ws: Workspace) -> InboxScan:
+    """Inbox files whose content has not been fully processed, and those that cannot be read.
+
+    A skipped file is not marked done, so it is picked up once it can be read.
+    """
     done = ws.state_dir / "done"
     found: dict[str, Path] = {}
+    skipped: list[dict[str, str]] = []
     for folder in inbox_folders(ws):
         if not folder.is_dir():
             continue
-        for path in discover([folder]):
-            digest = file_sha256(path)
+        inbox = discover([folder])
+        skipped += [{"path": source_name(ws, s.path), "reason": s.reason} for s in inbox.skipped]
+        for path in inbox.files:
+            try:
+                digest = file_sha256(path)
+            except OSError as exc:
+                skipped.append(
+                    {"path": source_name(ws, path), "reason": f"unreadable: {exc.strerror}: skipped"}
+                )
+                continue
             if digest not in found and not (done / digest).exists():
                 found[digest] = path
-    return sorted(((p, d) for d, p in found.items()), key=lambda item: str(item[0]))
+    return InboxScan(sorted(((p, d) for d, p in found.items()), key=lambda item: str(item[0])), skipped)
+
+
+def _needs_attention(ws: Workspace, run_id: str, report: IngestReport | None) -> list[dict[str, Any]]:
+    """Raise a lasting attention record for each quarantined file, and for each file with rejects
+    when the run is over ``ingest.max_reject_ratio``; returns every unacknowledged record."""
+    if report is not None:
+        over = report.reject_ratio > ws.config["ingest"]["max_reject_ratio"]
+        for f in report.files:
+            if f.status == "quarantined" or (over and f.rejected):
+                reason = (
+                    f.note if f.status == "quarantined" else f"{f.rejected} of {f.records} records rejected"
+                )
+                attention.raise_for(
+                    ws, path=f.path, sha256=f.sha256, status=f.status, reason=reason, run_id=run_id
+                )
+    return attention.pending(ws)
 
 
 class _Durations(dict):
@@ -176,7 +210,8 @@ def _nightly_locked(
     run_id = result.run_id
     engine = engine or ws.config["audit"]["engine"]  # a bad auditor.toml fails here, in the record
     scheduler = scheduler or ws.config["audit"]["scheduler"] or None
-    files = new_inbox_files(ws)
+    scan = new_inbox_files(ws)
+    files = scan.files
     ruleset = Ruleset(ws.config, ws.dictionaries_dir)
     manifest = result.manifest
     manifest.update(
@@ -189,7 +224,14 @@ def _nightly_locked(
         log.info("pages refreshed after ledger decisions: %s", ", ".join(manifest["pages_refreshed"]))
     if not files:
         log.info("nightly %s: nothing new in the inbox", run_id)
-        manifest.update(status="nothing-new", exit_code=EXIT_OK)
+        problems = _needs_attention(ws, run_id, None)
+        result.exit_code = EXIT_DATA if problems or scan.skipped else EXIT_OK
+        manifest.update(
+            status="needs-attention" if result.exit_code else "nothing-new",
+            exit_code=result.exit_code,
+            skipped=scan.skipped,
+            attention=problems,
+        )
         return
 
     finish = _stage(log, "ingest", durations)
@@ -254,16 +296,23 @@ def _nightly_locked(
     finish()
     failpoints.reached("after-backup")
 
-    for _, digest in [] if damage else files:  # done last: anything before this is redone by the next run
-        atomic.write_text(ws.state_dir / "done" / digest, f"{run_id}\n")
+    problems = _needs_attention(ws, run_id, report)
+    unread = [
+        {"path": p["path"], "reason": p["reason"]} for p in report.problems() if p["status"] == "skipped"
+    ]
+    skipped = scan.skipped + unread
+    for path, digest in [] if damage else files:  # done last: anything before is redone by the next run
+        if source_name(ws, path) not in {u["path"] for u in unread}:  # unreadable: tried again next run
+            atomic.write_text(ws.state_dir / "done" / digest, f"{run_id}\n")
 
-    threshold = ws.config["ingest"]["max_reject_ratio"]
-    result.exit_code = EXIT_DATA if damage or report.reject_ratio > threshold else EXIT_OK
-    status = "rejects above threshold" if result.exit_code == EXIT_DATA else "ok"
+    result.exit_code = EXIT_DATA if damage or problems or skipped else EXIT_OK
+    status = "needs-attention" if result.exit_code == EXIT_DATA else "ok"
     manifest.update(
-        status="lake or ledger damaged: not backed up" if damage else status,
+        status="damaged" if damage else status,
         problems=damage,
         exit_code=result.exit_code,
+        skipped=skipped,
+        attention=problems,
         durations=durations,
         counts={k: summary[k] for k in ("files", "records", "accepted", "duplicates", "rejected")}
         | {"findings": sum(audit_report.dates.values()), "reject_ratio": round(report.reject_ratio, 6)},

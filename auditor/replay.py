@@ -33,7 +33,7 @@ def _findings(findings_dir: Path, dates: list[str]) -> dict[str, dict[str, Any]]
     for date in dates:
         path = lake.findings_path(findings_dir, date)
         if path.exists():
-            for row in pq.read_table(path, columns=DIFF_COLUMNS).to_pylist():
+            for row in lake.read_findings(path, DIFF_COLUMNS).to_pylist():
                 out[row["finding_id"]] = row
     return out
 

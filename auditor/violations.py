@@ -14,8 +14,6 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-import pyarrow.parquet as pq
-
 from auditor import allowlist, lake
 from auditor.errors import AuditorError
 from auditor.ledger import STEPS, Action, Ledger, action_label, appeal_label, parse_label
@@ -44,7 +42,7 @@ def load_findings(ws: Workspace) -> dict[str, dict[str, Any]]:
     for date in lake.dates(ws.findings_dir):
         path = lake.findings_path(ws.findings_dir, date)
         if path.exists():
-            for row in pq.read_table(path, columns=FINDING_COLUMNS).to_pylist():
+            for row in lake.read_findings(path, FINDING_COLUMNS).to_pylist():
                 out[row["finding_id"]] = row
     return out
 

@@ -50,6 +50,7 @@ class Workspace:
     roster_dir = property(lambda self: self.lake / "roster")
     files_dir = property(lambda self: self.lake / "files")  # one JSON per ingested file content
     rejects_dir = property(lambda self: self.root / "rejects")
+    quarantine_dir = property(lambda self: self.root / "quarantine")  # input files too big to read
     reports_dir = property(lambda self: self.root / "reports")
     backups_dir = property(lambda self: self.root / "backups")
     inbox_dir = property(lambda self: self.root / "inbox")
@@ -58,6 +59,8 @@ class Workspace:
     dictionaries_dir = property(lambda self: self.root / "dictionaries")
     ledger_path = property(lambda self: self.root / "ledger.sqlite")
     state_dir = property(lambda self: self.root / "state")
+    attention_dir = property(lambda self: self.state_dir / "attention")  # input problems not acknowledged
+    msgid_index_path = property(lambda self: self.state_dir / "msgids.sqlite")
     lock_path = property(lambda self: self.root / ".lock")
 
     # Folders that only runs holding the workspace lock write to (the backup store may be shared).

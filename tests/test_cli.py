@@ -75,6 +75,8 @@ def test_ingest_rejects_above_threshold_exit_65_after_doing_the_work(runner, ws,
         ("timezone = 'Mars/Olympus'", "unknown timezone"),
         ("[ingest]\nmax_reject_ratio = 'high'", "must be a number"),
         ("[ingest]\nmax_rejects = 3", "unknown setting 'ingest.max_rejects'"),
+        ("[ingest]\nmax_decompressed_bytes = 0", "ingest.max_decompressed_bytes must be positive"),
+        ("[ingest]\nmax_stored_rejects = -1", "ingest.max_stored_rejects must be positive"),
         ("[groups]\nrules = [{ name_pattern = '(', category = 'project' }]", "name_pattern"),
         ("this is = = not toml", "not valid TOML"),
         # wrong types: exit 2 naming the key, never an "unexpected failure"

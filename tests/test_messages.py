@@ -209,7 +209,7 @@ BAD_RECORDS = [
     (message(msgid=123), "'msgid' must be a string"),
     (message(msgtime="1794800000000"), "'msgtime' must be an integer"),
     (message(msgtime=True), "'msgtime' must be an integer"),
-    (message(msgtime=-5), "out of range"),
+    (message(msgtime=-5), "before 2010-01-01"),
     (message(tolist="lina"), "'tolist' must be a list"),
     (message(tolist=[1]), "list of strings"),
     (message(roomid=7), "'roomid' must be a string"),
@@ -227,3 +227,37 @@ BAD_RECORDS = [
 def test_invalid_records_are_rejected_with_a_reason(record, reason):
     with pytest.raises(RecordError, match=reason):
         parse_message(record)
+
+
+NOW_MS = 1_795_000_000_000  # 2026-11-18 UTC, the time of the "run" in the table below
+MSGTIME_CASES = [
+    # (msgtime, accepted, words the reason must contain)
+    (NOW_MS, True, ""),
+    (1_262_304_000_000, True, ""),  # 2010-01-01 00:00 UTC exactly
+    (NOW_MS + 86_400_000, True, ""),  # a day ahead: clocks differ
+    (NOW_MS // 1000, False, "looks like seconds"),  # seconds, not ms: would land in January 1970
+    (1_500_000_000, False, "looks like seconds"),  # 2017 in seconds
+    (0, False, "before 2010-01-01"),
+    (1_262_303_999_999, False, "before 2010-01-01"),
+    (NOW_MS + 86_400_001, False, "more than a day after this run"),
+    (99_999_999_999_999, False, "5138"),  # year 5138
+    (10**18, False, "beyond year 9999"),
+]
+
+
+@pytest.mark.parametrize(("msgtime", "accepted", "reason"), MSGTIME_CASES)
+def test_impossible_msgtimes_are_rejected_with_a_hint(msgtime, accepted, reason):
+    record = message(msgtime=msgtime)
+    if accepted:
+        assert parse_message(record, now_ms=NOW_MS)["msgtime"] == msgtime
+        return
+    with pytest.raises(RecordError, match=reason) as info:
+        parse_message(record, now_ms=NOW_MS)
+    assert "'msgtime'" in str(info.value)
+    if "seconds" not in reason:
+        assert "seconds" not in str(info.value)
+
+
+def test_a_switch_record_time_is_checked_too():
+    with pytest.raises(RecordError, match="looks like seconds"):
+        parse_message({"msgid": "s1", "action": "switch", "time": BASE_MS // 1000, "user": "wmabc"})

@@ -64,7 +64,7 @@ def _findings(findings_dir: Path, date: str) -> list[dict[str, Any]]:
     path = lake.findings_path(findings_dir, date)
     if not path.exists():
         raise AuditorError(f"{date} has not been audited yet: run `auditor audit --date {date}` first")
-    table = pq.read_table(path, schema=lake.FINDING_SCHEMA)
+    table = lake.read_findings(path)
     table = table.set_column(
         table.schema.get_field_index("msgtime"), "msgtime_ms", pc.cast(table.column("msgtime"), "int64")
     )

@@ -7,10 +7,13 @@ so one invalid line is rejected without losing the rest of the file.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import re
 import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ from auditor.wecom.messages import RecordError
 CHUNK = 1 << 20
 GZIP_MAGIC = b"\x1f\x8b"
 INPUT_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".txt")
+PREVIEW_BYTES = 16 * 1024  # of an over-long record, what the rejects keep (with its length and hash)
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,8 @@ class RawRecord:
     """One input record before validation: where it came from and its bytes.
 
     ``value`` is the decoded JSON (or CSV row); ``error`` says why it could not be decoded.
+    When ``raw`` is only the first bytes of an over-long line, ``length`` and ``sha256`` are
+    the whole line's.
     """
 
     file: str
@@ -34,6 +40,8 @@ class RawRecord:
     raw: bytes
     value: Any = None
     error: str | None = None
+    length: int | None = None
+    sha256: str | None = None
 
     @property
     def source(self) -> str:
@@ -55,38 +63,84 @@ def classify(path: Path) -> str:
     return "messages"
 
 
-def discover(paths: Iterable[str | Path]) -> list[Path]:
+@dataclass(frozen=True)
+class Skipped:
+    """An input that was not read, and why (an unreadable file, a symlink leading out of its folder)."""
+
+    path: Path
+    reason: str
+
+
+@dataclass
+class Found:
+    files: list[Path] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def _walk(root: Path, found: Found) -> None:
+    """Input files under ``root``. A symlink is followed only to a file inside ``root`` itself:
+    a link out of the folder would let whoever drops files in the inbox read any file the
+    auditor can (and copy it into W/rejects). Linked folders are never descended."""
+    inside = root.resolve()
+    for folder, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        linked_dirs = [d for d in dirnames if os.path.islink(os.path.join(folder, d))]
+        for name in sorted([*filenames, *linked_dirs]):
+            if name.startswith("."):
+                continue
+            child = Path(folder, name)
+            wanted = _logical_name(child).endswith(INPUT_SUFFIXES)
+            if not child.is_symlink():
+                if wanted and child.is_file():
+                    found.files.append(child)
+                continue
+            target = child.resolve()
+            if not (wanted or target.is_dir()):
+                continue
+            if not target.exists():
+                found.skipped.append(Skipped(child, "dangling symlink: not followed"))
+            elif not target.is_relative_to(inside):
+                found.skipped.append(Skipped(child, f"symlink to {target}, outside {root}: not followed"))
+            elif not target.is_dir():  # a linked folder inside is found under its own name
+                found.files.append(child)
+
+
+def discover(paths: Iterable[str | Path]) -> Found:
     """Expand directories recursively; explicit files are always taken, found ones by suffix."""
-    found: list[Path] = []
+    found = Found()
     for given in paths:
         path = Path(given)
         if not path.exists():
             raise AuditorError(f"no such file or directory: {given}")
         if path.is_file():
-            found.append(path)
-            continue
-        for child in sorted(path.rglob("*")):
-            hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
-            if child.is_file() and not hidden and _logical_name(child).endswith(INPUT_SUFFIXES):
-                found.append(child)
+            found.files.append(path)
+        else:
+            _walk(path, found)
     seen: set[Path] = set()
     unique = []
-    for path in found:
+    for path in found.files:
         key = path.resolve()
         if key not in seen:
             seen.add(key)
             unique.append(path)
-    return unique
+    found.files = unique
+    return found
 
 
 class TruncatedInput(Exception):
     pass
 
 
-def iter_chunks(path: Path) -> Iterator[bytes]:
+class OversizeInput(Exception):
+    """The file decompresses to more bytes than the cap: it is quarantined, not read."""
+
+
+def _decompressed(path: Path) -> Iterator[bytes]:
     """The file's bytes, gunzipped when it starts with the gzip magic (multi-member aware).
 
-    Raises TruncatedInput after yielding everything that could be decompressed.
+    Each step inflates at most CHUNK bytes (``max_length``), so a gzip bomb costs CHUNK of
+    memory per step, never its decompressed size. Raises TruncatedInput after yielding
+    everything that could be decompressed.
     """
     with open(path, "rb") as handle:
         head = handle.read(2)
@@ -96,42 +150,134 @@ def iter_chunks(path: Path) -> Iterator[bytes]:
                 yield chunk
             return
         decomp = zlib.decompressobj(wbits=31)
+        started = False  # the current member has been fed bytes
+        pending = b""
         while True:
-            chunk = handle.read(CHUNK)
-            if not chunk:
-                break
-            while chunk:
-                try:
-                    data = decomp.decompress(chunk)
-                except zlib.error as exc:
-                    raise TruncatedInput(f"corrupt gzip data: {exc}") from exc
-                if data:
-                    yield data
-                if decomp.eof:  # next gzip member, if any
-                    chunk = decomp.unused_data
-                    decomp = zlib.decompressobj(wbits=31) if chunk else decomp
-                    if not chunk:
-                        break
-                else:
-                    chunk = b""
-        if not decomp.eof:
-            tail = decomp.flush()
-            if tail:
+            if not pending:
+                pending = handle.read(CHUNK)
+                if not pending:
+                    break
+            try:
+                data = decomp.decompress(pending, CHUNK)
+            except zlib.error as exc:
+                raise TruncatedInput(f"corrupt gzip data: {exc}") from exc
+            started = True
+            pending = decomp.unconsumed_tail
+            if data:
+                yield data
+            if decomp.eof:  # next gzip member, if any
+                pending = decomp.unused_data
+                decomp = zlib.decompressobj(wbits=31)
+                started = False
+        if started and not decomp.eof:
+            while tail := decomp.decompress(b"", CHUNK):  # output held back by the max_length cap
                 yield tail
-            raise TruncatedInput("gzip stream is truncated")
+            if not decomp.eof:
+                raise TruncatedInput("gzip stream is truncated")
 
 
-def iter_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """Split a byte stream into lines without the line ending (\\n or \\r\\n)."""
-    pending = b""
+def iter_chunks(path: Path, max_bytes: int | None = None) -> Iterator[bytes]:
+    """The file's (decompressed) bytes; OversizeInput once more than ``max_bytes`` came out."""
+    total = 0
+    for data in _decompressed(path):
+        total += len(data)
+        if max_bytes is not None and total > max_bytes:
+            raise OversizeInput(f"decompresses to more than {max_bytes:,} bytes")
+        yield data
+
+
+def exceeds(path: Path, max_bytes: int) -> bool:
+    """Whether the file decompresses to more than ``max_bytes``: one bounded pass before any
+    record is read, so a file is either read whole or quarantined, never half stored."""
+    if path.stat().st_size > max_bytes:
+        return True
+    with open(path, "rb") as handle:
+        if handle.read(2) != GZIP_MAGIC:
+            return False  # its size is what it decompresses to
+    try:
+        for _ in iter_chunks(path, max_bytes):
+            pass
+    except OversizeInput:
+        return True
+    except TruncatedInput:
+        pass  # reading reports it, keeping every complete line before it
+    return False
+
+
+@dataclass(frozen=True)
+class OverlongLine:
+    """A line over the cap: only its first bytes, length and hash are kept while it streams by."""
+
+    head: bytes
+    length: int
+    sha256: str
+
+
+class _Line:
+    """The line being assembled across chunks, in memory bounded by the cap."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.parts: list[bytes] = []
+        self.length = 0
+        self.digest: Any = None  # set once the line is over the cap
+        self.head = b""
+
+    def add(self, piece: bytes) -> None:
+        self.length += len(piece)
+        if self.digest is not None:
+            self.digest.update(piece)
+        elif self.length > self.max_bytes:
+            self.digest = hashlib.sha256()
+            for part in (*self.parts, piece):
+                self.digest.update(part)
+            self.head = b"".join(self.parts)[:PREVIEW_BYTES]
+            self.head += piece[: PREVIEW_BYTES - len(self.head)]
+            self.parts = []
+        else:
+            self.parts.append(piece)
+
+    def take(self) -> bytes | OverlongLine:
+        if self.digest is not None:
+            line: bytes | OverlongLine = OverlongLine(self.head, self.length, self.digest.hexdigest())
+        else:
+            line = b"".join(self.parts).removesuffix(b"\r")
+        self.parts, self.length, self.digest, self.head = [], 0, None, b""
+        return line
+
+
+_NON_EMPTY = re.compile(rb"[^\n]+")
+
+
+def iter_lines(chunks: Iterable[bytes], max_bytes: int) -> Iterator[tuple[int, bytes | OverlongLine]]:
+    """(line number, line) for every non-empty line, without the line ending (\\n or \\r\\n).
+
+    Linear in the input, whatever its shape: runs of empty lines are counted, not split, and a
+    line over ``max_bytes`` is hashed as it streams by rather than joined.
+    """
+    lineno = 1  # the number of the line that starts at ``pos``
+    line = _Line(max_bytes)
+    open_line = 0  # the number of a line continuing from the previous chunk, else 0
     for chunk in chunks:
-        pending += chunk
-        lines = pending.split(b"\n")
-        pending = lines.pop()
-        for line in lines:
-            yield line.removesuffix(b"\r")
-    if pending:
-        yield pending.removesuffix(b"\r")
+        pos = 0
+        if open_line:
+            newline = chunk.find(b"\n")
+            line.add(chunk if newline < 0 else chunk[:newline])
+            if newline < 0:
+                continue
+            yield open_line, line.take()
+            open_line, pos = 0, newline
+        for match in _NON_EMPTY.finditer(chunk, pos):
+            lineno += chunk.count(b"\n", pos, match.start())
+            pos = match.end()
+            line.add(match.group())
+            if pos == len(chunk):
+                open_line = lineno
+            else:
+                yield lineno, line.take()
+        lineno += chunk.count(b"\n", pos)
+    if open_line:
+        yield open_line, line.take()
 
 
 def decode_utf8(data: bytes) -> str:
@@ -148,12 +294,11 @@ def decode_utf8(data: bytes) -> str:
         raise RecordError(f"not valid UTF-8 at byte {exc.start}{hint}") from None
 
 
-def _parse_json_line(data: bytes, max_bytes: int) -> tuple[Any, str | None]:
-    if len(data) > max_bytes:
-        return (
-            None,
-            f"record is {len(data):,} bytes, over the limit of {max_bytes:,} (ingest.max_record_bytes)",
-        )
+def _over_limit(length: int, max_bytes: int) -> str:
+    return f"record is {length:,} bytes, over the limit of {max_bytes:,} (ingest.max_record_bytes)"
+
+
+def _parse_json_line(data: bytes) -> tuple[Any, str | None]:
     try:
         text = decode_utf8(data)
         return json.loads(text), None
@@ -165,7 +310,28 @@ def _parse_json_line(data: bytes, max_bytes: int) -> tuple[Any, str | None]:
         return None, "malformed JSON: nested too deeply"
 
 
-def read_records(path: Path, max_bytes: int, name: str | None = None) -> Iterator[RawRecord]:
+@dataclass(frozen=True)
+class Limits:
+    """Caps applied while reading (the ``ingest`` settings): memory stays bounded by them."""
+
+    record_bytes: int  # one JSONL line or batch item
+    file_bytes: int  # a streamed file, decompressed
+    document_bytes: int  # a file parsed whole: a .json document, a roster .csv
+
+
+def reads_whole(path: Path) -> bool:
+    """A .json document or a roster .csv is parsed in one piece; JSONL streams line by line."""
+    return _logical_name(path).endswith((".json", ".csv"))
+
+
+def file_cap(path: Path, limits: Limits) -> tuple[int, str]:
+    """The decompressed size a file may have, and the setting that says so."""
+    if reads_whole(path):
+        return limits.document_bytes, "ingest.max_document_bytes"
+    return limits.file_bytes, "ingest.max_decompressed_bytes"
+
+
+def read_records(path: Path, limits: Limits, name: str | None = None) -> Iterator[RawRecord]:
     """Records of a message or groups file: JSONL, or one JSON document (batch, list, object).
 
     A ``.json`` document that is a GetChatData batch yields its ``chatdata`` items; a list
@@ -173,22 +339,29 @@ def read_records(path: Path, max_bytes: int, name: str | None = None) -> Iterato
     """
     name = name or str(path)
     lineno = 0
+    chunks = iter_chunks(path, file_cap(path, limits)[0])
     try:
         if _logical_name(path).endswith(".json"):
-            data = b"".join(iter_chunks(path))
-            yield from _json_document(name, data, max_bytes)
+            yield from _json_document(name, b"".join(chunks), limits.record_bytes)
             return
-        for lineno, line in enumerate(iter_lines(iter_chunks(path)), start=1):
-            if lineno == 1:
-                line = line.removeprefix(b"\xef\xbb\xbf")
-            if line.strip():
-                yield _jsonl_record(name, lineno, line, max_bytes)
-    except TruncatedInput as exc:
-        yield RawRecord(name, lineno + 1, b"", error=f"{exc} after line {lineno}: the rest is unreadable")
+        for lineno, line in iter_lines(chunks, limits.record_bytes):
+            if record := _jsonl_record(name, lineno, line, limits.record_bytes):
+                yield record
+    except (TruncatedInput, OversizeInput, OSError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        yield RawRecord(name, lineno + 1, b"", error=f"{reason} after line {lineno}: the rest is unreadable")
 
 
-def _jsonl_record(name: str, lineno: int, line: bytes, max_bytes: int) -> RawRecord:
-    value, error = _parse_json_line(line, max_bytes)
+def _jsonl_record(name: str, lineno: int, line: bytes | OverlongLine, max_bytes: int) -> RawRecord | None:
+    """The record of one line; None for a blank line (no record at all)."""
+    if isinstance(line, OverlongLine):
+        error = _over_limit(line.length, max_bytes)
+        return RawRecord(name, lineno, line.head, error=error, length=line.length, sha256=line.sha256)
+    if lineno == 1:
+        line = line.removeprefix(b"\xef\xbb\xbf")
+    if not line.strip():
+        return None
+    value, error = _parse_json_line(line)
     return RawRecord(name, lineno, line, value, error)
 
 
@@ -213,13 +386,13 @@ def _json_document(name: str, data: bytes, max_bytes: int) -> Iterator[RawRecord
     elif isinstance(doc, dict):
         items = [doc]
     else:  # not one document: JSON Lines under a .json name
-        for lineno, line in enumerate(iter_lines([data]), start=1):
-            if line.strip():
-                yield _jsonl_record(name, lineno, line, max_bytes)
+        for lineno, line in iter_lines([data], max_bytes):
+            if record := _jsonl_record(name, lineno, line, max_bytes):
+                yield record
         return
     for index, item in enumerate(items, start=1):
         raw = json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         error = None
         if len(raw) > max_bytes:
-            error = f"record is {len(raw):,} bytes, over the limit of {max_bytes:,} (ingest.max_record_bytes)"
+            error = _over_limit(len(raw), max_bytes)
         yield RawRecord(name, index, raw, None if error else item, error)

@@ -9,7 +9,9 @@ WeCom release does not make the nightly job drop records.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -161,10 +163,37 @@ def _require(
     return value
 
 
-def parse_message(record: Any) -> dict[str, Any]:
+ARCHIVE_START_MS = 1_262_304_000_000  # 2010-01-01 UTC: no WeCom archive record is older
+FUTURE_SLACK_MS = 86_400_000  # clocks differ, but not by more than a day
+
+
+def _utc(ms: int) -> str:
+    try:
+        return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (OverflowError, OSError, ValueError):
+        return "beyond year 9999"
+
+
+def check_msgtime(msgtime: int, now_ms: int) -> None:
+    """Reject a time no archived message can have: before the archive existed or after this run.
+
+    A time in seconds (the archive uses milliseconds) would land in January 1970; the reason says so.
+    """
+    latest = now_ms + FUTURE_SLACK_MS
+    if ARCHIVE_START_MS <= msgtime <= latest:
+        return
+    when = "before 2010-01-01" if msgtime < ARCHIVE_START_MS else "more than a day after this run"
+    hint = ""
+    if ARCHIVE_START_MS <= msgtime * 1000 <= latest:
+        hint = f"; it looks like seconds, not milliseconds ({_utc(msgtime * 1000)} if it were)"
+    raise RecordError(f"field 'msgtime' {msgtime} is {_utc(msgtime)}, {when}{hint}")
+
+
+def parse_message(record: Any, *, now_ms: int | None = None) -> dict[str, Any]:
     """Validate one decrypted record and return its lake row (without the partition date).
 
-    ``msgtime`` stays epoch milliseconds here; the lake turns it into a UTC timestamp.
+    ``msgtime`` stays epoch milliseconds here; the lake turns it into a UTC timestamp. It must
+    lie between 2010 and a day after ``now_ms`` (default: now).
     """
     if not isinstance(record, dict):
         raise RecordError(f"a record must be a JSON object, got {type(record).__name__}")
@@ -192,8 +221,7 @@ def parse_message(record: Any) -> dict[str, Any]:
         # meeting_voice_call and voip_doc_share may have no roomid key at all
         roomid = _require(record, "roomid", str, optional=True) or ""
         text = extract_text(msgtype, record)
-    if not 0 <= msgtime < 10**14:
-        raise RecordError(f"field 'msgtime' out of range: {msgtime}")
+    check_msgtime(msgtime, int(time.time() * 1000) if now_ms is None else now_ms)
 
     pre_msgid = None
     if msgtype == "revoke" and isinstance(record.get("revoke"), dict):

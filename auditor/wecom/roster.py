@@ -10,19 +10,23 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from auditor.wecom.files import RawRecord, TruncatedInput, decode_utf8, iter_chunks
+from auditor.wecom.files import OversizeInput, RawRecord, TruncatedInput, decode_utf8, iter_chunks
 from auditor.wecom.messages import RecordError
 
 ROSTER_COLUMNS = ("userid", "name", "department", "status", "left_date")
 STATUSES = ("active", "left")
 
 
-def read_roster_records(path: Path, name: str | None = None) -> Iterator[RawRecord]:
-    """One RawRecord per data row; the header must name every roster column."""
+def read_roster_records(
+    path: Path, name: str | None = None, max_bytes: int | None = None
+) -> Iterator[RawRecord]:
+    """One RawRecord per data row; the header must name every roster column.
+
+    The file is parsed whole, so it may decompress to at most ``max_bytes``."""
     name = name or str(path)
     try:
-        text = decode_utf8(b"".join(iter_chunks(path)).removeprefix(b"\xef\xbb\xbf"))
-    except (RecordError, TruncatedInput) as exc:
+        text = decode_utf8(b"".join(iter_chunks(path, max_bytes)).removeprefix(b"\xef\xbb\xbf"))
+    except (RecordError, TruncatedInput, OversizeInput) as exc:
         yield RawRecord(name, 1, b"", error=f"roster unreadable: {exc}")
         return
     reader = csv.reader(io.StringIO(text, newline=""))

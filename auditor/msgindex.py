@@ -1,0 +1,142 @@
+"""The msgid index: msgid → content hash, date and source over the whole messages lake.
+
+A msgid is unique across the lake, not per date partition, so ingest asks this index about
+every record: the same msgid with the same content is a duplicate, with other content a
+conflict (rejected, never stored twice nor silently dropped). Reading every partition for
+that would cost the whole lake per run; the index is a small SQLite file in ``W/state/``.
+
+It is derived data, rebuildable from the lake at any time: it records which lake files it has
+indexed. When opened, lake files it lacks (a run killed between writing a lake file and
+indexing it) are indexed, and if a file it indexed is gone from the lake it is rebuilt from
+scratch. Deleting it is always safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from auditor import lake
+
+LOOKUP_BATCH = 500  # msgids per query: a point query each costs ten times more
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS msgids (
+    msgid TEXT PRIMARY KEY,
+    digest BLOB NOT NULL,   -- raw_digest of the stored record
+    date TEXT NOT NULL,     -- its partition date
+    source TEXT NOT NULL    -- file:line it was first stored from
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS files (name TEXT PRIMARY KEY) WITHOUT ROWID;  -- lake files indexed
+"""
+
+
+def raw_digest(raw: bytes) -> bytes:
+    """The record's bytes as stored (fast: every record is hashed)."""
+    return hashlib.blake2b(raw, digest_size=16).digest()
+
+
+def content_digest(value: Any) -> bytes:
+    """The record's content, independent of key order and whitespace: a batch item and the same
+    message as a JSONL line are one record. Computed only when the bytes differ."""
+    canonical = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.blake2b(canonical.encode("utf-8"), digest_size=16).digest()
+
+
+@dataclass(frozen=True)
+class Entry:
+    digest: bytes
+    date: str
+    source: str
+
+
+class MsgidIndex:
+    """Open with ``MsgidIndex(path, messages_dir)``; it is brought up to date with the lake at once."""
+
+    def __init__(self, path: Path, messages_dir: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.messages_dir = messages_dir
+        try:
+            self.conn = self._open(path)
+        except sqlite3.DatabaseError:  # damaged: it is derived data, so start again from the lake
+            for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                stale.unlink(missing_ok=True)
+            self.conn = self._open(path)
+        self.sync()
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        conn = sqlite3.connect(path)
+        try:
+            # WAL: a commit is one append; a crash loses at most the last commit, which sync() redoes.
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: inserts of random msgids touch many pages
+            conn.executescript(SCHEMA)
+            conn.execute("SELECT count(*) FROM files").fetchone()
+        except sqlite3.DatabaseError:
+            conn.close()
+            raise
+        return conn
+
+    def close(self) -> None:
+        """Commit what was added and close. Uncommitted rows (a killed run) are not lost: their
+        lake files are not in ``files`` either, so the next open indexes them."""
+        self.conn.commit()
+        self.conn.close()
+
+    def _lake_files(self) -> dict[str, tuple[str, Path]]:
+        return {
+            f"date={date}/{path.name}": (date, path)
+            for date in lake.dates(self.messages_dir)
+            for path in lake.partition_files(self.messages_dir, date)
+        }
+
+    def sync(self) -> None:
+        """Index the lake files not indexed yet; rebuild if the index knows a file the lake lost."""
+        files = self._lake_files()
+        indexed = {name for (name,) in self.conn.execute("SELECT name FROM files")}
+        if indexed - files.keys():
+            with self.conn:
+                self.conn.execute("DELETE FROM msgids")
+                self.conn.execute("DELETE FROM files")
+            indexed = set()
+        for name in sorted(files.keys() - indexed):
+            date, path = files[name]
+            entries: list[tuple[str, Entry]] = []
+            for batch in pq.ParquetFile(path).iter_batches(columns=["msgid", "raw", "source"]):
+                for msgid, raw, source in zip(*(c.to_pylist() for c in batch.columns), strict=True):
+                    entries.append((msgid, Entry(raw_digest(raw.encode("utf-8")), date, source)))
+            self._add(name, entries)
+        self.conn.commit()
+
+    def get_many(self, msgids: list[str]) -> dict[str, Entry]:
+        """The entries of those ``msgids`` that are indexed (one query per few hundred)."""
+        found: dict[str, Entry] = {}
+        unique = list(dict.fromkeys(msgids))
+        for start in range(0, len(unique), LOOKUP_BATCH):
+            keys = unique[start : start + LOOKUP_BATCH]
+            marks = ",".join("?" * len(keys))
+            query = f"SELECT msgid, digest, date, source FROM msgids WHERE msgid IN ({marks})"
+            for msgid, *entry in self.conn.execute(query, keys):
+                found[msgid] = Entry(*entry)
+        return found
+
+    def add(self, path: Path, entries: list[tuple[str, Entry]]) -> None:
+        """Record the rows of a lake file just written (``path``), committed on ``close``: a file and
+        its rows are always committed together, so a crash leaves the file to be indexed again."""
+        self._add(f"{path.parent.name}/{path.name}", entries)
+
+    def _add(self, name: str, entries: list[tuple[str, Entry]]) -> None:
+        # OR IGNORE: the first stored row of a msgid is the one the index answers with.
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO msgids VALUES (?, ?, ?, ?)",
+            ((m, e.digest, e.date, e.source) for m, e in entries),
+        )
+        self.conn.execute("INSERT OR IGNORE INTO files VALUES (?)", (name,))

@@ -1,0 +1,343 @@
+"""Fault injection for ingest: gzip bombs, huge lines, unreadable files, symlinks, impossible
+times and reused msgids. Every case must leave the good files ingested, the bad input named with
+its reason, and nothing stored twice or lost silently."""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import gzip
+import hashlib
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from auditor import lake
+from auditor.ingest import ingest
+from auditor.msgindex import MsgidIndex
+from auditor.wecom.files import OverlongLine, iter_lines
+from auditor.workspace import Workspace
+from tests.factories import BASE_MS, message, write_jsonl
+
+DAY_MS = 86_400_000
+CAPS = """[ingest]
+max_record_bytes = 65536
+max_decompressed_bytes = 1048576
+max_document_bytes = 262144
+max_stored_rejects = 5
+max_reject_ratio = 1.0
+"""
+
+
+@pytest.fixture
+def small(tmp_path) -> Workspace:
+    """A workspace with caps small enough that the faults stay fast."""
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    ws.config_path.write_text(CAPS, encoding="utf-8")
+    return ws
+
+
+def lake_msgids(ws: Workspace) -> list[str]:
+    out = []
+    for date in lake.dates(ws.messages_dir):
+        out += (
+            lake.read_partition(ws.messages_dir, date, lake.MESSAGE_SCHEMA, ["msgid"])
+            .column("msgid")
+            .to_pylist()
+        )
+    return sorted(out)
+
+
+def rejects(ws: Workspace) -> list[dict]:
+    out = []
+    for path in sorted(ws.rejects_dir.glob("*.jsonl")):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600  # raw chat content: owner only
+        out += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return out
+
+
+def gz_bomb(path: Path, unit: bytes, size: int) -> Path:
+    """``size`` bytes of ``unit`` repeated, gzip-compressed (a few KB on disk)."""
+    with gzip.open(path, "wb", compresslevel=9) as out:
+        block = unit * (65536 // len(unit))
+        for _ in range(size // len(block)):
+            out.write(block)
+    return path
+
+
+def unreadable(path: Path, monkeypatch) -> Path:
+    """Make ``path`` unreadable: chmod 000, and for root (who reads it anyway) a failing open."""
+    path.chmod(0)
+    if os.geteuid() == 0:
+        real_open = builtins.open
+
+        def refusing_open(file, *args, **kwargs):
+            if isinstance(file, str | os.PathLike) and Path(file).resolve() == path.resolve():
+                raise PermissionError(13, "Permission denied", str(file))
+            return real_open(file, *args, **kwargs)
+
+        monkeypatch.setattr(builtins, "open", refusing_open)
+    return path
+
+
+def good_file(folder: Path) -> Path:
+    return write_jsonl(folder / "good.jsonl", [message("g1"), message("g2", msgtime=BASE_MS + 1000)])
+
+
+# (case, build the bad input in a folder → path, expected status, words of the reason)
+FILE_FAULTS = [
+    (
+        "gzip-bomb-one-line",
+        lambda d: gz_bomb(d / "bomb.jsonl.gz", b"A", 3 << 20),
+        "quarantined",
+        "ingest.max_decompressed_bytes",
+    ),
+    (
+        "gzip-bomb-newlines",
+        lambda d: gz_bomb(d / "lines.jsonl.gz", b"\n", 3 << 20),
+        "quarantined",
+        "ingest.max_decompressed_bytes",
+    ),
+    (
+        "plain-file-over-cap",
+        lambda d: (d / "big.jsonl").write_bytes(b"\n" * (2 << 20)) and d / "big.jsonl",
+        "quarantined",
+        "more than 1,048,576 bytes",
+    ),
+    (
+        "json-document-over-cap",
+        lambda d: gz_bomb(d / "batch.json.gz", b" ", 1 << 20),
+        "quarantined",
+        "ingest.max_document_bytes",
+    ),
+    (
+        "roster-over-cap",
+        lambda d: gz_bomb(d / "roster.csv.gz", b"x,", 1 << 20),
+        "quarantined",
+        "ingest.max_document_bytes",
+    ),
+]
+
+
+@pytest.mark.parametrize(("case", "build", "status", "reason"), FILE_FAULTS, ids=[f[0] for f in FILE_FAULTS])
+def test_a_file_over_the_caps_is_quarantined_and_the_rest_ingested(
+    small, tmp_path, case, build, status, reason
+):
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    good_file(inbox)
+    bad = build(inbox)
+    report = ingest(small, [inbox])
+    [problem] = report.problems()
+    assert (problem["status"], Path(problem["path"]).name) == (status, bad.name)
+    assert reason in problem["reason"]
+    assert lake_msgids(small) == ["g1", "g2"]  # the good file is in, nothing of the bad one
+    record = small.quarantine_dir / f"{problem['sha256']}.json"
+    assert json.loads(record.read_text(encoding="utf-8"))["reason"] == problem["reason"]
+    assert stat.S_IMODE(record.stat().st_mode) == 0o600
+    assert not (small.files_dir / f"{problem['sha256']}.json").exists()  # not "ingested"
+
+
+def test_a_huge_line_is_rejected_truncated_with_length_and_hash(small, tmp_path):
+    huge = json.dumps(message("big", text={"content": "啊" * 200_000}), ensure_ascii=False).encode()
+    data = (
+        json.dumps(message("a")).encode() + b"\n" + huge + b"\r\n" + json.dumps(message("b")).encode() + b"\n"
+    )
+    path = tmp_path / "huge.jsonl"
+    path.write_bytes(data)
+    summary = ingest(small, [path]).summary()
+    assert (summary["records"], summary["accepted"], summary["rejected"]) == (3, 2, 1)
+    [entry] = rejects(small)
+    assert entry["line"] == 2 and "over the limit of 65,536 (ingest.max_record_bytes)" in entry["reason"]
+    assert entry["raw_length"] == len(huge) + 1  # with its \r
+    assert entry["raw_sha256"] == hashlib.sha256(huge + b"\r").hexdigest()
+    assert base64.b64decode(entry["raw_base64"]) == huge[: 16 * 1024]
+
+
+def test_rejects_stay_proportionate_to_the_junk(small, tmp_path):
+    path = tmp_path / "junk.jsonl"
+    path.write_bytes(b"".join(b"junk %d\n" % i for i in range(1000)) + b"x" * 100_000 + b"\n")
+    summary = ingest(small, [path]).summary()
+    assert (summary["records"], summary["rejected"]) == (1001, 1001)
+    entries = rejects(small)
+    assert len(entries) == 6 and entries[-1]["omitted"] == 996
+    assert "996 more rejected records" in entries[-1]["reason"]
+    assert sum(p.stat().st_size for p in small.rejects_dir.iterdir()) < 10_000
+
+
+def test_an_unreadable_file_is_skipped_and_the_rest_ingested(small, tmp_path, monkeypatch):
+    inbox = tmp_path / "in"
+    good_file(inbox)
+    locked = unreadable(write_jsonl(inbox / "locked.jsonl", [message("l1")]), monkeypatch)
+    report = ingest(small, [inbox])
+    [problem] = report.problems()
+    assert (problem["status"], Path(problem["path"]).name) == ("skipped", locked.name)
+    assert "Permission denied" in problem["reason"]
+    assert lake_msgids(small) == ["g1", "g2"]
+
+
+def test_symlinks_are_followed_only_inside_the_folder(small, tmp_path):
+    secret = tmp_path / "outside" / "shadow.jsonl"
+    write_jsonl(secret, [message("secret")])
+    (tmp_path / "outside" / "sub").mkdir()
+    write_jsonl(tmp_path / "outside" / "sub" / "more.jsonl", [message("secret2")])
+    inbox = tmp_path / "in"
+    good_file(inbox)
+    write_jsonl(inbox / "real" / "inner.jsonl", [message("inner")])
+    (inbox / "evil.jsonl").symlink_to(secret)
+    (inbox / "evil-dir").symlink_to(tmp_path / "outside" / "sub")
+    (inbox / "dangling.jsonl").symlink_to(tmp_path / "nowhere.jsonl")
+    (inbox / "alias.jsonl").symlink_to(inbox / "real" / "inner.jsonl")  # inside: followed (once)
+    report = ingest(small, [inbox])
+    problems = {Path(p["path"]).name: p["reason"] for p in report.problems()}
+    assert set(problems) == {"evil.jsonl", "evil-dir", "dangling.jsonl"}
+    assert "outside" in problems["evil.jsonl"] and "not followed" in problems["evil-dir"]
+    assert lake_msgids(small) == ["g1", "g2", "inner"]
+    assert not list(small.rejects_dir.glob("*.jsonl"))
+
+
+BAD_TIMES = [
+    ("seconds", BASE_MS // 1000, "looks like seconds"),
+    ("zero", 0, "before 2010-01-01"),
+    ("year-5138", 99_999_999_999_999, "more than a day after this run"),
+]
+
+
+@pytest.mark.parametrize(("case", "msgtime", "reason"), BAD_TIMES, ids=[c[0] for c in BAD_TIMES])
+def test_impossible_times_are_rejected_not_partitioned(small, tmp_path, case, msgtime, reason):
+    path = write_jsonl(tmp_path / "t.jsonl", [message("ok"), message("bad", msgtime=msgtime)])
+    summary = ingest(small, [path]).summary()
+    assert (summary["accepted"], summary["rejected"]) == (1, 1)
+    assert reason in rejects(small)[0]["reason"]
+    assert lake.dates(small.messages_dir) == ["2026-11-16"]
+
+
+# Reused msgids across runs: (case, second run's record, outcome, stored text)
+REUSED = [
+    ("identical-same-date", message("m1"), "duplicate", "你好"),
+    ("identical-other-key-order", dict(reversed(list(message("m1").items()))), "duplicate", "你好"),
+    ("other-content-same-date", message("m1", text={"content": "改过的"}), "rejected", "你好"),
+    ("other-content-other-date", message("m1", msgtime=BASE_MS + 3 * DAY_MS), "rejected", "你好"),
+]
+
+
+@pytest.mark.parametrize(("case", "record", "outcome", "text"), REUSED, ids=[c[0] for c in REUSED])
+def test_a_reused_msgid_across_runs_is_a_duplicate_or_a_conflict(ws, tmp_path, case, record, outcome, text):
+    ingest(ws, [write_jsonl(tmp_path / "run1.jsonl", [message("m1"), message("m2")])])
+    summary = ingest(ws, [write_jsonl(tmp_path / "run2.jsonl", [record])]).summary()
+    assert summary[{"duplicate": "duplicates", "rejected": "rejected"}[outcome]] == 1
+    assert lake_msgids(ws) == ["m1", "m2"]  # never a second row
+    rows = lake.read_partition(ws.messages_dir, "2026-11-16", lake.MESSAGE_SCHEMA).to_pylist()
+    assert {r["msgid"]: r["text"] for r in rows}["m1"] == text
+    if outcome == "rejected":
+        [entry] = [
+            json.loads(line) for p in ws.rejects_dir.glob("*.jsonl") for line in p.read_text().splitlines()
+        ]
+        assert "conflicting record reuses msgid 'm1'" in entry["reason"]
+        assert "run1.jsonl:1" in entry["reason"]
+        assert json.loads(base64.b64decode(entry["raw_base64"])) == record  # the new content is kept
+
+
+def test_the_msgid_index_rebuilds_from_the_lake(ws, tmp_path):
+    ingest(ws, [write_jsonl(tmp_path / "a.jsonl", [message("m1"), message("m2", msgtime=BASE_MS + DAY_MS)])])
+    ws.msgid_index_path.unlink()  # lost: rebuilt from the lake when next opened
+    summary = ingest(ws, [write_jsonl(tmp_path / "b.jsonl", [message("m2", msgtime=BASE_MS + 2 * DAY_MS)])])
+    assert summary.summary()["rejected"] == 1
+    # A lake file written but not indexed (a run killed in between) is indexed when opened.
+    index = MsgidIndex(ws.msgid_index_path, ws.messages_dir)
+    index.conn.execute("DELETE FROM files WHERE name LIKE 'date=2026-11-17/%'")
+    index.conn.execute("DELETE FROM msgids WHERE msgid = 'm2'")
+    index.conn.commit()
+    index.close()
+    index = MsgidIndex(ws.msgid_index_path, ws.messages_dir)
+    assert index.get_many(["m2", "m3"])["m2"].date == "2026-11-17"
+    index.close()
+    ws.msgid_index_path.write_bytes(b"not a database at all" * 100)  # damaged: rebuilt too
+    index = MsgidIndex(ws.msgid_index_path, ws.messages_dir)
+    assert sorted(index.get_many(["m1", "m2", "m3"])) == ["m1", "m2"]
+    index.close()
+
+
+def _reference_lines(data: bytes, cap: int) -> list[tuple[int, bytes | tuple[int, str]]]:
+    out = []
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if not line:
+            continue
+        if len(line) > cap:
+            out.append((number, (len(line), hashlib.sha256(line).hexdigest())))
+        else:
+            out.append((number, line.removesuffix(b"\r")))
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    data=st.lists(
+        st.sampled_from([b"\n", b"\r\n", b"a", b"bc", b"{}", b"x" * 9, b"\n\n\n"]), max_size=60
+    ).map(b"".join),
+    chunk=st.integers(1, 12),
+    cap=st.integers(1, 20),
+)
+def test_iter_lines_agrees_with_split_whatever_the_chunking(data, chunk, cap):
+    chunks = [data[i : i + chunk] for i in range(0, len(data), chunk)]
+    got = [
+        (n, (line.length, line.sha256) if isinstance(line, OverlongLine) else line)
+        for n, line in iter_lines(chunks, cap)
+    ]
+    assert got == _reference_lines(data, cap)
+
+
+def test_a_reused_msgid_within_one_file_is_judged_by_content(ws, tmp_path):
+    reordered = dict(reversed(list(message("m1").items())))
+    path = write_jsonl(
+        tmp_path / "one.jsonl",
+        [message("m1"), reordered, message("m1", text={"content": "别的"}), message("m2")],
+    )
+    summary = ingest(ws, [path]).summary()
+    assert (summary["accepted"], summary["duplicates"], summary["rejected"]) == (2, 1, 1)
+    [entry] = [
+        json.loads(line) for p in ws.rejects_dir.glob("*.jsonl") for line in p.read_text().splitlines()
+    ]
+    assert entry["line"] == 3 and f"{path}:1" in entry["reason"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    members=st.lists(st.binary(max_size=300).map(lambda b: b * 3), min_size=1, max_size=4),
+    chunk=st.integers(1, 64),
+    cut=st.one_of(st.none(), st.integers(1, 40)),
+)
+def test_gunzip_in_small_steps_yields_the_exact_bytes(tmp_path_factory, members, chunk, cut):
+    """Whatever the step size (a bomb is inflated CHUNK bytes at a time), multi-member streams
+    come out whole, and a cut stream yields a prefix of them, then says it is truncated."""
+    from auditor.wecom import files
+
+    compressed = [gzip.compress(m) for m in members]
+    data = b"".join(compressed)
+    kept = data[:-cut] if cut and cut < len(data) - 1 else data  # keep the 2-byte magic
+    path = tmp_path_factory.mktemp("gz") / "x.jsonl.gz"
+    path.write_bytes(kept)
+    # a cut exactly between members leaves a shorter complete stream
+    whole = {sum(map(len, compressed[:k])): b"".join(members[:k]) for k in range(len(members) + 1)}.get(
+        len(kept)
+    )
+    out = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(files, "CHUNK", chunk)
+        try:
+            for piece in files.iter_chunks(path):
+                assert len(piece) <= chunk
+                out.append(piece)
+            truncated = False
+        except files.TruncatedInput:
+            truncated = True
+    if whole is None:
+        assert truncated and b"".join(members).startswith(b"".join(out))
+    else:
+        assert not truncated and b"".join(out) == whole
