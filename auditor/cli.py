@@ -355,8 +355,9 @@ def nightly(
     manifest = result.manifest
     if as_json:
         click.echo(json.dumps(manifest, ensure_ascii=False, indent=2))
-    elif "counts" not in manifest:  # nothing new (attention records may still be listed below)
-        click.echo("nothing new in the inbox")
+    elif "counts" not in manifest:  # refused over damage, or nothing new (attention may follow)
+        if not manifest.get("problems"):
+            click.echo("nothing new in the inbox")
     else:
         counts = manifest["counts"]
         click.echo(

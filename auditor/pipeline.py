@@ -185,6 +185,15 @@ def _nightly_recorded(
     return result
 
 
+def _damage(ws: Workspace, log) -> list[str]:
+    """The quick check of lake and ledger, after finishing a killed run's half-recorded writes."""
+    lake_manifest.settle(ws.lake)
+    damage = [str(p) for p in integrity.check(ws, quick=True)]
+    for line in damage:
+        log.error("check: %s", line)
+    return damage
+
+
 def _finish(ws: Workspace, log, result: NightlyResult) -> None:
     result.manifest["finished"] = dt.datetime.now(dt.UTC).isoformat()
     result.manifest_path = runs.write_run(ws.runs_dir, result.run_id, result.manifest)
@@ -219,6 +228,13 @@ def _nightly_locked(
         inputs=[{"path": str(p), "sha256": d} for p, d in files],
     )
     # pages follow decisions: dates whose pages are older than the ledger's newest event, new input or not
+    # Never build on damage: ingest, audit and pages read the lake, so a damaged lake or ledger is
+    # named and the night waits (its files stay not done) until it is repaired or restored.
+    damage = _damage(ws, log)
+    if damage:
+        result.exit_code = EXIT_DATA
+        manifest.update(status="damaged", problems=damage, exit_code=EXIT_DATA)
+        return
     manifest["pages_refreshed"] = follow.render_stale(ws)
     if manifest["pages_refreshed"]:
         log.info("pages refreshed after ledger decisions: %s", ", ".join(manifest["pages_refreshed"]))
@@ -283,10 +299,7 @@ def _nightly_locked(
 
     # Never back up over damage: a snapshot of a broken lake or ledger would pass as a good one.
     # The files stay not done, so the night is redone once the damage is repaired.
-    lake_manifest.settle(ws.lake)  # a killed earlier run may have left a write half-recorded
-    damage = [str(p) for p in integrity.check(ws, quick=True)]
-    for line in damage:
-        log.error("check: %s", line)
+    damage = _damage(ws, log)
     finish = _stage(log, "backup", durations)
     snapshots = []
     with _Progress("backup", len(dates), interactive) as progress:

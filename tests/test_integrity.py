@@ -278,6 +278,22 @@ def test_nightly_refuses_to_back_up_over_a_damaged_lake(tmp_path, archive, basel
     assert prune.exit_code == 65 and "not pruning" in prune.output
 
 
+def test_nightly_builds_nothing_on_a_damaged_partition_of_tonights_date(tmp_path, archive, baseline, runner):
+    ws = Workspace(tmp_path / "copy")
+    shutil.copytree(baseline.root, ws.root)
+    damaged = lake.partition_files(ws.messages_dir, DAY1)[0]  # the date tonight's input lands in
+    damaged.write_bytes(damaged.read_bytes()[:-50])
+    before = damaged.read_bytes()
+    extra = write_jsonl(ws.inbox_dir / "late.jsonl", [message("late-1", msgtime=BASE_MS + 3_600_000)])
+    result = runner.invoke(cli, ["-w", str(ws.root), "nightly", "--workers", "1"])
+    assert result.exit_code == 65, result.output
+    assert rel(ws, damaged) in result.output and "nothing new" not in result.output
+    manifest = json.loads(max(ws.runs_dir.glob("nightly-*.json")).read_text(encoding="utf-8"))
+    assert manifest["status"] == "damaged" and "counts" not in manifest
+    assert damaged.read_bytes() == before  # nothing written over it
+    assert not (ws.state_dir / "done" / lake_manifest.FileRecord.of(extra, 0).sha256).exists()
+
+
 def test_adopt_records_a_pre_manifest_workspace_but_not_a_damaged_file(runner, ws):
     shutil.rmtree(ws.lake / lake_manifest.MANIFEST_DIR)  # as written before the manifest existed
     damaged = truncate(ws)
