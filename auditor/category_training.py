@@ -22,6 +22,7 @@ import sklearn
 from sklearn.linear_model import LogisticRegression
 
 from auditor import atomic
+from auditor.categories import LEARNED_CATEGORIES
 from auditor.classifier import (
     CHAR_NGRAMS,
     FORMAT,
@@ -35,7 +36,6 @@ from auditor.classifier import (
 from auditor.errors import AuditorError
 from auditor.training import Labelled, fit_idf, metrics, read_labelled
 
-LEARNED_CATEGORIES = ("rumor", "ad")
 C_GRID = (1.0, 4.0, 16.0)
 THRESHOLDS = np.round(np.arange(0.20, 0.991, 0.01), 2)
 MAX_FALSE_ALARM = 1 / 2000  # per category: the whole pipeline must stay under 1 in 500
@@ -213,8 +213,9 @@ def model_card(meta: dict[str, Any], sources: Sources, out: Path) -> str:
         t = meta["test_metrics"]
         cm = t["confusion"]
         lines.append(
-            f"- **Held-out test** (never used for a choice): precision {t['precision']}, recall {t['recall']}, "
-            f"F1 {t['f1']} (tn {cm['tn']}, fp {cm['fp']}, fn {cm['fn']}, tp {cm['tp']}), model alone."
+            f"- **Held-out test** (never used for a choice): precision {t['precision']}, "
+            f"recall {t['recall']}, F1 {t['f1']} "
+            f"(tn {cm['tn']}, fp {cm['fp']}, fn {cm['fn']}, tp {cm['tp']}), model alone."
         )
     if "test_false_alarm" in meta:
         t = meta["test_false_alarm"]
@@ -226,7 +227,8 @@ def model_card(meta: dict[str, Any], sources: Sources, out: Path) -> str:
         "- **Limits**: trained on public posts and SMS, not on workplace chat; a message is judged "
         "by its wording, not by whether the claim is true. Short texts are left to the rules (`min_chars`).",
         f"- **Trained**: {dt.date.today().isoformat()}, seed {meta['seed']}, scikit-learn {meta['sklearn']}.",
-        f"- **Retrain**: `{retrain_command(meta, sources, out)}` (same data and seed → the same artifact bytes).",
+        f"- **Retrain**: `{retrain_command(meta, sources, out)}` "
+        "(same data and seed → the same artifact bytes).",
     ]
     return "\n".join(lines) + "\n"
 
