@@ -39,7 +39,9 @@ from auditor.training import Labelled, fit_idf, metrics, read_labelled
 
 C_GRID = (4.0, 16.0, 64.0)
 THRESHOLDS = np.round(np.arange(0.20, 0.991, 0.01), 2)
-MAX_FALSE_ALARM = 1 / 2000  # per category: the whole pipeline must stay under 1 in 500
+# Per category, on the dev negatives: twice as strict as the 1 in 2,000 aimed at, because a few thousand
+# dev lines measure it coarsely (the whole pipeline must stay under 1 in 500).
+MAX_FALSE_ALARM = 1 / 4000
 MIN_PRECISION = 0.90
 
 

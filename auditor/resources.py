@@ -27,3 +27,8 @@ PACKAGED_MODELS = {"abuse": "abuse-cold.zip", "rumor": "rumor-weibo.zip", "ad": 
 def packaged_model(category: str = "abuse") -> Path:
     """The classifier shipped for ``category`` (abuse: trained on COLD)."""
     return _PACKAGE / "models" / PACKAGED_MODELS[category]
+
+
+def model_for(category: str, configured: str) -> Path:
+    """The model a detector uses: the configured artifact, or the packaged one when none is set."""
+    return Path(configured) if configured else packaged_model(category)

@@ -8,12 +8,11 @@ Files and texts with fewer than ``min_chars`` letters are left to the rules.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from auditor.detectors.base import Hit, TextView
 from auditor.errors import AuditorError
-from auditor.resources import packaged_model
+from auditor.resources import model_for
 from auditor.text.model_view import VIEW, view
 
 
@@ -23,7 +22,7 @@ class LearnedScorer:
 
         self.category = category
         self.settings = settings
-        path = Path(settings["model"]) if settings["model"] else packaged_model(category)
+        path = model_for(category, settings["model"])
         self.model = load_model(path)
         if self.model.meta.get("category") != category or self.model.meta.get("text_view") != VIEW:
             raise AuditorError(f"{path} is not a {category} model for this version (text view {VIEW})")
