@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from auditor import __version__
+from auditor.categories import LEARNED_CATEGORIES
 from auditor.detectors import text_detectors
 from auditor.detectors.base import Hit, TextView
 from auditor.lexicon import Lexicon
-from auditor.resources import packaged_model
+from auditor.resources import model_for, packaged_model
 from auditor.text.segment import Segmenter
 
 
@@ -28,6 +29,10 @@ class Ruleset:
         digest.update(self.lexicon.digest.encode())
         if self.enabled("abuse"):
             digest.update(self.model_path.read_bytes() if self.model_path.exists() else b"no model")
+        for category in LEARNED_CATEGORIES:  # a retrained rumor or ad model changes what is found
+            if self.enabled(category):
+                path = model_for(category, config["detectors"][category]["model"])
+                digest.update(path.read_bytes() if path.exists() else b"no model")
         digest.update(json.dumps(decisive, sort_keys=True, ensure_ascii=False).encode())
         self.version = digest.hexdigest()[:16]
 

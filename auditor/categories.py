@@ -16,3 +16,6 @@ FINDING_CATEGORIES = (
 )
 GROUP_CATEGORIES = ("internal", "project", "customer")
 SEVERITIES = ("low", "medium", "high", "critical")
+# Categories whose detector pairs rules with a learned model trained for precision first
+# (abuse has a model too, trained and configured on its own).
+LEARNED_CATEGORIES = ("rumor", "ad")

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from auditor import __version__
-from auditor.categories import FINDING_CATEGORIES
+from auditor.categories import FINDING_CATEGORIES, LEARNED_CATEGORIES
 from auditor.errors import EXIT_DATA, EXIT_FAILURE, EXIT_INTERRUPTED, AuditorError, Terminated
 from auditor.workspace import DEFAULT_WORKSPACE, Workspace
 
@@ -1113,7 +1113,7 @@ def appeal_resolve(
 
 @cli.group()
 def model() -> None:
-    """The abuse classifier: train it on labelled data.
+    """The learned detectors (abuse, rumor, ad): train one on labelled data.
 
     \b
     Example:
@@ -1122,49 +1122,108 @@ def model() -> None:
     """
 
 
+_CSV = click.Path(dir_okay=False, path_type=Path)
+
+
 @model.command(name="train")
 @click.option(
-    "--train",
-    "train_csv",
-    required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Training CSV (TEXT and label columns, like COLD).",
+    "--category",
+    default="abuse",
+    show_default=True,
+    type=click.Choice(("abuse", *LEARNED_CATEGORIES)),
+    help="Which detector's model to train.",
+)
+@click.option(
+    "--train", "train_csv", required=True, type=_CSV, help="Training CSV (text and 0/1 label columns)."
 )
 @click.option(
     "--dev",
     "dev_csv",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=_CSV,
     help="Development CSV: chooses the regularisation and the threshold.",
+)
+@click.option(
+    "--negatives",
+    multiple=True,
+    type=_CSV,
+    help="rumor/ad: label-0 CSV of ordinary conversation added to training (repeatable).",
+)
+@click.option(
+    "--dev-negatives",
+    multiple=True,
+    type=_CSV,
+    help="rumor/ad: label-0 CSV whose false-alarm rate the threshold must keep low (repeatable).",
+)
+@click.option(
+    "--test", "test_csv", type=_CSV, help="rumor/ad: held-out CSV, measured for the model card only."
+)
+@click.option(
+    "--test-negatives",
+    multiple=True,
+    type=_CSV,
+    help="rumor/ad: held-out label-0 CSV, measured only (repeatable).",
 )
 @click.option(
     "--out",
     required=True,
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=_CSV,
     help="Artifact to write (a model card is written next to it as .md).",
 )
 @click.option(
     "--seed", default=0, show_default=True, type=int, help="Same data and seed → identical artifact."
 )
-@click.option("--text-column", default="TEXT", show_default=True)
+@click.option("--text-column", help="Text column [default: TEXT for abuse (COLD), text otherwise].")
 @click.option("--label-column", default="label", show_default=True)
 def model_train(
-    train_csv: Path, dev_csv: Path, out: Path, seed: int, text_column: str, label_column: str
+    category: str,
+    train_csv: Path,
+    dev_csv: Path,
+    negatives: tuple[Path, ...],
+    dev_negatives: tuple[Path, ...],
+    test_csv: Path | None,
+    test_negatives: tuple[Path, ...],
+    out: Path,
+    seed: int,
+    text_column: str | None,
+    label_column: str,
 ) -> None:
-    """Train the abuse classifier on character and jieba-word n-grams.
+    """Train a classifier on character and jieba-word n-grams.
+
+    The abuse model chooses its threshold for accuracy; rumor and ad models choose it for precision
+    first, with ordinary conversation as hard negatives and a false-alarm budget.
 
     \b
-    Example:
+    Examples:
       auditor model train --train cold/train.csv --dev cold/dev.csv --out /tmp/abuse.zip --seed 0
+      auditor model train --category rumor --train eval/data/rumor/train.csv --dev eval/data/rumor/dev.csv \\
+          --negatives eval/data/conversation/train.csv --dev-negatives eval/data/conversation/dev.csv \\
+          --test eval/data/rumor/test.csv --out auditor/models/rumor-weibo.zip
     """
-    from auditor.training import train
+    if category == "abuse":
+        if negatives or dev_negatives or test_csv or test_negatives:
+            raise click.UsageError(
+                "--negatives, --dev-negatives, --test and --test-negatives are for rumor and ad"
+            )
+        from auditor.training import train
 
-    meta = train(train_csv, dev_csv, out, seed, text_column, label_column)
+        meta = train(train_csv, dev_csv, out, seed, text_column or "TEXT", label_column)
+    else:
+        from auditor.category_training import Sources, train_category
+
+        sources = Sources(train_csv, dev_csv, negatives, dev_negatives, test_csv, test_negatives)
+        meta = train_category(category, sources, out, seed, text_column or "text", label_column)
     m = meta["dev_metrics"]
     click.echo(
         f"dev: accuracy {m['accuracy']}, precision {m['precision']}, recall {m['recall']}, f1 {m['f1']} "
         f"at threshold {meta['threshold']} (C={meta['C']})"
     )
+    for key, name in (("dev_false_alarm", "dev negatives"), ("test_false_alarm", "test negatives")):
+        if key in meta:
+            click.echo(f"{name}: {meta[key]['fired']} of {meta[key]['texts']} flagged")
+    if "test_metrics" in meta:
+        t = meta["test_metrics"]
+        click.echo(f"test: precision {t['precision']}, recall {t['recall']}, f1 {t['f1']}")
     click.echo(f"wrote {out} and {out.with_suffix('.md')}")
 
 

@@ -20,6 +20,15 @@ def data_dir(name: str) -> Path:
     raise FileNotFoundError(f"auditor installation is missing its {name}/ folder")
 
 
-def packaged_model() -> Path:
-    """The abuse classifier trained on COLD, shipped inside the package."""
-    return _PACKAGE / "models" / "abuse-cold.zip"
+# The model shipped inside the package for each finding category that has one.
+PACKAGED_MODELS = {"abuse": "abuse-cold.zip", "rumor": "rumor-weibo.zip", "ad": "ad-sms.zip"}
+
+
+def packaged_model(category: str = "abuse") -> Path:
+    """The classifier shipped for ``category`` (abuse: trained on COLD)."""
+    return _PACKAGE / "models" / PACKAGED_MODELS[category]
+
+
+def model_for(category: str, configured: str) -> Path:
+    """The model a detector uses: the configured artifact, or the packaged one when none is set."""
+    return Path(configured) if configured else packaged_model(category)

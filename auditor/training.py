@@ -75,6 +75,17 @@ def read_labelled(path: Path, text_column: str = "TEXT", label_column: str = "la
     return Labelled(texts, np.array(labels), hashlib.sha256(data).hexdigest())
 
 
+def fit_idf(counts: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray, float]:
+    """Smoothed idf of the n-grams seen in at least two training texts, the mask of those n-grams, and
+    the idf every other n-gram gets (seen once carries no weight: it costs bytes and overfits)."""
+    n = counts.shape[0]
+    df = np.asarray((counts > 0).sum(axis=0)).ravel()
+    idf_default = float(np.log((1 + n) / 2) + 1)  # an n-gram seen once, or never
+    keep = df >= 2
+    idf = np.where(keep, np.log((1 + n) / (1 + df)) + 1, idf_default).astype(np.float32)
+    return idf, keep, idf_default
+
+
 def metrics(labels: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
     tn, fp, fn, tp = confusion_matrix(labels, predicted, labels=[0, 1]).ravel()
     return {
@@ -103,12 +114,8 @@ def train(
     dev_counts = featurizer.counts([prepare(t) for t in dev_set.texts])
 
     n = counts.shape[0]
-    df = np.asarray((counts > 0).sum(axis=0)).ravel()
-    idf_default = float(np.log((1 + n) / 2) + 1)  # an n-gram seen once, or never
-    keep = df >= 2  # n-grams seen once carry no weight: they cost bytes and overfit
-    idf = np.where(keep, np.log((1 + n) / (1 + df)) + 1, idf_default).astype(np.float32)
-    mask = sp.diags(keep.astype(np.float32))
-    x_train = tfidf(counts, idf) @ mask
+    idf, keep, idf_default = fit_idf(counts)
+    x_train = tfidf(counts, idf) @ sp.diags(keep.astype(np.float32))
     x_dev = tfidf(dev_counts, idf)
 
     best: tuple | None = None

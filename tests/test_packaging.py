@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from auditor.resources import PACKAGED_MODELS
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -25,6 +27,7 @@ def test_wheel_contains_dictionaries_and_templates(tmp_path):
         assert f"auditor/dictionaries/{dictionary.name}" in names
     for template in (REPO / "reports" / "templates").glob("*.j2"):
         assert f"auditor/templates/{template.name}" in names
-    assert {"auditor/models/abuse-cold.zip", "auditor/models/abuse-cold.md"} <= names
+    for artifact in PACKAGED_MODELS.values():  # abuse, rumor and ad models with their cards
+        assert {f"auditor/models/{artifact}", f"auditor/models/{artifact[:-4]}.md"} <= names
     modules = {str(p.relative_to(REPO)) for p in (REPO / "auditor").rglob("*.py")}
     assert modules - names == set()  # every module, subpackages included

@@ -1,7 +1,11 @@
 """Ads and spam (广告): a promotional phrase *with* a way to reach the seller.
 
-优惠券 alone is customer service; 扫码领优惠券, 加微信 wxid_… is an ad. Phrases tagged
+Rules: 优惠券 alone is customer service; 扫码领优惠券, 加微信 wxid_… is an ad. Phrases tagged
 ``strong`` in ad.txt (兼职刷单, 日赚) are ads on their own.
+
+Model: a classifier trained on public Chinese spam SMS (``detectors.learned``) catches spam with a
+link or a product and no contact handle; a contact handle, link or ad.txt phrase lets it fire at a
+lower score.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import re
 
 from auditor.detectors import register
 from auditor.detectors.base import Hit, TextDetector, TextView, max_severity, raise_severity
+from auditor.detectors.learned import LearnedScorer
 
 CONTACT = re.compile(
     r"wxid_[a-z0-9_-]{4,}"
@@ -24,7 +29,25 @@ CONTACT = re.compile(
 class Ad(TextDetector):
     category = "ad"
 
+    def __init__(self, settings, lexicon):
+        super().__init__(settings, lexicon)
+        self.learned = LearnedScorer("ad", settings)
+
+    def scan_many(self, views: list[TextView]) -> list[list[Hit]]:
+        out = [self.scan(view) for view in views]
+        for i, score in self.learned.scores(views).items():
+            view = views[i]
+            cues = {
+                "contact": sorted({contact_kind(m.group()) for m in CONTACT.finditer(view.norm.text)}),
+                "phrases": sorted({m.entry.term for m in view.terms("ad")}),
+            }
+            hit = self.learned.hit(view, score, cues)
+            if hit is not None:
+                out[i].append(hit)
+        return out
+
     def scan(self, view: TextView) -> list[Hit]:
+        """The rules alone."""
         terms = view.terms("ad")
         strong = [m for m in terms if m.entry.tag == "strong"]
         promo = [m for m in terms if m.entry.tag == "promo"]
@@ -38,10 +61,17 @@ class Ad(TextDetector):
             severity = raise_severity(severity) if severity == "low" else severity
         evidence = {"phrases": sorted({m.entry.term for m in involved})}
         if handle:
-            evidence["contact"] = (
-                "handle" if not handle.group().startswith(("http", "www", "二", "扫")) else "link/QR"
-            )
+            evidence["contact"] = contact_kind(handle.group())
         start = min(m.orig_start for m in involved)
         end = max(m.orig_end for m in involved)
         rule = "ad.strong" if strong else "ad.promo_with_contact"
         return [Hit("ad", rule, severity, start, end, evidence=evidence)]
+
+
+def contact_kind(found: str) -> str:
+    """What kind of contact a CONTACT match is; evidence names the kind, never the number or handle."""
+    if found.startswith(("http", "www")):
+        return "link"
+    if found.startswith(("二", "扫")):
+        return "QR code"
+    return "phone" if found.isdigit() else "handle"

@@ -1,22 +1,45 @@
 """Rumors (谣言): a rumor is a claim plus a push to believe or spread it.
 
-Cues come from rumor.txt by role: *spread* (紧急扩散, 速转, 不转不是), *hearsay* (听说, 据说,
+Rules: cues come from rumor.txt by role: *spread* (紧急扩散, 速转, 不转不是), *hearsay* (听说, 据说,
 内部消息) and *topic* (裁员, 倒闭, 工资发不出, 包治百病). One cue alone is ordinary chat
 (听说你下周休假); spread + hearsay/topic, or hearsay + topic, is a rumor. A claim the company
 has already debunked (debunked.txt) is a rumor on its own.
+
+Model: a classifier trained on public Weibo rumor and fake-news posts (``detectors.learned``)
+catches rumors worded without those cues; any rumor.txt term (including the weak *cue* role:
+转发, 扩散, 据传 …) or debunked claim lets it fire at a lower score.
 """
 
 from __future__ import annotations
 
 from auditor.detectors import register
 from auditor.detectors.base import Hit, TextDetector, TextView, max_severity
+from auditor.detectors.learned import LearnedScorer
 
 
 @register
 class Rumor(TextDetector):
     category = "rumor"
 
+    def __init__(self, settings, lexicon):
+        super().__init__(settings, lexicon)
+        self.learned = LearnedScorer("rumor", settings)
+
+    def scan_many(self, views: list[TextView]) -> list[list[Hit]]:
+        out = [self.scan(view) for view in views]
+        for i, score in self.learned.scores(views).items():
+            view = views[i]
+            cues = {
+                "cues": sorted({m.entry.term for m in view.terms("rumor")}),
+                "debunked": sorted({m.entry.term for m in view.terms("debunked")}),
+            }
+            hit = self.learned.hit(view, score, cues)
+            if hit is not None:
+                out[i].append(hit)
+        return out
+
     def scan(self, view: TextView) -> list[Hit]:
+        """The rules alone."""
         hits = [
             Hit.of_match(m, category="rumor", rule="rumor.debunked", evidence={"claim": m.entry.term})
             for m in view.terms("debunked")

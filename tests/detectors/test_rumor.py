@@ -15,6 +15,20 @@ HARD_NEGATIVES = [
     "公司今年没有裁员计划，请大家安心工作",
     "请把会议纪要转发给项目组",
     "速度转起来，今天要上线",
+    # Work chat with 通知 and 转发: group address and forwarding are how a team talks.
+    "请大家转发一下这个通知给项目组",
+    "麻烦大家转发一下这个通知",
+    "转发：关于2024年春节放假安排的通知",
+    "通知：本周五下午全员大会，地点三楼会议室",
+    "明天下午三点开会，请大家准时参加",
+    "据说这个接口下周要升级，文档在 https://wiki.company.com/api",
+]
+# Real rumors from the held-out test split (eval/data/rumor/test.csv, Weibo), hearsay openers included.
+REAL_RUMORS = [
+    "网传俄罗斯为确保疫情期间民众待在室内，放出去500头狮子。太迷了吧，这么硬核，很俄罗斯，看起来都不像假新闻了，不过为什么不是熊呢？#俄罗斯疫情#",
+    "听说是腾讯北分，银科大厦17层腾讯微博team的一个同事，在办公室里累倒了。现在具体什么情况不明，也有谣传说。。。了。"
+    "不管怎么说，咱们干互联网的兄弟们，一定要珍惜自己的身体！！！",
+    "尼古拉斯·凯奇死了 据说",
 ]
 
 
@@ -27,3 +41,24 @@ def test_rumor_found(hits, text, rule, severity):
 @pytest.mark.parametrize("text", HARD_NEGATIVES)
 def test_single_cues_are_chat_not_rumor(hits, text):
     assert not hits(text, "rumor")
+
+
+@pytest.mark.parametrize("text", REAL_RUMORS)
+def test_real_rumors_are_found_by_the_model(hits, text):
+    found = {h.rule: h for h in hits(text, "rumor")}
+    hit = found["rumor.model"]
+    assert hit.evidence["fired_by"] == "model" and hit.evidence["model"].startswith("rumor/")
+    assert hit.evidence["ngrams"] and hit.score >= 0.6
+
+
+@pytest.mark.parametrize(
+    ("text", "cue"),
+    [  # real posts from the test split that the model alone scores below its threshold
+        ("据说飞机找到啦 我在这里:2中南·世纪城(西二门)", "据说"),
+        ("微信圈广传武汉民生银行倒闭。这个震动也许会影响到股市，看明日的早新闻吧。", "倒闭"),
+    ],
+)
+def test_model_and_cue_agree_below_the_model_threshold(hits, text, cue):
+    [hit] = hits(text, "rumor")
+    assert hit.rule == "rumor.model_cue" and hit.evidence["fired_by"] == "model+cue"
+    assert hit.evidence["cues"] == [cue]

@@ -1,0 +1,64 @@
+"""The learned half of a rules-plus-model detector (rumor, ad): batch scoring and the model's hits.
+
+A message fires on the model alone when its score reaches the artifact's precision-first threshold
+(``<category>.model``), or at the lower ``cue_threshold`` when a rule cue agrees
+(``<category>.model_cue``); the evidence names the model, the score, the top n-grams and the cues.
+Files and texts with fewer than ``min_chars`` letters are left to the rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from auditor.detectors.base import Hit, TextView
+from auditor.errors import AuditorError
+from auditor.resources import model_for
+from auditor.text.model_view import VIEW, view
+
+
+class LearnedScorer:
+    def __init__(self, category: str, settings: dict[str, Any]) -> None:
+        from auditor.classifier import load_model  # scikit-learn loads only where texts are scored
+
+        self.category = category
+        self.settings = settings
+        path = model_for(category, settings["model"])
+        self.model = load_model(path)
+        if self.model.meta.get("category") != category or self.model.meta.get("text_view") != VIEW:
+            raise AuditorError(f"{path} is not a {category} model for this version (text view {VIEW})")
+        self.threshold = float(settings["threshold"] or self.model.meta["threshold"])
+        self.cue_threshold = min(float(settings["cue_threshold"]), self.threshold)
+
+    def scores(self, views: list[TextView]) -> dict[int, float]:
+        """Score per position of the views the model judges (not files, not too short)."""
+        read = {i: view(v.text) for i, v in enumerate(views) if not v.is_file}
+        # Letters (any script), not characters: a phone number or a sum alone is the rules' business.
+        judged = [
+            i for i, text in read.items() if sum(ch.isalpha() for ch in text) >= self.settings["min_chars"]
+        ]
+        if not judged:
+            return {}
+        scores = self.model.scores([read[i] for i in judged])
+        return {i: float(s) for i, s in zip(judged, scores, strict=True)}
+
+    def hit(self, text_view: TextView, score: float, cues: dict[str, list[str]]) -> Hit | None:
+        """The model's hit for one scored text, or None; ``cues`` are the rule cues found in it."""
+        if score >= self.threshold:
+            rule = f"{self.category}.model"
+        elif score >= self.cue_threshold and any(cues.values()):
+            rule = f"{self.category}.model_cue"
+        else:
+            return None
+        evidence: dict[str, Any] = {
+            "model": f"{self.category}/{self.model.digest}",
+            "score": round(score, 4),
+            "fired_by": "model" if rule.endswith(".model") else "model+cue",
+            "ngrams": [
+                f"{g} {c:+.2f}"
+                for g, c in self.model.explain(view(text_view.text), self.settings["top_ngrams"])
+            ],
+        }
+        evidence.update({kind: found for kind, found in cues.items() if found})
+        return Hit(
+            self.category, rule, "medium", 0, len(text_view.text), score=round(score, 4), evidence=evidence
+        )
