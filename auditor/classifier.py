@@ -59,19 +59,20 @@ class Featurizer:
         return self.matcher.cues(batch)
 
 
-def occurrence_norms(occ: Occurrences, idf: np.ndarray) -> np.ndarray:
-    """Per text, sqrt(Σ idf² over its n-gram occurrences): the L2 norm every n-gram value is divided by."""
-    norms = np.sqrt(
-        np.bincount(occ.row, weights=idf[occ.bucket].astype(np.float64) ** 2, minlength=occ.n_texts)
-    )
+def occurrence_norms(occ: Occurrences, idf: np.ndarray, prior: float) -> np.ndarray:
+    """Per text, sqrt(prior + Σ idf² over its n-gram occurrences): what every n-gram value is divided
+    by. Without the prior (plain L2) the three n-grams of 为什么？ weigh as much as a paragraph's
+    hundred, so a short question scores like a tirade; the prior counts as some neutral n-grams."""
+    sums = np.bincount(occ.row, weights=idf[occ.bucket].astype(np.float64) ** 2, minlength=occ.n_texts)
+    norms = np.sqrt(sums + prior)
     norms[norms == 0] = 1.0
     return norms
 
 
-def design_matrix(occ: Occurrences, cues: np.ndarray, idf: np.ndarray) -> sp.csr_matrix:
+def design_matrix(occ: Occurrences, cues: np.ndarray, idf: np.ndarray, prior: float) -> sp.csr_matrix:
     """The training matrix: idf-weighted n-gram counts over the per-text norm, then the cue columns.
     ``AbuseModel.decision`` computes the same product without building it."""
-    norms = occurrence_norms(occ, idf)
+    norms = occurrence_norms(occ, idf, prior)
     values = idf[occ.bucket] / norms[occ.row]
     grams = sp.coo_matrix((values, (occ.row, occ.bucket)), shape=(occ.n_texts, N_FEATURES)).tocsr()
     return sp.hstack([grams, sp.csr_matrix(cues)], format="csr")
@@ -106,7 +107,7 @@ class AbuseModel:
 
     def decision(self, occ: Occurrences, cues: np.ndarray) -> np.ndarray:
         """The logistic regression's decision value, straight from the occurrences."""
-        norms = occurrence_norms(occ, self.idf)
+        norms = occurrence_norms(occ, self.idf, self.meta["norm_prior"])
         grams = np.bincount(occ.row, weights=self._gram_weight[occ.bucket], minlength=occ.n_texts)
         return grams / norms + cues @ self.coef[N_FEATURES:].astype(np.float64) + self.intercept
 
@@ -132,7 +133,7 @@ class AbuseModel:
         occ = self.featurizer.ngrams(batch)
         cues = self.featurizer.cues(batch)
         prepared = batch.texts()[0]
-        norm = occurrence_norms(occ, self.idf)[0]
+        norm = occurrence_norms(occ, self.idf, self.meta["norm_prior"])[0]
         by_name: dict[str, float] = {}
         for bucket, start, n in zip(occ.bucket, occ.start, occ.n, strict=True):
             gram = prepared[start : start + n]
