@@ -170,7 +170,7 @@ min_messages = 3
 
 [detectors.abuse_model]             # the COLD-trained classifier, next to the abuse lexicon
 path = ""                           # empty: the model shipped with the package
-threshold = 0.6                     # calibrated score that fires with an abuse cue (insult, 你+target, group+slur)
+threshold = 0.6                     # calibrated score that fires with an abuse cue (insult, 你+insult …)
 alone_threshold = 0.65              # … and without one; raise both for fewer false alarms
 high_threshold = 0.9
 min_chars = 4
@@ -257,7 +257,10 @@ def _validate(cfg: dict[str, Any]) -> None:
     if min(ladder["window_days"], ladder["rejoin_ban_days"], *cfg["appeals"].values()) < 1:
         raise AuditorError("auditor.toml: ladder and appeals periods must be at least 1 day")
     model = cfg["detectors"]["abuse_model"]
-    if not (0 < model["threshold"] <= model["alone_threshold"] <= 1 and model["threshold"] <= model["high_threshold"] <= 1):
+    if not (
+        0 < model["threshold"] <= model["alone_threshold"] <= 1
+        and model["threshold"] <= model["high_threshold"] <= 1
+    ):
         raise AuditorError(
             "auditor.toml: detectors.abuse_model needs 0 < threshold <= alone_threshold <= 1 "
             "and threshold <= high_threshold <= 1"

@@ -38,7 +38,7 @@ class Batch:
     separators: np.ndarray  # indices of SEPARATOR in ``joined``
 
     def texts(self) -> list[str]:
-        return self.joined.split(SEPARATOR)
+        return self.joined.split(SEPARATOR) if self.n_texts else []
 
 
 def prepare_many(texts: list[str]) -> Batch:
@@ -48,7 +48,7 @@ def prepare_many(texts: list[str]) -> Batch:
     joined = _t2s().convert(unicodedata.normalize("NFKC", joined).casefold())
     codepoints = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
     separators = np.flatnonzero(codepoints == ord(SEPARATOR))
-    if len(separators) != len(texts) - 1:  # a conversion that made or ate a separator: never silently
+    if len(separators) != max(0, len(texts) - 1):  # a conversion that made or ate a separator: never silently
         raise ValueError("preparing the batch changed its separators")
     return Batch(joined, len(texts), codepoints, separators)
 
