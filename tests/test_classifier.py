@@ -460,3 +460,26 @@ def test_cold_dev_meets_the_targets_through_the_real_pipeline(runner, tmp_path):
     report = json.loads(result.output)
     assert report["support"] == 6431
     assert report["accuracy"] >= 0.88 and report["f1"] >= 0.85
+
+
+def test_cross_topic_figures_when_the_data_has_topics(small_model, tmp_path):
+    def with_topics(source: Path, target: Path) -> Path:
+        with open(source, encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        with open(target, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            for i, row in enumerate(rows):
+                writer.writerow(row | {"topic": ("region", "gender")[i % 2]})
+        return target
+
+    meta = train(
+        with_topics(small_model / "train.csv", tmp_path / "train.csv"),
+        with_topics(small_model / "dev.csv", tmp_path / "dev.csv"),
+        tmp_path / "m.zip",
+        seed=3,
+        topic_column="topic",
+    )
+    assert set(meta["cross_topic"]) == {"region", "gender"}
+    assert all(0 <= f["f1"] <= 1 and f["support"] > 0 for f in meta["cross_topic"].values())
+    assert "Cross-topic" in (tmp_path / "m.md").read_text(encoding="utf-8")
