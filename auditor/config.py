@@ -71,7 +71,7 @@ DEFAULTS: dict[str, Any] = {
             "path": "",  # a model artifact; empty: the COLD model shipped with the package
             # Calibrated scores; the packaged model's thresholds, chosen on dev data (its model card).
             "threshold": 0.6,  # from this score a message is a finding if an abuse cue backs it
-            "alone_threshold": 0.65,  # … and from this score without one
+            "alone_threshold": 0.65,  # … and from this score (or threshold, if higher) without one
             "high_threshold": 0.9,  # … and at which it is high
             "min_chars": 4,  # shorter texts (收到, 没问题) are left to the lexicons
             "top_ngrams": 5,  # n-grams shown in the evidence
@@ -257,13 +257,10 @@ def _validate(cfg: dict[str, Any]) -> None:
     if min(ladder["window_days"], ladder["rejoin_ban_days"], *cfg["appeals"].values()) < 1:
         raise AuditorError("auditor.toml: ladder and appeals periods must be at least 1 day")
     model = cfg["detectors"]["abuse_model"]
-    if not (
-        0 < model["threshold"] <= model["alone_threshold"] <= 1
-        and model["threshold"] <= model["high_threshold"] <= 1
-    ):
+    if not (0 < model["threshold"] <= model["high_threshold"] <= 1 and 0 < model["alone_threshold"] <= 1):
         raise AuditorError(
-            "auditor.toml: detectors.abuse_model needs 0 < threshold <= alone_threshold <= 1 "
-            "and threshold <= high_threshold <= 1"
+            "auditor.toml: detectors.abuse_model needs 0 < threshold <= high_threshold <= 1 "
+            "and 0 < alone_threshold <= 1"
         )
     if cfg["audit"]["engine"] not in ("local", "dask"):
         raise AuditorError("auditor.toml: audit.engine must be local or dask")

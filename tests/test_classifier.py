@@ -253,6 +253,9 @@ def views(texts, lexicon):
         ({"threshold": 0.001, "alone_threshold": 1.0}, "怎么了？", None),
         ({"threshold": 0.001, "alone_threshold": 1.0}, "黑人有中秋节吗？", None),
         ({"threshold": 0.001, "alone_threshold": 1.0, "high_threshold": 1.0}, "东北人素质太差了", "medium"),
+        # An old auditor.toml that only raised threshold: the score alone needs at least that much.
+        ({"threshold": 0.95, "alone_threshold": 0.65}, "河南人都是骗子，全是小偷", "high"),
+        ({"threshold": 0.999999, "alone_threshold": 0.65, "high_threshold": 1.0}, "我就讨厌黑人", None),
     ],
 )
 def test_threshold_behaviour(changes, text, expected):

@@ -1,13 +1,14 @@
 """Abuse by the COLD-trained classifier: personal attacks and discrimination the lexicon misses.
 
 Scores a whole batch of texts at once. Precision first: a calibrated score at or above
-``alone_threshold`` fires by itself; between ``threshold`` and ``alone_threshold`` it fires only
-when an abuse cue backs it (a lexicon insult, second person with an insult or derogatory
-predicate, a group term with a derogatory predicate — ``auditor.abuse_cues``), so a middling
-score on a plain question (怎么了？) never becomes a finding a reviewer has to read. High
-severity from ``high_threshold``. The evidence names the score, the cues and the top
-contributing n-grams. Its hits share the ``abuse`` category with the lexicon and patterns, so
-the policy merges them into one finding per message (the most severe wins, evidence from both).
+``alone_threshold`` (or ``threshold`` when that is higher) fires by itself; between
+``threshold`` and ``alone_threshold`` it fires only when an abuse cue backs it (a lexicon
+insult, second person with an insult or derogatory predicate, a group term with a derogatory
+predicate — ``auditor.abuse_cues``), so a middling score on a plain question (怎么了？) never
+becomes a finding a reviewer has to read. High severity from ``high_threshold``. The evidence
+names the score, the cues and the top contributing n-grams. Its hits share the ``abuse``
+category with the lexicon and patterns, so the policy merges them into one finding per message
+(the most severe wins, evidence from both).
 """
 
 from __future__ import annotations
@@ -46,9 +47,10 @@ class AbuseModel(TextDetector):
         if not scored:
             return out
         assessment = self.model.assess([judged[i] for i in scored])
+        alone = max(cfg["threshold"], cfg["alone_threshold"])  # raising threshold alone raises both
         for k, i in enumerate(scored):
             score, backed = assessment.scores[k], bool(assessment.corroborated[k])
-            if score < cfg["threshold"] or (score < cfg["alone_threshold"] and not backed):
+            if score < cfg["threshold"] or (score < alone and not backed):
                 continue
             text = views[i].text
             severity = "high" if score >= cfg["high_threshold"] else "medium"
