@@ -1,6 +1,6 @@
 """Training a learned detector for one finding category (rumor, ad), precision first.
 
-The artifact is the abuse classifier's (``classifier.AbuseModel``: hashed char and jieba-word
+The artifact is format 1 (``ngram_model.AbuseModel``: hashed char and jieba-word
 n-grams, sublinear TF-IDF, logistic regression, deterministic zip) with the category in its
 metadata. What differs is how it is chosen: ordinary conversation is added to training as hard
 negatives, and C and the threshold are picked on dev for precision first — the best F1 among the
@@ -23,19 +23,20 @@ from sklearn.linear_model import LogisticRegression
 
 from auditor import atomic
 from auditor.categories import LEARNED_CATEGORIES
-from auditor.classifier import (
+from auditor.errors import AuditorError
+from auditor.ngram_model import (
     CHAR_NGRAMS,
     FORMAT,
     N_FEATURES,
     WORD_NGRAMS,
     AbuseModel,
     Featurizer,
+    fit_idf,
     prepare,
     tfidf,
 )
-from auditor.errors import AuditorError
 from auditor.text.model_view import VIEW, view
-from auditor.training import Labelled, fit_idf, metrics, read_labelled
+from auditor.training import Labelled, metrics, read_labelled
 
 C_GRID = (4.0, 16.0, 64.0)
 THRESHOLDS = np.round(np.arange(0.20, 0.991, 0.01), 2)

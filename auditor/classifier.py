@@ -1,11 +1,17 @@
-"""A linear abuse classifier over character and jieba-word n-grams that explains itself.
+"""A linear abuse classifier over hashed character n-grams and abuse cues that explains itself.
 
-Features are hashed (scikit-learn's HashingVectorizer: no vocabulary to ship), weighted by
-sublinear TF-IDF and L2-normalised; a logistic regression scores them. The artifact keeps only
-what scoring needs — the idf of n-grams seen at least twice in training and the weights — in a
-zip with fixed timestamps, so the same data and seed give the same bytes. A message's top
-contributing n-grams (weight × tf-idf) are recomputed for the messages that fire, so a
-reviewer sees *why*.
+Features: character 1–4-grams hashed over the whole batch at once (``auditor.features``; no
+vocabulary to ship, no per-text segmentation), weighted by idf and normalised per text, plus the
+abuse cues of ``auditor.abuse_cues`` (lexicon insult, second person with a target, a group with a
+derogatory predicate). A logistic regression scores them and a Platt scaling fitted on the
+development sets makes the score a calibrated probability. The artifact keeps only what scoring
+needs — the idf of n-grams seen at least twice in training, the weights, the cue lists, the
+calibration and the thresholds chosen on development data — in a zip with fixed timestamps, so
+the same data and seed give the same bytes. A firing text is explained by its top contributing
+n-grams and cues.
+
+Scoring a batch is a handful of numpy passes: per n-gram occurrence, ``idf × weight`` and
+``idf²`` gathered from two arrays and summed per text with ``bincount``.
 """
 
 from __future__ import annotations
@@ -21,129 +27,122 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.feature_extraction.text import HashingVectorizer
-from sklearn.utils import murmurhash3_32
 
+from auditor.abuse_cues import CUES, CueLists, CueMatcher, corroborated
 from auditor.errors import AuditorError
-from auditor.text.normalize import normalize
-from auditor.text.segment import default_tokenizer
+from auditor.features import Batch, Occurrences, char_ngrams, prepare_many
 
-FORMAT = "wecom-auditor/abuse-model/1"
+FORMAT = "wecom-auditor/abuse-model/2"
 CHAR_NGRAMS = (1, 4)
-WORD_NGRAMS = (1, 2)
-N_FEATURES = 2**18  # per feature family; chars first, then words
+HASH_BITS = 20
+N_FEATURES = 2**HASH_BITS  # hashed n-gram buckets; the cue features follow them
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-def prepare(text: str) -> str:
-    """The same normalization the lexicons see (traditional → simplified, full-width, case)."""
-    return normalize(text).text
-
-
-def words(text: str) -> str:
-    """jieba words of a prepared text joined by spaces (jieba's own dictionary: stable features)."""
-    return words_many([text])[0]
-
-
-def words_many(texts: list[str]) -> list[str]:
-    """``words`` for a batch in one jieba call: texts are joined by newlines, which jieba yields as
-    tokens of their own and never joins to a word, so the result equals cutting one by one."""
-    out: list[str] = []
-    current: list[str] = []
-    for token in default_tokenizer().cut("\n".join(t.replace("\n", " ") for t in texts), HMM=False):
-        if token == "\n":
-            out.append(" ".join(current))
-            current = []
-        elif token.strip():
-            current.append(token)
-    out.append(" ".join(current))
-    return out
-
-
+@dataclass(frozen=True)
 class Featurizer:
-    """Text → sparse count matrix over hashed char n-grams and word n-grams."""
+    """Texts → hashed n-gram occurrences and cue flags; the one featurization of training and scoring."""
 
-    def __init__(self) -> None:
-        self.chars = HashingVectorizer(
-            analyzer="char",
-            ngram_range=CHAR_NGRAMS,
-            n_features=N_FEATURES,
-            alternate_sign=False,
-            norm=None,
-            lowercase=False,
-            dtype=np.float32,
-        )
-        self.words = HashingVectorizer(
-            analyzer="word",
-            token_pattern=r"\S+",
-            ngram_range=WORD_NGRAMS,
-            n_features=N_FEATURES,
-            alternate_sign=False,
-            norm=None,
-            lowercase=False,
-            dtype=np.float32,
-        )
-        self._char_grams = self.chars.build_analyzer()
-        self._word_grams = self.words.build_analyzer()
+    cue_lists: CueLists
 
-    def counts(self, prepared: list[str]) -> sp.csr_matrix:
-        segmented = words_many(prepared)
-        return sp.hstack([self.chars.transform(prepared), self.words.transform(segmented)], format="csr")
+    @functools.cached_property
+    def matcher(self) -> CueMatcher:
+        return CueMatcher(self.cue_lists)
 
-    def grams(self, prepared: str) -> dict[int, str]:
-        """Feature index → the n-gram it came from, for explanations."""
-        out = {}
-        for gram in self._char_grams(prepared):
-            out[abs(murmurhash3_32(gram, seed=0)) % N_FEATURES] = gram
-        for gram in self._word_grams(words(prepared)):
-            out[N_FEATURES + abs(murmurhash3_32(gram, seed=0)) % N_FEATURES] = gram.replace(" ", "")
-        return out
+    def batch(self, texts: list[str]) -> Batch:
+        return prepare_many(texts)
+
+    def ngrams(self, batch: Batch) -> Occurrences:
+        return char_ngrams(batch, CHAR_NGRAMS, HASH_BITS)
+
+    def cues(self, batch: Batch) -> np.ndarray:
+        return self.matcher.cues(batch)
 
 
-def tfidf(counts: sp.csr_matrix, idf: np.ndarray) -> sp.csr_matrix:
-    """Sublinear tf × idf, rows L2-normalised; the one transform used in training and scoring."""
-    x = counts.copy()
-    x.data = (1.0 + np.log(x.data)) * idf[x.indices]
-    row_of = np.repeat(np.arange(x.shape[0]), np.diff(x.indptr))
-    norms = np.sqrt(np.bincount(row_of, weights=x.data * x.data, minlength=x.shape[0]))
+def occurrence_norms(occ: Occurrences, idf: np.ndarray, prior: float) -> np.ndarray:
+    """Per text, sqrt(prior + Σ idf² over its n-gram occurrences): what every n-gram value is divided
+    by. Without the prior (plain L2) the three n-grams of 为什么？ weigh as much as a paragraph's
+    hundred, so a short question scores like a tirade; the prior counts as some neutral n-grams."""
+    sums = np.bincount(occ.row, weights=idf[occ.bucket].astype(np.float64) ** 2, minlength=occ.n_texts)
+    norms = np.sqrt(sums + prior)
     norms[norms == 0] = 1.0
-    x.data = (x.data / norms[row_of]).astype(np.float32)
-    return x
+    return norms
+
+
+def design_matrix(occ: Occurrences, cues: np.ndarray, idf: np.ndarray, prior: float) -> sp.csr_matrix:
+    """The training matrix: idf-weighted n-gram counts over the per-text norm, then the cue columns.
+    ``AbuseModel.decision`` computes the same product without building it."""
+    norms = occurrence_norms(occ, idf, prior)
+    values = idf[occ.bucket] / norms[occ.row]
+    grams = sp.coo_matrix((values, (occ.row, occ.bucket)), shape=(occ.n_texts, N_FEATURES)).tocsr()
+    return sp.hstack([grams, sp.csr_matrix(cues)], format="csr")
+
+
+@dataclass
+class Assessment:
+    scores: np.ndarray  # calibrated probability of abuse per text
+    cues: np.ndarray  # (texts, len(CUES)) 0/1
+
+    @property
+    def corroborated(self) -> np.ndarray:
+        return corroborated(self.cues)
 
 
 @dataclass
 class AbuseModel:
-    idf: np.ndarray  # dense, 2 × N_FEATURES
-    coef: np.ndarray
+    idf: np.ndarray  # dense, N_FEATURES
+    coef: np.ndarray  # N_FEATURES n-gram weights, then one per cue
     intercept: float
+    calibration: tuple[float, float]  # Platt: p = sigmoid(a · decision + b)
     meta: dict[str, Any]
     digest: str
 
     @functools.cached_property
     def featurizer(self) -> Featurizer:
-        return Featurizer()
+        return Featurizer(CueLists.from_meta(self.meta["cues"]))
+
+    @functools.cached_property
+    def _gram_weight(self) -> np.ndarray:
+        return (self.idf * self.coef[:N_FEATURES]).astype(np.float64)
+
+    def decision(self, occ: Occurrences, cues: np.ndarray) -> np.ndarray:
+        """The logistic regression's decision value, straight from the occurrences."""
+        norms = occurrence_norms(occ, self.idf, self.meta["norm_prior"])
+        grams = np.bincount(occ.row, weights=self._gram_weight[occ.bucket], minlength=occ.n_texts)
+        return grams / norms + cues @ self.coef[N_FEATURES:].astype(np.float64) + self.intercept
+
+    def calibrate(self, decision: np.ndarray) -> np.ndarray:
+        a, b = self.calibration
+        return 1.0 / (1.0 + np.exp(-(a * decision + b)))
+
+    def assess(self, texts: list[str]) -> Assessment:
+        """Calibrated scores and cue flags for a batch, every text scored (no repeated-text shortcut)."""
+        if not texts:
+            return Assessment(np.zeros(0), np.zeros((0, len(CUES)), dtype=np.float32))
+        batch = self.featurizer.batch(texts)
+        cues = self.featurizer.cues(batch)
+        return Assessment(self.calibrate(self.decision(self.featurizer.ngrams(batch), cues)), cues)
 
     def scores(self, texts: list[str]) -> np.ndarray:
-        """Probability of abuse per text, vectorized over the batch."""
-        if not texts:
-            return np.zeros(0)
-        distinct, positions = np.unique(
-            np.array([prepare(t) for t in texts], dtype=object), return_inverse=True
-        )
-        x = tfidf(self.featurizer.counts(list(distinct)), self.idf)
-        return (1.0 / (1.0 + np.exp(-(x @ self.coef + self.intercept))))[positions.ravel()]
+        """Calibrated probability of abuse per text."""
+        return self.assess(texts).scores
 
     def explain(self, text: str, top: int = 5) -> list[tuple[str, float]]:
-        """The n-grams pushing this text towards abuse, strongest first."""
-        prepared = prepare(text)
-        x = tfidf(self.featurizer.counts([prepared]), self.idf)
-        names = self.featurizer.grams(prepared)
-        by_gram: dict[str, float] = {}
-        for j, v in zip(x.indices, x.data, strict=True):  # a char and a word n-gram may spell the same
-            gram = names.get(int(j), "?")
-            by_gram[gram] = by_gram.get(gram, 0.0) + float(v * self.coef[j])
-        ranked = sorted(by_gram.items(), key=lambda item: (-item[1], item[0]))
-        return [(gram, round(c, 4)) for gram, c in ranked[:top] if c > 0]
+        """The n-grams and cues pushing this text towards abuse, strongest first."""
+        batch = self.featurizer.batch([text])
+        occ = self.featurizer.ngrams(batch)
+        cues = self.featurizer.cues(batch)
+        prepared = batch.texts()[0]
+        norm = occurrence_norms(occ, self.idf, self.meta["norm_prior"])[0]
+        by_name: dict[str, float] = {}
+        for bucket, start, n in zip(occ.bucket, occ.start, occ.n, strict=True):
+            gram = prepared[start : start + n]
+            by_name[gram] = by_name.get(gram, 0.0) + float(self._gram_weight[bucket] / norm)
+        for k, name in enumerate(CUES):
+            if cues[0, k]:
+                by_name[f"[{name}]"] = float(self.coef[N_FEATURES + k])
+        ranked = sorted(by_name.items(), key=lambda item: (-item[1], item[0]))
+        return [(name, round(c, 4)) for name, c in ranked[:top] if c > 0]
 
     def save(self, path: Path) -> None:
         kept = np.flatnonzero(self.idf != self.meta["idf_default"]).astype(np.int32)
@@ -151,13 +150,14 @@ class AbuseModel:
             "kept.npy": kept,
             "idf.npy": self.idf[kept].astype(np.float32),
             "coef.npy": self.coef[kept].astype(np.float32),
+            "cue_coef.npy": self.coef[N_FEATURES:].astype(np.float32),
         }
-        meta = {**self.meta, "intercept": self.intercept}
+        meta = {**self.meta, "intercept": self.intercept, "calibration": list(self.calibration)}
         path.parent.mkdir(parents=True, exist_ok=True)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for name, value in [
-                ("meta.json", json.dumps(meta, sort_keys=True, indent=1).encode()),
+                ("meta.json", json.dumps(meta, sort_keys=True, indent=1, ensure_ascii=False).encode()),
                 *((n, _npy(a)) for n, a in arrays.items()),
             ]:
                 info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
@@ -184,15 +184,17 @@ def load_model(path: Path) -> AbuseModel:
             meta = json.loads(archive.read("meta.json"))
             arrays = {
                 n: np.load(io.BytesIO(archive.read(f"{n}.npy")), allow_pickle=False)
-                for n in ("kept", "idf", "coef")
+                for n in ("kept", "idf", "coef", "cue_coef")
             }
     except (OSError, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise AuditorError(f"cannot load the abuse model {path}: {exc}") from None
     if meta.get("format") != FORMAT:
-        raise AuditorError(f"{path} is not a {FORMAT} artifact")
-    size = 2 * meta["n_features"]
-    idf = np.full(size, meta["idf_default"], dtype=np.float32)
-    coef = np.zeros(size, dtype=np.float32)
+        raise AuditorError(f"{path} is not a {FORMAT} artifact (retrain it with `auditor model train`)")
+    idf = np.full(N_FEATURES, meta["idf_default"], dtype=np.float32)
+    coef = np.zeros(N_FEATURES + len(CUES), dtype=np.float32)
     idf[arrays["kept"]] = arrays["idf"]
     coef[arrays["kept"]] = arrays["coef"]
-    return AbuseModel(idf, coef, float(meta.pop("intercept")), meta, hashlib.sha256(data).hexdigest()[:16])
+    coef[N_FEATURES:] = arrays["cue_coef"]
+    a, b = meta.pop("calibration")
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    return AbuseModel(idf, coef, float(meta.pop("intercept")), (float(a), float(b)), meta, digest)

@@ -1118,6 +1118,7 @@ def model() -> None:
     \b
     Example:
       auditor model train --train ../shared/data/cold/train.csv --dev ../shared/data/cold/dev.csv \\
+          --negatives eval/data/conversation/train.csv --dev-negatives eval/data/conversation/dev.csv \\
           --out auditor/models/abuse-cold.zip --seed 0
     """
 
@@ -1141,7 +1142,14 @@ _CSV = click.Path(dir_okay=False, path_type=Path)
     "dev_csv",
     required=True,
     type=_CSV,
-    help="Development CSV: chooses the regularisation and the threshold.",
+    help="Development CSV: chooses the regularisation, calibration and thresholds.",
+)
+@click.option(
+    "--held-out",
+    "held_out",
+    multiple=True,
+    metavar="NAME=CSV",
+    help="abuse: a set (text,label columns) only measured for the model card, after every choice.",
 )
 @click.option(
     "--negatives",
@@ -1175,10 +1183,17 @@ _CSV = click.Path(dir_okay=False, path_type=Path)
 )
 @click.option("--text-column", help="Text column [default: TEXT for abuse (COLD), text otherwise].")
 @click.option("--label-column", default="label", show_default=True)
+@click.option(
+    "--topic-column",
+    default="topic",
+    show_default=True,
+    help="When train and dev have it: cross-topic figures for the card (train on the others, test on one).",
+)
 def model_train(
     category: str,
     train_csv: Path,
     dev_csv: Path,
+    held_out: tuple[str, ...],
     negatives: tuple[Path, ...],
     dev_negatives: tuple[Path, ...],
     test_csv: Path | None,
@@ -1187,28 +1202,52 @@ def model_train(
     seed: int,
     text_column: str | None,
     label_column: str,
+    topic_column: str,
 ) -> None:
-    """Train a classifier on character and jieba-word n-grams.
+    """Train a learned detector's model, precision first, with ordinary conversation as hard negatives.
 
-    The abuse model chooses its threshold for accuracy; rumor and ad models choose it for precision
-    first, with ordinary conversation as hard negatives and a false-alarm budget.
+    The abuse model (hashed character n-grams and abuse cues, calibrated) keeps its conversation
+    false alarms within budget while holding COLD dev accuracy; rumor and ad models choose C and the
+    threshold for precision first under a false-alarm budget.
 
     \b
     Examples:
-      auditor model train --train cold/train.csv --dev cold/dev.csv --out /tmp/abuse.zip --seed 0
+      auditor model train --train cold/train.csv --dev cold/dev.csv \\
+          --negatives eval/data/conversation/train.csv --dev-negatives eval/data/conversation/dev.csv \\
+          --held-out chineseharm=eval/data/offensive-chineseharm/test.csv --out /tmp/abuse.zip --seed 0
       auditor model train --category rumor --train eval/data/rumor/train.csv --dev eval/data/rumor/dev.csv \\
           --negatives eval/data/conversation/train.csv --dev-negatives eval/data/conversation/dev.csv \\
           --test eval/data/rumor/test.csv --out auditor/models/rumor-weibo.zip
     """
     if category == "abuse":
-        if negatives or dev_negatives or test_csv or test_negatives:
-            raise click.UsageError(
-                "--negatives, --dev-negatives, --test and --test-negatives are for rumor and ad"
-            )
         from auditor.training import train
 
-        meta = train(train_csv, dev_csv, out, seed, text_column or "TEXT", label_column)
+        if len(negatives) > 1 or len(dev_negatives) > 1 or test_csv or test_negatives:
+            raise click.UsageError(
+                "abuse takes one --negatives and one --dev-negatives; --test and --test-negatives are for "
+                "rumor and ad (abuse: --held-out NAME=CSV)"
+            )
+        sets = {}
+        for item in held_out:
+            name, sep, path = item.partition("=")
+            if not sep or not name or not path:
+                raise click.BadParameter(f"expected NAME=CSV, got {item!r}", param_hint="--held-out")
+            sets[name] = Path(path)
+        meta = train(
+            train_csv,
+            dev_csv,
+            out,
+            seed,
+            text_column or "TEXT",
+            label_column,
+            negatives_train=negatives[0] if negatives else None,
+            negatives_dev=dev_negatives[0] if dev_negatives else None,
+            held_out=sets,
+            topic_column=topic_column or None,
+        )
     else:
+        if held_out:
+            raise click.UsageError("--held-out is for abuse; rumor and ad take --test")
         from auditor.category_training import Sources, train_category
 
         sources = Sources(train_csv, dev_csv, negatives, dev_negatives, test_csv, test_negatives)
@@ -1216,7 +1255,9 @@ def model_train(
     m = meta["dev_metrics"]
     click.echo(
         f"dev: accuracy {m['accuracy']}, precision {m['precision']}, recall {m['recall']}, f1 {m['f1']} "
-        f"at threshold {meta['threshold']} (C={meta['C']})"
+        f"at threshold {meta['threshold']}"
+        + (f" with a cue, {meta['alone_threshold']} alone" if "alone_threshold" in meta else "")
+        + f" (C={meta['C']})"
     )
     for key, name in (("dev_false_alarm", "dev negatives"), ("test_false_alarm", "test negatives")):
         if key in meta:
@@ -1224,6 +1265,9 @@ def model_train(
     if "test_metrics" in meta:
         t = meta["test_metrics"]
         click.echo(f"test: precision {t['precision']}, recall {t['recall']}, f1 {t['f1']}")
+    for kind, sets in (("cross-topic", meta.get("cross_topic", {})), ("held out", meta.get("held_out", {}))):
+        for name, f in sets.items():
+            click.echo(f"{kind} {name}: precision {f['precision']}, recall {f['recall']}, f1 {f['f1']}")
     click.echo(f"wrote {out} and {out.with_suffix('.md')}")
 
 

@@ -76,7 +76,9 @@ DEFAULTS: dict[str, Any] = {
         "quarrel": {"window_seconds": 600, "min_participants": 2, "min_messages": 3},
         "abuse_model": {
             "path": "",  # a model artifact; empty: the COLD model shipped with the package
-            "threshold": 0.5,  # score at which a message is an abuse finding (medium)
+            # Calibrated scores; the packaged model's thresholds, chosen on dev data (its model card).
+            "threshold": 0.6,  # from this score a message is a finding if an abuse cue backs it
+            "alone_threshold": 0.65,  # … and from this score (or threshold, if higher) without one
             "high_threshold": 0.9,  # … and at which it is high
             "min_chars": 4,  # shorter texts (收到, 没问题) are left to the lexicons
             "top_ngrams": 5,  # n-grams shown in the evidence
@@ -197,7 +199,8 @@ min_messages = 3
 
 [detectors.abuse_model]             # the COLD-trained classifier, next to the abuse lexicon
 path = ""                           # empty: the model shipped with the package
-threshold = 0.5                     # raise it for fewer false alarms, lower it for more recall
+threshold = 0.6                     # calibrated score that fires with an abuse cue (insult, 你+insult …)
+alone_threshold = 0.65              # … and without one; raise both for fewer false alarms
 high_threshold = 0.9
 min_chars = 4
 top_ngrams = 5
@@ -330,8 +333,11 @@ def _validate(cfg: dict[str, Any]) -> None:
         if days < 1:
             raise AuditorError(f"auditor.toml: {key} must be at least 1 day")
     model = cfg["detectors"]["abuse_model"]
-    if not 0 < model["threshold"] <= model["high_threshold"] <= 1:
-        raise AuditorError("auditor.toml: detectors.abuse_model needs 0 < threshold <= high_threshold <= 1")
+    if not (0 < model["threshold"] <= model["high_threshold"] <= 1 and 0 < model["alone_threshold"] <= 1):
+        raise AuditorError(
+            "auditor.toml: detectors.abuse_model needs 0 < threshold <= high_threshold <= 1 "
+            "and 0 < alone_threshold <= 1"
+        )
     for category in LEARNED_CATEGORIES:
         learned = cfg["detectors"][category]
         if not (0 <= learned["threshold"] <= 1 and 0 < learned["cue_threshold"] <= 1):

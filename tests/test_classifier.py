@@ -1,4 +1,5 @@
-"""The abuse classifier: deterministic training, thresholds, evidence, and eval's input handling."""
+"""The abuse classifier: featurizer invariants, cues, deterministic training, the precision-first
+decision rule, real positives and hard negatives, evidence, and eval's input handling."""
 
 from __future__ import annotations
 
@@ -7,13 +8,19 @@ import json
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from auditor.abuse_cues import CueLists, CueMatcher, corroborated, insult_terms, names_of
 from auditor.classifier import load_model
 from auditor.cli import cli
+from auditor.config import DEFAULTS
 from auditor.detectors.abuse_model import AbuseModel
 from auditor.detectors.base import TextView
 from auditor.errors import AuditorError
+from auditor.features import char_ngrams, prepare_many
 from auditor.lexicon import Lexicon
 from auditor.resources import packaged_model
 from auditor.text.segment import Segmenter
@@ -34,6 +41,7 @@ SAFE = [
     "{}的同事很热情",
 ]
 FILL = ["河南", "东北", "上海", "广东", "四川", "技术", "销售", "北京", "外地", "乡下"]
+CHAT = ["怎么了？", "为什么？", "明天几点开会", "{}的票还有吗", "车怎么了？", "你去过{}吗？", "这是事实"]
 
 
 def write_csv(path: Path, rows: list[tuple[str, int]]) -> Path:
@@ -53,23 +61,58 @@ def synthetic(seed: int, n: int) -> list[tuple[str, int]]:
     ]
 
 
+def write_chat(path: Path, seed: int, n: int, label: int = 0) -> Path:
+    """Ordinary conversation in the eval set's layout (text,label,source)."""
+    rng = random.Random(seed)
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label", "source"])
+        for _ in range(n):
+            writer.writerow([rng.choice(CHAT).format(rng.choice(FILL)), label, "test"])
+    return path
+
+
+def small_train(folder: Path, out: str) -> dict:
+    return train(
+        folder / "train.csv",
+        folder / "dev.csv",
+        folder / out,
+        seed=3,
+        negatives_train=folder / "chat-train.csv",
+        negatives_dev=folder / "chat-dev.csv",
+        held_out={"other": folder / "other.csv"},
+    )
+
+
 @pytest.fixture(scope="module")
 def small_model(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("model")
-    train(
-        write_csv(folder / "train.csv", synthetic(1, 300)),
-        write_csv(folder / "dev.csv", synthetic(2, 100)),
-        folder / "a.zip",
-        seed=3,
-    )
+    write_csv(folder / "train.csv", synthetic(1, 300))
+    write_csv(folder / "dev.csv", synthetic(2, 100))
+    write_chat(folder / "chat-train.csv", 4, 100)
+    write_chat(folder / "chat-dev.csv", 5, 60)
+    with open(folder / "other.csv", "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label"])
+        writer.writerows(synthetic(6, 40))
+    small_train(folder, "a.zip")
     return folder
 
 
 def test_same_data_and_seed_give_the_same_artifact(small_model):
-    train(small_model / "train.csv", small_model / "dev.csv", small_model / "b.zip", seed=3)
+    small_train(small_model, "b.zip")
     assert (small_model / "a.zip").read_bytes() == (small_model / "b.zip").read_bytes()
     card = (small_model / "a.md").read_text(encoding="utf-8")
     assert "Apache-2.0" in card and "accuracy" in card and "--seed 3" in card
+    assert "Cross-dataset, other" in card and "--negatives" in card
+
+
+def test_training_records_the_rule_and_the_held_out_figures(small_model):
+    meta = load_model(small_model / "a.zip").meta
+    assert 0 < meta["threshold"] <= meta["alone_threshold"] < 1
+    assert meta["negative_rows"] == 100 and meta["conversation_dev"]["lines"] == 60
+    assert meta["conversation_dev"]["flagged"] <= meta["conversation_dev"]["budget"]
+    assert meta["held_out"]["other"]["support"] == 40
 
 
 def test_small_model_learns_the_pattern(small_model):
@@ -80,9 +123,100 @@ def test_small_model_learns_the_pattern(small_model):
 
 def test_packaged_model_is_small_and_loads():
     path = packaged_model()
-    assert path.stat().st_size < 5 * 1024 * 1024
+    assert path.stat().st_size < 8 * 1024 * 1024
     model = load_model(path)
-    assert model.meta["dev_metrics"]["accuracy"] >= 0.80 and model.meta["dev_metrics"]["f1"] >= 0.76
+    assert model.meta["dev_metrics"]["accuracy"] >= 0.88 and model.meta["dev_metrics"]["f1"] >= 0.85
+    conversation = model.meta["conversation_dev"]
+    assert conversation["lines"] > 3000 and conversation["flagged"] <= conversation["budget"]
+
+
+def test_default_thresholds_are_the_packaged_models_choice():
+    meta, settings_ = load_model(packaged_model()).meta, DEFAULTS["detectors"]["abuse_model"]
+    assert (settings_["threshold"], settings_["alone_threshold"]) == (
+        meta["threshold"],
+        meta["alone_threshold"],
+    )
+
+
+def test_an_artifact_of_another_format_is_a_clear_error(tmp_path):
+    import zipfile
+
+    old = tmp_path / "old.zip"
+    with zipfile.ZipFile(old, "w") as archive:
+        archive.writestr("meta.json", json.dumps({"format": "wecom-auditor/abuse-model/1"}))
+        for name in ("kept", "idf", "coef", "cue_coef"):
+            archive.writestr(f"{name}.npy", _npy(np.zeros(1, dtype=np.float32)))
+    with pytest.raises(AuditorError, match="retrain it"):
+        load_model(old)
+
+
+def _npy(array: np.ndarray) -> bytes:
+    import io
+
+    out = io.BytesIO()
+    np.save(out, array)
+    return out.getvalue()
+
+
+# --- the featurizer: n-grams never cross texts, so a text scores the same in any batch ---------
+
+texts_strategy = st.lists(st.text(alphabet="你好傻逼河南人都是骗子？！ ab\n為什麼", max_size=12), max_size=8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts_strategy)
+def test_ngram_occurrences_stay_inside_their_text(texts):
+    batch = prepare_many(texts)
+    occ = char_ngrams(batch, (1, 4), 20)
+    prepared = batch.texts()
+    assert len(prepared) == len(texts)
+    for i, text in enumerate(prepared):
+        expected = sum(max(0, len(text) - n + 1) for n in range(1, 5))
+        assert int((occ.row == i).sum()) == expected
+    assert ((occ.start + occ.n) <= np.array([len(prepared[r]) for r in occ.row], dtype=np.int64)).all()
+    assert ((occ.bucket >= 0) & (occ.bucket < 2**20)).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(texts_strategy)
+def test_a_text_scores_the_same_alone_and_in_any_batch(texts):
+    model = load_model(packaged_model())
+    together = model.assess(texts)
+    for i, text in enumerate(texts):
+        alone = model.assess([text])
+        assert alone.scores[0] == pytest.approx(together.scores[i], abs=1e-9)
+        assert (alone.cues[0] == together.cues[i]).all()
+    assert ((together.scores >= 0) & (together.scores <= 1)).all()
+
+
+def test_prepared_text_is_normalized_like_the_lexicons_see_it():
+    assert prepare_many(["為什麼ＡＢＣ", "傻逼"]).texts() == ["为什么abc", "傻逼"]
+
+
+# --- cues: a group mention alone is no cue; innocent words do not count as insults -------------
+
+
+@pytest.mark.parametrize(
+    ("text", "cues", "backed"),
+    [
+        ("河南人都是骗子", {"insult", "group", "derogatory", "group_derogatory"}, True),
+        ("你这个猪头", {"you", "you_target", "derogatory"}, True),
+        ("操你妈", {"insult", "you", "you_target"}, True),
+        ("东北人素质太差了", {"group", "derogatory", "group_derogatory"}, True),
+        ("黑人有中秋节吗？", {"group"}, False),
+        ("他是台湾人吗？", {"group"}, False),
+        ("我操作失误了", set(), False),
+        ("滚石唱片，你听说过吗？", {"you"}, False),
+        ("你听过摇滚吗", {"you"}, False),
+        ("这家店的猪肉很好吃", set(), False),
+        ("明天上午十点开会", set(), False),
+    ],
+)
+def test_cue_table(text, cues, backed):
+    matcher = CueMatcher(CueLists(insult_terms()))
+    found = matcher.cues(prepare_many([text]))
+    assert set(names_of(found[0])) == cues
+    assert bool(corroborated(found)[0]) is backed
 
 
 def test_a_broken_artifact_is_a_clear_error(tmp_path):
@@ -92,8 +226,8 @@ def test_a_broken_artifact_is_a_clear_error(tmp_path):
         load_model(bad)
 
 
-def detector(**settings):
-    cfg = {"path": "", "threshold": 0.7, "high_threshold": 0.9, "min_chars": 4, "top_ngrams": 5} | settings
+def detector(**changes):
+    cfg = DEFAULTS["detectors"]["abuse_model"] | changes
     lexicon = Lexicon.load(None)
     return AbuseModel(cfg, lexicon), lexicon
 
@@ -103,29 +237,85 @@ def views(texts, lexicon):
 
 
 @pytest.mark.parametrize(
-    ("settings", "text", "expected"),
+    ("changes", "text", "expected"),
     [
         ({}, "河南人都是骗子，全是小偷", "high"),
         ({"high_threshold": 1.0}, "河南人都是骗子，全是小偷", "medium"),
-        ({"threshold": 0.999999, "high_threshold": 1.0}, "河南人都是骗子，全是小偷", None),
+        (
+            {"threshold": 0.999999, "alone_threshold": 1.0, "high_threshold": 1.0},
+            "河南人都是骗子，全是小偷",
+            None,
+        ),
         ({}, "明天上午十点开会，请准时参加", None),
         ({}, "没问题", None),  # short acknowledgements are left to the lexicons
-        ({"min_chars": 1, "threshold": 0.01}, "没问题", "medium"),
+        ({"min_chars": 1, "threshold": 0.001, "alone_threshold": 0.001}, "没问题", "medium"),
+        # Precision first: below alone_threshold a score needs a cue, however low the threshold.
+        ({"threshold": 0.001, "alone_threshold": 1.0}, "怎么了？", None),
+        ({"threshold": 0.001, "alone_threshold": 1.0}, "黑人有中秋节吗？", None),
+        ({"threshold": 0.001, "alone_threshold": 1.0, "high_threshold": 1.0}, "东北人素质太差了", "medium"),
+        # An old auditor.toml that only raised threshold: the score alone needs at least that much.
+        ({"threshold": 0.95, "alone_threshold": 0.65}, "河南人都是骗子，全是小偷", "high"),
+        ({"threshold": 0.999999, "alone_threshold": 0.65, "high_threshold": 1.0}, "我就讨厌黑人", None),
     ],
 )
-def test_threshold_behaviour(settings, text, expected):
-    model, lexicon = detector(**settings)
+def test_threshold_behaviour(changes, text, expected):
+    model, lexicon = detector(**changes)
     [hits] = model.scan_many(views([text], lexicon))
     assert (hits[0].severity if hits else None) == expected
+
+
+# Real-world cases through the whole analyzer (lexicon, patterns and model): attacks on a group or
+# a person fire; a group or topic mentioned as such, and everyday questions, do not.
+ABUSIVE = [
+    "河南人都是骗子，全是小偷",
+    "黑人就是低等，像猴子一样",
+    "女人就该待在家里生孩子，出来工作就是添乱",
+    "你这种人就是社会的渣滓",
+    "东北人素质太差了，滚出我们城市",
+    "上海人都看不起外地人，真恶心",
+    "乡下人就是没素质",
+    "你们广东人什么都吃，跟野蛮人一样",
+]
+ORDINARY = [
+    "黑人有中秋节吗？",
+    "他是台湾人吗？",
+    "中国台湾人。",
+    "怎么了？",
+    "为什么？",
+    "车怎么了？",
+    "发生什么事了?",
+    "这是事实",
+    "你给他打电话了吧?",
+    "犯罪恐怖电影",
+    "我操作失误了",
+    "滚石唱片，你听说过吗？",
+    "黑人球员在NBA很多",
+    "这家河南烩面很好吃",
+    "我有很多东北朋友，人都很好",
+    "女性员工占公司的一半",
+    "他妈的手术很成功",
+]
+
+
+@pytest.mark.parametrize("text", ABUSIVE)
+def test_real_attacks_are_abuse(hits, text):
+    assert hits(text, "abuse")
+
+
+@pytest.mark.parametrize("text", ORDINARY)
+def test_ordinary_questions_and_group_mentions_are_not_abuse(hits, text):
+    assert hits(text, "abuse") == []
 
 
 def test_evidence_names_the_contributing_ngrams():
     model, lexicon = detector()
     [[hit]] = model.scan_many(views(["河南人都是骗子，全是小偷"], lexicon))
     assert hit.rule == "abuse.model" and hit.evidence["score"] >= 0.9
+    assert "group_derogatory" in hit.evidence["cues"]
     grams = [g.rsplit(" ", 1)[0] for g in hit.evidence["ngrams"]]
-    assert grams and all(g in "河南人都是骗子，全是小偷" for g in grams)
-    assert any("骗" in g for g in grams)
+    named = [g for g in grams if not g.startswith("[")]
+    assert named and all(g in "河南人都是骗子,全是小偷" for g in named)  # as prepared: NFKC comma
+    assert any("骗" in g or g == "[derogatory]" for g in grams)
 
 
 def test_allowlisted_phrases_do_not_count_for_the_model():
@@ -205,26 +395,63 @@ def test_eval_reports_metrics_and_confusion(runner, ws, tmp_path):
 
 def test_model_train_cli(runner, small_model, tmp_path):
     out = tmp_path / "m.zip"
-    result = runner.invoke(
-        cli,
-        [
-            "model",
-            "train",
-            "--train",
-            str(small_model / "train.csv"),
-            "--dev",
-            str(small_model / "dev.csv"),
-            "--out",
-            str(out),
-            "--seed",
-            "3",
-        ],
-    )
+    args = [
+        "model",
+        "train",
+        "--train",
+        str(small_model / "train.csv"),
+        "--dev",
+        str(small_model / "dev.csv"),
+    ]
+    args += [
+        "--negatives",
+        str(small_model / "chat-train.csv"),
+        "--dev-negatives",
+        str(small_model / "chat-dev.csv"),
+    ]
+    args += ["--held-out", f"other={small_model / 'other.csv'}", "--out", str(out), "--seed", "3"]
+    result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
+    assert "held out other" in result.output
     assert out.read_bytes() == (small_model / "a.zip").read_bytes()
 
 
-COLD_DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "cold" / "dev.csv"
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--held-out", "no-equals-sign"], "expected NAME=CSV"),
+        (["--negatives", "POSITIVE"], "hard negatives must all be labelled 0"),
+        (["--dev-negatives", "MISSING"], "cannot read"),
+    ],
+)
+def test_model_train_bad_input_exits_2(runner, small_model, tmp_path, extra, message):
+    positive = write_chat(tmp_path / "positive.csv", 7, 5, label=1)
+    extra = [
+        str(positive) if e == "POSITIVE" else str(tmp_path / "nope.csv") if e == "MISSING" else e
+        for e in extra
+    ]
+    args = [
+        "model",
+        "train",
+        "--train",
+        str(small_model / "train.csv"),
+        "--dev",
+        str(small_model / "dev.csv"),
+    ]
+    result = runner.invoke(cli, [*args, *extra, "--out", str(tmp_path / "m.zip")])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+
+
+# Beside a checkout (../shared) or a worktree (../../shared), like the Makefile's COLD_DEV.
+COLD_DEV = next(
+    (
+        p
+        for p in (Path(__file__).resolve().parents[i] / "shared/data/cold/dev.csv" for i in (2, 3))
+        if p.exists()
+    ),
+    Path("absent"),
+)
 
 
 @pytest.mark.skipif(not COLD_DEV.exists(), reason="COLD dev split not beside the repository")
@@ -235,4 +462,27 @@ def test_cold_dev_meets_the_targets_through_the_real_pipeline(runner, ws):
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert report["support"] == 6431
-    assert report["accuracy"] >= 0.80 and report["f1"] >= 0.76
+    assert report["accuracy"] >= 0.88 and report["f1"] >= 0.85
+
+
+def test_cross_topic_figures_when_the_data_has_topics(small_model, tmp_path):
+    def with_topics(source: Path, target: Path) -> Path:
+        with open(source, encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        with open(target, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+            writer.writeheader()
+            for i, row in enumerate(rows):
+                writer.writerow(row | {"topic": ("region", "gender")[i % 2]})
+        return target
+
+    meta = train(
+        with_topics(small_model / "train.csv", tmp_path / "train.csv"),
+        with_topics(small_model / "dev.csv", tmp_path / "dev.csv"),
+        tmp_path / "m.zip",
+        seed=3,
+        topic_column="topic",
+    )
+    assert set(meta["cross_topic"]) == {"region", "gender"}
+    assert all(0 <= f["f1"] <= 1 and f["support"] > 0 for f in meta["cross_topic"].values())
+    assert "Cross-topic" in (tmp_path / "m.md").read_text(encoding="utf-8")

@@ -1,15 +1,21 @@
 """Abuse by the COLD-trained classifier: personal attacks and discrimination the lexicon misses.
 
-Scores a whole batch of texts at once; fires at ``threshold`` (medium) and ``high_threshold``
-(high), and names the top contributing n-grams in the evidence. Its hits share the ``abuse``
-category with the lexicon and patterns, so the policy merges them into one finding per
-message (the most severe wins, evidence from both).
+Scores a whole batch of texts at once. Precision first: a calibrated score at or above
+``alone_threshold`` (or ``threshold`` when that is higher) fires by itself; between
+``threshold`` and ``alone_threshold`` it fires only when an abuse cue backs it (a lexicon
+insult, second person with an insult or derogatory predicate, a group term with a derogatory
+predicate — ``auditor.abuse_cues``), so a middling score on a plain question (怎么了？) never
+becomes a finding a reviewer has to read. High severity from ``high_threshold``. The evidence
+names the score, the cues and the top contributing n-grams. Its hits share the ``abuse``
+category with the lexicon and patterns, so the policy merges them into one finding per message
+(the most severe wins, evidence from both).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from auditor.abuse_cues import names_of
 from auditor.detectors import register
 from auditor.detectors.base import Hit, TextDetector, TextView
 from auditor.resources import packaged_model
@@ -40,9 +46,11 @@ class AbuseModel(TextDetector):
         scored = [i for i, t in judged.items() if len("".join(t.split())) >= cfg["min_chars"]]
         if not scored:
             return out
-        scores = self.model.scores([judged[i] for i in scored])
-        for i, score in zip(scored, scores, strict=True):
-            if score < cfg["threshold"]:
+        assessment = self.model.assess([judged[i] for i in scored])
+        alone = max(cfg["threshold"], cfg["alone_threshold"])  # raising threshold alone raises both
+        for k, i in enumerate(scored):
+            score, backed = assessment.scores[k], bool(assessment.corroborated[k])
+            if score < cfg["threshold"] or (score < alone and not backed):
                 continue
             text = views[i].text
             severity = "high" if score >= cfg["high_threshold"] else "medium"
@@ -58,6 +66,7 @@ class AbuseModel(TextDetector):
                     evidence={
                         "model": f"cold/{self.model.digest}",
                         "score": round(float(score), 4),
+                        "cues": names_of(assessment.cues[k]),
                         "ngrams": [f"{g} {c:+.2f}" for g, c in top],
                     },
                 )

@@ -18,7 +18,7 @@ from auditor.text.model_view import VIEW, view
 
 class LearnedScorer:
     def __init__(self, category: str, settings: dict[str, Any]) -> None:
-        from auditor.classifier import load_model  # scikit-learn loads only where texts are scored
+        from auditor.ngram_model import load_model  # scikit-learn loads only where texts are scored
 
         self.category = category
         self.settings = settings

@@ -1,0 +1,165 @@
+"""Abuse cues that carry from one source to another: who is addressed and what is said of them.
+
+A character n-gram model learns its training set's topics (COLD: race, region, gender), so on
+other text it fires on a mention of a group or a topic as such (黑人有中秋节吗？). These cues say
+what makes a sentence an attack wherever it comes from, and serve twice: as features of the
+model, and as the corroboration a middling model score needs before it becomes a finding.
+
+- ``insult``: a term of the shipped abuse or profanity lexicon (two characters or more);
+- ``you`` and ``you_target``: second person, and second person with an insult or a derogatory
+  predicate in the same message (你这种人就是骗子);
+- ``group``, ``derogatory`` and ``group_derogatory``: a group term, a derogatory predicate, and
+  both in one message (河南人都是骗子) — a group mention alone is no cue (他是台湾人吗？).
+
+The term lists are stored in the model artifact, so a model scores with the cues it was trained
+with, whatever the dictionaries say later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ahocorasick
+import numpy as np
+
+from auditor.features import Batch
+
+CUES = ("insult", "you", "you_target", "group", "derogatory", "group_derogatory")
+# The cues that make a model score worth a reviewer's minute below the score trusted alone.
+CORROBORATING = ("insult", "you_target", "group_derogatory")
+
+SECOND_PERSON = ("你", "妳", "尔等", "汝")
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+_REGIONS = _words(
+    """
+    河南 东北 上海 北京 广东 四川 湖南 湖北 山东 福建 安徽 江西 广西 贵州 云南 甘肃
+    陕西 山西 河北 天津 重庆 浙江 江苏 温州 潮汕 台湾 香港 新疆 西藏 内蒙 宁夏 青海
+    海南 江浙 南方 北方 外地 本地 农村 乡下 城里 大陆 日本 韩国 美国 印度 非洲 欧洲
+    中东 外国 东南亚
+    """
+)
+GROUPS = (
+    *(f"{region}人" for region in _REGIONS),
+    *_words(
+        """
+        黑人 白人 黄种人 黑鬼 老外 阿三 棒子 鬼子 小日本 穆斯林 绿绿 回族 维族 犹太人
+        少数民族 女人 男人 女的 男的 女生 男生 女性 男性 女司机 娘们 老娘们 小仙女 女权
+        男权 直男 基佬 同性恋 跨性别 残疾人 农民工 乡巴佬 外地佬 河南佬 北佬 南蛮 蛮子
+        东北佬 广东佬 上海佬 这些人 那些人 这种人 那种人 这帮人 那帮人 这群人 那群人
+        """
+    ),
+)
+DEROGATORY = _words(
+    """
+    骗子 小偷 强盗 土匪 流氓 懒 脏 臭 蠢 笨 傻 贱 丑 素质差 素质太差 素质真差
+    素质很差 素质极差 素质低 没素质 低素质 没教养 恶心 垃圾 滚出 滚回 滚开 滚粗 给我滚
+    猴子 猩猩 畜生 牲口 禽兽 低等 劣等 低劣 下等 该死 死光 去死 不配 下贱 婊 屌丝
+    娘炮 舔狗 普信 蝗虫 害虫 人渣 败类 废物 无耻 不要脸 野蛮 落后 愚昧 智商低 弱智
+    脑残 杂种 跪舔 狗 猪 瘟 劣根性 看不起 瞧不起 鄙视 活该 贱人 欠揍 欠打 找打 有病
+    神经病 白痴 蠢货 什么东西 不是东西 废柴 丢人 可耻 卑鄙 奴才 奴性 寄生虫 吸血鬼子
+    巨婴 妈宝 绿茶婊 捞女 渣男 渣女
+    """
+) + _words(  # general flaming and name-calling of Chinese social media, beyond COLD's three topics
+    """
+    喷子 键盘侠 杠精 水军 五毛 美分 带节奏 洗地 汉奸 卖国贼 公知 精日 蛆 女拳 男拳
+    田园婊 狗腿 走狗 龟孙 王八 王八蛋 混蛋 混账 滚蛋 闭嘴 脑子进水 脑子有病 没脑子
+    智商税 二逼 二百五 脑瘫 辣鸡 土鳖 狗屁 放屁 扯淡 丧心病狂 不得好死 断子绝孙 畜牲
+    蛆虫 窝囊 孬种 怂 软蛋 下三滥 恶臭 作呕 厚颜无耻 不知廉耻 贱骨头 欠骂 嘴臭 渣滓
+    洋奴 崇洋媚外 跪族 狗日 贱货 婊子 白莲花 憨批 煞笔 傻叉 装逼 屁民 刁民 贱民 暴民
+    死妈 nmsl
+    """
+)
+
+# Innocent words that contain or overlap an insult or a derogatory predicate (操作 in 我操作失误,
+# 摇滚, 猪肉): such a cue that overlaps one of them does not count.
+EXCUSED = _words(
+    """
+    操作 操场 操心 体操 节操 情操 早操 操练 广播操 摇滚 滚石 打滚 驴打滚 滚动 滚烫
+    滚滚 翻滚 滚筒 滚蛋糕 吸血鬼 猪肉 猪排 猪蹄 猪脚 猪油 猪八戒 猪猪侠 小猪佩奇 佩奇
+    狗狗 小狗 热狗 狗粮 猪年 狗年 属猪 属狗 懒羊羊 懒人 臭豆腐 臭鳜鱼 螺蛳粉 丑小鸭
+    脏器 心脏 肝脏 傻瓜相机 人妖 尼玛次仁 他妈妈 流氓兔 蠢萌 笨笨 笨蛋熊
+    """
+)
+
+
+@dataclass(frozen=True)
+class CueLists:
+    insult: tuple[str, ...]
+    you: tuple[str, ...] = SECOND_PERSON
+    group: tuple[str, ...] = GROUPS
+    derogatory: tuple[str, ...] = DEROGATORY
+    excused: tuple[str, ...] = EXCUSED
+
+    def as_meta(self) -> dict[str, list[str]]:
+        return {k: list(getattr(self, k)) for k in ("insult", "you", "group", "derogatory", "excused")}
+
+    @classmethod
+    def from_meta(cls, meta: dict[str, list[str]]) -> CueLists:
+        return cls(**{k: tuple(v) for k, v in meta.items()})
+
+
+def insult_terms() -> tuple[str, ...]:
+    """The shipped abuse and profanity lexicon terms of two characters or more, normalized like
+    the lexicon matches them (single characters such as 操 are morphemes of innocent words)."""
+    from auditor.lexicon import Lexicon
+
+    entries = Lexicon.load(None).entries
+    return tuple(sorted({e.key for e in entries if e.category in ("abuse", "profanity") and len(e.key) >= 2}))
+
+
+class CueMatcher:
+    """One Aho-Corasick pass over a whole prepared batch finds every cue term of every text."""
+
+    _KINDS = ("insult", "you", "group", "derogatory", "excused")
+
+    def __init__(self, lists: CueLists) -> None:
+        self.lists = lists
+        self.automaton = ahocorasick.Automaton()
+        terms: dict[str, set[int]] = {}
+        for kind, name in enumerate(self._KINDS):
+            for term in getattr(lists, name):
+                terms.setdefault(term, set()).add(kind)
+        for term, kinds in sorted(terms.items()):
+            self.automaton.add_word(term, (len(term), tuple(sorted(kinds))))
+        self.automaton.make_automaton()
+
+    def cues(self, batch: Batch) -> np.ndarray:
+        """A ``(n_texts, len(CUES))`` 0/1 matrix for a prepared batch."""
+        excused_kind = self._KINDS.index("excused")
+        spans: list[tuple[int, int, int]] = []  # (start, end, kind) in the joined text
+        excused: list[tuple[int, int]] = []
+        for end, (length, matched) in self.automaton.iter(batch.joined):
+            for kind in matched:
+                if kind == excused_kind:
+                    excused.append((end - length + 1, end + 1))
+                else:
+                    spans.append((end - length + 1, end + 1, kind))
+        if excused:  # rare: a handful of Python comparisons per excused word
+            judged = (self._KINDS.index("insult"), self._KINDS.index("derogatory"))
+            spans = [
+                s for s in spans if s[2] not in judged or not any(a < s[1] and s[0] < b for a, b in excused)
+            ]
+        found = np.zeros((batch.n_texts, excused_kind), dtype=bool)
+        if spans:
+            starts, _, kinds = (np.array(column) for column in zip(*spans, strict=True))
+            found[np.searchsorted(batch.separators, starts, side="right"), kinds] = True
+        insult, you, group, derogatory = found.T
+        out = np.column_stack(
+            [insult, you, you & (insult | derogatory), group, derogatory, group & derogatory]
+        )
+        return out.astype(np.float32)
+
+
+def corroborated(cues: np.ndarray) -> np.ndarray:
+    """Per text: does a lexicon insult, second person with a target, or a group with a derogatory
+    predicate back the model's score?"""
+    return cues[:, [CUES.index(c) for c in CORROBORATING]].any(axis=1)
+
+
+def names_of(row: np.ndarray) -> list[str]:
+    return [name for name, value in zip(CUES, row, strict=True) if value]
