@@ -95,7 +95,8 @@ def test_cli_trains_a_category_model(tiny, runner):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--category", "abuse", "--negatives", "{chat}"], "are for rumor and ad"),
+        (["--category", "abuse", "--test", "{chat}"], "are for rumor and ad"),
+        (["--category", "rumor", "--held-out", "chat={chat}"], "--held-out is for abuse"),
         (["--category", "rumor", "--text-column", "TEXT"], "no column 'TEXT'"),
         (["--category", "spam"], "Invalid value for '--category'"),
     ],
