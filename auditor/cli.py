@@ -1275,6 +1275,12 @@ def sample(out_dir: Path, messages: int, groups: int, days: int, seed: int, star
     )
 
 
+# Command groups that live in their own modules (DESIGN: the CLI split by command group).
+from auditor.commands.notify import notify  # noqa: E402
+
+cli.add_command(notify)
+
+
 def _terminate(signum: int, frame: object) -> None:
     raise Terminated()
 
