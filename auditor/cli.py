@@ -1276,9 +1276,11 @@ def sample(out_dir: Path, messages: int, groups: int, days: int, seed: int, star
 
 
 # Command groups that live in their own modules (DESIGN: the CLI split by command group).
+from auditor.commands.evidence import check_evidence, export_group  # noqa: E402
 from auditor.commands.notify import notify  # noqa: E402
 
-cli.add_command(notify)
+for command in (notify, export_group, check_evidence):
+    cli.add_command(command)
 
 
 def _terminate(signum: int, frame: object) -> None:
