@@ -28,6 +28,7 @@ Exit codes:
   2   usage or configuration error (also: no workspace; run `auditor init`)
   65  input records rejected above ingest.max_reject_ratio (work still done);
       `check` / `backup verify` found damage; refused over a damaged lake or ledger
+  69  notify: a notice could not be delivered (the next run tries again)
   75  another run holds the workspace lock
   143 stopped by SIGTERM (the next run completes the work)"""
 

@@ -13,7 +13,12 @@ from auditor.evidence import Selection, check, export
 
 @click.group(name="export")
 def export_group() -> None:
-    """Export what the workspace holds, for people outside it."""
+    """Export what the workspace holds, for people outside it.
+
+    \b
+    Example:
+      auditor export evidence --case ACT-000012 --out case-12.zip
+    """
 
 
 @export_group.command(name="evidence")

@@ -43,6 +43,11 @@ def notify() -> None:
 
     Each notice goes out once: what was delivered is recorded in the ledger and
     never sent again. Settings: [notify] in auditor.toml.
+
+    \b
+    Examples:
+      auditor notify run --date 2026-11-16 --dry-run
+      auditor notify send-notice ACT-000012 --channel email
     """
 
 
