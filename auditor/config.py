@@ -377,11 +377,13 @@ def _validate_notify(notify: dict[str, Any]) -> None:
         raise AuditorError("auditor.toml: notify.enabled needs at least one of notify.channels")
     if "email" in notify["channels"] and not (smtp["host"] and smtp["sender"]):
         raise AuditorError(
-            "auditor.toml: notify.channels has email: set notify.smtp.host and notify.smtp.sender"
+            "auditor.toml: notify.enabled with email in notify.channels: "
+            "set notify.smtp.host and notify.smtp.sender"
         )
     if "wecom" in notify["channels"] and not (wecom["corpid"] and wecom["agentid"] > 0):
         raise AuditorError(
-            "auditor.toml: notify.channels has wecom: set notify.wecom.corpid and notify.wecom.agentid"
+            "auditor.toml: notify.enabled with wecom in notify.channels: "
+            "set notify.wecom.corpid and notify.wecom.agentid"
         )
 
 

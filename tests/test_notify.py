@@ -18,6 +18,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from auditor.cli import cli
 from auditor.ingest import ingest
@@ -510,3 +512,56 @@ def test_a_version_2_ledger_gains_notice_sent_and_keeps_its_guard(tmp_path):
         assert ledger.sent_notices() == {"n1"} and ledger.last_event_id() == 1
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             ledger.db.execute("DELETE FROM events WHERE kind = 'notice_sent'")
+
+
+# --- addresses and templates -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("channel", "userid", "roster", "address"),
+    [
+        ("wecom", "zhangwei", {}, "zhangwei"),
+        ("wecom", "zhang.wei@corp", {}, "zhang.wei@corp"),
+        ("wecom", "zhangwei|lina", {}, None),  # touser would reach two people
+        ("wecom", "zhangwei\r\n", {}, None),
+        ("wecom", "wmEXTERNAL", {}, None),  # an external contact
+        ("wecom", "wbROBOT", {}, None),
+        ("email", "zhangwei", {"zhangwei": {"email": "zw@example.com"}}, "zw@example.com"),
+        ("email", "zhangwei", {"zhangwei": {"email": None}}, None),
+        ("email", "lina", {}, None),
+    ],
+)
+def test_addresses(channel, userid, roster, address):
+    from auditor.notify.dispatch import _address
+
+    found, why = _address(channel, userid, roster)
+    assert found == address and bool(why) is (address is None)
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.text(), reason=st.text())
+def test_chat_content_never_reaches_a_subject(name, reason):
+    from auditor.notify.templates import one_line, render
+
+    def summary(group_name: str):
+        body = {
+            "recipient_name": "张伟 (zhangwei)", "group_name": group_name, "group_category": "客户服务群",
+            "role": "群主", "by_category": [("脏话", 2)], "by_severity": [("高", 2)], "links": [(DATE, "x")],
+        }  # fmt: skip
+        return render("group_summary", "zh", {"dates": [DATE], "total": 2, "pending": 1}, body)
+
+    def notice(text: str):
+        finding = {"date": DATE, "group": text, "category": text, "severity": "高", "excerpt": text}
+        body = {
+            "recipient_name": text,
+            "findings": [finding],
+            "reason": text,
+            "appeal_deadline": "2026-11-24",
+        }
+        return render("warning", "en", {"action_id": "ACT-000001", "effective": DATE}, body)
+
+    assert summary(name).subject == summary("研发群").subject
+    assert notice(reason).subject == notice("x").subject == "[Warning] ACT-000001 (2026-11-16)"
+    assert name in summary(name).body
+    folded = one_line(name)
+    assert all(c.isprintable() for c in folded) and "\n" not in folded and "\r" not in folded

@@ -17,7 +17,9 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -38,6 +40,7 @@ NOTICE_STEPS = ("warning", "public_criticism")  # the steps a person is sent a n
 PENDING_FILE = "notify-pending.json"
 ROLES = {"zh": {"owner": "群主", "admin": "管理员"}, "en": {"owner": "owner", "admin": "admin"}}
 SYSTEM_ACTOR = "auditor"
+WECOM_USERID = re.compile(r"[A-Za-z0-9_.@-]{1,64}")  # what WeCom allows in a userid
 
 
 class Channel(Protocol):
@@ -112,7 +115,8 @@ def _address(channel: str, userid: str, roster: dict[str, dict[str, Any]]) -> tu
     if sender_kind(userid) != "internal":
         return None, "not a member of staff (external contact or robot)"
     if channel == "wecom":
-        return userid, ""
+        # touser takes "a|b" as two people: an id from the group data is used only when it is one id
+        return (userid, "") if WECOM_USERID.fullmatch(userid) else (None, "not a valid WeCom userid")
     email = (roster.get(userid) or {}).get("email")
     return (email, "") if email else (None, "no e-mail address in the roster")
 
@@ -262,6 +266,19 @@ def open_channel(ws: Workspace, name: str) -> Channel:
     return SmtpChannel(settings["smtp"]) if name == "email" else WeComChannel(settings["wecom"])
 
 
+@contextlib.contextmanager
+def opened_channels() -> Iterator[dict[str, Channel]]:
+    """The channels ``deliver`` opens on demand, closed (HTTP connections) when the caller is done."""
+    channels: dict[str, Channel] = {}
+    try:
+        yield channels
+    finally:
+        for channel in channels.values():
+            close = getattr(channel, "close", None)
+            if close is not None:
+                close()
+
+
 def deliver(
     ws: Workspace,
     notices: list[Notice],
@@ -332,7 +349,8 @@ def send_action_notice(
     if not channels:
         raise AuditorError("no channel: pass --channel or set notify.channels in auditor.toml")
     notices = plan_action_notice(ws, action_id, channels, lang or settings["lang"])
-    return deliver(ws, notices, dry_run=dry_run, actor=actor)
+    with opened_channels() as opened:
+        return deliver(ws, notices, dry_run=dry_run, actor=actor, channels=opened)
 
 
 # --- summaries after the nightly run -------------------------------------------------------------
@@ -364,8 +382,7 @@ def run_summaries(ws: Workspace, dates: list[str], *, dry_run: bool = False) -> 
     if dates and sorted(dates) not in batches:
         batches.append(sorted(dates))
     outcome = Outcome()
-    channels: dict[str, Channel] = {}
-    try:
+    with opened_channels() as channels:
         for batch in batches:
             present = [d for d in batch if lake.findings_path(ws.findings_dir, d).exists()]
             notices = plan_summaries(ws, present, settings["channels"], settings["lang"])
@@ -373,11 +390,6 @@ def run_summaries(ws: Workspace, dates: list[str], *, dry_run: bool = False) -> 
             outcome.deliveries += done
             if any(d.status == "failed" for d in done):
                 outcome.pending.append(batch)
-    finally:
-        for channel in channels.values():
-            close = getattr(channel, "close", None)
-            if close is not None:
-                close()
     if not dry_run:
         _write_pending(ws, outcome.pending)
     return outcome
