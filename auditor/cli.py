@@ -29,6 +29,7 @@ Exit codes:
   65  input needs attention: records rejected above ingest.max_reject_ratio,
       a file quarantined or unreadable (the rest is still done; see `inbox list`);
       `check` / `backup verify` found damage; refused over a damaged lake or ledger
+  69  notify: a notice could not be delivered (the next run tries again)
   75  another run holds the workspace lock
   143 stopped by SIGTERM (the next run completes the work)"""
 
@@ -1452,6 +1453,14 @@ def sample(out_dir: Path, messages: int, groups: int, days: int, seed: int, star
         f"wrote {manifest['messages']} messages in {len(manifest['groups'])} groups over {days} days "
         f"to {out_dir}"
     )
+
+
+# Command groups that live in their own modules (DESIGN: the CLI split by command group).
+from auditor.commands.evidence import check_evidence, export_group  # noqa: E402
+from auditor.commands.notify import notify  # noqa: E402
+
+for command in (notify, export_group, check_evidence):
+    cli.add_command(command)
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -122,6 +122,31 @@ DEFAULTS: dict[str, Any] = {
             "blocklist": [],  # extra bad domains, besides dictionaries/link_blocklist.txt
         },
     },
+    "notify": {
+        # The nightly job sends each group owner and admin their group's summary only when true;
+        # `auditor notify send-notice` works either way.
+        "enabled": False,
+        "channels": ["email"],  # email and/or wecom: where summaries and notices go
+        "base_url": "",  # where W/reports is served (https://…/reports), for the links in messages
+        "lang": "zh",  # zh or en: the templates in reports/templates/notices/
+        "smtp": {
+            "host": "",
+            "port": 587,
+            "security": "starttls",  # starttls, ssl (SMTPS, usually port 465) or plain
+            "username": "",  # empty: no login
+            "password_env": "AUDITOR_SMTP_PASSWORD",  # the password comes from this variable
+            "sender": "",  # the From: address
+            "ca_file": "",  # an extra CA certificate (PEM) for a relay with a private certificate
+            "timeout": 30,
+        },
+        "wecom": {
+            "api_base": "https://qyapi.weixin.qq.com",
+            "corpid": "",
+            "agentid": 0,  # the application (自建应用) that sends
+            "secret_env": "AUDITOR_WECOM_SECRET",  # the application's secret comes from this variable
+            "timeout": 30,
+        },
+    },
     "policy": {
         # Severity steps added per finding category and group category (clamped to low…critical):
         # what is said in front of customers weighs more; personal data in an internal group less.
@@ -222,6 +247,29 @@ top_ngrams = 5
 [detectors.malicious_link]
 blocklist = []                      # extra bad domains besides dictionaries/link_blocklist.txt
 
+[notify]                            # notifications (README "Notifications")
+enabled = false                     # nightly: send each group owner and admin their group's summary
+channels = ["email"]                # email and/or wecom
+base_url = ""                       # where W/reports is served, e.g. "https://audit.example.com/reports"
+lang = "zh"                         # zh or en
+
+[notify.smtp]
+host = ""
+port = 587
+security = "starttls"               # starttls, ssl or plain
+username = ""                       # empty: no login
+password_env = "AUDITOR_SMTP_PASSWORD"  # the password is read from this variable, never from here
+sender = ""                         # From: address
+ca_file = ""                        # extra CA certificate (PEM) for a relay with a private certificate
+timeout = 30
+
+[notify.wecom]                      # application messages (应用消息) from a self-built application
+api_base = "https://qyapi.weixin.qq.com"
+corpid = ""
+agentid = 0
+secret_env = "AUDITOR_WECOM_SECRET" # the application's secret is read from this variable
+timeout = 30
+
 # Severity steps per finding category and group category, e.g. personal data in customer groups:
 # [policy.adjust.pii]
 # internal = -1
@@ -247,6 +295,7 @@ LIST_ITEMS: dict[str, type] = {
     "detectors.disabled": str,
     "detectors.malicious_link.dangerous_extensions": str,
     "detectors.malicious_link.blocklist": str,
+    "notify.channels": str,
 }
 
 
@@ -353,6 +402,45 @@ def _validate(cfg: dict[str, Any]) -> None:
     for key in ("max_record_bytes", "max_decompressed_bytes", "max_document_bytes", "max_stored_rejects"):
         if cfg["ingest"][key] <= 0:
             raise AuditorError(f"auditor.toml: ingest.{key} must be positive")
+    _validate_notify(cfg["notify"])
+
+
+NOTIFY_CHANNELS = ("email", "wecom")
+
+
+def _validate_notify(notify: dict[str, Any]) -> None:
+    unknown = [c for c in notify["channels"] if c not in NOTIFY_CHANNELS]
+    if unknown or len(set(notify["channels"])) != len(notify["channels"]):
+        raise AuditorError("auditor.toml: notify.channels lists email and/or wecom, each at most once")
+    if notify["lang"] not in ("zh", "en"):
+        raise AuditorError("auditor.toml: notify.lang must be zh or en")
+    if notify["base_url"] and not re.match(r"https?://[^\s]+$", notify["base_url"]):
+        raise AuditorError("auditor.toml: notify.base_url must be an http:// or https:// address")
+    smtp, wecom = notify["smtp"], notify["wecom"]
+    if smtp["security"] not in ("starttls", "ssl", "plain"):
+        raise AuditorError("auditor.toml: notify.smtp.security must be starttls, ssl or plain")
+    if not 1 <= smtp["port"] <= 65535:
+        raise AuditorError("auditor.toml: notify.smtp.port must be between 1 and 65535")
+    for key, value in (("smtp.timeout", smtp["timeout"]), ("wecom.timeout", wecom["timeout"])):
+        if value <= 0:
+            raise AuditorError(f"auditor.toml: notify.{key} must be positive")
+    if not re.match(r"https?://[^\s]+$", wecom["api_base"]):
+        raise AuditorError("auditor.toml: notify.wecom.api_base must be an http:// or https:// address")
+    if not notify["enabled"]:
+        return
+    # switched on: every channel it uses must be usable, or each night would fail the same way
+    if not notify["channels"]:
+        raise AuditorError("auditor.toml: notify.enabled needs at least one of notify.channels")
+    if "email" in notify["channels"] and not (smtp["host"] and smtp["sender"]):
+        raise AuditorError(
+            "auditor.toml: notify.enabled with email in notify.channels: "
+            "set notify.smtp.host and notify.smtp.sender"
+        )
+    if "wecom" in notify["channels"] and not (wecom["corpid"] and wecom["agentid"] > 0):
+        raise AuditorError(
+            "auditor.toml: notify.enabled with wecom in notify.channels: "
+            "set notify.wecom.corpid and notify.wecom.agentid"
+        )
 
 
 def load_config(path: Path | None) -> dict[str, Any]:

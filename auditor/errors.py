@@ -8,6 +8,7 @@ EXIT_OK = 0
 EXIT_FAILURE = 1  # unexpected failure (a bug, a full disk)
 EXIT_USAGE = 2  # usage or configuration error: a path that does not exist, a bad auditor.toml
 EXIT_DATA = 65  # EX_DATAERR: input needs attention (rejects above the threshold, a file not read)
+EXIT_UNAVAILABLE = 69  # EX_UNAVAILABLE: a notification could not be delivered (retried by the next run)
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another run holds the workspace lock
 EXIT_INTERRUPTED = 130  # 128 + SIGINT: Ctrl-C
 EXIT_TERMINATED = 143  # 128 + SIGTERM: stopped by systemd, timeout or kill; the next run completes the work

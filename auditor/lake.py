@@ -72,6 +72,8 @@ ROSTER_SCHEMA = pa.schema(
         pa.field("department", pa.string(), nullable=False),
         pa.field("status", pa.string(), nullable=False),
         pa.field("left_date", pa.date32()),
+        # optional (notifications by e-mail); absent from older roster files, read back as null
+        pa.field("email", pa.string()),
         pa.field("source", pa.string(), nullable=False),
     ]
 )

@@ -87,7 +87,40 @@ MIGRATIONS = [
     CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
         BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: events cannot be deleted'); END;
     """,
+    # 3: 'notice_sent' (a notification delivered: details.notice_id, channel, address; ref → the
+    # action a notice is about). Rebuilt like migration 2, the guard re-created in the same transaction.
+    """
+    CREATE TABLE events_v3 (
+        event_id   INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind       TEXT NOT NULL CHECK (kind IN
+                       ('review', 'action', 'appeal_filed', 'appeal_resolved', 'action_voided',
+                        'notice_sent')),
+        recorded   TEXT NOT NULL,
+        effective  TEXT NOT NULL,
+        actor      TEXT NOT NULL CHECK (length(trim(actor)) > 0),
+        reason     TEXT NOT NULL DEFAULT '',
+        finding_id TEXT,
+        decision   TEXT CHECK (decision IS NULL OR decision IN ('confirmed', 'dismissed')),
+        subject    TEXT,
+        step       TEXT CHECK (step IS NULL OR step IN
+                       ('warning', 'public_criticism', 'temporary_removal', 'termination_review')),
+        ref        INTEGER REFERENCES events(event_id),
+        outcome    TEXT CHECK (outcome IS NULL OR outcome IN ('upheld', 'overturned')),
+        details    TEXT NOT NULL DEFAULT '{}'
+    );
+    INSERT INTO events_v3 SELECT * FROM events;
+    DROP TABLE events;
+    ALTER TABLE events_v3 RENAME TO events;
+    CREATE INDEX events_finding ON events(finding_id);
+    CREATE INDEX events_subject ON events(subject);
+    CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: events cannot be changed'); END;
+    CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: events cannot be deleted'); END;
+    """,
 ]
+# Events no page shows: they must not make the reports look older than the ledger (report/follow.py).
+UNSHOWN_KINDS = ("notice_sent",)
 
 
 def action_label(event_id: int) -> str:
@@ -285,7 +318,14 @@ class Ledger:
 
     def last_event_id(self) -> int:
         """The newest event's id: a page rendered at this id shows every decision up to it."""
-        return self.db.execute("SELECT coalesce(max(event_id), 0) FROM events").fetchone()[0]
+        marks = ", ".join("?" for _ in UNSHOWN_KINDS)
+        return self.db.execute(
+            f"SELECT coalesce(max(event_id), 0) FROM events WHERE kind NOT IN ({marks})", UNSHOWN_KINDS
+        ).fetchone()[0]
+
+    def sent_notices(self) -> set[str]:
+        """The ids of every notice delivered so far: a notice with one of these is never sent again."""
+        return {json.loads(row["details"])["notice_id"] for row in self.events("notice_sent")}
 
     def events(self, kind: str | None = None) -> list[sqlite3.Row]:
         if kind:

@@ -26,6 +26,7 @@ from auditor.atomic import file_sha256
 from auditor.audit import Sources, available_cores, run_audit
 from auditor.errors import EXIT_DATA, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
 from auditor.ingest import IngestReport, ingest, source_name
+from auditor.notify.dispatch import nightly_stage as notify_stage
 from auditor.report import follow
 from auditor.report.model import ReportSources
 from auditor.report.render import ledger_view, render_day, render_overview
@@ -295,6 +296,10 @@ def _nightly_locked(
             progress.step()
             failpoints.reached("mid-report")
     render_overview(ws.reports_dir, ws.config["report"]["lang"], ws.tz)
+    finish()
+
+    finish = _stage(log, "notify", durations)
+    manifest["notify"] = notify_stage(ws, dates, log)  # never fails the run; failures retried next run
     finish()
 
     # Never back up over damage: a snapshot of a broken lake or ledger would pass as a good one.

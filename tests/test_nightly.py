@@ -131,7 +131,8 @@ def test_nightly_processes_inbox_and_writes_a_manifest(baseline):
     assert manifest["status"] == "ok" and manifest["exit_code"] == 0
     assert manifest["counts"]["accepted"] == manifest["counts"]["records"]
     assert manifest["dates"] == ["2026-11-16", "2026-11-17"]
-    assert set(manifest["durations"]) == {"ingest", "audit", "report", "backup"}
+    assert set(manifest["durations"]) == {"ingest", "audit", "report", "notify", "backup"}
+    assert manifest["notify"] == {"status": "disabled"}  # notify.enabled is false by default
     assert all(Path(p).exists() for p in manifest["outputs"]["reports"])
     assert len(manifest["outputs"]["snapshots"]) == 2
     assert (baseline.logs_dir / "auditor.log").read_text(encoding="utf-8").count("stage audit: done") == 1

@@ -25,8 +25,8 @@ def test_wheel_contains_dictionaries_and_templates(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for dictionary in (REPO / "dictionaries").glob("*.txt"):
         assert f"auditor/dictionaries/{dictionary.name}" in names
-    for template in (REPO / "reports" / "templates").glob("*.j2"):
-        assert f"auditor/templates/{template.name}" in names
+    for template in (REPO / "reports" / "templates").rglob("*.j2"):
+        assert f"auditor/templates/{template.relative_to(REPO / 'reports' / 'templates')}" in names
     for artifact in PACKAGED_MODELS.values():  # abuse, rumor and ad models with their cards
         assert {f"auditor/models/{artifact}", f"auditor/models/{artifact[:-4]}.md"} <= names
     modules = {str(p.relative_to(REPO)) for p in (REPO / "auditor").rglob("*.py")}

@@ -14,6 +14,7 @@ from auditor.wecom.files import OversizeInput, RawRecord, TruncatedInput, decode
 from auditor.wecom.messages import RecordError
 
 ROSTER_COLUMNS = ("userid", "name", "department", "status", "left_date")
+OPTIONAL_COLUMNS = ("email",)  # a roster without them stays valid
 STATUSES = ("active", "left")
 
 
@@ -66,10 +67,27 @@ def parse_roster_row(row: dict[str, str]) -> dict[str, Any]:
             raise RecordError(f"left_date must be YYYY-MM-DD, got {left_raw!r}") from None
     if status == "left" and left_date is None:
         raise RecordError("status 'left' needs a left_date")
+    email = (row.get("email") or "").strip()
+    if email and not is_email_address(email):
+        raise RecordError(f"email is not an e-mail address: {email!r}")
     return {
         "userid": userid,
         "name": row["name"].strip(),
         "department": row["department"].strip(),
         "status": status,
         "left_date": left_date,
+        "email": email or None,
     }
+
+
+def is_email_address(value: str) -> bool:
+    """One address, nothing else: no display name, no second address, no whitespace or control
+    characters (it becomes a To: header)."""
+    local, at, domain = value.rpartition("@")
+    return bool(
+        at
+        and local
+        and "." in domain
+        and all(c.isprintable() and not c.isspace() and c not in '<>,;:"()[]\\' for c in value)
+        and "@" not in local
+    )
