@@ -1275,6 +1275,13 @@ def sample(out_dir: Path, messages: int, groups: int, days: int, seed: int, star
     )
 
 
+# The review console's commands live with the console (auditor/console/commands.py).
+from auditor.console.commands import serve, user  # noqa: E402
+
+cli.add_command(serve)
+cli.add_command(user)
+
+
 def _terminate(signum: int, frame: object) -> None:
     raise Terminated()
 

@@ -15,7 +15,7 @@ import os
 import sqlite3
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +87,40 @@ MIGRATIONS = [
     CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
         BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: events cannot be deleted'); END;
     """,
+    # 3: the review console's workflow on a finding — 'assign' (claiming is assigning oneself; the
+    # reviewer is details.assignee), 'escalate' (to an officer's attention, with a reason) and
+    # 'acknowledge' (a group owner or admin has read it). Rebuilt like migration 2.
+    """
+    CREATE TABLE events_v3 (
+        event_id   INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind       TEXT NOT NULL CHECK (kind IN
+                       ('review', 'action', 'appeal_filed', 'appeal_resolved', 'action_voided',
+                        'assign', 'escalate', 'acknowledge')),
+        recorded   TEXT NOT NULL,
+        effective  TEXT NOT NULL,
+        actor      TEXT NOT NULL CHECK (length(trim(actor)) > 0),
+        reason     TEXT NOT NULL DEFAULT '',
+        finding_id TEXT,
+        decision   TEXT CHECK (decision IS NULL OR decision IN ('confirmed', 'dismissed')),
+        subject    TEXT,
+        step       TEXT CHECK (step IS NULL OR step IN
+                       ('warning', 'public_criticism', 'temporary_removal', 'termination_review')),
+        ref        INTEGER REFERENCES events(event_id),
+        outcome    TEXT CHECK (outcome IS NULL OR outcome IN ('upheld', 'overturned')),
+        details    TEXT NOT NULL DEFAULT '{}'
+    );
+    INSERT INTO events_v3 SELECT * FROM events;
+    DROP TABLE events;
+    ALTER TABLE events_v3 RENAME TO events;
+    CREATE INDEX events_finding ON events(finding_id);
+    CREATE INDEX events_subject ON events(subject);
+    CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: events cannot be changed'); END;
+    CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: events cannot be deleted'); END;
+    """,
 ]
+WORKFLOW_KINDS = ("assign", "escalate", "acknowledge")
 
 
 def action_label(event_id: int) -> str:
@@ -115,6 +148,17 @@ class Review:
     effective: str
     reason: str
     details: dict[str, Any]
+
+
+@dataclass
+class Workflow:
+    """Where a finding stands in the review console's queue, derived from its workflow events."""
+
+    assignee: str | None = None
+    assigned_by: str | None = None
+    escalated_by: str | None = None  # the latest escalation …
+    escalation_reason: str = ""  # … and why
+    acknowledged_by: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -308,6 +352,21 @@ class Ledger:
                 row["reason"],
                 json.loads(row["details"]),
             )
+        return out
+
+    def workflow(self) -> dict[str, Workflow]:
+        """Assignment, escalation and acknowledgements per finding (the latest assignment wins)."""
+        out: dict[str, Workflow] = {}
+        for row in self.db.execute(
+            "SELECT * FROM events WHERE kind IN ('assign', 'escalate', 'acknowledge') ORDER BY event_id"
+        ):
+            state = out.setdefault(row["finding_id"], Workflow())
+            if row["kind"] == "assign":
+                state.assignee, state.assigned_by = json.loads(row["details"])["assignee"], row["actor"]
+            elif row["kind"] == "escalate":
+                state.escalated_by, state.escalation_reason = row["actor"], row["reason"]
+            elif row["actor"] not in state.acknowledged_by:
+                state.acknowledged_by.append(row["actor"])
         return out
 
     def appeals(self) -> dict[int, Appeal]:
