@@ -57,7 +57,7 @@ async def http_error(request: Request, exc: Exception) -> Response:
         auth.signed_in(request),
         exc.status_code,
         message=exc.detail,
-        status=exc.status_code,
+        code=exc.status_code,
     )
 
 
