@@ -1,0 +1,170 @@
+"""The console's accounts (``auditor user``) and its workflow events in the ledger."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+import pytest
+
+from auditor.cli import cli
+from auditor.console.users import UserStore
+from auditor.errors import AuditorError
+from auditor.ledger import MIGRATIONS, Ledger, _statements
+from auditor.violations import acknowledge, assign, escalate
+from tests import report_fixture
+from tests.test_violations import findings_of
+
+DAY = dt.date(2026, 11, 16)
+
+
+def run(runner, ws, *args, stdin=None):
+    return runner.invoke(cli, ["-w", str(ws.root), *args], input=stdin)
+
+
+@pytest.mark.parametrize(
+    ("args", "stdin", "exit_code", "message"),
+    [
+        (
+            ["user", "add", "wangfang", "--role", "officer", "--password-stdin"],
+            "long enough pw\n",
+            0,
+            "created",
+        ),
+        (["user", "add", "wangfang", "--role", "chief", "--password-stdin"], "long enough pw\n", 2, "chief"),
+        (["user", "add", "wangfang", "--role", "viewer", "--password-stdin"], "short\n", 2, "at least 10"),
+        (
+            ["user", "add", "../etc", "--role", "viewer", "--password-stdin"],
+            "long enough pw\n",
+            2,
+            "user name",
+        ),
+        (
+            ["user", "add", "<b>x</b>", "--role", "viewer", "--password-stdin"],
+            "long enough pw\n",
+            2,
+            "user name",
+        ),
+        (["user", "add", "lina", "--role", "owner"], "long enough pw\nlong enough pw\n", 0, "created"),
+        (
+            ["user", "add", "lina", "--role", "owner"],
+            "long enough pw\nanother one!!\n" * 3,
+            1,
+            "do not match",
+        ),
+    ],
+)
+def test_user_add(runner, ws, args, stdin, exit_code, message):
+    result = run(runner, ws, *args, stdin=stdin)
+    assert result.exit_code == exit_code, result.output
+    assert message in result.output
+
+
+def test_a_duplicate_account_is_refused_and_the_first_stands(runner, ws):
+    assert (
+        run(
+            runner, ws, "user", "add", "lina", "--role", "owner", "--password-stdin", stdin="first password\n"
+        ).exit_code
+        == 0
+    )
+    result = run(
+        runner, ws, "user", "add", "lina", "--role", "officer", "--password-stdin", stdin="second password\n"
+    )
+    assert result.exit_code == 2 and "already exists" in result.output
+    with UserStore(ws.root) as users:
+        assert users.authenticate("lina", "first password").role == "owner"
+        assert users.authenticate("lina", "second password") is None
+    assert "lina  owner" in run(runner, ws, "user", "list").output
+
+
+def test_passwords_are_stored_as_argon2_hashes_only(ws):
+    with UserStore(ws.root) as users:
+        users.add("wangfang", "officer", "a secret password")
+    raw = (ws.root / "users.sqlite").read_bytes()
+    assert b"a secret password" not in raw and b"$argon2id$" in raw
+    assert (ws.root / "users.sqlite").stat().st_mode & 0o077 == 0  # hashes are nobody else's business
+
+
+def test_an_account_without_password_never_signs_in_with_one(ws):
+    with UserStore(ws.root) as users:
+        users.add("wecomonly", "viewer", None)
+        assert users.authenticate("wecomonly", "") is None
+        assert users.authenticate("nobody", "whatever password") is None
+
+
+def test_a_damaged_account_file_is_a_clear_error(ws):
+    (ws.root / "users.sqlite").write_bytes(b"not a database at all" * 100)
+    with pytest.raises(AuditorError, match="not the console's account file"):
+        UserStore(ws.root)
+
+
+def test_serve_and_user_need_a_workspace(runner, tmp_path):
+    result = runner.invoke(cli, ["-w", str(tmp_path / "nowhere"), "user", "list"])
+    assert result.exit_code == 2 and "does not exist" in result.output
+
+
+# --- workflow events -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def audited(tmp_path):
+    return report_fixture.build(tmp_path)
+
+
+def test_assign_escalate_acknowledge_are_append_only_events(audited):
+    [fid] = findings_of(audited, category="pii")
+    assign(audited, [fid], "lina", by="wangfang", on=DAY)
+    assign(audited, [fid], "wangfang", by="wangfang", on=DAY)  # a later claim wins
+    escalate(audited, [fid], by="wangfang", reason="customer data", on=DAY)
+    acknowledge(audited, [fid], by="zhangwei", on=DAY)
+    acknowledge(audited, [fid], by="zhangwei", on=DAY)
+    with Ledger(audited.ledger_path) as ledger:
+        state = ledger.workflow()[fid]
+        assert (state.assignee, state.assigned_by) == ("wangfang", "wangfang")
+        assert (state.escalated_by, state.escalation_reason) == ("wangfang", "customer data")
+        assert state.acknowledged_by == ["zhangwei"]
+        assert [e["kind"] for e in ledger.events()] == [
+            "assign",
+            "assign",
+            "escalate",
+            "acknowledge",
+            "acknowledge",
+        ]
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        sqlite3.connect(audited.ledger_path).execute("UPDATE events SET actor = 'x'")
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda ws, fid: assign(ws, [fid, "nope"], "lina", by="wangfang", on=DAY), "unknown finding id"),
+        (lambda ws, fid: assign(ws, [fid], " ", by="wangfang", on=DAY), "reviewer's name"),
+        (lambda ws, fid: escalate(ws, [fid], by="wangfang", reason=" ", on=DAY), "needs a reason"),
+        (lambda ws, fid: acknowledge(ws, [fid], by="", on=DAY), "who acts"),
+    ],
+)
+def test_a_refused_workflow_event_writes_nothing(audited, call, message):
+    [fid] = findings_of(audited, category="pii")
+    with pytest.raises(AuditorError, match=message):
+        call(audited, fid)
+    assert not audited.ledger_path.exists() or Ledger(audited.ledger_path).events() == []
+
+
+def test_a_version_2_ledger_migrates_to_the_workflow_kinds_keeping_every_event(tmp_path):
+    path = tmp_path / "ledger.sqlite"
+    db = sqlite3.connect(path, isolation_level=None)
+    for number, script in enumerate(MIGRATIONS[:2], start=1):
+        for statement in _statements(script):
+            db.execute(statement)
+        db.execute(f"PRAGMA user_version = {number}")
+    db.execute(
+        "INSERT INTO events (kind, recorded, effective, actor, subject, step) "
+        "VALUES ('action', '2026-11-16T00:00:00', '2026-11-16', 'lina', 'zhangwei', 'warning')"
+    )
+    db.close()
+    with Ledger(path) as ledger:
+        assert [r["step"] for r in ledger.events()] == ["warning"]
+        ledger.append([{"kind": "escalate", "effective": "2026-11-17", "actor": "lina", "finding_id": "f1"}])
+        assert ledger.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 3
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        sqlite3.connect(path).execute("DELETE FROM events")
