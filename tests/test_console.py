@@ -451,3 +451,11 @@ def test_the_dashboard_draws_its_charts_in_the_page(built):
     html = client_for(built, "officer").get("/dashboard").text
     assert html.count("<svg") == 2 and 'class="c-profanity"' in html
     assert "2026-11-16 profanity" in html  # a bar's title
+
+
+def test_labels_exist_in_both_languages_and_none_hides_behind_a_dict_method():
+    from auditor.console.labels import labels
+
+    zh, en = labels("zh"), labels("en")
+    assert set(zh) == set(en)
+    assert [k for k in zh if hasattr(dict, k)] == []  # t.clear would be dict.clear in a template
