@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -24,6 +23,7 @@ from auditor.console import auth, dashboard, people, queue, signin, trail
 from auditor.console.labels import labels
 from auditor.console.users import UserStore
 from auditor.console.web import environment, render
+from auditor.console.wecom_oauth import WeComOAuth
 from auditor.workspace import Workspace
 
 SESSION_COOKIE = "auditor_session"
@@ -67,12 +67,14 @@ def create_app(
     secure_cookies: bool = False,
     today: Callable[[], dt.date] | None = None,
     throttle: auth.LoginThrottle | None = None,
-    oauth: Any = None,
+    oauth: WeComOAuth | None = None,
 ) -> Starlette:
     """The console for ``ws``. ``secure_cookies``: the session cookie only travels over HTTPS (set
     it whenever the console is served over TLS, directly or behind a proxy). ``today`` fixes the
-    date decisions take effect (tests); it defaults to today in the workspace's zone."""
+    date decisions take effect (tests); it defaults to today in the workspace's zone. WeCom sign-in
+    is on when ``[console.wecom_oauth]`` names a corpid."""
     ws.require()
+    oauth = oauth or WeComOAuth.of_config(ws.config)
     users = UserStore(ws.root)
     routes = [
         *signin.routes,

@@ -80,16 +80,22 @@ def user() -> None:
 @click.argument("name")
 @click.option("--role", required=True, type=click.Choice(ROLES), help="officer, owner, hr or viewer.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@click.option("--wecom-only", is_flag=True, help="No password: the account signs in through WeCom only.")
 @click.pass_context
-def user_add(ctx: click.Context, name: str, role: str, password_stdin: bool) -> None:
+def user_add(ctx: click.Context, name: str, role: str, password_stdin: bool, wecom_only: bool) -> None:
     """Create an account; the password is prompted for (twice) unless --password-stdin.
 
     \b
-    Example:
+    Examples:
       auditor user add wangfang --role officer
+      auditor user add lina --role owner --wecom-only
     """
     ws = configured_workspace(ctx)
-    if password_stdin:
+    if wecom_only and password_stdin:
+        raise click.UsageError("--wecom-only takes no password")
+    if wecom_only:
+        password = None
+    elif password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt(
