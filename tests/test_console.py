@@ -459,3 +459,34 @@ def test_labels_exist_in_both_languages_and_none_hides_behind_a_dict_method():
     zh, en = labels("zh"), labels("en")
     assert set(zh) == set(en)
     assert [k for k in zh if hasattr(dict, k)] == []  # t.clear would be dict.clear in a template
+
+
+def test_report_pages_follow_a_decision_taken_in_the_console(ws):
+    import json
+
+    from auditor.report.render import report
+
+    report(ws, [cf.DAY])
+    summary = ws.reports_dir / cf.DAY / "summary.json"
+    before = json.loads(summary.read_text(encoding="utf-8"))["ledger_event_id"]
+    client = client_for(ws, "officer")
+    form = {"op": "confirm", "ids[]": ids(ws)["F_C"], "reason": "r", "csrf_token": cf.token(client)}
+    assert client.post("/decide", data=form).status_code == 303
+    after = json.loads(summary.read_text(encoding="utf-8"))["ledger_event_id"]
+    assert after == Ledger(ws.ledger_path).last_event_id() > before
+    assert "已确认" in "".join(
+        p.read_text(encoding="utf-8") for p in (ws.reports_dir / cf.DAY).rglob("*.html")
+    )
+
+
+def test_a_decision_taken_while_the_nightly_run_holds_the_lock_stands_and_says_so(ws):
+    from auditor.lock import workspace_lock
+    from auditor.report.render import report
+
+    report(ws, [cf.DAY])
+    client = client_for(ws, "officer")
+    form = {"op": "confirm", "ids[]": ids(ws)["F_C"], "reason": "r", "csrf_token": cf.token(client)}
+    with workspace_lock(ws.lock_path):
+        assert client.post("/decide", data=form).status_code == 303
+    assert len(Ledger(ws.ledger_path).events("review")) == 1
+    assert "the next nightly run refreshes them" in client.get("/queue").text

@@ -168,3 +168,12 @@ def test_a_version_2_ledger_migrates_to_the_workflow_kinds_keeping_every_event(t
         assert ledger.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 3
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         sqlite3.connect(path).execute("DELETE FROM events")
+
+
+def test_a_wecom_only_account_takes_no_password(runner, ws):
+    result = run(runner, ws, "user", "add", "lina", "--role", "owner", "--wecom-only")
+    assert result.exit_code == 0, result.output
+    result = run(
+        runner, ws, "user", "add", "zhao", "--role", "owner", "--wecom-only", "--password-stdin", stdin="x\n"
+    )
+    assert result.exit_code == 2 and "takes no password" in result.output
