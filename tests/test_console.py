@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 
 from auditor.console.app import SESSION_COOKIE, create_app
 from auditor.console.auth import LoginThrottle
+from auditor.console.users import UserStore
 from auditor.ledger import Ledger
 from auditor.violations import load_findings
 from tests import console_fixture as cf
@@ -272,8 +273,8 @@ def test_the_throttle_forgets_failures_after_its_window():
 
 def test_a_removed_account_is_signed_out(ws):
     client = client_for(ws, "viewer")
-    ws_users = client.app.state.users
-    ws_users.db.execute("DELETE FROM users WHERE name = 'viewer1'")
+    with UserStore(ws.root) as users:
+        users.remove("viewer1")
     assert client.get("/queue").status_code == 303
 
 
@@ -490,3 +491,24 @@ def test_a_decision_taken_while_the_nightly_run_holds_the_lock_stands_and_says_s
         assert client.post("/decide", data=form).status_code == 303
     assert len(Ledger(ws.ledger_path).events("review")) == 1
     assert "the next nightly run refreshes them" in client.get("/queue").text
+
+
+def test_saved_filters_are_each_reviewers_own_and_always_valid(ws):
+    client = client_for(ws, "officer")
+    query = "severity=high&group=wrC&status=all&bogus=1"
+    form = {"op": "save", "name": "<b>客户群</b> 高", "query": query, "csrf_token": cf.token(client)}
+    response = client.post("/queue/filters", data=form)
+    assert response.headers["location"] == "/queue?group=wrC&severity=high&status=all"
+    html = client.get("/queue").text
+    assert (
+        "&lt;b&gt;客户群&lt;/b&gt; 高" in html
+        and 'href="/queue?group=wrC&amp;severity=high&amp;status=all"' in html
+    )
+    assert "客户群" not in client_for(ws, "viewer").get("/queue").text
+    bad = {"op": "save", "name": "x", "query": "severity=worst", "csrf_token": cf.token(client)}
+    assert client.post("/queue/filters", data=bad).status_code == 400
+    gone = {"op": "delete", "name": "<b>客户群</b> 高", "csrf_token": cf.token(client)}
+    client.post("/queue/filters", data=gone)
+    assert (
+        "客户群</b>" not in client.get("/queue").text and "&lt;b&gt;客户群" not in client.get("/queue").text
+    )

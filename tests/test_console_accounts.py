@@ -177,3 +177,20 @@ def test_a_wecom_only_account_takes_no_password(runner, ws):
         runner, ws, "user", "add", "zhao", "--role", "owner", "--wecom-only", "--password-stdin", stdin="x\n"
     )
     assert result.exit_code == 2 and "takes no password" in result.output
+
+
+def test_user_password_and_remove(runner, ws):
+    run(runner, ws, "user", "add", "lina", "--role", "owner", "--password-stdin", stdin="first password\n")
+    result = run(runner, ws, "user", "password", "lina", "--password-stdin", stdin="second password\n")
+    assert result.exit_code == 0, result.output
+    with UserStore(ws.root) as users:
+        assert users.authenticate("lina", "first password") is None
+        assert users.authenticate("lina", "second password").name == "lina"
+    assert (
+        run(runner, ws, "user", "password", "nobody", "--password-stdin", stdin="long enough!\n").exit_code
+        == 2
+    )
+    assert run(runner, ws, "user", "remove", "lina").exit_code == 0
+    result = run(runner, ws, "user", "remove", "lina")
+    assert result.exit_code == 2 and "no user lina" in result.output
+    assert "no accounts" in run(runner, ws, "user", "list").output

@@ -93,16 +93,7 @@ def user_add(ctx: click.Context, name: str, role: str, password_stdin: bool, wec
     ws = configured_workspace(ctx)
     if wecom_only and password_stdin:
         raise click.UsageError("--wecom-only takes no password")
-    if wecom_only:
-        password = None
-    elif password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = click.prompt(
-            f"Password for {name} (at least {MIN_PASSWORD} characters)",
-            hide_input=True,
-            confirmation_prompt=True,
-        )
+    password = None if wecom_only else _password(name, password_stdin)
     with UserStore(ws.root) as users:
         users.add(name, role, password)
     click.echo(f"user {name} ({role}) created")
@@ -124,3 +115,46 @@ def user_list(ctx: click.Context) -> None:
         click.echo(f"{account.name}  {account.role}")
     if not accounts:
         click.echo("no accounts")
+
+
+def _password(name: str, from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt(
+        f"Password for {name} (at least {MIN_PASSWORD} characters)", hide_input=True, confirmation_prompt=True
+    )
+
+
+@user.command(name="password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
+@click.pass_context
+def user_password(ctx: click.Context, name: str, password_stdin: bool) -> None:
+    """Set a new password for an account.
+
+    \b
+    Example:
+      auditor user password wangfang
+    """
+    ws = configured_workspace(ctx)
+    with UserStore(ws.root) as users:
+        users.set_password(name, _password(name, password_stdin))
+    click.echo(f"password of {name} changed")
+
+
+@user.command(name="remove")
+@click.argument("name")
+@click.pass_context
+def user_remove(ctx: click.Context, name: str) -> None:
+    """Delete an account; a signed-in session of it ends at its next request.
+
+    The ledger keeps every decision the account took, under its name.
+
+    \b
+    Example:
+      auditor user remove viewer1
+    """
+    ws = configured_workspace(ctx)
+    with UserStore(ws.root) as users:
+        users.remove(name)
+    click.echo(f"user {name} removed")

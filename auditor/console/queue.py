@@ -8,6 +8,7 @@ acknowledge are workflow events in the same append-only ledger.
 from __future__ import annotations
 
 from functools import partial
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -49,6 +50,7 @@ def queue_page(request: Request) -> Response:
         flt=flt,
         groups=groups,
         reviewers=sorted({r["assignee"] for r in rows if r["assignee"]}),
+        saved=request.app.state.users.filters(user.name),
     )
 
 
@@ -118,8 +120,30 @@ async def decide(request: Request) -> Response:
     return back(form.get("next"), "/queue")
 
 
+async def saved_filters(request: Request) -> Response:
+    """Save the queue's current filter under a name, or forget one (each reviewer their own)."""
+    user = auth.require(request, "queue.view")
+    form = await form_of(request)
+    users = request.app.state.users
+    name = str(form.get("name", ""))
+    if form.get("op") == "delete":
+        users.delete_filter(user.name, name)
+        return back("/queue", "/queue")
+    # kept only as the validated filter's own parameters, so a saved link is always a valid filter
+    flt = data.QueueFilter.of(dict(parse_qsl(str(form.get("query", "")))))
+    query = urlencode(flt.params())
+
+    def run() -> tuple[str, None]:
+        users.save_filter(user.name, name, query)
+        return name, None
+
+    record(request, run)
+    return back(f"/queue?{query}", "/queue")
+
+
 routes = [
     Route("/queue", queue_page),
+    Route("/queue/filters", saved_filters, methods=["POST"]),
     Route("/findings/{finding_id:str}", finding_page),
     Route("/decide", decide, methods=["POST"]),
 ]

@@ -39,6 +39,12 @@ CREATE TABLE users (
     created  TEXT NOT NULL
 );
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE saved_filters (            -- a reviewer's named queue filters (the query string)
+    owner TEXT NOT NULL,                -- the account (removed with it)
+    name  TEXT NOT NULL,
+    query TEXT NOT NULL,
+    PRIMARY KEY (owner, name)
+);
 """
 
 _hasher = PasswordHasher()
@@ -124,6 +130,39 @@ class UserStore:
         except sqlite3.IntegrityError:
             raise AuditorError(f"user {name} already exists") from None
         return User(name, role)
+
+    def remove(self, name: str) -> None:
+        """Delete an account; a session of it ends at its next request (``auth.signed_in``)."""
+        with self.db:
+            self.db.execute("DELETE FROM saved_filters WHERE owner = ?", (name,))
+            if self.db.execute("DELETE FROM users WHERE name = ?", (name,)).rowcount == 0:
+                raise AuditorError(f"no user {name}")
+
+    def set_password(self, name: str, password: str) -> None:
+        if len(password) < MIN_PASSWORD:
+            raise AuditorError(f"the password needs at least {MIN_PASSWORD} characters")
+        if (
+            self.db.execute(
+                "UPDATE users SET password = ? WHERE name = ?", (_hasher.hash(password), name)
+            ).rowcount
+            == 0
+        ):
+            raise AuditorError(f"no user {name}")
+
+    def save_filter(self, owner: str, name: str, query: str) -> None:
+        """Keep (or replace) a named queue filter for ``owner``."""
+        name = " ".join(name.split())[:60]
+        if not name:
+            raise AuditorError("a saved filter needs a name")
+        self.db.execute("INSERT OR REPLACE INTO saved_filters VALUES (?, ?, ?)", (owner, name, query[:2000]))
+
+    def delete_filter(self, owner: str, name: str) -> None:
+        self.db.execute("DELETE FROM saved_filters WHERE owner = ? AND name = ?", (owner, name))
+
+    def filters(self, owner: str) -> list[tuple[str, str]]:
+        return self.db.execute(
+            "SELECT name, query FROM saved_filters WHERE owner = ? ORDER BY name", (owner,)
+        ).fetchall()
 
     def get(self, name: str) -> User | None:
         row = self.db.execute("SELECT name, role FROM users WHERE name = ?", (name,)).fetchone()
