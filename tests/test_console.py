@@ -450,8 +450,10 @@ def test_the_trail_lists_every_event_filters_and_exports_csv(ws):
 
 def test_the_dashboard_draws_its_charts_in_the_page(built):
     html = client_for(built, "officer").get("/dashboard").text
-    assert html.count("<svg") == 2 and 'class="c-profanity"' in html
+    assert html.count("<svg") == 3 and 'class="c-profanity"' in html
     assert "2026-11-16 profanity" in html  # a bar's title
+    findings, messages = len(load_findings(built)), 10  # the fixture day: 8 + 2 messages
+    assert f"2026-11-16 rate: {round(1000 * findings / messages, 1)}" in html
 
 
 def test_labels_exist_in_both_languages_and_none_hides_behind_a_dict_method():

@@ -144,7 +144,7 @@ def test_an_officer_reviews_from_sign_in_to_the_audit_trail(browser, served):
         assert trail.count("wangfang") >= 4 and "quoted a customer's message" in trail and "warning" in trail
         shot(page, "console-trail")
         page.goto(f"{base}/dashboard")
-        assert page.locator("svg.chart").count() == 2
+        assert page.locator("svg.chart").count() == 3
         shot(page, "console-dashboard")
         with Ledger(ws.ledger_path) as ledger:
             reviews = ledger.events("review")

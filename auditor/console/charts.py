@@ -12,6 +12,7 @@ WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 720, 200, 36, 22, 8
 def stacked_bars(dates: list[str], per_day: dict[str, Counter], keys: list[str]) -> dict[str, Any]:
     """One bar per date, stacked by key (a CSS class ``c-<key>`` colours each part)."""
     top = max((sum(per_day[d].values()) for d in dates), default=0) or 1
+    top = int(top) if float(top).is_integer() else round(top, 1)
     plot_h = HEIGHT - BOTTOM - TOP
     slot = (WIDTH - LEFT) / max(1, len(dates))
     bars, labels = [], []
@@ -48,5 +49,5 @@ def stacked_bars(dates: list[str], per_day: dict[str, Counter], keys: list[str])
     }
 
 
-def bars(dates: list[str], values: dict[str, int], key: str) -> dict[str, Any]:
+def bars(dates: list[str], values: dict[str, float], key: str) -> dict[str, Any]:
     return stacked_bars(dates, {d: Counter({key: values.get(d, 0)}) for d in dates}, [key])

@@ -24,6 +24,7 @@ def dashboard_page(request: Request) -> Response:
         categories=present,
         per_category=charts.stacked_bars(d["dates"], d["per_day"], present),
         backlog=charts.bars(d["dates"], d["pending"], "pending"),
+        rate=charts.bars(d["dates"], d["rate"], "rate"),
         today=on.isoformat(),
     )
 

@@ -369,6 +369,11 @@ def trail(ws: Workspace, flt: TrailFilter) -> list[dict[str, Any]]:
 # --- dashboard ---------------------------------------------------------------------------------
 
 
+def message_count(ws: Workspace, date: str) -> int:
+    """Messages of a date, from the Parquet footers (no row is read)."""
+    return sum(pq.ParquetFile(path).metadata.num_rows for path in lake.partition_files(ws.messages_dir, date))
+
+
 def dashboard(ws: Workspace, on: dt.date, days: int = 30) -> dict[str, Any]:
     """Per-day series over the last ``days`` audited dates: findings per category, the review
     backlog (pending findings by the day they were found, and their age), open appeals by deadline."""
@@ -383,12 +388,16 @@ def dashboard(ws: Workspace, on: dt.date, days: int = 30) -> dict[str, Any]:
     ages = [(on - dt.date.fromisoformat(d)).days for d, n in pending.items() for _ in range(n)]
     with Ledger(ws.ledger_path) as ledger:
         appeals = [a for a in ledger.appeals().values() if a.outcome is None]
+    messages = {d: message_count(ws, d) for d in dates}
+    rate = {d: round(1000 * sum(per_day[d].values()) / messages[d], 1) if messages[d] else 0 for d in dates}
     confirmed_by_person: Counter = Counter(r["sender"] for r in rows if r["status"] == "confirmed")
     confirmed_by_group: Counter = Counter(r["group"] for r in rows if r["status"] == "confirmed")
     return {
         "dates": dates,
         "per_day": per_day,
         "pending": pending,
+        "messages": messages,
+        "rate": rate,
         "pending_total": sum(pending.values()),
         "oldest_pending_days": max(ages, default=0),
         "median_pending_days": sorted(ages)[len(ages) // 2] if ages else 0,
