@@ -16,8 +16,6 @@ from auditor.ledger import Ledger
 from auditor.violations import load_findings
 from tests import console_fixture as cf
 
-pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx`:DeprecationWarning")
-
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):

@@ -194,3 +194,73 @@ def test_user_password_and_remove(runner, ws):
     result = run(runner, ws, "user", "remove", "lina")
     assert result.exit_code == 2 and "no user lina" in result.output
     assert "no accounts" in run(runner, ws, "user", "list").output
+
+
+# --- evidence in words ---------------------------------------------------------------------------
+
+TOKEN = "ghp_x8Fq2LmZ9wR4tY7uI1oP3aS5dF6gH0jK2lQw"
+EVIDENCE_CASES = [
+    (
+        {
+            "hits": [
+                {"rule": "profanity.lexicon", "severity": "medium", "term": "他妈的", "start": 0, "end": 3}
+            ]
+        },
+        "规则 profanity.lexicon（中）；命中词条「他妈的」",
+    ),
+    (
+        {
+            "hits": [
+                {
+                    "rule": "abuse.model",
+                    "severity": "medium",
+                    "score": 0.93,
+                    "ngrams": ["骗子 +1.41", "河南人 +0.72"],
+                }
+            ]
+        },
+        "模型判定得分 0.93，主要依据：骗子 +1.41、河南人 +0.72",
+    ),
+    (
+        {
+            "hits": [
+                {
+                    "rule": "malicious_link.ip_host",
+                    "severity": "high",
+                    "url": "http://1.2.3.4/?token=" + TOKEN,
+                }
+            ]
+        },
+        "链接 http://1.2.3.4/?token=ghp_******",
+    ),
+    ({"participants": ["mayang", "sunjun"], "messages": 4}, "参与者：mayang、sunjun"),
+    ({"left_date": "2026-11-06", "messages": 1}, "已于 2026-11-06 离职"),
+    ({"group_category": "customer", "base_severity": "medium"}, "客户服务群中的严重程度（基础：中）"),
+]
+
+
+@pytest.mark.parametrize(("evidence", "expected"), EVIDENCE_CASES)
+def test_evidence_in_words_a_reviewer_reads(evidence, expected):
+    import json
+
+    from auditor.console.data import evidence_words
+    from auditor.console.labels import labels
+
+    words = "\n".join(evidence_words(json.dumps(evidence, ensure_ascii=False), labels("zh")))
+    assert expected in words
+    assert TOKEN not in words  # a secret in a URL is masked
+
+
+def test_serve_checks_its_options_and_hands_the_app_to_uvicorn(runner, ws, monkeypatch):
+    import uvicorn
+
+    started = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: started.update(options, app=app))
+    result = run(runner, ws, "serve", "--port", "8799")
+    assert result.exit_code == 0, result.output
+    assert "no accounts yet" in result.output
+    assert (started["host"], started["port"], started["ssl_certfile"]) == ("127.0.0.1", 8799, None)
+    cert = ws.root / "cert.pem"
+    cert.write_text("x")
+    result = run(runner, ws, "serve", "--ssl-certfile", str(cert))
+    assert result.exit_code == 2 and "go together" in result.output

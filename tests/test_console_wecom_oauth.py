@@ -18,8 +18,6 @@ from auditor.errors import AuditorError
 from auditor.ledger import Ledger
 from tests import console_fixture as cf
 
-pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx`:DeprecationWarning")
-
 CODES = {
     "code-lina": {"userid": "lina"},
     "code-stranger": {"userid": "stranger"},

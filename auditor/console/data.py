@@ -29,10 +29,6 @@ QUEUE_LIMIT = 300  # rows on one page; the filters narrow the rest
 CONTEXT_MESSAGES = 5
 
 
-def today(ws: Workspace) -> dt.date:
-    return dt.datetime.now(ws.tz).date()
-
-
 def _date(value: str, name: str) -> str:
     try:
         return dt.date.fromisoformat(value).isoformat()
