@@ -6,6 +6,8 @@ import datetime as dt
 import sqlite3
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from auditor.cli import cli
 from auditor.console.users import UserStore
@@ -264,3 +266,58 @@ def test_serve_checks_its_options_and_hands_the_app_to_uvicorn(runner, ws, monke
     cert.write_text("x")
     result = run(runner, ws, "serve", "--ssl-certfile", str(cert))
     assert result.exit_code == 2 and "go together" in result.output
+
+
+# --- invariants and faults -----------------------------------------------------------------------
+
+
+@given(st.text(max_size=60))
+def test_a_post_sign_in_destination_is_always_a_local_path(target):
+    from urllib.parse import urlsplit
+
+    from auditor.console.auth import safe_next
+
+    result = safe_next(target)
+    assert result.startswith("/") and not result.startswith(("//", "/\\"))
+    assert urlsplit(result).netloc == "" and urlsplit(result).scheme == ""
+
+
+@given(st.text(max_size=40))
+def test_a_csv_cell_never_starts_a_formula(value):
+    from auditor.console.trail import FORMULA_START, spreadsheet_safe
+
+    cell = spreadsheet_safe(value)
+    assert not cell.startswith(FORMULA_START)
+    assert cell.endswith(value)
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["date_from", "severity", "status", "category", "q", "x"]), st.text(max_size=20)
+    )
+)
+def test_any_queue_query_is_a_filter_or_a_400(params):
+    from starlette.exceptions import HTTPException
+
+    from auditor.console.data import QueueFilter
+
+    try:
+        flt = QueueFilter.of(params)
+    except HTTPException as exc:
+        assert exc.status_code == 400
+    else:
+        assert flt.status in ("pending", "confirmed", "dismissed", "all")
+        assert QueueFilter.of(flt.params()) == flt  # what a saved filter keeps reads back the same
+
+
+def test_a_crash_while_creating_the_account_file_leaves_nothing(ws, monkeypatch):
+    import os
+
+    def crash(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "link", crash)
+    with pytest.raises(OSError, match="No space"):
+        UserStore(ws.root)
+    assert not (ws.root / "users.sqlite").exists()
+    assert not list(ws.root.glob(".tmp-users.sqlite-*"))
