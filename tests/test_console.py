@@ -512,3 +512,16 @@ def test_saved_filters_are_each_reviewers_own_and_always_valid(ws):
     assert (
         "客户群</b>" not in client.get("/queue").text and "&lt;b&gt;客户群" not in client.get("/queue").text
     )
+
+
+def test_dismissing_with_the_allowlist_learns_the_phrase_in_its_context(ws):
+    client = client_for(ws, "officer")
+    fid = cf.finding_in(ws, "wrA", "profanity", "zhangwei")
+    form = {"op": "dismiss", "ids[]": fid, "reason": "team banter", "allowlist": "1", "group_only": "1"}
+    assert client.post("/decide", data=form | {"csrf_token": cf.token(client)}).status_code == 303
+    notice = client.get("/queue").text
+    assert "past findings silenced by" in notice and "<script>window" not in notice
+    allowlisted = (ws.dictionaries_dir / "allowlist.txt").read_text(encoding="utf-8")
+    assert "room:wrA" in allowlisted
+    [review] = Ledger(ws.ledger_path).events("review")
+    assert (review["decision"], review["actor"]) == ("dismissed", "wangfang")

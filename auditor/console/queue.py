@@ -93,7 +93,22 @@ def _decide(request: Request, form: dict, user: auth.User) -> None:
                 raise AuditorError("an owner acknowledges findings of their own groups only")
         if op in ("confirm", "dismiss"):
             decision = "confirmed" if op == "confirm" else "dismissed"
-            violations.review(ws, ids, decision, by=user.name, reason=reason, on=on)
+            learn = op == "dismiss" and form.get("allowlist") == "1"
+            result = violations.review(
+                ws,
+                ids,
+                decision,
+                by=user.name,
+                reason=reason,
+                on=on,
+                allowlist_phrases=learn,
+                group_only=learn and form.get("group_only") == "1",
+            )
+            done = f"{op} × {len(ids)}"
+            if result.preview is not None:
+                done += f"; {len(result.preview.silenced)} past findings silenced by: "
+                done += ", ".join(p.text for p in result.phrases)
+            return done, partial(follow.after_findings, ws, ids)
         elif op == "claim":
             violations.assign(ws, ids, user.name, by=user.name, on=on)
         elif op == "assign":
@@ -104,8 +119,7 @@ def _decide(request: Request, form: dict, user: auth.User) -> None:
             violations.escalate(ws, ids, by=user.name, reason=reason, on=on)
         else:
             violations.acknowledge(ws, ids, by=user.name, on=on, reason=reason)
-        following = partial(follow.after_findings, ws, ids) if op in ("confirm", "dismiss") else None
-        return f"{op} × {len(ids)}", following
+        return f"{op} × {len(ids)}", None
 
     record(request, run)
 
