@@ -14,7 +14,7 @@ def stacked_bars(dates: list[str], per_day: dict[str, Counter], keys: list[str])
     top = max((sum(per_day[d].values()) for d in dates), default=0) or 1
     top = int(top) if float(top).is_integer() else round(top, 1)
     plot_h = HEIGHT - BOTTOM - TOP
-    slot = (WIDTH - LEFT) / max(1, len(dates))
+    slot = min((WIDTH - LEFT) / max(1, len(dates)), 48)  # a few days stay narrow bars
     bars, labels = [], []
     for i, date in enumerate(dates):
         x = LEFT + i * slot + slot * 0.15
