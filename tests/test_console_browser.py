@@ -70,9 +70,9 @@ def open_console(browser, base: str):
     return context, page, seen
 
 
-def sign_in(page, base: str, name: str) -> None:
-    page.goto(f"{base}/queue")
-    assert "/login" in page.url
+def sign_in(page, base: str, name: str, start: str = "/login") -> None:
+    page.goto(f"{base}{start}")
+    assert "/login" in page.url  # a page asked for first sends one to sign in, and back after
     page.fill("input[name=name]", name)
     page.fill("input[name=password]", cf.PASSWORD)
     page.click("form[action='/login'] button[type=submit]")
@@ -95,7 +95,7 @@ def test_an_officer_reviews_from_sign_in_to_the_audit_trail(browser, served):
     ws, base = served
     context, page, seen = open_console(browser, base)
     try:
-        sign_in(page, base, "wangfang")
+        sign_in(page, base, "wangfang", start="/queue")
         assert page.url == f"{base}/queue"
         assert page.evaluate("window.__pwned") is None
         everything = queue_ids(page)
@@ -181,5 +181,28 @@ def test_an_owner_sees_their_group_and_acknowledges(browser, served):
             [event] = ledger.events("acknowledge")
             assert (event["actor"], event["finding_id"]) == ("lina", shown[0])
         assert seen["errors"] == [] or all("403" in e for e in seen["errors"])
+    finally:
+        context.close()
+
+
+def test_hr_and_viewers_read_without_decision_forms(browser, served):
+    _, base = served
+    context, page, seen = open_console(browser, base)
+    try:
+        sign_in(page, base, "hr.chen")
+        assert page.url == f"{base}/referrals"
+        page.click("a[href='/people/zhangwei']")
+        page.wait_for_load_state("load")
+        assert "提交人事：解除劳动合同审查" in page.inner_text("main")
+        assert page.locator("form[method=post]:not([action='/logout'])").count() == 0
+        assert page.goto(f"{base}/queue").status == 403
+        page.click("form[action='/logout'] button")
+        page.wait_for_load_state("load")
+        sign_in(page, base, "viewer1")
+        assert page.url == f"{base}/queue" and len(queue_ids(page)) > 0
+        assert page.locator("fieldset.decide").count() == 0
+        page.goto(f"{base}/trail")
+        assert "termination_review" in page.inner_text("table.events")
+        assert all(url.startswith(base) for url in seen["requests"])
     finally:
         context.close()
