@@ -374,7 +374,8 @@ def dashboard(ws: Workspace, on: dt.date, days: int = 30) -> dict[str, Any]:
     """Per-day series over the last ``days`` audited dates: findings per category, the review
     backlog (pending findings by the day they were found, and their age), open appeals by deadline."""
     rows = review_rows(ws)
-    dates = sorted({str(r["date"]) for r in rows})[-days:]
+    # every audited day, also those without a finding (a trend needs its zeros)
+    dates = sorted(set(lake.dates(ws.findings_dir)) | {str(r["date"]) for r in rows})[-days:]
     per_day: dict[str, Counter] = defaultdict(Counter)
     pending: Counter = Counter()
     for r in rows:
