@@ -97,6 +97,7 @@ POST_TABLE = [
     ("/actions/{ACT}/void", {"reason": "wrong person"}, (303, 403, 403, 403)),
     ("/actions/{ACT}/appeal", {"reason": "not me"}, (403, 403, 403, 403)),  # only zhangwei may
     ("/appeals/APL-000001/resolve", {"outcome": "upheld", "reason": "x"}, (303, 403, 403, 403)),
+    ("/queue/filters", {"op": "save", "name": "mine", "query": "severity=high"}, (303, 303, 403, 303)),
 ]
 
 
@@ -525,3 +526,17 @@ def test_dismissing_with_the_allowlist_learns_the_phrase_in_its_context(ws):
     assert "room:wrA" in allowlisted
     [review] = Ledger(ws.ledger_path).events("review")
     assert (review["decision"], review["actor"]) == ("dismissed", "wangfang")
+
+
+def test_the_role_tables_cover_every_route_of_the_app(built):
+    """A new route must join GET_TABLE or POST_TABLE (and so be tried as every role)."""
+    app = create_app(built)
+    tabled = {p for p, _ in GET_TABLE} | {p for p, _, _ in POST_TABLE}
+    tabled = {
+        re.sub(r"\{\w+\}|/[0-9a-f]{12,}|ACT-\d+|APL-\d+|zhangwei|zhaolei|nobody-at-all", "{}", p)
+        for p in tabled
+    }
+    public = {"/logout"}  # anyone signed in or not may sign out
+    for route in app.routes:
+        path = re.sub(r"\{[^}]+\}", "{}", route.path)
+        assert path in tabled | public, f"{route.path} is not in the route × role tables"
