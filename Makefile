@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO := demo-workspace
 
-.PHONY: install demo test lint format bench eval sample clean
+.PHONY: install demo serve test lint format bench eval sample clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,18 @@ demo: install
 	cp sample_data/company-dictionaries/*.txt $(DEMO)/dictionaries/
 	$(BIN)/auditor -w $(DEMO) nightly
 	@echo "Report index: $(CURDIR)/$(DEMO)/reports/index.html (newest day: $$(ls -d $(CURDIR)/$(DEMO)/reports/*/index.html | tail -n 1))"
+
+# The review console on the demo workspace (made first if missing), with an officer account
+# "demo": its password comes from AUDITOR_DEMO_PASSWORD or is generated and printed once.
+PORT ?= 8750
+serve: install
+	@test -f $(DEMO)/reports/index.html || $(MAKE) demo
+	@if ! $(BIN)/auditor -w $(DEMO) user list | grep -q '^demo '; then \
+		password="$${AUDITOR_DEMO_PASSWORD:-$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(12))')}"; \
+		printf '%s\n' "$$password" | $(BIN)/auditor -w $(DEMO) user add demo --role officer --password-stdin && \
+		echo "demo officer account: demo / $$password (shown once; set AUDITOR_DEMO_PASSWORD to choose it)"; \
+	fi
+	$(BIN)/auditor -w $(DEMO) serve --port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest

@@ -1458,8 +1458,9 @@ def sample(out_dir: Path, messages: int, groups: int, days: int, seed: int, star
 # Command groups that live in their own modules (DESIGN: the CLI split by command group).
 from auditor.commands.evidence import check_evidence, export_group  # noqa: E402
 from auditor.commands.notify import notify  # noqa: E402
+from auditor.console.commands import serve, user  # noqa: E402
 
-for command in (notify, export_group, check_evidence):
+for command in (notify, export_group, check_evidence, serve, user):
     cli.add_command(command)
 
 

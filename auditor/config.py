@@ -64,6 +64,17 @@ DEFAULTS: dict[str, Any] = {
         "lang": "zh",  # zh or en
         "context_messages": 3,  # messages shown before and after each finding
     },
+    "console": {
+        # Sign-in through WeCom web authorisation (企业微信网页授权); off while corpid is empty.
+        "wecom_oauth": {
+            "corpid": "",
+            "agentid": "",  # the self-built application whose OAuth the console uses
+            "secret_env": "AUDITOR_WECOM_SECRET",  # environment variable holding that application's secret
+            "redirect_uri": "",  # the console's public address + /auth/wecom/callback
+            "authorize_url": "https://login.work.weixin.qq.com/wwlogin/sso/login",
+            "api_base": "https://qyapi.weixin.qq.com",
+        },
+    },
     "audit": {
         # Worker processes for text analysis; 0 means one per available core.
         "workers": 0,
@@ -202,6 +213,14 @@ dir = ""                            # snapshot store, e.g. "/mnt/backup/auditor"
 [report]
 lang = "zh"                         # zh or en
 context_messages = 3                # messages shown before and after each finding
+
+[console.wecom_oauth]               # WeCom web sign-in for `auditor serve`; off while corpid is empty
+corpid = ""
+agentid = ""
+secret_env = "AUDITOR_WECOM_SECRET" # the application's secret is read from this environment variable
+redirect_uri = ""                   # e.g. "https://audit.example.com/auth/wecom/callback"
+authorize_url = "https://login.work.weixin.qq.com/wwlogin/sso/login"
+api_base = "https://qyapi.weixin.qq.com"
 
 [audit]
 workers = 0                         # text-analysis processes; 0 = one per available core
@@ -393,6 +412,14 @@ def _validate(cfg: dict[str, Any]) -> None:
             raise AuditorError(
                 f"auditor.toml: detectors.{category} needs 0 <= threshold <= 1 and 0 < cue_threshold <= 1"
             )
+    oauth = cfg["console"]["wecom_oauth"]
+    if oauth["corpid"]:
+        missing = [k for k in ("agentid", "secret_env", "redirect_uri") if not oauth[k]]
+        if missing:
+            raise AuditorError(f"auditor.toml: console.wecom_oauth needs {', '.join(missing)} with corpid")
+        for key in ("redirect_uri", "authorize_url", "api_base"):
+            if not re.match(r"https?://[^/\s]+", oauth[key]):
+                raise AuditorError(f"auditor.toml: console.wecom_oauth.{key} must be an http(s) URL")
     if cfg["audit"]["engine"] not in ("local", "dask"):
         raise AuditorError("auditor.toml: audit.engine must be local or dask")
     if cfg["audit"]["workers"] < 0:

@@ -15,7 +15,7 @@ import os
 import sqlite3
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,43 @@ APPEND_ONLY_TRIGGERS = (
     "events_append_only_update",
     "events_append_only_delete",
 )  # `auditor check` looks for them
+
+KINDS_V2 = ("review", "action", "appeal_filed", "appeal_resolved", "action_voided")
+
+
+def _rebuild_events(version: int, kinds: tuple[str, ...]) -> str:
+    """A migration that widens the event kinds: SQLite cannot change a CHECK in place, so the table
+    is rebuilt with every row copied (DROP TABLE fires no DELETE trigger) and the append-only guard
+    is re-created on the new table in the same transaction. The text is fixed per (version, kinds)."""
+    listed = ", ".join(f"'{k}'" for k in kinds)
+    return f"""
+    CREATE TABLE events_v{version} (
+        event_id   INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind       TEXT NOT NULL CHECK (kind IN ({listed})),
+        recorded   TEXT NOT NULL,
+        effective  TEXT NOT NULL,
+        actor      TEXT NOT NULL CHECK (length(trim(actor)) > 0),
+        reason     TEXT NOT NULL DEFAULT '',
+        finding_id TEXT,
+        decision   TEXT CHECK (decision IS NULL OR decision IN ('confirmed', 'dismissed')),
+        subject    TEXT,
+        step       TEXT CHECK (step IS NULL OR step IN
+                       ('warning', 'public_criticism', 'temporary_removal', 'termination_review')),
+        ref        INTEGER REFERENCES events(event_id),  -- appeal/void/notice → action, resolution → appeal
+        outcome    TEXT CHECK (outcome IS NULL OR outcome IN ('upheld', 'overturned')),
+        details    TEXT NOT NULL DEFAULT '{{}}'
+    );
+    INSERT INTO events_v{version} SELECT * FROM events;
+    DROP TABLE events;
+    ALTER TABLE events_v{version} RENAME TO events;
+    CREATE INDEX events_finding ON events(finding_id);
+    CREATE INDEX events_subject ON events(subject);
+    CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
+        BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: events cannot be changed'); END;
+    CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
+        BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: events cannot be deleted'); END;
+    """
+
 
 MIGRATIONS = [
     # 1: the event table and its append-only guard
@@ -59,68 +96,18 @@ MIGRATIONS = [
     # 2: 'action_voided' (a mistaken action withdrawn). SQLite cannot widen a CHECK in place, so the
     # table is rebuilt with every row copied; DROP TABLE fires no DELETE trigger, and the guard is
     # re-created on the new table in the same transaction.
-    """
-    CREATE TABLE events_v2 (
-        event_id   INTEGER PRIMARY KEY AUTOINCREMENT,
-        kind       TEXT NOT NULL CHECK (kind IN
-                       ('review', 'action', 'appeal_filed', 'appeal_resolved', 'action_voided')),
-        recorded   TEXT NOT NULL,
-        effective  TEXT NOT NULL,
-        actor      TEXT NOT NULL CHECK (length(trim(actor)) > 0),
-        reason     TEXT NOT NULL DEFAULT '',
-        finding_id TEXT,
-        decision   TEXT CHECK (decision IS NULL OR decision IN ('confirmed', 'dismissed')),
-        subject    TEXT,
-        step       TEXT CHECK (step IS NULL OR step IN
-                       ('warning', 'public_criticism', 'temporary_removal', 'termination_review')),
-        ref        INTEGER REFERENCES events(event_id),  -- appeal/void → action, resolution → appeal
-        outcome    TEXT CHECK (outcome IS NULL OR outcome IN ('upheld', 'overturned')),
-        details    TEXT NOT NULL DEFAULT '{}'
-    );
-    INSERT INTO events_v2 SELECT * FROM events;
-    DROP TABLE events;
-    ALTER TABLE events_v2 RENAME TO events;
-    CREATE INDEX events_finding ON events(finding_id);
-    CREATE INDEX events_subject ON events(subject);
-    CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
-        BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: events cannot be changed'); END;
-    CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
-        BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: events cannot be deleted'); END;
-    """,
+    _rebuild_events(2, KINDS_V2),
     # 3: 'notice_sent' (a notification delivered: details.notice_id, channel, address; ref → the
-    # action a notice is about). Rebuilt like migration 2, the guard re-created in the same transaction.
-    """
-    CREATE TABLE events_v3 (
-        event_id   INTEGER PRIMARY KEY AUTOINCREMENT,
-        kind       TEXT NOT NULL CHECK (kind IN
-                       ('review', 'action', 'appeal_filed', 'appeal_resolved', 'action_voided',
-                        'notice_sent')),
-        recorded   TEXT NOT NULL,
-        effective  TEXT NOT NULL,
-        actor      TEXT NOT NULL CHECK (length(trim(actor)) > 0),
-        reason     TEXT NOT NULL DEFAULT '',
-        finding_id TEXT,
-        decision   TEXT CHECK (decision IS NULL OR decision IN ('confirmed', 'dismissed')),
-        subject    TEXT,
-        step       TEXT CHECK (step IS NULL OR step IN
-                       ('warning', 'public_criticism', 'temporary_removal', 'termination_review')),
-        ref        INTEGER REFERENCES events(event_id),
-        outcome    TEXT CHECK (outcome IS NULL OR outcome IN ('upheld', 'overturned')),
-        details    TEXT NOT NULL DEFAULT '{}'
-    );
-    INSERT INTO events_v3 SELECT * FROM events;
-    DROP TABLE events;
-    ALTER TABLE events_v3 RENAME TO events;
-    CREATE INDEX events_finding ON events(finding_id);
-    CREATE INDEX events_subject ON events(subject);
-    CREATE TRIGGER events_append_only_update BEFORE UPDATE ON events
-        BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: events cannot be changed'); END;
-    CREATE TRIGGER events_append_only_delete BEFORE DELETE ON events
-        BEGIN SELECT RAISE(ABORT, 'the ledger is append-only: events cannot be deleted'); END;
-    """,
+    # action a notice is about).
+    _rebuild_events(3, (*KINDS_V2, "notice_sent")),
+    # 4: the review console's workflow on a finding — 'assign' (claiming is assigning oneself; the
+    # reviewer is details.assignee), 'escalate' (to an officer's attention, with a reason) and
+    # 'acknowledge' (a group owner or admin has read it).
+    _rebuild_events(4, (*KINDS_V2, "notice_sent", "assign", "escalate", "acknowledge")),
 ]
 # Events no page shows: they must not make the reports look older than the ledger (report/follow.py).
 UNSHOWN_KINDS = ("notice_sent",)
+WORKFLOW_KINDS = ("assign", "escalate", "acknowledge")
 
 
 def action_label(event_id: int) -> str:
@@ -148,6 +135,17 @@ class Review:
     effective: str
     reason: str
     details: dict[str, Any]
+
+
+@dataclass
+class Workflow:
+    """Where a finding stands in the review console's queue, derived from its workflow events."""
+
+    assignee: str | None = None
+    assigned_by: str | None = None
+    escalated_by: str | None = None  # the latest escalation …
+    escalation_reason: str = ""  # … and why
+    acknowledged_by: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -348,6 +346,21 @@ class Ledger:
                 row["reason"],
                 json.loads(row["details"]),
             )
+        return out
+
+    def workflow(self) -> dict[str, Workflow]:
+        """Assignment, escalation and acknowledgements per finding (the latest assignment wins)."""
+        out: dict[str, Workflow] = {}
+        for row in self.db.execute(
+            "SELECT * FROM events WHERE kind IN ('assign', 'escalate', 'acknowledge') ORDER BY event_id"
+        ):
+            state = out.setdefault(row["finding_id"], Workflow())
+            if row["kind"] == "assign":
+                state.assignee, state.assigned_by = json.loads(row["details"])["assignee"], row["actor"]
+            elif row["kind"] == "escalate":
+                state.escalated_by, state.escalation_reason = row["actor"], row["reason"]
+            elif row["actor"] not in state.acknowledged_by:
+                state.acknowledged_by.append(row["actor"])
         return out
 
     def appeals(self) -> dict[int, Appeal]:

@@ -426,3 +426,47 @@ def resolve_appeal(ws: Workspace, appeal: str, outcome: str, *, by: str, reason:
             ]
         )
     return found.action_id
+
+
+def _workflow(
+    ws: Workspace, ids: list[str], kind: str, *, by: str, reason: str, on: dt.date, details: dict[str, Any]
+) -> list[str]:
+    """Append one workflow event per finding (all or none); unknown ids write nothing."""
+    if not by.strip():
+        raise AuditorError("the event needs the name of who acts")
+    findings = _known(load_findings(ws), list(dict.fromkeys(ids)))
+    with Ledger(ws.ledger_path) as ledger:
+        ledger.append(
+            {
+                "kind": kind,
+                "effective": on.isoformat(),
+                "actor": by,
+                "reason": reason,
+                "finding_id": f["finding_id"],
+                "subject": f["sender"],
+                "details": details,
+            }
+            for f in findings
+        )
+    return [f["finding_id"] for f in findings]
+
+
+def assign(
+    ws: Workspace, ids: list[str], assignee: str, *, by: str, on: dt.date, reason: str = ""
+) -> list[str]:
+    """Give findings to a reviewer (claiming is ``assignee == by``); the latest assignment wins."""
+    if not assignee.strip():
+        raise AuditorError("an assignment needs the reviewer's name")
+    return _workflow(ws, ids, "assign", by=by, reason=reason, on=on, details={"assignee": assignee})
+
+
+def escalate(ws: Workspace, ids: list[str], *, by: str, reason: str, on: dt.date) -> list[str]:
+    """Flag findings for an officer's attention; the reason says why."""
+    if not reason.strip():
+        raise AuditorError("an escalation needs a reason")
+    return _workflow(ws, ids, "escalate", by=by, reason=reason, on=on, details={})
+
+
+def acknowledge(ws: Workspace, ids: list[str], *, by: str, on: dt.date, reason: str = "") -> list[str]:
+    """A group owner or admin records having read findings of their group (二.2 群主职责)."""
+    return _workflow(ws, ids, "acknowledge", by=by, reason=reason, on=on, details={})

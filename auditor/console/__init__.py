@@ -1,0 +1,1 @@
+"""The review console (``auditor serve``): a small ASGI application over the workspace."""
