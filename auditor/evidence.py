@@ -11,6 +11,7 @@ marks every member RESTRICTED and says so in the manifest.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import json
@@ -163,9 +164,17 @@ def _context(ws: Workspace, finding: dict[str, Any], unmasked: bool) -> dict[str
     return {"finding": item, "messages": messages}
 
 
+def _iso_date(value: object) -> str:
+    """Lake dates are date32 (datetime.date in Python); JSON carries them as ISO strings."""
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def _json(marking: str, body: dict[str, Any]) -> bytes:
+    document = {"classification": marking, **body}
     return (
-        json.dumps({"classification": marking, **body}, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
+        json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True, default=_iso_date) + "\n"
     ).encode()
 
 

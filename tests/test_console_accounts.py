@@ -167,7 +167,7 @@ def test_a_version_2_ledger_migrates_to_the_workflow_kinds_keeping_every_event(t
     with Ledger(path) as ledger:
         assert [r["step"] for r in ledger.events()] == ["warning"]
         ledger.append([{"kind": "escalate", "effective": "2026-11-17", "actor": "lina", "finding_id": "f1"}])
-        assert ledger.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 3
+        assert ledger.db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 4
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         sqlite3.connect(path).execute("DELETE FROM events")
 
