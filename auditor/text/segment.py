@@ -43,7 +43,7 @@ class Tokenizer:
                 # (傻逼), too little to break real words around it (我靠谱 is 我/靠谱).
                 self._rust.add_word(word, SHORT_WORD_FREQ, None)
 
-    def cut(self, text: str, HMM: bool = False) -> list[str]:  # noqa: N803 - jieba's keyword
+    def cut(self, text: str, HMM: bool = False) -> list[str]:  # jieba's keyword, so callers need not care
         if HMM:
             return _python_tokenizer(self.words).lcut(text, HMM=True)
         return self._rust.cut(text, False)
