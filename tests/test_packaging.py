@@ -26,5 +26,6 @@ def test_wheel_contains_dictionaries_and_templates(tmp_path):
     for template in (REPO / "reports" / "templates").glob("*.j2"):
         assert f"auditor/templates/{template.name}" in names
     assert {"auditor/models/abuse-cold.zip", "auditor/models/abuse-cold.md"} <= names
+    assert "auditor/corpus/conversation.txt" in names  # sentence source of `sample --realism real`
     modules = {str(p.relative_to(REPO)) for p in (REPO / "auditor").rglob("*.py")}
     assert modules - names == set()  # every module, subpackages included
