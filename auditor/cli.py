@@ -18,6 +18,7 @@ from auditor import __version__
 from auditor.categories import FINDING_CATEGORIES
 from auditor.errors import EXIT_DATA, EXIT_FAILURE, AuditorError
 from auditor.lock import workspace_lock
+from auditor.sample import REALISMS
 from auditor.workspace import DEFAULT_WORKSPACE, Workspace
 
 EXIT_CODES_HELP = """\b
@@ -1107,7 +1108,7 @@ def _eval_labels(
 @click.option("--start", default="2026-11-16", show_default=True, help="First day (YYYY-MM-DD).")
 @click.option(
     "--realism",
-    type=click.Choice(["template", "real"]),
+    type=click.Choice(REALISMS),
     default="template",
     show_default=True,
     help="template: a few dozen work lines with names swapped in (the demo sample); real: sentences of "

@@ -663,7 +663,7 @@ def _ordinary(
             collect=False,
         )
     if arc.chat is not None:
-        return _ordinary_real(arc, group, when, roll)
+        return _ordinary_real(arc, arc.chat, group, when, roll)
     if roll < 0.88:
         if roll < 0.42:
             content = rng.choice(ACKS)
@@ -726,11 +726,12 @@ def _ordinary(
     )
 
 
-def _ordinary_real(arc: _Archive, group: dict[str, Any], when: dt.datetime, roll: float) -> dict[str, Any]:
+def _ordinary_real(
+    arc: _Archive, chat: ChatText, group: dict[str, Any], when: dt.datetime, roll: float
+) -> dict[str, Any]:
     """One ordinary message of the realistic archive: mostly distinct text, now and then a work line
     with the innocent look-alikes (操场, 日报), and the media mix of a real group."""
-    rng, chat = arc.rng, arc.chat
-    assert chat is not None
+    rng = arc.rng
     sender = rng.choice(group["people"])
     if roll < 0.84:
         content = chat.text(group["members"])
