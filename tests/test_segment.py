@@ -69,6 +69,14 @@ def test_user_word_parity_with_every_lexicon_term_in_context(lines, user_words):
     assert_same_tokens(user_words, texts)
 
 
+def test_user_words_go_in_with_jiebas_frequencies(user_words):
+    """Same suggested frequencies, in the same order, so the same routes win."""
+    rust, python = _tokenizer(user_words), _python_tokenizer(user_words)
+    assert len(rust.added) > 100
+    assert rust.added == {word: python.FREQ[word] for word in rust.added}
+    assert {w for w in user_words if len(w) >= 3} <= set(rust.added)
+
+
 @pytest.mark.parametrize(
     ("text", "term", "whole"),
     [

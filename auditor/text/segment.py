@@ -28,20 +28,64 @@ jieba.setLogLevel(logging.WARNING)
 SHORT_WORD_FREQ = 5
 
 
+def _dictionary_entries(words: tuple[str, ...]) -> tuple[dict[str, int], set[str], int]:
+    """What jieba's dictionary says about the pieces of ``words``: their frequencies, which of them
+    are only prefixes of dictionary words (jieba stores those with frequency 0), and the total."""
+    pieces = {w[i:j] for w in words for i in range(len(w)) for j in range(i + 1, len(w) + 1)}
+    starts = {p[0] for p in pieces}
+    frequencies: dict[str, int] = {}
+    prefixes: set[str] = set()
+    total = 0
+    with jieba.dt.get_dict_file() as handle:
+        for raw in handle:
+            line = raw.strip().decode("utf-8")
+            if not line:
+                continue
+            word, count = line.split(" ")[:2]
+            total += int(count)
+            if word[0] in starts:
+                if word in pieces:
+                    frequencies[word] = int(count)
+                prefixes.update(word[:k] for k in range(1, len(word)) if word[:k] in pieces)
+    return frequencies, prefixes, total
+
+
 class Tokenizer:
     """jieba's dictionary plus user words; ``cut`` has jieba's signature so callers need not care
-    which engine runs. HMM cuts (which rjieba does differently) load Python jieba on first use."""
+    which engine runs. HMM cuts (which rjieba does differently) load Python jieba on first use.
+
+    User words go in with the frequencies jieba would give them, computed jieba's way (a product
+    of piece frequencies over the total): rjieba's own suggestion works in logarithms and is off
+    by one for some words (他妈的 850 against 851), which can tip a route."""
 
     def __init__(self, words: tuple[str, ...]) -> None:
         self.words = words
         self._rust = rjieba.Jieba()
+        self.added: dict[str, int] = {}  # word → the frequency it went in with
+        if not words:
+            return
+        frequencies, prefixes, total = _dictionary_entries(words)
+
+        def known(piece: str) -> int:  # jieba's FREQ.get(piece, 1): 0 for a mere prefix
+            return frequencies.get(piece, 0 if piece in prefixes else 1)
+
         for word in words:
             if len(word) >= 3:
-                self._rust.add_word(word, None, None)  # the suggested frequency keeps it whole
-            elif not self._rust.has_word(word):
+                # jieba's suggest_freq(word): enough to keep it whole
+                product = 1.0
+                for piece in self._rust.cut(word, False):
+                    product *= known(piece) / total
+                frequency = max(int(product * total) + 1, known(word))
+            elif not frequencies.get(word):
                 # a short term jieba does not know gets a small frequency: enough to be a word
                 # (傻逼), too little to break real words around it (我靠谱 is 我/靠谱).
-                self._rust.add_word(word, SHORT_WORD_FREQ, None)
+                frequency = SHORT_WORD_FREQ
+            else:
+                continue
+            self.added[word] = self._rust.add_word(word, frequency, None)
+            frequencies[word] = frequency
+            total += frequency
+            prefixes.update(word[:k] for k in range(1, len(word)))
 
     def cut(self, text: str, HMM: bool = False) -> list[str]:  # jieba's keyword, so callers need not care
         if HMM:
