@@ -19,6 +19,7 @@ import click
 from auditor import __version__
 from auditor.categories import FINDING_CATEGORIES, LEARNED_CATEGORIES
 from auditor.errors import EXIT_DATA, EXIT_FAILURE, EXIT_INTERRUPTED, AuditorError, Terminated
+from auditor.sample import REALISMS
 from auditor.workspace import DEFAULT_WORKSPACE, Workspace
 
 EXIT_CODES_HELP = """\b
@@ -1431,7 +1432,15 @@ def _eval_labels(
 @click.option("--days", default=3, show_default=True, type=click.IntRange(min=1), help="Number of days.")
 @click.option("--seed", default=7, show_default=True, type=int, help="Random seed: same seed, same bytes.")
 @click.option("--start", default="2026-11-16", show_default=True, help="First day (YYYY-MM-DD).")
-def sample(out_dir: Path, messages: int, groups: int, days: int, seed: int, start: str) -> None:
+@click.option(
+    "--realism",
+    type=click.Choice(REALISMS),
+    default="template",
+    show_default=True,
+    help="template: a few dozen work lines with names swapped in (the demo sample); real: sentences of "
+    "real conversational Chinese, mostly distinct (the benchmark archive).",
+)
+def sample(out_dir: Path, messages: int, groups: int, days: int, seed: int, start: str, realism: str) -> None:
     """Write a realistic synthetic WeCom archive (deterministic for a seed).
 
     Writes OUT/exports/ (JSONL, gzip JSONL and GetChatData batch files, groups.json,
@@ -1440,7 +1449,7 @@ def sample(out_dir: Path, messages: int, groups: int, days: int, seed: int, star
     \b
     Examples:
       auditor sample --out sample_data
-      auditor sample --out /tmp/big --messages 1000000 --groups 300 --days 3
+      auditor sample --out /tmp/big --messages 1000000 --groups 300 --days 3 --realism real
     """
     import datetime as dt
 
@@ -1448,7 +1457,9 @@ def sample(out_dir: Path, messages: int, groups: int, days: int, seed: int, star
 
     check_dates(start=start)
     first_day = dt.date.fromisoformat(start)
-    manifest = generate(out_dir, messages=messages, groups=groups, days=days, seed=seed, start=first_day)
+    manifest = generate(
+        out_dir, messages=messages, groups=groups, days=days, seed=seed, start=first_day, realism=realism
+    )
     click.echo(
         f"wrote {manifest['messages']} messages in {len(manifest['groups'])} groups over {days} days "
         f"to {out_dir}"

@@ -23,8 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from auditor import atomic
+from auditor.sample_chat import ChatText
 
 TZ = zoneinfo.ZoneInfo("Asia/Shanghai")
+# template: the demo sample, a few dozen work lines with names swapped in (sample_data/, tests);
+# real: sentences of real conversational Chinese, mostly distinct, for benchmarks (auditor/sample_chat.py)
+REALISMS = ("template", "real")
 BATCH_SIZE = 1000
 VIOLATION_RATE = 0.003  # share of ordinary messages in a "dirty" group that break a rule
 
@@ -216,6 +220,7 @@ class _Archive:
         self.robot = f"wb{rng.getrandbits(40):010x}"
         self.groups = self._make_groups(groups)
         self.weights: list[float] = []
+        self.chat: ChatText | None = None  # set for realism "real"
 
     def _make_groups(self, count: int) -> list[dict[str, Any]]:
         categories = ["internal", "project", "customer"]
@@ -657,6 +662,8 @@ def _ordinary(
             [category],
             collect=False,
         )
+    if arc.chat is not None:
+        return _ordinary_real(arc, arc.chat, group, when, roll)
     if roll < 0.88:
         if roll < 0.42:
             content = rng.choice(ACKS)
@@ -717,6 +724,87 @@ def _ordinary(
         room,
         collect=False,
     )
+
+
+def _ordinary_real(
+    arc: _Archive, chat: ChatText, group: dict[str, Any], when: dt.datetime, roll: float
+) -> dict[str, Any]:
+    """One ordinary message of the realistic archive: mostly distinct text, now and then a work line
+    with the innocent look-alikes (操场, 日报), and the media mix of a real group."""
+    rng = arc.rng
+    sender = rng.choice(group["people"])
+    if roll < 0.84:
+        content = chat.text(group["members"])
+    elif roll < 0.86:
+        content = (
+            rng.choice(WORK) if rng.random() < 0.5 else _fill(rng, rng.choice(TEMPLATES), group["members"])
+        )
+    else:
+        return arc.add(sender, when, *_media(rng), group["roomid"], collect=False)
+    return arc.text(group, sender, when, content, collect=False)
+
+
+def _media(rng: random.Random) -> tuple[str, dict[str, Any]]:
+    """A non-text message: pictures and stickers first, then voice, files, links, video, the rest."""
+    md5 = f"{rng.getrandbits(128):032x}"
+    kind = rng.choices(
+        ["image", "emotion", "voice", "file", "link", "video", "location", "card", "weapp"],
+        [45, 25, 8, 8, 5, 4, 2, 2, 1],
+    )[0]
+    if kind == "image":
+        return kind, {"md5sum": md5, "filesize": rng.randint(10**4, 3 * 10**6), "sdkfileid": "img"}
+    if kind == "emotion":
+        size = rng.choice([120, 240, 300])
+        return kind, {
+            "type": rng.choice([1, 2]),
+            "width": size,
+            "height": size,
+            "imagesize": rng.randint(2000, 90000),
+            "md5sum": md5,
+            "sdkfileid": "e",
+        }
+    if kind == "voice":
+        seconds = rng.randint(1, 59)
+        return kind, {"md5sum": md5, "voice_size": seconds * 900, "play_length": seconds, "sdkfileid": "v"}
+    if kind == "file":
+        name = rng.choice(
+            ["周报.docx", "需求说明.pdf", "排期表.xlsx", "会议纪要.docx", "设计稿.png", "合同.pdf"]
+        )
+        ext = name.rsplit(".", 1)[1]
+        return kind, {
+            "md5sum": md5,
+            "filename": name,
+            "fileext": ext,
+            "filesize": rng.randint(10**3, 10**7),
+            "sdkfileid": "f",
+        }
+    if kind == "link":
+        title, url = rng.choice(
+            [
+                ("企业微信帮助中心", "https://work.weixin.qq.com/help"),
+                ("项目周报模板", "https://docs.qq.com/doc/DZ2V4aW5nQ2xh"),
+                ("新版官网上线公告", "https://www.example.com/news/2026/launch"),
+            ]
+        )
+        return kind, {"title": title, "description": "", "link_url": url, "image_url": ""}
+    if kind == "video":
+        return kind, {
+            "md5sum": md5,
+            "filesize": rng.randint(10**5, 5 * 10**7),
+            "play_length": rng.randint(3, 120),
+            "sdkfileid": "s",
+        }
+    if kind == "location":
+        return kind, {
+            "longitude": 116.4,
+            "latitude": 39.9,
+            "address": "北京市东城区",
+            "title": "公司",
+            "zoom": 15,
+        }
+    if kind == "card":
+        return kind, {"corpname": "示例科技有限公司", "userid": f"u{rng.randrange(1000)}"}
+    return kind, {"title": "会议室预订", "description": "", "username": "gh_1", "displayname": "企业服务"}
 
 
 HOUR_WEIGHTS = [1] * 8 + [20, 40, 40, 40, 25, 30, 40, 40, 40, 35, 20, 8, 5, 3, 2, 1]
@@ -848,7 +936,14 @@ def _write_day(
 
 
 def generate(
-    out: Path, *, messages: int, groups: int, days: int, seed: int, start: dt.date = dt.date(2026, 11, 16)
+    out: Path,
+    *,
+    messages: int,
+    groups: int,
+    days: int,
+    seed: int,
+    start: dt.date = dt.date(2026, 11, 16),
+    realism: str = "template",
 ) -> dict[str, Any]:
     """Write the archive into ``out/exports/`` and return its manifest (``out/manifest.json``);
     ``out/company-dictionaries/`` holds the sample company's codenames for ``W/dictionaries/``.
@@ -856,10 +951,15 @@ def generate(
     Day files rotate through the three export shapes: JSONL, gzip JSONL and GetChatData
     batches of 1000 records, so every reader is exercised. Records are generated and written
     one day at a time in time order, so memory stays flat for a ten-million-message archive.
+    ``realism`` is one of REALISMS; "template" keeps the bytes of earlier releases for a seed.
     """
+    if realism not in REALISMS:
+        raise ValueError(f"realism must be one of {', '.join(REALISMS)}")
     rng = random.Random(seed)
     arc = _Archive(rng, groups, start)
     arc.weights = [rng.uniform(0.5, 3.0) for _ in arc.groups]
+    if realism == "real":
+        arc.chat = ChatText(rng)
     violations = _violations(rng)
     exports = out / "exports"  # what an archive puller drops; manifest.json stays outside it
     exports.mkdir(parents=True, exist_ok=True)
@@ -883,6 +983,8 @@ def generate(
         ],
         "planted": dict(sorted(arc.planted.items())),
     }
+    if realism != "template":  # the template manifest keeps its bytes
+        manifest["realism"] = realism
     atomic.write_text(out / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
     # the company's own dictionary terms, to copy into W/dictionaries/ (北极星计划 is planted above)
     atomic.write_text(

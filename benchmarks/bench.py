@@ -2,9 +2,14 @@
 measured on the same generated archive in the same run (never as timed assertions in tests).
 
     python benchmarks/bench.py [--messages 1000000] [--groups 300] [--days 3] [--workers N]
+                               [--no-template]
 
-Prints a table and writes benchmarks/results.json. The archive is generated once per size
-into .bench-data/ and reused.
+Every stage runs on the realistic archive (`auditor sample --realism real`: real conversational
+sentences, most texts distinct). The template archive (a few dozen lines with names swapped in,
+few distinct texts) follows as second rows for ingest, the naive baseline and the audit, so the
+two can be compared; each row shows its archive's distinct-text ratio, and its ratio is to the
+baseline on the same archive. Prints a table and writes benchmarks/results.json. Archives are
+generated once per size and realism into .bench-data/ and reused.
 """
 
 from __future__ import annotations
@@ -32,8 +37,8 @@ def run(*args: str) -> dict:
     return json.loads(line[6:])
 
 
-def archive(messages: int, groups: int, days: int) -> Path:
-    folder = ROOT / ".bench-data" / f"m{messages}-g{groups}-d{days}"
+def archive(messages: int, groups: int, days: int, realism: str) -> Path:
+    folder = ROOT / ".bench-data" / f"{realism}-m{messages}-g{groups}-d{days}"
     if not (folder / "manifest.json").exists():
         print(f"generating {messages:,} messages into {folder} …", flush=True)
         shutil.rmtree(folder, ignore_errors=True)
@@ -50,6 +55,8 @@ def archive(messages: int, groups: int, days: int) -> Path:
             str(days),
             "--seed",
             "1",
+            "--realism",
+            realism,
         )
     return folder
 
@@ -63,30 +70,71 @@ def machine() -> str:
     return f"{cores} cores ({cpu}), Python {platform.python_version()}, {platform.system()}"
 
 
-def table(results: dict[str, dict], args: argparse.Namespace) -> str:
-    base = results["naive baseline"]["rate"]
+def table(results: dict[str, dict[str, dict]], texts: dict[str, dict], args: argparse.Namespace) -> str:
     lines = [
-        f"{args.messages:,} messages, {args.groups} groups, {args.days} days — {machine()}",
+        f"{args.messages:,} messages per archive, {args.groups} groups, {args.days} days — {machine()}",
         "",
-        f"{'stage':28} {'seconds':>8} {'messages/s':>11} {'× baseline':>10} {'peak RSS MB':>11}"
-        f" {'worker MB':>9}",
+        f"{'archive':9} {'stage':28} {'seconds':>8} {'messages/s':>11} {'× baseline':>10} {'distinct':>8}"
+        f" {'peak RSS MB':>11} {'worker MB':>9}",
     ]
-    for name, r in results.items():
+    for realism, stages in results.items():
+        base = stages["naive baseline"]["rate"]
+        distinct = texts[realism]["distinct_ratio"]
+        for name, r in stages.items():
+            lines.append(
+                f"{realism:9} {name:28} {r['seconds']:8.1f} {r['rate']:11,.0f} {r['rate'] / base:10.1f} "
+                f"{distinct:8.0%} {r['peak_rss_mb']:11,.0f} {r['peak_worker_rss_mb']:9,.0f}"
+            )
+    lines.append("")
+    for realism, t in texts.items():
         lines.append(
-            f"{name:28} {r['seconds']:8.1f} {r['rate']:11,.0f} {r['rate'] / base:10.1f} "
-            f"{r['peak_rss_mb']:11,.0f} {r['peak_worker_rss_mb']:9,.0f}"
+            f"{realism} archive: {t['texts']:,} text messages, {t['distinct']:,} distinct "
+            f"({t['distinct_ratio']:.0%}); length median {t['median_chars']}, p99 {t['p99_chars']}, "
+            f"max {t['max_chars']} characters"
         )
-    naive, ours = results["naive baseline"]["recall"], results["audit (all detectors)"]["recall"]
-    scoring = results["abuse model, 1 core"]
-    lines += [
-        "",
-        f"recall on planted violations, lexicon categories / all: naive {naive['lexicon_categories']:.3f}"
-        f" / {naive['all_categories']:.3f}; audit {ours['lexicon_categories']:.3f}"
-        f" / {ours['all_categories']:.3f}",
-        f"abuse model: artifact loads in {scoring['load_seconds']:.2f}s; scored texts average "
-        f"{scoring['mean_chars']} characters",
-    ]
+    for realism, stages in results.items():
+        naive, ours = stages["naive baseline"]["recall"], stages["audit (all detectors)"]["recall"]
+        lines.append(
+            f"{realism} archive, recall on planted violations, lexicon categories / all: naive "
+            f"{naive['lexicon_categories']:.3f} / {naive['all_categories']:.3f}; audit "
+            f"{ours['lexicon_categories']:.3f} / {ours['all_categories']:.3f}"
+        )
+    scoring = results["real"].get("abuse model, 1 core")
+    if scoring:
+        lines.append(
+            f"abuse model: artifact loads in {scoring['load_seconds']:.2f}s; scored texts average "
+            f"{scoring['mean_chars']} characters"
+        )
     return "\n".join(lines)
+
+
+def measure(data: Path, workspace: Path, workers: list[str], full: bool) -> dict[str, dict]:
+    """Every stage on one archive (``full``), or ingest, the baseline and the audit only."""
+    manifest = data / "manifest.json"
+    results: dict[str, dict] = {}
+    print(f"{data.name}: ingest …", flush=True)
+    results["ingest"] = run("cli", "-w", str(workspace), "ingest", str(data / "exports"))
+    print(f"{data.name}: naive baseline …", flush=True)
+    results["naive baseline"] = run("baseline", str(workspace), str(manifest))
+    if full:
+        print(f"{data.name}: lexicon matching …", flush=True)
+        results["lexicon matching, 1 core"] = run("matching", str(workspace))
+    print(f"{data.name}: audit …", flush=True)
+    results["audit (all detectors)"] = run("cli", "-w", str(workspace), "audit", *workers)
+    results["audit (all detectors)"]["recall"] = run("recall", str(workspace), str(manifest))["recall"]
+    if not full:
+        return results
+    print(f"{data.name}: report …", flush=True)
+    results["report"] = run("cli", "-w", str(workspace), "report")
+    print(f"{data.name}: abuse model scoring (one core) …", flush=True)
+    results["abuse model, 1 core"] = run("score", str(workspace), "200000")
+    print(f"{data.name}: nightly end to end …", flush=True)
+    fresh = workspace.parent / f"{workspace.name}-nightly"
+    (fresh / "inbox").mkdir(parents=True)
+    for path in (data / "exports").iterdir():
+        os.link(path, fresh / "inbox" / path.name)
+    results["nightly"] = run("cli", "-w", str(fresh), "nightly", *workers)
+    return results
 
 
 def main() -> None:
@@ -97,36 +145,25 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=int(os.environ.get("BENCH_GROUPS", 300)))
     parser.add_argument("--days", type=int, default=int(os.environ.get("BENCH_DAYS", 3)))
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument(
+        "--no-template", action="store_true", help="skip the template archive's comparison rows"
+    )
     args = parser.parse_args()
-    data = archive(args.messages, args.groups, args.days)
-    manifest = data / "manifest.json"
     workers = ["--workers", str(args.workers)] if args.workers else []
-    results: dict[str, dict] = {}
+    realisms = ["real"] if args.no_template else ["real", "template"]
+    results: dict[str, dict[str, dict]] = {}
+    texts: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="auditor-bench-") as tmp:
-        ws = Path(tmp) / "ws"
-        print("ingest …", flush=True)
-        results["ingest"] = run("cli", "-w", str(ws), "ingest", str(data / "exports"))
-        print("naive baseline …", flush=True)
-        results["naive baseline"] = run("baseline", str(ws), str(manifest))
-        print("lexicon matching …", flush=True)
-        results["lexicon matching, 1 core"] = run("matching", str(ws))
-        print("audit …", flush=True)
-        results["audit (all detectors)"] = run("cli", "-w", str(ws), "audit", *workers)
-        results["audit (all detectors)"]["recall"] = run("recall", str(ws), str(manifest))["recall"]
-        print("report …", flush=True)
-        results["report"] = run("cli", "-w", str(ws), "report")
-        print("abuse model scoring (one core) …", flush=True)
-        results["abuse model, 1 core"] = run("score", str(ws), "200000")
-        print("nightly end to end …", flush=True)
-        fresh = Path(tmp) / "nightly"
-        (fresh / "inbox").mkdir(parents=True)
-        for path in (data / "exports").iterdir():
-            os.link(path, fresh / "inbox" / path.name)
-        results["nightly"] = run("cli", "-w", str(fresh), "nightly", *workers)
-    for r in results.values():
-        r.setdefault("messages", args.messages)
-        r["rate"] = r["messages"] / r["seconds"] if r["seconds"] else 0.0
-    text = table(results, args)
+        for realism in realisms:
+            data = archive(args.messages, args.groups, args.days, realism)
+            ws = Path(tmp) / realism
+            results[realism] = measure(data, ws, workers, full=realism == "real")
+            texts[realism] = run("texts", str(ws))
+    for stages in results.values():
+        for r in stages.values():
+            r.setdefault("messages", args.messages)
+            r["rate"] = r["messages"] / r["seconds"] if r["seconds"] else 0.0
+    text = table(results, texts, args)
     print("\n" + text)
     out = Path(__file__).with_name("results.json")
     record = {
@@ -134,6 +171,7 @@ def main() -> None:
         "messages": args.messages,
         "groups": args.groups,
         "days": args.days,
+        "texts": texts,
         "results": results,
     }
     out.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -107,6 +107,34 @@ def audit_recall(workspace: Path, manifest: Path) -> dict[str, float]:
     return _recall(planted, found)
 
 
+def text_shape(workspace: Path) -> dict:
+    """How repetitive the archive's chat is: text messages, distinct texts, their length spread.
+    Every per-text cost of the audit is divided by the share of repeats, so each figure needs it."""
+    import pyarrow.compute as pc
+
+    from auditor import lake
+    from auditor.workspace import Workspace
+
+    ws = Workspace(workspace)
+    seen: set[str] = set()
+    lengths: list[int] = []
+    for date in lake.dates(ws.messages_dir):
+        for batch in lake.iter_batches(ws.messages_dir, date, ["msgtype", "text"]):
+            chat = batch.filter(pc.equal(batch.column("msgtype"), "text")).column("text")
+            lengths += pc.utf8_length(chat).to_pylist()
+            seen.update(chat.to_pylist())
+    lengths.sort()
+    count = len(lengths)
+    return {
+        "texts": count,
+        "distinct": len(seen),
+        "distinct_ratio": round(len(seen) / max(1, count), 4),
+        "median_chars": lengths[count // 2] if count else 0,
+        "p99_chars": lengths[count * 99 // 100] if count else 0,
+        "max_chars": lengths[-1] if count else 0,
+    }
+
+
 def scoring(workspace: Path, limit: int) -> dict:
     """Abuse-model scoring throughput on one core, over the archive's own chat texts."""
     from auditor import lake
@@ -157,6 +185,8 @@ def main() -> None:
         result = lexicon_matching(Path(args[0]))
     elif stage == "recall":
         result = {"recall": audit_recall(Path(args[0]), Path(args[1]))}
+    elif stage == "texts":
+        result = text_shape(Path(args[0]))
     elif stage == "score":
         result = scoring(Path(args[0]), int(args[1]))
     else:

@@ -29,5 +29,6 @@ def test_wheel_contains_dictionaries_and_templates(tmp_path):
         assert f"auditor/templates/{template.relative_to(REPO / 'reports' / 'templates')}" in names
     for artifact in PACKAGED_MODELS.values():  # abuse, rumor and ad models with their cards
         assert {f"auditor/models/{artifact}", f"auditor/models/{artifact[:-4]}.md"} <= names
+    assert "auditor/corpus/conversation.txt" in names  # sentence source of `sample --realism real`
     modules = {str(p.relative_to(REPO)) for p in (REPO / "auditor").rglob("*.py")}
     assert modules - names == set()  # every module, subpackages included

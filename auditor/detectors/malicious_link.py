@@ -41,8 +41,18 @@ class MaliciousLink(TextDetector):
         self.shorteners = lexicon.sets["shorteners"]
 
     def _url_reasons(self, url: str) -> list[tuple[str, str]]:
-        parsed = urlsplit(url if "://" in url else f"http://{url}")
-        host = (parsed.hostname or "").lower().rstrip(".")
+        candidate = url if "://" in url else f"http://{url}"
+        try:
+            parsed = urlsplit(candidate)
+            host = (parsed.hostname or "").lower().rstrip(".")
+        except ValueError:
+            # a sticker code typed right after a link (bit.ly/x[呲牙]) reads as a bad IPv6 host:
+            # the link ends where the bracket starts
+            try:
+                parsed = urlsplit(candidate.split("[", 1)[0])
+                host = (parsed.hostname or "").lower().rstrip(".")
+            except ValueError:
+                return []
         if not host or _suffix_in(host, self.allowed):
             return []
         reasons = []

@@ -13,6 +13,8 @@ CASES = [
     ("ｈｔｔｐ://45.77.12.9/a.exe", "malicious_link.ip_host"),  # full-width evasion
     ("点我领取\n福利\njavascript:window.__pwned=1", "malicious_link.script_url"),
     ("JavaScript :alert(document.cookie)", "malicious_link.script_url"),
+    ("福利领取 https://bit.ly/3xYzAbc[呲牙]", "malicious_link.shortener"),  # a sticker code after it
+    ("福利 www.bit.ly/3xYzAbc[强][强]", "malicious_link.shortener"),
 ]
 HARD_NEGATIVES = [
     "企业微信帮助中心 https://work.weixin.qq.com/help",
@@ -24,6 +26,9 @@ HARD_NEGATIVES = [
     "请看 https://www.apple.com/cn/",
     "pineapple.example.org 是测试域名 http://pineapple.example.org",
     "我在学 JavaScript 编程",
+    "官网 www.universalstudios.com[呲牙]",  # once crashed the audit: '呲牙' is no IPv6 address
+    "http://[呲牙]",
+    "看看 http://[ 这个",
 ]
 
 

@@ -1,0 +1,119 @@
+"""rjieba gives jieba's tokens (HMM off), with and without our user words, on real chat text."""
+
+from __future__ import annotations
+
+import csv
+import pickle
+import random
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from auditor.lexicon import Lexicon
+from auditor.text.segment import Segmenter, _python_tokenizer, _tokenizer, default_tokenizer
+
+REPO = Path(__file__).resolve().parent.parent
+COMPANY_WORDS = ("北极星计划", "天枢", "星河项目", "sb2024", "操场边")
+
+
+def conversation_lines() -> list[str]:
+    """The conversation train and dev splits (the test split stays the false-alarm set)."""
+    lines = []
+    for split in ("train", "dev"):
+        with open(REPO / "eval" / "data" / "conversation" / f"{split}.csv", encoding="utf-8") as handle:
+            lines += [row["text"] for row in csv.DictReader(handle)]
+    return lines
+
+
+@pytest.fixture(scope="module")
+def user_words() -> tuple[str, ...]:
+    words = {w for w in Lexicon.load(None).words if len(w) >= 2} | set(COMPANY_WORDS)
+    return tuple(sorted(words))
+
+
+@pytest.fixture(scope="module")
+def lines() -> list[str]:
+    return conversation_lines()
+
+
+def assert_same_tokens(words: tuple[str, ...], texts: list[str]) -> None:
+    rust, python = _tokenizer(words), _python_tokenizer(words)
+    different = [(t, rust.cut(t), python.lcut(t, HMM=False)) for t in texts]
+    different = [d for d in different if d[1] != d[2]]
+    assert different == [], f"{len(different)} of {len(texts)} texts differ, e.g. {different[:3]}"
+
+
+def test_default_dictionary_parity_on_conversation_lines(lines):
+    assert len(lines) > 9000
+    assert_same_tokens((), lines)
+
+
+def test_default_dictionary_parity_on_a_newline_joined_batch(lines):
+    """The classifier cuts a whole batch joined by newlines in one call."""
+    batch = "\n".join(lines[:2000])
+    assert default_tokenizer().cut(batch) == _python_tokenizer(()).lcut(batch, HMM=False)
+
+
+def test_user_word_parity_with_every_lexicon_term_in_context(lines, user_words):
+    rng = random.Random(14)
+    texts = list(lines)
+    for word in user_words:  # every term at random places in real sentences, and on its own
+        texts.append(word)
+        for _ in range(5):
+            line = rng.choice(lines)
+            cut = rng.randrange(len(line) + 1)
+            texts.append(line[:cut] + word + line[cut:])
+    assert len(texts) > len(lines) + 5 * len(user_words)
+    assert_same_tokens(user_words, texts)
+
+
+def test_user_words_go_in_with_jiebas_frequencies(user_words):
+    """Same suggested frequencies, in the same order, so the same routes win."""
+    rust, python = _tokenizer(user_words), _python_tokenizer(user_words)
+    assert len(rust.added) > 100
+    assert rust.added == {word: python.FREQ[word] for word in rust.added}
+    assert {w for w in user_words if len(w) >= 3} <= set(rust.added)
+
+
+@pytest.mark.parametrize(
+    ("text", "term", "whole"),
+    [
+        ("你真是个傻逼", "傻逼", True),
+        ("我靠谱吗", "我靠", False),
+        ("北极星计划下季度发布", "北极星计划", True),
+        ("下班后去操场打球", "操", False),
+    ],
+)
+def test_boundaries_keep_user_words_whole(user_words, text, term, whole):
+    cuts = Segmenter(user_words).boundaries(text)
+    start = text.index(term)
+    assert ({start, start + len(term)} <= cuts) is whole
+
+
+CHAT_ALPHABET = st.sampled_from(
+    list("我你他的是了在有不这个人们来到时大上为和国地以说要就出会可也得对生能而子那傻逼操场垃圾桶")
+    + list("abcXYZ019 .-_%#&+，。！？、\n\t")
+    + ["😀", "👍", "ｓｂ", "１２"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(CHAT_ALPHABET, max_size=40).map("".join))
+def test_parity_on_arbitrary_mixed_script_text(user_words, text):
+    assert _tokenizer(user_words).cut(text) == _python_tokenizer(user_words).lcut(text, HMM=False)
+
+
+def test_hmm_cuts_stay_on_jieba():
+    """rjieba's HMM mode keeps hyphenated numbers whole; jieba splits them. HMM cuts use jieba."""
+    text = "人均消费50-100元，电话010-51979888"
+    assert default_tokenizer().cut(text, HMM=True) == _python_tokenizer(()).lcut(text, HMM=True)
+    assert "50-100" not in default_tokenizer().cut(text, HMM=True)
+
+
+def test_segmenter_pickles_without_its_tokenizer(user_words):
+    segmenter = Segmenter(user_words)
+    before = segmenter.boundaries("你真是个傻逼")
+    clone = pickle.loads(pickle.dumps(segmenter))
+    assert clone.boundaries("你真是个傻逼") == before
