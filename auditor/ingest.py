@@ -157,6 +157,9 @@ LOOKUP_ROWS, LOOKUP_BYTES = 2_000, 16 << 20  # records decided per msgid-index q
 Outcome = tuple[str, str | None] | RecordError  # (accepted or duplicate, date), or why it is rejected
 
 
+ROW_FIELDS = [f.name for f in lake.MESSAGE_SCHEMA if f.name not in ("raw", "source")]
+
+
 class _MessageSink:
     """Deduplicates messages against the whole lake (the msgid index) and this run, and buffers
     them per date.
@@ -175,7 +178,8 @@ class _MessageSink:
         self.pending: dict[str, tuple[Entry, int]] = {}  # buffered (not yet in the lake): entry, row
         self.rows: Counter[str] = Counter()  # buffered rows per date
         self.lake_content: dict[str, dict[str, bytes]] = {}  # date → msgid → content_digest, on demand
-        self.columns: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+        # Rows as parsed, with their raw bytes and source, until sealed into columns a batch at a time.
+        self.buffer: dict[str, list[tuple[dict[str, Any], bytes, str]]] = defaultdict(list)
         self.batches: dict[str, list[pa.Table]] = defaultdict(list)
         self.written: set[str] = set()
 
@@ -211,26 +215,24 @@ class _MessageSink:
 
     def _offer(self, record: RawRecord, row: dict[str, Any], stored: Entry | None) -> tuple[str, str]:
         msgid = row["msgid"]
-        entry = Entry(raw_digest(record.raw), self.local_date(row["msgtime"]), record.source)
+        digest = raw_digest(record.raw)  # the one hash of the record's bytes
         buffered = self.pending.get(msgid)
         known = buffered[0] if buffered else stored
         if known is not None:
-            if known.digest != entry.digest and not self._same_content(msgid, record, buffered, known):
+            if known.digest != digest and not self._same_content(msgid, record, buffered, known):
                 raise RecordError(
                     f"conflicting record reuses msgid {msgid!r}: {known.source} (date {known.date}) "
                     "holds other content under it"
                 )
             return ("accepted" if self.resume and known.source == record.source else "duplicate"), known.date
-        date = entry.date
-        self.pending[msgid] = (entry, self.rows[date])
+        date = self.local_date(row["msgtime"])
+        source = record.source
+        self.pending[msgid] = (Entry(digest, date, source), self.rows[date])
         self.rows[date] += 1
         self.written.add(date)
-        cols = self.columns[date]
-        for key, value in row.items():
-            cols[key].append(value)
-        cols["raw"].append(record.raw.decode("utf-8"))
-        cols["source"].append(record.source)
-        if len(cols["msgid"]) >= BATCH_ROWS:
+        rows = self.buffer[date]
+        rows.append((row, record.raw, source))
+        if len(rows) >= BATCH_ROWS:
             self._seal(date)
         return "accepted", date
 
@@ -259,19 +261,24 @@ class _MessageSink:
             if row < table.num_rows:
                 return table.column("raw")[row].as_py()
             row -= table.num_rows
-        return self.columns[date]["raw"][row]
+        return self.buffer[date][row][1].decode("utf-8")
 
     def _seal(self, date: str) -> None:
-        """Move buffered rows into a compact Arrow batch: Python objects cost ten times the bytes."""
-        cols = self.columns.pop(date)
-        cols["msgtime"] = pa.array(cols["msgtime"], pa.int64()).cast(lake.TIMESTAMP)
+        """Move buffered rows into a compact Arrow batch, a column at a time: Python objects cost
+        ten times the bytes."""
+        rows = self.buffer.pop(date)
+        columns: dict[str, Any] = {name: [r[name] for r, _, _ in rows] for name in ROW_FIELDS}
+        columns["msgtime"] = pa.array(columns["msgtime"], pa.int64()).cast(lake.TIMESTAMP)
+        # The bytes were valid UTF-8 JSON; Arrow checks that once more as it casts the column.
+        columns["raw"] = pa.array([raw for _, raw, _ in rows], pa.binary()).cast(pa.string())
+        columns["source"] = [source for _, _, source in rows]
         self.batches[date].append(
-            pa.table({f.name: cols[f.name] for f in lake.MESSAGE_SCHEMA}, schema=lake.MESSAGE_SCHEMA)
+            pa.table([columns[f.name] for f in lake.MESSAGE_SCHEMA], schema=lake.MESSAGE_SCHEMA)
         )
 
     def flush(self) -> None:
         """Write what this sink holds, one file per date; later files dedupe against it."""
-        for date in list(self.columns):
+        for date in list(self.buffer):
             self._seal(date)
         for date in sorted(self.batches):
             table = pa.concat_tables(self.batches.pop(date))
