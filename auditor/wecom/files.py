@@ -308,8 +308,9 @@ def _over_limit(length: int, max_bytes: int) -> str:
 _fast_decode = msgspec.json.Decoder().decode
 _fast_encode = msgspec.json.Encoder().encode
 # The json module writes small and large floats with an exponent (1e-05, 1e+16) where msgspec does
-# not (0.00001) or writes it otherwise (1e16); output that may hold one is written by the json module.
-_FLOAT_FORMS_DIFFER = re.compile(rb"[0-9][eE]|0\.0000")
+# not (0.00001) or writes it otherwise (1e16); output that may hold such a number (a value first or
+# after : , or [) is written by the json module. Text that only looks like one costs speed, not bytes.
+_FLOAT_FORMS_DIFFER = re.compile(rb"(?:^|[:,\[])-?(?:[0-9][0-9.]*[eE]|0\.0000)")
 
 
 def parse_json(data: bytes) -> tuple[Any, str | None, bool]:
