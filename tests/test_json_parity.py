@@ -99,7 +99,18 @@ def test_any_bytes_get_the_json_modules_verdict(data):
     assert_json_module_verdict(data)
 
 
-FLOATS = [1e-07, 1e-05, 0.0001, 1e15, 1e16, 1.2345678901234568e16, 5e-324, 1.7976931348623157e308, -0.0, 39.9042]
+FLOATS = [
+    1e-07,
+    1e-05,
+    0.0001,
+    1e15,
+    1e16,
+    1.2345678901234568e16,
+    5e-324,
+    1.7976931348623157e308,
+    -0.0,
+    39.9042,
+]
 
 
 @settings(max_examples=400, deadline=None)
