@@ -179,8 +179,10 @@ class _MessageSink:
         self.pending: dict[str, tuple[Entry, int]] = {}  # buffered (not yet in the lake): entry, row
         self.rows: Counter[str] = Counter()  # buffered rows per date
         self.lake_content: dict[str, dict[str, bytes]] = {}  # date → msgid → content_digest, on demand
-        # Rows as parsed, with their raw bytes and source, until sealed into columns a batch at a time.
-        self.buffer: dict[str, list[tuple[dict[str, Any], bytes, str]]] = defaultdict(list)
+        # Per date: rows as parsed, their raw bytes, their sources; sealed into columns a batch at a time.
+        self.buffer: dict[str, tuple[list[dict[str, Any]], list[bytes], list[str]]] = defaultdict(
+            lambda: ([], [], [])
+        )
         self.batches: dict[str, list[pa.Table]] = defaultdict(list)
         self.written: set[str] = set()
 
@@ -231,8 +233,10 @@ class _MessageSink:
         self.pending[msgid] = (Entry(digest, date, source), self.rows[date])
         self.rows[date] += 1
         self.written.add(date)
-        rows = self.buffer[date]
-        rows.append((row, record.raw, source))
+        rows, raws, sources = self.buffer[date]
+        rows.append(row)
+        raws.append(record.raw)
+        sources.append(source)
         if len(rows) >= BATCH_ROWS:
             self._seal(date)
         return "accepted", date
@@ -262,16 +266,16 @@ class _MessageSink:
             if row < table.num_rows:
                 return table.column("raw")[row].as_py()
             row -= table.num_rows
-        return self.buffer[date][row][1].decode("utf-8")
+        return self.buffer[date][1][row].decode("utf-8")
 
     def _seal(self, date: str) -> None:
         """Move buffered rows into a compact Arrow batch, a column at a time: Python objects cost
         ten times the bytes."""
-        rows = self.buffer.pop(date)
-        columns: dict[str, Any] = {name: [r[name] for r, _, _ in rows] for name in ROW_FIELDS}
+        rows, raws, sources = self.buffer.pop(date)
+        columns: dict[str, Any] = {name: list(map(itemgetter(name), rows)) for name in ROW_FIELDS}
         columns["msgtime"] = pa.array(columns["msgtime"], pa.int64()).cast(lake.TIMESTAMP)
-        columns["raw"] = [raw.decode("utf-8") for _, raw, _ in rows]
-        columns["source"] = [source for _, _, source in rows]
+        columns["raw"] = [raw.decode("utf-8") for raw in raws]
+        columns["source"] = sources
         self.batches[date].append(
             pa.table([columns[f.name] for f in lake.MESSAGE_SCHEMA], schema=lake.MESSAGE_SCHEMA)
         )

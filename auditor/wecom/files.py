@@ -15,7 +15,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -28,8 +28,7 @@ INPUT_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".txt")
 PREVIEW_BYTES = 16 * 1024  # of an over-long record, what the rejects keep (with its length and hash)
 
 
-@dataclass(frozen=True)
-class RawRecord:
+class RawRecord(NamedTuple):  # a tuple: one is made for every input record
     """One input record before validation: where it came from and its bytes.
 
     ``value`` is the decoded JSON (or CSV row); ``error`` says why it could not be decoded.
