@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.wecom.files import _parse_json_line, compact_json, parse_json
+from auditor.wecom.files import Limits, _parse_json_line, compact_json, parse_json, read_records
 
 json_values = st.recursive(
     st.none()
@@ -128,3 +128,19 @@ def test_what_only_the_json_module_reads_it_also_writes(data):
     assert error is None and not fast
     expected = json.dumps(parsed, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     assert compact_json(parsed, fast) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    items=st.lists(json_values | st.lists(st.sampled_from(FLOATS), max_size=4), max_size=5),
+    spaced=st.booleans(),
+)
+def test_batch_items_are_stored_as_the_json_module_writes_them(tmp_path_factory, items, spaced):
+    """Through the reader: a document with no float skips the per-item check, one with floats keeps it."""
+    path = tmp_path_factory.mktemp("batch") / "batch.json"
+    separators = (", ", ": ") if spaced else (",", ":")
+    path.write_text(json.dumps({"errcode": 0, "chatdata": items}, separators=separators), encoding="utf-8")
+    records = list(read_records(path, Limits(1 << 20, 1 << 24, 1 << 24)))
+    assert [r.raw for r in records] == [
+        json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode("utf-8") for item in items
+    ]
