@@ -16,9 +16,9 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow.parquet as pq
 
@@ -49,8 +49,7 @@ def content_digest(value: Any) -> bytes:
     return hashlib.blake2b(canonical.encode("utf-8"), digest_size=16).digest()
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):  # a tuple: one is made for every record ingested
     digest: bytes
     date: str
     source: str
@@ -134,9 +133,10 @@ class MsgidIndex:
         self._add(f"{path.parent.name}/{path.name}", entries)
 
     def _add(self, name: str, entries: list[tuple[str, Entry]]) -> None:
-        # OR IGNORE: the first stored row of a msgid is the one the index answers with.
+        # OR IGNORE: the first stored row of a msgid is the one the index answers with (sorted
+        # stays stable for equal msgids). In key order, the B-tree is filled page after page.
         self.conn.executemany(
             "INSERT OR IGNORE INTO msgids VALUES (?, ?, ?, ?)",
-            ((m, e.digest, e.date, e.source) for m, e in entries),
+            sorted(((m, *e) for m, e in entries), key=itemgetter(0)),
         )
         self.conn.execute("INSERT OR IGNORE INTO files VALUES (?)", (name,))

@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -29,12 +30,48 @@ ROOT = Path(__file__).resolve().parent.parent
 STAGE = [sys.executable, str(Path(__file__).with_name("stage.py"))]
 
 
-def run(*args: str) -> dict:
-    done = subprocess.run([*STAGE, *args], capture_output=True, text=True, cwd=ROOT)
+def run(*args: str, code: Path | None = None) -> dict:
+    """One stage in a fresh process; with ``code``, the auditor package is imported from there."""
+    env = {**os.environ, "PYTHONPATH": str(code)} if code else None
+    done = subprocess.run([*STAGE, *args], capture_output=True, text=True, cwd=ROOT, env=env)
     if done.returncode not in (0, 65):
         sys.exit(f"stage {args[:2]} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     line = next(x for x in reversed(done.stdout.splitlines()) if x.startswith("BENCH "))
-    return json.loads(line[6:])
+    result = json.loads(line[6:])
+    if total := re.search(r"^total: [\d,]+ files, ([\d,]+) records", done.stdout, re.MULTILINE):
+        result["records"] = int(total.group(1).replace(",", ""))  # ingest's reconciliation
+    return result
+
+
+def checkout(ref: str, into: Path) -> Path:
+    """The tree of git revision ``ref``, unpacked into ``into`` (the repository is not touched)."""
+    into.mkdir(parents=True)
+    tree = subprocess.run(["git", "-C", str(ROOT), "archive", ref], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=tree.stdout, check=True)
+    return into
+
+
+def ingest_rows(data: Path, tmp: Path, ref: str | None) -> dict[str, dict]:
+    """Ingest of ``data`` by revision ``ref`` (when given) and by this tree, in the same run: records
+    per second of wall-clock time and per CPU second (steadier where other work shares the machine)."""
+    rows = {}
+    for name, code in ([(f"ingest at {ref}", checkout(ref, tmp / "ref"))] if ref else []) + [
+        ("ingest", None)
+    ]:
+        ws = tmp / name.replace(" ", "-")
+        run("cli", "-w", str(ws), "init", code=code)
+        print(f"{name} …", flush=True)
+        rows[name] = run("cli", "-w", str(ws), "ingest", str(data / "exports"), code=code)
+    return rows
+
+
+def ingest_line(rows: dict[str, dict]) -> str:
+    return "\n".join(
+        f"{name}: {r['records']:,} records, {r['records'] / r['seconds']:,.0f} records/s, "
+        f"{r['records'] / r['cpu_seconds']:,.0f} records per CPU second"
+        for name, r in rows.items()
+        if r.get("records") and r.get("cpu_seconds")
+    )
 
 
 def archive(messages: int, groups: int, days: int, realism: str) -> Path:
@@ -113,6 +150,7 @@ def measure(data: Path, workspace: Path, workers: list[str], full: bool) -> dict
     manifest = data / "manifest.json"
     results: dict[str, dict] = {}
     print(f"{data.name}: ingest …", flush=True)
+    run("cli", "-w", str(workspace), "init")  # only `init` creates a workspace
     results["ingest"] = run("cli", "-w", str(workspace), "ingest", str(data / "exports"))
     print(f"{data.name}: naive baseline …", flush=True)
     results["naive baseline"] = run("baseline", str(workspace), str(manifest))
@@ -130,7 +168,7 @@ def measure(data: Path, workspace: Path, workers: list[str], full: bool) -> dict
     results["abuse model, 1 core"] = run("score", str(workspace), "200000")
     print(f"{data.name}: nightly end to end …", flush=True)
     fresh = workspace.parent / f"{workspace.name}-nightly"
-    (fresh / "inbox").mkdir(parents=True)
+    run("cli", "-w", str(fresh), "init")
     for path in (data / "exports").iterdir():
         os.link(path, fresh / "inbox" / path.name)
     results["nightly"] = run("cli", "-w", str(fresh), "nightly", *workers)
@@ -148,7 +186,17 @@ def main() -> None:
     parser.add_argument(
         "--no-template", action="store_true", help="skip the template archive's comparison rows"
     )
+    parser.add_argument("--ingest-ref", help="also time the ingest of this git revision (e.g. main)")
+    parser.add_argument("--only-ingest", action="store_true", help="ingest rows only (no results.json)")
     args = parser.parse_args()
+    if args.only_ingest or args.ingest_ref:
+        with tempfile.TemporaryDirectory(prefix="auditor-bench-") as tmp:
+            rows = ingest_rows(
+                archive(args.messages, args.groups, args.days, "real"), Path(tmp), args.ingest_ref
+            )
+        print("\n" + ingest_line(rows))
+        if args.only_ingest:
+            return
     workers = ["--workers", str(args.workers)] if args.workers else []
     realisms = ["real"] if args.no_template else ["real", "template"]
     results: dict[str, dict[str, dict]] = {}

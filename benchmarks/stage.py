@@ -192,6 +192,8 @@ def main() -> None:
     else:
         raise SystemExit(f"unknown stage {stage}")
     result.setdefault("seconds", time.perf_counter() - started)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 2)
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     result["peak_worker_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
     print("BENCH " + json.dumps(result))

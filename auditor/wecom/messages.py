@@ -199,27 +199,44 @@ def parse_message(record: Any, *, now_ms: int | None = None) -> dict[str, Any]:
         raise RecordError(f"a record must be a JSON object, got {type(record).__name__}")
     if "encrypt_chat_msg" in record and "msgid" in record and "action" not in record:
         raise RecordError("record is still encrypted: decrypt it with the Finance SDK before export")
-    msgid = _require(record, "msgid", str)
+    # Each field is checked inline for the type it nearly always has (``type(x) is int`` also
+    # excludes bool); anything else goes through _require, which accepts or names the problem.
+    get = record.get
+    msgid = get("msgid")
+    if type(msgid) is not str:
+        msgid = _require(record, "msgid", str)
     if not msgid.strip():
         raise RecordError("field 'msgid' is empty")
-    action = _require(record, "action", str)
+    action = get("action")
+    if type(action) is not str:
+        action = _require(record, "action", str)
     if action not in ACTIONS:
         raise RecordError(f"unknown action {action!r} (expected send, recall or switch)")
-    seq = _require(record, "seq", int, optional=True)
+    seq = get("seq")
+    if seq is not None and type(seq) is not int:
+        seq = _require(record, "seq", int, optional=True)
 
     if action == "switch":  # a user switching enterprise: no msgtype, `time` and `user` instead
         msgtime = _require(record, "time", int)
         sender = _require(record, "user", str)
         msgtype, tolist, roomid, text = "", [], "", ""
     else:
-        msgtime = _require(record, "msgtime", int)
-        sender = _require(record, "from", str)
-        msgtype = _require(record, "msgtype", str)
-        tolist = _require(record, "tolist", list, optional=True) or []
+        msgtime, sender, msgtype = get("msgtime"), get("from"), get("msgtype")
+        if type(msgtime) is not int:
+            msgtime = _require(record, "msgtime", int)
+        if type(sender) is not str:
+            sender = _require(record, "from", str)
+        if type(msgtype) is not str:
+            msgtype = _require(record, "msgtype", str)
+        tolist = get("tolist")
+        if type(tolist) is not list:
+            tolist = _require(record, "tolist", list, optional=True) or []
         if not all(isinstance(t, str) for t in tolist):
             raise RecordError("field 'tolist' must be a list of strings")
         # meeting_voice_call and voip_doc_share may have no roomid key at all
-        roomid = _require(record, "roomid", str, optional=True) or ""
+        roomid = get("roomid")
+        if type(roomid) is not str:
+            roomid = _require(record, "roomid", str, optional=True) or ""
         text = extract_text(msgtype, record)
     check_msgtime(msgtime, int(time.time() * 1000) if now_ms is None else now_ms)
 
