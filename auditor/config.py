@@ -251,7 +251,9 @@ def _merge(defaults: dict[str, Any], given: dict[str, Any], where: str) -> dict[
         if key not in defaults:
             raise AuditorError(f"auditor.toml: unknown setting '{path}'")
         if path in FREE_TABLES:  # keys chosen by the operator (key versions), values of one type
-            if not isinstance(value, dict) or not all(isinstance(v, FREE_TABLES[path]) for v in value.values()):
+            if not isinstance(value, dict) or not all(
+                isinstance(v, FREE_TABLES[path]) for v in value.values()
+            ):
                 raise AuditorError(f"auditor.toml: '{path}' must be a table of {FREE_TABLES[path].__name__}")
             merged[key] = dict(value)
             continue

@@ -29,6 +29,7 @@ from auditor.ingest import ingest
 from auditor.report import follow
 from auditor.report.model import ReportSources
 from auditor.report.render import ledger_view, render_day, render_overview
+from auditor.wecom import pull as wecom_pull
 from auditor.wecom.files import discover
 from auditor.workspace import Workspace
 
@@ -64,6 +65,20 @@ class _Durations(dict):
     """Seconds per finished stage, and the stage last started (named in a failed run's manifest)."""
 
     current = "setup"
+
+
+def _pull_stage(
+    ws: Workspace, log, manifest: dict[str, Any], durations: _Durations, wecom: wecom_pull.Clients | None
+) -> int:
+    """Pull from WeCom when configured; a failed pull never stops the inbox from being ingested."""
+    if not wecom_pull.configured(ws):
+        return EXIT_OK
+    finish = _stage(log, "pull", durations)
+    outcome = wecom_pull.run_pull(ws, wecom)
+    finish()
+    manifest["pull"] = outcome.summary()
+    manifest["alarms"] = outcome.report.alarms
+    return outcome.exit_code
 
 
 def _stage(log, name: str, durations: _Durations) -> Callable[[], None]:
@@ -108,16 +123,25 @@ def nightly(
     interactive: bool | None = None,
     engine: str | None = None,
     scheduler: str | None = None,
+    wecom: wecom_pull.Clients | None = None,
 ) -> NightlyResult:
-    """Run the nightly job under the workspace lock; returns the exit code and the run manifest."""
+    """Run the nightly job under the workspace lock; returns the exit code and the run manifest.
+
+    ``wecom`` says how to reach WeCom when [wecom] is configured (default: the installed SDK and
+    the real API; tests pass fakes)."""
     ws.require()
     interactive = sys.stderr.isatty() if interactive is None else interactive
     with ws.locked():
-        return _nightly_recorded(ws, workers, interactive, engine, scheduler)
+        return _nightly_recorded(ws, workers, interactive, engine, scheduler, wecom)
 
 
 def _nightly_recorded(
-    ws: Workspace, workers: int | None, interactive: bool, engine: str | None, scheduler: str | None
+    ws: Workspace,
+    workers: int | None,
+    interactive: bool,
+    engine: str | None,
+    scheduler: str | None,
+    wecom: wecom_pull.Clients | None = None,
 ) -> NightlyResult:
     """Every run that got the lock leaves a manifest and a final log line, whatever its end:
     monitoring tells "ok", "nothing-new" and "failed" (with the error and the stage) apart."""
@@ -133,7 +157,7 @@ def _nightly_recorded(
     }
     log.info("nightly %s: started (auditor %s, pid %d)", run_id, __version__, os.getpid())
     try:
-        _nightly_locked(ws, workers, interactive, engine, scheduler, log, result, durations)
+        _nightly_locked(ws, workers, interactive, engine, scheduler, log, result, durations, wecom)
     except BaseException as exc:  # Terminated and KeyboardInterrupt too: the record matters most then
         interrupted = isinstance(exc, KeyboardInterrupt)
         result.exit_code = getattr(exc, "exit_code", EXIT_INTERRUPTED if interrupted else EXIT_FAILURE)
@@ -172,10 +196,12 @@ def _nightly_locked(
     log,
     result: NightlyResult,
     durations: _Durations,
+    wecom: wecom_pull.Clients | None = None,
 ) -> None:
     run_id = result.run_id
     engine = engine or ws.config["audit"]["engine"]  # a bad auditor.toml fails here, in the record
     scheduler = scheduler or ws.config["audit"]["scheduler"] or None
+    pull_exit = _pull_stage(ws, log, result.manifest, durations, wecom)
     files = new_inbox_files(ws)
     ruleset = Ruleset(ws.config, ws.dictionaries_dir)
     manifest = result.manifest
@@ -189,7 +215,10 @@ def _nightly_locked(
         log.info("pages refreshed after ledger decisions: %s", ", ".join(manifest["pages_refreshed"]))
     if not files:
         log.info("nightly %s: nothing new in the inbox", run_id)
-        manifest.update(status="nothing-new", exit_code=EXIT_OK)
+        manifest.update(status="pull failed" if pull_exit else "nothing-new", exit_code=pull_exit)
+        result.exit_code = pull_exit
+        if "pull" in manifest:  # the index shows the pull's alarms (or that they are over)
+            render_overview(ws.reports_dir, ws.config["report"]["lang"], ws.tz, wecom_pull.pull_alarms(ws))
         return
 
     finish = _stage(log, "ingest", durations)
@@ -236,7 +265,7 @@ def _nightly_locked(
             reports.append(str(ws.reports_dir / date / "index.html"))
             progress.step()
             failpoints.reached("mid-report")
-    render_overview(ws.reports_dir, ws.config["report"]["lang"], ws.tz)
+    render_overview(ws.reports_dir, ws.config["report"]["lang"], ws.tz, wecom_pull.pull_alarms(ws))
     finish()
 
     # Never back up over damage: a snapshot of a broken lake or ledger would pass as a good one.
@@ -260,6 +289,8 @@ def _nightly_locked(
     threshold = ws.config["ingest"]["max_reject_ratio"]
     result.exit_code = EXIT_DATA if damage or report.reject_ratio > threshold else EXIT_OK
     status = "rejects above threshold" if result.exit_code == EXIT_DATA else "ok"
+    if pull_exit:  # the inbox was still ingested, but the exit code says the pull failed
+        result.exit_code, status = pull_exit, "pull failed"
     manifest.update(
         status="lake or ledger damaged: not backed up" if damage else status,
         problems=damage,

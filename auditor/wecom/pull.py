@@ -513,3 +513,71 @@ def quarantined_count(ws: Workspace) -> int:
 
 def describe_code(code: int) -> str:
     return ERROR_NAMES.get(code, "unknown error")
+
+
+# --- one entry for `auditor pull` and `nightly` ----------------------------------------------------------
+
+
+@dataclass
+class Clients:
+    """How the puller reaches WeCom: the SDK and the group API (tests inject fakes of both)."""
+
+    open_sdk: Callable[[Settings], FinanceSdk] = open_ctypes_sdk
+    group_api: Any = None
+
+    @classmethod
+    def real(cls, ws: Workspace) -> Clients:
+        from auditor.wecom.api import GroupApi
+
+        return cls(open_ctypes_sdk, GroupApi.from_workspace(ws))
+
+
+@dataclass
+class PullOutcome:
+    report: PullReport
+    exit_code: int = 0
+    error: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "status": "failed" if self.exit_code else "ok",
+            "exit_code": self.exit_code,
+            "error": self.error,
+            **self.report.summary(),
+        }
+
+
+def run_pull(
+    ws: Workspace,
+    clients: Clients | None = None,
+    *,
+    redecrypt_only: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
+) -> PullOutcome:
+    """Pull (or re-decrypt), never raising for a WeCom failure: the outcome carries the exit code,
+    and alarms (expired data, a pull too long ago) go to the log and the pull state, where the
+    run manifest and the report index read them. The caller holds the workspace lock."""
+    outcome = PullOutcome(PullReport())
+    alarms: list[str] = []
+    try:
+        clients = clients or Clients.real(ws)
+        if redecrypt_only:
+            outcome.report = redecrypt(ws, open_sdk=clients.open_sdk)
+        else:
+            pull(
+                ws, open_sdk=clients.open_sdk, group_api=clients.group_api, sleep=sleep, report=outcome.report
+            )
+    except AuditorError as exc:  # PullError too: configuration errors are exit 2, network 75, expired 65
+        outcome.exit_code, outcome.error = exc.exit_code, str(exc)
+        log.error("pull failed: %s", exc)
+        if isinstance(exc, PullError) and exc.alarm:
+            alarms.append(exc.alarm)
+    if outcome.exit_code and not redecrypt_only:
+        stale = stale_alarm(ws)
+        if stale:
+            alarms.append(stale)
+        record_failure(ws, alarms)
+    for alarm in alarms:
+        log.error("ALARM: %s", alarm)
+    outcome.report.alarms = alarms
+    return outcome
