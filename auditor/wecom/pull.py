@@ -45,6 +45,7 @@ PAGE_LIMIT = 1000  # the most GetChatData returns per call
 RETRY_DELAYS = (2, 4, 8, 16, 32)  # seconds between attempts on network and system errors
 RETRYABLE = {ERR_NETWORK, ERR_SYSTEM}
 MEDIA_TYPES = ("image", "voice", "video", "file", "emotion", "meeting_voice_call")
+MAX_STALE_PAGES = 3  # pages in a row holding only records at or below the checkpoint
 MAX_MEDIA_BYTES = 1 << 30  # no archived file is larger (WeCom's own limit is lower)
 CONFIG_FIXES = {
     ERR_PARAMETER: "check wecom.corp_id and the archive secret",
@@ -192,6 +193,7 @@ class PullReport:
     decrypted: int = 0
     quarantined: int = 0
     overlapping: int = 0  # records at or below the checkpoint that a page repeated
+    duplicate_msgids: int = 0  # a msgid this pull already wrote, served again under a later seq
     media_downloaded: int = 0
     media_failed: list[dict[str, str]] = field(default_factory=list)
     groups: int = 0
@@ -326,6 +328,8 @@ def pull(
     report.seq_from = report.seq_to = int(state["seq"])
     rooms = set(state["rooms"])
     sdk = open_sdk(s)
+    stale_pages = 0
+    pulled_msgids: set[object] = set()
     try:
         while True:
             seq = int(state["seq"])
@@ -333,15 +337,33 @@ def pull(
             fresh = [i for i in items if isinstance(i.get("seq"), int) and i["seq"] > seq]
             report.overlapping += len(items) - len(fresh)
             if not fresh:
+                # An empty page is the end; a page of only already-pulled records is asked again,
+                # a few times, rather than taken for the end of the archive.
+                stale_pages += 1
+                if items and stale_pages <= MAX_STALE_PAGES:
+                    continue
+                if items:
+                    log.warning(
+                        "pull: %d pages in a row repeated seq <= %d; the next run continues", stale_pages, seq
+                    )
                 break
+            stale_pages = 0
             report.pages += 1
             records, quarantined = [], []
             for item in fresh:
                 report.records += 1
                 try:
-                    records.append(decrypt_record(sdk, ring, item))
+                    record = decrypt_record(sdk, ring, item)
                 except (ValueError, RandomKeyError) as exc:
                     quarantined.append(_quarantine_entry(item, str(exc)))
+                    continue
+                # The same message served again under a later seq: ingest would see one msgid with two
+                # contents (the seqs differ) in one run. The first one is kept; later runs find it in the lake.
+                if record.get("msgid") in pulled_msgids:
+                    report.duplicate_msgids += 1
+                    continue
+                pulled_msgids.add(record.get("msgid"))
+                records.append(record)
             first, last = min(i["seq"] for i in fresh), max(i["seq"] for i in fresh)
             name = f"pull-{first:012d}-{last:012d}"
             if records:
@@ -355,7 +377,7 @@ def pull(
             if s.media == "download":
                 download_media(ws, sdk, records, report, sleep)
             rooms.update(r["roomid"] for r in records if isinstance(r.get("roomid"), str) and r["roomid"])
-            report.decrypted += len(records)
+            report.decrypted += len(fresh) - len(quarantined)
             report.quarantined += len(quarantined)
             state = {**state, "seq": last, "rooms": sorted(rooms)}
             save_state(ws, state)  # only now: the page is safely in the inbox
@@ -573,10 +595,13 @@ def run_pull(
         if isinstance(exc, PullError) and exc.alarm:
             alarms.append(exc.alarm)
     if outcome.exit_code and not redecrypt_only:
-        stale = stale_alarm(ws)
-        if stale:
-            alarms.append(stale)
-        record_failure(ws, alarms)
+        try:
+            stale = stale_alarm(ws)
+            if stale:
+                alarms.append(stale)
+            record_failure(ws, alarms)
+        except AuditorError:  # the checkpoint itself is damaged: that is the error reported
+            pass
     for alarm in alarms:
         log.error("ALARM: %s", alarm)
     outcome.report.alarms = alarms
