@@ -32,7 +32,8 @@ def configure(ws: Workspace, keypairs, versions=(1, 2), **extra: str) -> None:
     lines = "".join(f"{k} = {v}\n" for k, v in extra.items())
     ws.config_path.write_text(
         ws.config_path.read_text(encoding="utf-8")
-        + f'\n[wecom]\ncorp_id = "wwfake"\nsecret_env = "TEST_ARCHIVE_SECRET"\nprivate_keys = {{ {keys} }}\n{lines}',
+        + '\n[wecom]\ncorp_id = "wwfake"\nsecret_env = "TEST_ARCHIVE_SECRET"\n'
+        + f"private_keys = {{ {keys} }}\n{lines}",
         encoding="utf-8",
     )
     ws._config = None
@@ -248,7 +249,8 @@ def test_tampered_ciphertext_fails_decryption_and_is_quarantined(wecom_ws, archi
 
 
 def test_control_characters_survive_pull_and_ingest(wecom_ws, archive):
-    raw = '{"msgid":"c1","action":"send","from":"zhangwei","tolist":[],"roomid":"wr001","msgtime":1794800000000,'
+    raw = '{"msgid":"c1","action":"send","from":"zhangwei","tolist":[],"roomid":"wr001",'
+    raw += '"msgtime":1794800000000,'
     raw += '"msgtype":"text","text":{"content":"a\x01b\x1fc\x00d"}}'
     archive.add({"msgid": "c1"}, version=1, plaintext=raw.encode())
     assert run(wecom_ws, archive).exit_code == 0

@@ -357,8 +357,9 @@ def pull(
                 except (ValueError, RandomKeyError) as exc:
                     quarantined.append(_quarantine_entry(item, str(exc)))
                     continue
-                # The same message served again under a later seq: ingest would see one msgid with two
-                # contents (the seqs differ) in one run. The first one is kept; later runs find it in the lake.
+                # The same message served again under a later seq: ingest would see one msgid with
+                # two contents (the seqs differ) in one run. The first is kept; later runs find it
+                # in the lake.
                 if record.get("msgid") in pulled_msgids:
                     report.duplicate_msgids += 1
                     continue
