@@ -17,12 +17,7 @@ from auditor.wecom import pull as wecom_pull
 from auditor.wecom.pull import Clients, PullReport, load_state, run_pull, save_state
 from auditor.workspace import Workspace
 from tests.factories import message
-from tests.fake_wecom import CHUNK, FakeArchive, Fault, new_keypair, write_pem
-
-
-@pytest.fixture(scope="session")
-def keypairs():
-    return {version: new_keypair() for version in (1, 2, 3)}
+from tests.fake_wecom import CHUNK, FakeArchive, Fault, write_pem
 
 
 def configure(ws: Workspace, keypairs, versions=(1, 2), **extra: str) -> None:

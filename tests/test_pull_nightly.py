@@ -14,7 +14,7 @@ from auditor.wecom import pull as wecom_pull
 from auditor.wecom.pull import Clients, load_state, run_pull
 from tests.factories import BASE_MS, message
 from tests.fake_wecom import FakeArchive, Fault, write_pem
-from tests.test_pull import configure, keypairs  # noqa: F401 - the session fixture
+from tests.test_pull import configure
 
 DAY_MS = 86_400_000
 
@@ -50,7 +50,7 @@ def night(archive: FakeArchive, n: int, count: int, version: int) -> list[str]:
 def test_nights_with_faults_rotation_and_a_crash_keep_every_message_exactly_once(
     ws,
     keypairs,
-    monkeypatch,  # noqa: F811
+    monkeypatch,
 ):
     monkeypatch.setenv("TEST_ARCHIVE_SECRET", "archive-secret")
     monkeypatch.setattr(wecom_pull, "PAGE_LIMIT", 7)
@@ -134,7 +134,7 @@ def test_nightly_without_wecom_settings_does_not_pull(ws):
 def test_a_failed_pull_with_nothing_in_the_inbox_says_so_and_alarms_on_the_index(
     ws,
     keypairs,
-    monkeypatch,  # noqa: F811
+    monkeypatch,
 ):
     monkeypatch.setenv("TEST_ARCHIVE_SECRET", "archive-secret")
     configure(ws, keypairs)
