@@ -352,9 +352,11 @@ def _validate_wecom(wecom: dict[str, Any]) -> None:
         if not version.isdigit():
             raise AuditorError(f"auditor.toml: wecom.private_keys: key version {version!r} must be a number")
     if wecom["corp_id"] and not wecom["private_keys"]:
-        raise AuditorError("auditor.toml: wecom.private_keys needs at least one key (publickey_ver = path)")
+        raise AuditorError(
+            "auditor.toml: wecom.corp_id is set, so wecom.private_keys needs a key (publickey_ver = path)"
+        )
     if wecom["corp_id"] and not (wecom["secret_env"] or wecom["secret_file"]):
-        raise AuditorError("auditor.toml: wecom needs secret_env or secret_file for the archive secret")
+        raise AuditorError("auditor.toml: wecom.corp_id is set, so wecom needs secret_env or secret_file")
 
 
 def load_config(path: Path | None) -> dict[str, Any]:
