@@ -360,7 +360,7 @@ def test_media_is_kept_as_sdkfileid_by_default(wecom_ws, archive):
         ('proxy = "ftp://x"', "proxy must start with"),
         ("timeout_s = 0", "timeout_s must be between"),
         ("max_pull_age_days = 0", "max_pull_age_days must be at least"),
-        ('corp_id = "ww1"', "private_keys needs at least one key"),
+        ('corp_id = "ww1"', "private_keys needs a key"),
         ('secret = "abc"', "unknown setting 'wecom.secret'"),  # the secret never goes in the toml
     ],
 )
