@@ -161,6 +161,9 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
             f"total: {summary['files']} files, {summary['records']} records, {summary['accepted']} accepted, "
             f"{summary['duplicates']} duplicates, {summary['rejected']} rejected"
         )
+        if report.generic_types:
+            kinds = ", ".join(f"{k} {n}" for k, n in report.generic_types.items())
+            click.echo(f"{sum(report.generic_types.values())} messages of types read generically: {kinds}")
         if report.rejects_file:
             click.echo(f"rejected records and reasons: {report.rejects_file}")
     threshold = ws.config["ingest"]["max_reject_ratio"]

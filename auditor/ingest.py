@@ -14,7 +14,7 @@ import base64
 import contextlib
 import hashlib
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from operator import itemgetter
@@ -55,6 +55,7 @@ class IngestReport:
     files: list[FileReport] = field(default_factory=list)
     dates: list[str] = field(default_factory=list)
     rejects_file: str | None = None
+    generic_types: dict[str, int] = field(default_factory=dict)  # new messages read by the generic walk
 
     def total(self, name: str) -> int:
         return sum(getattr(f, name) for f in self.files)
@@ -71,6 +72,7 @@ class IngestReport:
             **{k: self.total(k) for k in ("records", "accepted", "duplicates", "rejected")},
             "dates": self.dates,
             "rejects_file": self.rejects_file,
+            "generic_types": self.generic_types,
             "by_file": [f.ledger_entry() for f in self.files],
         }
 
@@ -116,6 +118,7 @@ class _MessageSink:
         self.local_date = lake.LocalDates(ws.tz)
         self.resume = resume
         self.existing: dict[str, dict[str, str]] = {}  # date → msgid → source
+        self.generic: Counter[str] = Counter()  # msgtype → new messages read by the generic walk
         self.seen: dict[str, tuple[int, str]] = {}  # msgid → (hash of raw, source) in this run
         self.columns: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
         self.batches: dict[str, list[pa.Table]] = defaultdict(list)
@@ -146,6 +149,8 @@ class _MessageSink:
         if stored_from is not None:
             return ("accepted" if self.resume and stored_from == record.source else "duplicate"), date
         self.written.add(date)
+        if row["text_coverage"] == "generic":
+            self.generic[row["msgtype"]] += 1
         cols = self.columns[date]
         for key, value in row.items():
             cols[key].append(value)
@@ -300,6 +305,7 @@ def ingest(
 
     # Small tables and the ledgers last, each write atomic.
     report.dates = sorted(messages.written)
+    report.generic_types = dict(sorted(messages.generic.items()))
     for table in (groups, members, roster):
         table.write()
     rejects_path = rejects.write(ws.rejects_dir)

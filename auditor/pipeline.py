@@ -297,7 +297,8 @@ def _nightly_locked(
         exit_code=result.exit_code,
         durations=durations,
         counts={k: summary[k] for k in ("files", "records", "accepted", "duplicates", "rejected")}
-        | {"findings": sum(audit_report.dates.values()), "reject_ratio": round(report.reject_ratio, 6)},
+        | {"findings": sum(audit_report.dates.values()), "reject_ratio": round(report.reject_ratio, 6)}
+        | {"generic_types": summary["generic_types"]},
         dates=dates,
         findings_by_date=audit_report.dates,
         outputs={"reports": reports, "snapshots": snapshots, "rejects": summary["rejects_file"]},

@@ -102,6 +102,8 @@ def render_day(
                 "findings": day["findings"],
                 "by_category": day["by_category"],
                 "by_severity": day["by_severity"],
+                # messages of types this version does not know, read by the generic walk
+                **({"generic_types": day["generic_types"]} if day["generic_types"] else {}),
             },
             "ingest": day["ingest"],
             "groups": [g.summary() for g in day["groups"]],
