@@ -30,8 +30,8 @@ def fsync_dir(directory: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    """Yield a temporary path next to ``target``; on success it replaces ``target``."""
+def atomic_path(target: Path, mode: int = FILE_MODE) -> Iterator[Path]:
+    """Yield a temporary path next to ``target``; on success it replaces ``target`` (with ``mode``)."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".tmp-{target.name}-", dir=target.parent)
@@ -39,7 +39,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
-        os.chmod(tmp, FILE_MODE)
+        os.chmod(tmp, mode)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, target)
@@ -70,8 +70,8 @@ def remove_stale_temps(folder: Path) -> list[Path]:
     return removed
 
 
-def write_bytes(target: Path, data: bytes) -> None:
-    with atomic_path(target) as tmp:
+def write_bytes(target: Path, data: bytes, mode: int = FILE_MODE) -> None:
+    with atomic_path(target, mode) as tmp:
         tmp.write_bytes(data)
 
 

@@ -79,6 +79,8 @@ def test_nights_with_faults_rotation_and_a_crash_keep_every_message_exactly_once
     result = nightly(ws, workers=1, interactive=False, wecom=clients)
     assert result.exit_code == 0, result.manifest
     assert result.manifest["pull"]["quarantined"] == 1
+    assert result.manifest["pull"]["quarantine_waiting"] == 1
+    assert result.manifest["pull"]["duplicate_msgids"] == 1
 
     # night 3: the process dies after a page is in the inbox, before the checkpoint moves
     sent += night(archive, 5, 9, version=2)
@@ -116,6 +118,7 @@ def test_nights_with_faults_rotation_and_a_crash_keep_every_message_exactly_once
     result = nightly(ws, workers=1, interactive=False, wecom=clients)
     assert result.exit_code == 0, result.manifest
     assert result.manifest["pull"]["seq_from"] == seq_before
+    assert result.manifest["pull"]["quarantine_waiting"] == 0
     assert result.manifest["counts"]["rejected"] == 0
 
     stored = lake_msgids(ws)
@@ -146,3 +149,21 @@ def test_a_failed_pull_with_nothing_in_the_inbox_says_so_and_alarms_on_the_index
     assert any("10010" in a for a in result.manifest["alarms"])
     assert "expired (10010)" in (ws.reports_dir / "index.html").read_text(encoding="utf-8")
     assert "ALARM" in (ws.logs_dir / "auditor.log").read_text(encoding="utf-8")
+
+
+def test_cli_nightly_reports_a_failed_pull_and_still_ingests(runner, ws, keypairs, monkeypatch, tmp_path):
+    from auditor.cli import cli
+    from tests.factories import write_jsonl
+
+    monkeypatch.setenv("TEST_ARCHIVE_SECRET", "archive-secret")
+    monkeypatch.setattr(wecom_pull, "RETRY_DELAYS", (0,))
+    configure(ws, keypairs)
+    archive = FakeArchive(keys=keypairs)
+    archive.faults = [Fault(ret=10003)] * 5
+    monkeypatch.setattr(Clients, "real", classmethod(lambda cls, w: cls(archive.open_sdk, None)))
+    write_jsonl(ws.inbox_dir / "export.jsonl", [message("hand-1")])
+    result = runner.invoke(cli, ["-w", str(ws.root), "nightly", "--workers", "1"])
+    assert result.exit_code == 75
+    assert "ingested 1 records (1 accepted" in result.stdout
+    assert "Error: pull from WeCom failed: GetChatData from seq 0" in result.stderr
+    assert set(lake_msgids(ws)) == {"hand-1"}

@@ -121,8 +121,8 @@ class GroupApi:
             "token": answer["access_token"],
             "expires_at": self.clock() + int(answer.get("expires_in", 7200)),
         }
-        atomic.write_text(self.token_cache, json.dumps(cache))
-        os.chmod(self.token_cache, 0o600)  # a token grants API access until it expires
+        # 0600 from the start: a token grants API access until it expires
+        atomic.write_bytes(self.token_cache, json.dumps(cache).encode("utf-8"), mode=0o600)
         return answer["access_token"]
 
     def call(self, kind: str, path: str, body: dict[str, Any]) -> dict[str, Any]:

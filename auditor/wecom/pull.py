@@ -32,7 +32,6 @@ from auditor.wecom.sdk import (
     ERR_NETWORK,
     ERR_PARAMETER,
     ERR_SYSTEM,
-    ERROR_NAMES,
     CtypesSdk,
     FinanceSdk,
     SdkError,
@@ -44,7 +43,6 @@ log = logging.getLogger("auditor")
 PAGE_LIMIT = 1000  # the most GetChatData returns per call
 RETRY_DELAYS = (2, 4, 8, 16, 32)  # seconds between attempts on network and system errors
 RETRYABLE = {ERR_NETWORK, ERR_SYSTEM}
-MEDIA_TYPES = ("image", "voice", "video", "file", "emotion", "meeting_voice_call")
 MAX_STALE_PAGES = 3  # pages in a row holding only records at or below the checkpoint
 MAX_MEDIA_BYTES = 1 << 30  # no archived file is larger (WeCom's own limit is lower)
 CONFIG_FIXES = {
@@ -534,10 +532,6 @@ def quarantined_count(ws: Workspace) -> int:
     )
 
 
-def describe_code(code: int) -> str:
-    return ERROR_NAMES.get(code, "unknown error")
-
-
 # --- one entry for `auditor pull` and `nightly` ----------------------------------------------------------
 
 
@@ -560,6 +554,7 @@ class PullOutcome:
     report: PullReport
     exit_code: int = 0
     error: str | None = None
+    quarantine_waiting: int = 0
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -567,6 +562,7 @@ class PullOutcome:
             "exit_code": self.exit_code,
             "error": self.error,
             **self.report.summary(),
+            "quarantine_waiting": self.quarantine_waiting,  # records in W/quarantine/, all runs
         }
 
 
@@ -606,4 +602,9 @@ def run_pull(
     for alarm in alarms:
         log.error("ALARM: %s", alarm)
     outcome.report.alarms = alarms
+    outcome.quarantine_waiting = quarantined_count(ws)
+    if outcome.quarantine_waiting:
+        log.warning(
+            "pull: %d records wait in %s for their key", outcome.quarantine_waiting, quarantine_dir(ws)
+        )
     return outcome
