@@ -5,18 +5,21 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from auditor import failpoints
+from auditor import failpoints, lake
 from auditor.config import load_config
 from auditor.errors import AuditorError
 from auditor.ingest import ingest
 from auditor.wecom import pull as wecom_pull
 from auditor.wecom.pull import Clients, PullReport, load_state, run_pull, save_state
 from auditor.workspace import Workspace
-from tests.factories import message
+from tests.factories import BASE_MS, message
 from tests.fake_wecom import CHUNK, FakeArchive, Fault, write_pem
 
 
@@ -412,3 +415,65 @@ def test_cli_pull_without_wecom_settings_is_exit_2(runner, ws):
 def test_workspace_paths(wecom_ws):
     assert wecom_pull.state_path(wecom_ws) == wecom_ws.root / "state" / "pull.json"
     assert isinstance(wecom_pull.quarantine_dir(wecom_ws), Path)
+
+
+FAULTS = st.one_of(
+    st.builds(Fault, ret=st.sampled_from([10001, 10003])),
+    st.builds(Fault, errcode=st.sampled_from([10001, 10003])),
+    st.builds(Fault, overlap=st.integers(1, 6)),
+    st.just(Fault()),
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    count=st.integers(0, 14),
+    page=st.integers(1, 5),
+    faults=st.lists(FAULTS, max_size=8),
+    crash_at=st.one_of(st.none(), st.integers(1, 4)),
+)
+def test_any_fault_script_ends_with_every_message_exactly_once(
+    keypairs, monkeypatch, count, page, faults, crash_at
+):
+    """Whatever the faults and wherever a crash falls, pulling until success and ingesting what the
+    inbox holds gives every message once, and the checkpoint only ever grows."""
+    monkeypatch.setenv("TEST_ARCHIVE_SECRET", "archive-secret")
+    monkeypatch.setattr(wecom_pull, "PAGE_LIMIT", page)
+    with tempfile.TemporaryDirectory() as tmp:
+        ws = Workspace(Path(tmp) / "ws")
+        ws.init()
+        configure(ws, keypairs)
+        archive = FakeArchive(keys=keypairs)
+        for i in range(count):
+            archive.add(message(f"m{i}", msgtime=BASE_MS + i), version=1 + i % 2)
+        archive.faults = list(faults)
+        pages_written = [0]
+        checkpoints = []
+
+        def crash(name):
+            if name != "pull-page-written":
+                return
+            pages_written[0] += 1
+            if pages_written[0] == crash_at:
+                raise Crash
+
+        monkeypatch.setattr(failpoints, "reached", crash)
+        for _ in range(10):
+            try:
+                outcome = run(ws, archive)
+            except Crash:
+                checkpoints.append(load_state(ws)["seq"])
+                continue
+            checkpoints.append(load_state(ws)["seq"])
+            if outcome.exit_code == 0:
+                break
+        assert outcome.exit_code == 0
+        assert checkpoints == sorted(checkpoints) and checkpoints[-1] == count
+        report = ingest(ws, [ws.inbox_dir]) if count else None
+        if report is not None:
+            assert report.total("rejected") == 0
+            (date,) = lake.dates(ws.messages_dir)
+            stored = lake.read_partition(ws.messages_dir, date, lake.MESSAGE_SCHEMA, ["msgid"]).column(
+                "msgid"
+            )
+            assert sorted(stored.to_pylist()) == sorted(f"m{i}" for i in range(count))
