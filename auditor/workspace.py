@@ -58,11 +58,21 @@ class Workspace:
     dictionaries_dir = property(lambda self: self.root / "dictionaries")
     ledger_path = property(lambda self: self.root / "ledger.sqlite")
     state_dir = property(lambda self: self.root / "state")
+    quarantine_dir = property(lambda self: self.root / "quarantine")  # pulled records not yet decryptable
+    media_dir = property(lambda self: self.root / "media")  # pulled media files by SHA-256
     lock_path = property(lambda self: self.root / ".lock")
 
     # Folders that only runs holding the workspace lock write to (the backup store may be shared).
     locked_folders = property(
-        lambda self: (self.lake, self.reports_dir, self.runs_dir, self.state_dir, self.rejects_dir)
+        lambda self: (
+            self.lake,
+            self.reports_dir,
+            self.runs_dir,
+            self.state_dir,
+            self.rejects_dir,
+            self.quarantine_dir,
+            self.media_dir,
+        )
     )
 
     def require(self) -> None:

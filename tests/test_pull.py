@@ -414,7 +414,7 @@ def test_cli_pull_without_wecom_settings_is_exit_2(runner, ws):
 
 def test_workspace_paths(wecom_ws):
     assert wecom_pull.state_path(wecom_ws) == wecom_ws.root / "state" / "pull.json"
-    assert isinstance(wecom_pull.quarantine_dir(wecom_ws), Path)
+    assert wecom_ws.quarantine_dir in wecom_ws.locked_folders
 
 
 FAULTS = st.one_of(
@@ -477,3 +477,12 @@ def test_any_fault_script_ends_with_every_message_exactly_once(
                 "msgid"
             )
             assert sorted(stored.to_pylist()) == sorted(f"m{i}" for i in range(count))
+
+
+def test_quarantined_records_are_backed_up(wecom_ws, archive):
+    from auditor import backup
+
+    archive.add(message("m1"), version=3)  # no key for it
+    run(wecom_ws, archive)
+    manifest = backup.create(wecom_ws)
+    assert any(path.startswith("quarantine/pull-") for path in manifest["files"])

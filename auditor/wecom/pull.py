@@ -126,14 +126,6 @@ def state_path(ws: Workspace) -> Path:
     return ws.state_dir / "pull.json"
 
 
-def quarantine_dir(ws: Workspace) -> Path:
-    return ws.root / "quarantine"
-
-
-def media_dir(ws: Workspace) -> Path:
-    return ws.root / "media"
-
-
 def load_state(ws: Workspace) -> dict[str, Any]:
     path = state_path(ws)
     if not path.exists():
@@ -370,7 +362,7 @@ def pull(
                 atomic.write_bytes(page, _jsonl([json.dumps(r, ensure_ascii=False) for r in records]))
                 report.files.append(str(page))
             if quarantined:
-                atomic.write_bytes(quarantine_dir(ws) / f"{name}.jsonl", _jsonl(quarantined))
+                atomic.write_bytes(ws.quarantine_dir / f"{name}.jsonl", _jsonl(quarantined))
                 log.warning("pull: %d records of seq %d…%d quarantined", len(quarantined), first, last)
             failpoints.reached("pull-page-written")
             if s.media == "download":
@@ -428,7 +420,7 @@ def fetch_media(sdk: FinanceSdk, sdkfileid: str, sleep: Callable[[float], None])
 def store_media(ws: Workspace, data: bytes) -> Path:
     """Content-addressed: the same file sent twice is stored once."""
     digest = hashlib.sha256(data).hexdigest()
-    path = media_dir(ws) / digest[:2] / digest
+    path = ws.media_dir / digest[:2] / digest
     if not path.exists():
         atomic.write_bytes(path, data)
     return path
@@ -474,7 +466,7 @@ def download_media(
             )
     if index_lines:
         body = _jsonl(index_lines)
-        atomic.write_bytes(media_dir(ws) / "index" / f"{hashlib.sha256(body).hexdigest()[:16]}.jsonl", body)
+        atomic.write_bytes(ws.media_dir / "index" / f"{hashlib.sha256(body).hexdigest()[:16]}.jsonl", body)
 
 
 # --- re-decryption ---------------------------------------------------------------------------------------
@@ -486,7 +478,7 @@ def redecrypt(ws: Workspace, *, open_sdk: Callable[[Settings], FinanceSdk] = ope
     s = settings(ws)
     ring = KeyRing.load(s.private_keys, ws.root)
     report = PullReport()
-    files = sorted(p for p in quarantine_dir(ws).glob("*.jsonl") if not p.name.startswith("."))
+    files = sorted(p for p in ws.quarantine_dir.glob("*.jsonl") if not p.name.startswith("."))
     if not files:
         return report
     sdk = open_sdk(s)
@@ -520,7 +512,7 @@ def redecrypt(ws: Workspace, *, open_sdk: Callable[[Settings], FinanceSdk] = ope
 
 
 def quarantined_count(ws: Workspace) -> int:
-    folder = quarantine_dir(ws)
+    folder = ws.quarantine_dir
     if not folder.is_dir():
         return 0
     return sum(
@@ -605,6 +597,6 @@ def run_pull(
     outcome.quarantine_waiting = quarantined_count(ws)
     if outcome.quarantine_waiting:
         log.warning(
-            "pull: %d records wait in %s for their key", outcome.quarantine_waiting, quarantine_dir(ws)
+            "pull: %d records wait in %s for their key", outcome.quarantine_waiting, ws.quarantine_dir
         )
     return outcome
