@@ -9,6 +9,7 @@ atomically, so the same input and rules give byte-identical findings.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -16,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from auditor.detectors.base import Hit
 from auditor.detectors.day import Day
 from auditor.errors import AuditorError
 from auditor.policy import event_finding, message_findings
+from auditor.wecom.messages import quoted_items
 from auditor.workspace import Workspace
 
 CHUNK = 2000  # texts per task sent to a worker
@@ -184,6 +186,29 @@ def _read_day(messages_dir: Path, date: str) -> pd.DataFrame:
     return table.to_pandas()
 
 
+def _quoted_items(messages_dir: Path, date: str) -> dict[str, list[dict[str, Any]]]:
+    """The quoted items of every forwarded chat record of a date, by msgid (from the raw records)."""
+    table = lake.read_partition(messages_dir, date, lake.MESSAGE_SCHEMA, ["msgid", "msgtype", "raw"])
+    table = table.filter(pc.equal(table.column("msgtype"), "chatrecord"))
+    return {
+        msgid: quoted_items(json.loads(raw))
+        for msgid, raw in zip(table.column("msgid").to_pylist(), table.column("raw").to_pylist(), strict=True)
+    }
+
+
+def attribute_quoted(hits: list[Hit], items: list[dict[str, Any]]) -> list[Hit]:
+    """Hits inside a quoted item of a forwarded chat record name that item's own author and time in
+    their evidence: the words are the quoted person's, forwarded by the sender."""
+    out = []
+    for hit in hits:
+        item = next((q for q in items if q["start"] <= hit.start and hit.end <= q["end"]), None)
+        if item is not None:
+            quoted = {"quoted_from": item["from"], "quoted_msgtime": item["msgtime"]}
+            hit = replace(hit, evidence={**hit.evidence, **quoted})
+        out.append(hit)
+    return out
+
+
 def audit_date(date: str, sources: Sources, ruleset: Ruleset, engine, tz) -> tuple[int, int]:
     """Audit one date; returns (messages, findings)."""
     frame = _read_day(sources.messages_dir, date)
@@ -201,10 +226,15 @@ def audit_date(date: str, sources: Sources, ruleset: Ruleset, engine, tz) -> tup
     columns = {
         c: frame[c].to_numpy(dtype=object) for c in ("msgid", "roomid", "sender", "msgtime", "group_category")
     }
+    msgtypes = frame["msgtype"].to_numpy(dtype=object)
+    quoted: dict[str, list[dict[str, Any]]] | None = None  # read once, only if a chat record has hits
     for i, (text, file_flag) in enumerate(zip(texts, is_file, strict=True)):
         hits = engine.lookup((text, file_flag)) if text else None
         if hits:  # phrases allowlisted for one group apply per message, not per distinct text
             hits = unsuppressed(ruleset.lexicon.room_allowlist, columns["roomid"][i], text, hits)
+        if hits and msgtypes[i] == "chatrecord":
+            quoted = _quoted_items(sources.messages_dir, date) if quoted is None else quoted
+            hits = attribute_quoted(hits, quoted.get(columns["msgid"][i], []))
         if hits:  # rows are built only for the few messages with hits
             record = {c: values[i] for c, values in columns.items()} | {"text": text}
             hits_by_msgid[record["msgid"]] = hits

@@ -77,7 +77,8 @@ def store_of(ws: Workspace) -> Store:
 
 
 def _workspace_files(ws: Workspace, date: str | None) -> Iterator[Path]:
-    """What a snapshot holds: lake partitions of the date (or all), small lake tables, reports, settings."""
+    """What a snapshot holds: lake partitions of the date (or all), small lake tables, reports, settings,
+    and the pulled records waiting in quarantine (WeCom deletes its copy within days)."""
     dates = [date] if date else lake.dates(ws.messages_dir)
     for d in dates:
         for base in (ws.messages_dir, ws.findings_dir):
@@ -87,7 +88,14 @@ def _workspace_files(ws: Workspace, date: str | None) -> Iterator[Path]:
         report = ws.reports_dir / d
         if report.is_dir():
             yield from sorted(p for p in report.rglob("*") if p.is_file())
-    for folder in (ws.groups_dir, ws.members_dir, ws.roster_dir, ws.files_dir, ws.dictionaries_dir):
+    for folder in (
+        ws.groups_dir,
+        ws.members_dir,
+        ws.roster_dir,
+        ws.files_dir,
+        ws.dictionaries_dir,
+        ws.quarantine_dir,
+    ):
         if folder.is_dir():
             yield from sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
     if ws.config_path.exists():

@@ -29,9 +29,10 @@ Exit codes:
   2   usage or configuration error (also: no workspace; run `auditor init`)
   65  input needs attention: records rejected above ingest.max_reject_ratio,
       a file quarantined or unreadable (the rest is still done; see `inbox list`);
-      `check` / `backup verify` found damage; refused over a damaged lake or ledger
+      `check` / `backup verify` found damage; refused over a damaged lake or ledger;
+      `pull`: WeCom says the archive expired (10010)
   69  notify: a notice could not be delivered (the next run tries again)
-  75  another run holds the workspace lock
+  75  another run holds the workspace lock; `pull`: WeCom unreachable after retries
   143 stopped by SIGTERM (the next run completes the work)"""
 
 
@@ -163,6 +164,9 @@ def ingest(ctx: click.Context, paths: tuple[Path, ...], as_json: bool) -> None:
             f"total: {summary['files']} files, {summary['records']} records, {summary['accepted']} accepted, "
             f"{summary['duplicates']} duplicates, {summary['rejected']} rejected"
         )
+        if report.generic_types:
+            kinds = ", ".join(f"{k} {n}" for k, n in report.generic_types.items())
+            click.echo(f"{sum(report.generic_types.values())} messages of types read generically: {kinds}")
         if report.rejects_file:
             click.echo(f"rejected records and reasons: {report.rejects_file}")
     for problem in report.problems():
@@ -371,7 +375,11 @@ def nightly(
         click.echo(f"run manifest: {result.manifest_path}")
     for problem in manifest.get("problems", []):
         click.echo(f"Error: {problem}", err=True)
-    if manifest.get("problems"):
+    for alarm in manifest.get("alarms", []):
+        click.echo(f"ALARM: {alarm}", err=True)
+    if manifest.get("pull", {}).get("error"):
+        click.echo(f"Error: pull from WeCom failed: {manifest['pull']['error']}", err=True)
+    elif manifest.get("problems"):
         click.echo("Error: lake or ledger damaged, nothing backed up (`auditor check` for details)", err=True)
     for skipped in manifest.get("skipped", []):
         click.echo(f"Error: {skipped['path']}: {skipped['reason']}", err=True)
@@ -388,6 +396,56 @@ def nightly(
             err=True,
         )
     ctx.exit(result.exit_code)
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.option(
+    "--redecrypt", is_flag=True, help="Decrypt the quarantined records again (after adding a private key)."
+)
+@json_option
+@click.pass_context
+def pull(ctx: click.Context, redecrypt: bool, as_json: bool) -> None:
+    """Pull new archive pages from WeCom's Finance SDK into W/inbox/wecom/ (needs [wecom] in auditor.toml).
+
+    Pages land in the inbox before the checkpoint W/state/pull.json advances, so a crash only
+    re-pulls a page. Records that cannot be decrypted wait in W/quarantine/. `nightly` pulls
+    first by itself; run this by hand to test the setup or after adding a key.
+
+    \b
+    Exit codes specific to pulling:
+      2   configuration: library, keys or secret missing; Init failed; 10000, 10009 (IP not
+          allowed), 10011 (certificate)
+      65  WeCom says the data expired (10010): messages were lost
+      75  network or system errors (10001, 10003) persisted after retries
+
+    \b
+    Examples:
+      WECOM_ARCHIVE_SECRET=… auditor -w /srv/audit pull
+      auditor -w /srv/audit pull --redecrypt
+    """
+    from auditor.logs import setup
+    from auditor.wecom.pull import run_pull
+
+    ws = configured_workspace(ctx)
+    with ws.locked():
+        setup(ws.logs_dir, to_stderr=False)
+        outcome = run_pull(ws, redecrypt_only=redecrypt)
+    summary = outcome.summary()
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        click.echo(
+            f"seq {summary['seq_from']} → {summary['seq_to']}: {summary['records']} records, "
+            f"{summary['decrypted']} decrypted, {summary['quarantined']} quarantined; "
+            f"{summary['groups']} groups refreshed"
+        )
+        for path in summary["files"]:
+            click.echo(path)
+    for alarm in outcome.report.alarms:
+        click.echo(f"ALARM: {alarm}", err=True)
+    if outcome.error:
+        click.echo(f"Error: {outcome.error}", err=True)
+    ctx.exit(outcome.exit_code)
 
 
 @cli.group()

@@ -157,6 +157,19 @@ DEFAULTS: dict[str, Any] = {
             "secret_env": "AUDITOR_WECOM_SECRET",  # the application's secret comes from this variable
             "timeout": 30,
         },
+    "wecom": {
+        # Pulling the archive with the Finance SDK (`auditor pull`; nightly pulls first when corp_id is set).
+        "corp_id": "",  # empty: no pulling, nightly reads the inbox only
+        "secret_env": "WECOM_ARCHIVE_SECRET",  # environment variable holding the archive secret
+        "secret_file": "",  # … or a file holding it (relative to the workspace); never the secret itself
+        "contact_secret_env": "",  # customer-contact (客户联系) secret for customer groups; empty: skip them
+        "sdk_library": "/opt/wecom/libWeWorkFinanceSdk_C.so",
+        "private_keys": {},  # publickey_ver → PEM file of the private key, relative to the workspace
+        "proxy": "",  # socks5://… or http://…
+        "proxy_password": "",  # user:password for the proxy, if it needs one
+        "timeout_s": 5,
+        "media": "id",  # id (keep sdkfileid) or download
+        "max_pull_age_days": 2,  # alarm when the last successful pull is older than this
     },
     "policy": {
         # Severity steps added per finding category and group category (clamped to low…critical):
@@ -288,6 +301,19 @@ corpid = ""
 agentid = 0
 secret_env = "AUDITOR_WECOM_SECRET" # the application's secret is read from this variable
 timeout = 30
+# Pull the archive with WeCom's Finance SDK (README "Pulling from WeCom"). Set corp_id to enable.
+# [wecom]
+# corp_id = "ww…"
+# secret_env = "WECOM_ARCHIVE_SECRET"  # environment variable holding the archive secret
+# secret_file = ""                     # … or a file holding it (chmod 600); never put the secret here
+# contact_secret_env = ""              # 客户联系 secret, for customer-group details
+# sdk_library = "/opt/wecom/libWeWorkFinanceSdk_C.so"
+# private_keys = { 1 = "keys/v1.pem", 2 = "keys/v2.pem" }  # by publickey_ver, relative to the workspace
+# proxy = ""                           # socks5://… or http://…
+# proxy_password = ""
+# timeout_s = 5
+# media = "id"                         # or "download"
+# max_pull_age_days = 2                # alarm when the last successful pull is older
 
 # Severity steps per finding category and group category, e.g. personal data in customer groups:
 # [policy.adjust.pii]
@@ -318,6 +344,10 @@ LIST_ITEMS: dict[str, type] = {
 }
 
 
+# Tables whose keys the operator chooses, with the type of their values.
+FREE_TABLES: dict[str, type] = {"wecom.private_keys": str}
+
+
 def _check_items(path: str, value: list[Any]) -> None:
     item_type = LIST_ITEMS[path]
     for i, item in enumerate(value):
@@ -332,6 +362,13 @@ def _merge(defaults: dict[str, Any], given: dict[str, Any], where: str) -> dict[
         path = f"{where}{key}"
         if key not in defaults:
             raise AuditorError(f"auditor.toml: unknown setting '{path}'")
+        if path in FREE_TABLES:  # keys chosen by the operator (key versions), values of one type
+            if not isinstance(value, dict) or not all(
+                isinstance(v, FREE_TABLES[path]) for v in value.values()
+            ):
+                raise AuditorError(f"auditor.toml: '{path}' must be a table of {FREE_TABLES[path].__name__}")
+            merged[key] = dict(value)
+            continue
         default = defaults[key]
         if isinstance(default, dict):
             if not isinstance(value, dict):
@@ -468,6 +505,27 @@ def _validate_notify(notify: dict[str, Any]) -> None:
             "auditor.toml: notify.enabled with wecom in notify.channels: "
             "set notify.wecom.corpid and notify.wecom.agentid"
         )
+    _validate_wecom(cfg["wecom"])
+
+
+def _validate_wecom(wecom: dict[str, Any]) -> None:
+    if wecom["media"] not in ("id", "download"):
+        raise AuditorError("auditor.toml: wecom.media must be id or download")
+    if not 1 <= wecom["timeout_s"] <= 300:
+        raise AuditorError("auditor.toml: wecom.timeout_s must be between 1 and 300 seconds")
+    if wecom["max_pull_age_days"] < 1:
+        raise AuditorError("auditor.toml: wecom.max_pull_age_days must be at least 1 day")
+    if wecom["proxy"] and not re.match(r"^(socks5h?|https?)://", wecom["proxy"]):
+        raise AuditorError("auditor.toml: wecom.proxy must start with socks5://, http:// or https://")
+    for version in wecom["private_keys"]:
+        if not version.isdigit():
+            raise AuditorError(f"auditor.toml: wecom.private_keys: key version {version!r} must be a number")
+    if wecom["corp_id"] and not wecom["private_keys"]:
+        raise AuditorError(
+            "auditor.toml: wecom.corp_id is set, so wecom.private_keys needs a key (publickey_ver = path)"
+        )
+    if wecom["corp_id"] and not (wecom["secret_env"] or wecom["secret_file"]):
+        raise AuditorError("auditor.toml: wecom.corp_id is set, so wecom needs secret_env or secret_file")
 
 
 def load_config(path: Path | None) -> dict[str, Any]:

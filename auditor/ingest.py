@@ -72,6 +72,7 @@ class IngestReport:
     files: list[FileReport] = field(default_factory=list)
     dates: list[str] = field(default_factory=list)
     rejects_file: str | None = None
+    generic_types: dict[str, int] = field(default_factory=dict)  # new messages read by the generic walk
 
     def total(self, name: str) -> int:
         return sum(getattr(f, name) for f in self.files)
@@ -97,6 +98,7 @@ class IngestReport:
             "dates": self.dates,
             "rejects_file": self.rejects_file,
             "not_read": self.problems(),
+            "generic_types": self.generic_types,
             "by_file": [f.ledger_entry() for f in self.files],
         }
 
@@ -183,6 +185,7 @@ class _MessageSink:
         self.buffer: dict[str, tuple[list[dict[str, Any]], list[bytes], list[str]]] = defaultdict(
             lambda: ([], [], [])
         )
+        self.generic: Counter[str] = Counter()  # msgtype → new messages read by the generic walk
         self.batches: dict[str, list[pa.Table]] = defaultdict(list)
         self.written: set[str] = set()
 
@@ -233,6 +236,8 @@ class _MessageSink:
         self.pending[msgid] = (Entry(digest, date, source), self.rows[date])
         self.rows[date] += 1
         self.written.add(date)
+        if row["text_coverage"] == "generic":
+            self.generic[row["msgtype"]] += 1
         rows, raws, sources = self.buffer[date]
         rows.append(row)
         raws.append(record.raw)
@@ -450,6 +455,7 @@ def ingest(
 
     # Small tables and the ledgers last, each write atomic.
     report.dates = sorted(messages.written)
+    report.generic_types = dict(sorted(messages.generic.items()))
     for table in (groups, members, roster):
         table.write()
     rejects_path = rejects.write(ws.rejects_dir)

@@ -34,6 +34,7 @@ MESSAGE_SCHEMA = pa.schema(
         pa.field("roomid", pa.string(), nullable=False),
         pa.field("msgtime", TIMESTAMP, nullable=False),
         pa.field("text", pa.string(), nullable=False),
+        pa.field("text_coverage", pa.string()),  # extracted / none_by_type / generic (null: older lakes)
         pa.field("pre_msgid", pa.string()),
         pa.field("raw", pa.string(), nullable=False),
         pa.field("source", pa.string(), nullable=False),

@@ -30,6 +30,7 @@ from auditor.notify.dispatch import nightly_stage as notify_stage
 from auditor.report import follow
 from auditor.report.model import ReportSources
 from auditor.report.render import ledger_view, render_day, render_overview
+from auditor.wecom import pull as wecom_pull
 from auditor.wecom.files import discover
 from auditor.workspace import Workspace
 
@@ -101,6 +102,20 @@ class _Durations(dict):
     current = "setup"
 
 
+def _pull_stage(
+    ws: Workspace, log, manifest: dict[str, Any], durations: _Durations, wecom: wecom_pull.Clients | None
+) -> int:
+    """Pull from WeCom when configured; a failed pull never stops the inbox from being ingested."""
+    if not wecom_pull.configured(ws):
+        return EXIT_OK
+    finish = _stage(log, "pull", durations)
+    outcome = wecom_pull.run_pull(ws, wecom)
+    finish()
+    manifest["pull"] = outcome.summary()
+    manifest["alarms"] = outcome.report.alarms
+    return outcome.exit_code
+
+
 def _stage(log, name: str, durations: _Durations) -> Callable[[], None]:
     started = time.perf_counter()
     durations.current = name
@@ -143,16 +158,25 @@ def nightly(
     interactive: bool | None = None,
     engine: str | None = None,
     scheduler: str | None = None,
+    wecom: wecom_pull.Clients | None = None,
 ) -> NightlyResult:
-    """Run the nightly job under the workspace lock; returns the exit code and the run manifest."""
+    """Run the nightly job under the workspace lock; returns the exit code and the run manifest.
+
+    ``wecom`` says how to reach WeCom when [wecom] is configured (default: the installed SDK and
+    the real API; tests pass fakes)."""
     ws.require()
     interactive = sys.stderr.isatty() if interactive is None else interactive
     with ws.locked():
-        return _nightly_recorded(ws, workers, interactive, engine, scheduler)
+        return _nightly_recorded(ws, workers, interactive, engine, scheduler, wecom)
 
 
 def _nightly_recorded(
-    ws: Workspace, workers: int | None, interactive: bool, engine: str | None, scheduler: str | None
+    ws: Workspace,
+    workers: int | None,
+    interactive: bool,
+    engine: str | None,
+    scheduler: str | None,
+    wecom: wecom_pull.Clients | None = None,
 ) -> NightlyResult:
     """Every run that got the lock leaves a manifest and a final log line, whatever its end:
     monitoring tells "ok", "nothing-new" and "failed" (with the error and the stage) apart."""
@@ -168,7 +192,7 @@ def _nightly_recorded(
     }
     log.info("nightly %s: started (auditor %s, pid %d)", run_id, __version__, os.getpid())
     try:
-        _nightly_locked(ws, workers, interactive, engine, scheduler, log, result, durations)
+        _nightly_locked(ws, workers, interactive, engine, scheduler, log, result, durations, wecom)
     except BaseException as exc:  # Terminated and KeyboardInterrupt too: the record matters most then
         interrupted = isinstance(exc, KeyboardInterrupt)
         result.exit_code = getattr(exc, "exit_code", EXIT_INTERRUPTED if interrupted else EXIT_FAILURE)
@@ -216,10 +240,12 @@ def _nightly_locked(
     log,
     result: NightlyResult,
     durations: _Durations,
+    wecom: wecom_pull.Clients | None = None,
 ) -> None:
     run_id = result.run_id
     engine = engine or ws.config["audit"]["engine"]  # a bad auditor.toml fails here, in the record
     scheduler = scheduler or ws.config["audit"]["scheduler"] or None
+    pull_exit = _pull_stage(ws, log, result.manifest, durations, wecom)
     scan = new_inbox_files(ws)
     files = scan.files
     ruleset = Ruleset(ws.config, ws.dictionaries_dir)
@@ -242,13 +268,16 @@ def _nightly_locked(
     if not files:
         log.info("nightly %s: nothing new in the inbox", run_id)
         problems = _needs_attention(ws, run_id, None)
-        result.exit_code = EXIT_DATA if problems or scan.skipped else EXIT_OK
+        result.exit_code = pull_exit or (EXIT_DATA if problems or scan.skipped else EXIT_OK)
+        nothing = "needs-attention" if result.exit_code == EXIT_DATA else "nothing-new"
         manifest.update(
-            status="needs-attention" if result.exit_code else "nothing-new",
+            status="pull-failed" if pull_exit else nothing,
             exit_code=result.exit_code,
             skipped=scan.skipped,
             attention=problems,
         )
+        if "pull" in manifest:  # the index shows the pull's alarms (or that they are over)
+            render_overview(ws.reports_dir, ws.config["report"]["lang"], ws.tz, wecom_pull.pull_alarms(ws))
         return
 
     finish = _stage(log, "ingest", durations)
@@ -295,7 +324,7 @@ def _nightly_locked(
             reports.append(str(ws.reports_dir / date / "index.html"))
             progress.step()
             failpoints.reached("mid-report")
-    render_overview(ws.reports_dir, ws.config["report"]["lang"], ws.tz)
+    render_overview(ws.reports_dir, ws.config["report"]["lang"], ws.tz, wecom_pull.pull_alarms(ws))
     finish()
 
     finish = _stage(log, "notify", durations)
@@ -325,6 +354,8 @@ def _nightly_locked(
 
     result.exit_code = EXIT_DATA if damage or problems or skipped else EXIT_OK
     status = "needs-attention" if result.exit_code == EXIT_DATA else "ok"
+    if pull_exit:  # the inbox was still ingested, but the exit code says the pull failed
+        result.exit_code, status = pull_exit, "pull-failed"
     manifest.update(
         status="damaged" if damage else status,
         problems=damage,
@@ -333,7 +364,8 @@ def _nightly_locked(
         attention=problems,
         durations=durations,
         counts={k: summary[k] for k in ("files", "records", "accepted", "duplicates", "rejected")}
-        | {"findings": sum(audit_report.dates.values()), "reject_ratio": round(report.reject_ratio, 6)},
+        | {"findings": sum(audit_report.dates.values()), "reject_ratio": round(report.reject_ratio, 6)}
+        | {"generic_types": summary["generic_types"]},
         dates=dates,
         findings_by_date=audit_report.dates,
         outputs={"reports": reports, "snapshots": snapshots, "rejects": summary["rejects_file"]},

@@ -50,7 +50,8 @@ class Workspace:
     roster_dir = property(lambda self: self.lake / "roster")
     files_dir = property(lambda self: self.lake / "files")  # one JSON per ingested file content
     rejects_dir = property(lambda self: self.root / "rejects")
-    quarantine_dir = property(lambda self: self.root / "quarantine")  # input files too big to read
+    # input files too big to read (<sha256>.json) and pulled records not yet decryptable (*.jsonl)
+    quarantine_dir = property(lambda self: self.root / "quarantine")
     reports_dir = property(lambda self: self.root / "reports")
     backups_dir = property(lambda self: self.root / "backups")
     inbox_dir = property(lambda self: self.root / "inbox")
@@ -61,11 +62,20 @@ class Workspace:
     state_dir = property(lambda self: self.root / "state")
     attention_dir = property(lambda self: self.state_dir / "attention")  # input problems not acknowledged
     msgid_index_path = property(lambda self: self.state_dir / "msgids.sqlite")
+    media_dir = property(lambda self: self.root / "media")  # pulled media files by SHA-256
     lock_path = property(lambda self: self.root / ".lock")
 
     # Folders that only runs holding the workspace lock write to (the backup store may be shared).
     locked_folders = property(
-        lambda self: (self.lake, self.reports_dir, self.runs_dir, self.state_dir, self.rejects_dir)
+        lambda self: (
+            self.lake,
+            self.reports_dir,
+            self.runs_dir,
+            self.state_dir,
+            self.rejects_dir,
+            self.quarantine_dir,
+            self.media_dir,
+        )
     )
 
     def require(self) -> None:

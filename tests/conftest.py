@@ -37,3 +37,11 @@ def hits(analyzer):
         return [h for h in analyzer.analyze(text, is_file) if h.category == category]
 
     return of
+
+
+@pytest.fixture(scope="session")
+def keypairs():
+    """The corp's RSA keypairs by publickey_ver, for the fake Finance SDK."""
+    from tests.fake_wecom import new_keypair
+
+    return {version: new_keypair() for version in (1, 2, 3)}

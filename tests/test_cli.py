@@ -154,6 +154,8 @@ def test_every_list_setting_declares_its_element_type():
 # Every command that works on a workspace, with arguments that would otherwise get it going.
 WORKSPACE_COMMANDS = [
     ["nightly"],
+    ["pull"],
+    ["pull", "--redecrypt"],
     ["ingest", "."],
     ["audit"],
     ["report"],

@@ -122,7 +122,7 @@ TYPE_CASES = [
         "calendar",
         "calendar",
         {"title": "复盘", "creatorname": "a", "attendeename": ["b"], "place": "大会议室", "remarks": "全员"},
-        "复盘\n大会议室\n全员",
+        "复盘\na\nb\n大会议室\n全员",  # creator and attendees are named too
     ),
     (
         "mixed",
@@ -145,7 +145,7 @@ TYPE_CASES = [
     ("sphfeed", "sphfeed", {"feed_type": 4, "sph_name": "官方号", "feed_desc": "发布会"}, "官方号\n发布会"),
     ("voiptext", "voiptext", {"callduration": 10, "invitetype": 1}, ""),
     ("qydiskfile", "info", {"filename": "制度.pdf"}, "制度.pdf"),
-    ("some_future_type", "some_future_type", {"content": "whatever"}, ""),
+    ("some_future_type", "some_future_type", {"content": "whatever"}, "whatever"),  # the generic walk
 ]
 
 

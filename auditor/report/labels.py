@@ -5,6 +5,8 @@ from __future__ import annotations
 LABELS: dict[str, dict[str, str]] = {
     "zh": {
         "title": "企业微信群合规日报",
+        "generic_types": "{n} 条消息属于本版本未知的类型，文本按通用方式读取",
+        "pull_alarm": "会话存档拉取告警：企业微信只保留数日的消息，未拉取的正在丢失",
         "group_title": "群合规报告",
         "restricted": "受限文件：包含未脱敏的个人信息与密钥，仅限授权调查人员查阅",
         "date": "日期",
@@ -114,6 +116,8 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "en": {
         "title": "WeCom group compliance report",
+        "generic_types": "{n} messages of types read generically (unknown to this version)",
+        "pull_alarm": "Archive pull alarm: WeCom keeps messages only a few days; unpulled ones are lost",
         "group_title": "Group compliance report",
         "restricted": "RESTRICTED: unmasked personal data and secrets; authorised investigators only",
         "date": "Date",

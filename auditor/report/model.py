@@ -26,7 +26,17 @@ from auditor.masking import mask_text, unmasked_excerpt
 
 SEVERITY_WEIGHT = {"low": 1, "medium": 3, "high": 9, "critical": 27}
 TREND_DAYS = 7
-MESSAGE_COLUMNS = ["msgid", "roomid", "sender", "sender_kind", "msgtime", "msgtype", "text", "action"]
+MESSAGE_COLUMNS = [
+    "msgid",
+    "roomid",
+    "sender",
+    "sender_kind",
+    "msgtime",
+    "msgtype",
+    "text",
+    "action",
+    "text_coverage",
+]
 
 
 def page_name(roomid: str) -> str:
@@ -374,4 +384,7 @@ def build_day(sources: ReportSources, date: str, *, unmasked: bool, one_to_one_l
         "by_severity": {s: n for s in SEVERITIES if (n := sum(1 for f in findings if f["severity"] == s))},
         "ruleset_versions": sorted({f["ruleset_version"] for f in findings}),
         "ingest": _ingest_numbers(sources.files_dir, date),
+        "generic_types": dict(
+            sorted(Counter(m["msgtype"] for m in messages if m["text_coverage"] == "generic").items())
+        ),
     }

@@ -9,6 +9,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +102,8 @@ def render_day(
                 "findings": day["findings"],
                 "by_category": day["by_category"],
                 "by_severity": day["by_severity"],
+                # messages of types this version does not know, read by the generic walk
+                **({"generic_types": day["generic_types"]} if day["generic_types"] else {}),
             },
             "ingest": day["ingest"],
             "groups": [g.summary() for g in day["groups"]],
@@ -144,8 +147,9 @@ def render_page(
     atomic.write_text(path, html)
 
 
-def render_overview(reports_dir: Path, lang: str, tz: dt.tzinfo) -> Path:
-    """``reports_dir/index.html``: every reported date with its totals, newest first."""
+def render_overview(reports_dir: Path, lang: str, tz: dt.tzinfo, alarms: Sequence[str] = ()) -> Path:
+    """``reports_dir/index.html``: every reported date with its totals, newest first, under the
+    alarms of the last pull from WeCom (data being lost is the first thing a reader must see)."""
     dates = []
     for path in sorted(reports_dir.glob("*/summary.json"), reverse=True):
         if not path.parent.name.startswith("."):
@@ -159,6 +163,7 @@ def render_overview(reports_dir: Path, lang: str, tz: dt.tzinfo) -> Path:
         ruleset_versions=[],
         generated_at=dt.datetime.now(tz).strftime("%Y-%m-%d %H:%M:%S %Z"),
         dates=dates,
+        alarms=list(alarms),
     )
     return reports_dir / "index.html"
 
@@ -215,5 +220,7 @@ def report(
         view = ledger_view(ws, date)
         render_day(sources, date, reports_dir, lang=lang, unmasked=unmasked, ledger_view=view)
         out.append(reports_dir / date / "index.html")
-    render_overview(reports_dir, lang, ws.tz)
+    from auditor.wecom.pull import pull_alarms
+
+    render_overview(reports_dir, lang, ws.tz, [] if out_dir else pull_alarms(ws))
     return out

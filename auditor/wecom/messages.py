@@ -3,16 +3,19 @@
 The archive has some thirty message types, each with its own payload key and shape
 (see the WeCom 会话内容存档 documentation). Every type yields the text a detector can audit:
 the words people typed, but also file names, link titles and URLs, card and location
-names, quoted chat records. Unknown types are kept with empty text, never rejected, so a new
-WeCom release does not make the nightly job drop records.
+names, quoted chat records. A type this table does not know (WeCom adds some every year) is
+read by a generic walk of its payload's prose-like strings, so a new release neither drops
+records nor hides their words; ``text_coverage`` says which happened: ``extracted`` (a known
+type), ``none_by_type`` (no text by design: image, voice, …) or ``generic`` (the walk).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 ACTIONS = ("send", "recall", "switch")
@@ -67,7 +70,18 @@ def _news(payload: Any) -> list[str]:
 
 
 def _vote(payload: Any) -> list[str]:
+    """Under a ``vote`` key, or (public SDK models) votetitle/voteitem at the record's top level:
+    ``extract`` hands over the whole record when there is no ``vote`` key."""
     return _strings(payload, ("votetitle", "voteitem"))
+
+
+def _meeting_voice_call(payload: Any) -> list[str]:
+    """Names of documents shared during the call (the voice itself has no text)."""
+    shared = payload.get("demofiledata") if isinstance(payload, dict) else None
+    out: list[str] = []
+    for item in shared if isinstance(shared, list) else []:
+        out += _strings(item, ("filename",))
+    return out
 
 
 def _collect(payload: Any) -> list[str]:
@@ -76,6 +90,48 @@ def _collect(payload: Any) -> list[str]:
     for item in details if isinstance(details, list) else []:
         out += _strings(item, ("ques",))
     return out
+
+
+def _item_author(item: dict[str, Any]) -> str:
+    for key in ("from", "sender", "fromname", "from_name", "name"):
+        if isinstance(item.get(key), str) and item[key]:
+            return item[key]
+    return ""
+
+
+def quoted_items(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """Spans of ``text`` that come from items of a forwarded chat record, with each item's own author
+    and time: a finding inside one is the quoted person's words, not the forwarder's."""
+    msgtype = record.get("msgtype")
+    if msgtype not in ("chatrecord", "mixed") or not isinstance(record.get(msgtype), dict):
+        return []
+    payload = record[msgtype]
+    position = len("\n".join(_strings(payload, ("title",)))) if msgtype == "chatrecord" else 0
+    spans: list[dict[str, Any]] = []
+    for item in payload.get("item") if isinstance(payload.get("item"), list) else []:
+        if not isinstance(item, dict):
+            continue
+        parts = _item_text(str(item.get("type", "")), item.get("content"))
+        if not parts:
+            continue
+        if position:
+            position += 1  # the newline joining it to what came before
+        length = len("\n".join(parts))
+        if msgtype == "chatrecord":
+            msgtime = item.get("msgtime")
+            spans.append(
+                {
+                    "start": position,
+                    "end": position + length,
+                    "from": _item_author(item),
+                    "msgtime": msgtime
+                    if isinstance(msgtime, int) and not isinstance(msgtime, bool)
+                    else None,
+                    "from_chatroom": bool(item.get("from_chatroom")),
+                }
+            )
+        position += length
+    return spans
 
 
 def _item_text(item_type: str, content: Any) -> list[str]:
@@ -121,10 +177,10 @@ EXTRACTORS: dict[str, tuple[str, Callable[[Any], list[str]]]] = {
     "emotion": ("emotion", _fields()),
     "file": ("file", _fields("filename")),
     "link": ("link", _fields("title", "description", "link_url")),
-    "weapp": ("weapp", _fields("title", "description", "displayname")),
+    "weapp": ("weapp", _fields("title", "description", "displayname", "name")),
     "chatrecord": ("chatrecord", _chatrecord),
     "todo": ("todo", _fields("title", "content")),
-    "vote": ("vote", _vote),
+    "vote": ("vote", _vote),  # or votetitle/voteitem at the top level (see extract)
     "collect": ("collect", _collect),
     "redpacket": ("redpacket", _fields("wish")),
     "external_redpacket": ("redpacket", _fields("wish")),
@@ -132,9 +188,9 @@ EXTRACTORS: dict[str, tuple[str, Callable[[Any], list[str]]]] = {
     "docmsg": ("doc", _fields("title", "link_url")),
     "markdown": ("info", _fields("content")),
     "news": ("info", _news),
-    "calendar": ("calendar", _fields("title", "place", "remarks")),
+    "calendar": ("calendar", _fields("title", "creatorname", "attendeename", "place", "remarks")),
     "mixed": ("mixed", _items),
-    "meeting_voice_call": ("meeting_voice_call", _fields()),
+    "meeting_voice_call": ("meeting_voice_call", _meeting_voice_call),
     "voip_doc_share": ("voip_doc_share", _fields("filename")),
     "sphfeed": ("sphfeed", _fields("sph_name", "feed_desc")),
     "voiptext": ("voiptext", _fields()),
@@ -142,11 +198,69 @@ EXTRACTORS: dict[str, tuple[str, Callable[[Any], list[str]]]] = {
 }
 
 
-def extract_text(msgtype: str, record: dict[str, Any]) -> str:
+# Types without words by design: their coverage is "none_by_type" (not "text not understood").
+NO_TEXT_TYPES = frozenset(
+    {"image", "revoke", "agree", "disagree", "voice", "video", "emotion", "voiptext", "meeting_voice_call"}
+)
+
+# The generic walk: keys that hold ids, hashes, sizes or addresses, and values that look like them.
+_ID_KEY = re.compile(
+    r"(^|_)(id|ids|msgid|sdkfileid|md5sum|md5|sha\w*|url|link|fileext|size|filesize|ext|type|time|"
+    r"[a-z]*time|seq|status|index|width|height|length|play_length|corpid|userid|openid|roomid)$|id$",
+    re.IGNORECASE,
+)
+_NOT_PROSE = re.compile(
+    r"^(https?://\S+|[0-9a-fA-F]{16,}|[A-Za-z0-9+/_=-]{24,}|[\d\s.:/+-]+|[\w.-]+@[\w.-]+|wo\w+|wm\w+|wb\w+)$"
+)
+_HAS_WORDS = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[A-Za-z]{2,}")
+
+
+def _prose(value: str) -> bool:
+    value = value.strip()
+    return bool(value) and bool(_HAS_WORDS.search(value)) and not _NOT_PROSE.match(value)
+
+
+def generic_strings(payload: Any, depth: int = 0) -> Iterator[str]:
+    """Prose-like strings anywhere in an unknown payload (ids, hashes, URLs and numbers left out);
+    strings holding JSON (as chatrecord items do) are walked too."""
+    if depth > 20:
+        return
+    if isinstance(payload, dict):
+        for key, value in payload.items():
+            if isinstance(value, str) and _ID_KEY.search(str(key)):
+                continue
+            yield from generic_strings(value, depth + 1)
+    elif isinstance(payload, list):
+        for value in payload:
+            yield from generic_strings(value, depth + 1)
+    elif isinstance(payload, str):
+        inner = _embedded_json(payload) if payload.lstrip().startswith(("{", "[")) else payload
+        if inner is not payload and not isinstance(inner, str):
+            yield from generic_strings(inner, depth + 1)
+        elif _prose(payload):
+            yield payload
+
+
+ENVELOPE_KEYS = frozenset({"msgid", "action", "from", "tolist", "roomid", "msgtime", "msgtype", "seq"})
+
+
+def extract(msgtype: str, record: dict[str, Any]) -> tuple[str, str]:
+    """(text, text_coverage) of one record."""
     if msgtype not in EXTRACTORS:
-        return ""
+        payload = record.get(msgtype)
+        if payload is None:  # no payload under its type key: everything but the envelope
+            payload = {k: v for k, v in record.items() if k not in ENVELOPE_KEYS}
+        return "\n".join(dict.fromkeys(generic_strings(payload))), "generic"
     key, extractor = EXTRACTORS[msgtype]
-    return "\n".join(extractor(record.get(key)))
+    payload = record.get(key)
+    if payload is None and msgtype == "vote":
+        payload = record
+    text = "\n".join(extractor(payload))
+    return text, ("none_by_type" if msgtype in NO_TEXT_TYPES and not text else "extracted")
+
+
+def extract_text(msgtype: str, record: dict[str, Any]) -> str:
+    return extract(msgtype, record)[0]
 
 
 def _require(
@@ -219,7 +333,7 @@ def parse_message(record: Any, *, now_ms: int | None = None) -> dict[str, Any]:
     if action == "switch":  # a user switching enterprise: no msgtype, `time` and `user` instead
         msgtime = _require(record, "time", int)
         sender = _require(record, "user", str)
-        msgtype, tolist, roomid, text = "", [], "", ""
+        msgtype, tolist, roomid, text, coverage = "", [], "", "", "none_by_type"
     else:
         msgtime, sender, msgtype = get("msgtime"), get("from"), get("msgtype")
         if type(msgtime) is not int:
@@ -237,7 +351,7 @@ def parse_message(record: Any, *, now_ms: int | None = None) -> dict[str, Any]:
         roomid = get("roomid")
         if type(roomid) is not str:
             roomid = _require(record, "roomid", str, optional=True) or ""
-        text = extract_text(msgtype, record)
+        text, coverage = extract(msgtype, record)
     check_msgtime(msgtime, int(time.time() * 1000) if now_ms is None else now_ms)
 
     pre_msgid = None
@@ -256,5 +370,6 @@ def parse_message(record: Any, *, now_ms: int | None = None) -> dict[str, Any]:
         "roomid": roomid,
         "msgtime": msgtime,
         "text": text,
+        "text_coverage": coverage,
         "pre_msgid": pre_msgid,
     }
