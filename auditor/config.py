@@ -157,6 +157,7 @@ DEFAULTS: dict[str, Any] = {
             "secret_env": "AUDITOR_WECOM_SECRET",  # the application's secret comes from this variable
             "timeout": 30,
         },
+    },
     "wecom": {
         # Pulling the archive with the Finance SDK (`auditor pull`; nightly pulls first when corp_id is set).
         "corp_id": "",  # empty: no pulling, nightly reads the inbox only
@@ -467,6 +468,7 @@ def _validate(cfg: dict[str, Any]) -> None:
         if cfg["ingest"][key] <= 0:
             raise AuditorError(f"auditor.toml: ingest.{key} must be positive")
     _validate_notify(cfg["notify"])
+    _validate_wecom(cfg["wecom"])
 
 
 NOTIFY_CHANNELS = ("email", "wecom")
@@ -505,7 +507,6 @@ def _validate_notify(notify: dict[str, Any]) -> None:
             "auditor.toml: notify.enabled with wecom in notify.channels: "
             "set notify.wecom.corpid and notify.wecom.agentid"
         )
-    _validate_wecom(cfg["wecom"])
 
 
 def _validate_wecom(wecom: dict[str, Any]) -> None:
