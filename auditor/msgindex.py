@@ -44,7 +44,11 @@ def raw_digest(raw: bytes) -> bytes:
 
 def content_digest(value: Any) -> bytes:
     """The record's content, independent of key order and whitespace: a batch item and the same
-    message as a JSONL line are one record. Computed only when the bytes differ."""
+    message as a JSONL line are one record. ``seq`` is the archive's position, not the message:
+    WeCom may serve one message again under a new seq, and that is the same record. Computed only
+    when the bytes differ."""
+    if isinstance(value, dict) and "seq" in value:
+        value = {k: v for k, v in value.items() if k != "seq"}
     canonical = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     return hashlib.blake2b(canonical.encode("utf-8"), digest_size=16).digest()
 

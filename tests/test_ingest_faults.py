@@ -222,6 +222,7 @@ def test_impossible_times_are_rejected_not_partitioned(small, tmp_path, case, ms
 REUSED = [
     ("identical-same-date", message("m1"), "duplicate", "你好"),
     ("identical-other-key-order", dict(reversed(list(message("m1").items()))), "duplicate", "你好"),
+    ("served-again-under-a-new-seq", message("m1") | {"seq": 99}, "duplicate", "你好"),
     ("other-content-same-date", message("m1", text={"content": "改过的"}), "rejected", "你好"),
     ("other-content-other-date", message("m1", msgtime=BASE_MS + 3 * DAY_MS), "rejected", "你好"),
 ]
