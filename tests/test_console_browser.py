@@ -206,3 +206,34 @@ def test_hr_and_viewers_read_without_decision_forms(browser, served):
         assert all(url.startswith(base) for url in seen["requests"])
     finally:
         context.close()
+
+
+def test_the_person_concerned_appeals_and_an_officer_resolves(browser, served):
+    ws, base = served
+    context, page, seen = open_console(browser, base)
+    try:
+        sign_in(page, base, "zhangwei")
+        page.goto(f"{base}/people/zhangwei")
+        appeal = "form[action='/actions/ACT-000001/appeal']"
+        page.fill(f"{appeal} input[name=reason]", "I was quoting the customer")
+        page.click(f"{appeal} button[type=submit]")
+        page.wait_for_load_state("load")
+        assert re.search(r"APL-\d{6}", page.inner_text(".notice.ok"))
+        [filed] = Ledger(ws.ledger_path).events("appeal_filed")
+        assert filed["actor"] == "zhangwei"
+        appeal_id = f"APL-{filed['event_id']:06d}"
+        page.click("form[action='/logout'] button")
+        page.wait_for_load_state("load")
+        sign_in(page, base, "wangfang")
+        page.goto(f"{base}/people/zhangwei")
+        resolve = f"form[action='/appeals/{appeal_id}/resolve']"
+        page.select_option(f"{resolve} select[name=outcome]", "overturned")
+        page.fill(f"{resolve} input[name=reason]", "the quote is confirmed")
+        page.click(f"{resolve} button[type=submit]")
+        page.wait_for_load_state("load")
+        assert f"{appeal_id} overturned" in page.inner_text(".notice.ok")
+        assert Ledger(ws.ledger_path).actions()[1].voided
+        assert seen["errors"] == []
+        assert all(url.startswith(base) for url in seen["requests"]), seen["requests"]
+    finally:
+        context.close()
