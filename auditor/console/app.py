@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from auditor.console import auth, dashboard, people, queue, signin, trail
+from auditor.console import auth, dashboard, exports, people, queue, signin, trail
 from auditor.console.labels import labels
 from auditor.console.users import UserStore
 from auditor.console.web import environment, render
@@ -86,6 +86,7 @@ def create_app(
         *people.routes,
         *trail.routes,
         *dashboard.routes,
+        *exports.routes,
         Route("/console.css", stylesheet),
     ]
     if oauth is not None:
