@@ -236,7 +236,9 @@ def zip_bytes(members: dict[str, bytes], comment: str) -> bytes:
     return buffer.getvalue()
 
 
-def export_bytes(ws: Workspace, selection: Selection, *, unmasked: bool = False) -> tuple[bytes, dict[str, Any]]:
+def export_bytes(
+    ws: Workspace, selection: Selection, *, unmasked: bool = False
+) -> tuple[bytes, dict[str, Any]]:
     """The zip's bytes and what they hold (findings, members, classification, hashes)."""
     members = build(ws, selection, unmasked=unmasked)
     manifest = json.loads(members[MANIFEST])
@@ -293,12 +295,8 @@ def download_name(selection: Selection, written: dict[str, Any]) -> str:
     """A file name made here, never from chat content: the finding's hex id or the action's label,
     else (a person, whose userid comes from the chat data) the zip's own hash."""
     value = selection.value
-    if selection.kind == "finding" and re.fullmatch(r"[0-9a-f]{8,64}", value):
-        stem = value
-    elif selection.kind == "case" and re.fullmatch(r"ACT-\d{1,12}", value):
-        stem = value
-    else:
-        stem = written["sha256"][:16]
+    generated = {"finding": r"[0-9a-f]{8,64}", "case": r"ACT-\d{1,12}"}.get(selection.kind)
+    stem = value if generated and re.fullmatch(generated, value) else written["sha256"][:16]
     marking = "RESTRICTED" if written["classification"] == "RESTRICTED" else "masked"
     return f"evidence-{selection.kind}-{stem}-{marking}.zip"
 

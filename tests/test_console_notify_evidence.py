@@ -20,11 +20,16 @@ from auditor.ledger import Ledger
 from auditor.lock import workspace_lock
 from auditor.violations import record_action
 from tests import console_fixture as cf
+from tests import test_notify
 from tests.test_console import client_for
-from tests.test_notify import _free_port, configure, smtp, smtp_settings, wecom, wecom_settings  # noqa: F401
+from tests.test_notify import _free_port, configure, smtp_settings, wecom_settings
+
+smtp, wecom = test_notify.smtp, test_notify.wecom  # the notify tests' local servers, as fixtures here
 
 ADDRESS = "zw@example.com"
-FILENAME = re.compile(r'attachment; filename="evidence-(finding|person|case)-[0-9A-Za-z-]+-(masked|RESTRICTED)\.zip"')
+FILENAME = re.compile(
+    r'attachment; filename="evidence-(finding|person|case)-[0-9A-Za-z-]+-(masked|RESTRICTED)\.zip"'
+)
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +188,8 @@ def checked(runner, response, tmp_path) -> dict[str, bytes]:
     """The downloaded zip passes `auditor check-evidence`; its members by name."""
     assert response.status_code == 200, response.text[:300]
     assert response.headers["content-type"] == "application/zip"
-    assert FILENAME.fullmatch(response.headers["content-disposition"]), response.headers["content-disposition"]
+    disposition = response.headers["content-disposition"]
+    assert FILENAME.fullmatch(disposition), disposition
     out = tmp_path / "download.zip"
     out.write_bytes(response.content)
     result = runner.invoke(cli, ["check-evidence", str(out)])
@@ -205,7 +211,8 @@ def test_an_officer_exports_a_finding_masked_and_the_export_is_logged(ws, runner
     members = checked(runner, response, tmp_path)
     assert f'filename="evidence-finding-{fid}-masked.zip"' in response.headers["content-disposition"]
     manifest = json.loads(members["manifest.json"])
-    assert (manifest["classification"], manifest["selection"]) == ("masked", {"kind": "finding", "value": fid})
+    assert manifest["classification"] == "masked"
+    assert manifest["selection"] == {"kind": "finding", "value": fid}
     assert not any(cf.report_fixture.PHONE.encode() in data for data in members.values())
     [entry] = export_log(ws)
     assert (entry["by"], entry["role"], entry["classification"]) == ("wangfang", "officer", "masked")

@@ -221,7 +221,7 @@ CONSOLE: dict[str, dict[str, str]] = {
         "send_notice": "Send notice",
         "notices_sent": "Notices sent",
         "notice_sent": "Notice sent by {channel} to {address}: {subject}",
-        "notice_already_sent": "This notice was already sent by {channel} to {address}; a notice goes out once",
+        "notice_already_sent": "Already sent by {channel} to {address}; a notice goes out once",
         "notice_skipped": "Not sent by {channel}: {why}",
         "notice_failed": "Delivery by {channel} failed: {why} (nothing recorded; send it again)",
         "notice_refused": "No notice sent: {why}",
