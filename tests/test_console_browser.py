@@ -1,8 +1,9 @@
 """The review console in a real browser (headless Debian Chromium, Playwright), served by uvicorn:
 an officer signs in, filters the queue, bulk-dismisses with a reason, confirms, records a warning,
 sends its notice (to a local SMTP server), exports the case's evidence and reads the audit trail;
-an owner acknowledges in their own group. No console errors, no request leaves the console's origin. Screenshots go to test-artifacts/ (and to docs/ with
-AUDITOR_DOCS_SCREENSHOTS=1, for the README)."""
+an owner acknowledges in their own group. No console errors, no request leaves the console's
+origin. Screenshots go to test-artifacts/ (and to docs/ with AUDITOR_DOCS_SCREENSHOTS=1, for the
+README)."""
 
 from __future__ import annotations
 
