@@ -12,9 +12,11 @@ import shutil
 import zipfile
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from auditor.cli import cli
-from auditor.evidence import EXPORT_LOG
+from auditor.evidence import EXPORT_LOG, Selection, download_name
 from auditor.ingest import ingest
 from auditor.ledger import Ledger
 from auditor.lock import workspace_lock
@@ -281,3 +283,11 @@ def test_exporting_needs_the_csrf_token(ws):
     response = client_for(ws, "officer").post(f"/findings/{fid}/evidence", data={"unmasked": "1"})
     assert response.status_code == 403 and "CSRF" in response.text
     assert export_log(ws) == []
+
+
+@given(kind=st.sampled_from(["finding", "person", "case"]), value=st.text(max_size=80))
+def test_a_download_name_is_always_generated_and_safe(kind, value):
+    written = {"sha256": "ab" * 32, "classification": "masked"}
+    name = download_name(Selection(kind, value), written)
+    assert re.fullmatch(r"evidence-(finding|person|case)-[0-9a-fA-CT-]{6,64}-masked\.zip", name)
+    assert value in name or name == f"evidence-{kind}-{'ab' * 8}-masked.zip"

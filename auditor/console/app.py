@@ -2,12 +2,12 @@
 
 The lake, the findings and the append-only ledger stay the one source of truth; the console reads
 them on every request and records decisions through the functions the CLI calls. Each area is a
-module with its routes (signin, queue, people, trail, dashboard); every route calls
-``auth.require`` with its permission first.
+module with its routes (signin, queue, people — with the notice of a warning —, trail, dashboard,
+exports of evidence); every route calls ``auth.require`` with its permission first.
 
-A new feature (a notice sent to a person, an evidence export) is one route in the area module it
-belongs to, plus its permission in ``auth.PERMISSIONS`` (and the scope check of ``auth`` for the
-object it concerns); forms post through the CSRF middleware like every other.
+A new feature is one route in the area module it belongs to, plus its permission in
+``auth.PERMISSIONS`` (and the scope check of ``auth`` for the object it concerns); forms post
+through the CSRF middleware like every other.
 """
 
 from __future__ import annotations
