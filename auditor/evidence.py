@@ -15,6 +15,8 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
+import re
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ from auditor.workspace import Workspace
 
 FORMAT = "wecom-auditor evidence 1"
 MANIFEST = "manifest.json"
+EXPORT_LOG = "evidence-exports.jsonl"  # in W/logs: who exported what, when
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest a zip can say: no export carries the time it was made
 MASKED = "masked: personal data and secrets replaced by their masks"
 RESTRICTED = "RESTRICTED: unmasked personal data and secrets; authorised investigators only"
@@ -233,20 +236,69 @@ def zip_bytes(members: dict[str, bytes], comment: str) -> bytes:
     return buffer.getvalue()
 
 
-def export(ws: Workspace, selection: Selection, out: Path, *, unmasked: bool = False) -> dict[str, Any]:
-    """Write the export atomically to ``out``; returns what was written (for the CLI to print)."""
+def export_bytes(
+    ws: Workspace, selection: Selection, *, unmasked: bool = False
+) -> tuple[bytes, dict[str, Any]]:
+    """The zip's bytes and what they hold (findings, members, classification, hashes)."""
     members = build(ws, selection, unmasked=unmasked)
     manifest = json.loads(members[MANIFEST])
     data = zip_bytes(members, RESTRICTED if unmasked else MASKED)
-    atomic.write_bytes(out, data)
-    return {
-        "path": str(out),
+    return data, {
         "findings": len(manifest["findings"]),
         "members": len(members),
         "classification": manifest["classification"],
         "manifest_sha256": hashlib.sha256(members[MANIFEST]).hexdigest(),
         "sha256": hashlib.sha256(data).hexdigest(),
     }
+
+
+def export(ws: Workspace, selection: Selection, out: Path, *, unmasked: bool = False) -> dict[str, Any]:
+    """Write the export atomically to ``out``; returns what was written (for the CLI to print)."""
+    data, written = export_bytes(ws, selection, unmasked=unmasked)
+    atomic.write_bytes(out, data)
+    return {"path": str(out), **written}
+
+
+def record_export(
+    ws: Workspace, selection: Selection, written: dict[str, Any], *, by: str, role: str, at: dt.datetime
+) -> None:
+    """Append who exported what, when, to ``W/logs/evidence-exports.jsonl`` (one JSON line per export).
+
+    Not in the manifest: its bytes carry no time or name, so the same state exports to the same
+    file. Not in the ledger: a new event kind would need a ledger migration. The line is one
+    ``write`` on an ``O_APPEND`` descriptor, flushed to disk before the zip is handed out, so an
+    export that cannot be recorded is not given at all."""
+    line = json.dumps(
+        {
+            "at": at.isoformat(timespec="seconds"),
+            "by": by,
+            "role": role,
+            "selection": {"kind": selection.kind, "value": selection.value},
+            "classification": written["classification"],
+            "findings": written["findings"],
+            "sha256": written["sha256"],
+            "manifest_sha256": written["manifest_sha256"],
+        },
+        ensure_ascii=False,
+        sort_keys=True,
+    )
+    ws.logs_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(ws.logs_dir / EXPORT_LOG, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, (line + "\n").encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def download_name(selection: Selection, written: dict[str, Any]) -> str:
+    """A file name made here, never from chat content: the finding's hex id or the action's label,
+    else (a person, whose userid comes from the chat data) the zip's own hash."""
+    value = selection.value
+    generated = {"finding": r"[0-9a-f]{8,64}", "case": r"ACT-\d{1,12}"}.get(selection.kind)
+    stem = value if generated and re.fullmatch(generated, value) else written["sha256"][:16]
+    marking = "RESTRICTED" if written["classification"] == "RESTRICTED" else "masked"
+    return f"evidence-{selection.kind}-{stem}-{marking}.zip"
 
 
 def _safe_name(name: str) -> bool:

@@ -98,12 +98,23 @@ POST_TABLE = [
     ("/actions/{ACT}/appeal", {"reason": "not me"}, (403, 403, 403, 403)),  # only zhangwei may
     ("/appeals/APL-000001/resolve", {"outcome": "upheld", "reason": "x"}, (303, 403, 403, 403)),
     ("/queue/filters", {"op": "save", "name": "mine", "query": "severity=high"}, (303, 303, 403, 303)),
+    ("/actions/{ACT}/notice", {}, (303, 403, 403, 403)),  # refused in a notice: not a warning
+    # evidence: 200 is the zip; an owner their groups' findings, HR the referred (zhangwei)
+    ("/findings/{F_C}/evidence", {}, (200, 200, 403, 403)),
+    ("/findings/{F_A}/evidence", {}, (200, 403, 200, 403)),
+    ("/findings/{F_C}/evidence", {"unmasked": "1"}, (200, 403, 403, 403)),
+    ("/people/zhangwei/evidence", {}, (200, 403, 200, 403)),
+    ("/people/zhaolei/evidence", {}, (200, 403, 403, 403)),
+    ("/actions/{ACT}/evidence", {}, (200, 403, 200, 403)),
+    ("/actions/{ACT}/evidence", {"unmasked": "1"}, (200, 403, 403, 403)),
 ]
 
 
 @pytest.mark.parametrize("role", ROLES[1:])
 @pytest.mark.parametrize(
-    ("path", "form", "expected"), POST_TABLE, ids=[f"{p[0]}:{p[1].get('op', '')}" for p in POST_TABLE]
+    ("path", "form", "expected"),
+    POST_TABLE,
+    ids=[f"{p[0]}:{p[1].get('op', '')}{'unmasked' if 'unmasked' in p[1] else ''}" for p in POST_TABLE],
 )
 def test_every_decision_as_every_role(ws, role, path, form, expected):
     client = client_for(ws, role)

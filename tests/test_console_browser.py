@@ -1,8 +1,9 @@
 """The review console in a real browser (headless Debian Chromium, Playwright), served by uvicorn:
-an officer signs in, filters the queue, bulk-dismisses with a reason, confirms, records a warning
-and reads the audit trail; an owner acknowledges in their own group. No console errors, no request
-leaves the console's origin. Screenshots go to test-artifacts/ (and to docs/ with
-AUDITOR_DOCS_SCREENSHOTS=1, for the README)."""
+an officer signs in, filters the queue, bulk-dismisses with a reason, confirms, records a warning,
+sends its notice (to a local SMTP server), exports the case's evidence and reads the audit trail;
+an owner acknowledges in their own group. No console errors, no request leaves the console's
+origin. Screenshots go to test-artifacts/ (and to docs/ with AUDITOR_DOCS_SCREENSHOTS=1, for the
+README)."""
 
 from __future__ import annotations
 
@@ -16,14 +17,19 @@ from pathlib import Path
 import pytest
 
 from auditor.console.app import create_app
+from auditor.evidence import check
+from auditor.ingest import ingest
 from auditor.ledger import Ledger
 from auditor.violations import load_findings
 from tests import console_fixture as cf
+from tests import test_notify
+from tests.test_notify import configure, smtp_settings
 from tests.test_report_browser import ARTIFACTS, CHROMIUM, FLAGS
 
 if not CHROMIUM and not os.environ.get("CI"):
     pytest.skip("Chromium is not installed (make test installs it in CI)", allow_module_level=True)
 
+smtp = test_notify.smtp  # the notify tests' local SMTP server, as a fixture here
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
@@ -91,8 +97,17 @@ def queue_ids(page) -> list[str]:
     return page.eval_on_selector_all("input[name='ids[]'][type=checkbox]", "els => els.map(e => e.value)")
 
 
-def test_an_officer_reviews_from_sign_in_to_the_audit_trail(browser, served):
+def test_an_officer_reviews_from_sign_in_to_the_audit_trail(browser, served, smtp, tmp_path):
     ws, base = served
+    inbox, port = smtp
+    more = tmp_path / "roster"
+    more.mkdir()
+    (more / "roster.csv").write_text(
+        "userid,name,department,status,left_date,email\nzhangwei,张伟,研发部,active,,zw@example.com\n",
+        encoding="utf-8",
+    )
+    ingest(ws, [more])
+    configure(ws, smtp=smtp_settings(port))
     context, page, seen = open_console(browser, base)
     try:
         sign_in(page, base, "wangfang", start="/queue")
@@ -135,8 +150,23 @@ def test_an_officer_reviews_from_sign_in_to_the_audit_trail(browser, served):
         page.fill("form[aria-label] input[name=on]", "2026-11-17")
         page.click("form[action='/people/zhangwei/actions'] button[type=submit]")
         page.wait_for_load_state("load")
-        assert re.search(r"已记录：ACT-\d{6}", page.inner_text(".notice.ok"))
+        action_id = re.search(r"已记录：(ACT-\d{6})", page.inner_text(".notice.ok")).group(1)
+        # send the warning's notice: delivered once, shown, and in the ledger under the officer's name
+        page.click(f"form[action='/actions/{action_id}/notice'] button[type=submit]")
+        page.wait_for_load_state("load")
+        assert "通知已通过电子邮件发送至 zw@example.com" in page.inner_text(".notice.ok")
+        assert [rcpt for rcpt, _ in inbox.messages] == [["zw@example.com"]]
         shot(page, "console-person")
+        # export the case's evidence, unmasked: a RESTRICTED zip the checker accepts
+        form = f"form[action='/actions/{action_id}/evidence']"
+        page.check(f"{form} input[name=unmasked]")
+        with page.expect_download() as download:
+            page.click(f"{form} button[type=submit]")
+        assert download.value.suggested_filename == f"evidence-case-{action_id}-RESTRICTED.zip"
+        saved = tmp_path / download.value.suggested_filename
+        download.value.save_as(saved)
+        problems, manifest = check(saved)
+        assert problems == [] and manifest["classification"] == "RESTRICTED"
         # the audit trail shows all of it, under the officer's name
         page.click("nav a[href='/trail']")
         page.wait_for_load_state("load")
@@ -154,6 +184,8 @@ def test_an_officer_reviews_from_sign_in_to_the_audit_trail(browser, served):
                 ("confirmed", "wangfang"),
             ]
             assert [a.step for a in ledger.actions().values()] == ["termination_review", "warning"]
+            [notice] = ledger.events("notice_sent")
+            assert (notice["actor"], notice["subject"]) == ("wangfang", "zhangwei")
         assert seen["errors"] == []
         assert all(url.startswith(base) for url in seen["requests"]), seen["requests"]
     finally:
@@ -194,7 +226,12 @@ def test_hr_and_viewers_read_without_decision_forms(browser, served):
         page.click("a[href='/people/zhangwei']")
         page.wait_for_load_state("load")
         assert "提交人事：解除劳动合同审查" in page.inner_text("main")
-        assert page.locator("form[method=post]:not([action='/logout'])").count() == 0
+        # no decision forms; evidence of a referred person, masked only
+        assert (
+            page.locator("form[method=post]:not([action='/logout']):not([action$='/evidence'])").count() == 0
+        )
+        assert page.locator("form[action$='/evidence']").count() > 0
+        assert page.locator("input[name=unmasked]").count() == 0
         assert page.goto(f"{base}/queue").status == 403
         page.click("form[action='/logout'] button")
         page.wait_for_load_state("load")

@@ -2,12 +2,12 @@
 
 The lake, the findings and the append-only ledger stay the one source of truth; the console reads
 them on every request and records decisions through the functions the CLI calls. Each area is a
-module with its routes (signin, queue, people, trail, dashboard); every route calls
-``auth.require`` with its permission first.
+module with its routes (signin, queue, people — with the notice of a warning —, trail, dashboard,
+exports of evidence); every route calls ``auth.require`` with its permission first.
 
-A new feature (a notice sent to a person, an evidence export) is one route in the area module it
-belongs to, plus its permission in ``auth.PERMISSIONS`` (and the scope check of ``auth`` for the
-object it concerns); forms post through the CSRF middleware like every other.
+A new feature is one route in the area module it belongs to, plus its permission in
+``auth.PERMISSIONS`` (and the scope check of ``auth`` for the object it concerns); forms post
+through the CSRF middleware like every other.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from auditor.console import auth, dashboard, people, queue, signin, trail
+from auditor.console import auth, dashboard, exports, people, queue, signin, trail
 from auditor.console.labels import labels
 from auditor.console.users import UserStore
 from auditor.console.web import environment, render
@@ -86,6 +86,7 @@ def create_app(
         *people.routes,
         *trail.routes,
         *dashboard.routes,
+        *exports.routes,
         Route("/console.css", stylesheet),
     ]
     if oauth is not None:

@@ -40,6 +40,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "trail.view": frozenset({"officer", "viewer"}),
     "dashboard.view": frozenset({"officer", "viewer"}),
     "referrals.view": frozenset({"officer", "hr"}),
+    "action.notify": frozenset({"officer"}),  # send the notice of a warning or public criticism
+    # evidence, masked: scoped (check_finding; check_export for a person or case): an owner exports
+    # their groups' findings, HR the referred people's; viewers read pages and export nothing
+    "evidence.export": frozenset({"officer", "owner", "hr"}),
+    "evidence.unmasked": frozenset({"officer"}),  # marked RESTRICTED, every export logged
 }
 
 CSRF_FIELD = "csrf_token"
@@ -115,6 +120,13 @@ def check_person(ws: Workspace, user: User, userid: str, today: dt.date) -> None
     if user.role == "hr" and userid in referred_people(ws, today):
         return
     raise deny(user, "this person's record")
+
+
+def check_export(ws: Workspace, user: User, userid: str, today: dt.date) -> None:
+    """A person's or a case's evidence spans groups: officers, and HR for a referred person."""
+    if user.role == "officer" or (user.role == "hr" and userid in referred_people(ws, today)):
+        return
+    raise deny(user, "this person's evidence")
 
 
 # --- login throttle ----------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from auditor import lake
 from auditor.categories import FINDING_CATEGORIES, GROUP_CATEGORIES, SEVERITIES
 from auditor.ledger import Ledger, action_label, appeal_label
 from auditor.masking import mask_text
+from auditor.notify.dispatch import NOTICE_STEPS
 from auditor.report.model import MESSAGE_COLUMNS, SEVERITY_WEIGHT, display_name
 from auditor.violations import load_findings, person_states, review_rows
 from auditor.workspace import Workspace
@@ -253,6 +254,13 @@ def person(ws: Workspace, userid: str, on: dt.date) -> dict[str, Any]:
     with Ledger(ws.ledger_path) as ledger:
         reviews = ledger.reviews()
         appeals = [a for a in ledger.appeals().values() if a.subject == userid]
+        notices: dict[int, list[dict[str, Any]]] = {}
+        for row in ledger.events("notice_sent"):
+            if row["subject"] == userid and row["ref"] is not None:
+                details = json.loads(row["details"])
+                notices.setdefault(row["ref"], []).append(
+                    {"channel": details["channel"], "on": row["effective"], "actor": row["actor"]}
+                )
         states = person_states(ws, on, ledger)
     findings = sorted(
         (
@@ -279,6 +287,8 @@ def person(ws: Workspace, userid: str, on: dt.date) -> dict[str, Any]:
         "recommendation": recommendation,
         "actions": sorted(actions, key=lambda a: a.event_id, reverse=True),
         "appeals": sorted(appeals, key=lambda a: a.event_id, reverse=True),
+        "notices": notices,  # by the action's event id: who sent its notice, when, by which channel
+        "notice_steps": NOTICE_STEPS,
         "known": bool(findings or actions or userid in roster),
     }
 

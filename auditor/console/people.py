@@ -1,9 +1,11 @@
 """A person's page and the decisions on the ladder: record and void actions, file and resolve
-appeals — through ``auditor.violations`` and ``report.follow.after_action``, as the CLI does."""
+appeals — through ``auditor.violations`` and ``report.follow.after_action``, as the CLI does — and
+send the person the notice of a warning or public criticism (``auditor.notify.dispatch``)."""
 
 from __future__ import annotations
 
 from functools import partial
+from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -13,8 +15,20 @@ from starlette.routing import Route
 
 from auditor import violations
 from auditor.console import auth, data
-from auditor.console.web import Followup, back, effective_date, form_of, record, render, today, ws_of
+from auditor.console.web import (
+    Followup,
+    back,
+    effective_date,
+    form_of,
+    notice,
+    record,
+    render,
+    today,
+    ws_of,
+)
+from auditor.errors import AuditorError
 from auditor.ledger import STEPS, Ledger, parse_label
+from auditor.notify.dispatch import Delivery, send_action_notice
 from auditor.report import follow
 from auditor.workdays import WorkCalendar
 
@@ -91,6 +105,43 @@ async def void_action(request: Request) -> Response:
     return back(form.get("next"), "/queue")
 
 
+def _delivery_words(t: dict[str, str], d: Delivery) -> tuple[str, bool]:
+    """One delivery in a reviewer's words: sent where (and its subject), or why not."""
+    n = d.notice
+    fields = {"channel": t["channel_" + n.channel], "address": n.address or "", "subject": n.subject}
+    if d.status == "sent":
+        return t["notice_sent"].format(**fields), True
+    if d.status == "already-sent":
+        return t["notice_already_sent"].format(**fields), True
+    return t["notice_" + d.status].format(**fields, why=d.error), False
+
+
+async def send_notice(request: Request) -> Response:
+    """Send the person a warning or public criticism concerns its notice, once per channel: a
+    delivered notice is in the ledger under the signed-in name and never goes out again; a failed
+    one records nothing and can be sent again. The workspace lock keeps two senders (two officers,
+    the nightly run) from both seeing it as unsent."""
+    user = auth.require(request, "action.notify")
+    form = await form_of(request)
+    ws = ws_of(request)
+    action_id = request.path_params["action_id"]
+    subject = _action_subject(request, action_id)
+    t = request.app.state.labels
+
+    def run() -> list[Delivery]:
+        with ws.locked():
+            return send_action_notice(ws, action_id, actor=user.name)
+
+    try:
+        deliveries = await run_in_threadpool(run)
+    except AuditorError as exc:  # not a notice step, void, no channel configured, workspace locked
+        notice(request, t["notice_refused"].format(why=exc), ok=False)
+    else:
+        for d in deliveries:
+            notice(request, *_delivery_words(t, d))
+    return back(form.get("next"), f"/people/{quote(subject, safe='')}")
+
+
 async def file_appeal(request: Request) -> Response:
     user = auth.require(request, "appeal.file")
     form = await form_of(request)
@@ -139,6 +190,7 @@ routes = [
     Route("/referrals", referrals_page),
     Route("/people/{userid:str}/actions", record_action, methods=["POST"]),
     Route("/actions/{action_id:str}/void", void_action, methods=["POST"]),
+    Route("/actions/{action_id:str}/notice", send_notice, methods=["POST"]),
     Route("/actions/{action_id:str}/appeal", file_appeal, methods=["POST"]),
     Route("/appeals/{appeal_id:str}/resolve", resolve_appeal, methods=["POST"]),
 ]
