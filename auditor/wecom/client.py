@@ -160,7 +160,7 @@ class WeComClient:
             message = redact(str(exc))
             if self._secret:
                 message = message.replace(self._secret, "***")
-            raise WeComApiError(path, detail=f"unreachable or unreadable: {type(exc).__name__}: {message}") from None
+            raise WeComApiError(path, detail=f"{type(exc).__name__}: {message}") from None
         if not isinstance(answer, dict) or not isinstance(answer.get("errcode", 0), int):
             raise WeComApiError(path, detail=f"unexpected answer {redact(str(answer))[:200]}")
         return answer
@@ -186,8 +186,10 @@ class WeComClient:
                 if self._token and self._fresh(self._token[1]):
                     return self._token[0]
                 entry = self._file_entries().get(self.label)
-                if isinstance(entry, dict) and isinstance(entry.get("token"), str) and self._fresh(
-                    entry.get("expires_at")
+                if (
+                    isinstance(entry, dict)
+                    and isinstance(entry.get("token"), str)
+                    and self._fresh(entry.get("expires_at"))
                 ):
                     self._token = (entry["token"], float(entry["expires_at"]))
                     return entry["token"]
@@ -204,12 +206,9 @@ class WeComClient:
         token = answer.get("access_token")
         if answer.get("errcode", 0) != 0 or not isinstance(token, str) or not token:
             self._token = None
-            raise TokenRefused(
-                self.label,
-                errcode=answer.get("errcode", 0),
-                errmsg=str(answer.get("errmsg", "")),
-                detail="" if answer.get("errcode", 0) else "the answer has no access_token",
-            )
+            if answer.get("errcode", 0) == 0:
+                raise TokenRefused(self.label, errcode=None, detail="the answer has no access_token")
+            raise TokenRefused(self.label, errcode=answer["errcode"], errmsg=str(answer.get("errmsg", "")))
         lifetime = answer.get("expires_in", DEFAULT_LIFETIME_S)
         expires_at = self.clock() + (lifetime if isinstance(lifetime, int) else DEFAULT_LIFETIME_S)
         self._token = (token, expires_at)
@@ -222,7 +221,12 @@ class WeComClient:
     # --- calls ---
 
     def call(
-        self, method: str, path: str, *, params: dict[str, str] | None = None, body: dict[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """``path`` with the access token added; the answer when its errcode is 0.
 
