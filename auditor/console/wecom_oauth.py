@@ -10,14 +10,9 @@ by itself (a same-site navigation that carries the new session).
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
-import threading
-import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +24,7 @@ from starlette.routing import Route
 from auditor.console.signin import HOME, start_session
 from auditor.console.web import render
 from auditor.errors import AuditorError
+from auditor.wecom.client import WeComApiError, WeComClient
 
 STATE_COOKIE = "auditor_wecom_state"
 STATE_SECONDS = 600
@@ -43,12 +39,15 @@ class WeComError(Exception):
 class WeComOAuth:
     corpid: str
     agentid: str
-    secret: str
+    secret: str = field(repr=False)
     redirect_uri: str
     authorize_url: str
     api_base: str
-    _token: tuple[str, float] | None = field(default=None, repr=False)
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    client: WeComClient = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # one token for the app's life, shared by every request's thread (WeCom limits gettoken calls)
+        self.client = WeComClient(self.corpid, self.secret, base_url=self.api_base, timeout=TIMEOUT)
 
     @classmethod
     def of_config(cls, cfg: dict[str, Any]) -> WeComOAuth | None:
@@ -67,30 +66,17 @@ class WeComOAuth:
     # --- the WeCom API ---------------------------------------------------------------------------
 
     def _get(self, path: str, **params: str) -> dict[str, Any]:
-        url = f"{self.api_base.rstrip('/')}/cgi-bin/{path}?{urllib.parse.urlencode(params)}"
+        """``cgi-bin/<path>`` with the application's token (gettoken's errors come out here too)."""
         try:
-            with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
-                body = json.loads(response.read().decode("utf-8"))
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise WeComError(f"WeCom API {path} unreachable or unreadable: {exc}") from None
-        if body.get("errcode", 0) != 0:
-            raise WeComError(
-                f"WeCom API {path} answered errcode {body.get('errcode')}: {body.get('errmsg', '')}"
-            )
-        return body
-
-    def access_token(self) -> str:
-        """The application's token, kept until shortly before it expires (WeCom limits gettoken calls)."""
-        with self._lock:
-            if self._token and self._token[1] > time.monotonic():
-                return self._token[0]
-            body = self._get("gettoken", corpid=self.corpid, corpsecret=self.secret)
-            self._token = (body["access_token"], time.monotonic() + int(body.get("expires_in", 7200)) - 300)
-            return self._token[0]
+            return self.client.get(f"/cgi-bin/{path}", **params)
+        except WeComApiError as exc:
+            if exc.unreachable:
+                raise WeComError(f"WeCom API {exc.api} unreachable or unreadable: {exc.detail}") from None
+            raise WeComError(f"WeCom API {exc.api} answered errcode {exc.errcode}: {exc.errmsg}") from None
 
     def userid(self, code: str) -> str:
         """The member a one-time code belongs to; a non-member (only an openid) is refused."""
-        body = self._get("auth/getuserinfo", access_token=self.access_token(), code=code)
+        body = self._get("auth/getuserinfo", code=code)
         userid = body.get("userid") or body.get("UserId")
         if not userid:
             raise WeComError("this WeCom user is not a member of the company (no userid)")

@@ -3,10 +3,10 @@
 Internal groups come from the archive's ``msgaudit/groupchat/get`` (one call per room seen in
 the archive); customer groups from the customer-contact API (``externalcontact/groupchat/list``
 and ``…/get``), which needs the customer-contact secret. Each secret has its own access token,
-cached in ``W/state/wecom-tokens.json`` until shortly before it expires and fetched again when
-WeCom says it is invalid or expired. The answers are written as one ``groups-….json`` file in
-``W/inbox/wecom/`` in the shapes ``auditor/wecom/groups.py`` parses, so ingest fills the same
-lake tables (and membership checks read them) whether the file came from WeCom or by hand.
+which ``auditor.wecom.client`` caches in ``W/state/wecom-tokens.json`` and renews. The answers
+are written as one ``groups-….json`` file in ``W/inbox/wecom/`` in the shapes
+``auditor/wecom/groups.py`` parses, so ingest fills the same lake tables (and membership checks
+read them) whether the file came from WeCom or by hand.
 """
 
 from __future__ import annotations
@@ -16,31 +16,21 @@ import json
 import logging
 import os
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from auditor import atomic
+from auditor.wecom.client import API_BASE, TokenRefused, WeComApiError, WeComClient
 from auditor.workspace import Workspace
 
 log = logging.getLogger("auditor")
 
-API_BASE = "https://qyapi.weixin.qq.com"
-TOKEN_ERRORS = {40001, 40014, 42001}  # invalid credential, invalid token, token expired
-EARLY_REFRESH_S = 300  # fetch a new token this long before the old one expires
-
-
-class GroupApiError(Exception):
-    pass
-
-
-class TokenError(GroupApiError):
-    """The secret itself is refused: no later call can succeed."""
-
 
 class GroupApi:
+    """The group calls, one ``WeComClient`` per secret (``"archive"``, ``"contact"``) sharing one
+    token file."""
+
     def __init__(
         self,
         corp_id: str,
@@ -50,18 +40,27 @@ class GroupApi:
         base: str = API_BASE,
         proxy: str = "",
         timeout: float = 5,
-        clock=time.time,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.corp_id = corp_id
         self.secrets = {kind: s for kind, s in secrets.items() if s}  # "archive", "contact"
         self.token_cache = token_cache
         self.base = base.rstrip("/")
-        self.timeout = timeout
-        self.clock = clock
-        handlers = [
-            urllib.request.ProxyHandler({"http": proxy, "https": proxy} if proxy.startswith("http") else {})
-        ]
-        self.opener = urllib.request.build_opener(*handlers)
+        # wecom.proxy is the one proxy setting (as for the Finance SDK); a socks proxy is the SDK's only
+        self.clients = {
+            kind: WeComClient(
+                corp_id,
+                secret,
+                label=kind,
+                base_url=self.base,
+                timeout=timeout,
+                token_file=token_cache,
+                proxy=proxy if proxy.startswith("http") else "",
+                trust_env=False,
+                clock=clock,
+            )
+            for kind, secret in self.secrets.items()
+        }
 
     @classmethod
     def from_workspace(cls, ws: Workspace) -> GroupApi:
@@ -78,60 +77,12 @@ class GroupApi:
             timeout=s.timeout,
         )
 
-    # --- HTTP and tokens ---
-
-    def _http(
-        self, path: str, *, query: dict[str, str], body: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        url = f"{self.base}{path}?{urllib.parse.urlencode(query)}"
-        data = json.dumps(body).encode("utf-8") if body is not None else None
-        request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
-        try:
-            with self.opener.open(request, timeout=self.timeout) as response:
-                answer = json.loads(response.read().decode("utf-8"))
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise GroupApiError(f"{path}: {exc}") from None
-        if not isinstance(answer, dict):
-            raise GroupApiError(f"{path}: the answer is not a JSON object")
-        return answer
-
-    def _cached(self) -> dict[str, Any]:
-        try:
-            return json.loads(self.token_cache.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-
-    def token(self, kind: str, *, refresh: bool = False) -> str:
-        cache = self._cached()
-        entry = cache.get(kind)
-        if (
-            not refresh
-            and isinstance(entry, dict)
-            and entry.get("expires_at", 0) - EARLY_REFRESH_S > self.clock()
-        ):
-            return entry["token"]
-        answer = self._http(
-            "/cgi-bin/gettoken", query={"corpid": self.corp_id, "corpsecret": self.secrets[kind]}
-        )
-        if answer.get("errcode", 0) != 0 or not answer.get("access_token"):
-            raise TokenError(
-                f"gettoken for the {kind} secret: errcode {answer.get('errcode')} {answer.get('errmsg', '')}"
-            )
-        cache[kind] = {
-            "token": answer["access_token"],
-            "expires_at": self.clock() + int(answer.get("expires_in", 7200)),
-        }
-        # 0600 from the start: a token grants API access until it expires
-        atomic.write_bytes(self.token_cache, json.dumps(cache).encode("utf-8"), mode=0o600)
-        return answer["access_token"]
+    def close(self) -> None:
+        for client in self.clients.values():
+            client.close()
 
     def call(self, kind: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        answer = self._http(path, query={"access_token": self.token(kind)}, body=body)
-        if answer.get("errcode") in TOKEN_ERRORS:  # revoked or expired early: one fresh token, one retry
-            answer = self._http(path, query={"access_token": self.token(kind, refresh=True)}, body=body)
-        if answer.get("errcode", 0) != 0:
-            raise GroupApiError(f"{path}: errcode {answer.get('errcode')} {answer.get('errmsg', '')}")
-        return answer
+        return self.clients[kind].post(path, body)
 
     # --- the group calls ---
 
@@ -161,7 +112,9 @@ class GroupApi:
             "contact", "/cgi-bin/externalcontact/groupchat/get", {"chat_id": chat_id, "need_name": 1}
         )
         if not isinstance(answer.get("group_chat"), dict):
-            raise GroupApiError(f"externalcontact/groupchat/get {chat_id}: no group_chat in the answer")
+            raise WeComApiError(
+                "/cgi-bin/externalcontact/groupchat/get", detail=f"{chat_id}: no group_chat in the answer"
+            )
         return {"group_chat": answer["group_chat"]}
 
 
@@ -177,13 +130,13 @@ def refresh_groups(ws: Workspace, api: GroupApi, rooms: list[str], report) -> Pa
         for roomid in sorted(set(rooms) | customer):
             try:
                 items.append(api.customer_group(roomid) if roomid in customer else api.archive_group(roomid))
-            except TokenError:
+            except TokenRefused:
                 raise
-            except GroupApiError as exc:
+            except WeComApiError as exc:
                 report.group_errors.append(f"{roomid}: {exc}")
-    except TokenError as exc:
+    except TokenRefused as exc:
         report.group_errors.append(str(exc))
-    except GroupApiError as exc:
+    except WeComApiError as exc:
         report.group_errors.append(f"customer groups: {exc}")
     for error in report.group_errors:
         log.warning("pull: group facts: %s", error)
