@@ -15,7 +15,7 @@ from auditor.cli import cli
 from auditor.config import load_config
 from auditor.detectors.learned import LearnedScorer
 from auditor.errors import AuditorError
-from auditor.ngram_model import load_model
+from auditor.classifier import load_model
 from auditor.resources import packaged_model
 from auditor.text.model_view import view
 
