@@ -23,7 +23,15 @@ import sklearn
 
 from auditor import atomic
 from auditor.categories import LEARNED_CATEGORIES
-from auditor.classifier import CHAR_NGRAMS, FORMAT, HASH_BITS, N_FEATURES, Featurizer, TextModel, design_matrix
+from auditor.classifier import (
+    CHAR_NGRAMS,
+    FORMAT,
+    HASH_BITS,
+    N_FEATURES,
+    Featurizer,
+    TextModel,
+    design_matrix,
+)
 from auditor.errors import AuditorError
 from auditor.text.model_view import VIEW, view
 from auditor.training import (
@@ -124,9 +132,7 @@ def train_category(
     for c in C_GRID:
         model = fit_logistic(x_train, labels, c, seed, class_weight="balanced")
         dev_decision = model.decision_function(x_dev)
-        negative_decision = (
-            model.decision_function(x_dev_negatives) if dev_negatives.texts else np.zeros(0)
-        )
+        negative_decision = model.decision_function(x_dev_negatives) if dev_negatives.texts else np.zeros(0)
         a, b = fit_platt(dev_decision, dev_set.labels, negative_decision)
         scores, negative_scores = sigmoid(a, b, dev_decision), sigmoid(a, b, negative_decision)
         threshold, feasible, key = choose(dev_set.labels, scores, negative_scores)

@@ -145,7 +145,9 @@ def kept_columns(keep: np.ndarray, n_cues: int) -> sp.dia_matrix:
     return sp.diags(np.concatenate([keep, np.ones(n_cues, dtype=bool)]).astype(np.float32))
 
 
-def fit_logistic(x: sp.csr_matrix, labels: np.ndarray, c: float, seed: int, **options: Any) -> LogisticRegression:
+def fit_logistic(
+    x: sp.csr_matrix, labels: np.ndarray, c: float, seed: int, **options: Any
+) -> LogisticRegression:
     """The linear model every learned detector trains (liblinear: deterministic for a seed)."""
     model = LogisticRegression(C=c, solver="liblinear", random_state=seed, max_iter=1000, **options)
     return model.fit(x, labels)
