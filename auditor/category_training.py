@@ -235,7 +235,8 @@ def model_card(meta: dict[str, Any], sources: Sources, out: Path) -> str:
         f"- **Data**: {data}. Train: {meta['train_rows']:,} rows (sha256 `{meta['train_sha256'][:16]}…`) "
         f"plus {meta['negative_rows']:,} negatives: ordinary conversation and the other category's texts "
         f"({', '.join(f'`{p}`' for p in sources.negatives)}; sources and licences in eval/data/*/README.md).",
-        f"- **Threshold** {meta['threshold']} (calibrated score), chosen on dev for precision first: the best dev F1 among "
+        f"- **Threshold** {meta['threshold']} (calibrated score), chosen on dev for precision first: "
+        "the best dev F1 among "
         f"thresholds with precision ≥ {targets['min_precision']} and at most "
         f"{targets['max_false_alarm']:.4%} of the conversation dev lines flagged "
         f"({'met' if meta['meets_targets_on_dev'] else 'NOT met: fewest false alarms taken'}).",

@@ -11,11 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from auditor.category_training import Sources, train_category
+from auditor.classifier import load_model
 from auditor.cli import cli
 from auditor.config import load_config
 from auditor.detectors.learned import LearnedScorer
 from auditor.errors import AuditorError
-from auditor.classifier import load_model
 from auditor.resources import packaged_model
 from auditor.text.model_view import view
 
