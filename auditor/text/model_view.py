@@ -9,7 +9,8 @@ of a rumor or an ad. So are zero-width and other format characters (the CHECKED 
 in a run of U+200B, a trait a character n-gram model learns at once), and so is how much blank space
 a post carries: every gap reads as one space. So are the words of address and politeness every
 group chat is full of (大家, 各位, 请, 麻烦, 一下): the public posts and SMS the models learn from
-use them mostly to push a message on, and a model that learns that flags 请大家看一下. Training and scoring both go through ``view``.
+use them mostly to push a message on, and a model that learns that flags 请大家看一下. Training and
+scoring both go through ``view``.
 """
 
 from __future__ import annotations
