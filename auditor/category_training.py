@@ -1,8 +1,10 @@
 """Training a learned detector for one finding category (rumor, ad), precision first.
 
-The artifact is format 1 (``ngram_model.AbuseModel``: hashed char and jieba-word
-n-grams, sublinear TF-IDF, logistic regression, deterministic zip) with the category in its
-metadata. What differs is how it is chosen: ordinary conversation is added to training as hard
+The artifact is the abuse model's (``classifier.TextModel``: batch-hashed character n-grams,
+idf-weighted and normalised per text, logistic regression, Platt calibration, deterministic zip)
+without cue columns and with the category and text view in its metadata; the featurizer, the
+idf, the design matrix, the fit and the calibration are ``training``'s. What differs is how it is
+chosen: ordinary conversation is added to training as hard
 negatives, and C and the threshold are picked on dev for precision first — the best F1 among the
 settings whose dev precision reaches ``min_precision`` and whose false-alarm rate on held-out
 conversation stays within ``max_false_alarm``. A held-out test set and conversation set, when given,
@@ -17,26 +19,32 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 import sklearn
-from sklearn.linear_model import LogisticRegression
 
 from auditor import atomic
 from auditor.categories import LEARNED_CATEGORIES
-from auditor.errors import AuditorError
-from auditor.ngram_model import (
+from auditor.classifier import (
     CHAR_NGRAMS,
     FORMAT,
+    HASH_BITS,
     N_FEATURES,
-    WORD_NGRAMS,
-    AbuseModel,
     Featurizer,
-    fit_idf,
-    prepare,
-    tfidf,
+    TextModel,
+    design_matrix,
 )
+from auditor.errors import AuditorError
 from auditor.text.model_view import VIEW, view
-from auditor.training import Labelled, metrics, read_labelled
+from auditor.training import (
+    NORM_PRIOR_NGRAMS,
+    Labelled,
+    document_frequency_idf,
+    fit_logistic,
+    fit_platt,
+    kept_columns,
+    metrics,
+    read_labelled,
+    sigmoid,
+)
 
 C_GRID = (4.0, 16.0, 64.0)
 THRESHOLDS = np.round(np.arange(0.20, 0.991, 0.01), 2)
@@ -108,34 +116,40 @@ def train_category(
     texts = train_set.texts + negatives.texts
     labels = np.concatenate([train_set.labels, negatives.labels])
 
-    featurizer = Featurizer()
-    counts = featurizer.counts(_prepared(texts))
-    idf, keep, idf_default = fit_idf(counts)
-    x_train = tfidf(counts, idf) @ sp.diags(keep.astype(np.float32))
-    x_dev = tfidf(featurizer.counts(_prepared(dev_set.texts)), idf)
-    x_dev_negatives = tfidf(featurizer.counts(_prepared(dev_negatives.texts)), idf)
+    featurizer = Featurizer(None)  # no cue columns: the detectors' rules are the cues
+    fit = _ngrams(featurizer, texts)
+    idf, keep, idf_default = document_frequency_idf(fit)
+    prior = NORM_PRIOR_NGRAMS * idf_default**2
+
+    def design(occ: Any) -> Any:
+        return design_matrix(occ, np.zeros((occ.n_texts, 0), dtype=np.float32), idf, prior)
+
+    x_train = design(fit) @ kept_columns(keep, 0)
+    x_dev = design(_ngrams(featurizer, dev_set.texts))
+    x_dev_negatives = design(_ngrams(featurizer, dev_negatives.texts))
 
     best: tuple | None = None
     for c in C_GRID:
-        model = LogisticRegression(
-            C=c, class_weight="balanced", solver="liblinear", random_state=seed, max_iter=1000
-        )
-        model.fit(x_train, labels)
-        scores = model.predict_proba(x_dev)[:, 1]
-        negative_scores = model.predict_proba(x_dev_negatives)[:, 1] if dev_negatives.texts else np.zeros(0)
+        model = fit_logistic(x_train, labels, c, seed, class_weight="balanced")
+        dev_decision = model.decision_function(x_dev)
+        negative_decision = model.decision_function(x_dev_negatives) if dev_negatives.texts else np.zeros(0)
+        a, b = fit_platt(dev_decision, dev_set.labels, negative_decision)
+        scores, negative_scores = sigmoid(a, b, dev_decision), sigmoid(a, b, negative_decision)
         threshold, feasible, key = choose(dev_set.labels, scores, negative_scores)
         if best is None or key > best[0]:
-            best = (key, c, model, threshold, feasible, scores, negative_scores)
+            best = (key, c, model, (a, b), threshold, feasible, scores, negative_scores)
     assert best is not None
-    _, c, model, threshold, feasible, scores, negative_scores = best
+    _, c, model, calibration, threshold, feasible, scores, negative_scores = best
     meta: dict[str, Any] = {
         "format": FORMAT,
         "category": category,
         "text_view": VIEW,
         "n_features": N_FEATURES,
+        "hash_bits": HASH_BITS,
         "char_ngrams": list(CHAR_NGRAMS),
-        "word_ngrams": list(WORD_NGRAMS),
         "idf_default": idf_default,
+        "norm_prior": prior,
+        "cues": None,
         "seed": seed,
         "C": c,
         "threshold": threshold,
@@ -150,7 +164,8 @@ def train_category(
         "kept_features": int(keep.sum()),
         "sklearn": sklearn.__version__,
     }
-    artifact = AbuseModel(idf, model.coef_.ravel().astype(np.float32), float(model.intercept_[0]), meta, "")
+    coef = model.coef_.ravel().astype(np.float32)
+    artifact = TextModel(idf, coef, float(model.intercept_[0]), calibration, meta, "")
     if sources.test is not None:
         test_set = read_labelled(sources.test, text_column, label_column)
         meta["test_metrics"] = metrics(
@@ -166,9 +181,9 @@ def train_category(
     return meta
 
 
-def _prepared(texts: list[str]) -> list[str]:
-    """What the model reads (``model_view.view``), normalized like the lexicons."""
-    return [prepare(view(t)) for t in texts]
+def _ngrams(featurizer: Featurizer, texts: list[str]) -> Any:
+    """The n-gram occurrences of what the model reads (``model_view.view``)."""
+    return featurizer.ngrams(featurizer.batch([view(t) for t in texts]))
 
 
 def _false_alarms(scores: np.ndarray, threshold: float) -> dict[str, Any]:
@@ -202,22 +217,26 @@ def model_card(meta: dict[str, Any], sources: Sources, out: Path) -> str:
     title, use, data = DESCRIPTIONS[meta["category"]]
     m = meta["dev_metrics"]
     fa = meta["dev_false_alarm"]
-    chars, words = meta["char_ngrams"], meta["word_ngrams"]
+    chars = meta["char_ngrams"]
+    prior_ngrams = round(meta["norm_prior"] / meta["idf_default"] ** 2, 2)
     targets = meta["targets"]
     lines = [
         f"# Model card: {title}",
         "",
-        f"- **What**: logistic regression (C={meta['C']}) over hashed character {chars[0]}–{chars[1]}-grams "
-        f"and jieba word {words[0]}–{words[1]}-grams, sublinear TF-IDF, L2-normalised; the "
-        f"{meta['kept_features']:,} n-gram features seen at least twice in training are kept. The same "
-        "artifact format and scoring code as the abuse classifier; evidence names the top n-grams. It reads "
-        "the wording only (`auditor/text/model_view.py`: no links, numbers as `0`): contacts and links are "
-        "the rules' cues.",
+        f"- **What**: logistic regression (C={meta['C']}, balanced classes) over character "
+        f"{chars[0]}–{chars[1]}-grams hashed into 2^{meta['hash_bits']} buckets (idf-weighted; the "
+        f"{meta['kept_features']:,} buckets seen in at least two training texts are kept; normalised per "
+        f"text with a prior of {prior_ngrams:g} rare n-grams), Platt-calibrated on the dev sets. No word "
+        "segmentation. The same artifact format, featurizer and scoring code as the abuse classifier "
+        "(`auditor/classifier.py`), without its abuse cues; evidence names the top n-grams. It reads the "
+        "wording only (`auditor/text/model_view.py`: no links, numbers as `0`): contacts and links are the "
+        "rules' cues.",
         f"- **Intended use**: {use}. Not for automatic sanctions.",
         f"- **Data**: {data}. Train: {meta['train_rows']:,} rows (sha256 `{meta['train_sha256'][:16]}…`) "
         f"plus {meta['negative_rows']:,} negatives: ordinary conversation and the other category's texts "
         f"({', '.join(f'`{p}`' for p in sources.negatives)}; sources and licences in eval/data/*/README.md).",
-        f"- **Threshold** {meta['threshold']}, chosen on dev for precision first: the best dev F1 among "
+        f"- **Threshold** {meta['threshold']} (calibrated score), chosen on dev for precision first: "
+        "the best dev F1 among "
         f"thresholds with precision ≥ {targets['min_precision']} and at most "
         f"{targets['max_false_alarm']:.4%} of the conversation dev lines flagged "
         f"({'met' if meta['meets_targets_on_dev'] else 'NOT met: fewest false alarms taken'}).",

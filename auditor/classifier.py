@@ -1,14 +1,15 @@
-"""A linear abuse classifier over hashed character n-grams and abuse cues that explains itself.
+"""The linear text classifier of every learned detector (abuse, rumor, ad) that explains itself.
 
 Features: character 1–4-grams hashed over the whole batch at once (``auditor.features``; no
-vocabulary to ship, no per-text segmentation), weighted by idf and normalised per text, plus the
-abuse cues of ``auditor.abuse_cues`` (lexicon insult, second person with a target, a group with a
-derogatory predicate). A logistic regression scores them and a Platt scaling fitted on the
-development sets makes the score a calibrated probability. The artifact keeps only what scoring
-needs — the idf of n-grams seen at least twice in training, the weights, the cue lists, the
-calibration and the thresholds chosen on development data — in a zip with fixed timestamps, so
-the same data and seed give the same bytes. A firing text is explained by its top contributing
-n-grams and cues.
+vocabulary to ship, no per-text segmentation), weighted by idf and normalised per text, plus —
+for the abuse model only — the abuse cues of ``auditor.abuse_cues`` (lexicon insult, second person
+with a target, a group with a derogatory predicate); the rumor and ad models have no cue columns
+(their cues are the detectors' rules). A logistic regression scores them and a Platt scaling
+fitted on the development sets makes the score a calibrated probability. The artifact keeps only
+what scoring needs — the idf of n-grams seen at least twice in training, the weights, the cue
+lists, the calibration and the thresholds chosen on development data — in a zip with fixed
+timestamps, so the same data and seed give the same bytes. A firing text is explained by its top
+contributing n-grams and cues.
 
 Scoring a batch is a handful of numpy passes: per n-gram occurrence, ``idf × weight`` and
 ``idf²`` gathered from two arrays and summed per text with ``bincount``.
@@ -41,13 +42,18 @@ ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 @dataclass(frozen=True)
 class Featurizer:
-    """Texts → hashed n-gram occurrences and cue flags; the one featurization of training and scoring."""
+    """Texts → hashed n-gram occurrences and cue flags; the one featurization of training and scoring.
+    Without cue lists (rumor, ad) there are no cue columns."""
 
-    cue_lists: CueLists
+    cue_lists: CueLists | None
 
     @functools.cached_property
-    def matcher(self) -> CueMatcher:
-        return CueMatcher(self.cue_lists)
+    def matcher(self) -> CueMatcher | None:
+        return CueMatcher(self.cue_lists) if self.cue_lists is not None else None
+
+    @property
+    def n_cues(self) -> int:
+        return len(CUES) if self.cue_lists is not None else 0
 
     def batch(self, texts: list[str]) -> Batch:
         return prepare_many(texts)
@@ -56,7 +62,13 @@ class Featurizer:
         return char_ngrams(batch, CHAR_NGRAMS, HASH_BITS)
 
     def cues(self, batch: Batch) -> np.ndarray:
+        if self.matcher is None:
+            return np.zeros((batch.n_texts, 0), dtype=np.float32)
         return self.matcher.cues(batch)
+
+    @property
+    def cue_names(self) -> tuple[str, ...]:
+        return CUES if self.cue_lists is not None else ()
 
 
 def occurrence_norms(occ: Occurrences, idf: np.ndarray, prior: float) -> np.ndarray:
@@ -71,7 +83,7 @@ def occurrence_norms(occ: Occurrences, idf: np.ndarray, prior: float) -> np.ndar
 
 def design_matrix(occ: Occurrences, cues: np.ndarray, idf: np.ndarray, prior: float) -> sp.csr_matrix:
     """The training matrix: idf-weighted n-gram counts over the per-text norm, then the cue columns.
-    ``AbuseModel.decision`` computes the same product without building it."""
+    ``TextModel.decision`` computes the same product without building it."""
     norms = occurrence_norms(occ, idf, prior)
     values = idf[occ.bucket] / norms[occ.row]
     grams = sp.coo_matrix((values, (occ.row, occ.bucket)), shape=(occ.n_texts, N_FEATURES)).tocsr()
@@ -80,18 +92,20 @@ def design_matrix(occ: Occurrences, cues: np.ndarray, idf: np.ndarray, prior: fl
 
 @dataclass
 class Assessment:
-    scores: np.ndarray  # calibrated probability of abuse per text
-    cues: np.ndarray  # (texts, len(CUES)) 0/1
+    scores: np.ndarray  # calibrated probability of the model's category per text
+    cues: np.ndarray  # (texts, number of cue columns) 0/1
 
     @property
     def corroborated(self) -> np.ndarray:
+        if self.cues.shape[1] == 0:  # a model without cues: nothing corroborates
+            return np.zeros(len(self.scores), dtype=bool)
         return corroborated(self.cues)
 
 
 @dataclass
-class AbuseModel:
+class TextModel:
     idf: np.ndarray  # dense, N_FEATURES
-    coef: np.ndarray  # N_FEATURES n-gram weights, then one per cue
+    coef: np.ndarray  # N_FEATURES n-gram weights, then one per cue (none for rumor and ad)
     intercept: float
     calibration: tuple[float, float]  # Platt: p = sigmoid(a · decision + b)
     meta: dict[str, Any]
@@ -99,7 +113,13 @@ class AbuseModel:
 
     @functools.cached_property
     def featurizer(self) -> Featurizer:
-        return Featurizer(CueLists.from_meta(self.meta["cues"]))
+        cues = self.meta.get("cues")
+        return Featurizer(CueLists.from_meta(cues) if cues else None)
+
+    @property
+    def category(self) -> str:
+        """What the model flags; the abuse artifact predates the key."""
+        return self.meta.get("category", "abuse")
 
     @functools.cached_property
     def _gram_weight(self) -> np.ndarray:
@@ -118,17 +138,17 @@ class AbuseModel:
     def assess(self, texts: list[str]) -> Assessment:
         """Calibrated scores and cue flags for a batch, every text scored (no repeated-text shortcut)."""
         if not texts:
-            return Assessment(np.zeros(0), np.zeros((0, len(CUES)), dtype=np.float32))
+            return Assessment(np.zeros(0), np.zeros((0, self.featurizer.n_cues), dtype=np.float32))
         batch = self.featurizer.batch(texts)
         cues = self.featurizer.cues(batch)
         return Assessment(self.calibrate(self.decision(self.featurizer.ngrams(batch), cues)), cues)
 
     def scores(self, texts: list[str]) -> np.ndarray:
-        """Calibrated probability of abuse per text."""
+        """Calibrated probability of the model's category per text."""
         return self.assess(texts).scores
 
     def explain(self, text: str, top: int = 5) -> list[tuple[str, float]]:
-        """The n-grams and cues pushing this text towards abuse, strongest first."""
+        """The n-grams and cues pushing this text towards the category, strongest first."""
         batch = self.featurizer.batch([text])
         occ = self.featurizer.ngrams(batch)
         cues = self.featurizer.cues(batch)
@@ -138,7 +158,7 @@ class AbuseModel:
         for bucket, start, n in zip(occ.bucket, occ.start, occ.n, strict=True):
             gram = prepared[start : start + n]
             by_name[gram] = by_name.get(gram, 0.0) + float(self._gram_weight[bucket] / norm)
-        for k, name in enumerate(CUES):
+        for k, name in enumerate(self.featurizer.cue_names):
             if cues[0, k]:
                 by_name[f"[{name}]"] = float(self.coef[N_FEATURES + k])
         ranked = sorted(by_name.items(), key=lambda item: (-item[1], item[0]))
@@ -176,7 +196,7 @@ def _npy(array: np.ndarray) -> bytes:
 
 
 @functools.lru_cache(maxsize=4)
-def load_model(path: Path) -> AbuseModel:
+def load_model(path: Path) -> TextModel:
     """Load (once per process) and check the artifact's format."""
     try:
         data = path.read_bytes()
@@ -187,14 +207,14 @@ def load_model(path: Path) -> AbuseModel:
                 for n in ("kept", "idf", "coef", "cue_coef")
             }
     except (OSError, zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise AuditorError(f"cannot load the abuse model {path}: {exc}") from None
+        raise AuditorError(f"cannot load the model {path}: {exc}") from None
     if meta.get("format") != FORMAT:
         raise AuditorError(f"{path} is not a {FORMAT} artifact (retrain it with `auditor model train`)")
     idf = np.full(N_FEATURES, meta["idf_default"], dtype=np.float32)
-    coef = np.zeros(N_FEATURES + len(CUES), dtype=np.float32)
+    coef = np.zeros(N_FEATURES + len(arrays["cue_coef"]), dtype=np.float32)
     idf[arrays["kept"]] = arrays["idf"]
     coef[arrays["kept"]] = arrays["coef"]
     coef[N_FEATURES:] = arrays["cue_coef"]
     a, b = meta.pop("calibration")
     digest = hashlib.sha256(data).hexdigest()[:16]
-    return AbuseModel(idf, coef, float(meta.pop("intercept")), (float(a), float(b)), meta, digest)
+    return TextModel(idf, coef, float(meta.pop("intercept")), (float(a), float(b)), meta, digest)

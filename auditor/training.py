@@ -30,8 +30,8 @@ from auditor.classifier import (
     FORMAT,
     HASH_BITS,
     N_FEATURES,
-    AbuseModel,
     Featurizer,
+    TextModel,
     design_matrix,
 )
 from auditor.config import DEFAULTS
@@ -140,6 +140,35 @@ def document_frequency_idf(occ: Any) -> tuple[np.ndarray, np.ndarray, float]:
     return idf, keep, idf_default
 
 
+def kept_columns(keep: np.ndarray, n_cues: int) -> sp.dia_matrix:
+    """The design matrix's column mask: n-gram buckets seen in two training texts, and every cue."""
+    return sp.diags(np.concatenate([keep, np.ones(n_cues, dtype=bool)]).astype(np.float32))
+
+
+def fit_logistic(
+    x: sp.csr_matrix, labels: np.ndarray, c: float, seed: int, **options: Any
+) -> LogisticRegression:
+    """The linear model every learned detector trains (liblinear: deterministic for a seed)."""
+    model = LogisticRegression(C=c, solver="liblinear", random_state=seed, max_iter=1000, **options)
+    return model.fit(x, labels)
+
+
+def fit_platt(
+    dev_decision: np.ndarray, dev_labels: np.ndarray, negative_decision: np.ndarray
+) -> tuple[float, float]:
+    """Platt scaling (a, b) on the dev set plus the negative dev lines (all 0): p = sigmoid(a·d + b)."""
+    platt = LogisticRegression(C=1e4, solver="lbfgs", max_iter=1000)
+    platt.fit(
+        np.concatenate([dev_decision, negative_decision])[:, None],
+        np.concatenate([dev_labels, np.zeros(len(negative_decision), int)]),
+    )
+    return float(platt.coef_[0, 0]), float(platt.intercept_[0])
+
+
+def sigmoid(a: float, b: float, decision: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-(a * decision + b)))
+
+
 def fires(scores: np.ndarray, backed: np.ndarray, threshold: float, alone_threshold: float) -> np.ndarray:
     """The detector's rule: a calibrated score ≥ ``alone_threshold``, or ≥ ``threshold`` with a cue."""
     return (scores >= alone_threshold) | ((scores >= threshold) & backed)
@@ -204,9 +233,8 @@ def cross_topic_figures(
         if len(np.unique(part.labels)) < 2:  # one topic only: nothing to train the others on
             continue
         idf, keep, _ = document_frequency_idf(part.occ)
-        mask = sp.diags(np.concatenate([keep, np.ones(len(CUES), dtype=bool)]).astype(np.float32))
-        model = LogisticRegression(C=c, solver="liblinear", random_state=seed, max_iter=1000)
-        model.fit(design_matrix(part.occ, part.cues, idf, prior) @ mask, part.labels)
+        mask = kept_columns(keep, part.cues.shape[1])
+        model = fit_logistic(design_matrix(part.occ, part.cues, idf, prior) @ mask, part.labels, c, seed)
         test = _subset(dev, dev_of == topic)
         predicted = model.predict(design_matrix(test.occ, test.cues, idf, prior)) & test.scored
         out[topic] = metrics(test.labels, predicted.astype(int))
@@ -254,25 +282,18 @@ def train(
 
     idf, keep, idf_default = document_frequency_idf(fit.occ)
     prior = norm_prior_ngrams * idf_default**2
-    mask = sp.diags(np.concatenate([keep, np.ones(len(CUES), dtype=bool)]).astype(np.float32))
+    mask = kept_columns(keep, featurizer.n_cues)
     x_train = design_matrix(fit.occ, fit.cues, idf, prior) @ mask
     x_dev = design_matrix(dev.occ, dev.cues, idf, prior)
     x_conv = design_matrix(conv.occ, conv.cues, idf, prior) if conv else None
 
     best: tuple | None = None
     for c in C_GRID:
-        model = LogisticRegression(C=c, solver="liblinear", random_state=seed, max_iter=1000)
-        model.fit(x_train, fit.labels)
+        model = fit_logistic(x_train, fit.labels, c, seed)
         dev_decision = model.decision_function(x_dev)
         conv_decision = model.decision_function(x_conv) if x_conv is not None else np.zeros(0)
-        platt = LogisticRegression(C=1e4, solver="lbfgs", max_iter=1000)
-        platt.fit(
-            np.concatenate([dev_decision, conv_decision])[:, None],
-            np.concatenate([dev.labels, np.zeros(len(conv_decision), int)]),
-        )
-        a, b = float(platt.coef_[0, 0]), float(platt.intercept_[0])
-        calibrated = lambda d, a=a, b=b: 1.0 / (1.0 + np.exp(-(a * d + b)))  # noqa: E731
-        dev_scores, conv_scores = calibrated(dev_decision), calibrated(conv_decision)
+        a, b = fit_platt(dev_decision, dev.labels, conv_decision)
+        dev_scores, conv_scores = sigmoid(a, b, dev_decision), sigmoid(a, b, conv_decision)
         threshold, alone, accuracy = choose_thresholds(dev_scores, dev, conv_scores, conv)
         if best is None or accuracy > best[0]:  # C: the most accurate under its own chosen rule
             best = (accuracy, c, model, (a, b), threshold, alone, dev_scores, conv_scores)
@@ -314,7 +335,7 @@ def train(
         if fit_topics and dev_topics
         else {}
     )
-    artifact = AbuseModel(idf, coef, float(model.intercept_[0]), calibration, meta, "")
+    artifact = TextModel(idf, coef, float(model.intercept_[0]), calibration, meta, "")
     meta["held_out"] = {
         name: held_out_figures(artifact, read_labelled(path, "text", "label"), min_chars)
         for name, path in sorted((held_out or {}).items())
@@ -339,7 +360,7 @@ def _conversation_figures(scores: np.ndarray, conv: Encoded | None, threshold: f
     }
 
 
-def held_out_figures(model: AbuseModel, labelled: Labelled, min_chars: int) -> dict[str, Any]:
+def held_out_figures(model: TextModel, labelled: Labelled, min_chars: int) -> dict[str, Any]:
     """The model with its chosen rule on a set it never saw (the lexicon detectors not included)."""
     assessment = model.assess(labelled.texts)
     scored = np.array([len("".join(t.split())) >= min_chars for t in labelled.texts], dtype=bool)

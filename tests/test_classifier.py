@@ -222,7 +222,7 @@ def test_cue_table(text, cues, backed):
 def test_a_broken_artifact_is_a_clear_error(tmp_path):
     bad = tmp_path / "bad.zip"
     bad.write_bytes(b"not a zip")
-    with pytest.raises(AuditorError, match="cannot load the abuse model"):
+    with pytest.raises(AuditorError, match="cannot load the model"):
         load_model(bad)
 
 

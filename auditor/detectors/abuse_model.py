@@ -18,6 +18,7 @@ from pathlib import Path
 from auditor.abuse_cues import names_of
 from auditor.detectors import register
 from auditor.detectors.base import Hit, TextDetector, TextView
+from auditor.errors import AuditorError
 from auditor.resources import packaged_model
 
 
@@ -33,7 +34,10 @@ class AbuseModel(TextDetector):
         super().__init__(settings, lexicon)
         from auditor.classifier import load_model  # scikit-learn loads only where texts are scored
 
-        self.model = load_model(Path(settings["path"]) if settings["path"] else packaged_model())
+        path = Path(settings["path"]) if settings["path"] else packaged_model()
+        self.model = load_model(path)
+        if self.model.category != "abuse":
+            raise AuditorError(f"{path} is a {self.model.category} model, not an abuse model")
 
     def scan(self, view: TextView) -> list[Hit]:
         return self.scan_many([view])[0]

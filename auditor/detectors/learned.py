@@ -18,13 +18,13 @@ from auditor.text.model_view import VIEW, view
 
 class LearnedScorer:
     def __init__(self, category: str, settings: dict[str, Any]) -> None:
-        from auditor.ngram_model import load_model  # scikit-learn loads only where texts are scored
+        from auditor.classifier import load_model  # scikit-learn loads only where texts are scored
 
         self.category = category
         self.settings = settings
         path = model_for(category, settings["model"])
         self.model = load_model(path)
-        if self.model.meta.get("category") != category or self.model.meta.get("text_view") != VIEW:
+        if self.model.category != category or self.model.meta.get("text_view") != VIEW:
             raise AuditorError(f"{path} is not a {category} model for this version (text view {VIEW})")
         self.threshold = float(settings["threshold"] or self.model.meta["threshold"])
         self.cue_threshold = min(float(settings["cue_threshold"]), self.threshold)

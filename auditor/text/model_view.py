@@ -5,9 +5,12 @@ phrases); a model that also learns them fires on a bare phone number or a helpde
 hotline, and then "model and cue agree" means nothing. So links are dropped and every digit run reads
 as one ``0`` (a price, a phone number and a date look alike). Punctuation and symbols are dropped too:
 how a corpus punctuates (SMS ham without commas, Weibo's 【】 and ！！！) is a trait of the corpus, not
-of a rumor or an ad. So are the words of address and politeness every group chat is full of (大家,
-各位, 请, 麻烦, 一下): the public posts and SMS the models learn from use them mostly to push a message
-on, and a model that learns that flags 请大家看一下. Training and scoring both go through ``view``.
+of a rumor or an ad. So are zero-width and other format characters (the CHECKED fake-news posts end
+in a run of U+200B, a trait a character n-gram model learns at once), and so is how much blank space
+a post carries: every gap reads as one space. So are the words of address and politeness every
+group chat is full of (大家, 各位, 请, 麻烦, 一下): the public posts and SMS the models learn from
+use them mostly to push a message on, and a model that learns that flags 请大家看一下. Training and
+scoring both go through ``view``.
 """
 
 from __future__ import annotations
@@ -15,13 +18,17 @@ from __future__ import annotations
 import re
 import unicodedata
 
-VIEW = "wording/3"  # recorded in the artifact: a model is scored through the view it was trained on
+VIEW = "wording/5"  # recorded in the artifact: a model is scored through the view it was trained on
 _LINK = re.compile(r"(?:https?://|www\.)[^\s\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\u4e00-\u9fff]*|O网页链接")
 _DIGITS = re.compile(r"\d+")
 _ADDRESS = re.compile("大家|各位|亲们|请|麻烦|一下|我们|你们|他们")
-_MARKS = {cp: " " for cp in range(0x10000) if unicodedata.category(chr(cp))[0] in "PS"}
+_MARKS = {
+    cp: " "
+    for cp in range(0x10000)
+    if unicodedata.category(chr(cp))[0] in "PS" or unicodedata.category(chr(cp)) == "Cf"
+}
 
 
 def view(text: str) -> str:
     text = _ADDRESS.sub(" ", _LINK.sub(" ", text))
-    return _DIGITS.sub("0", text).translate(_MARKS)
+    return " ".join(_DIGITS.sub("0", text).translate(_MARKS).split())

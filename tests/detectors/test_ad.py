@@ -52,14 +52,11 @@ def test_real_spam_without_a_handle_is_found_by_the_model(hits, text):
 
 def test_model_and_contact_agree_below_the_model_threshold(hits):
     # Real spam from the test split that the model alone scores below its threshold; the phone agrees.
-    text = (
-        "广州建筑公司出售，房建，市政总包三级，钢结构，机电安装专业承包三级，"
-        "装饰装修一体化二级，带安证！17073477646冯生，42614"
-    )
+    text = "龙门高考集训班，文理单设，小班授课，重点高中名师任教，电话16390465569.地址:育才中学西临明珠小区"
     [hit] = hits(text, "ad")
     assert hit.rule == "ad.model_cue" and hit.evidence["fired_by"] == "model+cue"
     assert hit.evidence["contact"] == ["phone"]  # the kind, never the number itself
-    assert "17073477646" not in str(hit.evidence)
+    assert "16390465569" not in str(hit.evidence)
 
 
 @pytest.mark.xfail(
