@@ -6,7 +6,14 @@ import json
 
 import click
 
-from auditor.cli.base import _calendar_notice, _follow, _on_date, configured_workspace, json_option, on_option
+from auditor.cli.base import (
+    configured_workspace,
+    decision_date,
+    echo_calendar_notice,
+    echo_follow,
+    json_option,
+    on_option,
+)
 
 
 @click.group()
@@ -61,12 +68,12 @@ def action_record(
         by=by,
         reason=reason,
         finding_ids=list(finding_ids),
-        on=_on_date(ws, on),
+        on=decision_date(ws, on),
         calendar=calendar,
     )
     click.echo(action_id)
-    _calendar_notice(calendar)
-    _follow(follow.after_action(ws, action_id))
+    echo_calendar_notice(calendar)
+    echo_follow(follow.after_action(ws, action_id))
 
 
 @action.command(name="void")
@@ -86,9 +93,9 @@ def action_void(ctx: click.Context, action_id: str, by: str, reason: str, on: st
     from auditor.violations import void_action
 
     ws = configured_workspace(ctx)
-    void_action(ws, action_id, by=by, reason=reason, on=_on_date(ws, on))
+    void_action(ws, action_id, by=by, reason=reason, on=decision_date(ws, on))
     click.echo(f"{action_id}: void")
-    _follow(follow.after_action(ws, action_id))
+    echo_follow(follow.after_action(ws, action_id))
 
 
 @action.command(name="list")

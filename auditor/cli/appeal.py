@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from auditor.cli.base import _calendar_notice, _follow, _on_date, configured_workspace, on_option
+from auditor.cli.base import configured_workspace, decision_date, echo_calendar_notice, echo_follow, on_option
 
 
 @click.group()
@@ -38,11 +38,11 @@ def appeal_file(ctx: click.Context, action_id: str, by: str, reason: str, on: st
     ws = configured_workspace(ctx)
     calendar = WorkCalendar.of_workspace(ws.root)
     appeal_id, answer_by = file_appeal(
-        ws, action_id, by=by, reason=reason, on=_on_date(ws, on), calendar=calendar
+        ws, action_id, by=by, reason=reason, on=decision_date(ws, on), calendar=calendar
     )
     click.echo(f"{appeal_id}: the owner or admin must answer by {answer_by}")
-    _calendar_notice(calendar)
-    _follow(follow.after_action(ws, action_id))
+    echo_calendar_notice(calendar)
+    echo_follow(follow.after_action(ws, action_id))
 
 
 @appeal.command(name="resolve")
@@ -65,6 +65,6 @@ def appeal_resolve(
     from auditor.violations import resolve_appeal
 
     ws = configured_workspace(ctx)
-    action_id = resolve_appeal(ws, appeal_id, outcome, by=by, reason=reason, on=_on_date(ws, on))
+    action_id = resolve_appeal(ws, appeal_id, outcome, by=by, reason=reason, on=decision_date(ws, on))
     click.echo(f"{appeal_id}: {outcome}")
-    _follow(follow.after_action(ws, action_id))
+    echo_follow(follow.after_action(ws, action_id))

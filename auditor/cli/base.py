@@ -8,6 +8,7 @@ the work is still done) or a damaged lake or ledger, 75 locked, 143 stopped by S
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import sys
@@ -145,7 +146,11 @@ def engine_options(command):
     )(command)
 
 
+# Ledger decisions (review, action, appeal): when they took effect and what followed them.
+
+
 def on_option(command):
+    """--on D, the date a decision or step took effect."""
     return click.option(
         "--on",
         "on",
@@ -154,14 +159,13 @@ def on_option(command):
     )(command)
 
 
-def _on_date(ws, on: str | None):
-    import datetime as dt
-
+def decision_date(ws: Workspace, on: str | None) -> dt.date:
+    """The date a decision took effect: --on, or today in the workspace's time zone."""
     check_dates(on=on)
     return dt.date.fromisoformat(on) if on else dt.datetime.now(ws.tz).date()
 
 
-def _follow(result: tuple[list[Path], str | None]) -> None:
+def echo_follow(result: tuple[list[Path], str | None]) -> None:
     """Say which pages followed the decision, or why they will only at the next nightly run."""
     pages, why_not = result
     if pages:
@@ -170,7 +174,8 @@ def _follow(result: tuple[list[Path], str | None]) -> None:
         click.echo(f"Note: {why_not}", err=True)
 
 
-def _calendar_notice(calendar) -> None:
+def echo_calendar_notice(calendar) -> None:
+    """Warn when a deadline rests on working days estimated by rule, not an official schedule."""
     notice = calendar.notice()
     if notice:
         click.echo(f"Note: {notice}", err=True)

@@ -7,7 +7,14 @@ import json
 import click
 
 from auditor.categories import FINDING_CATEGORIES
-from auditor.cli.base import _follow, _on_date, configured_workspace, json_option, on_option, workspace_of
+from auditor.cli.base import (
+    configured_workspace,
+    decision_date,
+    echo_follow,
+    json_option,
+    on_option,
+    workspace_of,
+)
 
 
 @click.group()
@@ -73,7 +80,7 @@ def _review(
         decision,
         by=by,
         reason=reason,
-        on=_on_date(ws, on),
+        on=decision_date(ws, on),
         allowlist_phrases=allowlist,
         group_only=group_only,
         dry_run=dry_run,
@@ -95,7 +102,7 @@ def _review(
     click.echo(f"{decision} {n} finding{'s' if n != 1 else ''}")
     for phrase in result.added:
         click.echo(f"allowlisted: {phrase.text}")
-    _follow(follow.after_findings(ws, result.findings))
+    echo_follow(follow.after_findings(ws, result.findings))
 
 
 @review.command(name="confirm")
