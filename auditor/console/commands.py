@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from auditor.cli import configured_workspace
+from auditor.cli.base import configured_workspace
 from auditor.console.users import MIN_PASSWORD, ROLES, UserStore
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from auditor.cli import configured_workspace, json_option
+from auditor.cli.base import configured_workspace, json_option
 from auditor.errors import EXIT_DATA, AuditorError
 from auditor.evidence import Selection, check, export
 

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from auditor.cli import check_dates, configured_workspace, date_options, json_option
+from auditor.cli.base import check_dates, configured_workspace, date_options, json_option
 from auditor.errors import EXIT_UNAVAILABLE
 from auditor.lake import dates as lake_dates
 from auditor.notify.dispatch import Delivery, run_summaries, send_action_notice
