@@ -4,9 +4,7 @@ One module per command group (DESIGN: split by command group, sharing one set of
 in ``base``); each defines plain click commands, registered on the root group here. The console's
 commands live with the console and are registered the same way.
 
-Exit codes: 0 success, 1 unexpected failure, 2 usage or configuration error,
-65 input needs attention (rejects above the threshold, a quarantined or unreadable file;
-the work is still done) or a damaged lake or ledger, 75 locked, 143 stopped by SIGTERM.
+Exit codes: ``base.EXIT_CODES_HELP`` (shown in every command's help) and the README's table.
 """
 
 from __future__ import annotations
