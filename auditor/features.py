@@ -12,20 +12,15 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
-import opencc
+
+from auditor.text.normalize import t2s_converter
 
 SEPARATOR = "\n"  # never inside a prepared text (newlines become spaces), never part of an n-gram
 _PRIME = np.uint64(1_000_003)
 _LENGTH_SALT = np.uint64(0x9E3779B97F4A7C15)
 _MIX = np.uint64(0xFF51AFD7ED558CCD)
-
-
-@lru_cache(maxsize=1)
-def _t2s() -> opencc.OpenCC:
-    return opencc.OpenCC("t2s")
 
 
 @dataclass(frozen=True)
@@ -45,7 +40,7 @@ def prepare_many(texts: list[str]) -> Batch:
     """The batch prepared at once: NFKC, case folding and traditional → simplified are three C calls
     over the joined texts instead of a normalization per text."""
     joined = SEPARATOR.join(t.replace(SEPARATOR, " ") for t in texts)
-    joined = _t2s().convert(unicodedata.normalize("NFKC", joined).casefold())
+    joined = t2s_converter().convert(unicodedata.normalize("NFKC", joined).casefold())
     codepoints = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
     separators = np.flatnonzero(codepoints == ord(SEPARATOR))
     if len(separators) != max(0, len(texts) - 1):  # a conversion that made or ate a separator: never silently

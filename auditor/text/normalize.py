@@ -53,7 +53,8 @@ def _is_alnum_ascii(ch: str) -> bool:
 
 
 @lru_cache(maxsize=1)
-def _converter() -> opencc.OpenCC:
+def t2s_converter() -> opencc.OpenCC:
+    """Traditional → simplified, loaded once per process (the lexicons and the models share it)."""
     return opencc.OpenCC("t2s")
 
 
@@ -110,10 +111,10 @@ def _fold(text: str) -> tuple[list[str], list[int]]:
 
 def _to_simplified(chars: list[str]) -> list[str]:
     joined = "".join(chars)
-    converted = _converter().convert(joined)
+    converted = t2s_converter().convert(joined)
     if len(converted) == len(joined):
         return list(converted)
-    return [_converter().convert(c) or c for c in chars]  # rare phrase conversions: keep the mapping 1:1
+    return [t2s_converter().convert(c) or c for c in chars]  # rare phrase conversions: keep the mapping 1:1
 
 
 # Initials and abbreviations (S.B., U.S.A., e.g.): one-letter parts each closed by a dot.
@@ -190,7 +191,11 @@ _FAST_SAFE = re.compile(r"[\u4e00-\u9fffa-z0-9，。！？；：]*")
 def normalize(text: str) -> Normalized:
     """Full normalization for lexicon matching (memoised: the lexicons, the model and the flooding
     detector all normalize the same texts)."""
-    if _FAST_SAFE.fullmatch(text) and _converter().convert(text) == text and not re.search(r"(.)\1\1", text):
+    if (
+        _FAST_SAFE.fullmatch(text)
+        and t2s_converter().convert(text) == text
+        and not re.search(r"(.)\1\1", text)
+    ):
         return Normalized(text, None, len(text))  # nothing to change: skip the per-character work
     chars, origin = _fold(text)
     chars = _to_simplified(chars)
