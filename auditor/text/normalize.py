@@ -113,7 +113,8 @@ def _to_simplified(chars: list[str]) -> list[str]:
     converted = _converter().convert(joined)
     if len(converted) == len(joined):
         return list(converted)
-    return [_converter().convert(c) or c for c in chars]  # rare phrase conversions: keep the mapping 1:1
+    # rare phrase conversions: convert character by character, keeping the mapping 1:1
+    return [c if len(simple := _converter().convert(c)) != 1 else simple for c in chars]
 
 
 # Initials and abbreviations (S.B., U.S.A., e.g.): one-letter parts each closed by a dot.
@@ -143,46 +144,82 @@ def _joins(chars: list[str], left: int, right: int, run: str) -> bool:
     return alone and "/" not in run and not mixed
 
 
+# Characters that are never noise (CJK, the sentence punctuation, ASCII letters and digits): only
+# the runs of other characters are looked at one by one, so a plain Chinese text costs one search.
+_MAYBE_NOISE = re.compile(
+    "[^\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaffA-Za-z0-9" + re.escape("".join(sorted(_CJK_PUNCT))) + "]+"
+)
+_is_noise_char = lru_cache(maxsize=4096)(_is_noise)
+
+
+def _noise_runs(source: str) -> list[tuple[int, int]]:
+    """The maximal runs [i, j) of noise characters in ``source``."""
+    runs: list[tuple[int, int]] = []
+    for candidate in _MAYBE_NOISE.finditer(source):
+        start = None
+        for k in range(candidate.start(), candidate.end()):
+            if _is_noise_char(source[k]):
+                if start is None:
+                    start = k
+            elif start is not None:
+                runs.append((start, k))
+                start = None
+        if start is not None:
+            runs.append((start, candidate.end()))
+    return runs
+
+
 def _drop_noise(chars: list[str], origin: list[int], original: str) -> tuple[list[str], list[int]]:
     """Drop runs of at most three noise characters (counted in the original text) that split a word."""
-    keep = [True] * len(chars)
-    protected = {k for m in _ABBREVIATION.finditer("".join(chars)) for k in range(m.start(), m.end())}
-    i, n = 0, len(chars)
-    while i < n:
-        if not _is_noise(original[origin[i]]):
-            i += 1
+    n = len(chars)
+    source = "".join(map(original.__getitem__, origin))  # the original character at each position
+    abbreviations: list[tuple[int, int]] | None = None
+    dropped: list[tuple[int, int]] = []
+    for i, j in _noise_runs(source):
+        if i == 0 or j == n:
             continue
-        j = i
-        while j < n and _is_noise(original[origin[j]]):
-            j += 1
-        run = "".join(original[o] for o in sorted(set(origin[i:j])))
-        if i > 0 and j < n and len(run) <= _NOISE_MAX and i not in protected and _joins(chars, i - 1, j, run):
-            keep[i:j] = [False] * (j - i)
-        i = j
-    return [c for c, k in zip(chars, keep, strict=True) if k], [
-        o for o, k in zip(origin, keep, strict=True) if k
-    ]
+        if origin[j - 1] - origin[i] == j - i - 1:  # one position per original character
+            run = source[i:j]
+        else:
+            run = "".join([original[o] for o in dict.fromkeys(origin[i:j])])  # origin is ascending
+        if len(run) > _NOISE_MAX:
+            continue
+        if abbreviations is None:
+            abbreviations = [m.span() for m in _ABBREVIATION.finditer("".join(chars))]
+        if not any(a <= i < b for a, b in abbreviations) and _joins(chars, i - 1, j, run):
+            dropped.append((i, j))
+    if not dropped:
+        return chars, origin
+    out_c: list[str] = []
+    out_o: list[int] = []
+    last = 0
+    for i, j in dropped:
+        out_c += chars[last:i]
+        out_o += origin[last:i]
+        last = j
+    return out_c + chars[last:], out_o + origin[last:]
+
+
+# A run of three or more of the same CJK character (the ranges of ``is_cjk``).
+_CJK_REPEAT = re.compile("([\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff])\\1{2,}")
 
 
 def _collapse_repeats(chars: list[str], origin: list[int]) -> tuple[list[str], list[int]]:
     """Runs of three or more of the same CJK character become one (傻逼逼逼 → 傻逼); 谢谢 stays."""
+    runs = list(_CJK_REPEAT.finditer("".join(chars)))
+    if not runs:
+        return chars, origin
     out_c: list[str] = []
     out_o: list[int] = []
-    i = 0
-    while i < len(chars):
-        j = i
-        while j < len(chars) and chars[j] == chars[i]:
-            j += 1
-        if j - i >= 3 and is_cjk(chars[i]):
-            out_c.append(chars[i])
-            out_o.append(origin[i])
-        else:
-            out_c.extend(chars[i:j])
-            out_o.extend(origin[i:j])
-        i = j
-    return out_c, out_o
+    last = 0
+    for run in runs:  # keep each run's first character
+        out_c += chars[last : run.start() + 1]
+        out_o += origin[last : run.start() + 1]
+        last = run.end()
+    return out_c + chars[last:], out_o + origin[last:]
 
 
+_ANY_REPEAT = re.compile(r"(.)\1\1")
 _FAST_SAFE = re.compile(r"[\u4e00-\u9fffa-z0-9，。！？；：]*")
 
 
@@ -190,7 +227,7 @@ _FAST_SAFE = re.compile(r"[\u4e00-\u9fffa-z0-9，。！？；：]*")
 def normalize(text: str) -> Normalized:
     """Full normalization for lexicon matching (memoised: the lexicons, the model and the flooding
     detector all normalize the same texts)."""
-    if _FAST_SAFE.fullmatch(text) and _converter().convert(text) == text and not re.search(r"(.)\1\1", text):
+    if _FAST_SAFE.fullmatch(text) and _converter().convert(text) == text and not _ANY_REPEAT.search(text):
         return Normalized(text, None, len(text))  # nothing to change: skip the per-character work
     chars, origin = _fold(text)
     chars = _to_simplified(chars)
