@@ -178,8 +178,8 @@ def _drop_noise(chars: list[str], origin: list[int], original: str) -> tuple[lis
     for i, j in _noise_runs(source):
         if i == 0 or j == n:
             continue
-        if origin[j - 1] - origin[i] == j - i - 1:  # one position per original character
-            run = source[i:j]
+        if j - i == 1:  # the common case: one space or symbol
+            run = source[i]
         else:
             run = "".join([original[o] for o in dict.fromkeys(origin[i:j])])  # origin is ascending
         if len(run) > _NOISE_MAX:
