@@ -178,10 +178,8 @@ def _drop_noise(chars: list[str], origin: list[int], original: str) -> tuple[lis
     for i, j in _noise_runs(source):
         if i == 0 or j == n:
             continue
-        if j - i == 1:  # the common case: one space or symbol
-            run = source[i]
-        else:
-            run = "".join([original[o] for o in dict.fromkeys(origin[i:j])])  # origin is ascending
+        # one position is one original character (the common case: a space); origin is ascending
+        run = source[i] if j - i == 1 else "".join([original[o] for o in dict.fromkeys(origin[i:j])])
         if len(run) > _NOISE_MAX:
             continue
         if abbreviations is None:
