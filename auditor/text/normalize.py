@@ -20,7 +20,7 @@ import opencc
 # enumeration comma 、, the ellipsis … and dashes are not among them: 婊、、子 and 婊…子 are
 # evasions far more often than a list whose neighbouring items happen to spell an insult.
 _CJK_PUNCT = set("，。！？；：“”‘’（）《》【】「」『』〈〉")
-_ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
+ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
 # A run of at most three noise characters between two CJK characters.
 _NOISE_MAX = 3
 
@@ -78,12 +78,12 @@ class Normalized:
 
 # Combining marks and Hangul jamo can compose across characters under NFKC; without them, a
 # whole-string NFKC of unchanged length maps character i to character i.
-_COMPOSING = re.compile("[\u0300-\u036f\u1100-\u11ff\u1ab0-\u1aff\u20d0-\u20ff\u3099\u309a\ufe20-\ufe2f]")
+COMPOSING = re.compile("[\u0300-\u036f\u1100-\u11ff\u1ab0-\u1aff\u20d0-\u20ff\u3099\u309a\ufe20-\ufe2f]")
 
 
 def _one_to_one(text: str, fold_case: bool) -> str | None:
     """The NFKC (and case-folded) text when it keeps every character in place, else None."""
-    if _ZERO_WIDTH.search(text) or _COMPOSING.search(text):
+    if ZERO_WIDTH.search(text) or COMPOSING.search(text):
         return None
     out = unicodedata.normalize("NFKC", text)
     if fold_case:
@@ -99,7 +99,7 @@ def _fold(text: str) -> tuple[list[str], list[int]]:
     chars: list[str] = []
     origin: list[int] = []
     for i, ch in enumerate(text):
-        if _ZERO_WIDTH.match(ch):
+        if ZERO_WIDTH.match(ch):
             continue
         folded = unicodedata.normalize("NFKC", ch).casefold()
         for out in folded:
@@ -239,7 +239,7 @@ def normalize(text: str) -> Normalized:
 
 def fold_width(text: str) -> Normalized:
     """Light normalization for pattern detectors (numbers, URLs, keys): NFKC only, case kept."""
-    if unicodedata.is_normalized("NFKC", text) and not _ZERO_WIDTH.search(text):
+    if unicodedata.is_normalized("NFKC", text) and not ZERO_WIDTH.search(text):
         return Normalized(text, None, len(text))
     fast = _one_to_one(text, fold_case=False)
     if fast is not None:  # typically full-width punctuation (，：) becoming ASCII in place
@@ -247,7 +247,7 @@ def fold_width(text: str) -> Normalized:
     chars: list[str] = []
     origin: list[int] = []
     for i, ch in enumerate(text):
-        if _ZERO_WIDTH.match(ch):
+        if ZERO_WIDTH.match(ch):
             continue
         for out in unicodedata.normalize("NFKC", ch):
             chars.append(out)
