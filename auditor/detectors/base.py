@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import abc
 import bisect
+import functools
 import itertools
 import re
 import unicodedata
@@ -109,14 +110,12 @@ class Prefilter:
 
     def candidates(self, texts: list[str]) -> list[int]:
         """Indexes of the texts the pattern finds something in, ascending."""
-        joined = self._SEPARATOR.join(texts)
-        if COMPOSING.search(joined) or joined.count(self._SEPARATOR) != len(texts) - 1:
-            # rare: a text holds combining marks or the separator itself, so search each text
+        batch = _folded_batch(self._SEPARATOR.join(texts), len(texts))
+        if batch is None:  # rare: a text holds combining marks or the separator itself: search each
             return [
                 i for i, t in enumerate(texts) if COMPOSING.search(t) or self.pattern.search(self._fold(t))
             ]
-        folded = self._fold(joined)
-        ends = list(itertools.accumulate(len(p) + 1 for p in folded.split(self._SEPARATOR)))
+        folded, ends = batch
         found: list[int] = []
         position = 0
         while (match := self.pattern.search(folded, position)) is not None:
@@ -124,6 +123,18 @@ class Prefilter:
             found.append(index)
             position = ends[index]  # the next text: one candidate is enough
         return found
+
+
+@functools.lru_cache(maxsize=1)
+def _folded_batch(joined: str, count: int) -> tuple[str, list[int]] | None:
+    """The folded batch and where each text ends, or None when it cannot be searched whole.
+
+    Memoised for the last batch: every pattern detector's prefilter searches the same one.
+    """
+    if COMPOSING.search(joined) or joined.count(Prefilter._SEPARATOR) != count - 1:
+        return None
+    folded = Prefilter._fold(joined)
+    return folded, list(itertools.accumulate(len(p) + 1 for p in folded.split(Prefilter._SEPARATOR)))
 
 
 @dataclass(frozen=True)
