@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 from pathlib import Path
@@ -59,6 +60,9 @@ class Analyzer:
             for cls in text_detectors()
             if ruleset.enabled(cls.category)
         ]
+        # The dictionaries, automaton and models live as long as the process: keep the cyclic
+        # collector from walking them again and again while batches allocate (about 6 % of analysis).
+        gc.freeze()
 
     def analyze(self, text: str, is_file: bool = False) -> list[Hit]:
         return self.analyze_many([(text, is_file)])[0]
