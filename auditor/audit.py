@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from auditor import failpoints, lake
 from auditor.allowlist import unsuppressed
-from auditor.analyzer import Analyzer, Ruleset
+from auditor.analyzer import Analyzer, Ruleset, audit_analyzer
 from auditor.detectors import day_detectors
 from auditor.detectors.base import Hit
 from auditor.detectors.day import Day
@@ -64,7 +64,7 @@ def _exit_with_parent() -> None:
 def _init_worker(config: dict[str, Any], company_dictionaries: Path | None) -> None:
     global _worker_analyzer
     _exit_with_parent()
-    _worker_analyzer = Analyzer(Ruleset(config, company_dictionaries))
+    _worker_analyzer = audit_analyzer(Ruleset(config, company_dictionaries))
 
 
 def _pool_context() -> multiprocessing.context.BaseContext:
@@ -123,7 +123,7 @@ class LocalEngine:
             results = self._pool.map(_analyze_chunk, chunks)
         else:
             if self._analyzer is None:
-                self._analyzer = Analyzer(self.ruleset)
+                self._analyzer = audit_analyzer(self.ruleset)
             results = (self._analyzer.analyze_many(chunk) for chunk in chunks)
         for chunk, chunk_hits in zip(chunks, results, strict=True):
             self.hits.update(zip(chunk, chunk_hits, strict=True))

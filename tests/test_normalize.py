@@ -6,7 +6,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.text.normalize import fold_width, normalize
+from auditor.text.normalize import (
+    _ABBREVIATION,
+    _collapse_repeats,
+    _drop_noise,
+    _fold,
+    _is_noise,
+    _joins,
+    _to_simplified,
+    fold_width,
+    is_cjk,
+    normalize,
+)
 
 CASES = [
     ("傻*逼", "傻逼"),
@@ -65,3 +76,65 @@ def test_every_normalized_character_points_into_the_original(text):
         if result.text:
             start, end = result.span(0, len(result.text))
             assert 0 <= start < end <= len(text)
+
+
+# The noise and repeat steps as first written, one character at a time: the regex-driven steps in
+# normalize.py must give exactly the same characters and offsets.
+def _drop_noise_reference(chars, origin, original):
+    keep = [True] * len(chars)
+    protected = {k for m in _ABBREVIATION.finditer("".join(chars)) for k in range(m.start(), m.end())}
+    i, n = 0, len(chars)
+    while i < n:
+        if not _is_noise(original[origin[i]]):
+            i += 1
+            continue
+        j = i
+        while j < n and _is_noise(original[origin[j]]):
+            j += 1
+        run = "".join(original[o] for o in sorted(set(origin[i:j])))
+        if i > 0 and j < n and len(run) <= 3 and i not in protected and _joins(chars, i - 1, j, run):
+            keep[i:j] = [False] * (j - i)
+        i = j
+    return [c for c, k in zip(chars, keep, strict=True) if k], [
+        o for o, k in zip(origin, keep, strict=True) if k
+    ]
+
+
+def _collapse_repeats_reference(chars, origin):
+    out_c, out_o, i = [], [], 0
+    while i < len(chars):
+        j = i
+        while j < len(chars) and chars[j] == chars[i]:
+            j += 1
+        if j - i >= 3 and is_cjk(chars[i]):
+            out_c.append(chars[i])
+            out_o.append(origin[i])
+        else:
+            out_c.extend(chars[i:j])
+            out_o.extend(origin[i:j])
+        i = j
+    return out_c, out_o
+
+
+noisy_chat = st.text(
+    alphabet=st.sampled_from(list("傻逼哈你好ＳＢsbAa1２.*_/ -😊\ufe0f，、…\u200b\u00ad\n\t逼逼𠀀é\u0301①")),
+    max_size=40,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(text=noisy_chat | st.text(max_size=40))
+def test_noise_and_repeat_steps_equal_the_per_character_reference(text):
+    chars, origin = _fold(text)
+    chars = _to_simplified(chars)
+    assert _drop_noise(list(chars), list(origin), text) == _drop_noise_reference(chars, origin, text)
+    assert _collapse_repeats(list(chars), list(origin)) == _collapse_repeats_reference(chars, origin)
+
+
+@pytest.mark.parametrize(("text", "_expected"), CASES)
+def test_cases_equal_the_per_character_reference(text, _expected):
+    chars, origin = _fold(text)
+    chars = _to_simplified(chars)
+    dropped = _drop_noise(chars, origin, text)
+    assert dropped == _drop_noise_reference(chars, origin, text)
+    assert _collapse_repeats(*dropped) == _collapse_repeats_reference(*dropped)

@@ -52,6 +52,8 @@ class Ad(TextDetector):
         strong = [m for m in terms if m.entry.tag == "strong"]
         promo = [m for m in terms if m.entry.tag == "promo"]
         contact_terms = [m for m in terms if m.entry.tag == "contact"]
+        if not strong and not promo:  # most texts: no ad phrase, so no contact search either
+            return []
         handle = CONTACT.search(view.norm.text)
         if not strong and not (promo and (handle or contact_terms)):
             return []

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import abc
 import bisect
+import functools
 import itertools
 import re
 import unicodedata
@@ -20,7 +21,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from auditor.lexicon import SEVERITIES, Lexicon, Match
-from auditor.text.normalize import Normalized, fold_width, normalize
+from auditor.text.normalize import COMPOSING, ZERO_WIDTH, Normalized, fold_width, normalize
 from auditor.text.segment import Segmenter
 
 if TYPE_CHECKING:
@@ -90,10 +91,12 @@ class Prefilter:
     """One regex pass over a whole batch that says which texts can match a detector at all.
 
     Pattern detectors are cheap per text but most chat has nothing for them; a single search over
-    the joined batch keeps Python work to the few candidates. The pattern sees the batch
-    NFKC-folded and lower-cased (full-width and upper-case evasions pass too) and must match
-    wherever any of the detector's rules could. Python's ``re`` skips ahead fastest when the
-    pattern opens with a character class (``(?=[…])``) naming the characters a match can start with.
+    the joined batch keeps Python work to the few candidates. The pattern sees the batch as the
+    detectors see it (``fold_width``: NFKC, zero-width characters dropped), lower-cased (full-width
+    and upper-case evasions pass too), and must match wherever any of the detector's rules could.
+    A text with combining marks is always a candidate (NFKC of the whole batch may compose what
+    ``fold_width`` keeps apart). Python's ``re`` skips ahead fastest when the pattern opens with a
+    character class (``(?=[…])``) naming the characters a match can start with.
     """
 
     _SEPARATOR = "\x00"
@@ -101,17 +104,18 @@ class Prefilter:
     def __init__(self, pattern: re.Pattern[str]) -> None:
         self.pattern = pattern
 
+    @staticmethod
+    def _fold(text: str) -> str:
+        return unicodedata.normalize("NFKC", ZERO_WIDTH.sub("", text)).lower()
+
     def candidates(self, texts: list[str]) -> list[int]:
         """Indexes of the texts the pattern finds something in, ascending."""
-        folded = unicodedata.normalize("NFKC", self._SEPARATOR.join(texts)).lower()
-        pieces = folded.split(self._SEPARATOR)
-        if len(pieces) != len(texts):  # a text holds the separator itself: search each text
+        batch = _folded_batch(self._SEPARATOR.join(texts), len(texts))
+        if batch is None:  # rare: a text holds combining marks or the separator itself: search each
             return [
-                i
-                for i, t in enumerate(texts)
-                if self.pattern.search(unicodedata.normalize("NFKC", t).lower())
+                i for i, t in enumerate(texts) if COMPOSING.search(t) or self.pattern.search(self._fold(t))
             ]
-        ends = list(itertools.accumulate(len(p) + 1 for p in pieces))  # one past each separator
+        folded, ends = batch
         found: list[int] = []
         position = 0
         while (match := self.pattern.search(folded, position)) is not None:
@@ -119,6 +123,18 @@ class Prefilter:
             found.append(index)
             position = ends[index]  # the next text: one candidate is enough
         return found
+
+
+@functools.lru_cache(maxsize=1)
+def _folded_batch(joined: str, count: int) -> tuple[str, list[int]] | None:
+    """The folded batch and where each text ends, or None when it cannot be searched whole.
+
+    Memoised for the last batch: every pattern detector's prefilter searches the same one.
+    """
+    if COMPOSING.search(joined) or joined.count(Prefilter._SEPARATOR) != count - 1:
+        return None
+    folded = Prefilter._fold(joined)
+    return folded, list(itertools.accumulate(len(p) + 1 for p in folded.split(Prefilter._SEPARATOR)))
 
 
 @dataclass(frozen=True)

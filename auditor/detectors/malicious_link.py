@@ -14,13 +14,19 @@ import re
 from urllib.parse import unquote, urlsplit
 
 from auditor.detectors import register
-from auditor.detectors.base import Hit, TextDetector, TextView
+from auditor.detectors.base import Hit, Prefilter, TextDetector, TextView
 
 URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'，。！？、；：（）【】《》]+", re.I)
 DOC_EXTENSIONS = "doc|docx|xls|xlsx|ppt|pptx|pdf|txt|jpg|jpeg|png|gif|zip|rar|mp4"
 DOUBLE_EXTENSION = re.compile(rf"[^\s/\\]+\.(?:{DOC_EXTENSIONS})\.(?P<ext>[a-z0-9]{{2,4}})(?![a-z0-9])", re.I)
 BRANDS = ("paypal", "apple", "microsoft", "weixin", "wechat", "alipay", "taobao", "icbc", "tencent")
 SCRIPT_URL = re.compile(r"(?<![a-z])(?:javascript|vbscript|data:text/html)\s*:?", re.I)
+# Anything a rule above can match holds one of these; files are always scanned (executable_file).
+PREFILTER = Prefilter(
+    re.compile(
+        rf"(?=[hwjvd.])(?:https?://|www\.|javascript|vbscript|data:text/html|\.(?:{DOC_EXTENSIONS})\.)", re.I
+    )
+)
 HOMOGLYPHS = str.maketrans("013457@", "oleasta")  # paypa1 → paypal, rn is left to punycode checks
 
 
@@ -139,3 +145,11 @@ class MaliciousLink(TextDetector):
                     )
                 )
         return hits
+
+    def scan_many(self, views: list[TextView]) -> list[list[Hit]]:
+        out: list[list[Hit]] = [[] for _ in views]
+        candidates = set(PREFILTER.candidates([v.text for v in views]))
+        for i, view in enumerate(views):
+            if view.is_file or i in candidates:
+                out[i] = self.scan(view)
+        return out

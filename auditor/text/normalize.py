@@ -20,7 +20,7 @@ import opencc
 # enumeration comma 、, the ellipsis … and dashes are not among them: 婊、、子 and 婊…子 are
 # evasions far more often than a list whose neighbouring items happen to spell an insult.
 _CJK_PUNCT = set("，。！？；：“”‘’（）《》【】「」『』〈〉")
-_ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
+ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
 # A run of at most three noise characters between two CJK characters.
 _NOISE_MAX = 3
 
@@ -79,12 +79,12 @@ class Normalized:
 
 # Combining marks and Hangul jamo can compose across characters under NFKC; without them, a
 # whole-string NFKC of unchanged length maps character i to character i.
-_COMPOSING = re.compile("[\u0300-\u036f\u1100-\u11ff\u1ab0-\u1aff\u20d0-\u20ff\u3099\u309a\ufe20-\ufe2f]")
+COMPOSING = re.compile("[\u0300-\u036f\u1100-\u11ff\u1ab0-\u1aff\u20d0-\u20ff\u3099\u309a\ufe20-\ufe2f]")
 
 
 def _one_to_one(text: str, fold_case: bool) -> str | None:
     """The NFKC (and case-folded) text when it keeps every character in place, else None."""
-    if _ZERO_WIDTH.search(text) or _COMPOSING.search(text):
+    if ZERO_WIDTH.search(text) or COMPOSING.search(text):
         return None
     out = unicodedata.normalize("NFKC", text)
     if fold_case:
@@ -100,7 +100,7 @@ def _fold(text: str) -> tuple[list[str], list[int]]:
     chars: list[str] = []
     origin: list[int] = []
     for i, ch in enumerate(text):
-        if _ZERO_WIDTH.match(ch):
+        if ZERO_WIDTH.match(ch):
             continue
         folded = unicodedata.normalize("NFKC", ch).casefold()
         for out in folded:
@@ -114,7 +114,8 @@ def _to_simplified(chars: list[str]) -> list[str]:
     converted = t2s_converter().convert(joined)
     if len(converted) == len(joined):
         return list(converted)
-    return [t2s_converter().convert(c) or c for c in chars]  # rare phrase conversions: keep the mapping 1:1
+    # rare phrase conversions: convert character by character, keeping the mapping 1:1
+    return [c if len(simple := t2s_converter().convert(c)) != 1 else simple for c in chars]
 
 
 # Initials and abbreviations (S.B., U.S.A., e.g.): one-letter parts each closed by a dot.
@@ -144,46 +145,80 @@ def _joins(chars: list[str], left: int, right: int, run: str) -> bool:
     return alone and "/" not in run and not mixed
 
 
+# Characters that are never noise (CJK, the sentence punctuation, ASCII letters and digits): only
+# the runs of other characters are looked at one by one, so a plain Chinese text costs one search.
+_MAYBE_NOISE = re.compile(
+    "[^\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaffA-Za-z0-9" + re.escape("".join(sorted(_CJK_PUNCT))) + "]+"
+)
+_is_noise_char = lru_cache(maxsize=4096)(_is_noise)
+
+
+def _noise_runs(source: str) -> list[tuple[int, int]]:
+    """The maximal runs [i, j) of noise characters in ``source``."""
+    runs: list[tuple[int, int]] = []
+    for candidate in _MAYBE_NOISE.finditer(source):
+        start = None
+        for k in range(candidate.start(), candidate.end()):
+            if _is_noise_char(source[k]):
+                if start is None:
+                    start = k
+            elif start is not None:
+                runs.append((start, k))
+                start = None
+        if start is not None:
+            runs.append((start, candidate.end()))
+    return runs
+
+
 def _drop_noise(chars: list[str], origin: list[int], original: str) -> tuple[list[str], list[int]]:
     """Drop runs of at most three noise characters (counted in the original text) that split a word."""
-    keep = [True] * len(chars)
-    protected = {k for m in _ABBREVIATION.finditer("".join(chars)) for k in range(m.start(), m.end())}
-    i, n = 0, len(chars)
-    while i < n:
-        if not _is_noise(original[origin[i]]):
-            i += 1
+    n = len(chars)
+    source = "".join(map(original.__getitem__, origin))  # the original character at each position
+    abbreviations: list[tuple[int, int]] | None = None
+    dropped: list[tuple[int, int]] = []
+    for i, j in _noise_runs(source):
+        if i == 0 or j == n:
             continue
-        j = i
-        while j < n and _is_noise(original[origin[j]]):
-            j += 1
-        run = "".join(original[o] for o in sorted(set(origin[i:j])))
-        if i > 0 and j < n and len(run) <= _NOISE_MAX and i not in protected and _joins(chars, i - 1, j, run):
-            keep[i:j] = [False] * (j - i)
-        i = j
-    return [c for c, k in zip(chars, keep, strict=True) if k], [
-        o for o, k in zip(origin, keep, strict=True) if k
-    ]
+        # one position is one original character (the common case: a space); origin is ascending
+        run = source[i] if j - i == 1 else "".join([original[o] for o in dict.fromkeys(origin[i:j])])
+        if len(run) > _NOISE_MAX:
+            continue
+        if abbreviations is None:
+            abbreviations = [m.span() for m in _ABBREVIATION.finditer("".join(chars))]
+        if not any(a <= i < b for a, b in abbreviations) and _joins(chars, i - 1, j, run):
+            dropped.append((i, j))
+    if not dropped:
+        return chars, origin
+    out_c: list[str] = []
+    out_o: list[int] = []
+    last = 0
+    for i, j in dropped:
+        out_c += chars[last:i]
+        out_o += origin[last:i]
+        last = j
+    return out_c + chars[last:], out_o + origin[last:]
+
+
+# A run of three or more of the same CJK character (the ranges of ``is_cjk``).
+_CJK_REPEAT = re.compile("([\u4e00-\u9fff\u3400-\u4dbf\uf900-\ufaff])\\1{2,}")
 
 
 def _collapse_repeats(chars: list[str], origin: list[int]) -> tuple[list[str], list[int]]:
     """Runs of three or more of the same CJK character become one (傻逼逼逼 → 傻逼); 谢谢 stays."""
+    runs = list(_CJK_REPEAT.finditer("".join(chars)))
+    if not runs:
+        return chars, origin
     out_c: list[str] = []
     out_o: list[int] = []
-    i = 0
-    while i < len(chars):
-        j = i
-        while j < len(chars) and chars[j] == chars[i]:
-            j += 1
-        if j - i >= 3 and is_cjk(chars[i]):
-            out_c.append(chars[i])
-            out_o.append(origin[i])
-        else:
-            out_c.extend(chars[i:j])
-            out_o.extend(origin[i:j])
-        i = j
-    return out_c, out_o
+    last = 0
+    for run in runs:  # keep each run's first character
+        out_c += chars[last : run.start() + 1]
+        out_o += origin[last : run.start() + 1]
+        last = run.end()
+    return out_c + chars[last:], out_o + origin[last:]
 
 
+_ANY_REPEAT = re.compile(r"(.)\1\1")
 _FAST_SAFE = re.compile(r"[\u4e00-\u9fffa-z0-9，。！？；：]*")
 
 
@@ -191,11 +226,7 @@ _FAST_SAFE = re.compile(r"[\u4e00-\u9fffa-z0-9，。！？；：]*")
 def normalize(text: str) -> Normalized:
     """Full normalization for lexicon matching (memoised: the lexicons, the model and the flooding
     detector all normalize the same texts)."""
-    if (
-        _FAST_SAFE.fullmatch(text)
-        and t2s_converter().convert(text) == text
-        and not re.search(r"(.)\1\1", text)
-    ):
+    if _FAST_SAFE.fullmatch(text) and t2s_converter().convert(text) == text and not _ANY_REPEAT.search(text):
         return Normalized(text, None, len(text))  # nothing to change: skip the per-character work
     chars, origin = _fold(text)
     chars = _to_simplified(chars)
@@ -209,7 +240,7 @@ def normalize(text: str) -> Normalized:
 
 def fold_width(text: str) -> Normalized:
     """Light normalization for pattern detectors (numbers, URLs, keys): NFKC only, case kept."""
-    if unicodedata.is_normalized("NFKC", text) and not _ZERO_WIDTH.search(text):
+    if unicodedata.is_normalized("NFKC", text) and not ZERO_WIDTH.search(text):
         return Normalized(text, None, len(text))
     fast = _one_to_one(text, fold_case=False)
     if fast is not None:  # typically full-width punctuation (，：) becoming ASCII in place
@@ -217,7 +248,7 @@ def fold_width(text: str) -> Normalized:
     chars: list[str] = []
     origin: list[int] = []
     for i, ch in enumerate(text):
-        if _ZERO_WIDTH.match(ch):
+        if ZERO_WIDTH.match(ch):
             continue
         for out in unicodedata.normalize("NFKC", ch):
             chars.append(out)

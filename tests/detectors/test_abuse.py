@@ -50,3 +50,9 @@ def test_abuse_found(hits, text, rule):
 @pytest.mark.parametrize("text", HARD_NEGATIVES)
 def test_not_abuse(hits, text):
     assert not hits(text, "abuse")
+
+
+def test_every_pattern_starts_with_the_word_that_gates_it():
+    from auditor.detectors.abuse import PATTERNS, PERSON
+
+    assert all(pattern.pattern.startswith(PERSON) for _, _, pattern in PATTERNS)

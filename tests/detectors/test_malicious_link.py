@@ -1,5 +1,8 @@
 import pytest
 
+from auditor.detectors.base import TextView
+from auditor.detectors.malicious_link import PREFILTER
+
 CASES = [
     ("新版客户端下载 http://45.77.12.9/update.exe", "malicious_link.ip_host"),
     ("福利领取 https://bit.ly/3xYzAbc", "malicious_link.shortener"),
@@ -15,6 +18,10 @@ CASES = [
     ("JavaScript :alert(document.cookie)", "malicious_link.script_url"),
     ("福利领取 https://bit.ly/3xYzAbc[呲牙]", "malicious_link.shortener"),  # a sticker code after it
     ("福利 www.bit.ly/3xYzAbc[强][强]", "malicious_link.shortener"),
+    ("新版 ht\u200btp://45.77.12.9/update.exe", "malicious_link.ip_host"),  # a zero-width space inside
+    ("WWW.BIT.LY/3xYzAbc", "malicious_link.shortener"),
+    ("点我 javascr\u0131pt:alert(1)", "malicious_link.script_url"),  # dotless ı: re.I reads it as i
+    ("cafe\u0301 http://45.77.12.9/a", "malicious_link.ip_host"),  # a combining mark elsewhere in the text
 ]
 HARD_NEGATIVES = [
     "企业微信帮助中心 https://work.weixin.qq.com/help",
@@ -57,3 +64,19 @@ def test_not_malicious(hits, text):
 )
 def test_file_messages_with_executable_names(hits, name, flagged):
     assert bool(hits(name, "malicious_link", is_file=True)) is flagged
+
+
+def test_prefilter_keeps_every_positive_and_batch_equals_one_by_one(analyzer):
+    texts = [t for t, _ in CASES] + HARD_NEGATIVES
+    assert set(range(len(CASES))) <= set(PREFILTER.candidates(texts))
+    assert PREFILTER.candidates(["今天开会", "收到", "好的👍"]) == []
+    detector = next(d for d in analyzer.detectors if d.category == "malicious_link")
+    views = [
+        TextView(t, analyzer.lexicon, analyzer.segmenter, is_file=t.endswith((".exe", ".docx")))
+        for t in texts
+    ]
+    views += [
+        TextView(name, analyzer.lexicon, analyzer.segmenter, is_file=True) for name in ("setup.exe", "a.txt")
+    ]
+    assert detector.scan_many(views) == [detector.scan(v) for v in views]
+    assert detector.scan_many(views)[-2]  # a file is scanned without any candidate text

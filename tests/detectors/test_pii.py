@@ -111,6 +111,12 @@ def test_broad_mode_finds_what_detection_leaves(text, rule):
     assert [f.rule for f in find_personal_data(text, broad=True)] == [rule]
 
 
+def test_prefilter_sees_what_the_detector_sees():
+    # zero-width characters are dropped before matching, so the batch prefilter must drop them too
+    texts = ["我的手机138\u200b0013\u200b8000", "你好"]
+    assert PREFILTER.candidates(texts) == [0]
+
+
 def test_prefilter_keeps_every_positive_and_batch_equals_one_by_one(analyzer):
     texts = [t for t, *_ in CASES] + HARD_NEGATIVES
     assert set(range(len(CASES))) <= set(PREFILTER.candidates(texts))
