@@ -56,13 +56,13 @@ _CSV = click.Path(dir_okay=False, path_type=Path)
     "--negatives",
     multiple=True,
     type=_CSV,
-    help="rumor/ad: label-0 CSV of ordinary conversation added to training (repeatable).",
+    help="Label-0 CSV of ordinary conversation added to training (abuse: one; rumor/ad: repeatable).",
 )
 @click.option(
     "--dev-negatives",
     multiple=True,
     type=_CSV,
-    help="rumor/ad: label-0 CSV whose false-alarm rate the threshold must keep low (repeatable).",
+    help="Label-0 CSV whose false alarms the threshold must keep low (abuse: one; rumor/ad: repeatable).",
 )
 @click.option(
     "--test", "test_csv", type=_CSV, help="rumor/ad: held-out CSV, measured for the model card only."
