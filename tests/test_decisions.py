@@ -162,24 +162,18 @@ def test_a_malformed_auditor_toml_is_exit_2_everywhere(runner, ws, args):
 # --- the working-day calendar past the package's years ---------------------------------------
 
 
-def test_an_appeal_into_2027_is_estimated_and_says_so(runner, ws):
+def warn_for_pii(runner, ws, *, on: str) -> str:
+    """Record a warning for zhangwei answering the fixture's pii finding; returns the action id."""
     [pii] = findings_of(ws, category="pii")
     recorded = run(
-        runner,
-        ws,
-        "action",
-        "record",
-        "zhangwei",
-        "warning",
-        "--by",
-        "lina",
-        "--finding",
-        pii,
-        "--on",
-        "2026-12-24",
+        runner, ws, "action", "record", "zhangwei", "warning", "--by", "lina", "--finding", pii, "--on", on
     )
     assert recorded.exit_code == 0, recorded.output
-    action_id = recorded.stdout.strip()
+    return recorded.stdout.strip()
+
+
+def test_an_appeal_into_2027_is_estimated_and_says_so(runner, ws):
+    action_id = warn_for_pii(runner, ws, on="2026-12-24")
     filed = run(
         runner, ws, "appeal", "file", action_id, "--by", "zhangwei", "--reason", "x", "--on", "2026-12-30"
     )
@@ -193,21 +187,7 @@ def test_an_appeal_into_2027_is_estimated_and_says_so(runner, ws):
 
 
 def test_calendar_toml_corrections_and_errors_through_the_cli(runner, ws):
-    [pii] = findings_of(ws, category="pii")
-    action_id = run(
-        runner,
-        ws,
-        "action",
-        "record",
-        "zhangwei",
-        "warning",
-        "--by",
-        "lina",
-        "--finding",
-        pii,
-        "--on",
-        "2026-12-24",
-    ).stdout.strip()
+    action_id = warn_for_pii(runner, ws, on="2026-12-24")
     (ws.root / "calendar.toml").write_text("holidays = 2027-01-04\n", encoding="utf-8")
     bad = run(
         runner, ws, "appeal", "file", action_id, "--by", "zhangwei", "--reason", "x", "--on", "2026-12-30"
