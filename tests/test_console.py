@@ -551,3 +551,24 @@ def test_the_role_tables_cover_every_route_of_the_app(built):
     for route in app.routes:
         path = re.sub(r"\{[^}]+\}", "{}", route.path)
         assert path in tabled | public, f"{route.path} is not in the route × role tables"
+
+
+def test_the_queue_pages_through_every_finding_keeping_the_filters(built, monkeypatch):
+    monkeypatch.setattr("auditor.console.data.QUEUE_LIMIT", 3)
+    client = client_for(built, "officer")
+    everything = set(load_findings(built))
+    pages, seen, url = 0, [], "/queue?status=all"
+    while url:
+        html = client.get(url).text
+        seen += re.findall(r'name="ids\[\]" value="([0-9a-f]+)"', html)
+        assert 'name="next" value="/queue?status=all&amp;page=' in html  # decisions come back here
+        pages += 1
+        following = re.search(r'<a rel="next" href="([^"]+)"', html)
+        url = following.group(1).replace("&amp;", "&") if following else ""
+        assert not following or "status=all" in url
+    assert len(seen) == len(set(seen)) and set(seen) == everything
+    assert pages == -(-len(everything) // 3) and pages > 1
+    last = client.get(f"/queue?status=all&page={pages + 5}").text  # past the end: the last page
+    assert 'rel="prev"' in last and 'rel="next"' not in last
+    assert client.get("/queue?page=0").status_code == 400
+    assert client.get("/queue?page=two").status_code == 400

@@ -26,7 +26,7 @@ from auditor.violations import load_findings, person_states, review_rows
 from auditor.workspace import Workspace
 
 STATUSES = ("pending", "confirmed", "dismissed")
-QUEUE_LIMIT = 300  # rows on one page; the filters narrow the rest
+QUEUE_LIMIT = 300  # rows on one page; later rows are on the next pages
 CONTEXT_MESSAGES = 5
 
 
@@ -35,6 +35,38 @@ def _date(value: str, name: str) -> str:
         return dt.date.fromisoformat(value).isoformat()
     except ValueError:
         raise HTTPException(400, f"{name} must be a date like 2026-11-16, not {value!r}") from None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the queue: which rows it shows, and whether there are pages before and after.
+
+    A page number past the end shows the last page (after decisions shrink a pending queue, the
+    link one was on still lands on findings)."""
+
+    number: int
+    count: int  # pages in all, at least 1
+    size: int
+
+    @classmethod
+    def of(cls, value: str | None, rows: int) -> Page:
+        size = QUEUE_LIMIT
+        count = max(1, -(-rows // size))
+        try:
+            number = int(value or 1)
+        except ValueError:
+            raise HTTPException(400, "page must be a whole number") from None
+        if number < 1:
+            raise HTTPException(400, "page must be 1 or more")
+        return cls(min(number, count), count, size)
+
+    @property
+    def start(self) -> int:
+        return (self.number - 1) * self.size
+
+    @property
+    def end(self) -> int:
+        return self.number * self.size
 
 
 @dataclass

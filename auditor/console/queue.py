@@ -37,6 +37,7 @@ def queue_page(request: Request) -> Response:
     ws = ws_of(request)
     flt = data.QueueFilter.of(request.query_params)
     rows = data.queue(ws, flt, auth.room_scope(ws, user))
+    page = data.Page.of(request.query_params.get("page"), len(rows))
     groups = sorted(ws.groups().values(), key=lambda g: g["name"])
     if user.role == "owner":
         mine = auth.owned_rooms(ws, user)
@@ -45,8 +46,9 @@ def queue_page(request: Request) -> Response:
         request,
         "queue.html.j2",
         user,
-        rows=rows[: data.QUEUE_LIMIT],
+        rows=rows[page.start : page.end],
         total=len(rows),
+        page=page,
         flt=flt,
         groups=groups,
         reviewers=sorted({r["assignee"] for r in rows if r["assignee"]}),
