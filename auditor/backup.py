@@ -102,6 +102,51 @@ def _workspace_files(ws: Workspace, date: str | None) -> Iterator[Path]:
         yield ws.config_path
 
 
+def _put_sqlite(store: Store, database: Path) -> dict[str, Any]:
+    """A consistent copy through SQLite's backup API (never a file torn by a concurrent writer)."""
+    with tempfile.TemporaryDirectory(dir=store.root if store.root.exists() else None) as tmp:
+        copy = Path(tmp) / database.name
+        source = sqlite3.connect(database)
+        target = sqlite3.connect(copy)
+        try:
+            with target:
+                source.backup(target)
+        finally:
+            source.close()
+            target.close()
+        digest, size = store.put(copy)
+    return {"sha256": digest, "size": size}
+
+
+def _put_media(store: Store, ws: Workspace) -> dict[str, dict[str, Any]]:
+    """Pulled media files (``media/ab/<sha256>``, WeCom keeps its copy only days) and their index.
+
+    A media file is named by its SHA-256, as store objects are: one already in the store is
+    recorded without reading it again (``backup verify`` re-hashes the store), so a year of media
+    costs a nightly snapshot one ``stat`` per file. A new one is hashed as it is stored, and a file
+    whose bytes no longer match its name is refused (exit 65) rather than backed up as good."""
+    files: dict[str, dict[str, Any]] = {}
+    if not ws.media_dir.is_dir():
+        return files
+    damaged = []
+    for path in sorted(p for p in ws.media_dir.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        rel = str(path.relative_to(ws.root))
+        named = path.parent.name != "index" and len(path.name) == 64
+        if named and store.object_path(path.name).exists():
+            files[rel] = {"sha256": path.name, "size": path.stat().st_size}
+            continue
+        digest, size = store.put(path)
+        if named and digest != path.name:
+            damaged.append(rel)
+        files[rel] = {"sha256": digest, "size": size}
+    if damaged:
+        raise AuditorError(
+            "media files do not match their SHA-256 names, nothing backed up:\n" + "\n".join(damaged),
+            EXIT_DATA,
+        )
+    return files
+
+
 @dataclass
 class Problem:
     snapshot: str
@@ -142,18 +187,12 @@ def create(ws: Workspace, date: str | None = None) -> dict[str, Any]:
             + "\n".join(refused),
             EXIT_DATA,
         )
-    if ws.ledger_path.exists():  # a consistent copy through SQLite's backup API, never a torn file
+    if ws.ledger_path.exists():
         Ledger(ws.ledger_path).close()  # a damaged ledger is refused (exit 65), never snapshotted
-        with tempfile.TemporaryDirectory(dir=store.root if store.root.exists() else None) as tmp:
-            copy = Path(tmp) / "ledger.sqlite"
-            source = sqlite3.connect(ws.ledger_path)
-            target = sqlite3.connect(copy)
-            with target:
-                source.backup(target)
-            source.close()
-            target.close()
-            digest, size = store.put(copy)
-            files["ledger.sqlite"] = {"sha256": digest, "size": size}
+        files[ws.ledger_path.name] = _put_sqlite(store, ws.ledger_path)
+    if ws.users_path.exists():  # the console's accounts and saved filters
+        files[ws.users_path.name] = _put_sqlite(store, ws.users_path)
+    files.update(_put_media(store, ws))
     created = dt.datetime.now(dt.UTC)
     snapshot_id = f"{created:%Y%m%dT%H%M%SZ}-{date or 'all'}-{secrets.token_hex(3)}"
     manifest = {

@@ -16,6 +16,7 @@ from auditor.errors import AuditorError
 from auditor.lock import workspace_lock
 
 DEFAULT_WORKSPACE = "./auditor-workspace"
+USERS_FILE = "users.sqlite"  # the review console's accounts (auditor/console/users.py)
 
 
 @dataclass
@@ -59,6 +60,7 @@ class Workspace:
     logs_dir = property(lambda self: self.root / "logs")
     dictionaries_dir = property(lambda self: self.root / "dictionaries")
     ledger_path = property(lambda self: self.root / "ledger.sqlite")
+    users_path = property(lambda self: self.root / USERS_FILE)  # the review console's accounts
     state_dir = property(lambda self: self.root / "state")
     attention_dir = property(lambda self: self.state_dir / "attention")  # input problems not acknowledged
     msgid_index_path = property(lambda self: self.state_dir / "msgids.sqlite")

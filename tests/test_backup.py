@@ -107,6 +107,33 @@ def test_restore_refuses_a_damaged_snapshot(ws, tmp_path):
     assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
 
 
+def test_console_accounts_and_pulled_media_are_backed_up_and_restored(ws, tmp_path):
+    from auditor.console.users import UserStore
+    from auditor.wecom.pull import store_media
+
+    with UserStore(ws.root) as users:
+        users.add("lina", "officer", "correct horse battery")
+    media = store_media(ws, b"\x89PNG a pulled image")
+    manifest = backup.create(ws)
+    assert {"users.sqlite", str(media.relative_to(ws.root))} <= set(manifest["files"])
+    target = tmp_path / "restored"
+    backup.restore(backup.store_of(ws), manifest["id"], target)
+    assert (target / media.relative_to(ws.root)).read_bytes() == media.read_bytes()
+    with sqlite3.connect(target / "users.sqlite") as db:
+        assert db.execute("select name, role from users").fetchall() == [("lina", "officer")]
+
+
+def test_a_media_file_whose_bytes_no_longer_match_its_name_is_refused(ws):
+    from auditor.wecom.pull import store_media
+
+    media = store_media(ws, b"a pulled file")
+    media.write_bytes(b"rotted")
+    with pytest.raises(Exception, match="media files do not match") as refused:
+        backup.create(ws)
+    assert refused.value.exit_code == 65
+    assert not list(backup.store_of(ws).snapshots.glob("*.json"))
+
+
 def fake_snapshots(store: backup.Store, specs: list[tuple[str, list[str]]]) -> list[str]:
     """Snapshot manifests with given creation times and data dates (no objects needed to plan)."""
     store.snapshots.mkdir(parents=True, exist_ok=True)

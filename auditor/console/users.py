@@ -23,9 +23,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from auditor.atomic import fsync_dir
 from auditor.errors import AuditorError
+from auditor.workspace import USERS_FILE
 
 ROLES = ("officer", "owner", "hr", "viewer")
-USERS_FILE = "users.sqlite"
 MIN_PASSWORD = 10
 # WeCom userids are letters, digits and _ - . @ (at most 64); an account name follows the same rule,
 # so a name is never markup or a path
