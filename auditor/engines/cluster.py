@@ -1,24 +1,29 @@
-"""The audit's text analysis on a Dask distributed cluster.
+"""The Dask engine: the audit's text analysis on a Dask distributed cluster.
 
 Tasks are the row groups of a date's message partition in the same lake (workers read the
 Parquet files themselves, so the lake must be on storage every worker can reach: the same
 machine, NFS, a mounted object store). A ``WorkerPlugin`` builds the analyzer — normalizer,
-automaton, jieba tokenizer and model — once per worker. Day detectors, the policy and the
-findings writer stay on the client, so findings are byte-identical to the local engine's.
+automaton, jieba tokenizer and model — once per worker. A task keys its rows and analyses them
+with ``chunk.analyze_chunk``, as a local worker does; day detectors, the policy and the findings
+writer stay on the client, so findings are byte-identical to the local engine's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow.parquet as pq
 
-from auditor import lake
 from auditor.analyzer import Analyzer, Ruleset
-from auditor.audit import FILE_TYPES
 from auditor.detectors.base import Hit
+from auditor.engines import chunk
+from auditor.engines.chunk import Key
 from auditor.errors import AuditorError
+
+if TYPE_CHECKING:
+    from auditor.lake_view import LakeView
 
 PLUGIN = "wecom-auditor-analyzer"
 
@@ -43,20 +48,14 @@ class AnalyzerPlugin(WorkerPlugin if WorkerPlugin else object):  # type: ignore[
         self.analyzer = Analyzer(Ruleset(self.config, dictionaries))
 
 
-def analyze_row_group(path: str, row_group: int) -> dict[tuple[str, bool], list[Hit]]:
+def analyze_row_group(path: str, row_group: int) -> dict[Key, list[Hit]]:
     """Hits of the distinct texts in one row group (only texts with hits come back)."""
     analyzer = get_worker().plugins[PLUGIN].analyzer
     table = pq.ParquetFile(path).read_row_group(row_group, columns=["msgtype", "text"])
-    keys = sorted(
-        {
-            (text, msgtype in FILE_TYPES)
-            for msgtype, text in zip(
-                table.column("msgtype").to_pylist(), table.column("text").to_pylist(), strict=True
-            )
-            if text
-        }
+    keys = chunk.distinct_keys(
+        chunk.message_keys(table.column("msgtype").to_pylist(), table.column("text").to_pylist())
     )
-    return {key: hits for key, hits in zip(keys, analyzer.analyze_many(keys), strict=True) if hits}
+    return {key: hits for key, hits in zip(keys, chunk.analyze_chunk(analyzer, keys), strict=True) if hits}
 
 
 class DaskEngine:
@@ -71,21 +70,21 @@ class DaskEngine:
             raise AuditorError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
         dictionaries = str(ruleset.company_dictionaries) if ruleset.company_dictionaries else None
         self.client.register_plugin(AnalyzerPlugin(ruleset.config, dictionaries), name=PLUGIN)
-        self.hits: dict[tuple[str, bool], list[Hit]] = {}
+        self.hits: dict[Key, list[Hit]] = {}
         self.seen = 0
 
-    def prepare(self, messages_dir: Path, date: str, keys) -> None:
+    def prepare(self, view: LakeView, date: str, keys: Iterable[Key | None]) -> None:
         tasks = [
             (str(path.resolve()), group)
-            for path in lake.partition_files(messages_dir, date)
+            for path in view.partition_files(date)
             for group in range(pq.ParquetFile(path).num_row_groups)
         ]
         futures = [self.client.submit(analyze_row_group, path, group, pure=False) for path, group in tasks]
         for result in self.client.gather(futures):
             self.hits.update(result)
-        self.seen += len(set(keys))
+        self.seen += len(chunk.distinct_keys(keys))
 
-    def lookup(self, key: tuple[str, bool]) -> list[Hit]:
+    def lookup(self, key: Key) -> list[Hit]:
         return self.hits.get(key, [])
 
     @property
