@@ -1,11 +1,12 @@
 """The Dask engine: the audit's text analysis on a Dask distributed cluster.
 
-Tasks are the row groups of a date's message partition in the same lake (workers read the
-Parquet files themselves, so the lake must be on storage every worker can reach: the same
-machine, NFS, a mounted object store). A ``WorkerPlugin`` builds the analyzer — normalizer,
-automaton, jieba tokenizer and model — once per worker. A task keys its rows and analyses them
-with ``chunk.analyze_chunk``, as a local worker does; day detectors, the policy and the findings
-writer stay on the client, so findings are byte-identical to the local engine's.
+Tasks are slices of the row groups of a date's message partition in the same lake, a few per
+worker so every worker has work. Workers read the Parquet files themselves, so the lake must be
+on storage every worker can reach: the same machine, NFS, a mounted object store. A
+``WorkerPlugin`` builds the analyzer — normalizer, automaton, jieba tokenizer and model — once
+per worker. A task keys its rows and analyses them with ``chunk.analyze_chunk``, as a local
+worker does; day detectors, the policy and the findings writer stay on the client, so findings
+are byte-identical to the local engine's.
 """
 
 from __future__ import annotations
@@ -48,10 +49,13 @@ class AnalyzerPlugin(WorkerPlugin if WorkerPlugin else object):  # type: ignore[
         self.analyzer = Analyzer(Ruleset(self.config, dictionaries))
 
 
-def analyze_row_group(path: str, row_group: int) -> dict[Key, list[Hit]]:
-    """Hits of the distinct texts in one row group (only texts with hits come back)."""
+TASKS_PER_WORKER = 4  # slices per worker and date, so a slow slice does not leave the others idle
+
+
+def analyze_row_group(path: str, row_group: int, offset: int, length: int) -> dict[Key, list[Hit]]:
+    """Hits of the distinct texts in a slice of one row group (only texts with hits come back)."""
     analyzer = get_worker().plugins[PLUGIN].analyzer
-    table = pq.ParquetFile(path).read_row_group(row_group, columns=["msgtype", "text"])
+    table = pq.ParquetFile(path).read_row_group(row_group, columns=["msgtype", "text"]).slice(offset, length)
     keys = chunk.distinct_keys(
         chunk.message_keys(table.column("msgtype").to_pylist(), table.column("text").to_pylist())
     )
@@ -73,13 +77,28 @@ class DaskEngine:
         self.hits: dict[Key, list[Hit]] = {}
         self.seen = 0
 
-    def prepare(self, view: LakeView, date: str, keys: Iterable[Key | None]) -> None:
-        tasks = [
-            (str(path.resolve()), group)
-            for path in view.partition_files(date)
-            for group in range(pq.ParquetFile(path).num_row_groups)
+    def tasks(self, view: LakeView, date: str) -> list[tuple[str, int, int, int]]:
+        """(file, row group, offset, length) slices of a date, about ``TASKS_PER_WORKER`` per worker
+        (a row group is 65,536 rows: a day of 100,000 messages is two) and never under a chunk."""
+        groups = []
+        for path in view.partition_files(date):
+            metadata = pq.ParquetFile(path).metadata
+            groups += [
+                (str(path.resolve()), g, metadata.row_group(g).num_rows)
+                for g in range(metadata.num_row_groups)
+            ]
+        workers = max(1, len(self.client.scheduler_info()["workers"]))
+        size = max(chunk.CHUNK, -(-sum(rows for _, _, rows in groups) // (TASKS_PER_WORKER * workers)))
+        return [
+            (path, group, offset, min(size, rows - offset))
+            for path, group, rows in groups
+            for offset in range(0, rows, size)
         ]
-        futures = [self.client.submit(analyze_row_group, path, group, pure=False) for path, group in tasks]
+
+    def prepare(self, view: LakeView, date: str, keys: Iterable[Key | None]) -> None:
+        futures = [
+            self.client.submit(analyze_row_group, *task, pure=False) for task in self.tasks(view, date)
+        ]
         for result in self.client.gather(futures):
             self.hits.update(result)
         self.seen += len(chunk.distinct_keys(keys))
