@@ -162,7 +162,7 @@ def preview(ws: Workspace, phrases: list[Phrase], findings: dict[str, dict[str, 
     """Re-analyse the past messages that contain a new phrase with the allowlist as it would be, and
     name the message findings that would disappear."""
     from auditor.analyzer import Analyzer, Ruleset
-    from auditor.audit import FILE_TYPES
+    from auditor.engines.chunk import FILE_TYPES
 
     candidates = [f for f in findings.values() if f["msgid"] is not None]
     texts = message_texts(ws, candidates)

@@ -23,13 +23,13 @@ import click
 from auditor import __version__, atomic, attention, backup, failpoints, integrity, lake_manifest, logs, runs
 from auditor.analyzer import Ruleset
 from auditor.atomic import file_sha256
-from auditor.audit import Sources, available_cores, run_audit
+from auditor.audit import audit
 from auditor.errors import EXIT_DATA, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
 from auditor.ingest import IngestReport, ingest, source_name
 from auditor.notify.dispatch import nightly_stage as notify_stage
 from auditor.report import follow
-from auditor.report.model import ReportSources
-from auditor.report.render import ledger_view, render_day, render_overview
+from auditor.report.render import render_overview
+from auditor.report.render import report as render_report
 from auditor.wecom import pull as wecom_pull
 from auditor.wecom.files import discover
 from auditor.workspace import Workspace
@@ -294,37 +294,16 @@ def _nightly_locked(
     failpoints.reached("after-ingest")
 
     finish = _stage(log, "audit", durations)
-    workers = workers or ws.config["audit"]["workers"] or available_cores()
     with _Progress("audit", len(dates), interactive) as progress:
-        audit_report = run_audit(
-            Sources.of_workspace(ws),
-            ruleset,
-            dates,
-            workers,
-            ws.tz,
-            progress.step,
-            engine=engine,
-            scheduler=scheduler,
+        audit_report = audit(
+            ws, dates, workers, progress.step, engine=engine, scheduler=scheduler, ruleset=ruleset
         )
     finish()
     failpoints.reached("after-audit")
 
     finish = _stage(log, "report", durations)
-    sources = ReportSources.of_workspace(ws)
-    reports = []
     with _Progress("report", len(dates), interactive) as progress:
-        for date in dates:
-            render_day(
-                sources,
-                date,
-                ws.reports_dir,
-                lang=ws.config["report"]["lang"],
-                ledger_view=ledger_view(ws, date),
-            )
-            reports.append(str(ws.reports_dir / date / "index.html"))
-            progress.step()
-            failpoints.reached("mid-report")
-    render_overview(ws.reports_dir, ws.config["report"]["lang"], ws.tz, wecom_pull.pull_alarms(ws))
+        reports = [str(index) for index in render_report(ws, dates, on_date=progress.step)]
     finish()
 
     finish = _stage(log, "notify", durations)

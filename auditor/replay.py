@@ -18,11 +18,10 @@ import pyarrow.parquet as pq
 
 from auditor import __version__, atomic, backup, lake
 from auditor.analyzer import Ruleset
-from auditor.audit import Sources, available_cores, resolve_dates, run_audit
+from auditor.audit import Sources, audit
 from auditor.config import load_config
 from auditor.errors import AuditorError
-from auditor.report.model import ReportSources
-from auditor.report.render import render_day, render_overview, render_page
+from auditor.report.render import render_page, report
 from auditor.workspace import Workspace
 
 DIFF_COLUMNS = ["finding_id", "date", "roomid", "msgid", "sender", "category", "rule", "severity", "excerpt"]
@@ -88,23 +87,20 @@ def replay(
         source_ws = Workspace(out / "source", ws.config)
         if not (out / "source").exists():
             backup.restore(backup.store_of(ws), from_backup, out / "source")
-    dates = resolve_dates(lake.dates(source_ws.messages_dir), None, since, until)
+    findings_dir = out / "lake" / "findings"
+    sources = Sources.of_workspace(source_ws, findings_dir=findings_dir)
+    dates = sources.select(since=since, until=until)
     if not dates:
         raise AuditorError("no archived messages to replay")
 
     config = load_config(config_file) if config_file else ws.config
     ruleset = Ruleset(config, dictionaries if dictionaries is not None else ws.dictionaries_dir)
-    sources = Sources.of_workspace(source_ws, findings_dir=out / "lake" / "findings")
-    workers = workers or config["audit"]["workers"] or available_cores()
-    audit_report = run_audit(sources, ruleset, dates, workers, ws.tz)
-    report_sources = ReportSources.of_workspace(source_ws, findings_dir=out / "lake" / "findings")
+    audit_report = audit(ws, dates, workers, ruleset=ruleset, sources=sources)
     lang = lang or config["report"]["lang"]
-    for date in dates:
-        render_day(report_sources, date, out / "reports", lang=lang)
-    render_overview(out / "reports", lang, ws.tz)
+    report(source_ws, dates, lang=lang, out_dir=out / "reports", findings_dir=findings_dir, with_ledger=False)
 
     before = _findings(source_ws.findings_dir, dates)
-    after = _findings(out / "lake" / "findings", dates)
+    after = _findings(findings_dir, dates)
     diff = {
         "since": dates[0],
         "until": dates[-1],

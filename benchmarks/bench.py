@@ -2,14 +2,19 @@
 measured on the same generated archive in the same run (never as timed assertions in tests).
 
     python benchmarks/bench.py [--messages 1000000] [--groups 300] [--days 3] [--workers N]
-                               [--no-template]
+                               [--no-template] [--scaling [--only-scaling] [--repeat N]]
 
 Every stage runs on the realistic archive (`auditor sample --realism real`: real conversational
 sentences, most texts distinct). The template archive (a few dozen lines with names swapped in,
 few distinct texts) follows as second rows for ingest, the naive baseline and the audit, so the
 two can be compared; each row shows its archive's distinct-text ratio, and its ratio is to the
 baseline on the same archive. Prints a table and writes benchmarks/results.json. Archives are
-generated once per size and realism into .bench-data/ and reused.
+generated once per size and realism into .bench-data/ and reused (a link to another checkout's
+.bench-data/<name> is used as it is).
+
+``--scaling`` adds how the audit scales: the realistic archive audited on 1 worker, 2 workers and
+a Dask LocalCluster of 4 single-threaded workers, each the best of ``--repeat`` runs, with CPU
+seconds of the main process and of its workers beside the wall-clock time.
 """
 
 from __future__ import annotations
@@ -175,6 +180,45 @@ def measure(data: Path, workspace: Path, workers: list[str], full: bool) -> dict
     return results
 
 
+# row → the stage.py call after the workspace argument
+SCALING = {
+    "audit, 1 worker": ("cli", "audit", "--workers", "1"),
+    "audit, 2 workers": ("cli", "audit", "--workers", "2"),
+    "audit, Dask LocalCluster of 4": ("dask-audit", "4"),
+}
+
+
+def scaling_rows(data: Path, workspace: Path, repeat: int) -> dict[str, dict]:
+    """The audit of one ingested archive per engine and worker count; the best of ``repeat`` runs
+    (the machine is shared: the fastest run is the one least disturbed)."""
+    if not workspace.exists():
+        run("cli", "-w", str(workspace), "init")
+        print(f"{data.name}: ingest for the scaling rows …", flush=True)
+        run("cli", "-w", str(workspace), "ingest", str(data / "exports"))
+    rows = {}
+    for name, (stage, *args) in SCALING.items():
+        print(f"{data.name}: {name} …", flush=True)
+        where = ["-w", str(workspace), *args] if stage == "cli" else [str(workspace), *args]
+        rows[name] = min((run(stage, *where) for _ in range(repeat)), key=lambda r: r["seconds"])
+    return rows
+
+
+def scaling_table(rows: dict[str, dict], messages: int, distinct_ratio: float) -> str:
+    one = rows["audit, 1 worker"]["seconds"]
+    lines = [
+        f"the audit on {messages:,} realistic messages ({distinct_ratio:.0%} distinct) — {machine()}",
+        f"{'engine':32} {'seconds':>8} {'messages/s':>11} {'× 1 worker':>10} {'CPU s main':>10}"
+        f" {'CPU s workers':>13} {'peak RSS MB':>11}",
+    ]
+    for name, r in rows.items():
+        extra = f" (cluster start {r['startup_seconds']:.1f}s)" if "startup_seconds" in r else ""
+        lines.append(
+            f"{name:32} {r['seconds']:8.1f} {messages / r['seconds']:11,.0f} {one / r['seconds']:10.2f}"
+            f" {r['cpu_seconds']:10.1f} {r['worker_cpu_seconds']:13.1f} {r['peak_rss_mb']:11,.0f}{extra}"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -188,7 +232,17 @@ def main() -> None:
     )
     parser.add_argument("--ingest-ref", help="also time the ingest of this git revision (e.g. main)")
     parser.add_argument("--only-ingest", action="store_true", help="ingest rows only (no results.json)")
+    parser.add_argument("--scaling", action="store_true", help="add the audit on 1, 2 and Dask 4 workers")
+    parser.add_argument("--only-scaling", action="store_true", help="the scaling rows only")
+    parser.add_argument("--repeat", type=int, default=2, help="runs per scaling row (the best counts)")
     args = parser.parse_args()
+    if args.only_scaling:
+        data = archive(args.messages, args.groups, args.days, "real")
+        with tempfile.TemporaryDirectory(prefix="auditor-bench-") as tmp:
+            rows = scaling_rows(data, Path(tmp) / "real", args.repeat)
+            shape = run("texts", str(Path(tmp) / "real"))
+        print("\n" + scaling_table(rows, args.messages, shape["distinct_ratio"]))
+        return
     if args.only_ingest or args.ingest_ref:
         with tempfile.TemporaryDirectory(prefix="auditor-bench-") as tmp:
             rows = ingest_rows(
@@ -207,11 +261,15 @@ def main() -> None:
             ws = Path(tmp) / realism
             results[realism] = measure(data, ws, workers, full=realism == "real")
             texts[realism] = run("texts", str(ws))
+            if args.scaling and realism == "real":
+                scaling = scaling_rows(data, ws, args.repeat)
     for stages in results.values():
         for r in stages.values():
             r.setdefault("messages", args.messages)
             r["rate"] = r["messages"] / r["seconds"] if r["seconds"] else 0.0
     text = table(results, texts, args)
+    if args.scaling:
+        text += "\n\n" + scaling_table(scaling, args.messages, texts["real"]["distinct_ratio"])
     print("\n" + text)
     out = Path(__file__).with_name("results.json")
     record = {
@@ -222,6 +280,8 @@ def main() -> None:
         "texts": texts,
         "results": results,
     }
+    if args.scaling:
+        record["scaling"] = scaling
     out.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"\nwrote {out}")
 

@@ -1,16 +1,58 @@
 """Run one measured stage in a fresh process and print its time and peak memory as JSON.
 
 A separate process per stage makes peak resident memory a per-stage number (ru_maxrss of this
-process; ru_maxrss of children is the largest worker of a pool).
+process; ru_maxrss of children is the largest worker of a pool). Worker CPU seconds are sampled
+from /proc for every descendant (pool workers are the forkserver's children, not ours).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import resource
 import sys
+import threading
 import time
 from pathlib import Path
+
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+class DescendantCPU(threading.Thread):
+    """CPU seconds of every process below this one, sampled from /proc every 0.1 s (a worker
+    that ends between samples loses at most its last 0.1 s). Zero where /proc is missing."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.seconds: dict[int, float] = {}
+        self.done = threading.Event()
+
+    def sample(self) -> None:
+        parents: dict[int, int] = {}
+        cpu: dict[int, float] = {}
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    with open(f"/proc/{entry.name}/stat") as stat:
+                        fields = stat.read().rsplit(")", 1)[1].split()
+                    parents[int(entry.name)] = int(fields[1])
+                    cpu[int(entry.name)] = (int(fields[11]) + int(fields[12])) / TICKS
+        mine = {os.getpid()}
+        for _ in range(8):  # forkserver → worker; nanny → worker: a few levels deep
+            mine |= {pid for pid, parent in parents.items() if parent in mine}
+        for pid in mine - {os.getpid()}:
+            self.seconds[pid] = max(self.seconds.get(pid, 0.0), cpu[pid])
+
+    def run(self) -> None:
+        if not os.path.isdir("/proc"):
+            return
+        while not self.done.wait(0.1):
+            self.sample()
+
+    def total(self) -> float:
+        self.done.set()
+        return round(sum(self.seconds.values()), 2)
 
 
 def naive_baseline(workspace: Path, manifest: Path) -> dict:
@@ -167,8 +209,29 @@ def scoring(workspace: Path, limit: int) -> dict:
     }
 
 
+def dask_audit(workspace: Path, workers: int) -> dict:
+    """The audit on a Dask LocalCluster of ``workers`` single-threaded worker processes started here;
+    the cluster's start (workers import the analyzer's libraries) is timed apart from the audit."""
+    from distributed import LocalCluster
+
+    from auditor.cli import cli
+
+    started = time.perf_counter()
+    with LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+    ) as cluster:
+        startup = time.perf_counter() - started
+        started = time.perf_counter()
+        args = ["-w", str(workspace), "audit", "--engine", "dask", "--scheduler", cluster.scheduler_address]
+        cli.main(args, prog_name="auditor", standalone_mode=False)
+        seconds = time.perf_counter() - started
+    return {"seconds": seconds, "startup_seconds": round(startup, 2)}
+
+
 def main() -> None:
     stage, *args = sys.argv[1:]
+    workers_cpu = DescendantCPU()
+    workers_cpu.start()
     started = time.perf_counter()
     if stage == "cli":
         from auditor.cli import cli
@@ -189,11 +252,14 @@ def main() -> None:
         result = text_shape(Path(args[0]))
     elif stage == "score":
         result = scoring(Path(args[0]), int(args[1]))
+    elif stage == "dask-audit":
+        result = dask_audit(Path(args[0]), int(args[1]))
     else:
         raise SystemExit(f"unknown stage {stage}")
     result.setdefault("seconds", time.perf_counter() - started)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     result["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 2)
+    result["worker_cpu_seconds"] = workers_cpu.total()
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     result["peak_worker_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
     print("BENCH " + json.dumps(result))

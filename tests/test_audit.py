@@ -9,12 +9,12 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from auditor import audit as audit_module
 from auditor import lake
 from auditor.audit import audit
 from auditor.cli import cli
 from auditor.detectors import CATEGORIES
 from auditor.detectors.base import Hit
+from auditor.engines import chunk
 from auditor.ingest import ingest
 from auditor.masking import excerpt
 from auditor.policy import message_findings
@@ -96,7 +96,7 @@ def test_same_input_same_rules_byte_identical_findings(audited, tmp_path):
 
 def test_worker_pool_gives_the_same_findings(audited, tmp_path, monkeypatch):
     before = findings_bytes(audited)
-    monkeypatch.setattr(audit_module, "CHUNK", 16)  # many chunks, so the pool really is used
+    monkeypatch.setattr(chunk, "CHUNK", 16)  # many chunks, so the pool really is used
     report = audit(audited, lake.dates(audited.messages_dir), workers=2)
     assert report.distinct_texts > 32
     assert findings_bytes(audited) == before

@@ -269,7 +269,7 @@ def _fail(*_args, **_kwargs):
 # (what breaks, how: a setting, or the stage function that raises) → stage, exit code, error text
 FAILURES = [
     ("bad setting", {"toml": "[ingest]\ninbox_paths = [3]\n"}, "setup", 2, "ingest.inbox_paths"),
-    ("disk full in report", {"patch": "render_day"}, "report", 1, "No space left on device"),
+    ("disk full in report", {"patch": "report.render_day"}, "report", 1, "No space left on device"),
     ("disk full in backup", {"patch": "backup.create"}, "backup", 1, "No space left on device"),
 ]
 
@@ -281,13 +281,14 @@ def test_a_failed_run_leaves_a_manifest_and_a_final_log_line(
     tmp_path, archive, runner, monkeypatch, case, fault, stage, exit_code, error
 ):
     from auditor import pipeline
+    from auditor.report import render
 
     ws = fresh(tmp_path / "ws", archive)
     if "toml" in fault:
         ws.config_path.write_text(fault["toml"], encoding="utf-8")
     else:
         owner, _, name = fault["patch"].rpartition(".")
-        monkeypatch.setattr(getattr(pipeline, owner) if owner else pipeline, name, _fail)
+        monkeypatch.setattr({"report": render, "backup": pipeline.backup}[owner], name, _fail)
     result = runner.invoke(cli, ["-w", str(ws.root), "nightly", "--workers", "1"])
     assert result.exit_code == exit_code and error in result.output
     [path] = ws.runs_dir.glob("nightly-*.json")

@@ -42,13 +42,12 @@ def audit(
       auditor audit --since 2026-11-01 --until 2026-11-30 --workers 2
       auditor audit --engine dask --scheduler tcp://10.0.0.5:8786
     """
-    from auditor import lake
     from auditor.audit import audit as run_audit
-    from auditor.audit import resolve_dates
+    from auditor.lake_view import LakeView
 
     check_dates(date=date, since=since, until=until)
     ws = workspace_of(ctx)
-    dates = resolve_dates(lake.dates(ws.messages_dir), date, since, until)
+    dates = LakeView.of_workspace(ws).select(date, since, until)
     if not dates:
         raise AuditorError(f"the lake in {ws.root} has no messages yet: run `auditor ingest` first")
 
@@ -106,16 +105,16 @@ def report_command(
       auditor report --since 2026-11-01 --until 2026-11-30 --lang en --out /tmp/reports-en
       auditor report --date 2026-11-16 --unmasked --out /srv/restricted/case-42   # authorised only
     """
-    from auditor import lake
-    from auditor.audit import resolve_dates
+    from auditor.lake_view import LakeView
     from auditor.report.render import check_private_output, report
 
     check_dates(date=date, since=since, until=until)
     ws = workspace_of(ctx)
     check_private_output(ws, lang, unmasked, out_dir)
-    dates = resolve_dates(lake.dates(ws.messages_dir), date, since, until)
+    view = LakeView.of_workspace(ws)
+    dates = view.select(date, since, until)
     if not (date or since or until):  # by default every audited date; name a date to hear why one is missing
-        dates = [d for d in dates if d in set(lake.dates(ws.findings_dir))]
+        dates = [d for d in dates if d in set(view.audited_dates())]
     if not dates:
         raise AuditorError(f"nothing to report in {ws.root}: run `auditor ingest` and `auditor audit` first")
     with ws.locked():

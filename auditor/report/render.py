@@ -9,13 +9,13 @@ import hashlib
 import json
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from auditor import __version__, atomic
+from auditor import __version__, atomic, failpoints
 from auditor.errors import AuditorError
 from auditor.report.labels import LABELS
 from auditor.report.model import ReportSources, build_day
@@ -208,18 +208,25 @@ def report(
     lang: str | None = None,
     unmasked: bool = False,
     out_dir: Path | None = None,
+    findings_dir: Path | None = None,
+    with_ledger: bool = True,
+    on_date: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Render the workspace's reports for ``dates`` into W/reports (or ``out_dir``); returns each
-    date's index.html."""
+    date's index.html. The one report stage: ``report``, ``nightly``, ``replay`` (its own
+    ``findings_dir``, without the ledger's decisions) and decisions re-rendering pages call it."""
     check_private_output(ws, lang, unmasked, out_dir)
     reports_dir = out_dir or ws.reports_dir
-    sources = ReportSources.of_workspace(ws)
+    sources = ReportSources.of_workspace(ws, findings_dir=findings_dir)
     lang = lang or ws.config["report"]["lang"]
     out = []
     for date in dates:
-        view = ledger_view(ws, date)
+        view = ledger_view(ws, date) if with_ledger else None
         render_day(sources, date, reports_dir, lang=lang, unmasked=unmasked, ledger_view=view)
         out.append(reports_dir / date / "index.html")
+        if on_date:
+            on_date(date)
+        failpoints.reached("mid-report")
     from auditor.wecom.pull import pull_alarms
 
     render_overview(reports_dir, lang, ws.tz, [] if out_dir else pull_alarms(ws))

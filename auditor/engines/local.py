@@ -1,0 +1,109 @@
+"""The local engine: chunks analysed in this process, or in a local process pool.
+
+Each worker builds the analyzer once; hits are kept for the run, so each distinct text is
+analysed once however many dates repeat it (收到 appears thousands of times a day).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import os
+import threading
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from auditor import failpoints
+from auditor.analyzer import Analyzer, Ruleset, audit_analyzer
+from auditor.detectors.base import Hit
+from auditor.engines import chunk
+from auditor.engines.chunk import Key
+
+if TYPE_CHECKING:
+    from auditor.lake_view import LakeView
+
+_worker_analyzer: Analyzer | None = None
+
+
+def _exit_with_parent() -> None:
+    """Ends this worker as soon as the process that started the pool is gone, however it died.
+
+    A pool worker otherwise waits on its task queue forever once the parent is SIGKILLed (it
+    holds the queue's write end itself). The parent sentinel is a pipe only the parent writes to,
+    so it reads as ready exactly when the parent has exited.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def _init_worker(config: dict[str, Any], company_dictionaries: Path | None) -> None:
+    global _worker_analyzer
+    _exit_with_parent()
+    _worker_analyzer = audit_analyzer(Ruleset(config, company_dictionaries))
+
+
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """Workers start from a fresh interpreter (forkserver, else spawn), never by forking this
+    process: a forked worker would inherit every descriptor, the workspace lock's included, and
+    keep the workspace locked after this process is killed."""
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    return multiprocessing.get_context(method)
+
+
+def _analyze_in_worker(keys: list[Key]) -> list[list[Hit]]:
+    assert _worker_analyzer is not None
+    return chunk.analyze_chunk(_worker_analyzer, keys)
+
+
+class LocalEngine:
+    """Hits per distinct key, computed inline (one worker, or a single chunk) or in a local
+    process pool started on first use."""
+
+    def __init__(self, ruleset: Ruleset, workers: int) -> None:
+        self.ruleset = ruleset
+        self.workers = workers
+        self.hits: dict[Key, list[Hit]] = {}
+        self._analyzer: Analyzer | None = None
+        self._pool: ProcessPoolExecutor | None = None
+
+    def prepare(self, view: LakeView, date: str, keys: Iterable[Key | None]) -> None:
+        todo = [key for key in chunk.distinct_keys(keys) if key not in self.hits]
+        work = chunk.chunks(todo)
+        if self.workers > 1 and len(work) > 1:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    self.workers,
+                    mp_context=_pool_context(),
+                    initializer=_init_worker,
+                    initargs=(self.ruleset.config, self.ruleset.company_dictionaries),
+                )
+            results = self._pool.map(_analyze_in_worker, work)
+        else:
+            if self._analyzer is None:
+                self._analyzer = audit_analyzer(self.ruleset)
+            results = (chunk.analyze_chunk(self._analyzer, keys) for keys in work)
+        for keys, chunk_hits in zip(work, results, strict=True):
+            self.hits.update(zip(keys, chunk_hits, strict=True))
+            failpoints.reached("mid-audit")
+
+    def lookup(self, key: Key) -> list[Hit]:
+        return self.hits[key]
+
+    @property
+    def distinct_texts(self) -> int:
+        return len(self.hits)
+
+    def close(self) -> None:
+        """Stops the workers; on an error or SIGTERM, chunks not yet started are dropped."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

@@ -1,0 +1,91 @@
+"""The lake as the stages see it: which dates to work on, and one date's messages.
+
+``audit``, ``report``, ``nightly`` and ``replay`` all choose their dates and read a date's
+messages here, so a date means the same to every command and a replay (which reads another
+lake and writes findings elsewhere) is only a different view, not a different loop.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from auditor import lake
+from auditor.errors import AuditorError
+from auditor.wecom.messages import quoted_items
+
+if TYPE_CHECKING:
+    from auditor.workspace import Workspace
+
+MESSAGE_COLUMNS = ["msgid", "action", "msgtype", "sender", "sender_kind", "roomid", "msgtime", "text"]
+
+
+def resolve_dates(available: list[str], date: str | None, since: str | None, until: str | None) -> list[str]:
+    """The dates to work on: one date, a range, or (with neither) every date in the lake."""
+    if date and (since or until):
+        raise AuditorError("use either --date or --since/--until, not both")
+    if date:
+        if date not in available:
+            raise AuditorError(f"no messages in the lake for {date}")
+        return [date]
+    chosen = [d for d in available if (not since or d >= since) and (not until or d <= until)]
+    if (since or until) and not chosen:
+        raise AuditorError(f"no messages in the lake between {since or 'the start'} and {until or 'the end'}")
+    return chosen
+
+
+@dataclass
+class LakeView:
+    """Where the stages read messages and write findings; replay points these elsewhere."""
+
+    messages_dir: Path
+    findings_dir: Path
+
+    @classmethod
+    def of_workspace(cls, ws: Workspace, findings_dir: Path | None = None) -> LakeView:
+        return cls(ws.messages_dir, findings_dir or ws.findings_dir)
+
+    def dates(self) -> list[str]:
+        """Every date with messages, ascending."""
+        return lake.dates(self.messages_dir)
+
+    def audited_dates(self) -> list[str]:
+        """Every date with findings, ascending."""
+        return lake.dates(self.findings_dir)
+
+    def select(
+        self, date: str | None = None, since: str | None = None, until: str | None = None
+    ) -> list[str]:
+        """The dates a command works on (see ``resolve_dates``)."""
+        return resolve_dates(self.dates(), date, since, until)
+
+    def read_day(self, date: str) -> pd.DataFrame:
+        """A date's messages in (msgtime, msgid) order — the order day detectors rely on — with
+        ``msgtime`` as epoch milliseconds."""
+        table = lake.read_partition(self.messages_dir, date, lake.MESSAGE_SCHEMA, MESSAGE_COLUMNS)
+        table = table.sort_by([("msgtime", "ascending"), ("msgid", "ascending")])
+        table = table.set_column(
+            table.schema.get_field_index("msgtime"), "msgtime", pc.cast(table.column("msgtime"), pa.int64())
+        )
+        return table.to_pandas()
+
+    def quoted_items(self, date: str) -> dict[str, list[dict[str, Any]]]:
+        """The quoted items of every forwarded chat record of a date, by msgid (from the raw records)."""
+        table = lake.read_partition(self.messages_dir, date, lake.MESSAGE_SCHEMA, ["msgid", "msgtype", "raw"])
+        table = table.filter(pc.equal(table.column("msgtype"), "chatrecord"))
+        return {
+            msgid: quoted_items(json.loads(raw))
+            for msgid, raw in zip(
+                table.column("msgid").to_pylist(), table.column("raw").to_pylist(), strict=True
+            )
+        }
+
+    def partition_files(self, date: str) -> list[Path]:
+        """A date's message files (the Dask engine's workers read their row groups themselves)."""
+        return lake.partition_files(self.messages_dir, date)
