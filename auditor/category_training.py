@@ -207,8 +207,9 @@ DESCRIPTIONS = {
         "ad / spam classifier (Chinese SMS)",
         "flag advertising and spam (promotions, price offers, shop invitations, gambling tips) posted "
         "into workplace group chat for human review, next to the contact-pattern rules",
-        "eval/data/ad/README.md: a 10,000-message sample of the Chinese 80万条 spam-SMS corpus; the corpus "
-        "has no licence file (a teaching corpus redistributed on GitHub)",
+        "eval/data/ad/README.md: a 10,000-message sample of the Chinese 80万条 spam-SMS corpus (no licence "
+        "file: a teaching corpus redistributed on GitHub) and ads and chat from game QQ groups "
+        "(ADDetector4J, MIT)",
     ),
 }
 

@@ -31,6 +31,14 @@ REAL_SPAM_WITHOUT_HANDLE = [
     "三月0??日至3??日，来苏宁鲅鱼圈店，空调开年大放价，xP定频仅售4460，xP圆柱柜机仅售9967元，合资两P变频仅售7561，欢",
 ]
 
+# Real ads from game QQ groups in the held-out test split (source mc-qq-group): chat, not SMS.
+REAL_CHAT_ADS = [
+    ("内部超低价限时9.9R购买加我好友即可错过就是错过", "ad.model"),
+    ("谁要正版账号hypixel36级skywars8星bedwars16星有vip199r卖出去需要联系3194704877", "ad.model"),
+    ("白嫖配置小号机加群一群951383702", "ad.model"),
+    ("各种高科技小卖铺：http://959.run/95lyx（超多高科技以及好货资源等你探索）", "ad.model_cue"),
+]
+
 
 @pytest.mark.parametrize(("text", "rule"), CASES)
 def test_ad_found(hits, text, rule):
@@ -48,6 +56,11 @@ def test_real_spam_without_a_handle_is_found_by_the_model(hits, text):
     assert hit.rule == "ad.model" and hit.evidence["fired_by"] == "model"
     assert hit.evidence["model"].startswith("ad/") and hit.evidence["ngrams"]
     assert (hit.start, hit.end) == (0, len(text))
+
+
+@pytest.mark.parametrize(("text", "rule"), REAL_CHAT_ADS)
+def test_real_chat_ads_are_found(hits, text, rule):
+    assert rule in {h.rule for h in hits(text, "ad")}
 
 
 def test_model_and_contact_agree_below_the_model_threshold(hits):

@@ -55,7 +55,7 @@ def test_real_rumors_are_found_by_the_model(hits, text):
 @pytest.mark.parametrize(
     ("text", "cue"),
     [  # real posts from the test split that the model alone scores below its threshold
-        ("据说飞机找到啦 我在这里:2中南·世纪城(西二门)", "据说"),
+        ("微信圈广传武汉民生银行倒闭。这个震动也许会影响到股市，看明日的早新闻吧。", "倒闭"),
     ],
 )
 def test_model_and_cue_agree_below_the_model_threshold(hits, text, cue):
