@@ -37,13 +37,21 @@ from auditor.wecom.files import (
     Limits,
     RawRecord,
     classify,
+    decoded,
     discover,
     exceeds,
     file_cap,
     read_records,
 )
 from auditor.wecom.groups import parse_group
-from auditor.wecom.messages import RecordError, parse_message
+from auditor.wecom.messages import (
+    FUTURE_SLACK_MS,
+    RecordError,
+    common_record,
+    common_text,
+    parse_message,
+    sender_kind,
+)
 from auditor.wecom.roster import parse_roster_row, read_roster_records
 from auditor.workspace import Workspace
 
@@ -157,10 +165,15 @@ class _Rejects:
 
 BATCH_ROWS = 50_000
 LOOKUP_ROWS, LOOKUP_BYTES = 2_000, 16 << 20  # records decided per msgid-index query batch
+Row = tuple[Any, ...]  # a lake row in MESSAGE_SCHEMA order, without raw and source
 Outcome = tuple[str, str | None] | RecordError  # (accepted or duplicate, date), or why it is rejected
 
 
 ROW_FIELDS = [f.name for f in lake.MESSAGE_SCHEMA if f.name not in ("raw", "source")]
+_MSGID, _MSGTYPE, _MSGTIME, _COVERAGE = (
+    ROW_FIELDS.index(n) for n in ("msgid", "msgtype", "msgtime", "text_coverage")
+)
+_row_of_dict = itemgetter(*ROW_FIELDS)
 
 
 class _MessageSink:
@@ -177,27 +190,56 @@ class _MessageSink:
         self.local_date = lake.LocalDates(ws.tz)
         self.resume = resume
         self.now_ms = now_ms
+        self.latest_ms = now_ms + FUTURE_SLACK_MS
         self.index = MsgidIndex(ws.msgid_index_path, ws.messages_dir)
         self.pending: dict[str, tuple[Entry, int]] = {}  # buffered (not yet in the lake): entry, row
         self.rows: Counter[str] = Counter()  # buffered rows per date
         self.lake_content: dict[str, dict[str, bytes]] = {}  # date → msgid → content_digest, on demand
-        # Per date: rows as parsed, their raw bytes, their sources; sealed into columns a batch at a time.
-        self.buffer: dict[str, tuple[list[dict[str, Any]], list[bytes], list[str]]] = defaultdict(
-            lambda: ([], [], [])
-        )
+        # Per date: rows, their raw bytes, their sources; sealed into columns a batch at a time.
+        self.buffer: dict[str, tuple[list[Row], list[bytes], list[str]]] = defaultdict(lambda: ([], [], []))
         self.generic: Counter[str] = Counter()  # msgtype → new messages read by the generic walk
         self.batches: dict[str, list[pa.Table]] = defaultdict(list)
         self.written: set[str] = set()
+        self.sender_kinds: dict[str, str] = {}
+
+    def _row(self, record: RawRecord) -> tuple[RawRecord, Row]:
+        """The record (decoded, if it had to be) and its row; RecordError when it is rejected.
+
+        The common shape is read by msgspec straight into a row; anything else by parse_message."""
+        common = common_record(record.raw, self.latest_ms) if record.error is None else None
+        if common is None:
+            record = decoded(record)
+            if record.error is not None:
+                raise RecordError(record.error)
+            return record, _row_of_dict(parse_message(record.value, now_ms=self.now_ms))
+        sender = common.sender
+        kind = self.sender_kinds.get(sender)
+        if kind is None:
+            kind = self.sender_kinds[sender] = sender_kind(sender)
+        text, coverage = common_text(common)
+        row = (
+            common.msgid,
+            common.seq,
+            common.action,
+            common.msgtype,
+            sender,
+            kind,
+            common.tolist or [],
+            common.roomid or "",
+            common.msgtime,
+            text,
+            coverage,
+            None,
+        )
+        return record, row
 
     def offer_all(self, records: Iterable[RawRecord]) -> Iterator[tuple[RawRecord, Outcome]]:
         """Each record with its outcome, in order; looked up in the index a batch at a time."""
-        batch: list[tuple[RawRecord, dict[str, Any] | RecordError]] = []
+        batch: list[tuple[RawRecord, Row | RecordError]] = []
         size = 0
         for record in records:
             try:
-                if record.error is not None:
-                    raise RecordError(record.error)
-                batch.append((record, parse_message(record.value, now_ms=self.now_ms)))
+                batch.append(self._row(record))
             except RecordError as exc:  # kept without its traceback: no cycle for the collector
                 batch.append((record, exc.with_traceback(None)))
             size += len(record.raw)
@@ -207,20 +249,20 @@ class _MessageSink:
         yield from self._decide(batch)
 
     def _decide(
-        self, batch: list[tuple[RawRecord, dict[str, Any] | RecordError]]
+        self, batch: list[tuple[RawRecord, Row | RecordError]]
     ) -> Iterator[tuple[RawRecord, Outcome]]:
-        stored = self.index.get_many([row["msgid"] for _, row in batch if isinstance(row, dict)])
+        stored = self.index.get_many([row[_MSGID] for _, row in batch if type(row) is tuple])
         for record, row in batch:
-            if isinstance(row, RecordError):
+            if type(row) is not tuple:
                 yield record, row
                 continue
             try:
-                yield record, self._offer(record, row, stored.get(row["msgid"]))
+                yield record, self._offer(record, row, stored.get(row[_MSGID]))
             except RecordError as exc:
                 yield record, exc
 
-    def _offer(self, record: RawRecord, row: dict[str, Any], stored: Entry | None) -> tuple[str, str]:
-        msgid = row["msgid"]
+    def _offer(self, record: RawRecord, row: Row, stored: Entry | None) -> tuple[str, str]:
+        msgid = row[_MSGID]
         digest = raw_digest(record.raw)  # the one hash of the record's bytes
         buffered = self.pending.get(msgid)
         known = buffered[0] if buffered else stored
@@ -231,13 +273,13 @@ class _MessageSink:
                     "holds other content under it"
                 )
             return ("accepted" if self.resume and known.source == record.source else "duplicate"), known.date
-        date = self.local_date(row["msgtime"])
+        date = self.local_date(row[_MSGTIME])
         source = record.source
         self.pending[msgid] = (Entry(digest, date, source), self.rows[date])
         self.rows[date] += 1
         self.written.add(date)
-        if row["text_coverage"] == "generic":
-            self.generic[row["msgtype"]] += 1
+        if row[_COVERAGE] == "generic":
+            self.generic[row[_MSGTYPE]] += 1
         rows, raws, sources = self.buffer[date]
         rows.append(row)
         raws.append(record.raw)
@@ -253,7 +295,7 @@ class _MessageSink:
         as a JSONL line); rare, so the stored record is only read back then."""
         if buffered is not None:
             earlier = json.loads(self._buffered_raw(known.date, buffered[1]))
-            return content_digest(earlier) == content_digest(record.value)
+            return content_digest(earlier) == content_digest(decoded(record).value)
         if known.date not in self.lake_content:
             table = lake.read_partition(
                 self.ws.messages_dir, known.date, lake.MESSAGE_SCHEMA, ["msgid", "raw"]
@@ -264,7 +306,7 @@ class _MessageSink:
                     table.column("msgid").to_pylist(), table.column("raw").to_pylist(), strict=True
                 )
             }
-        return self.lake_content[known.date].get(msgid) == content_digest(record.value)
+        return self.lake_content[known.date].get(msgid) == content_digest(decoded(record).value)
 
     def _buffered_raw(self, date: str, row: int) -> str:
         for table in self.batches[date]:
@@ -277,9 +319,11 @@ class _MessageSink:
         """Move buffered rows into a compact Arrow batch, a column at a time: Python objects cost
         ten times the bytes."""
         rows, raws, sources = self.buffer.pop(date)
-        columns: dict[str, Any] = {name: list(map(itemgetter(name), rows)) for name in ROW_FIELDS}
+        if not rows:
+            return
+        columns: dict[str, Any] = dict(zip(ROW_FIELDS, zip(*rows, strict=True), strict=True))
         columns["msgtime"] = pa.array(columns["msgtime"], pa.int64()).cast(lake.TIMESTAMP)
-        columns["raw"] = [raw.decode("utf-8") for raw in raws]
+        columns["raw"] = pa.array(raws, pa.binary()).cast(pa.string())  # checks the UTF-8
         columns["source"] = sources
         self.batches[date].append(
             pa.table([columns[f.name] for f in lake.MESSAGE_SCHEMA], schema=lake.MESSAGE_SCHEMA)
@@ -508,7 +552,7 @@ def _ingest_file(
     if kind == "roster":
         records = read_roster_records(path, name, limits.document_bytes)
     else:
-        records = read_records(path, limits, name)
+        records = read_records(path, limits, name, decode=kind != "messages")
     if kind == "messages":
         outcomes = messages.offer_all(records)
     else:
