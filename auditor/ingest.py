@@ -6,9 +6,12 @@ in ``W/rejects/``), so ``accepted + duplicates + rejected == records`` always ho
 is lost silently. A file is read whole or not at all: one that decompresses past the caps is
 quarantined (``W/quarantine/``) and one that cannot be opened is skipped, each with its reason,
 and the other files go on.
-New rows are written as each input file is finished — one Parquet file per date and input file,
-named by its content — so memory is bounded by the largest input file and re-ingesting the
-same files changes nothing.
+New rows are written once the files read since the last write hold FLUSH_RECORDS records (and
+after the last file) — one Parquet file per date and such group of input files, named by its
+content — so memory is bounded by the largest input file plus FLUSH_RECORDS, a folder of small
+batch files does not become a lake of small files, and re-ingesting the same files changes
+nothing. The groups are cut by records *read*, not stored, so a run resuming an interrupted
+one cuts them where it did and writes the very same files.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import json
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -164,6 +168,7 @@ class _Rejects:
 
 
 BATCH_ROWS = 50_000
+FLUSH_RECORDS = 200_000  # records read before the rows buffered are written (at a file's end)
 LOOKUP_ROWS, LOOKUP_BYTES = 2_000, 16 << 20  # records decided per msgid-index query batch
 Row = tuple[Any, ...]  # a lake row in MESSAGE_SCHEMA order, without raw and source
 Outcome = tuple[str, str | None] | RecordError  # (accepted or duplicate, date), or why it is rejected
@@ -201,6 +206,9 @@ class _MessageSink:
         self.batches: dict[str, list[pa.Table]] = defaultdict(list)
         self.written: set[str] = set()
         self.sender_kinds: dict[str, str] = {}
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="lake-writer")
+        self.writing: tuple[Future[list[tuple[str, Path]]], list[list[tuple[str, Entry]]]] | None = None
+        self.in_flight: dict[str, Entry] = {}  # handed to the writer, not indexed yet
 
     def _row(self, record: RawRecord) -> tuple[RawRecord, Row]:
         """The record (decoded, if it had to be) and its row; RecordError when it is rejected.
@@ -256,8 +264,12 @@ class _MessageSink:
             if type(row) is not tuple:
                 yield record, row
                 continue
+            msgid = row[_MSGID]
+            entry = stored.get(msgid)
+            if entry is None and self.in_flight:
+                entry = self.in_flight.get(msgid)
             try:
-                yield record, self._offer(record, row, stored.get(row[_MSGID]))
+                yield record, self._offer(record, row, entry)
             except RecordError as exc:
                 yield record, exc
 
@@ -296,6 +308,7 @@ class _MessageSink:
         if buffered is not None:
             earlier = json.loads(self._buffered_raw(known.date, buffered[1]))
             return content_digest(earlier) == content_digest(decoded(record).value)
+        self._settle()  # the stored record may be in the file being written
         if known.date not in self.lake_content:
             table = lake.read_partition(
                 self.ws.messages_dir, known.date, lake.MESSAGE_SCHEMA, ["msgid", "raw"]
@@ -330,19 +343,48 @@ class _MessageSink:
         )
 
     def flush(self) -> None:
-        """Write what this sink holds, one file per date; later files dedupe against it."""
+        """Hand what this sink holds to the writer thread, one file per date; later records dedupe
+        against it (``in_flight``) while it is written. Sorting, compressing and syncing Parquet run
+        outside the GIL, so the writer uses a second core while this thread reads on."""
         for date in list(self.buffer):
             self._seal(date)
-        for date in sorted(self.batches):
-            table = pa.concat_tables(self.batches.pop(date))
-            path = lake.append_messages(self.ws.messages_dir, date, table)
-            failpoints.reached("ingest-date-written")
-            self.index.add(path, [(m, self.pending.pop(m)[0]) for m in table.column("msgid").to_pylist()])
+        self._settle()
+        tables = [(date, pa.concat_tables(self.batches.pop(date))) for date in sorted(self.batches)]
+        if not tables:
+            return
+        entries = []
+        for date, table in tables:
+            entries.append([(m, self.pending.pop(m)[0]) for m in table.column("msgid").to_pylist()])
             self.rows[date] = 0
+        self.in_flight = {m: entry for group in entries for m, entry in group}
+        self.writing = (self.writer.submit(self._write, tables), entries)
+
+    def _write(self, tables: list[tuple[str, pa.Table]]) -> list[tuple[str, Path]]:
+        """In the writer thread: the lake files of one flush."""
+        written = []
+        for date, table in tables:
+            written.append((date, lake.append_messages(self.ws.messages_dir, date, table)))
+            failpoints.reached("ingest-date-written")
+        return written
+
+    def _settle(self) -> None:
+        """Wait for the write in flight (raising its error) and index its files: a lake file is
+        indexed only once it is whole."""
+        if self.writing is None:
+            return
+        future, entries = self.writing
+        self.writing = None
+        for (date, path), group in zip(future.result(), entries, strict=True):
+            self.index.add(path, group)
             self.lake_content.pop(date, None)
+        self.in_flight = {}
 
     def close(self) -> None:
-        self.index.close()
+        try:
+            self._settle()
+        finally:
+            self.writer.shutdown()
+            self.index.close()
 
 
 class _KeyedTable:
@@ -485,6 +527,7 @@ def ingest(
     )
     roster = _KeyedTable(ws.roster_dir / "roster.parquet", lake.ROSTER_SCHEMA, itemgetter("userid"))
 
+    unwritten = 0  # message records read since the last write
     for path in files:
         file_report = _open_file(ws, path, limits)
         report.files.append(file_report)
@@ -493,8 +536,14 @@ def ingest(
                 _ingest_file(
                     ws, path, file_report, limits, rejects, messages, (groups, members, roster), resume
                 )
+            if file_report.kind == "messages":
+                unwritten += file_report.records
+                if unwritten >= FLUSH_RECORDS:
+                    messages.flush()
+                    unwritten = 0
         if on_file:
             on_file(file_report)
+    messages.flush()
     messages.close()
 
     # Small tables and the ledgers last, each write atomic.
@@ -570,9 +619,5 @@ def _ingest_file(
             file_report.accepted += 1
         else:
             file_report.duplicates += 1
-    if kind == "messages":
-        # Each input file's new rows are written when it is read: memory stays bounded by the
-        # largest file, and the parts are named by content, so a re-run writes the same files.
-        messages.flush()
     if file_report.records == 0:
         file_report.note = "empty file: no records"

@@ -272,11 +272,16 @@ def iter_lines(chunks: Iterable[bytes], max_bytes: int) -> Iterator[tuple[int, b
                 continue
             yield open_line, line.take()
             open_line, pos = 0, newline
+        end = len(chunk)
         for match in _NON_EMPTY.finditer(chunk, pos):
             lineno += chunk.count(b"\n", pos, match.start())
             pos = match.end()
-            line.add(match.group())
-            if pos == len(chunk):
+            piece = match.group()
+            if pos < end and len(piece) <= max_bytes:  # a whole line within the chunk: the usual case
+                yield lineno, piece.removesuffix(b"\r")
+                continue
+            line.add(piece)
+            if pos == end:
                 open_line = lineno
             else:
                 yield lineno, line.take()
