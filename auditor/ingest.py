@@ -241,64 +241,88 @@ class _MessageSink:
         )
         return record, row
 
-    def offer_all(self, records: Iterable[RawRecord]) -> Iterator[tuple[RawRecord, Outcome]]:
-        """Each record with its outcome, in order; looked up in the index a batch at a time."""
+    def offer_all(self, records: Iterable[RawRecord], tally: FileReport, rejects: _Rejects) -> None:
+        """Decide every record — accepted, duplicate or rejected (into ``rejects``, with the
+        reason) — and count it in ``tally``; looked up in the index a batch at a time."""
         batch: list[tuple[RawRecord, Row | RecordError]] = []
         size = 0
+        row_of = self._row
         for record in records:
             try:
-                batch.append(self._row(record))
+                batch.append(row_of(record))
             except RecordError as exc:  # kept without its traceback: no cycle for the collector
                 batch.append((record, exc.with_traceback(None)))
             size += len(record.raw)
             if len(batch) >= LOOKUP_ROWS or size >= LOOKUP_BYTES:
-                yield from self._decide(batch)
+                self._decide(batch, tally, rejects)
                 batch, size = [], 0
-        yield from self._decide(batch)
+        self._decide(batch, tally, rejects)
 
     def _decide(
-        self, batch: list[tuple[RawRecord, Row | RecordError]]
-    ) -> Iterator[tuple[RawRecord, Outcome]]:
+        self, batch: list[tuple[RawRecord, Row | RecordError]], tally: FileReport, rejects: _Rejects
+    ) -> None:
+        """One batch. A msgid seen nowhere yet (nearly all) is buffered right here; the others
+        go through ``_offer_known``."""
         stored = self.index.get_many([row[_MSGID] for _, row in batch if type(row) is tuple])
+        in_flight, pending, counts, buffer = self.in_flight, self.pending, self.rows, self.buffer
+        local_date = self.local_date
+        accepted = duplicates = rejected = 0
+        dates: set[str] = set()
         for record, row in batch:
             if type(row) is not tuple:
-                yield record, row
+                rejects.add(record, str(row))
+                rejected += 1
                 continue
             msgid = row[_MSGID]
             entry = stored.get(msgid)
-            if entry is None and self.in_flight:
-                entry = self.in_flight.get(msgid)
+            if entry is None and in_flight:
+                entry = in_flight.get(msgid)
+            if entry is None and msgid not in pending:  # new
+                date = local_date(row[_MSGTIME])
+                source = f"{record.file}:{record.line}"
+                pending[msgid] = (Entry(raw_digest(record.raw), date, source), counts[date])
+                counts[date] += 1
+                dates.add(date)
+                if row[_COVERAGE] == "generic":
+                    self.generic[row[_MSGTYPE]] += 1
+                rows, raws, sources = buffer[date]
+                rows.append(row)
+                raws.append(record.raw)
+                sources.append(source)
+                if len(rows) >= BATCH_ROWS:
+                    self._seal(date)
+                accepted += 1
+                continue
             try:
-                yield record, self._offer(record, row, entry)
+                status, date = self._offer_known(record, msgid, entry)
             except RecordError as exc:
-                yield record, exc
+                rejects.add(record, str(exc))
+                rejected += 1
+                continue
+            dates.add(date)
+            if status == "accepted":
+                accepted += 1
+            else:
+                duplicates += 1
+        tally.records += len(batch)
+        tally.accepted += accepted
+        tally.duplicates += duplicates
+        tally.rejected += rejected
+        tally.dates |= dates
+        self.written |= dates
 
-    def _offer(self, record: RawRecord, row: Row, stored: Entry | None) -> tuple[str, str]:
-        msgid = row[_MSGID]
-        digest = raw_digest(record.raw)  # the one hash of the record's bytes
+    def _offer_known(self, record: RawRecord, msgid: str, stored: Entry | None) -> tuple[str, str]:
+        """A msgid this run buffered or the lake holds (``stored``): the same record again (a
+        duplicate, or accepted when resuming from this very line) or a conflict (RecordError)."""
         buffered = self.pending.get(msgid)
         known = buffered[0] if buffered else stored
-        if known is not None:
-            if known.digest != digest and not self._same_content(msgid, record, buffered, known):
-                raise RecordError(
-                    f"conflicting record reuses msgid {msgid!r}: {known.source} (date {known.date}) "
-                    "holds other content under it"
-                )
-            return ("accepted" if self.resume and known.source == record.source else "duplicate"), known.date
-        date = self.local_date(row[_MSGTIME])
-        source = record.source
-        self.pending[msgid] = (Entry(digest, date, source), self.rows[date])
-        self.rows[date] += 1
-        self.written.add(date)
-        if row[_COVERAGE] == "generic":
-            self.generic[row[_MSGTYPE]] += 1
-        rows, raws, sources = self.buffer[date]
-        rows.append(row)
-        raws.append(record.raw)
-        sources.append(source)
-        if len(rows) >= BATCH_ROWS:
-            self._seal(date)
-        return "accepted", date
+        assert known is not None
+        if known.digest != raw_digest(record.raw) and not self._same_content(msgid, record, buffered, known):
+            raise RecordError(
+                f"conflicting record reuses msgid {msgid!r}: {known.source} (date {known.date}) "
+                "holds other content under it"
+            )
+        return ("accepted" if self.resume and known.source == record.source else "duplicate"), known.date
 
     def _same_content(
         self, msgid: str, record: RawRecord, buffered: tuple[Entry, int] | None, known: Entry
@@ -603,7 +627,8 @@ def _ingest_file(
     else:
         records = read_records(path, limits, name, decode=kind != "messages")
     if kind == "messages":
-        outcomes = messages.offer_all(records)
+        messages.offer_all(records, file_report, rejects)
+        outcomes: Iterable[tuple[RawRecord, Outcome]] = ()
     else:
         outcomes = ((r, _offer_small(ws, kind, r, tables, resume)) for r in records)
     for record, outcome in outcomes:

@@ -251,43 +251,35 @@ class _Line:
         return line
 
 
-_NON_EMPTY = re.compile(rb"[^\n]+")
-
-
 def iter_lines(chunks: Iterable[bytes], max_bytes: int) -> Iterator[tuple[int, bytes | OverlongLine]]:
     """(line number, line) for every non-empty line, without the line ending (\\n or \\r\\n).
 
-    Linear in the input, whatever its shape: runs of empty lines are counted, not split, and a
-    line over ``max_bytes`` is hashed as it streams by rather than joined.
+    Linear in the input, whatever its shape: a chunk is split once, and a line over ``max_bytes``
+    is hashed as it streams by rather than joined.
     """
-    lineno = 1  # the number of the line that starts at ``pos``
+    lineno = 1  # the number of the line the chunk's first piece belongs to
     line = _Line(max_bytes)
-    open_line = 0  # the number of a line continuing from the previous chunk, else 0
+    start = 0  # the number of a line continuing from an earlier chunk, else 0
     for chunk in chunks:
-        pos = 0
-        if open_line:
-            newline = chunk.find(b"\n")
-            line.add(chunk if newline < 0 else chunk[:newline])
-            if newline < 0:
-                continue
-            yield open_line, line.take()
-            open_line, pos = 0, newline
-        end = len(chunk)
-        for match in _NON_EMPTY.finditer(chunk, pos):
-            lineno += chunk.count(b"\n", pos, match.start())
-            pos = match.end()
-            piece = match.group()
-            if pos < end and len(piece) <= max_bytes:  # a whole line within the chunk: the usual case
-                yield lineno, piece.removesuffix(b"\r")
-                continue
-            line.add(piece)
-            if pos == end:
-                open_line = lineno
-            else:
-                yield lineno, line.take()
-        lineno += chunk.count(b"\n", pos)
-    if open_line:
-        yield open_line, line.take()
+        pieces = chunk.split(b"\n")
+        tail = pieces.pop()  # after the chunk's last newline: continues into the next chunk
+        for piece in pieces:
+            if start:
+                line.add(piece)
+                yield start, line.take()
+                start = 0
+            elif piece:
+                if len(piece) <= max_bytes:  # the usual case
+                    yield lineno, piece.removesuffix(b"\r")
+                else:
+                    line.add(piece)
+                    yield lineno, line.take()
+            lineno += 1
+        if tail:
+            start = start or lineno
+            line.add(tail)
+    if start:
+        yield start, line.take()
 
 
 def decode_utf8(data: bytes) -> str:
