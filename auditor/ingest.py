@@ -280,7 +280,7 @@ class _MessageSink:
             if entry is None and msgid not in pending:  # new
                 date = local_date(row[_MSGTIME])
                 source = f"{record.file}:{record.line}"
-                pending[msgid] = (Entry(raw_digest(record.raw), date, source), counts[date])
+                pending[msgid] = (Entry(raw_digest(record.raw), date, record.file, record.line), counts[date])
                 counts[date] += 1
                 dates.add(date)
                 if row[_COVERAGE] == "generic":

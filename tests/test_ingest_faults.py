@@ -10,6 +10,7 @@ import gzip
 import hashlib
 import json
 import os
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -342,3 +343,21 @@ def test_gunzip_in_small_steps_yields_the_exact_bytes(tmp_path_factory, members,
         assert truncated and b"".join(members).startswith(b"".join(out))
     else:
         assert not truncated and b"".join(out) == whole
+
+
+def test_an_index_in_the_old_layout_is_rebuilt_from_the_lake(ws, tmp_path):
+    ingest(ws, [write_jsonl(tmp_path / "a.jsonl", [message("m1")])])
+    ws.msgid_index_path.unlink()
+    old = sqlite3.connect(ws.msgid_index_path)
+    old.executescript(
+        "CREATE TABLE msgids (msgid TEXT PRIMARY KEY, digest BLOB NOT NULL, date TEXT NOT NULL,"
+        " source TEXT NOT NULL) WITHOUT ROWID; CREATE TABLE files (name TEXT PRIMARY KEY) WITHOUT ROWID;"
+        "INSERT INTO msgids VALUES ('stale', x'00', '2026-01-01', 'gone.jsonl:1');"
+    )
+    old.commit()
+    old.close()
+    index = MsgidIndex(ws.msgid_index_path, ws.messages_dir)
+    found = index.get_many(["m1", "stale"])
+    index.close()
+    assert list(found) == ["m1"]
+    assert found["m1"].source == f"{tmp_path / 'a.jsonl'}:1"
