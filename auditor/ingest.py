@@ -512,9 +512,9 @@ def _open_file(ws: Workspace, path: Path, limits: Limits) -> FileReport:
 
 @contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
-    """Reading a file allocates a few small dicts and lists per record that live until the file is
-    written; Python's cyclic collector would walk them again and again (half the time of parsing),
-    though they form no cycles. It is paused for one file at a time and runs again between files."""
+    """Ingest buffers a few small tuples and lists per record until they are written (up to
+    FLUSH_RECORDS records and a file); Python's cyclic collector would walk them again and again (a
+    full pass over them takes most of a second), though they form no cycles. It is paused for the run."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -552,23 +552,23 @@ def ingest(
     roster = _KeyedTable(ws.roster_dir / "roster.parquet", lake.ROSTER_SCHEMA, itemgetter("userid"))
 
     unwritten = 0  # message records read since the last write
-    for path in files:
-        file_report = _open_file(ws, path, limits)
-        report.files.append(file_report)
-        if file_report.status == "ingested":
-            with _collector_paused():
+    with _collector_paused():
+        for path in files:
+            file_report = _open_file(ws, path, limits)
+            report.files.append(file_report)
+            if file_report.status == "ingested":
                 _ingest_file(
                     ws, path, file_report, limits, rejects, messages, (groups, members, roster), resume
                 )
-            if file_report.kind == "messages":
-                unwritten += file_report.records
-                if unwritten >= FLUSH_RECORDS:
-                    messages.flush()
-                    unwritten = 0
-        if on_file:
-            on_file(file_report)
-    messages.flush()
-    messages.close()
+                if file_report.kind == "messages":
+                    unwritten += file_report.records
+                    if unwritten >= FLUSH_RECORDS:
+                        messages.flush()
+                        unwritten = 0
+            if on_file:
+                on_file(file_report)
+        messages.flush()
+        messages.close()
 
     # Small tables and the ledgers last, each write atomic.
     report.dates = sorted(messages.written)
