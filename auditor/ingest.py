@@ -277,7 +277,8 @@ class _MessageSink:
             entry = stored.get(msgid)
             if entry is None and in_flight:
                 entry = in_flight.get(msgid)
-            if entry is None and msgid not in pending:  # new
+            buffered = pending.get(msgid)
+            if entry is None and buffered is None:  # new
                 date = local_date(row[_MSGTIME])
                 source = f"{record.file}:{record.line}"
                 pending[msgid] = (Entry(raw_digest(record.raw), date, record.file, record.line), counts[date])
@@ -294,7 +295,7 @@ class _MessageSink:
                 accepted += 1
                 continue
             try:
-                status, date = self._offer_known(record, msgid, entry)
+                status, date = self._offer_known(record, msgid, buffered, buffered[0] if buffered else entry)
             except RecordError as exc:
                 rejects.add(record, str(exc))
                 rejected += 1
@@ -311,12 +312,11 @@ class _MessageSink:
         tally.dates |= dates
         self.written |= dates
 
-    def _offer_known(self, record: RawRecord, msgid: str, stored: Entry | None) -> tuple[str, str]:
-        """A msgid this run buffered or the lake holds (``stored``): the same record again (a
+    def _offer_known(
+        self, record: RawRecord, msgid: str, buffered: tuple[Entry, int] | None, known: Entry
+    ) -> tuple[str, str]:
+        """A msgid this run buffered or the lake holds (``known``): the same record again (a
         duplicate, or accepted when resuming from this very line) or a conflict (RecordError)."""
-        buffered = self.pending.get(msgid)
-        known = buffered[0] if buffered else stored
-        assert known is not None
         if known.digest != raw_digest(record.raw) and not self._same_content(msgid, record, buffered, known):
             raise RecordError(
                 f"conflicting record reuses msgid {msgid!r}: {known.source} (date {known.date}) "
@@ -551,23 +551,12 @@ def ingest(
     )
     roster = _KeyedTable(ws.roster_dir / "roster.parquet", lake.ROSTER_SCHEMA, itemgetter("userid"))
 
-    unwritten = 0  # message records read since the last write
-    with _collector_paused():
-        for path in files:
-            file_report = _open_file(ws, path, limits)
-            report.files.append(file_report)
-            if file_report.status == "ingested":
-                _ingest_file(
-                    ws, path, file_report, limits, rejects, messages, (groups, members, roster), resume
-                )
-                if file_report.kind == "messages":
-                    unwritten += file_report.records
-                    if unwritten >= FLUSH_RECORDS:
-                        messages.flush()
-                        unwritten = 0
-            if on_file:
-                on_file(file_report)
-        messages.flush()
+    try:
+        with _collector_paused():
+            _ingest_files(
+                ws, files, report, limits, rejects, messages, (groups, members, roster), resume, on_file
+            )
+    finally:  # also after a failure: what was written whole is indexed, the writer thread ends
         messages.close()
 
     # Small tables and the ledgers last, each write atomic.
@@ -581,6 +570,34 @@ def ingest(
         if file_report.status == "ingested":
             _write_file_ledger(ws.files_dir, file_report)
     return report
+
+
+def _ingest_files(
+    ws: Workspace,
+    files: list[Path],
+    report: IngestReport,
+    limits: Limits,
+    rejects: _Rejects,
+    messages: _MessageSink,
+    tables: tuple[_KeyedTable, _KeyedTable, _KeyedTable],
+    resume: bool,
+    on_file: Callable[[FileReport], None] | None,
+) -> None:
+    """Each file into the lake; messages handed to the writer whenever FLUSH_RECORDS were read."""
+    unwritten = 0  # message records read since the last write
+    for path in files:
+        file_report = _open_file(ws, path, limits)
+        report.files.append(file_report)
+        if file_report.status == "ingested":
+            _ingest_file(ws, path, file_report, limits, rejects, messages, tables, resume)
+            if file_report.kind == "messages":
+                unwritten += file_report.records
+                if unwritten >= FLUSH_RECORDS:
+                    messages.flush()
+                    unwritten = 0
+        if on_file:
+            on_file(file_report)
+    messages.flush()
 
 
 def _offer_small(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import builtins
+import errno
 import gzip
 import hashlib
 import json
@@ -361,3 +362,22 @@ def test_an_index_in_the_old_layout_is_rebuilt_from_the_lake(ws, tmp_path):
     index.close()
     assert list(found) == ["m1"]
     assert found["m1"].source == f"{tmp_path / 'a.jsonl'}:1"
+
+
+def test_a_full_disk_fails_the_lake_write_and_the_rerun_stores_everything(ws, tmp_path, monkeypatch):
+    """The write runs in the writer thread; its error still ends the run, nothing half-written stays,
+    and the index holds nothing of it."""
+    path = write_jsonl(tmp_path / "a.jsonl", [message(f"m{i}", msgtime=BASE_MS + i) for i in range(5)])
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(lake.pq, "write_table", full)
+    with pytest.raises(OSError, match="No space left"):
+        ingest(ws, [path])
+    assert not [p for p in ws.lake.rglob("*") if p.is_file() and "messages" in p.parts]
+    monkeypatch.undo()
+    summary = ingest(ws, [path]).summary()
+    assert (summary["records"], summary["accepted"], summary["duplicates"]) == (5, 5, 0)
+    stored = lake.read_partition(ws.messages_dir, "2026-11-16", lake.MESSAGE_SCHEMA, ["msgid"])
+    assert sorted(stored.column("msgid").to_pylist()) == [f"m{i}" for i in range(5)]

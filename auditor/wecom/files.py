@@ -414,7 +414,7 @@ def _jsonl_record(
         return RawRecord(name, lineno, line.head, error=error, length=line.length, sha256=line.sha256)
     if lineno == 1:
         line = line.removeprefix(b"\xef\xbb\xbf")
-    if not line.strip():
+    if not line or line.isspace():  # as ``not line.strip()``, without the copy
         return None
     if not decode:
         return RawRecord(name, lineno, line, NOT_DECODED)
