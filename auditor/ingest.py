@@ -6,9 +6,12 @@ in ``W/rejects/``), so ``accepted + duplicates + rejected == records`` always ho
 is lost silently. A file is read whole or not at all: one that decompresses past the caps is
 quarantined (``W/quarantine/``) and one that cannot be opened is skipped, each with its reason,
 and the other files go on.
-New rows are written as each input file is finished — one Parquet file per date and input file,
-named by its content — so memory is bounded by the largest input file and re-ingesting the
-same files changes nothing.
+New rows are written once the files read since the last write hold FLUSH_RECORDS records (and
+after the last file) — one Parquet file per date and such group of input files, named by its
+content — so memory is bounded by the largest input file plus FLUSH_RECORDS, a folder of small
+batch files does not become a lake of small files, and re-ingesting the same files changes
+nothing. The groups are cut by records *read*, not stored, so a run resuming an interrupted
+one cuts them where it did and writes the very same files.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import json
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -37,13 +41,21 @@ from auditor.wecom.files import (
     Limits,
     RawRecord,
     classify,
+    decoded,
     discover,
     exceeds,
     file_cap,
     read_records,
 )
 from auditor.wecom.groups import parse_group
-from auditor.wecom.messages import RecordError, parse_message
+from auditor.wecom.messages import (
+    FUTURE_SLACK_MS,
+    RecordError,
+    common_record,
+    common_text,
+    parse_message,
+    sender_kind,
+)
 from auditor.wecom.roster import parse_roster_row, read_roster_records
 from auditor.workspace import Workspace
 
@@ -156,11 +168,17 @@ class _Rejects:
 
 
 BATCH_ROWS = 50_000
+FLUSH_RECORDS = 200_000  # records read before the rows buffered are written (at a file's end)
 LOOKUP_ROWS, LOOKUP_BYTES = 2_000, 16 << 20  # records decided per msgid-index query batch
+Row = tuple[Any, ...]  # a lake row in MESSAGE_SCHEMA order, without raw and source
 Outcome = tuple[str, str | None] | RecordError  # (accepted or duplicate, date), or why it is rejected
 
 
 ROW_FIELDS = [f.name for f in lake.MESSAGE_SCHEMA if f.name not in ("raw", "source")]
+_MSGID, _MSGTYPE, _MSGTIME, _COVERAGE = (
+    ROW_FIELDS.index(n) for n in ("msgid", "msgtype", "msgtime", "text_coverage")
+)
+_row_of_dict = itemgetter(*ROW_FIELDS)
 
 
 class _MessageSink:
@@ -177,74 +195,134 @@ class _MessageSink:
         self.local_date = lake.LocalDates(ws.tz)
         self.resume = resume
         self.now_ms = now_ms
+        self.latest_ms = now_ms + FUTURE_SLACK_MS
         self.index = MsgidIndex(ws.msgid_index_path, ws.messages_dir)
         self.pending: dict[str, tuple[Entry, int]] = {}  # buffered (not yet in the lake): entry, row
         self.rows: Counter[str] = Counter()  # buffered rows per date
         self.lake_content: dict[str, dict[str, bytes]] = {}  # date → msgid → content_digest, on demand
-        # Per date: rows as parsed, their raw bytes, their sources; sealed into columns a batch at a time.
-        self.buffer: dict[str, tuple[list[dict[str, Any]], list[bytes], list[str]]] = defaultdict(
-            lambda: ([], [], [])
-        )
+        # Per date: rows, their raw bytes, their sources; sealed into columns a batch at a time.
+        self.buffer: dict[str, tuple[list[Row], list[bytes], list[str]]] = defaultdict(lambda: ([], [], []))
         self.generic: Counter[str] = Counter()  # msgtype → new messages read by the generic walk
         self.batches: dict[str, list[pa.Table]] = defaultdict(list)
         self.written: set[str] = set()
+        self.sender_kinds: dict[str, str] = {}
+        self.writer = ThreadPoolExecutor(1, thread_name_prefix="lake-writer")
+        self.writing: tuple[Future[list[tuple[str, Path]]], list[list[tuple[str, Entry]]]] | None = None
+        self.in_flight: dict[str, Entry] = {}  # handed to the writer, not indexed yet
 
-    def offer_all(self, records: Iterable[RawRecord]) -> Iterator[tuple[RawRecord, Outcome]]:
-        """Each record with its outcome, in order; looked up in the index a batch at a time."""
-        batch: list[tuple[RawRecord, dict[str, Any] | RecordError]] = []
+    def _row(self, record: RawRecord) -> tuple[RawRecord, Row]:
+        """The record (decoded, if it had to be) and its row; RecordError when it is rejected.
+
+        The common shape is read by msgspec straight into a row; anything else by parse_message."""
+        common = common_record(record.raw, self.latest_ms) if record.error is None else None
+        if common is None:
+            record = decoded(record)
+            if record.error is not None:
+                raise RecordError(record.error)
+            return record, _row_of_dict(parse_message(record.value, now_ms=self.now_ms))
+        sender = common.sender
+        kind = self.sender_kinds.get(sender)
+        if kind is None:
+            kind = self.sender_kinds[sender] = sender_kind(sender)
+        text, coverage = common_text(common)
+        row = (
+            common.msgid,
+            common.seq,
+            common.action,
+            common.msgtype,
+            sender,
+            kind,
+            common.tolist or [],
+            common.roomid or "",
+            common.msgtime,
+            text,
+            coverage,
+            None,
+        )
+        return record, row
+
+    def offer_all(self, records: Iterable[RawRecord], tally: FileReport, rejects: _Rejects) -> None:
+        """Decide every record — accepted, duplicate or rejected (into ``rejects``, with the
+        reason) — and count it in ``tally``; looked up in the index a batch at a time."""
+        batch: list[tuple[RawRecord, Row | RecordError]] = []
         size = 0
+        row_of = self._row
         for record in records:
             try:
-                if record.error is not None:
-                    raise RecordError(record.error)
-                batch.append((record, parse_message(record.value, now_ms=self.now_ms)))
+                batch.append(row_of(record))
             except RecordError as exc:  # kept without its traceback: no cycle for the collector
                 batch.append((record, exc.with_traceback(None)))
             size += len(record.raw)
             if len(batch) >= LOOKUP_ROWS or size >= LOOKUP_BYTES:
-                yield from self._decide(batch)
+                self._decide(batch, tally, rejects)
                 batch, size = [], 0
-        yield from self._decide(batch)
+        self._decide(batch, tally, rejects)
 
     def _decide(
-        self, batch: list[tuple[RawRecord, dict[str, Any] | RecordError]]
-    ) -> Iterator[tuple[RawRecord, Outcome]]:
-        stored = self.index.get_many([row["msgid"] for _, row in batch if isinstance(row, dict)])
+        self, batch: list[tuple[RawRecord, Row | RecordError]], tally: FileReport, rejects: _Rejects
+    ) -> None:
+        """One batch. A msgid seen nowhere yet (nearly all) is buffered right here; the others
+        go through ``_offer_known``."""
+        stored = self.index.get_many([row[_MSGID] for _, row in batch if type(row) is tuple])
+        in_flight, pending, counts, buffer = self.in_flight, self.pending, self.rows, self.buffer
+        local_date = self.local_date
+        accepted = duplicates = rejected = 0
+        dates: set[str] = set()
         for record, row in batch:
-            if isinstance(row, RecordError):
-                yield record, row
+            if type(row) is not tuple:
+                rejects.add(record, str(row))
+                rejected += 1
+                continue
+            msgid = row[_MSGID]
+            entry = stored.get(msgid)
+            if entry is None and in_flight:
+                entry = in_flight.get(msgid)
+            buffered = pending.get(msgid)
+            if entry is None and buffered is None:  # new
+                date = local_date(row[_MSGTIME])
+                source = f"{record.file}:{record.line}"
+                pending[msgid] = (Entry(raw_digest(record.raw), date, record.file, record.line), counts[date])
+                counts[date] += 1
+                dates.add(date)
+                if row[_COVERAGE] == "generic":
+                    self.generic[row[_MSGTYPE]] += 1
+                rows, raws, sources = buffer[date]
+                rows.append(row)
+                raws.append(record.raw)
+                sources.append(source)
+                if len(rows) >= BATCH_ROWS:
+                    self._seal(date)
+                accepted += 1
                 continue
             try:
-                yield record, self._offer(record, row, stored.get(row["msgid"]))
+                status, date = self._offer_known(record, msgid, buffered, buffered[0] if buffered else entry)
             except RecordError as exc:
-                yield record, exc
+                rejects.add(record, str(exc))
+                rejected += 1
+                continue
+            dates.add(date)
+            if status == "accepted":
+                accepted += 1
+            else:
+                duplicates += 1
+        tally.records += len(batch)
+        tally.accepted += accepted
+        tally.duplicates += duplicates
+        tally.rejected += rejected
+        tally.dates |= dates
+        self.written |= dates
 
-    def _offer(self, record: RawRecord, row: dict[str, Any], stored: Entry | None) -> tuple[str, str]:
-        msgid = row["msgid"]
-        digest = raw_digest(record.raw)  # the one hash of the record's bytes
-        buffered = self.pending.get(msgid)
-        known = buffered[0] if buffered else stored
-        if known is not None:
-            if known.digest != digest and not self._same_content(msgid, record, buffered, known):
-                raise RecordError(
-                    f"conflicting record reuses msgid {msgid!r}: {known.source} (date {known.date}) "
-                    "holds other content under it"
-                )
-            return ("accepted" if self.resume and known.source == record.source else "duplicate"), known.date
-        date = self.local_date(row["msgtime"])
-        source = record.source
-        self.pending[msgid] = (Entry(digest, date, source), self.rows[date])
-        self.rows[date] += 1
-        self.written.add(date)
-        if row["text_coverage"] == "generic":
-            self.generic[row["msgtype"]] += 1
-        rows, raws, sources = self.buffer[date]
-        rows.append(row)
-        raws.append(record.raw)
-        sources.append(source)
-        if len(rows) >= BATCH_ROWS:
-            self._seal(date)
-        return "accepted", date
+    def _offer_known(
+        self, record: RawRecord, msgid: str, buffered: tuple[Entry, int] | None, known: Entry
+    ) -> tuple[str, str]:
+        """A msgid this run buffered or the lake holds (``known``): the same record again (a
+        duplicate, or accepted when resuming from this very line) or a conflict (RecordError)."""
+        if known.digest != raw_digest(record.raw) and not self._same_content(msgid, record, buffered, known):
+            raise RecordError(
+                f"conflicting record reuses msgid {msgid!r}: {known.source} (date {known.date}) "
+                "holds other content under it"
+            )
+        return ("accepted" if self.resume and known.source == record.source else "duplicate"), known.date
 
     def _same_content(
         self, msgid: str, record: RawRecord, buffered: tuple[Entry, int] | None, known: Entry
@@ -253,7 +331,8 @@ class _MessageSink:
         as a JSONL line); rare, so the stored record is only read back then."""
         if buffered is not None:
             earlier = json.loads(self._buffered_raw(known.date, buffered[1]))
-            return content_digest(earlier) == content_digest(record.value)
+            return content_digest(earlier) == content_digest(decoded(record).value)
+        self._settle()  # the stored record may be in the file being written
         if known.date not in self.lake_content:
             table = lake.read_partition(
                 self.ws.messages_dir, known.date, lake.MESSAGE_SCHEMA, ["msgid", "raw"]
@@ -264,7 +343,7 @@ class _MessageSink:
                     table.column("msgid").to_pylist(), table.column("raw").to_pylist(), strict=True
                 )
             }
-        return self.lake_content[known.date].get(msgid) == content_digest(record.value)
+        return self.lake_content[known.date].get(msgid) == content_digest(decoded(record).value)
 
     def _buffered_raw(self, date: str, row: int) -> str:
         for table in self.batches[date]:
@@ -277,28 +356,59 @@ class _MessageSink:
         """Move buffered rows into a compact Arrow batch, a column at a time: Python objects cost
         ten times the bytes."""
         rows, raws, sources = self.buffer.pop(date)
-        columns: dict[str, Any] = {name: list(map(itemgetter(name), rows)) for name in ROW_FIELDS}
+        if not rows:
+            return
+        columns: dict[str, Any] = dict(zip(ROW_FIELDS, zip(*rows, strict=True), strict=True))
         columns["msgtime"] = pa.array(columns["msgtime"], pa.int64()).cast(lake.TIMESTAMP)
-        columns["raw"] = [raw.decode("utf-8") for raw in raws]
+        columns["raw"] = pa.array(raws, pa.binary()).cast(pa.string())  # checks the UTF-8
         columns["source"] = sources
         self.batches[date].append(
             pa.table([columns[f.name] for f in lake.MESSAGE_SCHEMA], schema=lake.MESSAGE_SCHEMA)
         )
 
     def flush(self) -> None:
-        """Write what this sink holds, one file per date; later files dedupe against it."""
+        """Hand what this sink holds to the writer thread, one file per date; later records dedupe
+        against it (``in_flight``) while it is written. Sorting, compressing and syncing Parquet run
+        outside the GIL, so the writer uses a second core while this thread reads on."""
         for date in list(self.buffer):
             self._seal(date)
-        for date in sorted(self.batches):
-            table = pa.concat_tables(self.batches.pop(date))
-            path = lake.append_messages(self.ws.messages_dir, date, table)
-            failpoints.reached("ingest-date-written")
-            self.index.add(path, [(m, self.pending.pop(m)[0]) for m in table.column("msgid").to_pylist()])
+        self._settle()
+        tables = [(date, pa.concat_tables(self.batches.pop(date))) for date in sorted(self.batches)]
+        if not tables:
+            return
+        entries = []
+        for date, table in tables:
+            entries.append([(m, self.pending.pop(m)[0]) for m in table.column("msgid").to_pylist()])
             self.rows[date] = 0
+        self.in_flight = {m: entry for group in entries for m, entry in group}
+        self.writing = (self.writer.submit(self._write, tables), entries)
+
+    def _write(self, tables: list[tuple[str, pa.Table]]) -> list[tuple[str, Path]]:
+        """In the writer thread: the lake files of one flush."""
+        written = []
+        for date, table in tables:
+            written.append((date, lake.append_messages(self.ws.messages_dir, date, table)))
+            failpoints.reached("ingest-date-written")
+        return written
+
+    def _settle(self) -> None:
+        """Wait for the write in flight (raising its error) and index its files: a lake file is
+        indexed only once it is whole."""
+        if self.writing is None:
+            return
+        future, entries = self.writing
+        self.writing = None
+        for (date, path), group in zip(future.result(), entries, strict=True):
+            self.index.add(path, group)
             self.lake_content.pop(date, None)
+        self.in_flight = {}
 
     def close(self) -> None:
-        self.index.close()
+        try:
+            self._settle()
+        finally:
+            self.writer.shutdown()
+            self.index.close()
 
 
 class _KeyedTable:
@@ -402,9 +512,9 @@ def _open_file(ws: Workspace, path: Path, limits: Limits) -> FileReport:
 
 @contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
-    """Reading a file allocates a few small dicts and lists per record that live until the file is
-    written; Python's cyclic collector would walk them again and again (half the time of parsing),
-    though they form no cycles. It is paused for one file at a time and runs again between files."""
+    """Ingest buffers a few small tuples and lists per record until they are written (up to
+    FLUSH_RECORDS records and a file); Python's cyclic collector would walk them again and again (a
+    full pass over them takes most of a second), though they form no cycles. It is paused for the run."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -441,17 +551,13 @@ def ingest(
     )
     roster = _KeyedTable(ws.roster_dir / "roster.parquet", lake.ROSTER_SCHEMA, itemgetter("userid"))
 
-    for path in files:
-        file_report = _open_file(ws, path, limits)
-        report.files.append(file_report)
-        if file_report.status == "ingested":
-            with _collector_paused():
-                _ingest_file(
-                    ws, path, file_report, limits, rejects, messages, (groups, members, roster), resume
-                )
-        if on_file:
-            on_file(file_report)
-    messages.close()
+    try:
+        with _collector_paused():
+            _ingest_files(
+                ws, files, report, limits, rejects, messages, (groups, members, roster), resume, on_file
+            )
+    finally:  # also after a failure: what was written whole is indexed, the writer thread ends
+        messages.close()
 
     # Small tables and the ledgers last, each write atomic.
     report.dates = sorted(messages.written)
@@ -464,6 +570,34 @@ def ingest(
         if file_report.status == "ingested":
             _write_file_ledger(ws.files_dir, file_report)
     return report
+
+
+def _ingest_files(
+    ws: Workspace,
+    files: list[Path],
+    report: IngestReport,
+    limits: Limits,
+    rejects: _Rejects,
+    messages: _MessageSink,
+    tables: tuple[_KeyedTable, _KeyedTable, _KeyedTable],
+    resume: bool,
+    on_file: Callable[[FileReport], None] | None,
+) -> None:
+    """Each file into the lake; messages handed to the writer whenever FLUSH_RECORDS were read."""
+    unwritten = 0  # message records read since the last write
+    for path in files:
+        file_report = _open_file(ws, path, limits)
+        report.files.append(file_report)
+        if file_report.status == "ingested":
+            _ingest_file(ws, path, file_report, limits, rejects, messages, tables, resume)
+            if file_report.kind == "messages":
+                unwritten += file_report.records
+                if unwritten >= FLUSH_RECORDS:
+                    messages.flush()
+                    unwritten = 0
+        if on_file:
+            on_file(file_report)
+    messages.flush()
 
 
 def _offer_small(
@@ -508,9 +642,10 @@ def _ingest_file(
     if kind == "roster":
         records = read_roster_records(path, name, limits.document_bytes)
     else:
-        records = read_records(path, limits, name)
+        records = read_records(path, limits, name, decode=kind != "messages")
     if kind == "messages":
-        outcomes = messages.offer_all(records)
+        messages.offer_all(records, file_report, rejects)
+        outcomes: Iterable[tuple[RawRecord, Outcome]] = ()
     else:
         outcomes = ((r, _offer_small(ws, kind, r, tables, resume)) for r in records)
     for record, outcome in outcomes:
@@ -526,9 +661,5 @@ def _ingest_file(
             file_report.accepted += 1
         else:
             file_report.duplicates += 1
-    if kind == "messages":
-        # Each input file's new rows are written when it is read: memory stays bounded by the
-        # largest file, and the parts are named by content, so a re-run writes the same files.
-        messages.flush()
     if file_report.records == 0:
         file_report.note = "empty file: no records"

@@ -31,10 +31,14 @@ CREATE TABLE IF NOT EXISTS msgids (
     msgid TEXT PRIMARY KEY,
     digest BLOB NOT NULL,   -- raw_digest of the stored record
     date TEXT NOT NULL,     -- its partition date
-    source TEXT NOT NULL    -- file:line it was first stored from
+    file INTEGER NOT NULL,  -- sources.id of the input file it was first stored from
+    line INTEGER NOT NULL   -- and its line there
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sources (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS files (name TEXT PRIMARY KEY) WITHOUT ROWID;  -- lake files indexed
 """
+# Input files are numbered in ``sources``: a row stays small (the B-tree of a million msgids fits the
+# page cache), and every record of a file shares its name.
 
 
 def raw_digest(raw: bytes) -> bytes:
@@ -56,7 +60,18 @@ def content_digest(value: Any) -> bytes:
 class Entry(NamedTuple):  # a tuple: one is made for every record ingested
     digest: bytes
     date: str
-    source: str
+    file: str
+    line: int
+
+    @property
+    def source(self) -> str:
+        """``file:line``, as the lake's ``source`` column names it."""
+        return f"{self.file}:{self.line}"
+
+
+def _source_parts(source: str) -> tuple[str, int]:
+    file, _, line = source.rpartition(":")
+    return file, int(line)
 
 
 class MsgidIndex:
@@ -71,6 +86,7 @@ class MsgidIndex:
             for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
                 stale.unlink(missing_ok=True)
             self.conn = self._open(path)
+        self.source_ids = {name: id_ for id_, name in self.conn.execute("SELECT id, name FROM sources")}
         self.sync()
 
     @staticmethod
@@ -81,6 +97,9 @@ class MsgidIndex:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: inserts of random msgids touch many pages
+            columns = [row[1] for row in conn.execute("PRAGMA table_info(msgids)")]
+            if "source" in columns:  # the layout before sources were numbered: derived, so rebuilt
+                conn.executescript("DROP TABLE msgids; DROP TABLE IF EXISTS files;")
             conn.executescript(SCHEMA)
             conn.execute("SELECT count(*) FROM files").fetchone()
         except sqlite3.DatabaseError:
@@ -115,7 +134,9 @@ class MsgidIndex:
             entries: list[tuple[str, Entry]] = []
             for batch in pq.ParquetFile(path).iter_batches(columns=["msgid", "raw", "source"]):
                 for msgid, raw, source in zip(*(c.to_pylist() for c in batch.columns), strict=True):
-                    entries.append((msgid, Entry(raw_digest(raw.encode("utf-8")), date, source)))
+                    entries.append(
+                        (msgid, Entry(raw_digest(raw.encode("utf-8")), date, *_source_parts(source)))
+                    )
             self._add(name, entries)
         self.conn.commit()
 
@@ -126,7 +147,10 @@ class MsgidIndex:
         for start in range(0, len(unique), LOOKUP_BATCH):
             keys = unique[start : start + LOOKUP_BATCH]
             marks = ",".join("?" * len(keys))
-            query = f"SELECT msgid, digest, date, source FROM msgids WHERE msgid IN ({marks})"
+            query = (
+                "SELECT msgid, digest, date, sources.name, line FROM msgids"
+                f" JOIN sources ON sources.id = msgids.file WHERE msgid IN ({marks})"
+            )
             for msgid, *entry in self.conn.execute(query, keys):
                 found[msgid] = Entry(*entry)
         return found
@@ -139,8 +163,14 @@ class MsgidIndex:
     def _add(self, name: str, entries: list[tuple[str, Entry]]) -> None:
         # OR IGNORE: the first stored row of a msgid is the one the index answers with (sorted
         # stays stable for equal msgids). In key order, the B-tree is filled page after page.
+        ids = self.source_ids
+        for file in {e.file for _, e in entries} - ids.keys():
+            ids[file] = self.conn.execute("INSERT INTO sources (name) VALUES (?)", (file,)).lastrowid
         self.conn.executemany(
-            "INSERT OR IGNORE INTO msgids VALUES (?, ?, ?, ?)",
-            sorted(((m, *e) for m, e in entries), key=itemgetter(0)),
+            "INSERT OR IGNORE INTO msgids VALUES (?, ?, ?, ?, ?)",
+            sorted(
+                ((m, digest, date, ids[file], line) for m, (digest, date, file, line) in entries),
+                key=itemgetter(0),
+            ),
         )
         self.conn.execute("INSERT OR IGNORE INTO files VALUES (?)", (name,))

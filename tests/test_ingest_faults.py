@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import base64
 import builtins
+import errno
 import gzip
 import hashlib
 import json
 import os
+import sqlite3
 import stat
 from pathlib import Path
 
@@ -342,3 +344,40 @@ def test_gunzip_in_small_steps_yields_the_exact_bytes(tmp_path_factory, members,
         assert truncated and b"".join(members).startswith(b"".join(out))
     else:
         assert not truncated and b"".join(out) == whole
+
+
+def test_an_index_in_the_old_layout_is_rebuilt_from_the_lake(ws, tmp_path):
+    ingest(ws, [write_jsonl(tmp_path / "a.jsonl", [message("m1")])])
+    ws.msgid_index_path.unlink()
+    old = sqlite3.connect(ws.msgid_index_path)
+    old.executescript(
+        "CREATE TABLE msgids (msgid TEXT PRIMARY KEY, digest BLOB NOT NULL, date TEXT NOT NULL,"
+        " source TEXT NOT NULL) WITHOUT ROWID; CREATE TABLE files (name TEXT PRIMARY KEY) WITHOUT ROWID;"
+        "INSERT INTO msgids VALUES ('stale', x'00', '2026-01-01', 'gone.jsonl:1');"
+    )
+    old.commit()
+    old.close()
+    index = MsgidIndex(ws.msgid_index_path, ws.messages_dir)
+    found = index.get_many(["m1", "stale"])
+    index.close()
+    assert list(found) == ["m1"]
+    assert found["m1"].source == f"{tmp_path / 'a.jsonl'}:1"
+
+
+def test_a_full_disk_fails_the_lake_write_and_the_rerun_stores_everything(ws, tmp_path, monkeypatch):
+    """The write runs in the writer thread; its error still ends the run, nothing half-written stays,
+    and the index holds nothing of it."""
+    path = write_jsonl(tmp_path / "a.jsonl", [message(f"m{i}", msgtime=BASE_MS + i) for i in range(5)])
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(lake.pq, "write_table", full)
+    with pytest.raises(OSError, match="No space left"):
+        ingest(ws, [path])
+    assert not [p for p in ws.lake.rglob("*") if p.is_file() and "messages" in p.parts]
+    monkeypatch.undo()
+    summary = ingest(ws, [path]).summary()
+    assert (summary["records"], summary["accepted"], summary["duplicates"]) == (5, 5, 0)
+    stored = lake.read_partition(ws.messages_dir, "2026-11-16", lake.MESSAGE_SCHEMA, ["msgid"])
+    assert sorted(stored.column("msgid").to_pylist()) == [f"m{i}" for i in range(5)]

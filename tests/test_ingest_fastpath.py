@@ -1,0 +1,168 @@
+"""The common-shape shortcut of ingest (msgspec Struct → row) against parse_message, the one parser.
+
+Whatever a record is, the shortcut either makes exactly parse_message's row of it or leaves it to
+parse_message; so a whole ingest with and without the shortcut writes the same lake and rejects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import tempfile
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from auditor import ingest as ingest_module
+from auditor.ingest import _MessageSink, _row_of_dict, ingest
+from auditor.wecom.files import NOT_DECODED, RawRecord
+from auditor.wecom.messages import EXTRACTORS, RecordError, common_record, parse_message
+from auditor.workspace import Workspace
+from tests.factories import BASE_MS, message
+
+NOW_MS = BASE_MS + 30 * 86_400_000
+DAY_MS = 86_400_000
+
+_texts = st.text(max_size=8)
+_msgtimes = st.one_of(
+    st.integers(BASE_MS - 3 * DAY_MS, BASE_MS + 3 * DAY_MS),
+    st.sampled_from(
+        [BASE_MS // 1000, NOW_MS + 2 * DAY_MS, 0, -1, 2**70, True, 1.5e12, None, "1794800000000"]
+    ),
+)
+_payloads = st.one_of(
+    st.fixed_dictionaries({"content": st.one_of(_texts, st.none(), st.lists(_texts, max_size=2))}),
+    st.fixed_dictionaries({"content": _texts, "extra": st.integers()}),
+    _texts,
+    st.none(),
+    st.just({}),
+)
+_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        "msgid": st.one_of(_texts, st.sampled_from(["", "  ", "m1"]), st.integers(0, 3), st.none()),
+        "action": st.sampled_from(["send", "recall", "switch", "delete", None, 1]),
+        "from": st.one_of(st.sampled_from(["zhangwei", "wo7", "wm8", "wb9", ""]), st.integers(), st.none()),
+        "tolist": st.one_of(
+            st.lists(_texts, max_size=3), st.none(), st.lists(st.integers(), min_size=1), _texts
+        ),
+        "roomid": st.one_of(_texts, st.none(), st.integers()),
+        "msgtime": _msgtimes,
+        "msgtype": st.sampled_from([*EXTRACTORS, "brand_new_type", "", None, 3]),
+        "seq": st.one_of(st.none(), st.integers(-(2**65), 2**65), st.booleans()),
+        "text": _payloads,
+        "image": st.one_of(st.just({"md5sum": "a", "filesize": 1}), _texts),
+        "revoke": st.just({"pre_msgid": "m0"}),
+        "encrypt_chat_msg": st.just("x"),
+    },
+)
+_drop = st.sets(
+    st.sampled_from(["msgid", "action", "from", "tolist", "roomid", "msgtime", "msgtype", "text"])
+)
+
+
+@st.composite
+def records(draw) -> bytes:
+    record = message(f"m{draw(st.integers(0, 5))}")
+    for key in draw(_drop):
+        record.pop(key, None)
+    record.update(draw(_fields))
+    return json.dumps(record, ensure_ascii=draw(st.booleans())).encode("utf-8")
+
+
+@pytest.fixture(scope="module")
+def sink(tmp_path_factory):
+    made = _MessageSink(Workspace(tmp_path_factory.mktemp("ws")), resume=False, now_ms=NOW_MS)
+    yield made
+    made.close()
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(raw=records())
+def test_the_shortcut_makes_parse_messages_row_or_leaves_the_record_to_it(sink, raw):
+    try:
+        expected = _row_of_dict(parse_message(json.loads(raw), now_ms=NOW_MS))
+    except RecordError:
+        expected = None
+    fast = common_record(raw, sink.latest_ms)
+    if fast is not None:  # taken by the shortcut: parse_message accepts it, with the same row
+        assert expected is not None
+    try:
+        _, row = sink._row(RawRecord("f.jsonl", 1, raw, NOT_DECODED))
+    except RecordError:
+        row = None
+    assert row == expected
+    if row is not None:
+        assert [type(v) for v in row] == [type(v) for v in expected]
+
+
+def test_the_common_shape_takes_the_usual_records_and_nothing_else():
+    latest = NOW_MS + DAY_MS
+    usual = [
+        message(),
+        message(msgtype="image", payload={"md5sum": "a"}, seq=3),
+        message(action="recall", roomid=None, tolist=None),
+    ]
+    for record in usual:
+        assert common_record(json.dumps(record, ensure_ascii=False).encode(), latest) is not None
+    others = [
+        message(msgtype="revoke", payload={"pre_msgid": "m0"}),  # pre_msgid
+        message(msgtype="file", payload={"filename": "a.xlsx"}),  # text from another payload
+        message(payload={"content": ["a", "b"]}),  # a list of strings: parse_message joins them
+        message(msgtime=BASE_MS // 1000),  # seconds: the reason comes from parse_message
+        message(msgid=" "),
+        message(action="switch"),
+    ]
+    for record in others:
+        assert common_record(json.dumps(record, ensure_ascii=False).encode(), latest) is None
+    assert common_record(b'{"msgid": "m1", "msgtime": NaN}', latest) is None
+    assert common_record(b"\xff", latest) is None
+
+
+def _good(i: int, t: int, text: str, msgtype: str) -> bytes:
+    payload = {"content": text} if msgtype == "text" else {"md5sum": text}
+    record = message(f"m{i}", msgtype=msgtype, payload=payload, msgtime=BASE_MS + t, seq=i)
+    return json.dumps(record, ensure_ascii=False).encode()
+
+
+_lines = st.lists(
+    st.one_of(
+        st.builds(
+            _good, st.integers(0, 12), st.integers(0, 2 * DAY_MS), _texts, st.sampled_from(["text", "image"])
+        ),
+        records(),
+        st.sampled_from([b"{}", b"[]", b"null", b'{"msgid":"x"', b"\xff\xfe", b"   "]),
+    ),
+    max_size=30,
+)
+
+
+def _outcome(paths: list[Path], root: Path, shortcut: bool) -> tuple:
+    ws = Workspace(root)
+    no_shortcut = mock.patch.object(ingest_module, "common_record", lambda raw, latest: None)
+    with contextlib.nullcontext() if shortcut else no_shortcut:
+        summary = ingest(ws, paths).summary()
+    lake = {str(p.relative_to(ws.root)): p.read_bytes() for p in sorted(ws.lake.rglob("*.parquet"))}
+    rejects = [p.read_bytes() for p in sorted(ws.rejects_dir.glob("*.jsonl"))]
+    summary.pop("rejects_file")
+    return summary, lake, rejects
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(files=st.lists(_lines, min_size=1, max_size=3))
+def test_ingest_with_and_without_the_shortcut_stores_and_rejects_the_same(files):
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for i, lines in enumerate(files):
+            path = Path(tmp, "in", f"f{i}.jsonl")
+            path.parent.mkdir(exist_ok=True)
+            path.write_bytes(b"\n".join(lines) + b"\n")
+            paths.append(path)
+        fast = _outcome(paths, Path(tmp, "fast"), shortcut=True)
+        slow = _outcome(paths, Path(tmp, "slow"), shortcut=False)
+    assert fast == slow
+    summary = fast[0]
+    assert summary["accepted"] + summary["duplicates"] + summary["rejected"] == summary["records"]
