@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
+import click
 import pytest
 
 from auditor.cli import cli
@@ -11,10 +14,29 @@ from tests.factories import message, write_jsonl
 
 
 def all_commands(group=cli, prefix=()):
-    for name, command in sorted(group.commands.items()):
+    """Every command path, through click's listing (the root group imports its commands lazily)."""
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
         yield (*prefix, name)
-        if hasattr(command, "commands"):
+        command = group.get_command(ctx, name)
+        if isinstance(command, click.Group):
             yield from all_commands(command, (*prefix, name))
+
+
+def test_the_root_group_lists_every_command_and_each_imports_only_when_used():
+    names = list(all_commands())
+    assert len([n for n in names if len(n) == 1]) == 21 and ("backup", "verify") in names
+    started = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, auditor.cli; print(sorted(m for m in sys.modules if m.startswith('auditor.')))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "auditor.console.commands" not in started.stdout and "auditor.evidence" not in started.stdout
 
 
 @pytest.mark.parametrize("command", list(all_commands()), ids=" ".join)

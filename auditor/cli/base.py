@@ -9,6 +9,7 @@ the work is still done) or a damaged lake or ledger, 75 locked, 143 stopped by S
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import os
 import signal
 import sys
@@ -36,7 +37,24 @@ Exit codes:
 
 
 class AuditorGroup(click.Group):
-    """Turns AuditorError into a one-line message and its exit code; never a traceback."""
+    """Turns AuditorError into a one-line message and its exit code; never a traceback.
+
+    Commands named in ``lazy`` (name → "module:attribute") are imported only when run or listed:
+    a nightly run does not pay for importing the console, evidence export and every detector's
+    module just to start (about 0.6 CPU s of each run)."""
+
+    def __init__(self, *args, lazy: dict[str, str] | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in self.lazy:
+            module, attribute = self.lazy[name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context):
         try:

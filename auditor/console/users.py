@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import os
 import re
 import secrets
@@ -48,8 +49,13 @@ CREATE TABLE saved_filters (            -- a reviewer's named queue filters (the
 """
 
 _hasher = PasswordHasher()
-# verified against when the name is unknown, so a wrong name costs the same time as a wrong password
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown, so a wrong name costs the same time as a wrong
+    password; made on the first sign-in, not at import (every CLI run would pay for it)."""
+    return _hasher.hash("not a password of anyone")
 
 
 @dataclass(frozen=True)
@@ -174,7 +180,7 @@ class UserStore:
     def authenticate(self, name: str, password: str) -> User | None:
         """The account when the password is right, else None (unknown names included)."""
         row = self.db.execute("SELECT name, role, password FROM users WHERE name = ?", (name,)).fetchone()
-        digest = row[2] if row and row[2] else _DUMMY_HASH
+        digest = row[2] if row and row[2] else _dummy_hash()
         try:
             _hasher.verify(digest, password)
         except (VerificationError, InvalidHashError):
