@@ -14,7 +14,10 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 import opencc
+
+from auditor.text.batch import SEPARATOR, CodepointTable, Joined, codepoints, nfkc
 
 # Characters that are real sentence punctuation in Chinese and must keep words apart. The
 # enumeration comma 、, the ellipsis … and dashes are not among them: 婊、、子 and 婊…子 are
@@ -254,3 +257,127 @@ def fold_width(text: str) -> Normalized:
             chars.append(out)
             origin.append(i)
     return Normalized("".join(chars), tuple(origin), len(text))
+
+
+_FAST_SAFE_CHARS = np.array(sorted(map(ord, "，。！？；：")), dtype=np.uint32)
+_noise_table = CodepointTable(_is_noise)
+
+
+def normalize_many(texts: list[str]) -> list[Normalized]:
+    """``normalize`` of every text, equal to it text by text, computed over the joined batch.
+
+    NFKC, case folding and OpenCC run once over the batch; whether a text is already normal, where
+    its noise runs are and whether they split a word are numpy passes plus a few Python steps per
+    noise run. A text the batch cannot vouch for (one holding a separator, a zero-width or composing
+    character, a conversion that changes its length, a repeat to collapse) goes through ``normalize``.
+    """
+    out: list[Normalized | None] = [None] * len(texts)
+    joined = Joined.of(texts)
+    text = joined.joined
+    if text.count(SEPARATOR) != len(texts) - 1:  # rare: a text holds the separator itself
+        return [normalize(t) for t in texts]
+    points = codepoints(text)
+    separator = points == 0
+    # Already normal (``normalize``'s own shortcut): safe characters only, nothing to convert or collapse.
+    unsafe = ~(
+        ((points >= 0x4E00) & (points <= 0x9FFF))
+        | ((points >= ord("a")) & (points <= ord("z")))
+        | ((points >= ord("0")) & (points <= ord("9")))
+        | np.isin(points, _FAST_SAFE_CHARS)
+        | separator
+    )
+    slow = joined.rows_with(unsafe)
+    simplified = t2s_converter().convert(text)
+    converted = (
+        np.array([a != b for a, b in zip(simplified.split(SEPARATOR), texts, strict=True)])
+        if len(simplified) != len(text)
+        else joined.rows_with(codepoints(simplified) != points)
+    )
+    # ``_ANY_REPEAT`` (any character but a newline three times running), as one comparison
+    triple = (points[:-2] == points[1:-1]) & (points[1:-1] == points[2:]) & (points[:-2] > 0) & (points[:-2] != 10)
+    repeats = joined.rows_with(np.concatenate([triple, np.zeros(min(2, len(points)), dtype=bool)]))
+    for i in np.flatnonzero(~(slow | converted | repeats)).tolist():
+        out[i] = Normalized(texts[i], None, len(texts[i]))
+    # The rest, as ``normalize`` takes them: fold, simplify, drop noise, collapse repeats.
+    alone = _rows_matching(ZERO_WIDTH, text, joined) | _rows_matching(COMPOSING, text, joined)
+    folded = nfkc(text).casefold()
+    simple = t2s_converter().convert(folded)
+    pieces = simple.split(SEPARATOR)
+    if len(folded) != len(text) or len(simple) != len(text):  # a text changed length: it goes alone
+        alone |= np.array(
+            [
+                len(a) != len(t) or len(b) != len(t)
+                for a, b, t in zip(folded.split(SEPARATOR), pieces, texts, strict=True)
+            ]
+        )
+        simple = SEPARATOR.join(t if alone[i] else pieces[i] for i, t in enumerate(texts))
+    full = np.flatnonzero(slow | converted | repeats).tolist()
+    drops = _dropped_runs(text, simple, points, separator, joined, alone)
+    for i in full:
+        if alone[i]:
+            out[i] = normalize(texts[i])
+            continue
+        original, chars = texts[i], pieces[i]
+        runs = drops.get(i)
+        if runs is None:
+            origin = _identity(len(original))
+        else:
+            kept, origin, last = [], [], 0
+            for start, end in runs:
+                kept.append(chars[last:start])
+                origin += range(last, start)
+                last = end
+            kept.append(chars[last:])
+            origin += range(last, len(chars))
+            chars = "".join(kept)
+        if _CJK_REPEAT.search(chars):
+            out[i] = normalize(original)
+        elif runs is None and chars == original:
+            out[i] = Normalized(original, None, len(original))
+        else:
+            out[i] = Normalized(chars, origin if runs is None else tuple(origin), len(original))
+    return out  # type: ignore[return-value]
+
+
+@lru_cache(maxsize=4096)
+def _identity(length: int) -> tuple[int, ...]:
+    """``tuple(range(length))``, shared: most texts keep every character where it is."""
+    return tuple(range(length))
+
+
+def _rows_matching(pattern: re.Pattern[str], text: str, joined: Joined) -> np.ndarray:
+    """Per text, whether ``pattern`` (which never matches across a separator) matches in it."""
+    found = np.zeros(len(joined.starts), dtype=bool)
+    positions = [m.start() for m in pattern.finditer(text)]
+    if positions:
+        found[joined.rows(np.array(positions))] = True
+    return found
+
+
+def _dropped_runs(
+    text: str, chars: str, points: np.ndarray, separator: np.ndarray, joined: Joined, skip: np.ndarray
+) -> dict[int, list[tuple[int, int]]]:
+    """Per text (not in ``skip``), the noise runs ``_drop_noise`` drops, in text offsets.
+
+    ``text`` is the joined originals and ``chars`` the joined folded, simplified texts, one character
+    for one; a separator is never noise and bounds every run like the end of a text does, so
+    ``_joins`` reads the same neighbours in the joined strings as in one text alone.
+    """
+    noise = _noise_table(points) & ~separator
+    edges = np.diff(noise.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    rows = joined.rows(starts)
+    text_start, text_end = joined.starts[rows], joined.starts[rows] + joined.lengths[rows]
+    keep = (starts > text_start) & (ends < text_end) & (ends - starts <= _NOISE_MAX) & ~skip[rows]
+    if not keep.any():
+        return {}
+    abbreviations = [m.span() for m in _ABBREVIATION.finditer(chars)] if "." in chars else []
+    out: dict[int, list[tuple[int, int]]] = {}
+    for i, j, row, offset in zip(
+        starts[keep].tolist(), ends[keep].tolist(), rows[keep].tolist(), text_start[keep].tolist(), strict=True
+    ):
+        if abbreviations and any(a <= i < b for a, b in abbreviations):
+            continue
+        if _joins(chars, i - 1, j, text[i:j]):  # type: ignore[arg-type]
+            out.setdefault(row, []).append((i - offset, j - offset))
+    return out
