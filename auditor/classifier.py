@@ -140,8 +140,13 @@ class TextModel:
         if not texts:
             return Assessment(np.zeros(0), np.zeros((0, self.featurizer.n_cues), dtype=np.float32))
         batch = self.featurizer.batch(texts)
+        return self.assess_prepared(batch, self.featurizer.ngrams(batch))
+
+    def assess_prepared(self, batch: Batch, occ: Occurrences) -> Assessment:
+        """``assess`` of a batch already prepared and hashed: every model's featurizer prepares and hashes
+        alike (``CHAR_NGRAMS``, ``HASH_BITS``), so models reading the same texts share that work."""
         cues = self.featurizer.cues(batch)
-        return Assessment(self.calibrate(self.decision(self.featurizer.ngrams(batch), cues)), cues)
+        return Assessment(self.calibrate(self.decision(occ, cues)), cues)
 
     def scores(self, texts: list[str]) -> np.ndarray:
         """Calibrated probability of the model's category per text."""

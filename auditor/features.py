@@ -10,11 +10,11 @@ slicing its own n-grams back out (``start``, ``n``).
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
 
+from auditor.text.batch import nfkc
 from auditor.text.normalize import t2s_converter
 
 SEPARATOR = "\n"  # never inside a prepared text (newlines become spaces), never part of an n-gram
@@ -40,7 +40,7 @@ def prepare_many(texts: list[str]) -> Batch:
     """The batch prepared at once: NFKC, case folding and traditional → simplified are three C calls
     over the joined texts instead of a normalization per text."""
     joined = SEPARATOR.join(t.replace(SEPARATOR, " ") for t in texts)
-    joined = t2s_converter().convert(unicodedata.normalize("NFKC", joined).casefold())
+    joined = t2s_converter().convert(nfkc(joined, SEPARATOR).casefold())
     codepoints = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
     separators = np.flatnonzero(codepoints == ord(SEPARATOR))
     if len(separators) != max(0, len(texts) - 1):  # a conversion that made or ate a separator: never silently

@@ -13,6 +13,7 @@ spaces is pinyin split into syllables (``cao ni ma``): it also matches with the 
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable
@@ -24,6 +25,7 @@ import ahocorasick
 from auditor.categories import SEVERITIES
 from auditor.errors import AuditorError
 from auditor.resources import data_dir
+from auditor.text.batch import SEPARATOR, Joined
 from auditor.text.normalize import Normalized, normalize
 
 # file stem → default severity for its terms. Files not listed here are plain term sets.
@@ -184,4 +186,21 @@ class Lexicon:
             orig_start, orig_end = norm.span(start, end)
             for entry in entries:
                 out.append(Match(entry, start, end, orig_start, orig_end))
+        return out
+
+    def find_many(self, norms: list[Normalized]) -> list[list[Match]]:
+        """``find`` for every text of a batch, in one automaton pass over the joined batch."""
+        out: list[list[Match]] = [[] for _ in norms]
+        if not self.words:
+            return out
+        joined = Joined.of([norm.text for norm in norms])
+        if joined.joined.count(SEPARATOR) != len(norms) - 1:  # rare: a text holds the separator itself
+            return [self.find(norm) for norm in norms]
+        starts = joined.starts.tolist()
+        for end_index, (length, entries) in self.automaton.iter(joined.joined):
+            row = bisect.bisect_right(starts, end_index) - 1
+            end = end_index + 1 - starts[row]
+            start = end - length
+            orig_start, orig_end = norms[row].span(start, end)
+            out[row] += [Match(entry, start, end, orig_start, orig_end) for entry in entries]
         return out

@@ -8,12 +8,16 @@ Files and texts with fewer than ``min_chars`` letters are left to the rules.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from auditor.detectors.base import Hit, TextView
+from auditor.detectors.base import Hit, TextBatch, TextView
 from auditor.errors import AuditorError
 from auditor.resources import model_for
-from auditor.text.model_view import VIEW, view
+from auditor.text.batch import CodepointTable, Joined, codepoints
+from auditor.text.model_view import VIEW, view, view_many
+
+_letters = CodepointTable(str.isalpha)
 
 
 class LearnedScorer:
@@ -29,17 +33,32 @@ class LearnedScorer:
         self.threshold = float(settings["threshold"] or self.model.meta["threshold"])
         self.cue_threshold = min(float(settings["cue_threshold"]), self.threshold)
 
-    def scores(self, views: list[TextView]) -> dict[int, float]:
-        """Score per position of the views the model judges (not files, not too short)."""
-        read = {i: view(v.text) for i, v in enumerate(views) if not v.is_file}
+    def scores(self, batch: TextBatch) -> dict[int, float]:
+        """Score per position of the texts the model judges (not files, not too short)."""
+        texts = batch.texts
+        rows = [i for i, v in enumerate(batch.views) if not v.is_file]
+        read = view_many([texts[i] for i in rows])
         # Letters (any script), not characters: a phone number or a sum alone is the rules' business.
-        judged = [
-            i for i, text in read.items() if sum(ch.isalpha() for ch in text) >= self.settings["min_chars"]
-        ]
+        joined = Joined.of(read)
+        letters = joined.counts(_letters(codepoints(joined.joined)))
+        judged = [k for k, n in enumerate(letters.tolist()) if n >= self.settings["min_chars"]]
         if not judged:
             return {}
-        scores = self.model.scores([read[i] for i in judged])
-        return {i: float(s) for i, s in zip(judged, scores, strict=True)}
+        key = ("model view", tuple(rows[k] for k in judged))
+        if key not in batch.shared:  # the rumor and ad models read the same texts the same way
+            prepared = self.model.featurizer.batch([read[k] for k in judged])
+            batch.shared[key] = (prepared, self.model.featurizer.ngrams(prepared))
+        scores = self.model.assess_prepared(*batch.shared[key]).scores
+        return {rows[k]: float(s) for k, s in zip(judged, scores, strict=True)}
+
+    def hits(self, batch: TextBatch, cues: Callable[[TextView], dict[str, list[str]]]) -> dict[int, Hit]:
+        """The model's hits per text position; ``cues`` (the rule cues of a text) is asked only for
+        texts whose score could fire with a cue."""
+        found = {}
+        for i, score in self.scores(batch).items():
+            if score >= self.cue_threshold and (hit := self.hit(batch.views[i], score, cues(batch.views[i]))):
+                found[i] = hit
+        return found
 
     def hit(self, text_view: TextView, score: float, cues: dict[str, list[str]]) -> Hit | None:
         """The model's hit for one scored text, or None; ``cues`` are the rule cues found in it."""

@@ -12,7 +12,7 @@ import datetime as dt
 import re
 
 from auditor.detectors import register
-from auditor.detectors.base import Hit, Prefilter, Sensitive, TextDetector, TextView
+from auditor.detectors.base import Hit, Prefilter, Sensitive, TextBatch, TextDetector, TextView
 
 MOBILE = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[\s-]?)?(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
 # 18 characters, or grouped as written on forms: 110105 19491231 002X
@@ -125,8 +125,5 @@ class PersonalData(TextDetector):
             )
         return hits
 
-    def scan_many(self, views: list[TextView]) -> list[list[Hit]]:
-        out: list[list[Hit]] = [[] for _ in views]
-        for i in PREFILTER.candidates([v.text for v in views]):
-            out[i] = self.scan(views[i])
-        return out
+    def candidates(self, batch: TextBatch) -> list[int]:
+        return PREFILTER.candidates(batch.texts)

@@ -43,15 +43,21 @@ class Joined:
         """The text each position of ``joined`` lies in (a separator counts to the text after it)."""
         return np.searchsorted(self.starts, positions, side="right") - 1
 
+    def _inside(self, flags: np.ndarray) -> np.ndarray:
+        """Positions of set flags, the separators between texts left out (a text may hold a NUL)."""
+        flags = flags.copy()
+        flags[self.starts[1:] - 1] = False
+        return np.flatnonzero(flags)
+
     def rows_with(self, flags: np.ndarray) -> np.ndarray:
-        """Per text, whether any of its characters has ``flags`` set (separators must be False)."""
+        """Per text, whether any of its characters has ``flags`` set."""
         found = np.zeros(len(self.starts), dtype=bool)
-        found[self.rows(np.flatnonzero(flags))] = True
+        found[self.rows(self._inside(flags))] = True
         return found
 
     def counts(self, flags: np.ndarray) -> np.ndarray:
-        """Per text, how many of its characters have ``flags`` set (separators must be False)."""
-        return np.bincount(self.rows(np.flatnonzero(flags)), minlength=len(self.starts))
+        """Per text, how many of its characters have ``flags`` set."""
+        return np.bincount(self.rows(self._inside(flags)), minlength=len(self.starts))
 
 
 class CodepointTable:
@@ -75,7 +81,7 @@ class CodepointTable:
 
 
 def _nfkc_kind(ch: str) -> tuple[int, int]:
-    """(kind, code point of NFKC(ch), or of ch itself for kind 2): 0 stays as it is, 1 becomes that one character, 2 needs real NFKC.
+    """(kind, code point): 0 stays as it is, 1 becomes that one character (NFKC(ch)), 2 needs real NFKC.
 
     A character is only ever mapped alone (kinds 0 and 1) when neither it nor its image can take part in
     a composition or a reordering with a neighbour: its image is one starter (canonical combining class 0)

@@ -294,7 +294,9 @@ def normalize_many(texts: list[str]) -> list[Normalized]:
         else joined.rows_with(codepoints(simplified) != points)
     )
     # ``_ANY_REPEAT`` (any character but a newline three times running), as one comparison
-    triple = (points[:-2] == points[1:-1]) & (points[1:-1] == points[2:]) & (points[:-2] > 0) & (points[:-2] != 10)
+    triple = (
+        (points[:-2] == points[1:-1]) & (points[1:-1] == points[2:]) & (points[:-2] > 0) & (points[:-2] != 10)
+    )
     repeats = joined.rows_with(np.concatenate([triple, np.zeros(min(2, len(points)), dtype=bool)]))
     for i in np.flatnonzero(~(slow | converted | repeats)).tolist():
         out[i] = Normalized(texts[i], None, len(texts[i]))
@@ -374,7 +376,11 @@ def _dropped_runs(
     abbreviations = [m.span() for m in _ABBREVIATION.finditer(chars)] if "." in chars else []
     out: dict[int, list[tuple[int, int]]] = {}
     for i, j, row, offset in zip(
-        starts[keep].tolist(), ends[keep].tolist(), rows[keep].tolist(), text_start[keep].tolist(), strict=True
+        starts[keep].tolist(),
+        ends[keep].tolist(),
+        rows[keep].tolist(),
+        text_start[keep].tolist(),
+        strict=True,
     ):
         if abbreviations and any(a <= i < b for a, b in abbreviations):
             continue
