@@ -58,8 +58,8 @@ class Featurizer:
     def batch(self, texts: list[str]) -> Batch:
         return prepare_many(texts)
 
-    def ngrams(self, batch: Batch) -> Occurrences:
-        return char_ngrams(batch, CHAR_NGRAMS, HASH_BITS)
+    def ngrams(self, batch: Batch, *, positions: bool = True) -> Occurrences:
+        return char_ngrams(batch, CHAR_NGRAMS, HASH_BITS, positions=positions)
 
     def cues(self, batch: Batch) -> np.ndarray:
         if self.matcher is None:
@@ -71,11 +71,15 @@ class Featurizer:
         return CUES if self.cue_lists is not None else ()
 
 
-def occurrence_norms(occ: Occurrences, idf: np.ndarray, prior: float) -> np.ndarray:
+def occurrence_norms(
+    occ: Occurrences, idf: np.ndarray, prior: float, idf_squared: np.ndarray | None = None
+) -> np.ndarray:
     """Per text, sqrt(prior + Σ idf² over its n-gram occurrences): what every n-gram value is divided
     by. Without the prior (plain L2) the three n-grams of 为什么？ weigh as much as a paragraph's
-    hundred, so a short question scores like a tirade; the prior counts as some neutral n-grams."""
-    sums = np.bincount(occ.row, weights=idf[occ.bucket].astype(np.float64) ** 2, minlength=occ.n_texts)
+    hundred, so a short question scores like a tirade; the prior counts as some neutral n-grams.
+    ``idf_squared`` (``idf`` as float64, squared) saves a scorer the conversion per batch."""
+    squares = idf_squared[occ.bucket] if idf_squared is not None else idf[occ.bucket].astype(np.float64) ** 2
+    sums = np.bincount(occ.row, weights=squares, minlength=occ.n_texts)
     norms = np.sqrt(sums + prior)
     norms[norms == 0] = 1.0
     return norms
@@ -125,9 +129,13 @@ class TextModel:
     def _gram_weight(self) -> np.ndarray:
         return (self.idf * self.coef[:N_FEATURES]).astype(np.float64)
 
+    @functools.cached_property
+    def _idf_squared(self) -> np.ndarray:
+        return self.idf.astype(np.float64) ** 2
+
     def decision(self, occ: Occurrences, cues: np.ndarray) -> np.ndarray:
         """The logistic regression's decision value, straight from the occurrences."""
-        norms = occurrence_norms(occ, self.idf, self.meta["norm_prior"])
+        norms = occurrence_norms(occ, self.idf, self.meta["norm_prior"], self._idf_squared)
         grams = np.bincount(occ.row, weights=self._gram_weight[occ.bucket], minlength=occ.n_texts)
         return grams / norms + cues @ self.coef[N_FEATURES:].astype(np.float64) + self.intercept
 
@@ -140,7 +148,7 @@ class TextModel:
         if not texts:
             return Assessment(np.zeros(0), np.zeros((0, self.featurizer.n_cues), dtype=np.float32))
         batch = self.featurizer.batch(texts)
-        return self.assess_prepared(batch, self.featurizer.ngrams(batch))
+        return self.assess_prepared(batch, self.featurizer.ngrams(batch, positions=False))
 
     def assess_prepared(self, batch: Batch, occ: Occurrences) -> Assessment:
         """``assess`` of a batch already prepared and hashed: every model's featurizer prepares and hashes

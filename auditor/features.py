@@ -59,40 +59,52 @@ class Occurrences:
     n_texts: int
 
 
-def char_ngrams(batch: Batch, ngrams: tuple[int, int], bits: int) -> Occurrences:
+def char_ngrams(batch: Batch, ngrams: tuple[int, int], bits: int, *, positions: bool = True) -> Occurrences:
     """Hash every character n-gram (lengths ``ngrams[0]``…``ngrams[1]``) of a prepared batch into
-    ``2**bits`` buckets. Deterministic across runs, platforms and processes."""
+    ``2**bits`` buckets. Deterministic across runs, platforms and processes. Without ``positions``
+    (scoring, which needs only text and bucket) ``start`` and ``n`` are left empty."""
     n_texts = batch.n_texts
     cp = batch.codepoints.astype(np.uint64)
-    seps_before = np.concatenate(([0], np.cumsum(cp == ord(SEPARATOR))))  # separators in cp[:i]
+    separator = cp == ord(SEPARATOR)
+    seps_before = np.concatenate(([0], np.cumsum(separator)))  # separators in cp[:i]
     text_start = np.concatenate(([0], batch.separators + 1))
     shift = np.uint64(64 - bits)
     rows, buckets, starts, lengths = [], [], [], []
     rolling = np.zeros(0, dtype=np.uint64)
+    clear = ~separator  # clear[i]: no separator in cp[i : i + n]
     with np.errstate(over="ignore"):  # the hash wraps modulo 2**64 by design
         for n in range(1, ngrams[1] + 1):
             count = len(cp) - n + 1
             if count <= 0:
                 break
-            rolling = cp[:count].copy() if n == 1 else rolling[:count] * _PRIME + cp[n - 1 :]
+            if n == 1:
+                rolling = cp.copy()
+            else:
+                rolling = rolling[:count] * _PRIME
+                rolling += cp[n - 1 :]
+                clear = clear[:count] & ~separator[n - 1 :]
             if n < ngrams[0]:
                 continue
-            at = np.flatnonzero(seps_before[n : n + count] == seps_before[:count])
-            mixed = (rolling[at] + np.uint64(n) * _LENGTH_SALT) * _MIX
+            at = np.flatnonzero(clear)
+            mixed = rolling[at]
+            mixed += np.uint64(n) * _LENGTH_SALT
+            mixed *= _MIX
             mixed ^= mixed >> np.uint64(29)
             mixed *= _MIX
+            mixed >>= shift
             row = seps_before[at]
             rows.append(row)
-            buckets.append((mixed >> shift).astype(np.int64))
-            starts.append(at - text_start[row])
-            lengths.append(np.full(len(at), n, dtype=np.int8))
+            buckets.append(mixed.view(np.int64))  # below 2**bits: the same value as a signed integer
+            if positions:
+                starts.append(at - text_start[row])
+                lengths.append(np.full(len(at), n, dtype=np.int8))
+    empty = np.zeros(0, dtype=np.int64)
     if not rows:
-        empty = np.zeros(0, dtype=np.int64)
         return Occurrences(empty, empty, empty, np.zeros(0, dtype=np.int8), n_texts)
     return Occurrences(
         np.concatenate(rows),
         np.concatenate(buckets),
-        np.concatenate(starts),
-        np.concatenate(lengths),
+        np.concatenate(starts) if positions else empty,
+        np.concatenate(lengths) if positions else np.zeros(0, dtype=np.int8),
         n_texts,
     )

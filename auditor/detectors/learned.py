@@ -35,19 +35,14 @@ class LearnedScorer:
 
     def scores(self, batch: TextBatch) -> dict[int, float]:
         """Score per position of the texts the model judges (not files, not too short)."""
-        texts = batch.texts
-        rows = [i for i, v in enumerate(batch.views) if not v.is_file]
-        read = view_many([texts[i] for i in rows])
-        # Letters (any script), not characters: a phone number or a sum alone is the rules' business.
-        joined = Joined.of(read)
-        letters = joined.counts(_letters(codepoints(joined.joined)))
-        judged = [k for k, n in enumerate(letters.tolist()) if n >= self.settings["min_chars"]]
+        rows, read, letters = _read(batch)
+        judged = [k for k, n in enumerate(letters) if n >= self.settings["min_chars"]]
         if not judged:
             return {}
-        key = ("model view", tuple(rows[k] for k in judged))
+        key = ("model view", tuple(judged))
         if key not in batch.shared:  # the rumor and ad models read the same texts the same way
             prepared = self.model.featurizer.batch([read[k] for k in judged])
-            batch.shared[key] = (prepared, self.model.featurizer.ngrams(prepared))
+            batch.shared[key] = (prepared, self.model.featurizer.ngrams(prepared, positions=False))
         scores = self.model.assess_prepared(*batch.shared[key]).scores
         return {rows[k]: float(s) for k, s in zip(judged, scores, strict=True)}
 
@@ -81,3 +76,15 @@ class LearnedScorer:
         return Hit(
             self.category, rule, "medium", 0, len(text_view.text), score=round(score, 4), evidence=evidence
         )
+
+
+def _read(batch: TextBatch) -> tuple[list[int], list[str], list[int]]:
+    """The positions of a batch's texts that are not files, what the models read of each, and how many
+    letters (any script) that has. Computed once per batch for every learned detector."""
+    if "model view" not in batch.shared:
+        rows = [i for i, v in enumerate(batch.views) if not v.is_file]
+        read = view_many([batch.texts[i] for i in rows])
+        # Letters, not characters: a phone number or a sum alone is the rules' business.
+        joined = Joined.of(read)
+        batch.shared["model view"] = rows, read, joined.counts(_letters(codepoints(joined.joined))).tolist()
+    return batch.shared["model view"]
