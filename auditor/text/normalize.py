@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 import opencc
@@ -61,9 +61,9 @@ def t2s_converter() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
-@dataclass(frozen=True)
-class Normalized:
-    """Normalized ``text``; ``origin[i]`` is the index in the original of ``text[i]``."""
+class Normalized(NamedTuple):
+    """Normalized ``text``; ``origin[i]`` is the index in the original of ``text[i]``. (A named tuple:
+    a batch makes one per text, and a frozen dataclass costs several times as much to build.)"""
 
     text: str
     origin: tuple[int, ...] | None  # None: identity (the common case, no copy needed)
@@ -294,9 +294,7 @@ def normalize_many(texts: list[str]) -> list[Normalized]:
         else joined.rows_with(codepoints(simplified) != points)
     )
     # ``_ANY_REPEAT`` (any character but a newline three times running), as one comparison
-    triple = (
-        (points[:-2] == points[1:-1]) & (points[1:-1] == points[2:]) & (points[:-2] > 0) & (points[:-2] != 10)
-    )
+    triple = _triples(points) & (points[:-2] > 0) & (points[:-2] != 10)
     repeats = joined.rows_with(np.concatenate([triple, np.zeros(min(2, len(points)), dtype=bool)]))
     for i in np.flatnonzero(~(slow | converted | repeats)).tolist():
         out[i] = Normalized(texts[i], None, len(texts[i]))
@@ -315,15 +313,17 @@ def normalize_many(texts: list[str]) -> list[Normalized]:
         simple = SEPARATOR.join(t if alone[i] else pieces[i] for i, t in enumerate(texts))
     full = np.flatnonzero(slow | converted | repeats).tolist()
     drops = _dropped_runs(text, simple, points, separator, joined, alone)
+    # ``_CJK_REPEAT`` in the folded texts, as one comparison (a text with dropped noise is searched alone)
+    folded_points = codepoints(simple)
+    cjk_triple = _triples(folded_points) & _is_cjk_points(folded_points[:-2])
+    collapses = joined.rows_with(np.concatenate([cjk_triple, np.zeros(min(2, len(points)), dtype=bool)]))
+    collapses &= ~np.isin(np.arange(len(texts)), list(drops))  # those are searched once their noise is gone
+    by_itself = (alone | collapses).tolist()
     for i in full:
-        if alone[i]:
-            out[i] = normalize(texts[i])
-            continue
         original, chars = texts[i], pieces[i]
-        runs = drops.get(i)
-        if runs is None:
-            origin = _identity(len(original))
-        else:
+        if by_itself[i]:
+            out[i] = normalize(original)
+        elif (runs := drops.get(i)) is not None:
             kept, origin, last = [], [], 0
             for start, end in runs:
                 kept.append(chars[last:start])
@@ -332,12 +332,15 @@ def normalize_many(texts: list[str]) -> list[Normalized]:
             kept.append(chars[last:])
             origin += range(last, len(chars))
             chars = "".join(kept)
-        if _CJK_REPEAT.search(chars):
-            out[i] = normalize(original)
-        elif runs is None and chars == original:
+            out[i] = (
+                normalize(original)
+                if _CJK_REPEAT.search(chars)
+                else Normalized(chars, tuple(origin), len(original))
+            )
+        elif chars == original:
             out[i] = Normalized(original, None, len(original))
         else:
-            out[i] = Normalized(chars, origin if runs is None else tuple(origin), len(original))
+            out[i] = Normalized(chars, _identity(len(original)), len(original))
     return out  # type: ignore[return-value]
 
 
@@ -345,6 +348,20 @@ def normalize_many(texts: list[str]) -> list[Normalized]:
 def _identity(length: int) -> tuple[int, ...]:
     """``tuple(range(length))``, shared: most texts keep every character where it is."""
     return tuple(range(length))
+
+
+def _triples(points: np.ndarray) -> np.ndarray:
+    """Where a code point starts a run of three equal ones (two shorter than ``points``)."""
+    return (points[:-2] == points[1:-1]) & (points[1:-1] == points[2:])
+
+
+def _is_cjk_points(points: np.ndarray) -> np.ndarray:
+    """``is_cjk`` for an array of code points."""
+    return (
+        ((points >= 0x4E00) & (points <= 0x9FFF))
+        | ((points >= 0x3400) & (points <= 0x4DBF))
+        | ((points >= 0xF900) & (points <= 0xFAFF))
+    )
 
 
 def _rows_matching(pattern: re.Pattern[str], text: str, joined: Joined) -> np.ndarray:
@@ -373,17 +390,21 @@ def _dropped_runs(
     keep = (starts > text_start) & (ends < text_end) & (ends - starts <= _NOISE_MAX) & ~skip[rows]
     if not keep.any():
         return {}
-    abbreviations = [m.span() for m in _ABBREVIATION.finditer(chars)] if "." in chars else []
+    abbreviations: dict[int, list[tuple[int, int]]] = {}  # per text, searched only where one can be
     out: dict[int, list[tuple[int, int]]] = {}
-    for i, j, row, offset in zip(
+    for i, j, row, offset, end in zip(
         starts[keep].tolist(),
         ends[keep].tolist(),
         rows[keep].tolist(),
         text_start[keep].tolist(),
+        text_end[keep].tolist(),
         strict=True,
     ):
-        if abbreviations and any(a <= i < b for a, b in abbreviations):
-            continue
+        if chars[i] == "." or "a" <= chars[i] <= "z":  # an abbreviation is letters and dots only
+            if row not in abbreviations:
+                abbreviations[row] = [m.span() for m in _ABBREVIATION.finditer(chars, offset, end)]
+            if any(a <= i < b for a, b in abbreviations[row]):
+                continue
         if _joins(chars, i - 1, j, text[i:j]):  # type: ignore[arg-type]
             out.setdefault(row, []).append((i - offset, j - offset))
     return out
