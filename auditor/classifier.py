@@ -135,9 +135,15 @@ class TextModel:
 
     def decision(self, occ: Occurrences, cues: np.ndarray) -> np.ndarray:
         """The logistic regression's decision value, straight from the occurrences."""
+        return self._decision(self._gram_part(occ), cues)
+
+    def _gram_part(self, occ: Occurrences) -> np.ndarray:
         norms = occurrence_norms(occ, self.idf, self.meta["norm_prior"], self._idf_squared)
         grams = np.bincount(occ.row, weights=self._gram_weight[occ.bucket], minlength=occ.n_texts)
-        return grams / norms + cues @ self.coef[N_FEATURES:].astype(np.float64) + self.intercept
+        return grams / norms
+
+    def _decision(self, gram_part: np.ndarray, cues: np.ndarray) -> np.ndarray:
+        return gram_part + cues @ self.coef[N_FEATURES:].astype(np.float64) + self.intercept
 
     def calibrate(self, decision: np.ndarray) -> np.ndarray:
         a, b = self.calibration
@@ -155,6 +161,25 @@ class TextModel:
         alike (``CHAR_NGRAMS``, ``HASH_BITS``), so models reading the same texts share that work."""
         cues = self.featurizer.cues(batch)
         return Assessment(self.calibrate(self.decision(occ, cues)), cues)
+
+    def assess_reaching(self, texts: list[str], floor: float) -> Assessment:
+        """``assess``, exact for every text whose calibrated score can reach ``floor``.
+
+        The cue lookup (an automaton pass with Python work per match) runs only on the texts whose
+        n-gram part brings them within the cues' reach of ``floor``; the others keep no cues, so
+        their scores, which stay below ``floor`` either way, are not the ones ``assess`` gives.
+        """
+        batch = self.featurizer.batch(texts)
+        gram_part = self._gram_part(self.featurizer.ngrams(batch, positions=False))
+        cues = np.zeros((len(texts), self.featurizer.n_cues), dtype=np.float32)
+        if self.featurizer.n_cues:
+            weights = self.coef[N_FEATURES:].astype(np.float64)
+            extremes = (weights[weights > 0].sum(), weights[weights < 0].sum())
+            reach = np.maximum(*(self.calibrate(gram_part + bound + self.intercept) for bound in extremes))
+            rows = np.flatnonzero(reach >= floor - 1e-9)  # the slack covers rounding in the cue sum
+            if len(rows):
+                cues[rows] = self.featurizer.cues(batch.subset(rows))
+        return Assessment(self.calibrate(self._decision(gram_part, cues)), cues)
 
     def scores(self, texts: list[str]) -> np.ndarray:
         """Calibrated probability of the model's category per text."""

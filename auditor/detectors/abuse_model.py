@@ -57,7 +57,7 @@ class AbuseModel(TextDetector):
         scored = [k for k, n in enumerate(visible) if n >= cfg["min_chars"]]
         if not scored:
             return {}
-        assessment = self.model.assess([judged[k] for k in scored])
+        assessment = self.model.assess_reaching([judged[k] for k in scored], cfg["threshold"])
         backed = assessment.corroborated
         alone = max(cfg["threshold"], cfg["alone_threshold"])  # raising threshold alone raises both
         out: dict[int, list[Hit]] = {}
