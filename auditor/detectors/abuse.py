@@ -37,8 +37,8 @@ class Abuse(TextDetector):
     category = "abuse"
 
     def candidates(self, batch: TextBatch) -> list[int]:
-        """Texts with an abuse term or addressing someone (every pattern starts with ``PERSON``)."""
-        return sorted({*batch.rows_with("abuse"), *batch.rows_containing(PERSON)})
+        """Texts with an abuse term or a pattern match (each pattern searched once over the batch)."""
+        return sorted({*batch.rows_with("abuse"), *(i for *_, p in PATTERNS for i in batch.rows_matching(p))})
 
     def scan(self, view: TextView) -> list[Hit]:
         hits = [Hit.of_match(m) for m in view.terms("abuse")]

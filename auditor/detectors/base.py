@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 import numpy as np
 
 from auditor.lexicon import SEVERITIES, Lexicon, Match
-from auditor.text.batch import SEPARATOR, Joined, codepoints, nfkc
+from auditor.text.batch import SEPARATOR, Joined, nfkc
 from auditor.text.normalize import COMPOSING, ZERO_WIDTH, Normalized, fold_width, normalize, normalize_many
 from auditor.text.segment import Segmenter
 
@@ -271,14 +271,15 @@ class TextBatch:
         return sorted(set().union(*(self._rows.get(name, ()) for name in lexicons)))
 
     @functools.cached_property
-    def _norm_joined(self) -> tuple[Joined, np.ndarray]:
-        joined = Joined.of([view.norm.text for view in self.views])
-        return joined, codepoints(joined.joined)
+    def _norm_joined(self) -> Joined:
+        return Joined.of([view.norm.text for view in self.views])
 
-    def rows_containing(self, character: str) -> list[int]:
-        """The texts whose normalized form holds ``character``."""
-        joined, points = self._norm_joined
-        return np.flatnonzero(joined.rows_with(points == ord(character))).tolist()
+    def rows_matching(self, pattern: re.Pattern[str]) -> list[int]:
+        """The texts whose normalized form ``pattern`` matches in (searched over the joined batch: the
+        pattern must not match a separator)."""
+        joined = self._norm_joined
+        positions = [m.start() for m in pattern.finditer(joined.joined)]
+        return sorted(set(joined.rows(np.array(positions, dtype=np.int64)).tolist()))
 
 
 class Detector(abc.ABC):
