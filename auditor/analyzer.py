@@ -73,6 +73,7 @@ class Analyzer:
         for detector in self.detectors:
             for i, found in detector.scan_batch(batch).items():
                 hits[i] += found
+        batch.close()
         return hits
 
 

@@ -17,7 +17,7 @@ import bisect
 import functools
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -203,10 +203,10 @@ class Lexicon:
                 bigrams[_bigram_hash(codepoints(key[:2]))] = True
         return singles, bigrams
 
-    def find_many(self, norms: list[Normalized]) -> list[list[Match]]:
+    def find_many(self, norms: list[Normalized]) -> list[Sequence[Match]]:
         """``find`` for every text of a batch: a numpy screen over the joined batch, then one automaton
         pass over the texts it lets through (a few in a hundred in chat)."""
-        out: list[list[Match]] = [[] for _ in norms]
+        out: list[Sequence[Match]] = [()] * len(norms)  # most texts match nothing: one shared empty tuple
         if not self.words:
             return out
         texts = [norm.text for norm in norms]
@@ -225,7 +225,7 @@ class Lexicon:
             row, end = rows[k], end_index + 1 - starts[k]
             start = end - length
             orig_start, orig_end = norms[row].span(start, end)
-            out[row] += [Match(entry, start, end, orig_start, orig_end) for entry in entries]
+            out[row] = [*out[row], *(Match(entry, start, end, orig_start, orig_end) for entry in entries)]
         return out
 
 

@@ -53,12 +53,12 @@ def child(keys_path: Path, repeat: int, profile: bool) -> None:
     """Runs in the measured revision's process: time ``analyze_many`` over every key."""
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    from auditor.analyzer import Analyzer, Ruleset
+    from auditor.analyzer import Ruleset, audit_analyzer
     from auditor.config import load_config
     from auditor.text import normalize
 
     keys = pickle.loads(keys_path.read_bytes())
-    analyzer = Analyzer(Ruleset(load_config(None), None))
+    analyzer = audit_analyzer(Ruleset(load_config(None), None))  # as the audit builds it (gc.freeze)
     analyzer.analyze_many(keys[:500])  # dictionaries, automata, models and jieba load once per process
 
     def one_pass() -> None:

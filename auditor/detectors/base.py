@@ -17,6 +17,7 @@ import bisect
 import functools
 import itertools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
@@ -191,7 +192,7 @@ class TextView:
         return match.start in self._boundaries and match.end in self._boundaries
 
     @cached_property
-    def _found(self) -> list[Match]:
+    def _found(self) -> Sequence[Match]:
         return self._lexicon.find(self.norm)
 
     @cached_property
@@ -258,6 +259,11 @@ class TextBatch:
             for match in matches:
                 self._rows.setdefault(match.entry.category, set()).add(i)
         self.shared: dict[Any, Any] = {}
+
+    def close(self) -> None:
+        """Let the views go (they point back at the batch): freed at once rather than by the collector."""
+        for view in self.views:
+            view.batch = None
 
     @classmethod
     def of(cls, views: list[TextView], lexicon: Lexicon) -> TextBatch:
