@@ -303,7 +303,7 @@ def normalize_many(texts: list[str]) -> list[Normalized]:
     folded = nfkc(text).casefold()
     simple = t2s_converter().convert(folded)
     pieces = simple.split(SEPARATOR)
-    if len(folded) != len(text) or len(simple) != len(text):  # a text changed length: it goes alone
+    if not (_same_pieces(folded, points) and _same_pieces(simple, points)):  # a text changed length: alone
         alone |= np.array(
             [
                 len(a) != len(t) or len(b) != len(t)
@@ -348,6 +348,12 @@ def normalize_many(texts: list[str]) -> list[Normalized]:
 def _identity(length: int) -> tuple[int, ...]:
     """``tuple(range(length))``, shared: most texts keep every character where it is."""
     return tuple(range(length))
+
+
+def _same_pieces(text: str, points: np.ndarray) -> bool:
+    """Whether ``text`` is as long as the joined batch of ``points``, with its separators in the same
+    places (one text lengthened and another shortened keep the total)."""
+    return len(text) == len(points) and np.array_equal(codepoints(text) == 0, points == 0)
 
 
 def _triples(points: np.ndarray) -> np.ndarray:
