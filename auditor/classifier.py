@@ -72,13 +72,14 @@ class Featurizer:
 
 
 def occurrence_norms(
-    occ: Occurrences, idf: np.ndarray, prior: float, idf_squared: np.ndarray | None = None
+    occ: Occurrences, idf: np.ndarray, prior: float, squares: np.ndarray | None = None
 ) -> np.ndarray:
     """Per text, sqrt(prior + Σ idf² over its n-gram occurrences): what every n-gram value is divided
     by. Without the prior (plain L2) the three n-grams of 为什么？ weigh as much as a paragraph's
     hundred, so a short question scores like a tirade; the prior counts as some neutral n-grams.
-    ``idf_squared`` (``idf`` as float64, squared) saves a scorer the conversion per batch."""
-    squares = idf_squared[occ.bucket] if idf_squared is not None else idf[occ.bucket].astype(np.float64) ** 2
+    ``squares`` (per occurrence, its idf as float64 squared) is what a scorer has gathered already."""
+    if squares is None:
+        squares = idf[occ.bucket].astype(np.float64) ** 2
     sums = np.bincount(occ.row, weights=squares, minlength=occ.n_texts)
     norms = np.sqrt(sums + prior)
     norms[norms == 0] = 1.0
@@ -130,16 +131,20 @@ class TextModel:
         return (self.idf * self.coef[:N_FEATURES]).astype(np.float64)
 
     @functools.cached_property
-    def _idf_squared(self) -> np.ndarray:
-        return self.idf.astype(np.float64) ** 2
+    def _bucket_values(self) -> np.ndarray:
+        """Per bucket, (idf², idf × weight) side by side: scoring gathers both with one memory access."""
+        pairs = np.column_stack([self.idf.astype(np.float64) ** 2, self._gram_weight])
+        return pairs.view(np.complex128).ravel()  # one 16-byte item per bucket: a 1-D gather
 
     def decision(self, occ: Occurrences, cues: np.ndarray) -> np.ndarray:
         """The logistic regression's decision value, straight from the occurrences."""
         return self._decision(self._gram_part(occ), cues)
 
     def _gram_part(self, occ: Occurrences) -> np.ndarray:
-        norms = occurrence_norms(occ, self.idf, self.meta["norm_prior"], self._idf_squared)
-        grams = np.bincount(occ.row, weights=self._gram_weight[occ.bucket], minlength=occ.n_texts)
+        """Σ idf × weight over a text's n-grams, over its norm (``occurrence_norms``)."""
+        values = self._bucket_values.take(occ.bucket)
+        norms = occurrence_norms(occ, self.idf, self.meta["norm_prior"], values.real)
+        grams = np.bincount(occ.row, weights=values.imag, minlength=occ.n_texts)
         return grams / norms
 
     def _decision(self, gram_part: np.ndarray, cues: np.ndarray) -> np.ndarray:
