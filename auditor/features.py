@@ -93,17 +93,17 @@ def char_ngrams(batch: Batch, ngrams: tuple[int, int], bits: int, *, positions: 
             if n < ngrams[0]:
                 continue
             at = np.flatnonzero(clear)
-            mixed = rolling[at]
+            mixed = rolling.take(at)  # take: several times faster than indexing with an array
             mixed += np.uint64(n) * _LENGTH_SALT
             mixed *= _MIX
             mixed ^= mixed >> np.uint64(29)
             mixed *= _MIX
             mixed >>= shift
-            row = seps_before[at]
+            row = seps_before.take(at)
             rows.append(row)
             buckets.append(mixed.view(np.int64))  # below 2**bits: the same value as a signed integer
             if positions:
-                starts.append(at - text_start[row])
+                starts.append(at - text_start.take(row))
                 lengths.append(np.full(len(at), n, dtype=np.int8))
     empty = np.zeros(0, dtype=np.int64)
     if not rows:

@@ -259,46 +259,53 @@ def fold_width(text: str) -> Normalized:
     return Normalized("".join(chars), tuple(origin), len(text))
 
 
-_FAST_SAFE_CHARS = np.array(sorted(map(ord, "，。！？；：")), dtype=np.uint32)
+_FAST_SAFE_POINTS = np.zeros(0x110000, dtype=bool)  # the characters of ``_FAST_SAFE``
+_FAST_SAFE_POINTS[
+    [*range(0x4E00, 0xA000), *range(ord("a"), ord("z") + 1), *range(ord("0"), ord("9") + 1)]
+] = True
+_FAST_SAFE_POINTS[[ord(c) for c in "，。！？；："]] = True
 _noise_table = CodepointTable(_is_noise)
 
 
 def normalize_many(texts: list[str]) -> list[Normalized]:
     """``normalize`` of every text, equal to it text by text, computed over the joined batch.
 
-    NFKC, case folding and OpenCC run once over the batch; whether a text is already normal, where
-    its noise runs are and whether they split a word are numpy passes plus a few Python steps per
-    noise run. A text the batch cannot vouch for (one holding a separator, a zero-width or composing
-    character, a conversion that changes its length, a repeat to collapse) goes through ``normalize``.
+    Which texts are already normal is a numpy pass and one OpenCC call over them; NFKC, case folding
+    and OpenCC run once over the rest (``_normalize_joined``).
     """
-    out: list[Normalized | None] = [None] * len(texts)
     joined = Joined.of(texts)
     text = joined.joined
     if text.count(SEPARATOR) != len(texts) - 1:  # rare: a text holds the separator itself
         return [normalize(t) for t in texts]
     points = codepoints(text)
-    separator = points == 0
     # Already normal (``normalize``'s own shortcut): safe characters only, nothing to convert or collapse.
-    unsafe = ~(
-        ((points >= 0x4E00) & (points <= 0x9FFF))
-        | ((points >= ord("a")) & (points <= ord("z")))
-        | ((points >= ord("0")) & (points <= ord("9")))
-        | np.isin(points, _FAST_SAFE_CHARS)
-        | separator
-    )
-    slow = joined.rows_with(unsafe)
-    simplified = t2s_converter().convert(text)
-    converted = (
-        np.array([a != b for a, b in zip(simplified.split(SEPARATOR), texts, strict=True)])
-        if len(simplified) != len(text)
-        else joined.rows_with(codepoints(simplified) != points)
-    )
+    unsafe = ~_FAST_SAFE_POINTS[points]
     # ``_ANY_REPEAT`` (any character but a newline three times running), as one comparison
-    triple = _triples(points) & (points[:-2] > 0) & (points[:-2] != 10)
-    repeats = joined.rows_with(np.concatenate([triple, np.zeros(min(2, len(points)), dtype=bool)]))
-    for i in np.flatnonzero(~(slow | converted | repeats)).tolist():
-        out[i] = Normalized(texts[i], None, len(texts[i]))
-    # The rest, as ``normalize`` takes them: fold, simplify, drop noise, collapse repeats.
+    triple = _triples(points) & (points[:-2] != 10)
+    unsafe[:-2] |= triple
+    maybe = np.flatnonzero(~joined.rows_with(unsafe)).tolist()
+    converted = (
+        t2s_converter().convert(SEPARATOR.join([texts[i] for i in maybe])).split(SEPARATOR) if maybe else []
+    )
+    out: list[Normalized | None] = [None] * len(texts)
+    for i, simplified in zip(maybe, converted, strict=True):
+        if simplified == texts[i]:
+            out[i] = Normalized(texts[i], None, len(texts[i]))
+    rest = [i for i, found in enumerate(out) if found is None]
+    for i, found in zip(rest, _normalize_joined([texts[i] for i in rest]), strict=True):
+        out[i] = found
+    return out  # type: ignore[return-value]
+
+
+def _normalize_joined(texts: list[str]) -> list[Normalized]:
+    """``normalize`` of texts without a separator: fold, simplify, drop noise, collapse repeats, for the
+    batch at once. Where the noise runs are and whether they split a word are numpy passes plus a few
+    Python steps per run. A text the batch cannot vouch for (a zero-width or composing character, a
+    conversion that changes its length, a repeat to collapse) goes through ``normalize``."""
+    joined = Joined.of(texts)
+    text = joined.joined
+    points = codepoints(text)
+    separator = points == 0
     alone = _rows_matching(ZERO_WIDTH, text, joined) | _rows_matching(COMPOSING, text, joined)
     folded = nfkc(text).casefold()
     simple = t2s_converter().convert(folded)
@@ -311,19 +318,16 @@ def normalize_many(texts: list[str]) -> list[Normalized]:
             ]
         )
         simple = SEPARATOR.join(t if alone[i] else pieces[i] for i, t in enumerate(texts))
-    full = np.flatnonzero(slow | converted | repeats).tolist()
     drops = _dropped_runs(text, simple, points, separator, joined, alone)
     # ``_CJK_REPEAT`` in the folded texts, as one comparison (a text with dropped noise is searched alone)
     folded_points = codepoints(simple)
     cjk_triple = _triples(folded_points) & _is_cjk_points(folded_points[:-2])
     collapses = joined.rows_with(np.concatenate([cjk_triple, np.zeros(min(2, len(points)), dtype=bool)]))
-    collapses &= ~np.isin(np.arange(len(texts)), list(drops))  # those are searched once their noise is gone
     by_itself = (alone | collapses).tolist()
-    for i in full:
-        original, chars = texts[i], pieces[i]
-        if by_itself[i]:
-            out[i] = normalize(original)
-        elif (runs := drops.get(i)) is not None:
+    out: list[Normalized] = []
+    for i, (original, chars) in enumerate(zip(texts, pieces, strict=True)):
+        runs = drops.get(i)  # never for a text that goes alone
+        if runs is not None:
             kept, origin, last = [], [], 0
             for start, end in runs:
                 kept.append(chars[last:start])
@@ -332,16 +336,15 @@ def normalize_many(texts: list[str]) -> list[Normalized]:
             kept.append(chars[last:])
             origin += range(last, len(chars))
             chars = "".join(kept)
-            out[i] = (
-                normalize(original)
-                if _CJK_REPEAT.search(chars)
-                else Normalized(chars, tuple(origin), len(original))
-            )
+            collapsing = _CJK_REPEAT.search(chars)
+            out.append(normalize(original) if collapsing else Normalized(chars, tuple(origin), len(original)))
+        elif by_itself[i]:
+            out.append(normalize(original))
         elif chars == original:
-            out[i] = Normalized(original, None, len(original))
+            out.append(Normalized(original, None, len(original)))
         else:
-            out[i] = Normalized(chars, _identity(len(original)), len(original))
-    return out  # type: ignore[return-value]
+            out.append(Normalized(chars, _identity(len(original)), len(original)))
+    return out
 
 
 @lru_cache(maxsize=4096)
