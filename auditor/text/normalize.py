@@ -302,6 +302,8 @@ def _normalize_joined(texts: list[str]) -> list[Normalized]:
     batch at once. Where the noise runs are and whether they split a word are numpy passes plus a few
     Python steps per run. A text the batch cannot vouch for (a zero-width or composing character, a
     conversion that changes its length, a repeat to collapse) goes through ``normalize``."""
+    if not texts:
+        return []
     joined = Joined.of(texts)
     text = joined.joined
     points = codepoints(text)
