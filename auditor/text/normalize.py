@@ -338,7 +338,12 @@ def _normalize_joined(texts: list[str]) -> list[Normalized]:
             kept.append(chars[last:])
             origin += range(last, len(chars))
             chars = "".join(kept)
-            collapsing = _CJK_REPEAT.search(chars)
+            # a repeat is one found before, or one a dropped run closed up (equal characters meet across it)
+            meet = any(
+                start and end < len(pieces[i]) and pieces[i][start - 1] == pieces[i][end]
+                for start, end in runs
+            )
+            collapsing = (by_itself[i] or meet) and _CJK_REPEAT.search(chars)
             out.append(normalize(original) if collapsing else Normalized(chars, tuple(origin), len(original)))
         elif by_itself[i]:
             out.append(normalize(original))
