@@ -406,14 +406,22 @@ def _dropped_runs(
     keep = (starts > text_start) & (ends < text_end) & (ends - starts <= _NOISE_MAX) & ~skip[rows]
     if not keep.any():
         return {}
+    starts, ends, rows, text_start, text_end = (a[keep] for a in (starts, ends, rows, text_start, text_end))
+    # Between two Chinese characters a run is always dropped (``_joins``) unless it can lie in an
+    # abbreviation, which is letters and dots only: most runs are decided here, the rest one by one.
+    folded = codepoints(chars)
+    first = folded[starts]
+    dropped = (
+        _is_cjk_points(folded[starts - 1])
+        & _is_cjk_points(folded[ends])
+        & (first != ord("."))
+        & ((first < ord("a")) | (first > ord("z")))
+    )
     abbreviations: dict[int, list[tuple[int, int]]] = {}  # per text, searched only where one can be
-    out: dict[int, list[tuple[int, int]]] = {}
-    for i, j, row, offset, end in zip(
-        starts[keep].tolist(),
-        ends[keep].tolist(),
-        rows[keep].tolist(),
-        text_start[keep].tolist(),
-        text_end[keep].tolist(),
+    undecided = np.flatnonzero(~dropped)
+    for k, i, j, row, offset, end in zip(
+        undecided.tolist(),
+        *(a[undecided].tolist() for a in (starts, ends, rows, text_start, text_end)),
         strict=True,
     ):
         if chars[i] == "." or "a" <= chars[i] <= "z":  # an abbreviation is letters and dots only
@@ -421,6 +429,14 @@ def _dropped_runs(
                 abbreviations[row] = [m.span() for m in _ABBREVIATION.finditer(chars, offset, end)]
             if any(a <= i < b for a, b in abbreviations[row]):
                 continue
-        if _joins(chars, i - 1, j, text[i:j]):  # type: ignore[arg-type]
-            out.setdefault(row, []).append((i - offset, j - offset))
+        dropped[k] = _joins(chars, i - 1, j, text[i:j])  # type: ignore[arg-type]
+    out: dict[int, list[tuple[int, int]]] = {}
+    base = text_start[dropped]
+    for row, i, j in zip(
+        rows[dropped].tolist(),
+        (starts[dropped] - base).tolist(),
+        (ends[dropped] - base).tolist(),
+        strict=True,
+    ):
+        out.setdefault(row, []).append((i, j))
     return out
