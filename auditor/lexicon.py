@@ -27,7 +27,7 @@ import numpy as np
 from auditor.categories import SEVERITIES
 from auditor.errors import AuditorError
 from auditor.resources import data_dir
-from auditor.text.batch import SEPARATOR, Joined, codepoints
+from auditor.text.batch import SEPARATOR, Joined, TermScreen, codepoints
 from auditor.text.normalize import Normalized, normalize
 
 # file stem → default severity for its terms. Files not listed here are plain term sets.
@@ -191,17 +191,8 @@ class Lexicon:
         return out
 
     @functools.cached_property
-    def _screen(self) -> tuple[np.ndarray, np.ndarray]:
-        """What a text must hold to match any term: a one-character term, or the first two characters
-        of a longer one (hashed into a bitmap; a collision only lets a text through)."""
-        singles = np.zeros(0x110000, dtype=bool)
-        bigrams = np.zeros(1 << _BIGRAM_BITS, dtype=bool)
-        for key in self.words:
-            if len(key) == 1:
-                singles[ord(key)] = True
-            else:
-                bigrams[_bigram_hash(codepoints(key[:2]))] = True
-        return singles, bigrams
+    def _screen(self) -> TermScreen:
+        return TermScreen(self.words)
 
     def find_many(self, norms: list[Normalized]) -> list[Sequence[Match]]:
         """``find`` for every text of a batch: a numpy screen over the joined batch, then one automaton
@@ -213,11 +204,7 @@ class Lexicon:
         joined = Joined.of(texts)
         if joined.joined.count(SEPARATOR) != len(norms) - 1:  # rare: a text holds the separator itself
             return [self.find(norm) for norm in norms]
-        singles, bigrams = self._screen
-        points = codepoints(joined.joined)
-        possible = singles[points]
-        possible[:-1] |= bigrams[_bigram_hash(points)]
-        rows = np.flatnonzero(joined.rows_with(possible)).tolist()
+        rows = np.flatnonzero(joined.rows_with(self._screen.starts(codepoints(joined.joined)))).tolist()
         candidates = Joined.of([texts[row] for row in rows])
         starts = candidates.starts.tolist()
         for end_index, (length, entries) in self.automaton.iter(candidates.joined):
@@ -227,13 +214,3 @@ class Lexicon:
             orig_start, orig_end = norms[row].span(start, end)
             out[row] = [*out[row], *(Match(entry, start, end, orig_start, orig_end) for entry in entries)]
         return out
-
-
-_BIGRAM_BITS = 20
-
-
-def _bigram_hash(points: np.ndarray) -> np.ndarray:
-    """A bucket per pair of neighbouring code points (one shorter than ``points``)."""
-    pairs = (points[:-1].astype(np.uint64) << np.uint64(21)) | points[1:]
-    with np.errstate(over="ignore"):
-        return (pairs * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - _BIGRAM_BITS)

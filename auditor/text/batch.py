@@ -10,7 +10,7 @@ one numpy lookup.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -138,3 +138,34 @@ def nfkc(text: str, barrier: str = SEPARATOR) -> str:
         unicodedata.normalize("NFKC", piece) if hard else easy
         for piece, easy, hard in zip(pieces, mapped, complex_pieces.tolist(), strict=True)
     )
+
+
+_BIGRAM_BITS = 20
+
+
+def _bigram_hash(points: np.ndarray) -> np.ndarray:
+    """A bucket per pair of neighbouring code points (one shorter than ``points``)."""
+    pairs = (points[:-1].astype(np.uint64) << np.uint64(21)) | points[1:]
+    with np.errstate(over="ignore"):
+        return (pairs * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - _BIGRAM_BITS)
+
+
+class TermScreen:
+    """Where any of a set of terms may start, for a whole batch in a few numpy passes: at a
+    one-character term, or at the first two characters of a longer one (hashed into a bitmap; a
+    collision only lets a position through). An automaton then reads only the texts it lets through."""
+
+    def __init__(self, terms: Iterable[str]) -> None:
+        self.singles = np.zeros(_UNICODE, dtype=bool)
+        self.bigrams = np.zeros(1 << _BIGRAM_BITS, dtype=bool)
+        for term in terms:
+            if len(term) == 1:
+                self.singles[ord(term)] = True
+            elif term:
+                self.bigrams[_bigram_hash(codepoints(term[:2]))] = True
+
+    def starts(self, points: np.ndarray) -> np.ndarray:
+        possible = self.singles[points]
+        if len(points) > 1:
+            possible[:-1] |= self.bigrams[_bigram_hash(points)]
+        return possible
