@@ -12,6 +12,7 @@ from auditor import __version__
 from auditor.categories import LEARNED_CATEGORIES
 from auditor.detectors import text_detectors
 from auditor.detectors.base import Hit, TextBatch, TextView
+from auditor.detectors.learned import LearnedScorer
 from auditor.lexicon import Lexicon
 from auditor.resources import model_for, packaged_model
 from auditor.text.segment import Segmenter
@@ -60,6 +61,12 @@ class Analyzer:
             for cls in text_detectors()
             if ruleset.enabled(cls.category)
         ]
+        # the learned detectors read the same view of a text: one scorer shares its features with the others
+        scorers = [
+            d.learned for d in self.detectors if isinstance(getattr(d, "learned", None), LearnedScorer)
+        ]
+        for scorer in scorers:
+            scorer.peers = scorers
 
     def analyze(self, text: str, is_file: bool = False) -> list[Hit]:
         return self.analyze_many([(text, is_file)])[0]

@@ -143,9 +143,19 @@ class TextModel:
     def _gram_part(self, occ: Occurrences) -> np.ndarray:
         """Σ idf × weight over a text's n-grams, over its norm (``occurrence_norms``)."""
         values = self._bucket_values.take(occ.bucket)
-        norms = occurrence_norms(occ, self.idf, self.meta["norm_prior"], values.real)
-        grams = np.bincount(occ.row, weights=values.imag, minlength=occ.n_texts)
-        return grams / norms
+        return self._gram_part_of(occ, values.real, values.imag)
+
+    def _gram_part_of(self, occ: Occurrences, squares: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """``_gram_part`` from this model's per-occurrence idf² and idf × weight, already gathered."""
+        norms = occurrence_norms(occ, self.idf, self.meta["norm_prior"], squares)
+        return np.bincount(occ.row, weights=weights, minlength=occ.n_texts) / norms
+
+    def scores_prepared(self, occ: Occurrences, gram_part: np.ndarray | None = None) -> np.ndarray:
+        """``assess_prepared(…).scores`` of a model without cue lists, from its ``gram_parts`` when given."""
+        if self.featurizer.n_cues:
+            raise ValueError("a model with cues is scored through assess")
+        part = self._gram_part(occ) if gram_part is None else gram_part
+        return self.calibrate(self._decision(part, np.zeros((occ.n_texts, 0), dtype=np.float32)))
 
     def _decision(self, gram_part: np.ndarray, cues: np.ndarray) -> np.ndarray:
         return gram_part + cues @ self.coef[N_FEATURES:].astype(np.float64) + self.intercept
@@ -230,6 +240,23 @@ class TextModel:
         from auditor import atomic
 
         atomic.write_bytes(path, buffer.getvalue())
+
+
+_JOINT_VALUES: dict[tuple[int, ...], tuple[tuple[TextModel, ...], np.ndarray]] = {}
+
+
+def gram_parts(models: tuple[TextModel, ...], occ: Occurrences) -> list[np.ndarray]:
+    """Each model's ``_gram_part`` of the same occurrences (models reading the same texts: rumor and
+    ad). Their per-bucket values sit side by side in one table, so an occurrence costs one memory
+    access for all of them instead of one per model."""
+    if len(models) == 1:
+        return [models[0]._gram_part(occ)]
+    key = tuple(id(model) for model in models)
+    if key not in _JOINT_VALUES:  # the models are kept with their table, so an id is never reused
+        columns = [c for m in models for c in (m.idf.astype(np.float64) ** 2, m._gram_weight)]
+        _JOINT_VALUES[key] = (models, np.column_stack(columns))
+    values = _JOINT_VALUES[key][1].take(occ.bucket, axis=0)
+    return [m._gram_part_of(occ, values[:, 2 * k], values[:, 2 * k + 1]) for k, m in enumerate(models)]
 
 
 def _npy(array: np.ndarray) -> bytes:

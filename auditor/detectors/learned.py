@@ -30,6 +30,7 @@ class LearnedScorer:
         self.model = load_model(path)
         if self.model.category != category or self.model.meta.get("text_view") != VIEW:
             raise AuditorError(f"{path} is not a {category} model for this version (text view {VIEW})")
+        self.peers: list[LearnedScorer] = [self]  # scorers of one analyzer reading the same view
         self.threshold = float(settings["threshold"] or self.model.meta["threshold"])
         self.cue_threshold = min(float(settings["cue_threshold"]), self.threshold)
 
@@ -41,10 +42,20 @@ class LearnedScorer:
             return {}
         key = ("model view", tuple(judged))
         if key not in batch.shared:  # the rumor and ad models read the same texts the same way
+            from auditor.classifier import gram_parts  # loaded with the models, not with the registry
+
             prepared = self.model.featurizer.batch([read[k] for k in judged])
-            batch.shared[key] = (prepared, self.model.featurizer.ngrams(prepared, positions=False))
-        scores = self.model.assess_prepared(*batch.shared[key]).scores
+            occ = self.model.featurizer.ngrams(prepared, positions=False)
+            # every peer judging the same texts is scored from one gather of its bucket values
+            models = tuple({id(p.model): p.model for p in self.peers if p.judges_like(self)}.values())
+            batch.shared[key] = occ, dict(zip(map(id, models), gram_parts(models, occ), strict=True))
+        occ, parts = batch.shared[key]
+        scores = self.model.scores_prepared(occ, parts.get(id(self.model)))
         return {rows[k]: float(s) for k, s in zip(judged, scores, strict=True)}
+
+    def judges_like(self, other: LearnedScorer) -> bool:
+        """Whether this scorer judges the texts ``other`` does (the same view, the same minimum)."""
+        return self.settings["min_chars"] == other.settings["min_chars"]
 
     def hits(self, batch: TextBatch, cues: Callable[[TextView], dict[str, list[str]]]) -> dict[int, Hit]:
         """The model's hits per text position; ``cues`` (the rule cues of a text) is asked only for
