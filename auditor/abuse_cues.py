@@ -23,6 +23,7 @@ import ahocorasick
 import numpy as np
 
 from auditor.features import Batch
+from auditor.text.batch import TermScreen
 
 CUES = ("insult", "you", "you_target", "group", "derogatory", "group_derogatory")
 # The cues that make a model score worth a reviewer's minute below the score trusted alone.
@@ -127,9 +128,22 @@ class CueMatcher:
         for term, kinds in sorted(terms.items()):
             self.automaton.add_word(term, (len(term), tuple(sorted(kinds))))
         self.automaton.make_automaton()
+        excused = self._KINDS.index("excused")
+        # a text without a term of a cue kind has no cue, whatever it excuses
+        self.screen = TermScreen(t for t, kinds in terms.items() if kinds != {excused})
 
     def cues(self, batch: Batch) -> np.ndarray:
-        """A ``(n_texts, len(CUES))`` 0/1 matrix for a prepared batch."""
+        """A ``(n_texts, len(CUES))`` 0/1 matrix for a prepared batch; the automaton reads only the texts
+        the screen lets through."""
+        possible = self.screen.starts(batch.codepoints)
+        possible[batch.separators] = False
+        rows = np.unique(np.searchsorted(batch.separators, np.flatnonzero(possible), side="right"))
+        out = np.zeros((batch.n_texts, len(CUES)), dtype=np.float32)
+        if len(rows):
+            out[rows] = self._cues(batch.subset(rows) if len(rows) < batch.n_texts else batch)
+        return out
+
+    def _cues(self, batch: Batch) -> np.ndarray:
         excused_kind = self._KINDS.index("excused")
         spans: list[tuple[int, int, int]] = []  # (start, end, kind) in the joined text
         excused: list[tuple[int, int]] = []

@@ -11,7 +11,8 @@ from typing import Any
 from auditor import __version__
 from auditor.categories import LEARNED_CATEGORIES
 from auditor.detectors import text_detectors
-from auditor.detectors.base import Hit, TextView
+from auditor.detectors.base import Hit, TextBatch, TextView
+from auditor.detectors.learned import LearnedScorer
 from auditor.lexicon import Lexicon
 from auditor.resources import model_for, packaged_model
 from auditor.text.segment import Segmenter
@@ -60,17 +61,26 @@ class Analyzer:
             for cls in text_detectors()
             if ruleset.enabled(cls.category)
         ]
+        # the learned detectors read the same view of a text: one scorer shares its features with the others
+        scorers = [
+            d.learned for d in self.detectors if isinstance(getattr(d, "learned", None), LearnedScorer)
+        ]
+        for scorer in scorers:
+            scorer.peers = scorers
 
     def analyze(self, text: str, is_file: bool = False) -> list[Hit]:
         return self.analyze_many([(text, is_file)])[0]
 
     def analyze_many(self, keys: list[tuple[str, bool]]) -> list[list[Hit]]:
-        """Hits per (text, is_file), each detector seeing the whole batch at once."""
+        """Hits per (text, is_file), each detector seeing the whole batch at once: normalization and the
+        lexicon automaton run over the joined batch, each detector scans only its candidates."""
         views = [TextView(text, self.lexicon, self.segmenter, is_file=is_file) for text, is_file in keys]
+        batch = TextBatch(views, self.lexicon)
         hits: list[list[Hit]] = [[] for _ in views]
         for detector in self.detectors:
-            for found, batch in zip(hits, detector.scan_many(views), strict=True):
-                found += batch
+            for i, found in detector.scan_batch(batch).items():
+                hits[i] += found
+        batch.close()
         return hits
 
 

@@ -58,8 +58,8 @@ class Featurizer:
     def batch(self, texts: list[str]) -> Batch:
         return prepare_many(texts)
 
-    def ngrams(self, batch: Batch) -> Occurrences:
-        return char_ngrams(batch, CHAR_NGRAMS, HASH_BITS)
+    def ngrams(self, batch: Batch, *, positions: bool = True) -> Occurrences:
+        return char_ngrams(batch, CHAR_NGRAMS, HASH_BITS, positions=positions)
 
     def cues(self, batch: Batch) -> np.ndarray:
         if self.matcher is None:
@@ -71,11 +71,16 @@ class Featurizer:
         return CUES if self.cue_lists is not None else ()
 
 
-def occurrence_norms(occ: Occurrences, idf: np.ndarray, prior: float) -> np.ndarray:
+def occurrence_norms(
+    occ: Occurrences, idf: np.ndarray, prior: float, squares: np.ndarray | None = None
+) -> np.ndarray:
     """Per text, sqrt(prior + Σ idf² over its n-gram occurrences): what every n-gram value is divided
     by. Without the prior (plain L2) the three n-grams of 为什么？ weigh as much as a paragraph's
-    hundred, so a short question scores like a tirade; the prior counts as some neutral n-grams."""
-    sums = np.bincount(occ.row, weights=idf[occ.bucket].astype(np.float64) ** 2, minlength=occ.n_texts)
+    hundred, so a short question scores like a tirade; the prior counts as some neutral n-grams.
+    ``squares`` (per occurrence, its idf as float64 squared) is what a scorer has gathered already."""
+    if squares is None:
+        squares = idf[occ.bucket].astype(np.float64) ** 2
+    sums = np.bincount(occ.row, weights=squares, minlength=occ.n_texts)
     norms = np.sqrt(sums + prior)
     norms[norms == 0] = 1.0
     return norms
@@ -125,11 +130,35 @@ class TextModel:
     def _gram_weight(self) -> np.ndarray:
         return (self.idf * self.coef[:N_FEATURES]).astype(np.float64)
 
+    @functools.cached_property
+    def _bucket_values(self) -> np.ndarray:
+        """Per bucket, (idf², idf × weight) side by side: scoring gathers both with one memory access."""
+        pairs = np.column_stack([self.idf.astype(np.float64) ** 2, self._gram_weight])
+        return pairs.view(np.complex128).ravel()  # one 16-byte item per bucket: a 1-D gather
+
     def decision(self, occ: Occurrences, cues: np.ndarray) -> np.ndarray:
         """The logistic regression's decision value, straight from the occurrences."""
-        norms = occurrence_norms(occ, self.idf, self.meta["norm_prior"])
-        grams = np.bincount(occ.row, weights=self._gram_weight[occ.bucket], minlength=occ.n_texts)
-        return grams / norms + cues @ self.coef[N_FEATURES:].astype(np.float64) + self.intercept
+        return self._decision(self._gram_part(occ), cues)
+
+    def _gram_part(self, occ: Occurrences) -> np.ndarray:
+        """Σ idf × weight over a text's n-grams, over its norm (``occurrence_norms``)."""
+        values = self._bucket_values.take(occ.bucket)
+        return self._gram_part_of(occ, values.real, values.imag)
+
+    def _gram_part_of(self, occ: Occurrences, squares: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """``_gram_part`` from this model's per-occurrence idf² and idf × weight, already gathered."""
+        norms = occurrence_norms(occ, self.idf, self.meta["norm_prior"], squares)
+        return np.bincount(occ.row, weights=weights, minlength=occ.n_texts) / norms
+
+    def scores_prepared(self, occ: Occurrences, gram_part: np.ndarray | None = None) -> np.ndarray:
+        """``assess_prepared(…).scores`` of a model without cue lists, from its ``gram_parts`` when given."""
+        if self.featurizer.n_cues:
+            raise ValueError("a model with cues is scored through assess")
+        part = self._gram_part(occ) if gram_part is None else gram_part
+        return self.calibrate(self._decision(part, np.zeros((occ.n_texts, 0), dtype=np.float32)))
+
+    def _decision(self, gram_part: np.ndarray, cues: np.ndarray) -> np.ndarray:
+        return gram_part + cues @ self.coef[N_FEATURES:].astype(np.float64) + self.intercept
 
     def calibrate(self, decision: np.ndarray) -> np.ndarray:
         a, b = self.calibration
@@ -140,8 +169,32 @@ class TextModel:
         if not texts:
             return Assessment(np.zeros(0), np.zeros((0, self.featurizer.n_cues), dtype=np.float32))
         batch = self.featurizer.batch(texts)
+        return self.assess_prepared(batch, self.featurizer.ngrams(batch, positions=False))
+
+    def assess_prepared(self, batch: Batch, occ: Occurrences) -> Assessment:
+        """``assess`` of a batch already prepared and hashed: every model's featurizer prepares and hashes
+        alike (``CHAR_NGRAMS``, ``HASH_BITS``), so models reading the same texts share that work."""
         cues = self.featurizer.cues(batch)
-        return Assessment(self.calibrate(self.decision(self.featurizer.ngrams(batch), cues)), cues)
+        return Assessment(self.calibrate(self.decision(occ, cues)), cues)
+
+    def assess_reaching(self, texts: list[str], floor: float) -> Assessment:
+        """``assess``, exact for every text whose calibrated score can reach ``floor``.
+
+        The cue lookup (an automaton pass with Python work per match) runs only on the texts whose
+        n-gram part brings them within the cues' reach of ``floor``; the others keep no cues, so
+        their scores, which stay below ``floor`` either way, are not the ones ``assess`` gives.
+        """
+        batch = self.featurizer.batch(texts)
+        gram_part = self._gram_part(self.featurizer.ngrams(batch, positions=False))
+        cues = np.zeros((len(texts), self.featurizer.n_cues), dtype=np.float32)
+        if self.featurizer.n_cues:
+            weights = self.coef[N_FEATURES:].astype(np.float64)
+            extremes = (weights[weights > 0].sum(), weights[weights < 0].sum())
+            reach = np.maximum(*(self.calibrate(gram_part + bound + self.intercept) for bound in extremes))
+            rows = np.flatnonzero(reach >= floor - 1e-9)  # the slack covers rounding in the cue sum
+            if len(rows):
+                cues[rows] = self.featurizer.cues(batch.subset(rows))
+        return Assessment(self.calibrate(self._decision(gram_part, cues)), cues)
 
     def scores(self, texts: list[str]) -> np.ndarray:
         """Calibrated probability of the model's category per text."""
@@ -187,6 +240,23 @@ class TextModel:
         from auditor import atomic
 
         atomic.write_bytes(path, buffer.getvalue())
+
+
+_JOINT_VALUES: dict[tuple[int, ...], tuple[tuple[TextModel, ...], np.ndarray]] = {}
+
+
+def gram_parts(models: tuple[TextModel, ...], occ: Occurrences) -> list[np.ndarray]:
+    """Each model's ``_gram_part`` of the same occurrences (models reading the same texts: rumor and
+    ad). Their per-bucket values sit side by side in one table, so an occurrence costs one memory
+    access for all of them instead of one per model."""
+    if len(models) == 1:
+        return [models[0]._gram_part(occ)]
+    key = tuple(id(model) for model in models)
+    if key not in _JOINT_VALUES:  # the models are kept with their table, so an id is never reused
+        columns = [c for m in models for c in (m.idf.astype(np.float64) ** 2, m._gram_weight)]
+        _JOINT_VALUES[key] = (models, np.column_stack(columns))
+    values = _JOINT_VALUES[key][1].take(occ.bucket, axis=0)
+    return [m._gram_part_of(occ, values[:, 2 * k], values[:, 2 * k + 1]) for k, m in enumerate(models)]
 
 
 def _npy(array: np.ndarray) -> bytes:

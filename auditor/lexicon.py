@@ -13,17 +13,21 @@ spaces is pinyin split into syllables (``cao ni ma``): it also matches with the 
 
 from __future__ import annotations
 
+import bisect
+import functools
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import ahocorasick
+import numpy as np
 
 from auditor.categories import SEVERITIES
 from auditor.errors import AuditorError
 from auditor.resources import data_dir
+from auditor.text.batch import SEPARATOR, Joined, TermScreen, codepoints
 from auditor.text.normalize import Normalized, normalize
 
 # file stem → default severity for its terms. Files not listed here are plain term sets.
@@ -184,4 +188,29 @@ class Lexicon:
             orig_start, orig_end = norm.span(start, end)
             for entry in entries:
                 out.append(Match(entry, start, end, orig_start, orig_end))
+        return out
+
+    @functools.cached_property
+    def _screen(self) -> TermScreen:
+        return TermScreen(self.words)
+
+    def find_many(self, norms: list[Normalized]) -> list[Sequence[Match]]:
+        """``find`` for every text of a batch: a numpy screen over the joined batch, then one automaton
+        pass over the texts it lets through (a few in a hundred in chat)."""
+        out: list[Sequence[Match]] = [()] * len(norms)  # most texts match nothing: one shared empty tuple
+        if not self.words:
+            return out
+        texts = [norm.text for norm in norms]
+        joined = Joined.of(texts)
+        if joined.joined.count(SEPARATOR) != len(norms) - 1:  # rare: a text holds the separator itself
+            return [self.find(norm) for norm in norms]
+        rows = np.flatnonzero(joined.rows_with(self._screen.starts(codepoints(joined.joined)))).tolist()
+        candidates = Joined.of([texts[row] for row in rows])
+        starts = candidates.starts.tolist()
+        for end_index, (length, entries) in self.automaton.iter(candidates.joined):
+            k = bisect.bisect_right(starts, end_index) - 1
+            row, end = rows[k], end_index + 1 - starts[k]
+            start = end - length
+            orig_start, orig_end = norms[row].span(start, end)
+            out[row] = [*out[row], *(Match(entry, start, end, orig_start, orig_end) for entry in entries)]
         return out

@@ -45,3 +45,24 @@ def keypairs():
     from tests.fake_wecom import new_keypair
 
     return {version: new_keypair() for version in (1, 2, 3)}
+
+
+@pytest.fixture(scope="session")
+def realistic_keys(tmp_path_factory):
+    """The distinct (text, is_file) keys of a small realistic sample (real sentences, most distinct)."""
+    from auditor import lake
+    from auditor.audit import FILE_TYPES
+    from auditor.ingest import ingest
+    from auditor.sample import generate
+
+    root = tmp_path_factory.mktemp("parity")
+    generate(root / "s", messages=1500, groups=4, days=1, seed=23, realism="real")
+    ws = Workspace(root / "ws")
+    ws.init()
+    ingest(ws, [root / "s" / "exports"])
+    keys: set[tuple[str, bool]] = set()
+    for date in lake.dates(ws.messages_dir):
+        for batch in lake.iter_batches(ws.messages_dir, date, ["text", "msgtype"]):
+            texts, types = batch.column("text").to_pylist(), batch.column("msgtype").to_pylist()
+            keys |= {(t, m in FILE_TYPES) for t, m in zip(texts, types, strict=True) if t}
+    return sorted(keys)

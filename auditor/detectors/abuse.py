@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from auditor.detectors import register
-from auditor.detectors.base import Hit, TextDetector, TextView
+from auditor.detectors.base import Hit, TextBatch, TextDetector, TextView
 
 PERSON = "你"  # every pattern below starts with it
 _INSULTS = "猪头|猪|狗东西|狗|废物|白痴|傻子|蠢货|蠢猪|垃圾|畜生|笨蛋|智障|弱智|脑残|人渣|神经病|饭桶|窝囊废"
@@ -35,6 +35,10 @@ PATTERNS = [
 @register
 class Abuse(TextDetector):
     category = "abuse"
+
+    def candidates(self, batch: TextBatch) -> list[int]:
+        """Texts with an abuse term or a pattern match (each pattern searched once over the batch)."""
+        return sorted({*batch.rows_with("abuse"), *(i for *_, p in PATTERNS for i in batch.rows_matching(p))})
 
     def scan(self, view: TextView) -> list[Hit]:
         hits = [Hit.of_match(m) for m in view.terms("abuse")]

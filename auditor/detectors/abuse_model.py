@@ -15,11 +15,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from auditor.abuse_cues import names_of
 from auditor.detectors import register
-from auditor.detectors.base import Hit, TextDetector, TextView
+from auditor.detectors.base import Hit, TextBatch, TextDetector, TextView
 from auditor.errors import AuditorError
 from auditor.resources import packaged_model
+from auditor.text.batch import CodepointTable, Joined, codepoints
 
 
 @register
@@ -42,24 +45,31 @@ class AbuseModel(TextDetector):
     def scan(self, view: TextView) -> list[Hit]:
         return self.scan_many([view])[0]
 
-    def scan_many(self, views: list[TextView]) -> list[list[Hit]]:
+    def scan_batch(self, batch: TextBatch) -> dict[int, list[Hit]]:
         cfg = self.settings
-        out: list[list[Hit]] = [[] for _ in views]
+        views = batch.views
         # What the model judges: the text without accepted phrases, if enough of it is left.
-        judged = {i: _without_allowed(v) for i, v in enumerate(views) if not v.is_file}
-        scored = [i for i, t in judged.items() if len("".join(t.split())) >= cfg["min_chars"]]
+        allowlisted = set(batch.rows_with("allowlist"))
+        rows = [i for i, v in enumerate(views) if not v.is_file]
+        judged = [_without_allowed(views[i]) if i in allowlisted else views[i].norm.text for i in rows]
+        joined = Joined.of(judged)
+        visible = joined.counts(~_blank(codepoints(joined.joined))).tolist()  # len("".join(t.split()))
+        scored = [k for k, n in enumerate(visible) if n >= cfg["min_chars"]]
         if not scored:
-            return out
-        assessment = self.model.assess([judged[i] for i in scored])
+            return {}
+        assessment = self.model.assess_reaching([judged[k] for k in scored], cfg["threshold"])
+        backed = assessment.corroborated
         alone = max(cfg["threshold"], cfg["alone_threshold"])  # raising threshold alone raises both
-        for k, i in enumerate(scored):
-            score, backed = assessment.scores[k], bool(assessment.corroborated[k])
-            if score < cfg["threshold"] or (score < alone and not backed):
+        out: dict[int, list[Hit]] = {}
+        for m in np.flatnonzero(assessment.scores >= cfg["threshold"]).tolist():
+            score = assessment.scores[m]
+            if score < alone and not backed[m]:
                 continue
-            text = views[i].text
+            k = scored[m]
+            text = views[rows[k]].text
             severity = "high" if score >= cfg["high_threshold"] else "medium"
-            top = self.model.explain(judged[i], cfg["top_ngrams"])
-            out[i].append(
+            top = self.model.explain(judged[k], cfg["top_ngrams"])
+            out[rows[k]] = [
                 Hit(
                     "abuse",
                     "abuse.model",
@@ -70,12 +80,15 @@ class AbuseModel(TextDetector):
                     evidence={
                         "model": f"cold/{self.model.digest}",
                         "score": round(float(score), 4),
-                        "cues": names_of(assessment.cues[k]),
+                        "cues": names_of(assessment.cues[m]),
                         "ngrams": [f"{g} {c:+.2f}" for g, c in top],
                     },
                 )
-            )
+            ]
         return out
+
+
+_blank = CodepointTable(str.isspace)
 
 
 def _without_allowed(view: TextView) -> str:

@@ -3,7 +3,9 @@
 Two kinds, because some rules see one message and some see a conversation:
 
 - a ``TextDetector`` looks at one text (``scan``) and returns ``Hit``s. It is a pure function of
-  the text, so each distinct text is analysed once per run, in worker processes;
+  the text, so each distinct text is analysed once per run, in worker processes. It sees a whole
+  batch (``scan_batch``): the normalization and the lexicon automaton have run over the batch at
+  once (``TextBatch``), and ``scan`` runs only on the texts a cheap batch pass says can hit;
 - a ``DayDetector`` looks at one day of messages with the text hits (``detect``) and returns
   ``Event``s: flooding bursts, quarrels, membership breaches.
 """
@@ -15,13 +17,16 @@ import bisect
 import functools
 import itertools
 import re
-import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
+import numpy as np
+
 from auditor.lexicon import SEVERITIES, Lexicon, Match
-from auditor.text.normalize import COMPOSING, ZERO_WIDTH, Normalized, fold_width, normalize
+from auditor.text.batch import SEPARATOR, Joined, nfkc
+from auditor.text.normalize import COMPOSING, ZERO_WIDTH, Normalized, fold_width, normalize, normalize_many
 from auditor.text.segment import Segmenter
 
 if TYPE_CHECKING:
@@ -99,14 +104,14 @@ class Prefilter:
     character class (``(?=[…])``) naming the characters a match can start with.
     """
 
-    _SEPARATOR = "\x00"
+    _SEPARATOR = SEPARATOR
 
     def __init__(self, pattern: re.Pattern[str]) -> None:
         self.pattern = pattern
 
     @staticmethod
     def _fold(text: str) -> str:
-        return unicodedata.normalize("NFKC", ZERO_WIDTH.sub("", text)).lower()
+        return nfkc(ZERO_WIDTH.sub("", text)).lower()
 
     def candidates(self, texts: list[str]) -> list[int]:
         """Indexes of the texts the pattern finds something in, ascending."""
@@ -154,13 +159,15 @@ class Event:
 
 
 class TextView:
-    """One text with its normalized forms and lexicon matches, each computed at most once."""
+    """One text with its normalized forms and lexicon matches, each computed at most once (for a whole
+    batch at once when the view is in a ``TextBatch``)."""
 
     def __init__(self, text: str, lexicon: Lexicon, segmenter: Segmenter, *, is_file: bool = False) -> None:
         self.text = text
         self.is_file = is_file
         self._lexicon = lexicon
         self._segmenter = segmenter
+        self.batch: TextBatch | None = None
 
     @cached_property
     def norm(self) -> Normalized:
@@ -185,7 +192,7 @@ class TextView:
         return match.start in self._boundaries and match.end in self._boundaries
 
     @cached_property
-    def _found(self) -> list[Match]:
+    def _found(self) -> Sequence[Match]:
         return self._lexicon.find(self.norm)
 
     @cached_property
@@ -230,6 +237,57 @@ class TextView:
         return self._by_category.get(category, [])
 
 
+class TextBatch:
+    """The views of one batch, normalized and matched against the lexicons together.
+
+    ``normalize_many`` and one automaton pass over the joined batch fill each view's ``norm`` and
+    lexicon matches (the same values the view would compute alone); ``rows_with`` says which texts
+    have a raw match in a lexicon, so a lexicon detector scans only those. ``shared`` holds work
+    that several detectors need once per batch (the learned models' features).
+    """
+
+    def __init__(self, views: list[TextView], lexicon: Lexicon) -> None:
+        self.views = views
+        self.texts = [view.text for view in views]
+        norms = normalize_many(self.texts)
+        found = lexicon.find_many(norms)
+        self._rows: dict[str, set[int]] = {}
+        for i, (view, norm, matches) in enumerate(zip(views, norms, found, strict=True)):
+            view.__dict__["norm"] = norm  # what the cached properties would compute
+            view.__dict__["_found"] = matches
+            view.batch = self
+            for match in matches:
+                self._rows.setdefault(match.entry.category, set()).add(i)
+        self.shared: dict[Any, Any] = {}
+
+    def close(self) -> None:
+        """Let the views go (they point back at the batch): freed at once rather than by the collector."""
+        for view in self.views:
+            view.batch = None
+
+    @classmethod
+    def of(cls, views: list[TextView], lexicon: Lexicon) -> TextBatch:
+        """The batch these views were analysed in, or a new one over them."""
+        if views and views[0].batch is not None and views[0].batch.views is views:
+            return views[0].batch
+        return cls(views, lexicon)
+
+    def rows_with(self, *lexicons: str) -> list[int]:
+        """The texts with a lexicon match (before boundary and allowlist checks) in any of ``lexicons``."""
+        return sorted(set().union(*(self._rows.get(name, ()) for name in lexicons)))
+
+    @functools.cached_property
+    def _norm_joined(self) -> Joined:
+        return Joined.of([view.norm.text for view in self.views])
+
+    def rows_matching(self, pattern: re.Pattern[str]) -> list[int]:
+        """The texts whose normalized form ``pattern`` matches in (searched over the joined batch: the
+        pattern must not match a separator)."""
+        joined = self._norm_joined
+        positions = [m.start() for m in pattern.finditer(joined.joined)]
+        return sorted(set(joined.rows(np.array(positions, dtype=np.int64)).tolist()))
+
+
 class Detector(abc.ABC):
     category: ClassVar[str]
 
@@ -244,13 +302,31 @@ class Detector(abc.ABC):
 
 
 class TextDetector(Detector):
+    # A detector whose rules all start from a lexicon term names those lexicons: a text without a
+    # match in any of them is never scanned.
+    lexicons: ClassVar[tuple[str, ...] | None] = None
+
     @abc.abstractmethod
     def scan(self, view: TextView) -> list[Hit]:
         """Hits in one text."""
 
+    def candidates(self, batch: TextBatch) -> list[int]:
+        """The texts ``scan`` can find anything in; detectors with a cheaper batch test override it."""
+        return list(range(len(batch.views))) if self.lexicons is None else batch.rows_with(*self.lexicons)
+
+    def scan_batch(self, batch: TextBatch) -> dict[int, list[Hit]]:
+        """Hits per text position, for the texts that have any; detectors with vectorized work (a model)
+        override this."""
+        found = {}
+        for i in self.candidates(batch):
+            if hits := self.scan(batch.views[i]):
+                found[i] = hits
+        return found
+
     def scan_many(self, views: list[TextView]) -> list[list[Hit]]:
-        """Hits per text for a batch; detectors with vectorized work (a model) override this."""
-        return [self.scan(view) for view in views]
+        """Hits per text for a list of views (``scan_batch`` over them)."""
+        found = self.scan_batch(TextBatch.of(views, self.lexicon))
+        return [found.get(i, []) for i in range(len(views))]
 
 
 class DayDetector(Detector):

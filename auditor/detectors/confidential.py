@@ -11,6 +11,7 @@ from auditor.detectors.base import Hit, TextDetector, TextView
 @register
 class Confidential(TextDetector):
     category = "confidential"
+    lexicons = ("confidential",)
 
     def scan(self, view: TextView) -> list[Hit]:
         return [Hit.of_match(m) for m in view.terms("confidential")]

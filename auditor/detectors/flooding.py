@@ -17,7 +17,7 @@ import pandas as pd
 from auditor.detectors import register
 from auditor.detectors.base import DayDetector, Event
 from auditor.detectors.day import Day
-from auditor.text.normalize import normalize
+from auditor.text.normalize import normalize_many
 
 _NOT_WORD = re.compile(r"[\W_]+")
 
@@ -37,8 +37,13 @@ def bursts(times: np.ndarray, threshold: int, span_ms: int) -> list[tuple[int, i
     return out
 
 
-def repeat_key(text: str) -> str:
-    return _NOT_WORD.sub("", normalize(text).text)
+def repeat_keys(texts: list[str], batch: int = 2000) -> list[str]:
+    """What makes two messages the same for repeat counting: the normalized text without punctuation
+    or blanks, for each text, normalized a batch at a time (``normalize_many``)."""
+    out: list[str] = []
+    for i in range(0, len(texts), batch):
+        out += [_NOT_WORD.sub("", norm.text) for norm in normalize_many(texts[i : i + batch])]
+    return out
 
 
 def candidate_groups(codes: np.ndarray, times: np.ndarray, threshold: int, span_ms: int) -> np.ndarray:
@@ -66,7 +71,8 @@ class Flooding(DayDetector):
         if messages.empty:
             return []
         texts = messages["text"].to_numpy(dtype=object)
-        keys = {t: repeat_key(t) for t in set(texts)}  # each distinct text normalized once
+        distinct = list(set(texts))
+        keys = dict(zip(distinct, repeat_keys(distinct), strict=True))  # each distinct text normalized once
         frame = pd.DataFrame(
             {
                 "roomid": messages["roomid"].to_numpy(dtype=object),

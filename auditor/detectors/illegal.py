@@ -24,6 +24,7 @@ PROHIBITION_REACH = 6  # characters before the term a prohibition may stand
 @register
 class Illegal(TextDetector):
     category = "illegal"
+    lexicons = ("illegal",)
 
     def scan(self, view: TextView) -> list[Hit]:
         text = view.norm.text

@@ -8,12 +8,16 @@ Files and texts with fewer than ``min_chars`` letters are left to the rules.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from auditor.detectors.base import Hit, TextView
+from auditor.detectors.base import Hit, TextBatch, TextView
 from auditor.errors import AuditorError
 from auditor.resources import model_for
-from auditor.text.model_view import VIEW, view
+from auditor.text.batch import CodepointTable, Joined, codepoints
+from auditor.text.model_view import VIEW, view, view_many
+
+_letters = CodepointTable(str.isalpha)
 
 
 class LearnedScorer:
@@ -26,20 +30,41 @@ class LearnedScorer:
         self.model = load_model(path)
         if self.model.category != category or self.model.meta.get("text_view") != VIEW:
             raise AuditorError(f"{path} is not a {category} model for this version (text view {VIEW})")
+        self.peers: list[LearnedScorer] = [self]  # scorers of one analyzer reading the same view
         self.threshold = float(settings["threshold"] or self.model.meta["threshold"])
         self.cue_threshold = min(float(settings["cue_threshold"]), self.threshold)
 
-    def scores(self, views: list[TextView]) -> dict[int, float]:
-        """Score per position of the views the model judges (not files, not too short)."""
-        read = {i: view(v.text) for i, v in enumerate(views) if not v.is_file}
-        # Letters (any script), not characters: a phone number or a sum alone is the rules' business.
-        judged = [
-            i for i, text in read.items() if sum(ch.isalpha() for ch in text) >= self.settings["min_chars"]
-        ]
+    def scores(self, batch: TextBatch) -> dict[int, float]:
+        """Score per position of the texts the model judges (not files, not too short)."""
+        rows, read, letters = _read(batch)
+        judged = [k for k, n in enumerate(letters) if n >= self.settings["min_chars"]]
         if not judged:
             return {}
-        scores = self.model.scores([read[i] for i in judged])
-        return {i: float(s) for i, s in zip(judged, scores, strict=True)}
+        key = ("model view", tuple(judged))
+        if key not in batch.shared:  # the rumor and ad models read the same texts the same way
+            from auditor.classifier import gram_parts  # loaded with the models, not with the registry
+
+            prepared = self.model.featurizer.batch([read[k] for k in judged])
+            occ = self.model.featurizer.ngrams(prepared, positions=False)
+            # every peer judging the same texts is scored from one gather of its bucket values
+            models = tuple({id(p.model): p.model for p in self.peers if p.judges_like(self)}.values())
+            batch.shared[key] = occ, dict(zip(map(id, models), gram_parts(models, occ), strict=True))
+        occ, parts = batch.shared[key]
+        scores = self.model.scores_prepared(occ, parts.get(id(self.model)))
+        return {rows[k]: float(s) for k, s in zip(judged, scores, strict=True)}
+
+    def judges_like(self, other: LearnedScorer) -> bool:
+        """Whether this scorer judges the texts ``other`` does (the same view, the same minimum)."""
+        return self.settings["min_chars"] == other.settings["min_chars"]
+
+    def hits(self, batch: TextBatch, cues: Callable[[TextView], dict[str, list[str]]]) -> dict[int, Hit]:
+        """The model's hits per text position; ``cues`` (the rule cues of a text) is asked only for
+        texts whose score could fire with a cue."""
+        found = {}
+        for i, score in self.scores(batch).items():
+            if score >= self.cue_threshold and (hit := self.hit(batch.views[i], score, cues(batch.views[i]))):
+                found[i] = hit
+        return found
 
     def hit(self, text_view: TextView, score: float, cues: dict[str, list[str]]) -> Hit | None:
         """The model's hit for one scored text, or None; ``cues`` are the rule cues found in it."""
@@ -62,3 +87,15 @@ class LearnedScorer:
         return Hit(
             self.category, rule, "medium", 0, len(text_view.text), score=round(score, 4), evidence=evidence
         )
+
+
+def _read(batch: TextBatch) -> tuple[list[int], list[str], list[int]]:
+    """The positions of a batch's texts that are not files, what the models read of each, and how many
+    letters (any script) that has. Computed once per batch for every learned detector."""
+    if "model view" not in batch.shared:
+        rows = [i for i, v in enumerate(batch.views) if not v.is_file]
+        read = view_many([batch.texts[i] for i in rows])
+        # Letters, not characters: a phone number or a sum alone is the rules' business.
+        joined = Joined.of(read)
+        batch.shared["model view"] = rows, read, joined.counts(_letters(codepoints(joined.joined))).tolist()
+    return batch.shared["model view"]

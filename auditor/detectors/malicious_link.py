@@ -14,7 +14,7 @@ import re
 from urllib.parse import unquote, urlsplit
 
 from auditor.detectors import register
-from auditor.detectors.base import Hit, Prefilter, TextDetector, TextView
+from auditor.detectors.base import Hit, Prefilter, TextBatch, TextDetector, TextView
 
 URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'，。！？、；：（）【】《》]+", re.I)
 DOC_EXTENSIONS = "doc|docx|xls|xlsx|ppt|pptx|pdf|txt|jpg|jpeg|png|gif|zip|rar|mp4"
@@ -146,10 +146,7 @@ class MaliciousLink(TextDetector):
                 )
         return hits
 
-    def scan_many(self, views: list[TextView]) -> list[list[Hit]]:
-        out: list[list[Hit]] = [[] for _ in views]
-        candidates = set(PREFILTER.candidates([v.text for v in views]))
-        for i, view in enumerate(views):
-            if view.is_file or i in candidates:
-                out[i] = self.scan(view)
-        return out
+    def candidates(self, batch: TextBatch) -> list[int]:
+        """Texts the prefilter finds a link or a file name in, and every file."""
+        files = (i for i, view in enumerate(batch.views) if view.is_file)
+        return sorted({*PREFILTER.candidates(batch.texts), *files})

@@ -12,7 +12,7 @@ import datetime as dt
 import re
 
 from auditor.detectors import register
-from auditor.detectors.base import Hit, Prefilter, Sensitive, TextDetector, TextView
+from auditor.detectors.base import Hit, Prefilter, Sensitive, TextBatch, TextDetector, TextView
 
 MOBILE = re.compile(r"(?<![\d+])(?:(?:\+|00)?86[\s-]?)?(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
 # 18 characters, or grouped as written on forms: 110105 19491231 002X
@@ -34,8 +34,9 @@ CARD_CONTEXT = re.compile(
     rf"卡号|银行卡|储蓄卡|信用卡|借记卡|银行账号|账号|帐号|卡|银行|{BANKS}|转账|打到|汇款|收款|开户|card|visa|master|unionpay|银联",
     re.I,
 )
-# Anything a pattern above can match: a run of eleven digits (spaces and dashes allowed) or an @.
-PREFILTER = Prefilter(re.compile(r"\d[\d\s-]{9,}[\dx]|@"))
+# Anything a pattern above can match: a run of eleven digits (spaces and dashes allowed), or an @
+# between a character of an address and one of a domain (not a mention: @chengang 你好).
+PREFILTER = Prefilter(re.compile(r"\d[\d\s-]{9,}[\dx]|[a-z0-9._%+-]@[a-z0-9-]"))
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CONTEXT_REACH = 20
 
@@ -125,8 +126,5 @@ class PersonalData(TextDetector):
             )
         return hits
 
-    def scan_many(self, views: list[TextView]) -> list[list[Hit]]:
-        out: list[list[Hit]] = [[] for _ in views]
-        for i in PREFILTER.candidates([v.text for v in views]):
-            out[i] = self.scan(views[i])
-        return out
+    def candidates(self, batch: TextBatch) -> list[int]:
+        return PREFILTER.candidates(batch.texts)

@@ -35,6 +35,7 @@ def _is_possessive(view: TextView, match: Match) -> bool:
 @register
 class Profanity(TextDetector):
     category = "profanity"
+    lexicons = ("profanity",)
 
     def scan(self, view: TextView) -> list[Hit]:
         return [Hit.of_match(m) for m in view.terms("profanity") if not _is_possessive(view, m)]

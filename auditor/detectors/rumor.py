@@ -13,7 +13,7 @@ catches rumors worded without those cues; any rumor.txt term (including the weak
 from __future__ import annotations
 
 from auditor.detectors import register
-from auditor.detectors.base import Hit, TextDetector, TextView, max_severity
+from auditor.detectors.base import Hit, TextBatch, TextDetector, TextView, max_severity
 from auditor.detectors.learned import LearnedScorer
 
 
@@ -25,18 +25,13 @@ class Rumor(TextDetector):
         super().__init__(settings, lexicon)
         self.learned = LearnedScorer("rumor", settings)
 
-    def scan_many(self, views: list[TextView]) -> list[list[Hit]]:
-        out = [self.scan(view) for view in views]
-        for i, score in self.learned.scores(views).items():
-            view = views[i]
-            cues = {
-                "cues": sorted({m.entry.term for m in view.terms("rumor")}),
-                "debunked": sorted({m.entry.term for m in view.terms("debunked")}),
-            }
-            hit = self.learned.hit(view, score, cues)
-            if hit is not None:
-                out[i].append(hit)
-        return out
+    lexicons = ("rumor", "debunked")  # of the rules; the model reads every text
+
+    def scan_batch(self, batch: TextBatch) -> dict[int, list[Hit]]:
+        found = super().scan_batch(batch)
+        for i, hit in self.learned.hits(batch, _cues).items():
+            found.setdefault(i, []).append(hit)
+        return found
 
     def scan(self, view: TextView) -> list[Hit]:
         """The rules alone."""
@@ -60,3 +55,11 @@ class Rumor(TextDetector):
         end = max(m.orig_end for m in involved)
         hits.append(Hit("rumor", rule, severity, start, end, evidence=evidence))
         return hits
+
+
+def _cues(view: TextView) -> dict[str, list[str]]:
+    """The rule cues that let a middling model score fire."""
+    return {
+        "cues": sorted({m.entry.term for m in view.terms("rumor")}),
+        "debunked": sorted({m.entry.term for m in view.terms("debunked")}),
+    }

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from auditor.detectors import register
-from auditor.detectors.base import Hit, Prefilter, Sensitive, TextDetector, TextView
+from auditor.detectors.base import Hit, Prefilter, Sensitive, TextBatch, TextDetector, TextView
 
 _TOKEN_END = r"(?![A-Za-z0-9_])"
 _TOKEN_START = r"(?<![A-Za-z0-9_])"
@@ -364,8 +364,5 @@ class Secret(TextDetector):
             )
         return hits
 
-    def scan_many(self, views: list[TextView]) -> list[list[Hit]]:
-        out: list[list[Hit]] = [[] for _ in views]
-        for i in PREFILTER.candidates([v.text for v in views]):
-            out[i] = self.scan(views[i])
-        return out
+    def candidates(self, batch: TextBatch) -> list[int]:
+        return PREFILTER.candidates(batch.texts)

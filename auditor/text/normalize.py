@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
+import numpy as np
 import opencc
+
+from auditor.text.batch import SEPARATOR, CodepointTable, Joined, codepoints, nfkc
 
 # Characters that are real sentence punctuation in Chinese and must keep words apart. The
 # enumeration comma 、, the ellipsis … and dashes are not among them: 婊、、子 and 婊…子 are
@@ -58,9 +61,9 @@ def t2s_converter() -> opencc.OpenCC:
     return opencc.OpenCC("t2s")
 
 
-@dataclass(frozen=True)
-class Normalized:
-    """Normalized ``text``; ``origin[i]`` is the index in the original of ``text[i]``."""
+class Normalized(NamedTuple):
+    """Normalized ``text``; ``origin[i]`` is the index in the original of ``text[i]``. (A named tuple:
+    a batch makes one per text, and a frozen dataclass costs several times as much to build.)"""
 
     text: str
     origin: tuple[int, ...] | None  # None: identity (the common case, no copy needed)
@@ -254,3 +257,186 @@ def fold_width(text: str) -> Normalized:
             chars.append(out)
             origin.append(i)
     return Normalized("".join(chars), tuple(origin), len(text))
+
+
+_FAST_SAFE_POINTS = np.zeros(0x110000, dtype=bool)  # the characters of ``_FAST_SAFE``
+_FAST_SAFE_POINTS[
+    [*range(0x4E00, 0xA000), *range(ord("a"), ord("z") + 1), *range(ord("0"), ord("9") + 1)]
+] = True
+_FAST_SAFE_POINTS[[ord(c) for c in "，。！？；："]] = True
+_noise_table = CodepointTable(_is_noise)
+
+
+def normalize_many(texts: list[str]) -> list[Normalized]:
+    """``normalize`` of every text, equal to it text by text, computed over the joined batch.
+
+    Which texts are already normal is a numpy pass and one OpenCC call over them; NFKC, case folding
+    and OpenCC run once over the rest (``_normalize_joined``).
+    """
+    joined = Joined.of(texts)
+    text = joined.joined
+    if text.count(SEPARATOR) != len(texts) - 1:  # rare: a text holds the separator itself
+        return [normalize(t) for t in texts]
+    points = codepoints(text)
+    # Already normal (``normalize``'s own shortcut): safe characters only, nothing to convert or collapse.
+    unsafe = ~_FAST_SAFE_POINTS[points]
+    # ``_ANY_REPEAT`` (any character but a newline three times running), as one comparison
+    triple = _triples(points) & (points[:-2] != 10)
+    unsafe[:-2] |= triple
+    maybe = np.flatnonzero(~joined.rows_with(unsafe)).tolist()
+    converted = (
+        t2s_converter().convert(SEPARATOR.join([texts[i] for i in maybe])).split(SEPARATOR) if maybe else []
+    )
+    out: list[Normalized | None] = [None] * len(texts)
+    for i, simplified in zip(maybe, converted, strict=True):
+        if simplified == texts[i]:
+            out[i] = Normalized(texts[i], None, len(texts[i]))
+    rest = [i for i, found in enumerate(out) if found is None]
+    for i, found in zip(rest, _normalize_joined([texts[i] for i in rest]), strict=True):
+        out[i] = found
+    return out  # type: ignore[return-value]
+
+
+def _normalize_joined(texts: list[str]) -> list[Normalized]:
+    """``normalize`` of texts without a separator: fold, simplify, drop noise, collapse repeats, for the
+    batch at once. Where the noise runs are and whether they split a word are numpy passes plus a few
+    Python steps per run. A text the batch cannot vouch for (a zero-width or composing character, a
+    conversion that changes its length, a repeat to collapse) goes through ``normalize``."""
+    if not texts:
+        return []
+    joined = Joined.of(texts)
+    text = joined.joined
+    points = codepoints(text)
+    separator = points == 0
+    alone = _rows_matching(ZERO_WIDTH, text, joined) | _rows_matching(COMPOSING, text, joined)
+    folded = nfkc(text).casefold()
+    simple = t2s_converter().convert(folded)
+    pieces = simple.split(SEPARATOR)
+    if not (_same_pieces(folded, points) and _same_pieces(simple, points)):  # a text changed length: alone
+        alone |= np.array(
+            [
+                len(a) != len(t) or len(b) != len(t)
+                for a, b, t in zip(folded.split(SEPARATOR), pieces, texts, strict=True)
+            ]
+        )
+        simple = SEPARATOR.join(t if alone[i] else pieces[i] for i, t in enumerate(texts))
+    drops = _dropped_runs(text, simple, points, separator, joined, alone)
+    # ``_CJK_REPEAT`` in the folded texts, as one comparison (a text with dropped noise is searched alone)
+    folded_points = codepoints(simple)
+    cjk_triple = _triples(folded_points) & _is_cjk_points(folded_points[:-2])
+    collapses = joined.rows_with(np.concatenate([cjk_triple, np.zeros(min(2, len(points)), dtype=bool)]))
+    by_itself = (alone | collapses).tolist()
+    out: list[Normalized] = []
+    for i, (original, chars) in enumerate(zip(texts, pieces, strict=True)):
+        runs = drops.get(i)  # never for a text that goes alone
+        if runs is not None:
+            kept, origin, last = [], [], 0
+            for start, end in runs:
+                kept.append(chars[last:start])
+                origin += range(last, start)
+                last = end
+            kept.append(chars[last:])
+            origin += range(last, len(chars))
+            chars = "".join(kept)
+            # a repeat is one found before, or one a dropped run closed up (equal characters meet across it)
+            meet = any(
+                start and end < len(pieces[i]) and pieces[i][start - 1] == pieces[i][end]
+                for start, end in runs
+            )
+            collapsing = (by_itself[i] or meet) and _CJK_REPEAT.search(chars)
+            out.append(normalize(original) if collapsing else Normalized(chars, tuple(origin), len(original)))
+        elif by_itself[i]:
+            out.append(normalize(original))
+        elif chars == original:
+            out.append(Normalized(original, None, len(original)))
+        else:
+            out.append(Normalized(chars, _identity(len(original)), len(original)))
+    return out
+
+
+@lru_cache(maxsize=4096)
+def _identity(length: int) -> tuple[int, ...]:
+    """``tuple(range(length))``, shared: most texts keep every character where it is."""
+    return tuple(range(length))
+
+
+def _same_pieces(text: str, points: np.ndarray) -> bool:
+    """Whether ``text`` is as long as the joined batch of ``points``, with its separators in the same
+    places (one text lengthened and another shortened keep the total)."""
+    return len(text) == len(points) and np.array_equal(codepoints(text) == 0, points == 0)
+
+
+def _triples(points: np.ndarray) -> np.ndarray:
+    """Where a code point starts a run of three equal ones (two shorter than ``points``)."""
+    return (points[:-2] == points[1:-1]) & (points[1:-1] == points[2:])
+
+
+def _is_cjk_points(points: np.ndarray) -> np.ndarray:
+    """``is_cjk`` for an array of code points."""
+    return (
+        ((points >= 0x4E00) & (points <= 0x9FFF))
+        | ((points >= 0x3400) & (points <= 0x4DBF))
+        | ((points >= 0xF900) & (points <= 0xFAFF))
+    )
+
+
+def _rows_matching(pattern: re.Pattern[str], text: str, joined: Joined) -> np.ndarray:
+    """Per text, whether ``pattern`` (which never matches across a separator) matches in it."""
+    found = np.zeros(len(joined.starts), dtype=bool)
+    positions = [m.start() for m in pattern.finditer(text)]
+    if positions:
+        found[joined.rows(np.array(positions))] = True
+    return found
+
+
+def _dropped_runs(
+    text: str, chars: str, points: np.ndarray, separator: np.ndarray, joined: Joined, skip: np.ndarray
+) -> dict[int, list[tuple[int, int]]]:
+    """Per text (not in ``skip``), the noise runs ``_drop_noise`` drops, in text offsets.
+
+    ``text`` is the joined originals and ``chars`` the joined folded, simplified texts, one character
+    for one; a separator is never noise and bounds every run like the end of a text does, so
+    ``_joins`` reads the same neighbours in the joined strings as in one text alone.
+    """
+    noise = _noise_table(points) & ~separator
+    edges = np.diff(noise.astype(np.int8), prepend=np.int8(0), append=np.int8(0))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    rows = joined.rows(starts)
+    text_start, text_end = joined.starts[rows], joined.starts[rows] + joined.lengths[rows]
+    keep = (starts > text_start) & (ends < text_end) & (ends - starts <= _NOISE_MAX) & ~skip[rows]
+    if not keep.any():
+        return {}
+    starts, ends, rows, text_start, text_end = (a[keep] for a in (starts, ends, rows, text_start, text_end))
+    # Between two Chinese characters a run is always dropped (``_joins``) unless it can lie in an
+    # abbreviation, which is letters and dots only: most runs are decided here, the rest one by one.
+    folded = codepoints(chars)
+    first = folded[starts]
+    dropped = (
+        _is_cjk_points(folded[starts - 1])
+        & _is_cjk_points(folded[ends])
+        & (first != ord("."))
+        & ((first < ord("a")) | (first > ord("z")))
+    )
+    abbreviations: dict[int, list[tuple[int, int]]] = {}  # per text, searched only where one can be
+    undecided = np.flatnonzero(~dropped)
+    for k, i, j, row, offset, end in zip(
+        undecided.tolist(),
+        *(a[undecided].tolist() for a in (starts, ends, rows, text_start, text_end)),
+        strict=True,
+    ):
+        if chars[i] == "." or "a" <= chars[i] <= "z":  # an abbreviation is letters and dots only
+            if row not in abbreviations:
+                abbreviations[row] = [m.span() for m in _ABBREVIATION.finditer(chars, offset, end)]
+            if any(a <= i < b for a, b in abbreviations[row]):
+                continue
+        dropped[k] = _joins(chars, i - 1, j, text[i:j])  # type: ignore[arg-type]
+    out: dict[int, list[tuple[int, int]]] = {}
+    base = text_start[dropped]
+    for row, i, j in zip(
+        rows[dropped].tolist(),
+        (starts[dropped] - base).tolist(),
+        (ends[dropped] - base).tolist(),
+        strict=True,
+    ):
+        out.setdefault(row, []).append((i, j))
+    return out

@@ -1,0 +1,171 @@
+"""A batch of texts as one joined string, so a normalization or a search is one C call for all of them.
+
+Texts are joined with ``SEPARATOR`` (NUL: no chat text has one, no lexicon term or phrase conversion
+contains one, and NFKC, case folding and OpenCC leave it alone); a text that holds one is handled on
+its own by the caller. Per-character facts (is it noise, is it a letter) come from ``CodepointTable``,
+which asks Python once per distinct code point a process meets and then answers for a whole batch as
+one numpy lookup.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+SEPARATOR = "\x00"
+_UNICODE = 0x110000
+
+
+def codepoints(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+@dataclass(frozen=True)
+class Joined:
+    """Texts joined by ``SEPARATOR``: where each one starts, and which text each character is in."""
+
+    joined: str
+    starts: np.ndarray  # int64, one per text
+    lengths: np.ndarray  # int64, one per text
+
+    @classmethod
+    def of(cls, texts: list[str]) -> Joined:
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        starts = np.zeros(len(texts), dtype=np.int64)
+        if len(texts) > 1:
+            np.cumsum(lengths[:-1] + 1, out=starts[1:])
+        return cls(SEPARATOR.join(texts), starts, lengths)
+
+    def rows(self, positions: np.ndarray) -> np.ndarray:
+        """The text each position of ``joined`` lies in (a separator counts to the text after it)."""
+        return np.searchsorted(self.starts, positions, side="right") - 1
+
+    def _inside(self, flags: np.ndarray) -> np.ndarray:
+        """Positions of set flags, the separators between texts left out (a text may hold a NUL)."""
+        flags = flags.copy()
+        flags[self.starts[1:] - 1] = False
+        return np.flatnonzero(flags)
+
+    def rows_with(self, flags: np.ndarray) -> np.ndarray:
+        """Per text, whether any of its characters has ``flags`` set."""
+        found = np.zeros(len(self.starts), dtype=bool)
+        found[self.rows(self._inside(flags))] = True
+        return found
+
+    def counts(self, flags: np.ndarray) -> np.ndarray:
+        """Per text, how many of its characters have ``flags`` set."""
+        return np.bincount(self.rows(self._inside(flags)), minlength=len(self.starts))
+
+
+class CodepointTable:
+    """A per-character predicate answered for a whole array of code points at once.
+
+    Filled lazily: a batch costs one Python call per code point never seen before in this process.
+    """
+
+    def __init__(self, predicate: Callable[[str], bool]) -> None:
+        self.predicate = predicate
+        self.known = np.zeros(_UNICODE, dtype=bool)
+        self.value = np.zeros(_UNICODE, dtype=bool)
+
+    def __call__(self, points: np.ndarray) -> np.ndarray:
+        new = points[~self.known[points]]
+        if len(new):
+            for point in np.unique(new).tolist():
+                self.value[point] = self.predicate(chr(point))
+            self.known[new] = True
+        return self.value[points]
+
+
+def _nfkc_kind(ch: str) -> tuple[int, int]:
+    """(kind, code point): 0 stays as it is, 1 becomes that one character (NFKC(ch)), 2 needs real NFKC.
+
+    A character is only ever mapped alone (kinds 0 and 1) when neither it nor its image can take part in
+    a composition or a reordering with a neighbour: its image is one starter (canonical combining class 0)
+    that is no mark and no Hangul jamo — the only starters that compose with the character before them.
+    """
+    image = unicodedata.normalize("NFKC", ch)
+    if len(image) != 1:
+        return 2, ord(ch)
+    for c in {ch, image}:
+        if unicodedata.combining(c) or unicodedata.category(c)[0] == "M" or "\u1100" <= c <= "\u11ff":
+            return 2, ord(ch)
+    return (0 if image == ch else 1), ord(image)
+
+
+class _NfkcTable:
+    def __init__(self) -> None:
+        self.known = np.zeros(_UNICODE, dtype=bool)
+        self.kind = np.zeros(_UNICODE, dtype=np.uint8)
+        self.image = np.zeros(_UNICODE, dtype=np.uint32)
+
+    def __call__(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        new = points[~self.known[points]]
+        if len(new):
+            for point in np.unique(new).tolist():
+                self.kind[point], self.image[point] = _nfkc_kind(chr(point))
+            self.known[new] = True
+        return self.kind[points], self.image[points]
+
+
+_nfkc_table = _NfkcTable()
+
+
+def nfkc(text: str, barrier: str = SEPARATOR) -> str:
+    """``unicodedata.normalize("NFKC", text)`` for a batch joined by ``barrier``, without its cost.
+
+    NFKC of CJK text is slow in CPython (tens of nanoseconds a character); most characters of chat stay
+    as they are or become one other character (full-width punctuation and letters), which a numpy
+    lookup does for the whole batch. The pieces between barriers that hold any other character get
+    real NFKC. ``barrier`` must be a starter that composes with nothing (NUL, a newline).
+    """
+    if text.isascii():
+        return text
+    points = codepoints(text)
+    kind, image = _nfkc_table(points)
+    if not (kind == 2).any():
+        return text if not kind.any() else image.tobytes().decode("utf-32-le")
+    pieces = text.split(barrier)
+    cuts = np.flatnonzero(points == ord(barrier))
+    bounds = np.concatenate(([0], cuts + 1, [len(points) + 1]))
+    complex_pieces = np.zeros(len(pieces), dtype=bool)
+    complex_pieces[np.searchsorted(bounds, np.flatnonzero(kind == 2), side="right") - 1] = True
+    mapped = image.tobytes().decode("utf-32-le").split(barrier)
+    return barrier.join(
+        unicodedata.normalize("NFKC", piece) if hard else easy
+        for piece, easy, hard in zip(pieces, mapped, complex_pieces.tolist(), strict=True)
+    )
+
+
+_BIGRAM_BITS = 20
+
+
+def _bigram_hash(points: np.ndarray) -> np.ndarray:
+    """A bucket per pair of neighbouring code points (one shorter than ``points``)."""
+    pairs = (points[:-1].astype(np.uint64) << np.uint64(21)) | points[1:]
+    with np.errstate(over="ignore"):
+        return (pairs * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - _BIGRAM_BITS)
+
+
+class TermScreen:
+    """Where any of a set of terms may start, for a whole batch in a few numpy passes: at a
+    one-character term, or at the first two characters of a longer one (hashed into a bitmap; a
+    collision only lets a position through). An automaton then reads only the texts it lets through."""
+
+    def __init__(self, terms: Iterable[str]) -> None:
+        self.singles = np.zeros(_UNICODE, dtype=bool)
+        self.bigrams = np.zeros(1 << _BIGRAM_BITS, dtype=bool)
+        for term in terms:
+            if len(term) == 1:
+                self.singles[ord(term)] = True
+            elif term:
+                self.bigrams[_bigram_hash(codepoints(term[:2]))] = True
+
+    def starts(self, points: np.ndarray) -> np.ndarray:
+        possible = self.singles[points]
+        if len(points) > 1:
+            possible[:-1] |= self.bigrams[_bigram_hash(points)]
+        return possible

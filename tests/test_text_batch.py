@@ -1,0 +1,138 @@
+"""Every batch pass equals its one-text counterpart: the batch-first analyzer finds exactly what
+analysing each text with the per-text functions finds, whatever else shares the batch."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from auditor.detectors.base import TextBatch, TextView
+from auditor.features import char_ngrams, prepare_many
+from auditor.text.batch import _nfkc_kind, nfkc
+from auditor.text.model_view import view, view_many
+from auditor.text.normalize import normalize, normalize_many
+
+# Characters that take every branch of the batch passes: CJK (simplified and traditional), Latin in
+# both cases and full width, digits, CJK and ASCII punctuation, blanks, emoji with a variation
+# selector, zero-width and combining characters, Hangul jamo that compose, characters NFKC or case
+# folding lengthen (… ß İ ㈱), the separators of the joined batches (NUL, 〆, newline), dots of
+# abbreviations, and the lexicon's terms.
+ALPHABET = list(
+    "傻逼你好世界他媽的们是个猪垃圾分类操场谢哈转发扩散紧急听说裁员ＳＢsbSBAa1２3.*_/-~ 　，。！？、…"
+    "😊\ufe0f\u200b\u00ad\u0301é①ß\u0130㈱\u1100\u1161ㄱㅏ\x00\u3006\n\twxid@《》"
+)
+batch_texts = st.lists(st.text(alphabet=st.sampled_from(ALPHABET), max_size=24), max_size=12)
+
+# Texts a realistic batch rarely holds, written out so every run meets them.
+EDGE_TEXTS = [
+    "",
+    "傻 逼",
+    "傻\u200b逼",
+    "ＳＢ吧",
+    "他媽的",
+    "哈哈哈",
+    "婊……子",
+    "S.B. 你好",
+    "Mr. S. B. Chen",
+    "a\x00b",
+    "转发\u3006扩散",
+    "e\u0301",
+    "ㄱㅏ",
+    "ß İ ㈱",
+    "你是猪吧",
+    "垃圾分类 你是个垃圾",
+    "《无耻混蛋》",
+    "紧急扩散！！！听说公司要裁员",
+    "加微信 wxid_abcdef 领优惠券",
+    "http://1.2.3.4/a.exe 工资表.xlsx.exe",
+    "客户电话 13812345678",
+    "密码：Xy#82jd!q9",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=batch_texts)
+def test_normalize_many_equals_normalize(texts):
+    assert normalize_many(texts) == [normalize(t) for t in texts]
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts=batch_texts)
+def test_view_many_equals_view(texts):
+    assert view_many(texts) == [view(t) for t in texts]
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.sampled_from(ALPHABET), max_size=40) | st.text(max_size=40))
+def test_nfkc_equals_unicodedata(text):
+    assert nfkc(text) == unicodedata.normalize("NFKC", text)
+    assert nfkc(text.replace("\n", " ") + "\n" + text, "\n") == unicodedata.normalize(
+        "NFKC", text.replace("\n", " ") + "\n" + text
+    )
+
+
+def test_no_character_mapped_alone_can_compose():
+    """The second character of every canonical composition needs real NFKC (kind 2): a character the
+    table maps on its own never composes with the one before it."""
+    seconds = set()
+    for point in range(0x110000):
+        decomposition = unicodedata.decomposition(chr(point))
+        if decomposition and not decomposition.startswith("<") and len(decomposition.split()) == 2:
+            seconds.add(int(decomposition.split()[1], 16))
+    assert seconds
+    assert [hex(p) for p in sorted(seconds) if _nfkc_kind(chr(p))[0] != 2] == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts=batch_texts)
+def test_lexicon_find_many_equals_find(analyzer, texts):
+    norms = [normalize(t) for t in texts]
+    assert [list(found) for found in analyzer.lexicon.find_many(norms)] == [
+        analyzer.lexicon.find(n) for n in norms
+    ]
+
+
+@settings(max_examples=100, deadline=None)
+@given(texts=batch_texts)
+def test_scoring_n_grams_without_positions_are_the_same_n_grams(texts):
+    batch = prepare_many(texts)
+    full, lean = char_ngrams(batch, (1, 4), 20), char_ngrams(batch, (1, 4), 20, positions=False)
+    assert np.array_equal(full.row, lean.row) and np.array_equal(full.bucket, lean.bucket)
+
+
+def test_abuse_model_reaching_the_threshold_is_assess(analyzer, realistic_keys):
+    """Pruning the cue lookup changes no score that can reach the threshold."""
+    [detector] = [d for d in analyzer.detectors if type(d).__name__ == "AbuseModel"]
+    texts = [normalize(t).text for t, _ in realistic_keys] + [normalize(t).text for t in EDGE_TEXTS]
+    floor = detector.settings["threshold"]
+    full, pruned = detector.model.assess(texts), detector.model.assess_reaching(texts, floor)
+    reaching = full.scores >= floor - 1e-9
+    assert reaching.any()
+    assert np.array_equal(full.scores[reaching], pruned.scores[reaching])
+    assert np.array_equal(full.cues[reaching], pruned.cues[reaching])
+    assert (pruned.scores[~reaching] < floor).all()
+
+
+def test_candidates_miss_nothing(analyzer, realistic_keys):
+    """A rule detector scanning only its candidates finds what scanning every text finds."""
+    keys = realistic_keys + [(t, False) for t in EDGE_TEXTS] + [("setup.exe", True)]
+    views = [TextView(t, analyzer.lexicon, analyzer.segmenter, is_file=f) for t, f in keys]
+    batch = TextBatch(views, analyzer.lexicon)
+    checked = 0
+    for detector in analyzer.detectors:
+        if type(detector).__name__ in ("AbuseModel", "Rumor", "Ad"):  # the models read every text
+            continue
+        everything = {i: hits for i, v in enumerate(views) if (hits := detector.scan(v))}
+        assert detector.scan_batch(batch) == everything, type(detector).__name__
+        checked += bool(everything)
+    assert checked >= 5
+
+
+@pytest.mark.parametrize("text", EDGE_TEXTS)
+def test_a_text_alone_and_in_a_batch_get_the_same_hits(analyzer, realistic_keys, text):
+    keys = [*realistic_keys[:300], (text, False)]
+    assert analyzer.analyze_many(keys)[-1] == analyzer.analyze(text)
