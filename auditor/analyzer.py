@@ -15,6 +15,7 @@ from auditor.detectors.base import Hit, TextBatch, TextView
 from auditor.detectors.learned import LearnedScorer
 from auditor.lexicon import Lexicon
 from auditor.resources import model_for, packaged_model
+from auditor.text.normalize import Normalized
 from auditor.text.segment import Segmenter
 
 
@@ -72,8 +73,13 @@ class Analyzer:
         return self.analyze_many([(text, is_file)])[0]
 
     def analyze_many(self, keys: list[tuple[str, bool]]) -> list[list[Hit]]:
+        return self.analyze_batch(keys)[0]
+
+    def analyze_batch(self, keys: list[tuple[str, bool]]) -> tuple[list[list[Hit]], list[Normalized]]:
         """Hits per (text, is_file), each detector seeing the whole batch at once: normalization and the
-        lexicon automaton run over the joined batch, each detector scans only its candidates."""
+        lexicon automaton run over the joined batch, each detector scans only its candidates. Each
+        text's normalized form comes back too, for work outside the text detectors that needs it
+        (the flooding detector's repeat keys), so no one normalizes a text twice."""
         views = [TextView(text, self.lexicon, self.segmenter, is_file=is_file) for text, is_file in keys]
         batch = TextBatch(views, self.lexicon)
         hits: list[list[Hit]] = [[] for _ in views]
@@ -81,7 +87,7 @@ class Analyzer:
             for i, found in detector.scan_batch(batch).items():
                 hits[i] += found
         batch.close()
-        return hits
+        return hits, [view.norm for view in views]
 
 
 def audit_analyzer(ruleset: Ruleset) -> Analyzer:

@@ -114,7 +114,7 @@ def audit_date(date: str, sources: Sources, ruleset: Ruleset, engine, tz) -> tup
             hits_by_msgid[record["msgid"]] = hits
             rows += message_findings(record, hits, record["group_category"], policy, date, ruleset.version)
 
-    day = Day(date, frame, hits_by_msgid, sources.groups, sources.roster, tz)
+    day = Day(date, frame, hits_by_msgid, sources.groups, sources.roster, tz, engine.repeat_keys)
     position = {m: i for i, m in enumerate(columns["msgid"])}
     for cls in day_detectors():
         if not ruleset.enabled(cls.category):

@@ -11,3 +11,15 @@ def test_batch_equals_one_by_one_on_realistic_texts(analyzer, realistic_keys):
     found = {h.category for hits in batch for h in hits}
     assert {"malicious_link", "pii", "secret", "abuse"} <= found  # the planted violations are in it
     assert sum(is_file for _, is_file in realistic_keys) > 0
+
+
+def test_chunk_repeat_keys_equal_the_flooding_detectors_own(analyzer, realistic_keys):
+    """The repeat keys the engines return with the hits are the ones the flooding detector would
+    compute itself, text by text."""
+    from auditor.detectors.flooding import repeat_keys
+    from auditor.engines.chunk import analyze_chunk
+
+    analysis = analyze_chunk(analyzer, realistic_keys)
+    assert analysis.hits == analyzer.analyze_many(realistic_keys)
+    assert analysis.repeat_keys == repeat_keys([text for text, _ in realistic_keys])
+    assert any(key != text for key, (text, _) in zip(analysis.repeat_keys, realistic_keys, strict=True))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,9 @@ class Day:
     groups: dict[str, dict[str, Any]]  # roomid → group row
     roster: dict[str, dict[str, Any]]  # userid → roster row
     tz: zoneinfo.ZoneInfo
+    # text → flooding repeat key (``flooding.repeat_key``) for every text of the day, when the audit's
+    # analysis computed them; None makes the flooding detector compute the keys it needs itself
+    repeat_keys: Mapping[str, str] | None = None
 
     def group_messages(self) -> pd.DataFrame:
         """Messages people sent in group chats (robots are never counted as people)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ import pandas as pd
 from auditor.detectors import register
 from auditor.detectors.base import DayDetector, Event
 from auditor.detectors.day import Day
-from auditor.text.normalize import normalize_many
+from auditor.text.normalize import Normalized, normalize_many
 
 _NOT_WORD = re.compile(r"[\W_]+")
 
@@ -37,12 +38,17 @@ def bursts(times: np.ndarray, threshold: int, span_ms: int) -> list[tuple[int, i
     return out
 
 
-def repeat_keys(texts: list[str], batch: int = 2000) -> list[str]:
+def repeat_key(norm: Normalized) -> str:
     """What makes two messages the same for repeat counting: the normalized text without punctuation
-    or blanks, for each text, normalized a batch at a time (``normalize_many``)."""
+    or blanks. The audit's text analysis computes it for every distinct text (``Day.repeat_keys``)."""
+    return _NOT_WORD.sub("", norm.text)
+
+
+def repeat_keys(texts: list[str], batch: int = 2000) -> list[str]:
+    """``repeat_key`` of each text, normalized a batch at a time (``normalize_many``)."""
     out: list[str] = []
     for i in range(0, len(texts), batch):
-        out += [_NOT_WORD.sub("", norm.text) for norm in normalize_many(texts[i : i + batch])]
+        out += [repeat_key(norm) for norm in normalize_many(texts[i : i + batch])]
     return out
 
 
@@ -82,7 +88,7 @@ class Flooding(DayDetector):
         person = frame.groupby(["roomid", "sender"], sort=True).ngroup().to_numpy()
         times, ids = frame["msgtime"].to_numpy(), frame["msgid"].to_numpy()
         position = np.arange(len(frame))  # rows are in (msgtime, msgid) order: ties break by position
-        frame["key"] = self._repeat_keys(texts, person, times, position)
+        frame["key"] = self._repeat_keys(texts, person, times, position, day.repeat_keys)
         same_text = frame.groupby(["roomid", "sender", "key"], sort=True).ngroup().to_numpy().copy()
         same_text[frame["key"].to_numpy() == ""] = -1  # media without text never repeat
 
@@ -108,18 +114,24 @@ class Flooding(DayDetector):
         return sorted(events, key=lambda e: (e.msgtime, e.roomid, e.sender))
 
     def _repeat_keys(
-        self, texts: np.ndarray, person: np.ndarray, times: np.ndarray, position: np.ndarray
+        self,
+        texts: np.ndarray,
+        person: np.ndarray,
+        times: np.ndarray,
+        position: np.ndarray,
+        known: Mapping[str, str] | None,
     ) -> list[str]:
         """Repeat keys of the messages of people who post ``repeat_messages`` messages within
         ``repeat_seconds`` at all (whatever they say), "" for everyone else: only they can repeat
-        themselves that often, so only their texts are normalized (each distinct one once) —
-        a few per cent of a day instead of every text."""
+        themselves that often. The keys come from the day (the audit's analysis computed them) when
+        it has them; otherwise only the busy people's texts are normalized, each distinct one once."""
         threshold, span_ms = self.settings["repeat_messages"], self.settings["repeat_seconds"] * 1000
         order = np.lexsort((position, person))
         busy = np.isin(person, candidate_groups(person[order], times[order], threshold, span_ms))
-        distinct = list(set(texts[busy]))
-        keys = dict(zip(distinct, repeat_keys(distinct), strict=True))
-        return [keys[t] if b else "" for t, b in zip(texts, busy, strict=True)]
+        if known is None:
+            distinct = list(set(texts[busy]))
+            known = dict(zip(distinct, repeat_keys(distinct), strict=True))
+        return [known[t] if b and t else "" for t, b in zip(texts, busy, strict=True)]
 
     def _merge(self, roomid: str, sender: str, found: list[tuple[list[tuple[int, str]], str]]) -> list[Event]:
         """Overlapping bursts of one person become one event listing every message once."""

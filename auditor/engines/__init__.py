@@ -1,7 +1,8 @@
 """Audit engines: where the text analysis of a date runs.
 
 An engine has ``prepare(view, date, keys)`` (analyse a date's message keys before it is
-audited), ``lookup(key)`` (one message's hits), ``distinct_texts`` and ``close()``. Both engines
+audited), ``lookup(key)`` (one message's hits), ``repeat_keys`` (text → the flooding detector's
+repeat key, for every text prepared), ``distinct_texts`` and ``close()``. Both engines
 run the same per-chunk analysis (``chunk.analyze_chunk``); ``audit.audit_date`` drives either.
 """
 

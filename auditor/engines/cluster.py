@@ -52,14 +52,24 @@ class AnalyzerPlugin(WorkerPlugin if WorkerPlugin else object):  # type: ignore[
 TASKS_PER_WORKER = 4  # slices per worker and date, so a slow slice does not leave the others idle
 
 
-def analyze_row_group(path: str, row_group: int, offset: int, length: int) -> dict[Key, list[Hit]]:
-    """Hits of the distinct texts in a slice of one row group (only texts with hits come back)."""
+def analyze_row_group(
+    path: str, row_group: int, offset: int, length: int
+) -> tuple[dict[Key, list[Hit]], dict[str, str]]:
+    """Hits of the distinct texts in a slice of one row group (only texts with hits come back), and
+    the repeat key of every one of them.
+
+    Every text's key comes back, not only those of people busy enough to repeat themselves: a slice
+    cannot tell who is busy over the day, and in real chat the busy people write most texts anyway
+    (92 % of the distinct texts of the realistic 100k sample), so a filter would save little transfer.
+    """
     analyzer = get_worker().plugins[PLUGIN].analyzer
     table = pq.ParquetFile(path).read_row_group(row_group, columns=["msgtype", "text"]).slice(offset, length)
     keys = chunk.distinct_keys(
         chunk.message_keys(table.column("msgtype").to_pylist(), table.column("text").to_pylist())
     )
-    return {key: hits for key, hits in zip(keys, chunk.analyze_chunk(analyzer, keys), strict=True) if hits}
+    analysis = chunk.analyze_chunk(analyzer, keys)
+    hits = {key: hits for key, hits in zip(keys, analysis.hits, strict=True) if hits}
+    return hits, {text: key for (text, _), key in zip(keys, analysis.repeat_keys, strict=True)}
 
 
 class DaskEngine:
@@ -75,6 +85,7 @@ class DaskEngine:
         dictionaries = str(ruleset.company_dictionaries) if ruleset.company_dictionaries else None
         self.client.register_plugin(AnalyzerPlugin(ruleset.config, dictionaries), name=PLUGIN)
         self.hits: dict[Key, list[Hit]] = {}
+        self.repeat_keys: dict[str, str] = {}
         self.seen = 0
 
     def tasks(self, view: LakeView, date: str) -> list[tuple[str, int, int, int]]:
@@ -99,8 +110,9 @@ class DaskEngine:
         futures = [
             self.client.submit(analyze_row_group, *task, pure=False) for task in self.tasks(view, date)
         ]
-        for result in self.client.gather(futures):
-            self.hits.update(result)
+        for hits, repeat_keys in self.client.gather(futures):
+            self.hits.update(hits)
+            self.repeat_keys.update(repeat_keys)
         self.seen += len(chunk.distinct_keys(keys))
 
     def lookup(self, key: Key) -> list[Hit]:

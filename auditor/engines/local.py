@@ -59,7 +59,7 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context(method)
 
 
-def _analyze_in_worker(keys: list[Key]) -> list[list[Hit]]:
+def _analyze_in_worker(keys: list[Key]) -> chunk.Analysis:
     assert _worker_analyzer is not None
     return chunk.analyze_chunk(_worker_analyzer, keys)
 
@@ -72,6 +72,7 @@ class LocalEngine:
         self.ruleset = ruleset
         self.workers = workers
         self.hits: dict[Key, list[Hit]] = {}
+        self.repeat_keys: dict[str, str] = {}  # text → flooding repeat key, for every text analysed
         self._analyzer: Analyzer | None = None
         self._pool: ProcessPoolExecutor | None = None
 
@@ -91,8 +92,9 @@ class LocalEngine:
             if self._analyzer is None:
                 self._analyzer = audit_analyzer(self.ruleset)
             results = (chunk.analyze_chunk(self._analyzer, keys) for keys in work)
-        for keys, chunk_hits in zip(work, results, strict=True):
-            self.hits.update(zip(keys, chunk_hits, strict=True))
+        for keys, analysis in zip(work, results, strict=True):
+            self.hits.update(zip(keys, analysis.hits, strict=True))
+            self.repeat_keys.update(zip((text for text, _ in keys), analysis.repeat_keys, strict=True))
             failpoints.reached("mid-audit")
 
     def lookup(self, key: Key) -> list[Hit]:

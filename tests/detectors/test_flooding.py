@@ -1,12 +1,14 @@
 import pytest
 
-from auditor.detectors.flooding import Flooding, bursts
+from auditor.detectors.flooding import Flooding, bursts, repeat_keys
 from auditor.lexicon import Lexicon
 from tests.detectors.day_helpers import CONFIG, at, day_of
 
 
-def detect(rows):
-    return Flooding(CONFIG["detectors"]["flooding"], Lexicon([])).detect(day_of(rows))
+def detect(rows, keys=None):
+    day = day_of(rows)
+    day.repeat_keys = keys
+    return Flooding(CONFIG["detectors"]["flooding"], Lexicon([])).detect(day)
 
 
 CASES = [
@@ -69,3 +71,20 @@ def test_bursts_merge_overlapping_windows():
 
     assert bursts(np.array([0, 1, 2, 3, 10, 11]), 3, 3) == [(0, 4)]
     assert bursts(np.array([0, 100]), 3, 3) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "rows"), [c[:2] for c in CASES + NEGATIVES], ids=[c[0] for c in CASES + NEGATIVES]
+)
+def test_repeat_keys_from_the_audit_find_the_same(name, rows):
+    """With the keys the audit's analysis computed (every text of the day), the same events as when
+    the detector normalizes the busy people's texts itself."""
+    texts = sorted({row.get("text", "收到") for row in rows})
+    assert detect(rows, dict(zip(texts, repeat_keys(texts), strict=True))) == detect(rows)
+
+
+def test_repeat_keys_from_the_day_are_the_ones_counted():
+    rows = [{"sender": "a", "msgtime": at(50 * i), "text": f"第{i}条"} for i in range(6)]
+    assert detect(rows) == []
+    same = {f"第{i}条": "同一句" for i in range(6)}
+    assert [e.rule for e in detect(rows, same)] == ["flooding.repeat"]
