@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pyarrow as pa
 
 from auditor import lake
@@ -89,7 +90,9 @@ def audit_date(date: str, sources: Sources, ruleset: Ruleset, engine, tz) -> tup
     frame = sources.read_day(date)
     categories = {roomid: group["category"] for roomid, group in sources.groups.items()}
     default = sources.default_category
-    frame["group_category"] = [categories.get(r, default) for r in frame["roomid"].to_numpy(dtype=object)]
+    frame["group_category"] = pd.Series(
+        [categories.get(r, default) for r in frame["roomid"].to_numpy(dtype=object)], dtype=object
+    )
     texts = frame["text"].to_list()
     keys = message_keys(frame["msgtype"].to_list(), texts)
     engine.prepare(sources, date, keys)

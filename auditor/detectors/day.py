@@ -5,6 +5,7 @@ from __future__ import annotations
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import pandas as pd
@@ -26,7 +27,12 @@ class Day:
     # analysis computed them; None makes the flooding detector compute the keys it needs itself
     repeat_keys: Mapping[str, str] | None = None
 
-    def group_messages(self) -> pd.DataFrame:
-        """Messages people sent in group chats (robots are never counted as people)."""
+    @cached_property
+    def _group_messages(self) -> pd.DataFrame:
         m = self.messages
         return m[(m["action"] == "send") & (m["roomid"] != "") & (m["sender_kind"] != "robot")]
+
+    def group_messages(self) -> pd.DataFrame:
+        """Messages people sent in group chats (robots are never counted as people), selected once
+        for all the day detectors (each reads them, none changes them)."""
+        return self._group_messages

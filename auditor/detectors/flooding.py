@@ -52,6 +52,10 @@ def repeat_keys(texts: list[str], batch: int = 2000) -> list[str]:
     return out
 
 
+def _objects(column: pd.Series) -> pd.Series:
+    return pd.Series(column.to_numpy(dtype=object), dtype=object, copy=False)
+
+
 def candidate_groups(codes: np.ndarray, times: np.ndarray, threshold: int, span_ms: int) -> np.ndarray:
     """Codes (rows sorted by code, then time) of groups where ``threshold`` rows fit in span_ms.
 
@@ -77,18 +81,20 @@ class Flooding(DayDetector):
         if messages.empty:
             return []
         texts = messages["text"].to_numpy(dtype=object)
+        # strings stay Python objects: pandas would otherwise convert them to Arrow and back
         frame = pd.DataFrame(
             {
-                "roomid": messages["roomid"].to_numpy(dtype=object),
-                "sender": messages["sender"].to_numpy(dtype=object),
+                "roomid": _objects(messages["roomid"]),
+                "sender": _objects(messages["sender"]),
                 "msgtime": messages["msgtime"].to_numpy(dtype=np.int64),
-                "msgid": messages["msgid"].to_numpy(dtype=object),
+                "msgid": _objects(messages["msgid"]),
             }
         )
         person = frame.groupby(["roomid", "sender"], sort=True).ngroup().to_numpy()
         times, ids = frame["msgtime"].to_numpy(), frame["msgid"].to_numpy()
         position = np.arange(len(frame))  # rows are in (msgtime, msgid) order: ties break by position
-        frame["key"] = self._repeat_keys(texts, person, times, position, day.repeat_keys)
+        keys = self._repeat_keys(texts, person, times, position, day.repeat_keys)
+        frame["key"] = pd.Series(keys, dtype=object)
         same_text = frame.groupby(["roomid", "sender", "key"], sort=True).ngroup().to_numpy().copy()
         same_text[frame["key"].to_numpy() == ""] = -1  # media without text never repeat
 
