@@ -49,10 +49,11 @@ NORM_PRIOR_NGRAMS = 8.0
 # Dev accuracy given up, at most, for requiring corroboration of more middling scores.
 ACCURACY_SLACK = 0.01
 # Sample weights tried for the augmentation set's rows (COLD and the hard negatives weigh 1; 0 is the
-# model without them), and the COLD dev accuracy given up, at most, for the weight that generalises
-# best to the augmentation dev split.
+# model without them). The weight that carries best to the augmentation dev split wins among those
+# whose dev accuracy under their own chosen rule is near the best (accuracy_floor).
 AUGMENT_WEIGHTS = (0.0, 1.0, 2.0, 4.0)
-AUGMENT_SLACK = 0.005
+# Issue 13 keeps COLD dev accuracy at 0.88 or more: no slack below it when the best pair reaches it.
+DEV_ACCURACY_FLOOR = 0.88
 
 
 @dataclass
@@ -192,8 +193,8 @@ def choose_thresholds(
     conv: Encoded | None,
 ) -> tuple[float, float, float]:
     """(threshold, alone_threshold, dev accuracy), precision first: of the pairs that keep the
-    ordinary-conversation dev set within its false-alarm budget and come within ``ACCURACY_SLACK``
-    of the most accurate pair on the labelled dev set, the one trusting the score alone least
+    ordinary-conversation dev set within its false-alarm budget and come near the most accurate
+    pair on the labelled dev set (``accuracy_floor``), the one trusting the score alone least
     (highest ``alone_threshold``), then the most accurate, then the higher ``threshold``."""
     dev_backed, dev_truth = corroborated(dev.cues), dev.labels.astype(bool)
     conv_backed = corroborated(conv.cues) if conv is not None else None
@@ -209,10 +210,16 @@ def choose_thresholds(
             candidates.append((float((predicted == dev_truth).mean()), float(alone), float(threshold)))
     if not candidates:
         raise AuditorError("no threshold keeps the conversation dev set within its false-alarm budget")
-    best_accuracy = max(c[0] for c in candidates)
-    near = [c for c in candidates if c[0] >= best_accuracy - ACCURACY_SLACK]
+    floor = accuracy_floor(max(c[0] for c in candidates))
+    near = [c for c in candidates if c[0] >= floor]
     accuracy, alone, threshold = max(near, key=lambda c: (c[1], c[0], c[2]))
     return threshold, alone, accuracy
+
+
+def accuracy_floor(best: float) -> float:
+    """The dev accuracy a choice may fall to: ``ACCURACY_SLACK`` below the best, but not below
+    ``DEV_ACCURACY_FLOOR`` when the best reaches it."""
+    return max(best - ACCURACY_SLACK, min(best, DEV_ACCURACY_FLOOR))
 
 
 def read_column(path: Path, column: str) -> list[str] | None:
@@ -281,10 +288,11 @@ def train(
 ) -> dict[str, Any]:
     """Fit on train (+ hard negatives, + the augmentation set), calibrate and choose C and the
     thresholds on dev (+ the conversation dev set); write the artifact and its model card. The
-    augmentation rows' weight is the one with the best F1 on ``augment_dev`` among those within
-    ``AUGMENT_SLACK`` of the best dev accuracy. ``held_out`` sets (columns ``text,label``) are only
-    measured for the card, after every choice is made, and so are the cross-topic figures when
-    ``topic_column`` names a column of both CSVs (COLD's ``topic``)."""
+    augmentation rows' weight is the one with the best F1 on ``augment_dev`` among those near the
+    best dev accuracy (``ACCURACY_SLACK``, and not below ``DEV_ACCURACY_FLOOR``). ``held_out``
+    sets (columns ``text,label``) are only measured for the card, after every choice is made, and
+    so are the cross-topic figures when ``topic_column`` names a column of both CSVs (COLD's
+    ``topic``)."""
     if (augment_train is None) != (augment_dev is None):
         raise AuditorError("the augmentation set needs both its train and its dev split")
     train_set = read_labelled(train_csv, text_column, label_column)
@@ -335,7 +343,8 @@ def train(
     # Without augmentation: the most accurate C (the smaller on a tie); with it, the weight (then C)
     # that carries best to the augmentation dev split, among those near the best dev accuracy.
     best_accuracy = max(candidate[1] for candidate in candidates)
-    near = [cand for cand in candidates if cand[1] >= best_accuracy - (AUGMENT_SLACK if augment else 0)]
+    floor = accuracy_floor(best_accuracy) if augment else best_accuracy
+    near = [cand for cand in candidates if cand[1] >= floor]
     augment_f1, _, _, negative_c, fitted = max(near, key=lambda cand: cand[:4])
     c = -negative_c
     model, calibration, threshold, alone, dev_scores, conv_scores, weight, sample_weight = fitted
@@ -365,6 +374,11 @@ def train(
         "augment_dev_sha256": augment_dev_set.sha256 if augment_dev_set else "",
         "augment_weight": weight if augment else 0.0,
         "augment_dev_f1": augment_f1 if augment else None,
+        "augment_candidates": [  # weight, C, dev accuracy under its rule, augmentation dev F1
+            [-cand[2], -cand[3], round(cand[1], 4), cand[0]] for cand in candidates
+        ]
+        if augment
+        else [],
         "dev_sha256": dev_set.sha256,
         "conversation_dev_sha256": conv_dev_set.sha256 if conv_dev_set else "",
         "dev_metrics": metrics(dev_set.labels, dev_fired.astype(int)),
@@ -482,8 +496,9 @@ def model_card(
             "`eval/build/abuse_augment.py`): XSafety's Chinese insult prompts (from thu-coai/Safety-Prompts, "
             "Apache-2.0) and RTP-LX's human-transcreated, human-annotated Chinese prompts (MIT; "
             f"RealToxicityPrompts, Apache-2.0), {meta['augment_rows']:,} rows weighted "
-            f"{meta['augment_weight']:g} (chosen on its dev split: F1 {meta['augment_dev_f1']}, within "
-            f"{AUGMENT_SLACK} of the best COLD dev accuracy)."
+            f"{meta['augment_weight']:g}: of the weights 0 (none), 1, 2 and 4 whose COLD dev accuracy "
+            "comes as near the best as the thresholds' rule allows, the one with the best F1 on the "
+            f"augmentation dev split ({meta['augment_dev_f1']})."
             if meta.get("augment_rows")
             else ""
         ),
@@ -491,7 +506,8 @@ def model_card(
         f"fires alone; a score ≥ {meta['threshold']} fires only with a corroborating cue (lexicon insult, "
         "second person with a target, group with a derogatory predicate). Chosen on dev only: of the "
         "pairs that keep conversation dev within 1 false alarm per 4,000 lines and COLD dev accuracy "
-        "within 0.01 of the best, the highest score trusted alone "
+        f"within {ACCURACY_SLACK} of the best (and not below {DEV_ACCURACY_FLOOR} when the best reaches "
+        "it), the highest score trusted alone "
         f"({conv.get('flagged', 'n/a')} of {conv.get('lines', 'n/a')} conversation dev lines flagged).",
         f"- **COLD dev** with that rule: accuracy {m['accuracy']}, {_prf(m)} ({_confusion(m)}); the "
         f"score alone at 0.5: accuracy {half['accuracy']}, F1 {half['f1']}.",
