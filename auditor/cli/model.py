@@ -166,8 +166,10 @@ def model_train(
             augment_dev=augment_dev,
         )
     else:
-        if held_out or augment_train or augment_dev:
-            raise click.UsageError("--held-out and --augment are for abuse; rumor and ad take --test")
+        if held_out:
+            raise click.UsageError("--held-out is for abuse; rumor and ad take --test")
+        if augment_train or augment_dev:
+            raise click.UsageError("--augment and --augment-dev are for abuse")
         from auditor.category_training import Sources, train_category
 
         sources = Sources(train_csv, dev_csv, negatives, dev_negatives, test_csv, test_negatives)
