@@ -153,11 +153,13 @@ class CueMatcher:
                     excused.append((end - length + 1, end + 1))
                 else:
                     spans.append((end - length + 1, end + 1, kind))
+        judged = (self._KINDS.index("insult"), self._KINDS.index("derogatory"))
         if excused:  # rare: a handful of Python comparisons per excused word
-            judged = (self._KINDS.index("insult"), self._KINDS.index("derogatory"))
             spans = [
                 s for s in spans if s[2] not in judged or not any(a < s[1] and s[0] < b for a, b in excused)
             ]
+        joined = batch.joined
+        spans = [s for s in spans if s[2] not in judged or not _negated(joined, s[0])]
         found = np.zeros((batch.n_texts, excused_kind), dtype=bool)
         if spans:
             starts, _, kinds = (np.array(column) for column in zip(*spans, strict=True))
@@ -167,6 +169,11 @@ class CueMatcher:
             [insult, you, you & (insult | derogatory), group, derogatory, group & derogatory]
         )
         return out.astype(np.float32)
+
+
+def _negated(joined: str, start: int) -> bool:
+    """An insult or predicate right after 不是 is denied (你不是猪), unless 是不是 asks it (你是不是傻)."""
+    return joined[max(0, start - 2) : start] == "不是" and joined[max(0, start - 3) : start] != "是不是"
 
 
 def corroborated(cues: np.ndarray) -> np.ndarray:

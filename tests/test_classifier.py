@@ -218,6 +218,10 @@ def test_prepared_text_is_normalized_like_the_lexicons_see_it():
         ("这是什么玩意儿？没见过", set(), False),
         ("不是人人都喜欢低俗小说", set(), False),
         ("我也无能为力", set(), False),
+        # a denied insult is no cue; 是不是 asks it
+        ("你不是猪", {"you"}, False),
+        ("他不是傻子，只是慢", set(), False),
+        ("你是不是傻", {"you", "you_target", "derogatory"}, True),
     ],
 )
 def test_cue_table(text, cues, backed):
