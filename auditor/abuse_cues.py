@@ -17,6 +17,8 @@ with, whatever the dictionaries say later.
 
 from __future__ import annotations
 
+import bisect
+import re
 from dataclasses import dataclass
 
 import ahocorasick
@@ -101,6 +103,12 @@ EXCUSED = _words(
 )
 
 
+# A title of a work (《无耻混蛋》) names a film or a book: an insult inside one is no cue, as it is no
+# lexicon hit (auditor.detectors.base; the pattern is repeated here because the detectors import this
+# module through the model).
+_TITLE = re.compile(r"《[^《》\n]{1,40}》")
+
+
 @dataclass(frozen=True)
 class CueLists:
     insult: tuple[str, ...]
@@ -160,6 +168,10 @@ class CueMatcher:
             ]
         joined = batch.joined
         spans = [s for s in spans if s[2] not in judged or not _negated(joined, s[0])]
+        if "《" in joined:  # titles of works: one regex pass, then a bisect per judged span
+            titles = [m.span() for m in _TITLE.finditer(joined)]
+            title_starts = [a for a, _ in titles]
+            spans = [s for s in spans if s[2] not in judged or not _in_title(titles, title_starts, s)]
         found = np.zeros((batch.n_texts, excused_kind), dtype=bool)
         if spans:
             starts, _, kinds = (np.array(column) for column in zip(*spans, strict=True))
@@ -174,6 +186,13 @@ class CueMatcher:
 def _negated(joined: str, start: int) -> bool:
     """An insult or predicate right after 不是 is denied (你不是猪), unless 是不是 asks it (你是不是傻)."""
     return joined[max(0, start - 2) : start] == "不是" and joined[max(0, start - 3) : start] != "是不是"
+
+
+def _in_title(titles: list[tuple[int, int]], starts: list[int], span: tuple[int, int, int]) -> bool:
+    """Does the span overlap a title? Titles do not overlap, so the last one starting before the
+    span's end is the only one to check."""
+    last = bisect.bisect_left(starts, span[1]) - 1
+    return last >= 0 and span[0] < titles[last][1]
 
 
 def corroborated(cues: np.ndarray) -> np.ndarray:

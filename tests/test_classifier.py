@@ -222,6 +222,9 @@ def test_prepared_text_is_normalized_like_the_lexicons_see_it():
         ("你不是猪", {"you"}, False),
         ("他不是傻子，只是慢", set(), False),
         ("你是不是傻", {"you", "you_target", "derogatory"}, True),
+        # a title of a work names a film, not a person; an insult outside it still counts
+        ("《无耻混蛋》是昆汀导演的电影", set(), False),
+        ("《无耻混蛋》说的就是你这个混蛋", {"insult", "you", "you_target", "derogatory"}, True),
     ],
 )
 def test_cue_table(text, cues, backed):
