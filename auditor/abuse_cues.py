@@ -17,6 +17,8 @@ with, whatever the dictionaries say later.
 
 from __future__ import annotations
 
+import bisect
+import re
 from dataclasses import dataclass
 
 import ahocorasick
@@ -55,6 +57,9 @@ GROUPS = (
         """
     ),
 )
+# The second list's dismissals, curses, threats and dehumanising put-downs (滚犊子 … 人面兽心) carry
+# the cue to insults of any topic; a few are from LDNOOBW's Chinese list (github.com/LDNOOBW,
+# CC BY 4.0: 瘪三 下三烂 烂货 骚货 婊子养 龟儿子 瓜娃子). None occurs in the conversation train split.
 DEROGATORY = _words(
     """
     骗子 小偷 强盗 土匪 流氓 懒 脏 臭 蠢 笨 傻 贱 丑 素质差 素质太差 素质真差
@@ -73,6 +78,17 @@ DEROGATORY = _words(
     蛆虫 窝囊 孬种 怂 软蛋 下三滥 恶臭 作呕 厚颜无耻 不知廉耻 贱骨头 欠骂 嘴臭 渣滓
     洋奴 崇洋媚外 跪族 狗日 贱货 婊子 白莲花 憨批 煞笔 傻叉 装逼 屁民 刁民 贱民 暴民
     死妈 nmsl
+    滚犊子 滚远点 滚一边 一边凉快 爬开 爬远点 闭上你的嘴 住嘴 少废话 关你屁事
+    关你什么事 算老几 算什么东西 你也配 你配吗 不配活 不配当人 猪狗不如 狗东西 狗杂种
+    狗娘养 狗崽子 狗腿子 狗仗人势 疯狗 狗叫 乱咬人 杂碎 渣渣 瘪三 下三烂 烂货 骚货
+    婊子养 龟儿子 瓜娃子 傻子 傻帽 傻冒 二货 二傻子 蠢猪 猪头 脑子被门夹 脑子被驴踢
+    脑袋被门夹 脑子有坑 低能 无脑 跳梁小丑 戏精 白眼狼 忘恩负义 伪君子 无赖 泼妇
+    令人作呕 丢人现眼 臭不要脸 厚脸皮 脸皮厚 满嘴喷粪 喷粪 吃屎 胡说八道 阴阳怪气
+    搅屎棍 嘴贱 穷鬼 土包子 老不死 老东西 死胖子 死肥猪 丑八怪 没家教 有娘生没娘养
+    缺德 丧尽天良 挨千刀 天打雷劈 死全家 全家死光 出门被车撞 早死 短命鬼 弄死你 打死你
+    砍死 杀光 毒瘤 祸害 低人一等 窝囊废 饭桶 弱鸡 菜鸡 眼瞎 狗眼 愚蠢 蠢材 下流
+    脑残粉 引战 挑事 小粉红 殖人 卖国 狗汉奸 贱种 野种 孽种 杂毛 畜生不如 禽兽不如
+    人面兽心 添乱 拖后腿 碍事 累赘 多余的人 没用的东西
     """
 )
 
@@ -86,6 +102,12 @@ EXCUSED = _words(
     脏器 心脏 肝脏 傻瓜相机 人妖 尼玛次仁 他妈妈 流氓兔 蠢萌 笨笨 笨蛋熊
     """
 )
+
+
+# A title of a work (《无耻混蛋》) names a film or a book: an insult inside one is no cue, as it is no
+# lexicon hit (auditor.detectors.base; the pattern is repeated here because the detectors import this
+# module through the model).
+_TITLE = re.compile(r"《[^《》\n]{1,40}》")
 
 
 @dataclass(frozen=True)
@@ -153,11 +175,17 @@ class CueMatcher:
                     excused.append((end - length + 1, end + 1))
                 else:
                     spans.append((end - length + 1, end + 1, kind))
+        judged = (self._KINDS.index("insult"), self._KINDS.index("derogatory"))
         if excused:  # rare: a handful of Python comparisons per excused word
-            judged = (self._KINDS.index("insult"), self._KINDS.index("derogatory"))
             spans = [
                 s for s in spans if s[2] not in judged or not any(a < s[1] and s[0] < b for a, b in excused)
             ]
+        joined = batch.joined
+        spans = [s for s in spans if s[2] not in judged or not _negated(joined, s[0])]
+        if "《" in joined:  # titles of works: one regex pass, then a bisect per judged span
+            titles = [m.span() for m in _TITLE.finditer(joined)]
+            title_starts = [a for a, _ in titles]
+            spans = [s for s in spans if s[2] not in judged or not _in_title(titles, title_starts, s)]
         found = np.zeros((batch.n_texts, excused_kind), dtype=bool)
         if spans:
             starts, _, kinds = (np.array(column) for column in zip(*spans, strict=True))
@@ -167,6 +195,18 @@ class CueMatcher:
             [insult, you, you & (insult | derogatory), group, derogatory, group & derogatory]
         )
         return out.astype(np.float32)
+
+
+def _negated(joined: str, start: int) -> bool:
+    """An insult or predicate right after 不是 is denied (你不是猪), unless 是不是 asks it (你是不是傻)."""
+    return joined[max(0, start - 2) : start] == "不是" and joined[max(0, start - 3) : start] != "是不是"
+
+
+def _in_title(titles: list[tuple[int, int]], starts: list[int], span: tuple[int, int, int]) -> bool:
+    """Does the span overlap a title? Titles do not overlap, so the last one starting before the
+    span's end is the only one to check."""
+    last = bisect.bisect_left(starts, span[1]) - 1
+    return last >= 0 and span[0] < titles[last][1]
 
 
 def corroborated(cues: np.ndarray) -> np.ndarray:

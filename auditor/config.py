@@ -88,8 +88,8 @@ DEFAULTS: dict[str, Any] = {
         "abuse_model": {
             "path": "",  # a model artifact; empty: the COLD model shipped with the package
             # Calibrated scores; the packaged model's thresholds, chosen on dev data (its model card).
-            "threshold": 0.6,  # from this score a message is a finding if an abuse cue backs it
-            "alone_threshold": 0.65,  # … and from this score (or threshold, if higher) without one
+            "threshold": 0.66,  # from this score a message is a finding if an abuse cue backs it
+            "alone_threshold": 0.66,  # … and from this score (or threshold, if higher) without one
             "high_threshold": 0.9,  # … and at which it is high
             "min_chars": 4,  # shorter texts (收到, 没问题) are left to the lexicons
             "top_ngrams": 5,  # n-grams shown in the evidence
@@ -255,8 +255,8 @@ min_messages = 3
 
 [detectors.abuse_model]             # the COLD-trained classifier, next to the abuse lexicon
 path = ""                           # empty: the model shipped with the package
-threshold = 0.6                     # calibrated score that fires with an abuse cue (insult, 你+insult …)
-alone_threshold = 0.65              # … and without one; raise both for fewer false alarms
+threshold = 0.66                    # calibrated score that fires with an abuse cue (insult, 你+insult …)
+alone_threshold = 0.66              # … and without one; raise both for fewer false alarms
 high_threshold = 0.9
 min_chars = 4
 top_ngrams = 5

@@ -1,10 +1,11 @@
 """Training the abuse classifier, and reading labelled CSVs (COLD's format works as it is).
 
-Ordinary conversation joins the training data as hard negatives; a Platt scaling fitted on the
-development sets calibrates the score; two thresholds are chosen on development data only — the
-score at which a model hit needs corroboration (an abuse cue) and the score trusted alone — as
-the most accurate pair on the labelled dev set that keeps the ordinary-conversation dev set
-within its false-alarm budget.
+Ordinary conversation joins the training data as hard negatives, and an optional augmentation set
+(insults and toxicity beyond COLD's topics) as weighted examples whose weight is chosen on its own dev
+split; a Platt scaling fitted on the development sets calibrates the score; two thresholds are
+chosen on development data only — the score at which a model hit needs corroboration (an abuse
+cue) and the score trusted alone — as the most accurate pair on the labelled dev set that keeps
+the ordinary-conversation dev set within its false-alarm budget.
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ CONVERSATION_BUDGET = 1 / 4000
 NORM_PRIOR_NGRAMS = 8.0
 # Dev accuracy given up, at most, for requiring corroboration of more middling scores.
 ACCURACY_SLACK = 0.01
+# Sample weights tried for the augmentation set's rows (COLD and the hard negatives weigh 1; 0 is the
+# model without them). The weight that carries best to the augmentation dev split wins among those
+# whose dev accuracy under their own chosen rule is near the best (accuracy_floor).
+AUGMENT_WEIGHTS = (0.0, 1.0, 2.0, 4.0)
+# Issue 13 keeps COLD dev accuracy at 0.88 or more: no slack below it when the best pair reaches it.
+DEV_ACCURACY_FLOOR = 0.88
 
 
 @dataclass
@@ -146,11 +153,16 @@ def kept_columns(keep: np.ndarray, n_cues: int) -> sp.dia_matrix:
 
 
 def fit_logistic(
-    x: sp.csr_matrix, labels: np.ndarray, c: float, seed: int, **options: Any
+    x: sp.csr_matrix,
+    labels: np.ndarray,
+    c: float,
+    seed: int,
+    sample_weight: np.ndarray | None = None,
+    **options: Any,
 ) -> LogisticRegression:
     """The linear model every learned detector trains (liblinear: deterministic for a seed)."""
     model = LogisticRegression(C=c, solver="liblinear", random_state=seed, max_iter=1000, **options)
-    return model.fit(x, labels)
+    return model.fit(x, labels, sample_weight=sample_weight)
 
 
 def fit_platt(
@@ -181,8 +193,8 @@ def choose_thresholds(
     conv: Encoded | None,
 ) -> tuple[float, float, float]:
     """(threshold, alone_threshold, dev accuracy), precision first: of the pairs that keep the
-    ordinary-conversation dev set within its false-alarm budget and come within ``ACCURACY_SLACK``
-    of the most accurate pair on the labelled dev set, the one trusting the score alone least
+    ordinary-conversation dev set within its false-alarm budget and come near the most accurate
+    pair on the labelled dev set (``accuracy_floor``), the one trusting the score alone least
     (highest ``alone_threshold``), then the most accurate, then the higher ``threshold``."""
     dev_backed, dev_truth = corroborated(dev.cues), dev.labels.astype(bool)
     conv_backed = corroborated(conv.cues) if conv is not None else None
@@ -198,10 +210,16 @@ def choose_thresholds(
             candidates.append((float((predicted == dev_truth).mean()), float(alone), float(threshold)))
     if not candidates:
         raise AuditorError("no threshold keeps the conversation dev set within its false-alarm budget")
-    best_accuracy = max(c[0] for c in candidates)
-    near = [c for c in candidates if c[0] >= best_accuracy - ACCURACY_SLACK]
+    floor = accuracy_floor(max(c[0] for c in candidates))
+    near = [c for c in candidates if c[0] >= floor]
     accuracy, alone, threshold = max(near, key=lambda c: (c[1], c[0], c[2]))
     return threshold, alone, accuracy
+
+
+def accuracy_floor(best: float) -> float:
+    """The dev accuracy a choice may fall to: ``ACCURACY_SLACK`` below the best, but not below
+    ``DEV_ACCURACY_FLOOR`` when the best reaches it."""
+    return max(best - ACCURACY_SLACK, min(best, DEV_ACCURACY_FLOOR))
 
 
 def read_column(path: Path, column: str) -> list[str] | None:
@@ -221,20 +239,23 @@ def cross_topic_figures(
     c: float,
     seed: int,
     prior: float,
+    weights: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """Train on every topic but one (plus the hard negatives, whose topic is ""), test on that
+    """Train on every topic but one (plus the hard negatives and augmentation, topic ""), test on that
     topic's dev rows: how the features carry to a kind of attack the model has not seen. The
     logistic regression's own 0.5, no threshold tuned."""
     out = {}
     fit_of = np.array(fit_topics + [""] * (fit.occ.n_texts - len(fit_topics)))
     dev_of = np.array(dev_topics)
     for topic in sorted(set(fit_topics) & set(dev_topics)):
-        part = _subset(fit, fit_of != topic)
+        rows = fit_of != topic
+        part = _subset(fit, rows)
         if len(np.unique(part.labels)) < 2:  # one topic only: nothing to train the others on
             continue
         idf, keep, _ = document_frequency_idf(part.occ)
         mask = kept_columns(keep, part.cues.shape[1])
-        model = fit_logistic(design_matrix(part.occ, part.cues, idf, prior) @ mask, part.labels, c, seed)
+        x = design_matrix(part.occ, part.cues, idf, prior) @ mask
+        model = fit_logistic(x, part.labels, c, seed, None if weights is None else weights[rows])
         test = _subset(dev, dev_of == topic)
         predicted = model.predict(design_matrix(test.occ, test.cues, idf, prior)) & test.scored
         out[topic] = metrics(test.labels, predicted.astype(int))
@@ -262,23 +283,35 @@ def train(
     held_out: dict[str, Path] | None = None,
     norm_prior_ngrams: float = NORM_PRIOR_NGRAMS,
     topic_column: str | None = None,
+    augment_train: Path | None = None,
+    augment_dev: Path | None = None,
 ) -> dict[str, Any]:
-    """Fit on train (+ hard negatives), calibrate and choose C and the thresholds on dev (+ the
-    conversation dev set); write the artifact and its model card. ``held_out`` sets (columns
-    ``text,label``) are only measured for the card, after every choice is made, and so are the
-    cross-topic figures when ``topic_column`` names a column of both CSVs (COLD's ``topic``)."""
+    """Fit on train (+ hard negatives, + the augmentation set), calibrate and choose C and the
+    thresholds on dev (+ the conversation dev set); write the artifact and its model card. The
+    augmentation rows' weight is the one with the best F1 on ``augment_dev`` among those near the
+    best dev accuracy (``ACCURACY_SLACK``, and not below ``DEV_ACCURACY_FLOOR``). ``held_out``
+    sets (columns ``text,label``) are only measured for the card, after every choice is made, and
+    so are the cross-topic figures when ``topic_column`` names a column of both CSVs (COLD's
+    ``topic``)."""
+    if (augment_train is None) != (augment_dev is None):
+        raise AuditorError("the augmentation set needs both its train and its dev split")
     train_set = read_labelled(train_csv, text_column, label_column)
     dev_set = read_labelled(dev_csv, text_column, label_column)
     negatives = read_negatives(negatives_train) if negatives_train else None
     conv_dev_set = read_negatives(negatives_dev) if negatives_dev else None
+    augment = read_labelled(augment_train, "text", "label") if augment_train else None
+    augment_dev_set = read_labelled(augment_dev, "text", "label") if augment_dev else None
     min_chars = DEFAULTS["detectors"]["abuse_model"]["min_chars"]
     featurizer = Featurizer(CueLists(insult_terms()))
 
-    texts = train_set.texts + (negatives.texts if negatives else [])
-    labels = np.concatenate([train_set.labels, negatives.labels if negatives else np.zeros(0, int)])
+    parts = [s for s in (train_set, negatives, augment) if s is not None]
+    texts = [t for s in parts for t in s.texts]
+    labels = np.concatenate([s.labels for s in parts])
+    n_augment = len(augment.texts) if augment else 0
     fit = encode(featurizer, Labelled(texts, labels, ""), min_chars)
     dev = encode(featurizer, dev_set, min_chars)
     conv = encode(featurizer, conv_dev_set, min_chars) if conv_dev_set else None
+    aug_dev = encode(featurizer, augment_dev_set, min_chars) if augment_dev_set else None
 
     idf, keep, idf_default = document_frequency_idf(fit.occ)
     prior = norm_prior_ngrams * idf_default**2
@@ -286,19 +319,35 @@ def train(
     x_train = design_matrix(fit.occ, fit.cues, idf, prior) @ mask
     x_dev = design_matrix(dev.occ, dev.cues, idf, prior)
     x_conv = design_matrix(conv.occ, conv.cues, idf, prior) if conv else None
+    x_aug_dev = design_matrix(aug_dev.occ, aug_dev.cues, idf, prior) if aug_dev else None
 
-    best: tuple | None = None
-    for c in C_GRID:
-        model = fit_logistic(x_train, fit.labels, c, seed)
-        dev_decision = model.decision_function(x_dev)
-        conv_decision = model.decision_function(x_conv) if x_conv is not None else np.zeros(0)
-        a, b = fit_platt(dev_decision, dev.labels, conv_decision)
-        dev_scores, conv_scores = sigmoid(a, b, dev_decision), sigmoid(a, b, conv_decision)
-        threshold, alone, accuracy = choose_thresholds(dev_scores, dev, conv_scores, conv)
-        if best is None or accuracy > best[0]:  # C: the most accurate under its own chosen rule
-            best = (accuracy, c, model, (a, b), threshold, alone, dev_scores, conv_scores)
-    assert best is not None
-    _, c, model, calibration, threshold, alone, dev_scores, conv_scores = best
+    # Per (augmentation weight, C): the thresholds chosen as always, then the figures that pick one.
+    candidates = []  # (augmentation dev F1, dev accuracy, -weight, -C, fitted)
+    for weight in AUGMENT_WEIGHTS if augment else (1.0,):
+        sample_weight = np.ones(len(labels))
+        sample_weight[len(labels) - n_augment :] = weight
+        for c in C_GRID:
+            model = fit_logistic(x_train, fit.labels, c, seed, sample_weight if augment else None)
+            dev_decision = model.decision_function(x_dev)
+            conv_decision = model.decision_function(x_conv) if x_conv is not None else np.zeros(0)
+            a, b = fit_platt(dev_decision, dev.labels, conv_decision)
+            dev_scores, conv_scores = sigmoid(a, b, dev_decision), sigmoid(a, b, conv_decision)
+            threshold, alone, accuracy = choose_thresholds(dev_scores, dev, conv_scores, conv)
+            augment_f1 = 0.0
+            if aug_dev is not None:
+                aug_scores = sigmoid(a, b, model.decision_function(x_aug_dev))
+                aug_fired = fires(aug_scores, corroborated(aug_dev.cues), threshold, alone) & aug_dev.scored
+                augment_f1 = metrics(aug_dev.labels, aug_fired.astype(int))["f1"]
+            fitted = (model, (a, b), threshold, alone, dev_scores, conv_scores, weight, sample_weight)
+            candidates.append((augment_f1, accuracy, -weight, -c, fitted))
+    # Without augmentation: the most accurate C (the smaller on a tie); with it, the weight (then C)
+    # that carries best to the augmentation dev split, among those near the best dev accuracy.
+    best_accuracy = max(candidate[1] for candidate in candidates)
+    floor = accuracy_floor(best_accuracy) if augment else best_accuracy
+    near = [cand for cand in candidates if cand[1] >= floor]
+    augment_f1, _, _, negative_c, fitted = max(near, key=lambda cand: cand[:4])
+    c = -negative_c
+    model, calibration, threshold, alone, dev_scores, conv_scores, weight, sample_weight = fitted
 
     dev_fired = fires(dev_scores, corroborated(dev.cues), threshold, alone) & dev.scored
     coef = model.coef_.ravel().astype(np.float32)
@@ -320,6 +369,16 @@ def train(
         "negative_rows": len(negatives.texts) if negatives else 0,
         "train_sha256": train_set.sha256,
         "negatives_sha256": negatives.sha256 if negatives else "",
+        "augment_rows": n_augment,
+        "augment_sha256": augment.sha256 if augment else "",
+        "augment_dev_sha256": augment_dev_set.sha256 if augment_dev_set else "",
+        "augment_weight": weight if augment else 0.0,
+        "augment_dev_f1": augment_f1 if augment else None,
+        "augment_candidates": [  # weight, C, dev accuracy under its rule, augmentation dev F1
+            [-cand[2], -cand[3], round(cand[1], 4), cand[0]] for cand in candidates
+        ]
+        if augment
+        else [],
         "dev_sha256": dev_set.sha256,
         "conversation_dev_sha256": conv_dev_set.sha256 if conv_dev_set else "",
         "dev_metrics": metrics(dev_set.labels, dev_fired.astype(int)),
@@ -331,7 +390,9 @@ def train(
     fit_topics = read_column(train_csv, topic_column) if topic_column else None
     dev_topics = read_column(dev_csv, topic_column) if topic_column else None
     meta["cross_topic"] = (
-        cross_topic_figures(fit, fit_topics, dev, dev_topics, c, seed, prior)
+        cross_topic_figures(
+            fit, fit_topics, dev, dev_topics, c, seed, prior, sample_weight if augment else None
+        )
         if fit_topics and dev_topics
         else {}
     )
@@ -344,7 +405,17 @@ def train(
     artifact.save(out)
     atomic.write_text(
         out.with_suffix(".md"),
-        model_card(meta, train_csv, dev_csv, out, negatives_train, negatives_dev, held_out or {}),
+        model_card(
+            meta,
+            train_csv,
+            dev_csv,
+            out,
+            negatives_train,
+            negatives_dev,
+            held_out or {},
+            augment_train,
+            augment_dev,
+        ),
     )
     return meta
 
@@ -392,6 +463,8 @@ def model_card(
     negatives_train: Path | None,
     negatives_dev: Path | None,
     held_out: dict[str, Path],
+    augment_train: Path | None = None,
+    augment_dev: Path | None = None,
 ) -> str:
     m, half, conv = meta["dev_metrics"], meta["dev_metrics_model_at_half"], meta["conversation_dev"]
     chars = meta["char_ngrams"]
@@ -417,12 +490,24 @@ def model_card(
         "lines as hard negatives (eval/data/conversation/train.csv: CrossWOZ + KdConv, Apache-2.0). "
         f"COLD dev (sha256 `{meta['dev_sha256'][:16]}…`) and the conversation dev split calibrated the "
         "score and chose C and the thresholds. COLD's test split is not used. The COLD data is not in "
-        "this repository.",
+        "this repository."
+        + (
+            f" Augmentation (insults and toxicity beyond COLD's topics, {augment_train}, built by "
+            "`eval/build/abuse_augment.py`): XSafety's Chinese insult prompts (from thu-coai/Safety-Prompts, "
+            "Apache-2.0) and RTP-LX's human-transcreated, human-annotated Chinese prompts (MIT; "
+            f"RealToxicityPrompts, Apache-2.0), {meta['augment_rows']:,} rows weighted "
+            f"{meta['augment_weight']:g}: of the weights 0 (none), 1, 2 and 4 whose COLD dev accuracy "
+            "comes as near the best as the thresholds' rule allows, the one with the best F1 on the "
+            f"augmentation dev split ({meta['augment_dev_f1']})."
+            if meta.get("augment_rows")
+            else ""
+        ),
         f"- **Decision rule** (the detector's defaults): a calibrated score ≥ {meta['alone_threshold']} "
         f"fires alone; a score ≥ {meta['threshold']} fires only with a corroborating cue (lexicon insult, "
         "second person with a target, group with a derogatory predicate). Chosen on dev only: of the "
         "pairs that keep conversation dev within 1 false alarm per 4,000 lines and COLD dev accuracy "
-        "within 0.01 of the best, the highest score trusted alone "
+        f"within {ACCURACY_SLACK} of the best (and not below {DEV_ACCURACY_FLOOR} when the best reaches "
+        "it), the highest score trusted alone "
         f"({conv.get('flagged', 'n/a')} of {conv.get('lines', 'n/a')} conversation dev lines flagged).",
         f"- **COLD dev** with that rule: accuracy {m['accuracy']}, {_prf(m)} ({_confusion(m)}); the "
         f"score alone at 0.5: accuracy {half['accuracy']}, F1 {half['f1']}.",
@@ -452,6 +537,7 @@ def model_card(
         f"- **Retrain**: `auditor model train --train {train_csv} --dev {dev_csv}"
         + (f" --negatives {negatives_train}" if negatives_train else "")
         + (f" --dev-negatives {negatives_dev}" if negatives_dev else "")
+        + (f" --augment {augment_train} --augment-dev {augment_dev}" if augment_train else "")
         + "".join(f" --held-out {name}={path}" for name, path in sorted(held_out.items()))
         + f" --out {out} --seed {meta['seed']}` (same data and seed → the same artifact bytes).",
     ]

@@ -24,7 +24,7 @@ from auditor.features import char_ngrams, prepare_many
 from auditor.lexicon import Lexicon
 from auditor.resources import packaged_model
 from auditor.text.segment import Segmenter
-from auditor.training import train
+from auditor.training import AUGMENT_WEIGHTS, train
 
 OFFENSIVE = [
     "{}人都是骗子，素质太差",
@@ -210,6 +210,21 @@ def test_prepared_text_is_normalized_like_the_lexicons_see_it():
         ("你听过摇滚吗", {"you"}, False),
         ("这家店的猪肉很好吃", set(), False),
         ("明天上午十点开会", set(), False),
+        # put-downs, dismissals and curses outside COLD's topics
+        ("你就是个白眼狼", {"you", "you_target", "derogatory"}, True),
+        ("关你屁事，少废话", {"you", "you_target", "derogatory"}, True),
+        ("这种人迟早出门被车撞", {"group", "derogatory", "group_derogatory"}, True),
+        ("在景区被宰了，门票太贵", set(), False),
+        ("这是什么玩意儿？没见过", set(), False),
+        ("不是人人都喜欢低俗小说", set(), False),
+        ("我也无能为力", set(), False),
+        # a denied insult is no cue; 是不是 asks it
+        ("你不是猪", {"you"}, False),
+        ("他不是傻子，只是慢", set(), False),
+        ("你是不是傻", {"you", "you_target", "derogatory"}, True),
+        # a title of a work names a film, not a person; an insult outside it still counts
+        ("《无耻混蛋》是昆汀导演的电影", set(), False),
+        ("《无耻混蛋》说的就是你这个混蛋", {"insult", "you", "you_target", "derogatory"}, True),
     ],
 )
 def test_cue_table(text, cues, backed):
@@ -422,6 +437,7 @@ def test_model_train_cli(runner, small_model, tmp_path):
         (["--held-out", "no-equals-sign"], "expected NAME=CSV"),
         (["--negatives", "POSITIVE"], "hard negatives must all be labelled 0"),
         (["--dev-negatives", "MISSING"], "cannot read"),
+        (["--augment", "MISSING"], "--augment and --augment-dev go together"),
     ],
 )
 def test_model_train_bad_input_exits_2(runner, small_model, tmp_path, extra, message):
@@ -452,6 +468,49 @@ COLD_DEV = next(
     ),
     Path("absent"),
 )
+
+
+def write_augmentation(path: Path, seed: int, n: int) -> Path:
+    """General insults (label 1) and neutral remarks (label 0) beyond the synthetic topics."""
+    rng = random.Random(seed)
+    insults = ["你就是个{}，滚远点", "关你屁事，{}", "{}，闭上你的嘴"]
+    neutral = ["{}的天气不错", "周末去{}看看", "{}的饭菜很好吃"]
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["text", "label", "source"])
+        for _ in range(n):
+            label = rng.randint(0, 1)
+            filler = rng.choice(["白眼狼", "饭桶", "窝囊废"] if label else FILL)
+            writer.writerow([rng.choice(insults if label else neutral).format(filler), label, "test"])
+    return path
+
+
+def test_augmentation_weight_is_chosen_on_its_dev_split(small_model, tmp_path):
+    meta = train(
+        small_model / "train.csv",
+        small_model / "dev.csv",
+        tmp_path / "m.zip",
+        seed=3,
+        negatives_train=small_model / "chat-train.csv",
+        negatives_dev=small_model / "chat-dev.csv",
+        augment_train=write_augmentation(tmp_path / "aug-train.csv", 8, 80),
+        augment_dev=write_augmentation(tmp_path / "aug-dev.csv", 9, 30),
+    )
+    assert meta["augment_rows"] == 80 and meta["augment_weight"] in AUGMENT_WEIGHTS
+    assert 0 <= meta["augment_dev_f1"] <= 1
+    card = (tmp_path / "m.md").read_text(encoding="utf-8")
+    assert "Augmentation" in card and "--augment-dev" in card
+    assert load_model(tmp_path / "m.zip").meta["augment_sha256"]
+
+
+def test_augmentation_without_its_dev_split_is_a_clear_error(small_model, tmp_path):
+    with pytest.raises(AuditorError, match="both its train and its dev split"):
+        train(
+            small_model / "train.csv",
+            small_model / "dev.csv",
+            tmp_path / "m.zip",
+            augment_train=write_augmentation(tmp_path / "aug.csv", 8, 20),
+        )
 
 
 @pytest.mark.skipif(not COLD_DEV.exists(), reason="COLD dev split not beside the repository")

@@ -65,6 +65,18 @@ _CSV = click.Path(dir_okay=False, path_type=Path)
     help="Label-0 CSV whose false alarms the threshold must keep low (abuse: one; rumor/ad: repeatable).",
 )
 @click.option(
+    "--augment",
+    "augment_train",
+    type=_CSV,
+    help="abuse: extra labelled rows (text,label) beyond COLD's topics, weighted as its dev split says.",
+)
+@click.option(
+    "--augment-dev",
+    "augment_dev",
+    type=_CSV,
+    help="abuse: the augmentation set's dev split, which chooses its weight.",
+)
+@click.option(
     "--test", "test_csv", type=_CSV, help="rumor/ad: held-out CSV, measured for the model card only."
 )
 @click.option(
@@ -97,6 +109,8 @@ def model_train(
     held_out: tuple[str, ...],
     negatives: tuple[Path, ...],
     dev_negatives: tuple[Path, ...],
+    augment_train: Path | None,
+    augment_dev: Path | None,
     test_csv: Path | None,
     test_negatives: tuple[Path, ...],
     out: Path,
@@ -115,6 +129,7 @@ def model_train(
     Examples:
       auditor model train --train cold/train.csv --dev cold/dev.csv \\
           --negatives eval/data/conversation/train.csv --dev-negatives eval/data/conversation/dev.csv \\
+          --augment eval/data/abuse-augment/train.csv --augment-dev eval/data/abuse-augment/dev.csv \\
           --held-out chineseharm=eval/data/offensive-chineseharm/test.csv --out /tmp/abuse.zip --seed 0
       auditor model train --category rumor --train eval/data/rumor/train.csv --dev eval/data/rumor/dev.csv \\
           --negatives eval/data/conversation/train.csv --dev-negatives eval/data/conversation/dev.csv \\
@@ -128,6 +143,8 @@ def model_train(
                 "abuse takes one --negatives and one --dev-negatives; --test and --test-negatives are for "
                 "rumor and ad (abuse: --held-out NAME=CSV)"
             )
+        if (augment_train is None) != (augment_dev is None):
+            raise click.UsageError("--augment and --augment-dev go together")
         sets = {}
         for item in held_out:
             name, sep, path = item.partition("=")
@@ -145,10 +162,14 @@ def model_train(
             negatives_dev=dev_negatives[0] if dev_negatives else None,
             held_out=sets,
             topic_column=topic_column or None,
+            augment_train=augment_train,
+            augment_dev=augment_dev,
         )
     else:
         if held_out:
             raise click.UsageError("--held-out is for abuse; rumor and ad take --test")
+        if augment_train or augment_dev:
+            raise click.UsageError("--augment and --augment-dev are for abuse")
         from auditor.category_training import Sources, train_category
 
         sources = Sources(train_csv, dev_csv, negatives, dev_negatives, test_csv, test_negatives)
