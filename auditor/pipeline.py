@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import resource
 import sys
 import time
 from collections.abc import Callable
@@ -97,9 +98,16 @@ def _needs_attention(ws: Workspace, run_id: str, report: IngestReport | None) ->
 
 
 class _Durations(dict):
-    """Seconds per finished stage, and the stage last started (named in a failed run's manifest)."""
+    """Seconds per finished stage, and the stage last started (named in a failed run's manifest).
+
+    ``cpu`` holds each stage's CPU seconds (this process and the workers it reaped), beside the
+    wall-clock seconds: on a shared machine a slow stage is told apart from a starved one."""
 
     current = "setup"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cpu: dict[str, float] = {}
 
 
 def _pull_stage(
@@ -116,14 +124,29 @@ def _pull_stage(
     return outcome.exit_code
 
 
+def _cpu_seconds() -> float:
+    """CPU seconds of this process and of its finished children (the audit's pool workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _peak_rss_mb() -> dict[str, float]:
+    """Peak resident memory of this process and of its largest finished child (a pool worker)."""
+    return {
+        "main": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "largest_worker": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+    }
+
+
 def _stage(log, name: str, durations: _Durations) -> Callable[[], None]:
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu_seconds()
     durations.current = name
     log.info("stage %s: started", name)
 
     def finish() -> None:
         durations[name] = round(time.perf_counter() - started, 3)
-        log.info("stage %s: done in %.1fs", name, durations[name])
+        durations.cpu[name] = round(_cpu_seconds() - cpu, 3)
+        log.info("stage %s: done in %.1fs (%.1f CPU s)", name, durations[name], durations.cpu[name])
 
     return finish
 
@@ -203,6 +226,7 @@ def _nightly_recorded(
             error=str(exc) or type(exc).__name__,
             error_type=type(exc).__name__,
             durations=dict(durations),
+            cpu_seconds=durations.cpu,
         )
         _finish(ws, log, result)
         raise
@@ -257,12 +281,16 @@ def _nightly_locked(
     # pages follow decisions: dates whose pages are older than the ledger's newest event, new input or not
     # Never build on damage: ingest, audit and pages read the lake, so a damaged lake or ledger is
     # named and the night waits (its files stay not done) until it is repaired or restored.
+    finish = _stage(log, "check", durations)
     damage = _damage(ws, log)
+    finish()
     if damage:
         result.exit_code = EXIT_DATA
         manifest.update(status="damaged", problems=damage, exit_code=EXIT_DATA)
         return
+    finish = _stage(log, "refresh", durations)
     manifest["pages_refreshed"] = follow.render_stale(ws)
+    finish()
     if manifest["pages_refreshed"]:
         log.info("pages refreshed after ledger decisions: %s", ", ".join(manifest["pages_refreshed"]))
     if not files:
@@ -312,7 +340,9 @@ def _nightly_locked(
 
     # Never back up over damage: a snapshot of a broken lake or ledger would pass as a good one.
     # The files stay not done, so the night is redone once the damage is repaired.
+    finish = _stage(log, "recheck", durations)
     damage = _damage(ws, log)
+    finish()
     finish = _stage(log, "backup", durations)
     snapshots = []
     with _Progress("backup", len(dates), interactive) as progress:
@@ -342,6 +372,8 @@ def _nightly_locked(
         skipped=skipped,
         attention=problems,
         durations=durations,
+        cpu_seconds=durations.cpu,
+        peak_rss_mb=_peak_rss_mb(),
         counts={k: summary[k] for k in ("files", "records", "accepted", "duplicates", "rejected")}
         | {"findings": sum(audit_report.dates.values()), "reject_ratio": round(report.reject_ratio, 6)}
         | {"generic_types": summary["generic_types"]},
