@@ -77,16 +77,21 @@ def render_day(
     script = env.get_template("_index.js.j2").render()
     reports_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".tmp-{date}-", dir=reports_dir))
+    written: list[Path] = []
+
+    def stage(path: Path, text: str) -> None:
+        atomic.write_staged(path, text.encode("utf-8"))
+        written.append(path)
+
     try:
         (staging / "groups").mkdir()
         index = env.get_template("index.html.j2").render(
             **common, script=script, script_hashes=[_csp_hash(script)]
         )
-        atomic.write_durable(staging / "index.html", index.encode("utf-8"))
+        stage(staging / "index.html", index)
         page = env.get_template("group.html.j2")
         for group in day["groups"]:
-            html = page.render(**common, g=group, script_hashes=[])
-            atomic.write_durable(staging / "groups" / group.page, html.encode("utf-8"))
+            stage(staging / "groups" / group.page, page.render(**common, g=group, script_hashes=[]))
         summary = {
             "date": date,
             "generated_at": generated_at,
@@ -109,9 +114,10 @@ def render_day(
             "groups": [g.summary() for g in day["groups"]],
         }
         body = json.dumps(summary, ensure_ascii=False, indent=2) + "\n"
-        atomic.write_durable(staging / "summary.json", body.encode("utf-8"))
+        stage(staging / "summary.json", body)
         staging.chmod(0o755)
         (staging / "groups").chmod(0o755)
+        atomic.sync_staged(written, [staging / "groups", staging])
         _swap_into_place(staging, reports_dir / date)
     finally:
         if staging.exists():
