@@ -15,6 +15,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import BinaryIO
 
 # mkstemp creates 0600 files; published files get the usual permissions under the umask.
 _UMASK = os.umask(0o022)
@@ -113,10 +114,15 @@ def sync_staged(files: Iterable[Path], folders: Iterable[Path]) -> None:
         fsync_dir(folder)
 
 
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes, read in chunks: inbox tracking, file ledger and backups all use it."""
+def file_sha256(path: Path, copy_to: BinaryIO | None = None) -> str:
+    """SHA-256 of a file's bytes, read in chunks: inbox tracking, file ledger and backups all use it.
+
+    With ``copy_to``, the bytes are also written there as they are read (a backup object is then
+    exactly the bytes hashed, read once)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
+            if copy_to is not None:
+                copy_to.write(chunk)
     return digest.hexdigest()

@@ -344,11 +344,9 @@ def _nightly_locked(
     damage = _damage(ws, log)
     finish()
     finish = _stage(log, "backup", durations)
-    snapshots = []
     with _Progress("backup", len(dates), interactive) as progress:
-        for date in [] if damage else dates:
-            snapshots.append(backup.create(ws, date)["id"])
-            progress.step()
+        taken = backup.create_each(ws, [] if damage else dates, on_date=progress.step)
+    snapshots = [m["id"] for m in taken]
     finish()
     failpoints.reached("after-backup")
 

@@ -273,7 +273,7 @@ def _fail(*_args, **_kwargs):
 FAILURES = [
     ("bad setting", {"toml": "[ingest]\ninbox_paths = [3]\n"}, "setup", 2, "ingest.inbox_paths"),
     ("disk full in report", {"patch": "report.render_day"}, "report", 1, "No space left on device"),
-    ("disk full in backup", {"patch": "backup.create"}, "backup", 1, "No space left on device"),
+    ("disk full in backup", {"patch": "backup.create_each"}, "backup", 1, "No space left on device"),
 ]
 
 
