@@ -100,14 +100,17 @@ def _needs_attention(ws: Workspace, run_id: str, report: IngestReport | None) ->
 class _Durations(dict):
     """Seconds per finished stage, and the stage last started (named in a failed run's manifest).
 
-    ``cpu`` holds each stage's CPU seconds (this process and the workers it reaped), beside the
-    wall-clock seconds: on a shared machine a slow stage is told apart from a starved one."""
+    Beside the wall-clock seconds: ``cpu``, each stage's CPU seconds in this process (on a shared
+    machine a slow stage is told apart from a starved one; the audit's pool workers are processes
+    of their own), and ``rss``, this process's peak resident memory when the stage ended (the
+    first stage whose figure jumps is the one that needed the memory)."""
 
     current = "setup"
 
     def __init__(self) -> None:
         super().__init__()
         self.cpu: dict[str, float] = {}
+        self.rss: dict[str, float] = {}
 
 
 def _pull_stage(
@@ -124,28 +127,15 @@ def _pull_stage(
     return outcome.exit_code
 
 
-def _cpu_seconds() -> float:
-    """CPU seconds of this process and of its finished children (the audit's pool workers)."""
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-
-
-def _peak_rss_mb() -> dict[str, float]:
-    """Peak resident memory of this process and of its largest finished child (a pool worker)."""
-    return {
-        "main": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "largest_worker": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
-    }
-
-
 def _stage(log, name: str, durations: _Durations) -> Callable[[], None]:
-    started, cpu = time.perf_counter(), _cpu_seconds()
+    started, cpu = time.perf_counter(), time.process_time()
     durations.current = name
     log.info("stage %s: started", name)
 
     def finish() -> None:
         durations[name] = round(time.perf_counter() - started, 3)
-        durations.cpu[name] = round(_cpu_seconds() - cpu, 3)
+        durations.cpu[name] = round(time.process_time() - cpu, 3)
+        durations.rss[name] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
         log.info("stage %s: done in %.1fs (%.1f CPU s)", name, durations[name], durations.cpu[name])
 
     return finish
@@ -226,7 +216,8 @@ def _nightly_recorded(
             error=str(exc) or type(exc).__name__,
             error_type=type(exc).__name__,
             durations=dict(durations),
-            cpu_seconds=durations.cpu,
+            main_cpu_seconds=durations.cpu,
+            peak_rss_mb=durations.rss,
         )
         _finish(ws, log, result)
         raise
@@ -370,8 +361,8 @@ def _nightly_locked(
         skipped=skipped,
         attention=problems,
         durations=durations,
-        cpu_seconds=durations.cpu,
-        peak_rss_mb=_peak_rss_mb(),
+        main_cpu_seconds=durations.cpu,
+        peak_rss_mb=durations.rss,
         counts={k: summary[k] for k in ("files", "records", "accepted", "duplicates", "rejected")}
         | {"findings": sum(audit_report.dates.values()), "reject_ratio": round(report.reject_ratio, 6)}
         | {"generic_types": summary["generic_types"]},

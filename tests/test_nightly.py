@@ -132,9 +132,15 @@ def test_nightly_processes_inbox_and_writes_a_manifest(baseline):
     assert manifest["counts"]["accepted"] == manifest["counts"]["records"]
     assert manifest["dates"] == ["2026-11-16", "2026-11-17"]
     stages = {"check", "refresh", "ingest", "audit", "report", "notify", "recheck", "backup"}
-    assert set(manifest["durations"]) == set(manifest["cpu_seconds"]) == stages
-    assert all(seconds >= 0 for seconds in manifest["cpu_seconds"].values())
-    assert manifest["peak_rss_mb"]["main"] > 0
+    assert (
+        set(manifest["durations"])
+        == set(manifest["main_cpu_seconds"])
+        == set(manifest["peak_rss_mb"])
+        == stages
+    )
+    assert all(seconds >= 0 for seconds in manifest["main_cpu_seconds"].values())
+    peaks = [manifest["peak_rss_mb"][stage] for stage in manifest["durations"]]  # in stage order
+    assert peaks == sorted(peaks) and peaks[0] > 0
     assert manifest["notify"] == {"status": "disabled"}  # notify.enabled is false by default
     assert all(Path(p).exists() for p in manifest["outputs"]["reports"])
     assert len(manifest["outputs"]["snapshots"]) == 2
