@@ -4,6 +4,7 @@ replaces the date's report folder only once every page is written."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -174,13 +175,14 @@ def render_overview(reports_dir: Path, lang: str, tz: dt.tzinfo, alarms: Sequenc
     return reports_dir / "index.html"
 
 
-def ledger_view(ws, date: str):
-    """The review ledger's view as of ``date``, when the workspace has a ledger."""
+def ledger_view(ws, date: str, ledger=None, calendar=None):
+    """The review ledger's view as of ``date``, when the workspace has a ledger (``ledger`` and
+    ``calendar``: opened once for a run of dates)."""
     if not ws.ledger_path.exists():
         return None
     from auditor.report.ledger_view import LedgerView
 
-    return LedgerView(ws, dt.date.fromisoformat(date))
+    return LedgerView(ws, dt.date.fromisoformat(date), ledger, calendar)
 
 
 def check_private_output(ws, lang: str | None, unmasked: bool, out_dir: Path | None) -> None:
@@ -226,13 +228,21 @@ def report(
     sources = ReportSources.of_workspace(ws, findings_dir=findings_dir)
     lang = lang or ws.config["report"]["lang"]
     out = []
-    for date in dates:
-        view = ledger_view(ws, date) if with_ledger else None
-        render_day(sources, date, reports_dir, lang=lang, unmasked=unmasked, ledger_view=view)
-        out.append(reports_dir / date / "index.html")
-        if on_date:
-            on_date(date)
-        failpoints.reached("mid-report")
+    with contextlib.ExitStack() as opened:
+        ledger = calendar = None
+        if with_ledger and dates and ws.ledger_path.exists():  # opened once for every date
+            from auditor.ledger import Ledger
+            from auditor.workdays import WorkCalendar
+
+            ledger = opened.enter_context(Ledger(ws.ledger_path))
+            calendar = WorkCalendar.of_workspace(ws.root)
+        for date in dates:
+            view = ledger_view(ws, date, ledger, calendar) if with_ledger else None
+            render_day(sources, date, reports_dir, lang=lang, unmasked=unmasked, ledger_view=view)
+            out.append(reports_dir / date / "index.html")
+            if on_date:
+                on_date(date)
+            failpoints.reached("mid-report")
     from auditor.wecom.pull import pull_alarms
 
     render_overview(reports_dir, lang, ws.tz, [] if out_dir else pull_alarms(ws))
