@@ -58,6 +58,16 @@ class ReportSources:
     context_messages: int = 3
     ledger: Any = None  # the review ledger, when the workspace has one
 
+    _ingested: list[dict[str, Any]] | None = field(default=None, init=False, repr=False)
+
+    def ingested_files(self) -> list[dict[str, Any]]:
+        """The ingest file ledger's entries (W/lake/files/*.json), read once for every date of a run."""
+        if self._ingested is None:
+            folder = self.files_dir
+            paths = sorted(folder.glob("*.json")) if folder is not None and folder.is_dir() else []
+            self._ingested = [json.loads(path.read_text(encoding="utf-8")) for path in paths]
+        return self._ingested
+
     @classmethod
     def of_workspace(cls, ws, findings_dir: Path | None = None) -> ReportSources:
         return cls(
@@ -126,15 +136,9 @@ def timeline(hours: Counter, flood_hours: set[int], width: int = 480, height: in
     return {"bars": bars, "width": width, "height": height, "peak": top}
 
 
-def _ingest_numbers(files_dir: Path | None, date: str) -> dict[str, int] | None:
+def _ingest_numbers(entries: list[dict[str, Any]], date: str) -> dict[str, int] | None:
     """Reconciliation of the ingested files holding messages of ``date`` (from W/lake/files/)."""
-    if files_dir is None or not files_dir.is_dir():
-        return None
-    entries = []
-    for path in sorted(files_dir.glob("*.json")):
-        entry = json.loads(path.read_text(encoding="utf-8"))
-        if date in entry.get("dates", []):
-            entries.append(entry)
+    entries = [entry for entry in entries if date in entry.get("dates", [])]
     if not entries:
         return None
     numbers = {k: sum(int(e[k]) for e in entries) for k in ("records", "accepted", "duplicates", "rejected")}
@@ -455,6 +459,6 @@ def build_day(sources: ReportSources, date: str, *, unmasked: bool, one_to_one_l
         "by_category": {c: n for c in CATEGORIES if (n := sum(1 for f in findings if f["category"] == c))},
         "by_severity": {s: n for s in SEVERITIES if (n := sum(1 for f in findings if f["severity"] == s))},
         "ruleset_versions": sorted({f["ruleset_version"] for f in findings}),
-        "ingest": _ingest_numbers(sources.files_dir, date),
+        "ingest": _ingest_numbers(sources.ingested_files(), date),
         "generic_types": messages.generic_types,
     }
