@@ -261,7 +261,9 @@ def _nightly_locked(
     engine = engine or ws.config["audit"]["engine"]  # a bad auditor.toml fails here, in the record
     scheduler = scheduler or ws.config["audit"]["scheduler"] or None
     pull_exit = _pull_stage(ws, log, result.manifest, durations, wecom)
+    finish = _stage(log, "scan", durations)
     scan = new_inbox_files(ws)
+    finish()
     files = scan.files
     ruleset = Ruleset(ws.config, ws.dictionaries_dir)
     manifest = result.manifest

@@ -131,7 +131,7 @@ def test_nightly_processes_inbox_and_writes_a_manifest(baseline):
     assert manifest["status"] == "ok" and manifest["exit_code"] == 0
     assert manifest["counts"]["accepted"] == manifest["counts"]["records"]
     assert manifest["dates"] == ["2026-11-16", "2026-11-17"]
-    stages = {"check", "refresh", "ingest", "audit", "report", "notify", "recheck", "backup"}
+    stages = {"scan", "check", "refresh", "ingest", "audit", "report", "notify", "recheck", "backup"}
     assert (
         set(manifest["durations"])
         == set(manifest["main_cpu_seconds"])
