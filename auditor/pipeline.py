@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import resource
 import sys
 import time
 from collections.abc import Callable
@@ -97,9 +98,19 @@ def _needs_attention(ws: Workspace, run_id: str, report: IngestReport | None) ->
 
 
 class _Durations(dict):
-    """Seconds per finished stage, and the stage last started (named in a failed run's manifest)."""
+    """Seconds per finished stage, and the stage last started (named in a failed run's manifest).
+
+    Beside the wall-clock seconds: ``cpu``, each stage's CPU seconds in this process (on a shared
+    machine a slow stage is told apart from a starved one; the audit's pool workers are processes
+    of their own), and ``rss``, this process's peak resident memory when the stage ended (the
+    first stage whose figure jumps is the one that needed the memory)."""
 
     current = "setup"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.cpu: dict[str, float] = {}
+        self.rss: dict[str, float] = {}
 
 
 def _pull_stage(
@@ -117,13 +128,15 @@ def _pull_stage(
 
 
 def _stage(log, name: str, durations: _Durations) -> Callable[[], None]:
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     durations.current = name
     log.info("stage %s: started", name)
 
     def finish() -> None:
         durations[name] = round(time.perf_counter() - started, 3)
-        log.info("stage %s: done in %.1fs", name, durations[name])
+        durations.cpu[name] = round(time.process_time() - cpu, 3)
+        durations.rss[name] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        log.info("stage %s: done in %.1fs (%.1f CPU s)", name, durations[name], durations.cpu[name])
 
     return finish
 
@@ -203,6 +216,8 @@ def _nightly_recorded(
             error=str(exc) or type(exc).__name__,
             error_type=type(exc).__name__,
             durations=dict(durations),
+            main_cpu_seconds=durations.cpu,
+            peak_rss_mb=durations.rss,
         )
         _finish(ws, log, result)
         raise
@@ -246,7 +261,9 @@ def _nightly_locked(
     engine = engine or ws.config["audit"]["engine"]  # a bad auditor.toml fails here, in the record
     scheduler = scheduler or ws.config["audit"]["scheduler"] or None
     pull_exit = _pull_stage(ws, log, result.manifest, durations, wecom)
+    finish = _stage(log, "scan", durations)
     scan = new_inbox_files(ws)
+    finish()
     files = scan.files
     ruleset = Ruleset(ws.config, ws.dictionaries_dir)
     manifest = result.manifest
@@ -257,12 +274,16 @@ def _nightly_locked(
     # pages follow decisions: dates whose pages are older than the ledger's newest event, new input or not
     # Never build on damage: ingest, audit and pages read the lake, so a damaged lake or ledger is
     # named and the night waits (its files stay not done) until it is repaired or restored.
+    finish = _stage(log, "check", durations)
     damage = _damage(ws, log)
+    finish()
     if damage:
         result.exit_code = EXIT_DATA
         manifest.update(status="damaged", problems=damage, exit_code=EXIT_DATA)
         return
+    finish = _stage(log, "refresh", durations)
     manifest["pages_refreshed"] = follow.render_stale(ws)
+    finish()
     if manifest["pages_refreshed"]:
         log.info("pages refreshed after ledger decisions: %s", ", ".join(manifest["pages_refreshed"]))
     if not files:
@@ -312,13 +333,13 @@ def _nightly_locked(
 
     # Never back up over damage: a snapshot of a broken lake or ledger would pass as a good one.
     # The files stay not done, so the night is redone once the damage is repaired.
+    finish = _stage(log, "recheck", durations)
     damage = _damage(ws, log)
+    finish()
     finish = _stage(log, "backup", durations)
-    snapshots = []
     with _Progress("backup", len(dates), interactive) as progress:
-        for date in [] if damage else dates:
-            snapshots.append(backup.create(ws, date)["id"])
-            progress.step()
+        taken = backup.create_each(ws, [] if damage else dates, on_date=progress.step)
+    snapshots = [m["id"] for m in taken]
     finish()
     failpoints.reached("after-backup")
 
@@ -342,6 +363,8 @@ def _nightly_locked(
         skipped=skipped,
         attention=problems,
         durations=durations,
+        main_cpu_seconds=durations.cpu,
+        peak_rss_mb=durations.rss,
         counts={k: summary[k] for k in ("files", "records", "accepted", "duplicates", "rejected")}
         | {"findings": sum(audit_report.dates.values()), "reject_ratio": round(report.reject_ratio, 6)}
         | {"generic_types": summary["generic_types"]},

@@ -3,6 +3,7 @@ measured on the same generated archive in the same run (never as timed assertion
 
     python benchmarks/bench.py [--messages 1000000] [--groups 300] [--days 3] [--workers N]
                                [--no-template] [--scaling [--only-scaling] [--repeat N]]
+                               [--nightly-10m] [--only-nightly]
 
 Every stage runs on the realistic archive (`auditor sample --realism real`: real conversational
 sentences, most texts distinct). The template archive (a few dozen lines with names swapped in,
@@ -15,6 +16,10 @@ generated once per size and realism into .bench-data/ and reused (a link to anot
 ``--scaling`` adds how the audit scales: the realistic archive audited on 1 worker, 2 workers and
 a Dask LocalCluster of 4 single-threaded workers, each the best of ``--repeat`` runs, with CPU
 seconds of the main process and of its workers beside the wall-clock time.
+
+Every run ends with ``nightly`` end to end (ingest → audit → report → backup on a fresh
+workspace) with its stages; ``--nightly-10m`` adds it on 10,000,000 realistic messages over 30
+days, ``--only-nightly`` runs only those rows.
 """
 
 from __future__ import annotations
@@ -79,8 +84,11 @@ def ingest_line(rows: dict[str, dict]) -> str:
     )
 
 
-def archive(messages: int, groups: int, days: int, realism: str) -> Path:
-    folder = ROOT / ".bench-data" / f"{realism}-m{messages}-g{groups}-d{days}"
+def archive(messages: int, groups: int, days: int, realism: str, start: str | None = None) -> Path:
+    """The generated archive, cached by its shape (``start``: its first day, default the sample's)."""
+    folder = (
+        ROOT / ".bench-data" / (f"{realism}-m{messages}-g{groups}-d{days}" + (f"-s{start}" if start else ""))
+    )
     if not (folder / "manifest.json").exists():
         print(f"generating {messages:,} messages into {folder} …", flush=True)
         shutil.rmtree(folder, ignore_errors=True)
@@ -99,6 +107,7 @@ def archive(messages: int, groups: int, days: int, realism: str) -> Path:
             "1",
             "--realism",
             realism,
+            *(["--start", start] if start else []),
         )
     return folder
 
@@ -171,13 +180,78 @@ def measure(data: Path, workspace: Path, workers: list[str], full: bool) -> dict
     results["report"] = run("cli", "-w", str(workspace), "report")
     print(f"{data.name}: abuse model scoring (one core) …", flush=True)
     results["abuse model, 1 core"] = run("score", str(workspace), "200000")
+    results["nightly"] = nightly(data, workspace.parent / f"{workspace.name}-nightly", workers)
+    return results
+
+
+def nightly(data: Path, fresh: Path, workers: list[str]) -> dict:
+    """``nightly`` end to end on a fresh workspace whose inbox holds the archive, with the run
+    manifest's per-stage wall-clock seconds, main-process CPU seconds and peak memory."""
     print(f"{data.name}: nightly end to end …", flush=True)
-    fresh = workspace.parent / f"{workspace.name}-nightly"
     run("cli", "-w", str(fresh), "init")
     for path in (data / "exports").iterdir():
         os.link(path, fresh / "inbox" / path.name)
-    results["nightly"] = run("cli", "-w", str(fresh), "nightly", *workers)
-    return results
+    result = run("cli", "-w", str(fresh), "nightly", *workers)
+    [record] = (fresh / "runs").glob("nightly-*.json")
+    manifest = json.loads(record.read_text(encoding="utf-8"))
+    result["messages"] = manifest["counts"]["accepted"]
+    result["stages"] = {
+        stage: {
+            "seconds": seconds,
+            "main_cpu_seconds": manifest["main_cpu_seconds"][stage],
+            "peak_rss_mb": manifest["peak_rss_mb"][stage],
+        }
+        for stage, seconds in manifest["durations"].items()
+    }
+    return result
+
+
+def nightly_table(rows: dict[str, dict]) -> str:
+    """One line per nightly run, then its stages (wall s, main CPU s, main peak RSS when it ended)."""
+    lines = [
+        f"nightly end to end — {machine()}",
+        f"{'archive':34} {'seconds':>8} {'messages/s':>11} {'CPU s main':>10} {'CPU s workers':>13}"
+        f" {'peak RSS MB':>11} {'worker MB':>9} {'distinct':>8}",
+    ]
+    for name, r in rows.items():
+        lines.append(
+            f"{name:34} {r['seconds']:8.1f} {r['messages'] / r['seconds']:11,.0f} {r['cpu_seconds']:10.1f}"
+            f" {r['worker_cpu_seconds']:13.1f} {r['peak_rss_mb']:11,.0f} {r['peak_worker_rss_mb']:9,.0f}"
+            f" {r['distinct_ratio']:8.0%}"
+        )
+        lines.append(
+            "    "
+            + ", ".join(
+                f"{stage} {st['seconds']:.1f}s ({st['main_cpu_seconds']:.1f} CPU s, "
+                f"{st['peak_rss_mb']:,.0f} MB)"
+                for stage, st in r["stages"].items()
+                if st["seconds"] >= 0.05
+            )
+        )
+    return "\n".join(lines)
+
+
+# The 10M archive's 30 days end before the 1M archive's first day (2026-11-16): ingest rejects messages
+# dated more than a day after the run, so an archive reaching past today would be half rejects.
+TEN_MILLION_START = "2026-10-16"
+
+
+def nightly_rows(args: argparse.Namespace, workers: list[str]) -> dict[str, dict]:
+    """The nightly job on the realistic archive of the chosen size, and with ``--nightly-10m`` on
+    10,000,000 messages in 600 groups over 30 days (a day the size of the 1M archive's)."""
+    sizes = [(args.messages, args.groups, args.days, None)]
+    if args.nightly_10m:
+        sizes.append((10_000_000, 600, 30, TEN_MILLION_START))
+    rows = {}
+    with tempfile.TemporaryDirectory(prefix="auditor-bench-") as tmp:
+        for messages, groups, days, start in sizes:
+            data = archive(messages, groups, days, "real", start)
+            fresh = Path(tmp) / data.name
+            row = nightly(data, fresh, workers)
+            row["distinct_ratio"] = run("texts", str(fresh))["distinct_ratio"]
+            rows[f"realistic {messages:,} msgs, {groups} groups, {days} d"] = row
+            shutil.rmtree(fresh)
+    return rows
 
 
 # row → the stage.py call after the workspace argument
@@ -235,7 +309,17 @@ def main() -> None:
     parser.add_argument("--scaling", action="store_true", help="add the audit on 1, 2 and Dask 4 workers")
     parser.add_argument("--only-scaling", action="store_true", help="the scaling rows only")
     parser.add_argument("--repeat", type=int, default=2, help="runs per scaling row (the best counts)")
+    parser.add_argument(
+        "--nightly-10m",
+        action="store_true",
+        help="add nightly on 10,000,000 realistic messages (600 groups, 30 days; generated once, 2.4 GB)",
+    )
+    parser.add_argument("--only-nightly", action="store_true", help="the nightly rows only")
     args = parser.parse_args()
+    workers = ["--workers", str(args.workers)] if args.workers else []
+    if args.only_nightly:
+        print("\n" + nightly_table(nightly_rows(args, workers)))
+        return
     if args.only_scaling:
         data = archive(args.messages, args.groups, args.days, "real")
         with tempfile.TemporaryDirectory(prefix="auditor-bench-") as tmp:
@@ -251,7 +335,6 @@ def main() -> None:
         print("\n" + ingest_line(rows))
         if args.only_ingest:
             return
-    workers = ["--workers", str(args.workers)] if args.workers else []
     realisms = ["real"] if args.no_template else ["real", "template"]
     results: dict[str, dict[str, dict]] = {}
     texts: dict[str, dict] = {}
@@ -270,6 +353,13 @@ def main() -> None:
     text = table(results, texts, args)
     if args.scaling:
         text += "\n\n" + scaling_table(scaling, args.messages, texts["real"]["distinct_ratio"])
+    results["real"]["nightly"]["distinct_ratio"] = texts["real"]["distinct_ratio"]
+    nightlies = {"realistic, this run": results["real"]["nightly"]}
+    if args.nightly_10m:
+        args.messages, args.groups, args.days = 10_000_000, 600, 30  # the 10M row only
+        args.nightly_10m = False
+        nightlies |= nightly_rows(args, workers)
+    text += "\n\n" + nightly_table(nightlies)
     print("\n" + text)
     out = Path(__file__).with_name("results.json")
     record = {
@@ -282,6 +372,7 @@ def main() -> None:
     }
     if args.scaling:
         record["scaling"] = scaling
+    record["nightly"] = nightlies
     out.write_text(json.dumps(record, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"\nwrote {out}")
 

@@ -1,8 +1,8 @@
 """Run one measured stage in a fresh process and print its time and peak memory as JSON.
 
 A separate process per stage makes peak resident memory a per-stage number (ru_maxrss of this
-process; ru_maxrss of children is the largest worker of a pool). Worker CPU seconds are sampled
-from /proc for every descendant (pool workers are the forkserver's children, not ours).
+process). Worker CPU seconds and peak memory (VmHWM) are sampled from /proc for every descendant
+(pool workers are the forkserver's children, not ours, so ru_maxrss of children misses them).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class DescendantCPU(threading.Thread):
     def __init__(self) -> None:
         super().__init__(daemon=True)
         self.seconds: dict[int, float] = {}
+        self.peak_kb = 0  # the largest VmHWM (peak resident memory) of any descendant
         self.done = threading.Event()
 
     def sample(self) -> None:
@@ -43,6 +44,10 @@ class DescendantCPU(threading.Thread):
             mine |= {pid for pid, parent in parents.items() if parent in mine}
         for pid in mine - {os.getpid()}:
             self.seconds[pid] = max(self.seconds.get(pid, 0.0), cpu[pid])
+            with contextlib.suppress(OSError, ValueError, StopIteration):
+                with open(f"/proc/{pid}/status") as status:
+                    line = next(x for x in status if x.startswith("VmHWM:"))
+                self.peak_kb = max(self.peak_kb, int(line.split()[1]))
 
     def run(self) -> None:
         if not os.path.isdir("/proc"):
@@ -261,7 +266,8 @@ def main() -> None:
     result["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 2)
     result["worker_cpu_seconds"] = workers_cpu.total()
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-    result["peak_worker_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result["peak_worker_rss_mb"] = round(max(children, workers_cpu.peak_kb) / 1024, 1)
     print("BENCH " + json.dumps(result))
 
 

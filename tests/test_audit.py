@@ -165,3 +165,28 @@ def test_audit_cli_json(runner, audited, tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert list(summary["dates"]) == ["2026-11-17"] and summary["findings"] > 0
+
+
+def test_the_run_keeps_hits_and_repeated_texts_not_every_text(tmp_path, monkeypatch):
+    """Memory follows a day: texts with hits and the texts a date repeated are kept for the next
+    date; a text written once is forgotten and, should it come back, analysed again alike."""
+    from auditor.analyzer import Ruleset
+    from auditor.engines import local
+
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    engine = local.LocalEngine(Ruleset(ws.config, ws.dictionaries_dir), workers=1)
+    analysed: list[chunk.Key] = []
+    real = chunk.analyze_chunk
+    monkeypatch.setattr(chunk, "analyze_chunk", lambda a, keys: analysed.extend(keys) or real(a, keys))
+    ack, once, abuse = ("收到", False), ("周五下午三点在二楼会议室评审", False), ("你就是个傻逼", False)
+    engine.prepare(None, "2026-11-16", [ack, ack, once, abuse, None])
+    first = {key: engine.lookup(key) for key in (ack, once, abuse)}
+    assert sorted(analysed) == sorted([ack, once, abuse]) and first[abuse] and not first[ack]
+    assert engine.clean == {ack} and set(engine.hits) == {abuse}
+    analysed.clear()
+    engine.prepare(None, "2026-11-17", [ack, once, abuse])
+    assert analysed == [once]  # the acknowledgement and the hit were kept, the one-off was not
+    assert {key: engine.lookup(key) for key in (ack, once, abuse)} == first
+    assert engine.distinct_texts == 6
+    engine.close()

@@ -11,6 +11,7 @@ import pytest
 from auditor import backup
 from auditor.audit import audit
 from auditor.cli import cli
+from auditor.errors import AuditorError
 from auditor.ingest import ingest
 from auditor.ledger import Ledger
 from auditor.workspace import Workspace
@@ -285,3 +286,74 @@ def test_backup_location_from_config(tmp_path, ws):
 def test_backup_errors(runner, ws, args, code, text):
     result = invoke(runner, ws, *args)
     assert result.exit_code == code and text in result.output
+
+
+def test_one_snapshot_per_date_shares_the_run_copies(ws, monkeypatch):
+    """The nightly job's snapshots: one per date, each complete and verified, while the ledger's
+    consistent copy and the small shared files are taken once for the run."""
+    copies = []
+    put_sqlite = backup._put_sqlite
+    monkeypatch.setattr(backup, "_put_sqlite", lambda store, db: copies.append(db) or put_sqlite(store, db))
+    steps = []
+    taken = backup.create_each(ws, ["2026-11-16", "2026-11-17"], on_date=lambda: steps.append(1))
+    assert [m["dates"] for m in taken] == [["2026-11-16"], ["2026-11-17"]] and len(steps) == 2
+    assert copies == [ws.ledger_path]
+    for manifest in taken:
+        assert "ledger.sqlite" in manifest["files"] and "auditor.toml" in manifest["files"]
+        own = [k for k in manifest["files"] if k.startswith("lake/messages/")]
+        assert own and all(manifest["dates"][0] in k for k in own)
+    assert backup.verify(backup.store_of(ws), [m["id"] for m in taken]) == []
+
+
+def test_a_snapshot_failing_half_way_publishes_no_object(ws, monkeypatch):
+    """Objects are published together at the end of a snapshot: an error half-way leaves the
+    store as it was (no object under its final name, no temporary), and the next backup works."""
+    store = backup.store_of(ws)
+    calls = []
+
+    def fail_on_third(name):
+        calls.append(name)
+        if name == "backup-object" and len(calls) == 3:
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(backup.failpoints, "reached", fail_on_third)
+    with pytest.raises(OSError):
+        backup.create(ws, "2026-11-16")
+    assert not [p for p in store.root.rglob("*") if p.is_file()]
+    monkeypatch.undo()
+    manifest = backup.create(ws, "2026-11-16")
+    assert backup.verify(store, [manifest["id"]]) == []
+
+
+def test_a_file_changing_while_it_is_stored_is_refused(ws, monkeypatch):
+    store = backup.store_of(ws)
+    source = ws.config_path
+    real = backup.file_sha256
+
+    def changing(path, copy_to=None):
+        if copy_to is not None:  # the copy sees other bytes than the first read hashed
+            source.write_text(source.read_text(encoding="utf-8") + "# changed\n", encoding="utf-8")
+        return real(path, copy_to=copy_to)
+
+    monkeypatch.setattr(backup, "file_sha256", changing)
+    with pytest.raises(AuditorError, match="changed while it was backed up"):
+        store.put(source)
+    assert not [p for p in store.root.rglob("*") if p.is_file()]
+
+
+def test_a_killed_batch_is_cleared_and_a_live_one_kept(ws):
+    """Staged objects of a killed backup (its batch lock released by the kernel) are removed by
+    the next one; a batch still running (another workspace sharing the store) is left alone."""
+    store = backup.store_of(ws)
+    with store.batch() as live:
+        live.put(ws.config_path)
+        killed = store.root / backup.STAGING / "killed"
+        killed.mkdir()
+        (killed / "lock").touch()
+        (killed / ("0" * 64)).write_bytes(b"half an object")
+        with store.batch() as other:
+            other.put(ws.config_path)
+        assert not killed.exists()
+        assert live.folder.exists() and [p.name for p in live.folder.iterdir()] != ["lock"]
+    assert not list((store.root / backup.STAGING).iterdir())
+    assert store.object_path(backup.file_sha256(ws.config_path)).exists()

@@ -234,3 +234,26 @@ def test_unmasked_and_english_reports_go_to_their_own_folder(runner, ws, tmp_pat
     assert tree_digest(ws.reports_dir) == before
     same_lang = run(runner, ws, "report", "--date", DAY, "--lang", "zh")
     assert same_lang.exit_code == 0  # the configured language needs no --out
+
+
+def test_a_report_run_opens_the_ledger_once_for_all_its_dates(runner, ws, tmp_path, monkeypatch):
+    """Opening the ledger runs SQLite's integrity check: a night of many dates pays it once."""
+    from auditor.audit import audit
+    from auditor.ingest import ingest
+    from tests.factories import BASE_MS, message, write_jsonl
+
+    day2 = "2026-11-17"
+    later = message("d2", roomid="wrA", text={"content": "好的"}, msgtime=BASE_MS + 86_400_000)
+    ingest(ws, [write_jsonl(tmp_path / "day2.jsonl", [later])])
+    audit(ws, [DAY, day2], workers=1)
+    [finding] = findings_of(ws, category="pii")
+    assert run(runner, ws, "review", "confirm", finding, "--by", "lina", "--on", DAY).exit_code == 0
+    opened = []
+    init = Ledger.__init__
+    monkeypatch.setattr(Ledger, "__init__", lambda self, path: opened.append(path) or init(self, path))
+    report(ws, [DAY, day2])
+    assert opened == [ws.ledger_path]
+    for day in (DAY, day2):
+        shown = json.loads((ws.reports_dir / day / "summary.json").read_text(encoding="utf-8"))
+        assert shown["ledger_event_id"] == 1
+    assert "已确认" in page_texts(ws)

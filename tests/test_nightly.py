@@ -131,7 +131,16 @@ def test_nightly_processes_inbox_and_writes_a_manifest(baseline):
     assert manifest["status"] == "ok" and manifest["exit_code"] == 0
     assert manifest["counts"]["accepted"] == manifest["counts"]["records"]
     assert manifest["dates"] == ["2026-11-16", "2026-11-17"]
-    assert set(manifest["durations"]) == {"ingest", "audit", "report", "notify", "backup"}
+    stages = {"scan", "check", "refresh", "ingest", "audit", "report", "notify", "recheck", "backup"}
+    assert (
+        set(manifest["durations"])
+        == set(manifest["main_cpu_seconds"])
+        == set(manifest["peak_rss_mb"])
+        == stages
+    )
+    assert all(seconds >= 0 for seconds in manifest["main_cpu_seconds"].values())
+    peaks = [manifest["peak_rss_mb"][stage] for stage in manifest["durations"]]  # in stage order
+    assert peaks == sorted(peaks) and peaks[0] > 0
     assert manifest["notify"] == {"status": "disabled"}  # notify.enabled is false by default
     assert all(Path(p).exists() for p in manifest["outputs"]["reports"])
     assert len(manifest["outputs"]["snapshots"]) == 2
@@ -270,7 +279,7 @@ def _fail(*_args, **_kwargs):
 FAILURES = [
     ("bad setting", {"toml": "[ingest]\ninbox_paths = [3]\n"}, "setup", 2, "ingest.inbox_paths"),
     ("disk full in report", {"patch": "report.render_day"}, "report", 1, "No space left on device"),
-    ("disk full in backup", {"patch": "backup.create"}, "backup", 1, "No space left on device"),
+    ("disk full in backup", {"patch": "backup.create_each"}, "backup", 1, "No space left on device"),
 ]
 
 

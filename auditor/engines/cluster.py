@@ -110,6 +110,7 @@ class DaskEngine:
         futures = [
             self.client.submit(analyze_row_group, *task, pure=False) for task in self.tasks(view, date)
         ]
+        self.repeat_keys = {}  # every text of the date comes back with its key: keep only this date's
         for hits, repeat_keys in self.client.gather(futures):
             self.hits.update(hits)
             self.repeat_keys.update(repeat_keys)

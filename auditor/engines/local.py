@@ -1,15 +1,19 @@
 """The local engine: chunks analysed in this process, or in a local process pool.
 
-Each worker builds the analyzer once; hits are kept for the run, so each distinct text is
-analysed once however many dates repeat it (收到 appears thousands of times a day).
+Each worker builds the analyzer once. Each distinct text is analysed once per date (收到
+appears thousands of times a day); texts with hits and the texts a date repeated are kept for
+the next dates, the rest is forgotten, so memory follows a day's size, not the archive's.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import multiprocessing
 import multiprocessing.connection
 import os
 import threading
+from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -24,6 +28,7 @@ from auditor.engines.chunk import Key
 if TYPE_CHECKING:
     from auditor.lake_view import LakeView
 
+REPEATED_LIMIT = 200_000  # clean keys carried from one date to the next, the most repeated first
 _worker_analyzer: Analyzer | None = None
 
 
@@ -66,18 +71,28 @@ def _analyze_in_worker(keys: list[Key]) -> chunk.Analysis:
 
 class LocalEngine:
     """Hits per distinct key, computed inline (one worker, or a single chunk) or in a local
-    process pool started on first use."""
+    process pool started on first use.
+
+    What is kept between dates stays small whatever the archive's size: the keys with hits (a
+    few in a hundred), and the clean keys the last date repeated (收到, 好的, a sticker: what
+    recurs the next day) up to ``REPEATED_LIMIT``. A text written once is analysed and forgotten;
+    if it comes back on another date it is analysed again, with the same result."""
 
     def __init__(self, ruleset: Ruleset, workers: int) -> None:
         self.ruleset = ruleset
         self.workers = workers
-        self.hits: dict[Key, list[Hit]] = {}
-        self.repeat_keys: dict[str, str] = {}  # text → flooding repeat key, for every text analysed
+        self.hits: dict[Key, list[Hit]] = {}  # every key found with hits this run
+        self.clean: set[Key] = set()  # clean keys the last date repeated
+        self.seen = 0  # distinct keys per date, summed (as the Dask engine counts them)
+        self.repeat_keys: dict[str, str] = {}  # text → flooding repeat key, for the last date's texts
+        self._kept_keys: dict[str, str] = {}  # repeat keys of the texts of hits and clean
         self._analyzer: Analyzer | None = None
         self._pool: ProcessPoolExecutor | None = None
 
     def prepare(self, view: LakeView, date: str, keys: Iterable[Key | None]) -> None:
-        todo = [key for key in chunk.distinct_keys(keys) if key not in self.hits]
+        counts = Counter(key for key in keys if key is not None)
+        self.seen += len(counts)
+        todo = sorted(key for key in counts if key not in self.hits and key not in self.clean)
         work = chunk.chunks(todo)
         if self.workers > 1 and len(work) > 1:
             if self._pool is None:
@@ -92,17 +107,29 @@ class LocalEngine:
             if self._analyzer is None:
                 self._analyzer = audit_analyzer(self.ruleset)
             results = (chunk.analyze_chunk(self._analyzer, keys) for keys in work)
+        fresh: dict[str, str] = {}
         for keys, analysis in zip(work, results, strict=True):
-            self.hits.update(zip(keys, analysis.hits, strict=True))
-            self.repeat_keys.update(zip((text for text, _ in keys), analysis.repeat_keys, strict=True))
+            self.hits.update((key, hits) for key, hits in zip(keys, analysis.hits, strict=True) if hits)
+            fresh.update(zip((text for text, _ in keys), analysis.repeat_keys, strict=True))
             failpoints.reached("mid-audit")
+        repeated = [(n, key) for key, n in counts.items() if n > 1 and key not in self.hits]
+        if len(repeated) > REPEATED_LIMIT:
+            repeated = heapq.nlargest(REPEATED_LIMIT, repeated)
+        self.clean = {key for _, key in repeated}
+        # a text not analysed again (it has hits, or the last date repeated it) keeps its repeat key
+        kept = self._kept_keys
+        self.repeat_keys = {text: fresh[text] if text in fresh else kept[text] for text, _ in counts}
+        self._kept_keys = {
+            text: self.repeat_keys[text] if text in self.repeat_keys else kept[text]
+            for text, _ in itertools.chain(self.hits, self.clean)
+        }
 
     def lookup(self, key: Key) -> list[Hit]:
-        return self.hits[key]
+        return self.hits.get(key, [])
 
     @property
     def distinct_texts(self) -> int:
-        return len(self.hits)
+        return self.seen
 
     def close(self) -> None:
         """Stops the workers; on an error or SIGTERM, chunks not yet started are dropped."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections import Counter
 from typing import Any
@@ -15,13 +16,21 @@ from auditor.workspace import Workspace
 class LedgerView:
     """The ledger's state as of the report date, ready to annotate a built day."""
 
-    def __init__(self, ws: Workspace, as_of: dt.date) -> None:
-        with Ledger(ws.ledger_path) as ledger:
+    def __init__(
+        self,
+        ws: Workspace,
+        as_of: dt.date,
+        ledger: Ledger | None = None,
+        calendar: WorkCalendar | None = None,
+    ) -> None:
+        """``ledger`` and ``calendar`` opened once serve every date of a report run (opening the
+        ledger runs SQLite's integrity check); without them they are opened here."""
+        with contextlib.nullcontext(ledger) if ledger else Ledger(ws.ledger_path) as ledger:
             self.reviews = ledger.reviews()
             self.appeals = list(ledger.appeals().values())
             self.states = person_states(ws, as_of, ledger)
             self.last_event_id = ledger.last_event_id()  # summary.json records it: see report/follow.py
-        self.calendar = WorkCalendar.of_workspace(ws.root)
+        self.calendar = calendar or WorkCalendar.of_workspace(ws.root)
         self.as_of = as_of
         self.index: dict[str, Any] | None = None
 

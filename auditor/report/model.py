@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -55,6 +57,16 @@ class ReportSources:
     tz: dt.tzinfo
     context_messages: int = 3
     ledger: Any = None  # the review ledger, when the workspace has one
+
+    _ingested: list[dict[str, Any]] | None = field(default=None, init=False, repr=False)
+
+    def ingested_files(self) -> list[dict[str, Any]]:
+        """The ingest file ledger's entries (W/lake/files/*.json), read once for every date of a run."""
+        if self._ingested is None:
+            folder = self.files_dir
+            paths = sorted(folder.glob("*.json")) if folder is not None and folder.is_dir() else []
+            self._ingested = [json.loads(path.read_text(encoding="utf-8")) for path in paths]
+        return self._ingested
 
     @classmethod
     def of_workspace(cls, ws, findings_dir: Path | None = None) -> ReportSources:
@@ -124,15 +136,9 @@ def timeline(hours: Counter, flood_hours: set[int], width: int = 480, height: in
     return {"bars": bars, "width": width, "height": height, "peak": top}
 
 
-def _ingest_numbers(files_dir: Path | None, date: str) -> dict[str, int] | None:
+def _ingest_numbers(entries: list[dict[str, Any]], date: str) -> dict[str, int] | None:
     """Reconciliation of the ingested files holding messages of ``date`` (from W/lake/files/)."""
-    if files_dir is None or not files_dir.is_dir():
-        return None
-    entries = []
-    for path in sorted(files_dir.glob("*.json")):
-        entry = json.loads(path.read_text(encoding="utf-8"))
-        if date in entry.get("dates", []):
-            entries.append(entry)
+    entries = [entry for entry in entries if date in entry.get("dates", [])]
     if not entries:
         return None
     numbers = {k: sum(int(e[k]) for e in entries) for k in ("records", "accepted", "duplicates", "rejected")}
@@ -208,15 +214,76 @@ def display_name(roster: dict[str, dict[str, Any]], userid: str) -> str:
     return f"{person['name']} ({userid})" if person and person.get("name") else userid
 
 
+class _DayMessages:
+    """A date's messages as Arrow columns, sorted by (roomid, msgtime, msgid): each room is one
+    contiguous run in its own time order. Per-room counts and hours are computed on the columns;
+    only the few rows shown as context around a finding become Python objects, so a day of a
+    million messages costs its Arrow columns, not a million dicts."""
+
+    def __init__(self, messages_dir: Path, date: str, tz: dt.tzinfo) -> None:
+        table = lake.read_partition(messages_dir, date, lake.MESSAGE_SCHEMA, MESSAGE_COLUMNS)
+        if table.num_rows == 0:
+            raise AuditorError(f"no messages in the lake for {date}")
+        table = table.set_column(
+            table.schema.get_field_index("msgtime"), "msgtime", pc.cast(table.column("msgtime"), "int64")
+        )
+        order = pc.sort_indices(
+            table, sort_keys=[("roomid", "ascending"), ("msgtime", "ascending"), ("msgid", "ascending")]
+        )
+        self.table = table.take(order)
+        self.rows = self.table.num_rows
+        rooms = self.table.column("roomid").combine_chunks().dictionary_encode()
+        codes = rooms.indices.to_numpy()
+        starts = np.concatenate(([0], np.flatnonzero(codes[1:] != codes[:-1]) + 1))
+        names = rooms.dictionary.take(pa.array(codes[starts])).to_pylist()
+        ends = np.append(starts[1:], self.rows)
+        self.spans = {name: (int(a), int(b)) for name, a, b in zip(names, starts, ends, strict=True)}
+        # local hour of every message: distinct seconds are few next to messages, and converting
+        # those through the time zone is exact for any offset
+        seconds = self.table.column("msgtime").to_numpy() // 1000
+        distinct, inverse = np.unique(seconds, return_inverse=True)
+        hour_of = np.array([dt.datetime.fromtimestamp(int(s), tz).hour for s in distinct], dtype=np.int64)
+        room_index = np.repeat(np.arange(len(names)), ends - starts)
+        self.hours = np.bincount(room_index * 24 + hour_of[inverse], minlength=len(names) * 24).reshape(
+            -1, 24
+        )
+        self.room_order = {name: i for i, name in enumerate(names)}
+        people = self.table.group_by("roomid").aggregate(
+            [("sender", "count_distinct", pc.CountOptions(mode="all"))]
+        )
+        self.people = dict(
+            zip(
+                people.column("roomid").to_pylist(),
+                people.column("sender_count_distinct").to_pylist(),
+                strict=True,
+            )
+        )
+        generic = self.table.filter(pc.equal(self.table.column("text_coverage"), "generic"))
+        counts = pc.value_counts(generic.column("msgtype")).to_pylist()
+        self.generic_types = dict(sorted((c["values"], c["counts"]) for c in counts))
+
+    def hour_counts(self, roomid: str) -> Counter:
+        row = self.hours[self.room_order[roomid]]
+        return Counter({hour: int(n) for hour, n in enumerate(row) if n})
+
+    def positions(self, msgids: set[str]) -> dict[str, int]:
+        """Row index of each of ``msgids`` found in the day."""
+        if not msgids:
+            return {}
+        column = self.table.column("msgid")
+        found = np.flatnonzero(
+            pc.is_in(column, value_set=pa.array(sorted(msgids), pa.string())).to_numpy(False)
+        )
+        return dict(zip(column.take(pa.array(found)).to_pylist(), map(int, found), strict=True))
+
+    def rows_at(self, indices: set[int]) -> dict[int, dict[str, Any]]:
+        ordered = sorted(indices)
+        return dict(zip(ordered, self.table.take(pa.array(ordered, pa.int64())).to_pylist(), strict=True))
+
+
 def build_day(sources: ReportSources, date: str, *, unmasked: bool, one_to_one_label: str) -> dict[str, Any]:
     """Everything the index, the group pages and summary.json need for one date."""
-    table = lake.read_partition(sources.messages_dir, date, lake.MESSAGE_SCHEMA, MESSAGE_COLUMNS)
-    if table.num_rows == 0:
-        raise AuditorError(f"no messages in the lake for {date}")
-    table = table.set_column(
-        table.schema.get_field_index("msgtime"), "msgtime", pc.cast(table.column("msgtime"), "int64")
-    )
-    messages = sorted(table.to_pylist(), key=lambda m: (m["msgtime"], m["msgid"]))
+    messages = _DayMessages(sources.messages_dir, date, sources.tz)
     findings = _findings(sources.findings_dir, date)
     show = (lambda t: t) if unmasked else mask_text
     day = dt.date.fromisoformat(date)
@@ -225,22 +292,33 @@ def build_day(sources: ReportSources, date: str, *, unmasked: bool, one_to_one_l
         for k in range(TREND_DAYS, 0, -1)
     ]
 
-    by_room: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for m in messages:
-        by_room[m["roomid"]].append(m)
     findings_by_room: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    anchors: dict[str, str | None] = {}  # finding → the message it is shown around
     for f in findings:
         findings_by_room[f["roomid"]].append(f)
+        anchors[f["finding_id"]] = f["msgid"] or next(iter(json.loads(f["evidence"]).get("msgids", [])), None)
     members_by_room: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for member in sources.members:
         members_by_room[member["roomid"]].append(member)
+    # a finding's anchor counts only inside its own room's run, as the page shows that room
+    found = messages.positions({a for a in anchors.values() if a})
+    position: dict[str, int] = {}
+    wanted: set[int] = set()
+    for f in findings:
+        i = found.get(anchors[f["finding_id"]] or "")
+        lo, hi = messages.spans.get(f["roomid"], (0, 0))
+        if i is not None and lo <= i < hi:
+            position[f["finding_id"]] = i
+            wanted.update(
+                range(max(lo, i - sources.context_messages), min(hi, i + sources.context_messages + 1))
+            )
+    context_rows = messages.rows_at(wanted)
 
     def local(ms: int) -> dt.datetime:
         return dt.datetime.fromtimestamp(ms / 1000, sources.tz)
 
     groups = []
-    for roomid in sorted(by_room):
-        room_messages = by_room[roomid]
+    for roomid in sorted(messages.spans):
         info = sources.groups.get(roomid, {})
         name = info.get("name") or (one_to_one_label if roomid == "" else roomid)
         room_members = members_by_room.get(roomid, [])
@@ -278,17 +356,15 @@ def build_day(sources: ReportSources, date: str, *, unmasked: bool, one_to_one_l
             findings_by_room.get(roomid, []),
             key=lambda f: (-SEVERITIES.index(f["severity"]), f["msgtime_ms"], f["finding_id"]),
         )
-        position = {m["msgid"]: i for i, m in enumerate(room_messages)}
-        text_of = {m["msgid"]: m["text"] for m in room_messages}
+        first, last = messages.spans[roomid]
         shown = []
         for f in room_findings:
-            evidence = json.loads(f["evidence"])
-            anchor = f["msgid"] or next(iter(evidence.get("msgids", [])), None)
+            anchor = anchors[f["finding_id"]]
             context = []
-            if anchor in position:
-                i = position[anchor]
-                lo, hi = max(0, i - sources.context_messages), i + sources.context_messages + 1
-                for m in room_messages[lo:hi]:
+            i = position.get(f["finding_id"])
+            if i is not None:
+                lo, hi = max(first, i - sources.context_messages), min(last, i + sources.context_messages + 1)
+                for m in (context_rows[k] for k in range(lo, hi)):
                     context.append(
                         {
                             "time": local(m["msgtime"]).strftime("%H:%M:%S"),
@@ -298,8 +374,8 @@ def build_day(sources: ReportSources, date: str, *, unmasked: bool, one_to_one_l
                         }
                     )
             excerpt = f["excerpt"]
-            if unmasked and anchor in text_of:
-                text = text_of[anchor]
+            if unmasked and i is not None:
+                text = context_rows[i]["text"]
                 excerpt = (
                     unmasked_excerpt(text, f["start"], f["end"])
                     if f["start"] is not None
@@ -343,7 +419,7 @@ def build_day(sources: ReportSources, date: str, *, unmasked: bool, one_to_one_l
             p["total"] += 1
             if SEVERITIES.index(f["severity"]) > SEVERITIES.index(p["most_severe"]):
                 p["most_severe"] = f["severity"]
-        hours = Counter(local(m["msgtime"]).hour for m in room_messages)
+        hours = messages.hour_counts(roomid)
         flood_hours = {local(f["msgtime_ms"]).hour for f in room_findings if f["category"] == "flooding"}
         trend_values = [h.get(roomid, 0) for h in history] + [len(room_findings)]
         groups.append(
@@ -355,8 +431,8 @@ def build_day(sources: ReportSources, date: str, *, unmasked: bool, one_to_one_l
                 owner=display_name(sources.roster, info["owner"]) if info.get("owner") else "",
                 admins=[display_name(sources.roster, a) for a in info.get("admins", [])],
                 facts=facts,
-                messages=len(room_messages),
-                people=len({m["sender"] for m in room_messages}),
+                messages=last - first,
+                people=messages.people[roomid],
                 findings=shown,
                 by_category={
                     c: n for c in CATEGORIES if (n := sum(1 for f in room_findings if f["category"] == c))
@@ -378,13 +454,11 @@ def build_day(sources: ReportSources, date: str, *, unmasked: bool, one_to_one_l
     return {
         "date": date,
         "groups": groups,
-        "messages": len(messages),
+        "messages": messages.rows,
         "findings": len(findings),
         "by_category": {c: n for c in CATEGORIES if (n := sum(1 for f in findings if f["category"] == c))},
         "by_severity": {s: n for s in SEVERITIES if (n := sum(1 for f in findings if f["severity"] == s))},
         "ruleset_versions": sorted({f["ruleset_version"] for f in findings}),
-        "ingest": _ingest_numbers(sources.files_dir, date),
-        "generic_types": dict(
-            sorted(Counter(m["msgtype"] for m in messages if m["text_coverage"] == "generic").items())
-        ),
+        "ingest": _ingest_numbers(sources.ingested_files(), date),
+        "generic_types": messages.generic_types,
     }

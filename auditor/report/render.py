@@ -4,6 +4,7 @@ replaces the date's report folder only once every page is written."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -77,16 +78,21 @@ def render_day(
     script = env.get_template("_index.js.j2").render()
     reports_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".tmp-{date}-", dir=reports_dir))
+    written: list[Path] = []
+
+    def stage(path: Path, text: str) -> None:
+        atomic.write_staged(path, text.encode("utf-8"))
+        written.append(path)
+
     try:
         (staging / "groups").mkdir()
         index = env.get_template("index.html.j2").render(
             **common, script=script, script_hashes=[_csp_hash(script)]
         )
-        atomic.write_durable(staging / "index.html", index.encode("utf-8"))
+        stage(staging / "index.html", index)
         page = env.get_template("group.html.j2")
         for group in day["groups"]:
-            html = page.render(**common, g=group, script_hashes=[])
-            atomic.write_durable(staging / "groups" / group.page, html.encode("utf-8"))
+            stage(staging / "groups" / group.page, page.render(**common, g=group, script_hashes=[]))
         summary = {
             "date": date,
             "generated_at": generated_at,
@@ -109,9 +115,10 @@ def render_day(
             "groups": [g.summary() for g in day["groups"]],
         }
         body = json.dumps(summary, ensure_ascii=False, indent=2) + "\n"
-        atomic.write_durable(staging / "summary.json", body.encode("utf-8"))
+        stage(staging / "summary.json", body)
         staging.chmod(0o755)
         (staging / "groups").chmod(0o755)
+        atomic.sync_staged(written, [staging / "groups", staging])
         _swap_into_place(staging, reports_dir / date)
     finally:
         if staging.exists():
@@ -168,13 +175,14 @@ def render_overview(reports_dir: Path, lang: str, tz: dt.tzinfo, alarms: Sequenc
     return reports_dir / "index.html"
 
 
-def ledger_view(ws, date: str):
-    """The review ledger's view as of ``date``, when the workspace has a ledger."""
+def ledger_view(ws, date: str, ledger=None, calendar=None):
+    """The review ledger's view as of ``date``, when the workspace has a ledger (``ledger`` and
+    ``calendar``: opened once for a run of dates)."""
     if not ws.ledger_path.exists():
         return None
     from auditor.report.ledger_view import LedgerView
 
-    return LedgerView(ws, dt.date.fromisoformat(date))
+    return LedgerView(ws, dt.date.fromisoformat(date), ledger, calendar)
 
 
 def check_private_output(ws, lang: str | None, unmasked: bool, out_dir: Path | None) -> None:
@@ -220,13 +228,21 @@ def report(
     sources = ReportSources.of_workspace(ws, findings_dir=findings_dir)
     lang = lang or ws.config["report"]["lang"]
     out = []
-    for date in dates:
-        view = ledger_view(ws, date) if with_ledger else None
-        render_day(sources, date, reports_dir, lang=lang, unmasked=unmasked, ledger_view=view)
-        out.append(reports_dir / date / "index.html")
-        if on_date:
-            on_date(date)
-        failpoints.reached("mid-report")
+    with contextlib.ExitStack() as opened:
+        ledger = calendar = None
+        if with_ledger and dates and ws.ledger_path.exists():  # opened once for every date
+            from auditor.ledger import Ledger
+            from auditor.workdays import WorkCalendar
+
+            ledger = opened.enter_context(Ledger(ws.ledger_path))
+            calendar = WorkCalendar.of_workspace(ws.root)
+        for date in dates:
+            view = ledger_view(ws, date, ledger, calendar) if with_ledger else None
+            render_day(sources, date, reports_dir, lang=lang, unmasked=unmasked, ledger_view=view)
+            out.append(reports_dir / date / "index.html")
+            if on_date:
+                on_date(date)
+            failpoints.reached("mid-report")
     from auditor.wecom.pull import pull_alarms
 
     render_overview(reports_dir, lang, ws.tz, [] if out_dir else pull_alarms(ws))
