@@ -70,7 +70,7 @@ class Entry(NamedTuple):  # a tuple: one is made for every record ingested
         return f"{self.file}:{self.line}"
 
 
-def _source_parts(source: str) -> tuple[str, int]:
+def source_parts(source: str) -> tuple[str, int]:
     file, _, line = source.rpartition(":")
     return file, int(line)
 
@@ -176,7 +176,7 @@ class MsgidIndex:
             date, path = self.files[number]
             table = pq.read_table(path, columns=["msgid", "raw", "source"])
             entries = self.cache[number] = {
-                msgid: Entry(raw_digest(raw.encode("utf-8")), date, *_source_parts(source))
+                msgid: Entry(raw_digest(raw.encode("utf-8")), date, *source_parts(source))
                 for msgid, raw, source in zip(*(c.to_pylist() for c in table.columns), strict=True)
             }
         return entries
@@ -195,11 +195,9 @@ class MsgidIndex:
                     found[msgid] = entry
         return found
 
-    def add(self, path: Path, entries: list[tuple[str, Entry]]) -> None:
-        """Index a lake file just written whole (``path``) whose rows ``entries`` describe."""
-        hashes = self._write_hashes(
-            self.folder / _hash_file_name(f"{path.parent.name}/{path.name}"), [m for m, _ in entries]
-        )
+    def add(self, path: Path, msgids: list[str]) -> None:
+        """Index a lake file just written whole (``path``) holding ``msgids``."""
+        hashes = self._write_hashes(self.folder / _hash_file_name(f"{path.parent.name}/{path.name}"), msgids)
         number = len(self.files)
         date = path.parent.name.removeprefix("date=")
         self.files.append((date, path))
