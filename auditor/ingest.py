@@ -170,6 +170,7 @@ class _Rejects:
 
 BATCH_ROWS = 50_000
 FLUSH_RECORDS = 200_000  # records read before the rows buffered are written (at a file's end)
+LEDGER_WRITERS = 8  # threads writing per-file ledgers
 LOOKUP_ROWS, LOOKUP_BYTES = 2_000, 16 << 20  # records decided per msgid-index query batch
 Row = tuple[Any, ...]  # a lake row in MESSAGE_SCHEMA order, without raw and source
 Outcome = tuple[str, str | None] | RecordError  # (accepted or duplicate, date), or why it is rejected
@@ -527,11 +528,22 @@ def _workspace_own(ws: Workspace, path: Path) -> bool:
     return resolved.is_relative_to(root) and not resolved.is_relative_to(ws.inbox_dir.resolve())
 
 
-def _write_file_ledger(files_dir: Path, report: FileReport) -> None:
-    """The first complete ingest of a file's content is what the reports reconcile against."""
-    path = files_dir / f"{report.sha256}.json"
-    if not path.exists():
+def _write_file_ledgers(files_dir: Path, reports: list[FileReport]) -> None:
+    """The first complete ingest of a file's content is what the reports reconcile against. Each
+    ledger is written atomically; a folder of small batch files makes hundreds, so they are written
+    by a few threads at once (waiting on fsync releases the GIL, and the disk commits them together)."""
+    first: dict[str, FileReport] = {}
+    for report in reports:
+        first.setdefault(report.sha256, report)  # the same content twice in one run: the first counts
+    todo = [(files_dir / f"{sha}.json", report) for sha, report in first.items()]
+    todo = [(path, report) for path, report in todo if not path.exists()]
+
+    def write(item: tuple[Path, FileReport]) -> None:
+        path, report = item
         atomic.write_text(path, json.dumps(report.ledger_entry(), ensure_ascii=False, indent=1) + "\n")
+
+    with ThreadPoolExecutor(LEDGER_WRITERS, thread_name_prefix="file-ledger") as pool:
+        list(pool.map(write, todo))  # list: an error is raised here
 
 
 def limits_of(ws: Workspace) -> Limits:
@@ -631,9 +643,7 @@ def ingest(
         table.write()
     rejects_path = rejects.write(ws.rejects_dir)
     report.rejects_file = str(rejects_path) if rejects_path else None
-    for file_report in report.files:
-        if file_report.status == "ingested":
-            _write_file_ledger(ws.files_dir, file_report)
+    _write_file_ledgers(ws.files_dir, [f for f in report.files if f.status == "ingested"])
     return report
 
 

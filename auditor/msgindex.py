@@ -160,11 +160,14 @@ class MsgidIndex:
             if not len(sorted_hashes):
                 continue
             left = np.searchsorted(sorted_hashes, hashes, "left")
-            right = np.searchsorted(sorted_hashes, hashes, "right")
-            for position in np.flatnonzero(right > left).tolist():
-                for slot in range(left[position], right[position]):
-                    owner = int(owner_of[slot]) if isinstance(owner_of, np.ndarray) else owner_of
-                    found.append((position, owner))
+            hit = sorted_hashes[np.minimum(left, len(sorted_hashes) - 1)] == hashes
+            for position in np.flatnonzero(hit).tolist():  # rare: each is checked in Python
+                slot = int(left[position])
+                while slot < len(sorted_hashes) and sorted_hashes[slot] == hashes[position]:
+                    found.append(
+                        (position, int(owner_of[slot]) if isinstance(owner_of, np.ndarray) else owner_of)
+                    )
+                    slot += 1
         return found
 
     def _entries(self, number: int) -> dict[str, Entry]:
