@@ -442,11 +442,10 @@ class _MessageSink:
             return
         self.pending = {}  # every buffered row is in ``tables`` now
         self.rows.clear()
-        self.in_flight = {
-            msgid: (date, row)
-            for date, table in tables
-            for row, msgid in enumerate(table.column("msgid").to_pylist())
-        }
+        self.in_flight = {}
+        for date, table in tables:
+            msgids = table.column("msgid").to_pylist()
+            self.in_flight.update(zip(msgids, zip(repeat(date), range(len(msgids))), strict=True))
         self.writing = (self.writer.submit(self._write, tables), tables)
 
     def _write(self, tables: list[tuple[str, pa.Table]]) -> list[tuple[str, Path]]:
