@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from io import BytesIO
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -80,13 +81,14 @@ def _hash_file_name(lake_name: str) -> str:
     return lake_name.replace("/", "__").removesuffix(".parquet") + HASH_SUFFIX
 
 
-def _read_hashes(path: Path) -> np.ndarray | None:
-    """A hash file's sorted hashes, or None when it is damaged (then rebuilt from the lake)."""
+def _read_hashes(path: Path, rows: int) -> np.ndarray | None:
+    """A hash file's sorted hashes, or None when it is damaged (then rebuilt from the lake): not an
+    array of ``rows`` (its lake file's row count) sorted 64-bit hashes."""
     try:
         hashes = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError):
         return None
-    if hashes.dtype != np.dtype("<u8") or hashes.ndim != 1 or np.any(hashes[1:] < hashes[:-1]):
+    if hashes.dtype != np.dtype("<u8") or hashes.shape != (rows,) or np.any(hashes[1:] < hashes[:-1]):
         return None
     return hashes
 
@@ -125,13 +127,17 @@ class MsgidIndex:
         wanted = {_hash_file_name(name): name for name in files}
         for path in self.folder.iterdir():
             if path.name not in wanted:  # its lake file is gone, or a temporary of a killed write
-                path.unlink(missing_ok=True)
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink(missing_ok=True)
         parts, owners = [], []
         self.files, self.added, self.cache = [], [], {}
         for name in sorted(files):
             date, lake_path = files[name]
             hash_path = self.folder / _hash_file_name(name)
-            hashes = _read_hashes(hash_path) if hash_path.exists() else None
+            rows = pq.read_metadata(lake_path).num_rows
+            hashes = _read_hashes(hash_path, rows) if hash_path.exists() else None
             if hashes is None:
                 msgids = pq.read_table(lake_path, columns=["msgid"]).column("msgid").to_pylist()
                 hashes = self._write_hashes(hash_path, msgids)

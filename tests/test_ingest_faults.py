@@ -16,6 +16,7 @@ import sqlite3
 import stat
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -261,11 +262,14 @@ def test_the_msgid_index_rebuilds_from_the_lake(ws, tmp_path):
     index.close()
     assert hash_file.exists()
     hash_file.write_bytes(b"not an array at all" * 100)  # damaged: rebuilt too
+    [other] = ws.msgid_index_path.glob("date=2026-11-16__*.npy")
+    np.save(other, np.load(other)[:0])  # a valid array, but not of its lake file's rows: rebuilt
     (ws.msgid_index_path / "date=2026-01-01__part-gone.npy").write_bytes(hash_file.read_bytes())
     index = MsgidIndex(ws.msgid_index_path, ws.messages_dir)
     assert sorted(index.get_many(["m1", "m2", "m3"])) == ["m1", "m2"]
     index.close()
     assert not (ws.msgid_index_path / "date=2026-01-01__part-gone.npy").exists()  # its lake file is gone
+    assert len(np.load(other)) == 1
 
 
 def _reference_lines(data: bytes, cap: int) -> list[tuple[int, bytes | tuple[int, str]]]:
