@@ -183,6 +183,15 @@ _MSGID, _MSGTYPE, _MSGTIME, _COVERAGE = (
 _row_of_dict = itemgetter(*ROW_FIELDS)
 
 
+def _raw_and_source(table: pa.Table, row: int) -> tuple[str, str]:
+    return table.column("raw")[row].as_py(), table.column("source")[row].as_py()
+
+
+def _entry(date: str, raw: str, source: str) -> Entry:
+    """The index entry of a row this run buffered or is writing (made only when a msgid recurs)."""
+    return Entry(raw_digest(raw.encode("utf-8")), date, *source_parts(source))
+
+
 class _MessageSink:
     """Deduplicates messages against the whole lake (the msgid index) and this run, and buffers
     them per date.
@@ -356,12 +365,7 @@ class _MessageSink:
             known = stored.get(msgid)
             if known is None and msgid in in_flight:
                 date, row_number = in_flight[msgid]
-                table = flying[date]
-                raw, source = (
-                    table.column("raw")[row_number].as_py(),
-                    table.column("source")[row_number].as_py(),
-                )
-                known = Entry(raw_digest(raw.encode("utf-8")), date, *source_parts(source))
+                known = _entry(date, *_raw_and_source(flying[date], row_number))
         if known is None:  # the first of a msgid repeated in its batch
             self._buffer_new([(record, row)])
             return "accepted", self.pending[msgid][0]
@@ -371,8 +375,7 @@ class _MessageSink:
             return exc
 
     def _buffered_entry(self, date: str, row: int) -> Entry:
-        raw, source = self._buffered(date, row)
-        return Entry(raw_digest(raw.encode("utf-8")), date, *source_parts(source))
+        return _entry(date, *self._buffered(date, row))
 
     def _offer_known(
         self, record: RawRecord, msgid: str, buffered: tuple[str, int] | None, known: Entry
@@ -411,7 +414,7 @@ class _MessageSink:
         """Raw record and source of a buffered row."""
         for table in self.batches[date]:
             if row < table.num_rows:
-                return table.column("raw")[row].as_py(), table.column("source")[row].as_py()
+                return _raw_and_source(table, row)
             row -= table.num_rows
         _, raws, sources = self.buffer[date]
         return raws[row].decode("utf-8"), sources[row]
