@@ -27,6 +27,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ import pyarrow as pa
 
 from auditor import atomic, failpoints, lake
 from auditor.atomic import file_sha256
-from auditor.msgindex import Entry, MsgidIndex, content_digest, raw_digest
+from auditor.msgindex import Entry, MsgidIndex, content_digest, raw_digest, source_parts
 from auditor.wecom.files import (
     PREVIEW_BYTES,
     Limits,
@@ -169,6 +170,7 @@ class _Rejects:
 
 BATCH_ROWS = 50_000
 FLUSH_RECORDS = 200_000  # records read before the rows buffered are written (at a file's end)
+LEDGER_WRITERS = 8  # threads writing per-file ledgers
 LOOKUP_ROWS, LOOKUP_BYTES = 2_000, 16 << 20  # records decided per msgid-index query batch
 Row = tuple[Any, ...]  # a lake row in MESSAGE_SCHEMA order, without raw and source
 Outcome = tuple[str, str | None] | RecordError  # (accepted or duplicate, date), or why it is rejected
@@ -179,6 +181,15 @@ _MSGID, _MSGTYPE, _MSGTIME, _COVERAGE = (
     ROW_FIELDS.index(n) for n in ("msgid", "msgtype", "msgtime", "text_coverage")
 )
 _row_of_dict = itemgetter(*ROW_FIELDS)
+
+
+def _raw_and_source(table: pa.Table, row: int) -> tuple[str, str]:
+    return table.column("raw")[row].as_py(), table.column("source")[row].as_py()
+
+
+def _entry(date: str, raw: str, source: str) -> Entry:
+    """The index entry of a row this run buffered or is writing (made only when a msgid recurs)."""
+    return Entry(raw_digest(raw.encode("utf-8")), date, *source_parts(source))
 
 
 class _MessageSink:
@@ -197,7 +208,7 @@ class _MessageSink:
         self.now_ms = now_ms
         self.latest_ms = now_ms + FUTURE_SLACK_MS
         self.index = MsgidIndex(ws.msgid_index_path, ws.messages_dir)
-        self.pending: dict[str, tuple[Entry, int]] = {}  # buffered (not yet in the lake): entry, row
+        self.pending: dict[str, tuple[str, int]] = {}  # buffered (not yet in the lake): date, row
         self.rows: Counter[str] = Counter()  # buffered rows per date
         self.lake_content: dict[str, dict[str, bytes]] = {}  # date → msgid → content_digest, on demand
         # Per date: rows, their raw bytes, their sources; sealed into columns a batch at a time.
@@ -207,8 +218,8 @@ class _MessageSink:
         self.written: set[str] = set()
         self.sender_kinds: dict[str, str] = {}
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="lake-writer")
-        self.writing: tuple[Future[list[tuple[str, Path]]], list[list[tuple[str, Entry]]]] | None = None
-        self.in_flight: dict[str, Entry] = {}  # handed to the writer, not indexed yet
+        self.writing: tuple[Future[list[tuple[str, Path]]], list[tuple[str, pa.Table]]] | None = None
+        self.in_flight: dict[str, tuple[str, int]] = {}  # handed to the writer, not indexed yet: date, row
 
     def _row(self, record: RawRecord) -> tuple[RawRecord, Row]:
         """The record (decoded, if it had to be) and its row; RecordError when it is rejected.
@@ -261,45 +272,35 @@ class _MessageSink:
     def _decide(
         self, batch: list[tuple[RawRecord, Row | RecordError]], tally: FileReport, rejects: _Rejects
     ) -> None:
-        """One batch. A msgid seen nowhere yet (nearly all) is buffered right here; the others
-        go through ``_offer_known``."""
-        stored = self.index.get_many([row[_MSGID] for _, row in batch if type(row) is tuple])
-        in_flight, pending, counts, buffer = self.in_flight, self.pending, self.rows, self.buffer
-        local_date = self.local_date
-        accepted = duplicates = rejected = 0
-        dates: set[str] = set()
-        for record, row in batch:
-            if type(row) is not tuple:
-                rejects.add(record, str(row))
+        """One batch. Its msgids are looked up together (the lake's index, this run's buffer and
+        the write in flight, the batch itself); the records whose msgid is seen nowhere (nearly
+        all) are buffered in bulk, the others go one by one through ``_offer_one``."""
+        msgids = [row[_MSGID] for _, row in batch if type(row) is tuple]
+        stored = self.index.get_many(msgids)
+        # Bound now: judging a record may settle the write in flight, which empties self.in_flight.
+        in_flight = self.in_flight
+        flying = dict(self.writing[1]) if self.writing is not None else {}
+        batch_msgids = set(msgids)
+        known = batch_msgids & self.pending.keys()
+        if in_flight:
+            known |= batch_msgids & in_flight.keys()
+        known |= stored.keys()
+        if len(batch_msgids) != len(msgids):  # a msgid twice in the batch: its later records are judged
+            known |= {msgid for msgid, count in Counter(msgids).items() if count > 1}
+        if known or len(msgids) != len(batch):
+            new = [(r, row) for r, row in batch if type(row) is tuple and row[_MSGID] not in known]
+            rest = [(r, row) for r, row in batch if type(row) is not tuple or row[_MSGID] in known]
+        else:
+            new, rest = batch, []
+        dates = self._buffer_new(new)
+        accepted, duplicates, rejected = len(new), 0, 0
+        for record, row in rest:  # in input order: rejects are stored in it
+            outcome = self._offer_one(record, row, stored, in_flight, flying)
+            if isinstance(outcome, RecordError):
+                rejects.add(record, str(outcome))
                 rejected += 1
                 continue
-            msgid = row[_MSGID]
-            entry = stored.get(msgid)
-            if entry is None and in_flight:
-                entry = in_flight.get(msgid)
-            buffered = pending.get(msgid)
-            if entry is None and buffered is None:  # new
-                date = local_date(row[_MSGTIME])
-                source = f"{record.file}:{record.line}"
-                pending[msgid] = (Entry(raw_digest(record.raw), date, record.file, record.line), counts[date])
-                counts[date] += 1
-                dates.add(date)
-                if row[_COVERAGE] == "generic":
-                    self.generic[row[_MSGTYPE]] += 1
-                rows, raws, sources = buffer[date]
-                rows.append(row)
-                raws.append(record.raw)
-                sources.append(source)
-                if len(rows) >= BATCH_ROWS:
-                    self._seal(date)
-                accepted += 1
-                continue
-            try:
-                status, date = self._offer_known(record, msgid, buffered, buffered[0] if buffered else entry)
-            except RecordError as exc:
-                rejects.add(record, str(exc))
-                rejected += 1
-                continue
+            status, date = outcome
             dates.add(date)
             if status == "accepted":
                 accepted += 1
@@ -312,8 +313,72 @@ class _MessageSink:
         tally.dates |= dates
         self.written |= dates
 
+    def _buffer_new(self, new: list[tuple[RawRecord, Row]]) -> set[str]:
+        """Buffer records whose msgids are new and distinct, a date at a time; their dates."""
+        if not new:
+            return set()
+        local_date = self.local_date
+        dates = [local_date(row[_MSGTIME]) for _, row in new]
+        distinct = set(dates)
+        groups = (
+            [(dates[0], new)]
+            if len(distinct) == 1
+            else [
+                (date, [item for item, d in zip(new, dates, strict=True) if d == date]) for date in distinct
+            ]
+        )
+        for date, items in groups:
+            rows, raws, sources = self.buffer[date]
+            first = self.rows[date]
+            self.pending.update(
+                zip(
+                    [row[_MSGID] for _, row in items],
+                    zip(repeat(date), range(first, first + len(items))),
+                    strict=True,
+                )
+            )
+            self.rows[date] = first + len(items)
+            rows.extend([row for _, row in items])
+            raws.extend([record.raw for record, _ in items])
+            sources.extend([f"{record.file}:{record.line}" for record, _ in items])
+            if len(rows) >= BATCH_ROWS:
+                self._seal(date)
+        self.generic.update(row[_MSGTYPE] for _, row in new if row[_COVERAGE] == "generic")
+        return distinct
+
+    def _offer_one(
+        self,
+        record: RawRecord,
+        row: Row | RecordError,
+        stored: dict[str, Entry],
+        in_flight: dict[str, tuple[str, int]],
+        flying: dict[str, pa.Table],
+    ) -> Outcome:
+        """A record that is rejected already, or whose msgid is known or repeats in its batch."""
+        if type(row) is not tuple:
+            return row
+        msgid = row[_MSGID]
+        buffered = self.pending.get(msgid)
+        if buffered is not None:
+            known: Entry | None = self._buffered_entry(*buffered)
+        else:
+            known = stored.get(msgid)
+            if known is None and msgid in in_flight:
+                date, row_number = in_flight[msgid]
+                known = _entry(date, *_raw_and_source(flying[date], row_number))
+        if known is None:  # the first of a msgid repeated in its batch
+            self._buffer_new([(record, row)])
+            return "accepted", self.pending[msgid][0]
+        try:
+            return self._offer_known(record, msgid, buffered, known)
+        except RecordError as exc:
+            return exc
+
+    def _buffered_entry(self, date: str, row: int) -> Entry:
+        return _entry(date, *self._buffered(date, row))
+
     def _offer_known(
-        self, record: RawRecord, msgid: str, buffered: tuple[Entry, int] | None, known: Entry
+        self, record: RawRecord, msgid: str, buffered: tuple[str, int] | None, known: Entry
     ) -> tuple[str, str]:
         """A msgid this run buffered or the lake holds (``known``): the same record again (a
         duplicate, or accepted when resuming from this very line) or a conflict (RecordError)."""
@@ -325,12 +390,12 @@ class _MessageSink:
         return ("accepted" if self.resume and known.source == record.source else "duplicate"), known.date
 
     def _same_content(
-        self, msgid: str, record: RawRecord, buffered: tuple[Entry, int] | None, known: Entry
+        self, msgid: str, record: RawRecord, buffered: tuple[str, int] | None, known: Entry
     ) -> bool:
         """Other bytes may still be the same record (key order, spacing, a batch item re-exported
         as a JSONL line); rare, so the stored record is only read back then."""
         if buffered is not None:
-            earlier = json.loads(self._buffered_raw(known.date, buffered[1]))
+            earlier = json.loads(self._buffered(known.date, buffered[1])[0])
             return content_digest(earlier) == content_digest(decoded(record).value)
         self._settle()  # the stored record may be in the file being written
         if known.date not in self.lake_content:
@@ -345,12 +410,14 @@ class _MessageSink:
             }
         return self.lake_content[known.date].get(msgid) == content_digest(decoded(record).value)
 
-    def _buffered_raw(self, date: str, row: int) -> str:
+    def _buffered(self, date: str, row: int) -> tuple[str, str]:
+        """Raw record and source of a buffered row."""
         for table in self.batches[date]:
             if row < table.num_rows:
-                return table.column("raw")[row].as_py()
+                return _raw_and_source(table, row)
             row -= table.num_rows
-        return self.buffer[date][1][row].decode("utf-8")
+        _, raws, sources = self.buffer[date]
+        return raws[row].decode("utf-8"), sources[row]
 
     def _seal(self, date: str) -> None:
         """Move buffered rows into a compact Arrow batch, a column at a time: Python objects cost
@@ -376,12 +443,13 @@ class _MessageSink:
         tables = [(date, pa.concat_tables(self.batches.pop(date))) for date in sorted(self.batches)]
         if not tables:
             return
-        entries = []
+        self.pending = {}  # every buffered row is in ``tables`` now
+        self.rows.clear()
+        self.in_flight = {}
         for date, table in tables:
-            entries.append([(m, self.pending.pop(m)[0]) for m in table.column("msgid").to_pylist()])
-            self.rows[date] = 0
-        self.in_flight = {m: entry for group in entries for m, entry in group}
-        self.writing = (self.writer.submit(self._write, tables), entries)
+            msgids = table.column("msgid").to_pylist()
+            self.in_flight.update(zip(msgids, zip(repeat(date), range(len(msgids))), strict=True))
+        self.writing = (self.writer.submit(self._write, tables), tables)
 
     def _write(self, tables: list[tuple[str, pa.Table]]) -> list[tuple[str, Path]]:
         """In the writer thread: the lake files of one flush."""
@@ -396,10 +464,10 @@ class _MessageSink:
         indexed only once it is whole."""
         if self.writing is None:
             return
-        future, entries = self.writing
+        future, tables = self.writing
         self.writing = None
-        for (date, path), group in zip(future.result(), entries, strict=True):
-            self.index.add(path, group)
+        for (date, path), (_, table) in zip(future.result(), tables, strict=True):
+            self.index.add(path, table.column("msgid").to_pylist())
             self.lake_content.pop(date, None)
         self.in_flight = {}
 
@@ -462,11 +530,22 @@ def _workspace_own(ws: Workspace, path: Path) -> bool:
     return resolved.is_relative_to(root) and not resolved.is_relative_to(ws.inbox_dir.resolve())
 
 
-def _write_file_ledger(files_dir: Path, report: FileReport) -> None:
-    """The first complete ingest of a file's content is what the reports reconcile against."""
-    path = files_dir / f"{report.sha256}.json"
-    if not path.exists():
+def _write_file_ledgers(files_dir: Path, reports: list[FileReport]) -> None:
+    """The first complete ingest of a file's content is what the reports reconcile against. Each
+    ledger is written atomically; a folder of small batch files makes hundreds, so they are written
+    by a few threads at once (waiting on fsync releases the GIL, and the disk commits them together)."""
+    first: dict[str, FileReport] = {}
+    for report in reports:
+        first.setdefault(report.sha256, report)  # the same content twice in one run: the first counts
+    todo = [(files_dir / f"{sha}.json", report) for sha, report in first.items()]
+    todo = [(path, report) for path, report in todo if not path.exists()]
+
+    def write(item: tuple[Path, FileReport]) -> None:
+        path, report = item
         atomic.write_text(path, json.dumps(report.ledger_entry(), ensure_ascii=False, indent=1) + "\n")
+
+    with ThreadPoolExecutor(LEDGER_WRITERS, thread_name_prefix="file-ledger") as pool:
+        list(pool.map(write, todo))  # list: an error is raised here
 
 
 def limits_of(ws: Workspace) -> Limits:
@@ -566,9 +645,7 @@ def ingest(
         table.write()
     rejects_path = rejects.write(ws.rejects_dir)
     report.rejects_file = str(rejects_path) if rejects_path else None
-    for file_report in report.files:
-        if file_report.status == "ingested":
-            _write_file_ledger(ws.files_dir, file_report)
+    _write_file_ledgers(ws.files_dir, [f for f in report.files if f.status == "ingested"])
     return report
 
 

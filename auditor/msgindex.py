@@ -1,44 +1,39 @@
-"""The msgid index: msgid → content hash, date and source over the whole messages lake.
+"""The msgid index: which lake file holds a msgid, over the whole messages lake.
 
 A msgid is unique across the lake, not per date partition, so ingest asks this index about
 every record: the same msgid with the same content is a duplicate, with other content a
 conflict (rejected, never stored twice nor silently dropped). Reading every partition for
-that would cost the whole lake per run; the index is a small SQLite file in ``W/state/``.
+that would cost the whole lake per run.
 
-It is derived data, rebuildable from the lake at any time: it records which lake files it has
-indexed. When opened, lake files it lacks (a run killed between writing a lake file and
-indexing it) are indexed, and if a file it indexed is gone from the lake it is rebuilt from
-scratch. Deleting it is always safe.
+The index is one small file per lake file in ``W/state/msgids/``: the sorted 64-bit hashes of
+its msgids (a ``.npy`` array, 8 bytes a message). Opened, they are merged into one sorted array
+and a batch of msgids is looked up with one ``numpy.searchsorted``: nearly every record is new
+and costs no Python beyond hashing its msgid. A hash found is only a candidate: the lake file
+named is read (msgid, raw, source; cached for the run) and the exact msgid decides, so a 64-bit
+collision can never make a new record a duplicate.
+
+It is derived data, rebuildable from the lake at any time. Each hash file is written atomically
+after its lake file is whole; when opened, lake files without one (a run killed in between) or
+with a damaged one are hashed again, and hash files whose lake file is gone are removed. Deleting
+the folder is always safe.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
-from operator import itemgetter
+import shutil
+from io import BytesIO
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import numpy as np
 import pyarrow.parquet as pq
 
-from auditor import lake
+from auditor import atomic, lake
 
-LOOKUP_BATCH = 500  # msgids per query: a point query each costs ten times more
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS msgids (
-    msgid TEXT PRIMARY KEY,
-    digest BLOB NOT NULL,   -- raw_digest of the stored record
-    date TEXT NOT NULL,     -- its partition date
-    file INTEGER NOT NULL,  -- sources.id of the input file it was first stored from
-    line INTEGER NOT NULL   -- and its line there
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS sources (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
-CREATE TABLE IF NOT EXISTS files (name TEXT PRIMARY KEY) WITHOUT ROWID;  -- lake files indexed
-"""
-# Input files are numbered in ``sources``: a row stays small (the B-tree of a million msgids fits the
-# page cache), and every record of a file shares its name.
+HASH_SUFFIX = ".npy"
+CACHED_FILES = 16  # lake files kept read for confirming candidates (a re-ingest hits the same few)
 
 
 def raw_digest(raw: bytes) -> bytes:
@@ -57,6 +52,13 @@ def content_digest(value: Any) -> bytes:
     return hashlib.blake2b(canonical.encode("utf-8"), digest_size=16).digest()
 
 
+def msgid_hashes(msgids: list[str]) -> np.ndarray:
+    """64-bit hashes of ``msgids`` (uint64), stable across runs and versions: they are persisted."""
+    blake2b = hashlib.blake2b
+    joined = b"".join([blake2b(m.encode("utf-8"), digest_size=8).digest() for m in msgids])
+    return np.frombuffer(joined, dtype="<u8")
+
+
 class Entry(NamedTuple):  # a tuple: one is made for every record ingested
     digest: bytes
     date: str
@@ -69,49 +71,47 @@ class Entry(NamedTuple):  # a tuple: one is made for every record ingested
         return f"{self.file}:{self.line}"
 
 
-def _source_parts(source: str) -> tuple[str, int]:
+def source_parts(source: str) -> tuple[str, int]:
     file, _, line = source.rpartition(":")
     return file, int(line)
 
 
-class MsgidIndex:
-    """Open with ``MsgidIndex(path, messages_dir)``; it is brought up to date with the lake at once."""
+def _hash_file_name(lake_name: str) -> str:
+    """``date=D/part-x.parquet`` → ``date=D__part-x.npy`` (one flat folder)."""
+    return lake_name.replace("/", "__").removesuffix(".parquet") + HASH_SUFFIX
 
-    def __init__(self, path: Path, messages_dir: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+
+def _read_hashes(path: Path, rows: int) -> np.ndarray | None:
+    """A hash file's sorted hashes, or None when it is damaged (then rebuilt from the lake): not an
+    array of ``rows`` (its lake file's row count) sorted 64-bit hashes."""
+    try:
+        hashes = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    if hashes.dtype != np.dtype("<u8") or hashes.shape != (rows,) or np.any(hashes[1:] < hashes[:-1]):
+        return None
+    return hashes
+
+
+class MsgidIndex:
+    """Open with ``MsgidIndex(folder, messages_dir)``; it is brought up to date with the lake at once."""
+
+    def __init__(self, folder: Path, messages_dir: Path) -> None:
+        self.folder = folder
         self.messages_dir = messages_dir
-        try:
-            self.conn = self._open(path)
-        except sqlite3.DatabaseError:  # damaged: it is derived data, so start again from the lake
-            for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-                stale.unlink(missing_ok=True)
-            self.conn = self._open(path)
-        self.source_ids = {name: id_ for id_, name in self.conn.execute("SELECT id, name FROM sources")}
+        for stale in ("msgids.sqlite", "msgids.sqlite-wal", "msgids.sqlite-shm"):  # the SQLite layout
+            (folder.parent / stale).unlink(missing_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.files: list[tuple[str, Path]] = []  # (date, lake file), numbered by position
+        self.hashes = np.empty(0, "<u8")  # sorted, over all files indexed when opened
+        self.owners = np.empty(0, np.int32)  # the file number of each hash
+        self.added: list[tuple[np.ndarray, int]] = []  # files indexed since: (sorted hashes, number)
+        self.cache: dict[int, dict[str, Entry]] = {}
         self.sync()
 
-    @staticmethod
-    def _open(path: Path) -> sqlite3.Connection:
-        conn = sqlite3.connect(path)
-        try:
-            # WAL: a commit is one append; a crash loses at most the last commit, which sync() redoes.
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA cache_size=-65536")  # 64 MiB: inserts of random msgids touch many pages
-            columns = [row[1] for row in conn.execute("PRAGMA table_info(msgids)")]
-            if "source" in columns:  # the layout before sources were numbered: derived, so rebuilt
-                conn.executescript("DROP TABLE msgids; DROP TABLE IF EXISTS files;")
-            conn.executescript(SCHEMA)
-            conn.execute("SELECT count(*) FROM files").fetchone()
-        except sqlite3.DatabaseError:
-            conn.close()
-            raise
-        return conn
-
     def close(self) -> None:
-        """Commit what was added and close. Uncommitted rows (a killed run) are not lost: their
-        lake files are not in ``files`` either, so the next open indexes them."""
-        self.conn.commit()
-        self.conn.close()
+        """Nothing to commit: every hash file is written whole when its lake file is indexed."""
+        self.cache.clear()
 
     def _lake_files(self) -> dict[str, tuple[str, Path]]:
         return {
@@ -121,56 +121,93 @@ class MsgidIndex:
         }
 
     def sync(self) -> None:
-        """Index the lake files not indexed yet; rebuild if the index knows a file the lake lost."""
+        """Hash the lake files not indexed yet (or whose hash file is damaged); drop the hash files
+        of lake files that are gone; merge them all into one sorted array."""
         files = self._lake_files()
-        indexed = {name for (name,) in self.conn.execute("SELECT name FROM files")}
-        if indexed - files.keys():
-            with self.conn:
-                self.conn.execute("DELETE FROM msgids")
-                self.conn.execute("DELETE FROM files")
-            indexed = set()
-        for name in sorted(files.keys() - indexed):
-            date, path = files[name]
-            entries: list[tuple[str, Entry]] = []
-            for batch in pq.ParquetFile(path).iter_batches(columns=["msgid", "raw", "source"]):
-                for msgid, raw, source in zip(*(c.to_pylist() for c in batch.columns), strict=True):
-                    entries.append(
-                        (msgid, Entry(raw_digest(raw.encode("utf-8")), date, *_source_parts(source)))
-                    )
-            self._add(name, entries)
-        self.conn.commit()
+        wanted = {_hash_file_name(name): name for name in files}
+        for path in self.folder.iterdir():
+            if path.name not in wanted:  # its lake file is gone, or a temporary of a killed write
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink(missing_ok=True)
+        parts, owners = [], []
+        self.files, self.added, self.cache = [], [], {}
+        for name in sorted(files):
+            date, lake_path = files[name]
+            hash_path = self.folder / _hash_file_name(name)
+            rows = pq.read_metadata(lake_path).num_rows
+            hashes = _read_hashes(hash_path, rows) if hash_path.exists() else None
+            if hashes is None:
+                msgids = pq.read_table(lake_path, columns=["msgid"]).column("msgid").to_pylist()
+                hashes = self._write_hashes(hash_path, msgids)
+            parts.append(hashes)
+            owners.append(np.full(len(hashes), len(self.files), np.int32))
+            self.files.append((date, lake_path))
+        if parts:
+            merged = np.concatenate(parts)
+            order = np.argsort(merged, kind="stable")  # stable: a hash in two files, the first first
+            self.hashes, self.owners = merged[order], np.concatenate(owners)[order]
+        else:
+            self.hashes, self.owners = np.empty(0, "<u8"), np.empty(0, np.int32)
 
-    def get_many(self, msgids: list[str]) -> dict[str, Entry]:
-        """The entries of those ``msgids`` that are indexed (one query per few hundred)."""
-        found: dict[str, Entry] = {}
-        unique = list(dict.fromkeys(msgids))
-        for start in range(0, len(unique), LOOKUP_BATCH):
-            keys = unique[start : start + LOOKUP_BATCH]
-            marks = ",".join("?" * len(keys))
-            query = (
-                "SELECT msgid, digest, date, sources.name, line FROM msgids"
-                f" JOIN sources ON sources.id = msgids.file WHERE msgid IN ({marks})"
-            )
-            for msgid, *entry in self.conn.execute(query, keys):
-                found[msgid] = Entry(*entry)
+    @staticmethod
+    def _write_hashes(path: Path, msgids: list[str]) -> np.ndarray:
+        hashes = np.sort(msgid_hashes(msgids))
+        buffer = BytesIO()
+        np.save(buffer, hashes, allow_pickle=False)
+        atomic.write_bytes(path, buffer.getvalue())
+        return hashes
+
+    def _candidates(self, hashes: np.ndarray) -> list[tuple[int, int]]:
+        """(position in ``hashes``, file number) of every hash some indexed file holds."""
+        found: list[tuple[int, int]] = []
+        for sorted_hashes, owner_of in [(self.hashes, self.owners), *self.added]:
+            if not len(sorted_hashes):
+                continue
+            left = np.searchsorted(sorted_hashes, hashes, "left")
+            hit = sorted_hashes[np.minimum(left, len(sorted_hashes) - 1)] == hashes
+            for position in np.flatnonzero(hit).tolist():  # rare: each is checked in Python
+                slot = int(left[position])
+                while slot < len(sorted_hashes) and sorted_hashes[slot] == hashes[position]:
+                    found.append(
+                        (position, int(owner_of[slot]) if isinstance(owner_of, np.ndarray) else owner_of)
+                    )
+                    slot += 1
         return found
 
-    def add(self, path: Path, entries: list[tuple[str, Entry]]) -> None:
-        """Record the rows of a lake file just written (``path``), committed on ``close``: a file and
-        its rows are always committed together, so a crash leaves the file to be indexed again."""
-        self._add(f"{path.parent.name}/{path.name}", entries)
+    def _entries(self, number: int) -> dict[str, Entry]:
+        """msgid → entry of one lake file, read once (a candidate is rare, or a whole re-ingest)."""
+        entries = self.cache.get(number)
+        if entries is None:
+            if len(self.cache) >= CACHED_FILES:
+                self.cache.clear()
+            date, path = self.files[number]
+            table = pq.read_table(path, columns=["msgid", "raw", "source"])
+            entries = self.cache[number] = {
+                msgid: Entry(raw_digest(raw.encode("utf-8")), date, *source_parts(source))
+                for msgid, raw, source in zip(*(c.to_pylist() for c in table.columns), strict=True)
+            }
+        return entries
 
-    def _add(self, name: str, entries: list[tuple[str, Entry]]) -> None:
-        # OR IGNORE: the first stored row of a msgid is the one the index answers with (sorted
-        # stays stable for equal msgids). In key order, the B-tree is filled page after page.
-        ids = self.source_ids
-        for file in {e.file for _, e in entries} - ids.keys():
-            ids[file] = self.conn.execute("INSERT INTO sources (name) VALUES (?)", (file,)).lastrowid
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO msgids VALUES (?, ?, ?, ?, ?)",
-            sorted(
-                ((m, digest, date, ids[file], line) for m, (digest, date, file, line) in entries),
-                key=itemgetter(0),
-            ),
-        )
-        self.conn.execute("INSERT OR IGNORE INTO files VALUES (?)", (name,))
+    def get_many(self, msgids: list[str]) -> dict[str, Entry]:
+        """The entries of those ``msgids`` that are indexed; where a msgid is in two lake files
+        (never written so), the first file's."""
+        found: dict[str, Entry] = {}
+        if not msgids:
+            return found
+        for position, number in self._candidates(msgid_hashes(msgids)):
+            msgid = msgids[position]
+            if msgid not in found:
+                entry = self._entries(number).get(msgid)  # a hash collision finds nothing here
+                if entry is not None:
+                    found[msgid] = entry
+        return found
+
+    def add(self, path: Path, msgids: list[str]) -> None:
+        """Index a lake file just written whole (``path``) holding ``msgids``."""
+        hashes = self._write_hashes(self.folder / _hash_file_name(f"{path.parent.name}/{path.name}"), msgids)
+        number = len(self.files)
+        date = path.parent.name.removeprefix("date=")
+        self.files.append((date, path))
+        self.added.append((hashes, number))

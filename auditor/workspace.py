@@ -63,7 +63,7 @@ class Workspace:
     users_path = property(lambda self: self.root / USERS_FILE)  # the review console's accounts
     state_dir = property(lambda self: self.root / "state")
     attention_dir = property(lambda self: self.state_dir / "attention")  # input problems not acknowledged
-    msgid_index_path = property(lambda self: self.state_dir / "msgids.sqlite")
+    msgid_index_path = property(lambda self: self.state_dir / "msgids")  # a folder of hash files
     media_dir = property(lambda self: self.root / "media")  # pulled media files by SHA-256
     lock_path = property(lambda self: self.root / ".lock")
 

@@ -11,10 +11,12 @@ import gzip
 import hashlib
 import json
 import os
+import shutil
 import sqlite3
 import stat
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -249,22 +251,25 @@ def test_a_reused_msgid_across_runs_is_a_duplicate_or_a_conflict(ws, tmp_path, c
 
 def test_the_msgid_index_rebuilds_from_the_lake(ws, tmp_path):
     ingest(ws, [write_jsonl(tmp_path / "a.jsonl", [message("m1"), message("m2", msgtime=BASE_MS + DAY_MS)])])
-    ws.msgid_index_path.unlink()  # lost: rebuilt from the lake when next opened
+    shutil.rmtree(ws.msgid_index_path)  # lost: rebuilt from the lake when next opened
     summary = ingest(ws, [write_jsonl(tmp_path / "b.jsonl", [message("m2", msgtime=BASE_MS + 2 * DAY_MS)])])
     assert summary.summary()["rejected"] == 1
     # A lake file written but not indexed (a run killed in between) is indexed when opened.
-    index = MsgidIndex(ws.msgid_index_path, ws.messages_dir)
-    index.conn.execute("DELETE FROM files WHERE name LIKE 'date=2026-11-17/%'")
-    index.conn.execute("DELETE FROM msgids WHERE msgid = 'm2'")
-    index.conn.commit()
-    index.close()
+    [hash_file] = ws.msgid_index_path.glob("date=2026-11-17__*.npy")
+    hash_file.unlink()
     index = MsgidIndex(ws.msgid_index_path, ws.messages_dir)
     assert index.get_many(["m2", "m3"])["m2"].date == "2026-11-17"
     index.close()
-    ws.msgid_index_path.write_bytes(b"not a database at all" * 100)  # damaged: rebuilt too
+    assert hash_file.exists()
+    hash_file.write_bytes(b"not an array at all" * 100)  # damaged: rebuilt too
+    [other] = ws.msgid_index_path.glob("date=2026-11-16__*.npy")
+    np.save(other, np.load(other)[:0])  # a valid array, but not of its lake file's rows: rebuilt
+    (ws.msgid_index_path / "date=2026-01-01__part-gone.npy").write_bytes(hash_file.read_bytes())
     index = MsgidIndex(ws.msgid_index_path, ws.messages_dir)
     assert sorted(index.get_many(["m1", "m2", "m3"])) == ["m1", "m2"]
     index.close()
+    assert not (ws.msgid_index_path / "date=2026-01-01__part-gone.npy").exists()  # its lake file is gone
+    assert len(np.load(other)) == 1
 
 
 def _reference_lines(data: bytes, cap: int) -> list[tuple[int, bytes | tuple[int, str]]]:
@@ -346,10 +351,10 @@ def test_gunzip_in_small_steps_yields_the_exact_bytes(tmp_path_factory, members,
         assert not truncated and b"".join(out) == whole
 
 
-def test_an_index_in_the_old_layout_is_rebuilt_from_the_lake(ws, tmp_path):
+def test_an_index_in_the_old_sqlite_layout_is_removed_and_rebuilt_from_the_lake(ws, tmp_path):
     ingest(ws, [write_jsonl(tmp_path / "a.jsonl", [message("m1")])])
-    ws.msgid_index_path.unlink()
-    old = sqlite3.connect(ws.msgid_index_path)
+    shutil.rmtree(ws.msgid_index_path)
+    old = sqlite3.connect(ws.state_dir / "msgids.sqlite")
     old.executescript(
         "CREATE TABLE msgids (msgid TEXT PRIMARY KEY, digest BLOB NOT NULL, date TEXT NOT NULL,"
         " source TEXT NOT NULL) WITHOUT ROWID; CREATE TABLE files (name TEXT PRIMARY KEY) WITHOUT ROWID;"
@@ -362,6 +367,7 @@ def test_an_index_in_the_old_layout_is_rebuilt_from_the_lake(ws, tmp_path):
     index.close()
     assert list(found) == ["m1"]
     assert found["m1"].source == f"{tmp_path / 'a.jsonl'}:1"
+    assert not (ws.state_dir / "msgids.sqlite").exists()
 
 
 def test_a_full_disk_fails_the_lake_write_and_the_rerun_stores_everything(ws, tmp_path, monkeypatch):

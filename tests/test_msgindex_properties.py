@@ -1,0 +1,94 @@
+"""Property tests for deduplication: whatever the mix of new, repeated, conflicting and hash-colliding
+msgids, across batches, files, flushes and runs, ingest decides every record as a plain dict would."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from auditor import ingest as ingest_module
+from auditor import msgindex
+from auditor.ingest import ingest
+from auditor.workspace import Workspace
+from tests.factories import BASE_MS, message
+
+DAY_MS = 86_400_000
+
+# A record: (msgid number, content variant, form). Forms of one content: as is, keys reversed, a new seq.
+records = st.tuples(st.integers(0, 7), st.integers(0, 1), st.integers(0, 2))
+runs = st.lists(st.lists(st.lists(records, max_size=12), min_size=1, max_size=3), min_size=1, max_size=3)
+
+
+def _record(number: int, variant: int, form: int) -> dict:
+    record = message(
+        f"m{number}",
+        msgtime=BASE_MS + (number % 2) * DAY_MS + number,  # two dates, mixed within a batch
+        text={"content": f"内容 {variant}"},
+    )
+    if form == 1:
+        record = dict(reversed(list(record.items())))
+    elif form == 2:
+        record["seq"] = 1000 + number
+    return record
+
+
+def _colliding_hashes(msgids: list[str]) -> np.ndarray:
+    """A weak hash: every msgid of one length collides, so only the exact msgid can tell them apart."""
+    return np.array([len(m) for m in msgids], dtype="<u8")
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(runs=runs, colliding=st.booleans(), lookup_rows=st.integers(1, 5), batch_rows=st.integers(1, 4))
+def test_dedup_equals_a_dict_model(runs, colliding, lookup_rows, batch_rows):
+    model: dict[str, int] = {}  # msgid → content variant stored
+    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ingest_module, "LOOKUP_ROWS", lookup_rows)
+        patch.setattr(ingest_module, "BATCH_ROWS", batch_rows)
+        patch.setattr(ingest_module, "FLUSH_RECORDS", 3)  # flushes between files: writes in flight
+        if colliding:
+            patch.setattr(msgindex, "msgid_hashes", _colliding_hashes)
+        root = Path(tmp)
+        ws = Workspace(root / "ws")
+        for run_number, files in enumerate(runs):
+            paths, expected = [], {"accepted": 0, "duplicates": 0, "rejected": 0}
+            expected_rejects = set()
+            for file_number, content in enumerate(files):
+                path = root / "in" / f"r{run_number}-f{file_number}.jsonl"
+                path.parent.mkdir(exist_ok=True)
+                lines = [json.dumps(_record(*r), ensure_ascii=False) for r in content]
+                path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+                paths.append(path)
+                for line, (number, variant, _) in enumerate(content, start=1):
+                    msgid = f"m{number}"
+                    if msgid not in model:
+                        model[msgid] = variant
+                        expected["accepted"] += 1
+                    elif model[msgid] == variant:
+                        expected["duplicates"] += 1
+                    else:
+                        expected["rejected"] += 1
+                        expected_rejects.add((str(path), line))
+            report = ingest(ws, paths)
+            summary = report.summary()
+            assert {k: summary[k] for k in expected} == expected
+            rejects = (
+                [json.loads(line) for line in Path(report.rejects_file).read_text().splitlines()]
+                if report.rejects_file
+                else []
+            )
+            assert {(r["file"], r["line"]) for r in rejects} == expected_rejects
+            assert all("conflicting record reuses msgid" in r["reason"] for r in rejects)
+        stored = {
+            row["msgid"]: row["text"]
+            for path in ws.messages_dir.rglob("*.parquet")
+            for row in pq.read_table(path, columns=["msgid", "text"]).to_pylist()
+        }
+        assert stored == {msgid: f"内容 {variant}" for msgid, variant in model.items()}
+        assert len(list(ws.msgid_index_path.glob("*.npy"))) == len(list(ws.messages_dir.rglob("*.parquet")))
