@@ -29,8 +29,7 @@ BATCH = 2000
 
 
 def realistic_keys(messages: int, into: Path) -> list[tuple[str, bool]]:
-    from auditor import lake
-    from auditor.audit import FILE_TYPES
+    from auditor.engines.chunk import lake_keys
     from auditor.ingest import ingest
     from auditor.sample import generate
     from auditor.workspace import Workspace
@@ -41,12 +40,7 @@ def realistic_keys(messages: int, into: Path) -> list[tuple[str, bool]]:
     ws = Workspace(into / "ws")
     ws.init()
     ingest(ws, [into / "sample" / "exports"])
-    keys: set[tuple[str, bool]] = set()
-    for date in lake.dates(ws.messages_dir):
-        for batch in lake.iter_batches(ws.messages_dir, date, ["text", "msgtype"]):
-            texts, types = batch.column("text").to_pylist(), batch.column("msgtype").to_pylist()
-            keys |= {(t, m in FILE_TYPES) for t, m in zip(texts, types, strict=True) if t}
-    return sorted(keys)
+    return lake_keys(ws.messages_dir)
 
 
 def child(keys_path: Path, repeat: int, profile: bool) -> None:

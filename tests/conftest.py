@@ -50,8 +50,7 @@ def keypairs():
 @pytest.fixture(scope="session")
 def realistic_keys(tmp_path_factory):
     """The distinct (text, is_file) keys of a small realistic sample (real sentences, most distinct)."""
-    from auditor import lake
-    from auditor.audit import FILE_TYPES
+    from auditor.engines.chunk import lake_keys
     from auditor.ingest import ingest
     from auditor.sample import generate
 
@@ -60,9 +59,4 @@ def realistic_keys(tmp_path_factory):
     ws = Workspace(root / "ws")
     ws.init()
     ingest(ws, [root / "s" / "exports"])
-    keys: set[tuple[str, bool]] = set()
-    for date in lake.dates(ws.messages_dir):
-        for batch in lake.iter_batches(ws.messages_dir, date, ["text", "msgtype"]):
-            texts, types = batch.column("text").to_pylist(), batch.column("msgtype").to_pylist()
-            keys |= {(t, m in FILE_TYPES) for t, m in zip(texts, types, strict=True) if t}
-    return sorted(keys)
+    return lake_keys(ws.messages_dir)

@@ -9,8 +9,10 @@ names are analysed as file names (``is_file``), so the key carries the flag.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import NamedTuple
 
+from auditor import lake
 from auditor.analyzer import Analyzer
 from auditor.detectors.base import Hit
 from auditor.detectors.flooding import repeat_key
@@ -33,6 +35,15 @@ def distinct_keys(keys: Iterable[Key | None]) -> list[Key]:
     return sorted({key for key in keys if key is not None})
 
 
+def lake_keys(messages_dir: Path) -> list[Key]:
+    """Every distinct key of a lake's messages (benchmarks and parity tests analyse exactly these)."""
+    keys: list[Key | None] = []
+    for date in lake.dates(messages_dir):
+        for batch in lake.iter_batches(messages_dir, date, ["text", "msgtype"]):
+            keys += message_keys(batch.column("msgtype").to_pylist(), batch.column("text").to_pylist())
+    return distinct_keys(keys)
+
+
 def chunks(keys: list[Key]) -> list[list[Key]]:
     return [keys[i : i + CHUNK] for i in range(0, len(keys), CHUNK)]
 
@@ -48,3 +59,20 @@ def analyze_chunk(analyzer: Analyzer, keys: list[Key]) -> Analysis:
     """Hits and repeat key of each key: the one analysis every engine runs."""
     hits, norms = analyzer.analyze_batch(keys)
     return Analysis(hits, [repeat_key(norm) for norm in norms])
+
+
+class Results:
+    """What both engines keep and answer from: the hits of the keys analysed, the repeat keys of
+    the date last prepared, and how many distinct keys were prepared (summed per date)."""
+
+    def __init__(self) -> None:
+        self.hits: dict[Key, list[Hit]] = {}
+        self.repeat_keys: dict[str, str] = {}
+        self.seen = 0
+
+    def lookup(self, key: Key) -> list[Hit]:
+        return self.hits.get(key, [])
+
+    @property
+    def distinct_texts(self) -> int:
+        return self.seen

@@ -72,7 +72,7 @@ def analyze_row_group(
     return hits, {text: key for (text, _), key in zip(keys, analysis.repeat_keys, strict=True)}
 
 
-class DaskEngine:
+class DaskEngine(chunk.Results):
     def __init__(self, ruleset: Ruleset, scheduler: str | None) -> None:
         if Client is None:
             raise AuditorError('the Dask engine needs the dask extra: pip install "wecom-auditor[dask]"')
@@ -84,9 +84,7 @@ class DaskEngine:
             raise AuditorError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
         dictionaries = str(ruleset.company_dictionaries) if ruleset.company_dictionaries else None
         self.client.register_plugin(AnalyzerPlugin(ruleset.config, dictionaries), name=PLUGIN)
-        self.hits: dict[Key, list[Hit]] = {}
-        self.repeat_keys: dict[str, str] = {}
-        self.seen = 0
+        super().__init__()
 
     def tasks(self, view: LakeView, date: str) -> list[tuple[str, int, int, int]]:
         """(file, row group, offset, length) slices of a date, about ``TASKS_PER_WORKER`` per worker
@@ -115,13 +113,6 @@ class DaskEngine:
             self.hits.update(hits)
             self.repeat_keys.update(repeat_keys)
         self.seen += len(chunk.distinct_keys(keys))
-
-    def lookup(self, key: Key) -> list[Hit]:
-        return self.hits.get(key, [])
-
-    @property
-    def distinct_texts(self) -> int:
-        return self.seen
 
     def close(self) -> None:
         self.client.close()

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 from auditor import failpoints
 from auditor.analyzer import Analyzer, Ruleset, audit_analyzer
-from auditor.detectors.base import Hit
 from auditor.engines import chunk
 from auditor.engines.chunk import Key
 
@@ -69,7 +68,7 @@ def _analyze_in_worker(keys: list[Key]) -> chunk.Analysis:
     return chunk.analyze_chunk(_worker_analyzer, keys)
 
 
-class LocalEngine:
+class LocalEngine(chunk.Results):
     """Hits per distinct key, computed inline (one worker, or a single chunk) or in a local
     process pool started on first use.
 
@@ -81,10 +80,8 @@ class LocalEngine:
     def __init__(self, ruleset: Ruleset, workers: int) -> None:
         self.ruleset = ruleset
         self.workers = workers
-        self.hits: dict[Key, list[Hit]] = {}  # every key found with hits this run
+        super().__init__()  # hits: only the keys found with hits this run
         self.clean: set[Key] = set()  # clean keys the last date repeated
-        self.seen = 0  # distinct keys per date, summed (as the Dask engine counts them)
-        self.repeat_keys: dict[str, str] = {}  # text → flooding repeat key, for the last date's texts
         self._kept_keys: dict[str, str] = {}  # repeat keys of the texts of hits and clean
         self._analyzer: Analyzer | None = None
         self._pool: ProcessPoolExecutor | None = None
@@ -123,13 +120,6 @@ class LocalEngine:
             text: self.repeat_keys[text] if text in self.repeat_keys else kept[text]
             for text, _ in itertools.chain(self.hits, self.clean)
         }
-
-    def lookup(self, key: Key) -> list[Hit]:
-        return self.hits.get(key, [])
-
-    @property
-    def distinct_texts(self) -> int:
-        return self.seen
 
     def close(self) -> None:
         """Stops the workers; on an error or SIGTERM, chunks not yet started are dropped."""

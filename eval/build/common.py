@@ -7,12 +7,13 @@ one conversation never land on both sides of a train/test boundary.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import hashlib
 import io
 import subprocess
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 SPLITS = ("train", "dev", "test")
@@ -85,3 +86,23 @@ def write_splits(out_dir: Path, splits: dict[str, list[tuple[str, int, str]]]) -
         tmp.write_text(buffer.getvalue(), encoding="utf-8")
         tmp.replace(target)
         print(f"{target}: {len(rows)} rows")
+
+
+def unambiguous_test_rows(labelled: list[tuple[str, int]], source: str) -> list[tuple[str, str, str, int]]:
+    """Test rows of a labelled set; a text labelled both ways says nothing about the detector and is
+    dropped."""
+    labels_of: dict[str, set[int]] = {}
+    for text, label in labelled:
+        labels_of.setdefault(clean(text), set()).add(label)
+    return [("test", text, source, label) for text, label in labelled if len(labels_of[clean(text)]) == 1]
+
+
+def build_test_set(
+    description: str, rows: Callable[[Path], list[tuple[str, str, str, int]]], name: str
+) -> None:
+    """The command line of a test-only set: ``python eval/build/<set>.py <snapshot> [--out DIR]``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("repo", type=Path)
+    parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "data" / name)
+    args = parser.parse_args()
+    write_splits(args.out, {"test": assemble(rows(args.repo))["test"]})

@@ -11,11 +11,10 @@ they are not offensive language.  The whole set is a test split: nothing in this
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
-from common import assemble, clean, git_blob, write_splits
+from common import build_test_set, git_blob, unambiguous_test_rows
 
 ABUSE, CLEAN = "谩骂引战", "不违规"
 
@@ -23,24 +22,11 @@ ABUSE, CLEAN = "谩骂引战", "不违规"
 def rows(repo: Path) -> list[tuple[str, str, str, int]]:
     examples = json.loads(git_blob(repo, "benchmark/bench.json"))
     labelled = [(ex["文本"], int(ex["标签"] == ABUSE)) for ex in examples if ex["标签"] in (ABUSE, CLEAN)]
-    labels_of: dict[str, set[int]] = {}
-    for text, label in labelled:
-        labels_of.setdefault(clean(text), set()).add(label)
-    # A text labelled both ways says nothing about the detector; drop it.
-    return [
-        ("test", text, "chineseharm", label) for text, label in labelled if len(labels_of[clean(text)]) == 1
-    ]
+    return unambiguous_test_rows(labelled, "chineseharm")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("repo", type=Path)
-    parser.add_argument(
-        "--out", type=Path, default=Path(__file__).parents[1] / "data" / "offensive-chineseharm"
-    )
-    args = parser.parse_args()
-    splits = assemble(rows(args.repo))
-    write_splits(args.out, {"test": splits["test"]})
+    build_test_set(__doc__.splitlines()[0], rows, "offensive-chineseharm")
 
 
 if __name__ == "__main__":

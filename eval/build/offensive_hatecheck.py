@@ -17,12 +17,11 @@ project trains on it.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 from pathlib import Path
 
-from common import assemble, clean, git_blob, write_splits
+from common import build_test_set, git_blob, unambiguous_test_rows
 
 CASES = "MHC Final Cases/hatecheck_cases_final_mandarin.csv"
 OFFENSIVE_BUT_NOT_HATEFUL = ("target_indiv_nh", "target_group_nh")
@@ -35,24 +34,11 @@ def rows(repo: Path) -> list[tuple[str, str, str, int]]:
         for case in reader
         if case["functionality"] not in OFFENSIVE_BUT_NOT_HATEFUL
     ]
-    labels_of: dict[str, set[int]] = {}
-    for text, label in labelled:
-        labels_of.setdefault(clean(text), set()).add(label)
-    # A text labelled both ways says nothing about the detector; drop it.
-    return [
-        ("test", text, "hatecheck-zh", label) for text, label in labelled if len(labels_of[clean(text)]) == 1
-    ]
+    return unambiguous_test_rows(labelled, "hatecheck-zh")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("repo", type=Path)
-    parser.add_argument(
-        "--out", type=Path, default=Path(__file__).parents[1] / "data" / "offensive-hatecheck"
-    )
-    args = parser.parse_args()
-    splits = assemble(rows(args.repo))
-    write_splits(args.out, {"test": splits["test"]})
+    build_test_set(__doc__.splitlines()[0], rows, "offensive-hatecheck")
 
 
 if __name__ == "__main__":
