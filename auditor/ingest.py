@@ -220,11 +220,14 @@ class _Rejects:
 
     def close(self) -> None:
         """Drop the temporary file unless it was published (a run that failed stores no rejects)."""
-        if self.handle is not None:
-            self.handle.close()
+        try:
+            if self.handle is not None:
+                self.handle.close()  # may raise (a full disk): the temporary goes all the same
+        finally:
             self.handle = None
-        if self.tmp is not None:
-            self.tmp.unlink(missing_ok=True)
+            if self.tmp is not None:
+                self.tmp.unlink(missing_ok=True)
+                self.tmp = None
 
 
 BATCH_ROWS = 50_000

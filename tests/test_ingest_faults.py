@@ -466,3 +466,29 @@ def test_a_killed_ingest_leaves_no_final_named_rejects_file(ws, tmp_path, signal
     expected = Path(ingest(clean, inputs).rejects_file)
     assert [p.name for p in ws.rejects_dir.iterdir()] == [expected.name]
     assert (ws.rejects_dir / expected.name).read_bytes() == expected.read_bytes()
+
+
+def test_a_full_disk_while_rejects_stream_leaves_no_rejects_and_the_rerun_stores_them(
+    ws, tmp_path, monkeypatch
+):
+    inputs = many_rejects(tmp_path / "in", files=1, per_file=600)
+    fdopen = os.fdopen
+
+    class FullDisk:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.handle, name)
+
+    monkeypatch.setattr(ingest_module.os, "fdopen", lambda *args, **kwargs: FullDisk(fdopen(*args, **kwargs)))
+    with pytest.raises(OSError, match="No space left"):
+        ingest(ws, inputs)
+    assert list(ws.rejects_dir.iterdir()) == []
+    monkeypatch.undo()
+    summary = ingest(ws, inputs).summary()
+    assert (summary["records"], summary["rejected"]) == (601, 600)
+    assert len(rejects(ws)) == 600
