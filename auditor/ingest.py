@@ -22,6 +22,8 @@ import datetime as dt
 import gc
 import hashlib
 import json
+import os
+import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -30,7 +32,7 @@ from dataclasses import asdict, dataclass, field
 from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 
@@ -116,15 +118,35 @@ class IngestReport:
         }
 
 
+REJECT_BUFFER_LINES = 256  # stored rejects held in memory before they are appended to the file
+
+
 class _Rejects:
     """Rejected records with reason and raw bytes, in proportion: each raw record is cut at
     PREVIEW_BYTES (its length and SHA-256 say what it was) and at most ``per_file`` records of a
-    file are stored; the rest are counted in one line (the input file itself still has them)."""
+    file are stored; the rest are counted in one line (the input file itself still has them).
 
-    def __init__(self, per_file: int) -> None:
+    The lines stream, in input order, into a hidden temporary file in ``folder`` (hashed as they
+    are written, so memory holds at most REJECT_BUFFER_LINES of them: a night of millions of
+    rejects stays small), which ``publish`` renames to its content's name. A killed run leaves
+    only the temporary, removed by the next run under the lock (``atomic.remove_stale_temps``);
+    a failed one removes it on ``close``.
+    """
+
+    def __init__(self, folder: Path, per_file: int) -> None:
+        self.folder = folder
         self.per_file = per_file
-        self.lines: list[str] = []
+        self.buffer: list[str] = []  # lines not yet in the file
         self.counts: Counter[str] = Counter()
+        self.digest = hashlib.sha256()
+        self.tmp: Path | None = None  # created at the first stored line
+        self.handle: BinaryIO | None = None
+
+    def __enter__(self) -> _Rejects:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def add(self, record: RawRecord, reason: str) -> None:
         self.counts[record.file] += 1
@@ -143,10 +165,31 @@ class _Rejects:
             entry["raw_sha256"] = record.sha256 or hashlib.sha256(record.raw).hexdigest()
         with contextlib.suppress(UnicodeDecodeError):  # a readable preview where there is one
             entry["raw_text"] = raw.decode("utf-8")[:2000]
-        self.lines.append(json.dumps(entry, ensure_ascii=False))
+        self.buffer.append(json.dumps(entry, ensure_ascii=False))
+        if len(self.buffer) >= REJECT_BUFFER_LINES:
+            self._flush()
 
-    def write(self, folder: Path) -> Path | None:
-        lines = self.lines + [
+    def _flush(self) -> None:
+        """Append the buffered lines to the temporary file (created on first use, 0600: raw chat
+        content) and to the hash."""
+        if not self.buffer:
+            return
+        if self.handle is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=".tmp-rejects-", suffix=".jsonl", dir=self.folder)
+            self.tmp = Path(name)
+            os.fchmod(fd, atomic.PRIVATE_MODE)
+            self.handle = os.fdopen(fd, "wb")
+        data = ("\n".join(self.buffer) + "\n").encode("utf-8")
+        self.buffer.clear()
+        self.digest.update(data)
+        self.handle.write(data)
+        failpoints.reached("ingest-rejects-flushed")
+
+    def publish(self) -> Path | None:
+        """Add the count lines, then rename the file to ``rejects-<sha256 prefix>.jsonl`` (synced
+        first, like ``atomic.atomic_path``); None when nothing was rejected."""
+        self.buffer.extend(
             json.dumps(
                 {
                     "file": name,
@@ -158,14 +201,33 @@ class _Rejects:
             )
             for name, count in self.counts.items()
             if count > self.per_file
-        ]
-        if not lines:
+        )
+        self._flush()
+        if self.handle is None or self.tmp is None:
             return None
-        body = ("\n".join(lines) + "\n").encode("utf-8")
-        path = folder / f"rejects-{hashlib.sha256(body).hexdigest()[:16]}.jsonl"
-        if not path.exists():
-            atomic.write_bytes(path, body, atomic.PRIVATE_MODE)  # raw chat content
+        self.handle.flush()
+        os.fsync(self.handle.fileno())
+        self.handle.close()
+        self.handle = None
+        path = self.folder / f"rejects-{self.digest.hexdigest()[:16]}.jsonl"
+        if path.exists():  # the same rejects stored before: that file is this one
+            self.tmp.unlink()
+        else:
+            os.replace(self.tmp, path)
+            atomic.fsync_dir(self.folder)
+        self.tmp = None
         return path
+
+    def close(self) -> None:
+        """Drop the temporary file unless it was published (a run that failed stores no rejects)."""
+        try:
+            if self.handle is not None:
+                self.handle.close()  # may raise (a full disk): the temporary goes all the same
+        finally:
+            self.handle = None
+            if self.tmp is not None:
+                self.tmp.unlink(missing_ok=True)
+                self.tmp = None
 
 
 BATCH_ROWS = 50_000
@@ -622,28 +684,29 @@ def ingest(
         report.files.append(
             FileReport(source_name(ws, skipped.path), "messages", status="skipped", note=skipped.reason)
         )
-    rejects = _Rejects(ws.config["ingest"]["max_stored_rejects"])
-    messages = _MessageSink(ws, resume, int(time.time() * 1000))
-    groups = _KeyedTable(ws.groups_dir / "groups.parquet", lake.GROUP_SCHEMA, itemgetter("roomid"))
-    members = _KeyedTable(
-        ws.members_dir / "members.parquet", lake.MEMBER_SCHEMA, itemgetter("roomid", "userid")
-    )
-    roster = _KeyedTable(ws.roster_dir / "roster.parquet", lake.ROSTER_SCHEMA, itemgetter("userid"))
+    # Rejects stream to a temporary file; one that a failure leaves unpublished is removed.
+    with _Rejects(ws.rejects_dir, ws.config["ingest"]["max_stored_rejects"]) as rejects:
+        messages = _MessageSink(ws, resume, int(time.time() * 1000))
+        groups = _KeyedTable(ws.groups_dir / "groups.parquet", lake.GROUP_SCHEMA, itemgetter("roomid"))
+        members = _KeyedTable(
+            ws.members_dir / "members.parquet", lake.MEMBER_SCHEMA, itemgetter("roomid", "userid")
+        )
+        roster = _KeyedTable(ws.roster_dir / "roster.parquet", lake.ROSTER_SCHEMA, itemgetter("userid"))
 
-    try:
-        with _collector_paused():
-            _ingest_files(
-                ws, files, report, limits, rejects, messages, (groups, members, roster), resume, on_file
-            )
-    finally:  # also after a failure: what was written whole is indexed, the writer thread ends
-        messages.close()
+        try:
+            with _collector_paused():
+                _ingest_files(
+                    ws, files, report, limits, rejects, messages, (groups, members, roster), resume, on_file
+                )
+        finally:  # also after a failure: what was written whole is indexed, the writer thread ends
+            messages.close()
 
-    # Small tables and the ledgers last, each write atomic.
-    report.dates = sorted(messages.written)
-    report.generic_types = dict(sorted(messages.generic.items()))
-    for table in (groups, members, roster):
-        table.write()
-    rejects_path = rejects.write(ws.rejects_dir)
+        # Small tables and the ledgers last, each write atomic.
+        report.dates = sorted(messages.written)
+        report.generic_types = dict(sorted(messages.generic.items()))
+        for table in (groups, members, roster):
+            table.write()
+        rejects_path = rejects.publish()
     report.rejects_file = str(rejects_path) if rejects_path else None
     _write_file_ledgers(ws.files_dir, [f for f in report.files if f.status == "ingested"])
     return report

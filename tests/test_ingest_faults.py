@@ -14,6 +14,8 @@ import os
 import shutil
 import sqlite3
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from auditor import ingest as ingest_module
 from auditor import lake
 from auditor.ingest import ingest
 from auditor.msgindex import MsgidIndex
@@ -387,3 +390,105 @@ def test_a_full_disk_fails_the_lake_write_and_the_rerun_stores_everything(ws, tm
     assert (summary["records"], summary["accepted"], summary["duplicates"]) == (5, 5, 0)
     stored = lake.read_partition(ws.messages_dir, "2026-11-16", lake.MESSAGE_SCHEMA, ["msgid"])
     assert sorted(stored.column("msgid").to_pylist()) == [f"m{i}" for i in range(5)]
+
+
+FUTURE_MS = 4_102_444_800_000  # 2100-01-01: every record rejected as dated after the run
+
+
+def many_rejects(folder: Path, files: int, per_file: int) -> list[Path]:
+    """Files of future-dated records (each rejected, each stored up to ingest.max_stored_rejects),
+    one message accepted per file so the run also writes the lake."""
+    return [
+        write_jsonl(
+            folder / f"f{f}.jsonl",
+            [message(f"ok{f}")]
+            + [
+                message(f"x{f}-{i}", msgtime=FUTURE_MS, text={"content": f"明天 {i}"})
+                for i in range(per_file)
+            ],
+        )
+        for f in range(files)
+    ]
+
+
+def test_rejects_stream_through_a_bounded_buffer_into_the_same_file(tmp_path, monkeypatch):
+    """Memory holds at most REJECT_BUFFER_LINES stored rejects, whatever the run rejects; the file
+    (name and bytes, input order, count lines) does not depend on the buffer."""
+    inputs = many_rejects(tmp_path / "in", files=3, per_file=1200)  # past the 1,000 stored per file
+    held: list[int] = []
+    add = ingest_module._Rejects.add
+
+    def watched_add(self, record, reason):
+        add(self, record, reason)
+        held.append(len(self.buffer))
+
+    monkeypatch.setattr(ingest_module._Rejects, "add", watched_add)
+    results = {}
+    for buffer_lines in (7, 10**9):
+        monkeypatch.setattr(ingest_module, "REJECT_BUFFER_LINES", buffer_lines)
+        held.clear()
+        ws = Workspace(tmp_path / f"ws-{buffer_lines}")
+        ws.init()
+        summary = ingest(ws, inputs).summary()
+        assert (summary["records"], summary["accepted"], summary["rejected"]) == (3603, 3, 3600)
+        path = Path(summary["rejects_file"])
+        results[buffer_lines] = (path.name, path.read_bytes(), max(held))
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert [p.name for p in ws.rejects_dir.iterdir()] == [path.name]  # no temporary left
+    (name, data, most_held), (old_name, old_data, _) = results[7], results[10**9]
+    assert most_held < 7 and (name, data) == (old_name, old_data)
+    assert name == f"rejects-{hashlib.sha256(data).hexdigest()[:16]}.jsonl"
+    entries = [json.loads(line) for line in data.decode("utf-8").splitlines()]
+    stored = [(e["file"], e["line"]) for e in entries if "line" in e]
+    assert stored == [(str(p), line) for p in inputs for line in range(2, 1002)]  # input order
+    assert [e["omitted"] for e in entries if "omitted" in e] == [200, 200, 200]
+
+
+@pytest.mark.parametrize("signal_name", ["SIGKILL", "SIGTERM"])
+def test_a_killed_ingest_leaves_no_final_named_rejects_file(ws, tmp_path, signal_name):
+    """Killed while rejects stream out: no rejects-<hash>.jsonl holds a part (SIGKILL leaves a hidden
+    temporary, SIGTERM not even that); the next run clears the temporary and stores the whole file."""
+    inputs = many_rejects(tmp_path / "in", files=2, per_file=700)
+    env = {k: v for k, v in os.environ.items() if k != "AUDITOR_FAILPOINT"}
+    command = [sys.executable, "-m", "auditor", "-w", str(ws.root), "ingest", *map(str, inputs)]
+    killed = subprocess.run(
+        command, env=env | {"AUDITOR_FAILPOINT": f"ingest-rejects-flushed:{signal_name}"}, capture_output=True
+    )
+    assert killed.returncode == (-9 if signal_name == "SIGKILL" else 143), killed.stderr
+    left = [p.name for p in ws.rejects_dir.iterdir()]
+    assert not [name for name in left if name.startswith("rejects-")]
+    assert all(name.startswith(".tmp-rejects-") for name in left) and len(left) == (signal_name == "SIGKILL")
+
+    rerun = subprocess.run(command, env=env, capture_output=True)
+    assert rerun.returncode == 65, rerun.stderr  # rejected records: input needs attention
+    clean = Workspace(tmp_path / "clean")
+    clean.init()
+    expected = Path(ingest(clean, inputs).rejects_file)
+    assert [p.name for p in ws.rejects_dir.iterdir()] == [expected.name]
+    assert (ws.rejects_dir / expected.name).read_bytes() == expected.read_bytes()
+
+
+def test_a_full_disk_while_rejects_stream_leaves_no_rejects_and_the_rerun_stores_them(
+    ws, tmp_path, monkeypatch
+):
+    inputs = many_rejects(tmp_path / "in", files=1, per_file=600)
+    fdopen = os.fdopen
+
+    class FullDisk:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        def __getattr__(self, name):
+            return getattr(self.handle, name)
+
+    monkeypatch.setattr(ingest_module.os, "fdopen", lambda *args, **kwargs: FullDisk(fdopen(*args, **kwargs)))
+    with pytest.raises(OSError, match="No space left"):
+        ingest(ws, inputs)
+    assert list(ws.rejects_dir.iterdir()) == []
+    monkeypatch.undo()
+    summary = ingest(ws, inputs).summary()
+    assert (summary["records"], summary["rejected"]) == (601, 600)
+    assert len(rejects(ws)) == 600
