@@ -25,6 +25,7 @@ SYNC_THREADS = 8  # concurrent fsyncs in sync_staged
 
 
 def fsync_dir(directory: Path) -> None:
+    """fsync a folder (its entries), or a file given by path: both open read-only."""
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -95,21 +96,13 @@ def write_staged(path: Path, data: bytes) -> None:
     os.chmod(path, FILE_MODE)
 
 
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def sync_staged(files: Iterable[Path], folders: Iterable[Path]) -> None:
     """fsync freshly written files, then the folders holding them, before they are published.
 
     The files are synced from a few threads at once: the filesystem then commits them in shared
     journal transactions instead of one commit per file (a night's reports are hundreds of pages)."""
     with ThreadPoolExecutor(SYNC_THREADS) as pool:
-        list(pool.map(_fsync_file, files))
+        list(pool.map(fsync_dir, files))  # a path fsyncs a file as well as a folder
     for folder in folders:
         fsync_dir(folder)
 
