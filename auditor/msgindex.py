@@ -93,6 +93,11 @@ def _read_hashes(path: Path, rows: int) -> np.ndarray | None:
     return hashes
 
 
+def _owners(owner: np.ndarray | int, count: int) -> np.ndarray:
+    """The file number of each of ``count`` hashes (an added file's is one number)."""
+    return owner if isinstance(owner, np.ndarray) else np.full(count, owner, np.int32)
+
+
 class MsgidIndex:
     """Open with ``MsgidIndex(folder, messages_dir)``; it is brought up to date with the lake at once."""
 
@@ -105,7 +110,8 @@ class MsgidIndex:
         self.files: list[tuple[str, Path]] = []  # (date, lake file), numbered by position
         self.hashes = np.empty(0, "<u8")  # sorted, over all files indexed when opened
         self.owners = np.empty(0, np.int32)  # the file number of each hash
-        self.added: list[tuple[np.ndarray, int]] = []  # files indexed since: (sorted hashes, number)
+        # files indexed since, merged as they come: (sorted hashes, file number or numbers per hash)
+        self.added: list[tuple[np.ndarray, np.ndarray | int]] = []
         self.cache: dict[int, dict[str, Entry]] = {}
         self.sync()
 
@@ -211,3 +217,12 @@ class MsgidIndex:
         date = path.parent.name.removeprefix("date=")
         self.files.append((date, path))
         self.added.append((hashes, number))
+        # Every lookup searches each added array, and a long ingest adds a file per date and flush
+        # (hundreds at 10M records): merge the newest two while the newer is at least half the
+        # older, so the arrays stay few (logarithmic) and each hash is re-sorted O(log n) times.
+        while len(self.added) >= 2 and 2 * len(self.added[-1][0]) >= len(self.added[-2][0]):
+            (older, older_owner), (newer, newer_owner) = self.added[-2], self.added.pop()
+            merged = np.concatenate([older, newer])
+            owners = np.concatenate([_owners(older_owner, len(older)), _owners(newer_owner, len(newer))])
+            order = np.argsort(merged, kind="stable")  # stable: a hash in two files, the first first
+            self.added[-1] = (merged[order], owners[order])
