@@ -45,13 +45,17 @@ def atomic_path(target: Path, mode: int = FILE_MODE) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
-        os.chmod(tmp, mode)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-        fsync_dir(target.parent)
+        publish(tmp, target, mode)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def publish(tmp: Path, target: Path, mode: int = FILE_MODE) -> None:
+    """Make a finished temporary (in ``target``'s folder) durable and rename it over ``target``."""
+    os.chmod(tmp, mode)
+    fsync_dir(tmp)  # a path fsyncs a file as well as a folder
+    os.replace(tmp, target)
+    fsync_dir(target.parent)
 
 
 STALE_PREFIXES = (".tmp-", ".old-")  # atomic_path temporaries, report staging and swapped-out folders

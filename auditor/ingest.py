@@ -187,8 +187,8 @@ class _Rejects:
         failpoints.reached("ingest-rejects-flushed")
 
     def publish(self) -> Path | None:
-        """Add the count lines, then rename the file to ``rejects-<sha256 prefix>.jsonl`` (synced
-        first, like ``atomic.atomic_path``); None when nothing was rejected."""
+        """Add the count lines, then publish the file as ``rejects-<sha256 prefix>.jsonl``
+        (``atomic.publish``); None when nothing was rejected."""
         self.buffer.extend(
             json.dumps(
                 {
@@ -205,16 +205,13 @@ class _Rejects:
         self._flush()
         if self.handle is None or self.tmp is None:
             return None
-        self.handle.flush()
-        os.fsync(self.handle.fileno())
         self.handle.close()
         self.handle = None
         path = self.folder / f"rejects-{self.digest.hexdigest()[:16]}.jsonl"
         if path.exists():  # the same rejects stored before: that file is this one
             self.tmp.unlink()
         else:
-            os.replace(self.tmp, path)
-            atomic.fsync_dir(self.folder)
+            atomic.publish(self.tmp, path, atomic.PRIVATE_MODE)
         self.tmp = None
         return path
 

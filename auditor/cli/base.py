@@ -140,8 +140,6 @@ def date_options(command):
 
 
 def check_dates(**values: str | None) -> None:
-    import datetime as dt
-
     for name, value in values.items():
         if value is not None:
             try:
