@@ -11,8 +11,10 @@ lists, the calibration and the thresholds chosen on development data — in a zi
 timestamps, so the same data and seed give the same bytes. A firing text is explained by its top
 contributing n-grams and cues.
 
-Scoring a batch is a handful of numpy passes: per n-gram occurrence, ``idf × weight`` and
-``idf²`` gathered from two arrays and summed per text with ``bincount``.
+Scoring a batch is one sparse product: the batch's n-grams grouped by text (a CSR matrix of ones)
+times a table holding, per bucket, ``idf²`` and ``idf × weight`` of every model reading those texts,
+so one C loop gathers and sums them, in the order and with the additions ``bincount`` over the
+occurrences made (the training path): scores keep every bit.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import scipy.sparse as sp
 
 from auditor.abuse_cues import CUES, CueLists, CueMatcher, corroborated
 from auditor.errors import AuditorError
-from auditor.features import Batch, Occurrences, char_ngrams, prepare_many
+from auditor.features import Batch, Occurrences, TextNgrams, char_ngrams, ngrams_by_text, prepare_many
 
 FORMAT = "wecom-auditor/abuse-model/2"
 CHAR_NGRAMS = (1, 4)
@@ -61,6 +63,10 @@ class Featurizer:
     def ngrams(self, batch: Batch, *, positions: bool = True) -> Occurrences:
         return char_ngrams(batch, CHAR_NGRAMS, HASH_BITS, positions=positions)
 
+    def ngrams_by_text(self, batch: Batch) -> TextNgrams:
+        """What scoring reads: the n-grams of ``ngrams`` grouped by text."""
+        return ngrams_by_text(batch, CHAR_NGRAMS, HASH_BITS)
+
     def cues(self, batch: Batch) -> np.ndarray:
         if self.matcher is None:
             return np.zeros((batch.n_texts, 0), dtype=np.float32)
@@ -80,7 +86,11 @@ def occurrence_norms(
     ``squares`` (per occurrence, its idf as float64 squared) is what a scorer has gathered already."""
     if squares is None:
         squares = idf[occ.bucket].astype(np.float64) ** 2
-    sums = np.bincount(occ.row, weights=squares, minlength=occ.n_texts)
+    return _norms(np.bincount(occ.row, weights=squares, minlength=occ.n_texts), prior)
+
+
+def _norms(sums: np.ndarray, prior: float) -> np.ndarray:
+    """``occurrence_norms`` from the per-text sums of idf²."""
     norms = np.sqrt(sums + prior)
     norms[norms == 0] = 1.0
     return norms
@@ -130,32 +140,20 @@ class TextModel:
     def _gram_weight(self) -> np.ndarray:
         return (self.idf * self.coef[:N_FEATURES]).astype(np.float64)
 
-    @functools.cached_property
-    def _bucket_values(self) -> np.ndarray:
-        """Per bucket, (idf², idf × weight) side by side: scoring gathers both with one memory access."""
-        pairs = np.column_stack([self.idf.astype(np.float64) ** 2, self._gram_weight])
-        return pairs.view(np.complex128).ravel()  # one 16-byte item per bucket: a 1-D gather
+    def decision(self, grams: TextNgrams, cues: np.ndarray) -> np.ndarray:
+        """The logistic regression's decision value, straight from the n-grams."""
+        return self._decision(self._gram_part(grams), cues)
 
-    def decision(self, occ: Occurrences, cues: np.ndarray) -> np.ndarray:
-        """The logistic regression's decision value, straight from the occurrences."""
-        return self._decision(self._gram_part(occ), cues)
-
-    def _gram_part(self, occ: Occurrences) -> np.ndarray:
+    def _gram_part(self, grams: TextNgrams) -> np.ndarray:
         """Σ idf × weight over a text's n-grams, over its norm (``occurrence_norms``)."""
-        values = self._bucket_values.take(occ.bucket)
-        return self._gram_part_of(occ, values.real, values.imag)
+        return gram_parts((self,), grams)[0]
 
-    def _gram_part_of(self, occ: Occurrences, squares: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """``_gram_part`` from this model's per-occurrence idf² and idf × weight, already gathered."""
-        norms = occurrence_norms(occ, self.idf, self.meta["norm_prior"], squares)
-        return np.bincount(occ.row, weights=weights, minlength=occ.n_texts) / norms
-
-    def scores_prepared(self, occ: Occurrences, gram_part: np.ndarray | None = None) -> np.ndarray:
+    def scores_prepared(self, grams: TextNgrams, gram_part: np.ndarray | None = None) -> np.ndarray:
         """``assess_prepared(…).scores`` of a model without cue lists, from its ``gram_parts`` when given."""
         if self.featurizer.n_cues:
             raise ValueError("a model with cues is scored through assess")
-        part = self._gram_part(occ) if gram_part is None else gram_part
-        return self.calibrate(self._decision(part, np.zeros((occ.n_texts, 0), dtype=np.float32)))
+        part = self._gram_part(grams) if gram_part is None else gram_part
+        return self.calibrate(self._decision(part, np.zeros((grams.n_texts, 0), dtype=np.float32)))
 
     def _decision(self, gram_part: np.ndarray, cues: np.ndarray) -> np.ndarray:
         return gram_part + cues @ self.coef[N_FEATURES:].astype(np.float64) + self.intercept
@@ -169,13 +167,13 @@ class TextModel:
         if not texts:
             return Assessment(np.zeros(0), np.zeros((0, self.featurizer.n_cues), dtype=np.float32))
         batch = self.featurizer.batch(texts)
-        return self.assess_prepared(batch, self.featurizer.ngrams(batch, positions=False))
+        return self.assess_prepared(batch, self.featurizer.ngrams_by_text(batch))
 
-    def assess_prepared(self, batch: Batch, occ: Occurrences) -> Assessment:
+    def assess_prepared(self, batch: Batch, grams: TextNgrams) -> Assessment:
         """``assess`` of a batch already prepared and hashed: every model's featurizer prepares and hashes
         alike (``CHAR_NGRAMS``, ``HASH_BITS``), so models reading the same texts share that work."""
         cues = self.featurizer.cues(batch)
-        return Assessment(self.calibrate(self.decision(occ, cues)), cues)
+        return Assessment(self.calibrate(self.decision(grams, cues)), cues)
 
     def assess_reaching(self, texts: list[str], floor: float) -> Assessment:
         """``assess``, exact for every text whose calibrated score can reach ``floor``.
@@ -185,7 +183,7 @@ class TextModel:
         their scores, which stay below ``floor`` either way, are not the ones ``assess`` gives.
         """
         batch = self.featurizer.batch(texts)
-        gram_part = self._gram_part(self.featurizer.ngrams(batch, positions=False))
+        gram_part = self._gram_part(self.featurizer.ngrams_by_text(batch))
         cues = np.zeros((len(texts), self.featurizer.n_cues), dtype=np.float32)
         if self.featurizer.n_cues:
             weights = self.coef[N_FEATURES:].astype(np.float64)
@@ -245,18 +243,22 @@ class TextModel:
 _JOINT_VALUES: dict[tuple[int, ...], tuple[tuple[TextModel, ...], np.ndarray]] = {}
 
 
-def gram_parts(models: tuple[TextModel, ...], occ: Occurrences) -> list[np.ndarray]:
-    """Each model's ``_gram_part`` of the same occurrences (models reading the same texts: rumor and
-    ad). Their per-bucket values sit side by side in one table, so an occurrence costs one memory
-    access for all of them instead of one per model."""
-    if len(models) == 1:
-        return [models[0]._gram_part(occ)]
+def gram_parts(models: tuple[TextModel, ...], grams: TextNgrams) -> list[np.ndarray]:
+    """Each model's ``_gram_part`` of the same n-grams (one model, or models reading the same texts:
+    rumor and ad). Their per-bucket idf² and idf × weight sit side by side in one table, and one sparse
+    product gathers and sums them per text: an n-gram costs one memory access for all of them.
+
+    The product adds each text's values one by one in the order of ``grams``, starting from zero,
+    exactly as ``bincount`` over the occurrences does (``occurrence_norms``, training): the same sums
+    to the last bit."""
     key = tuple(id(model) for model in models)
     if key not in _JOINT_VALUES:  # the models are kept with their table, so an id is never reused
         columns = [c for m in models for c in (m.idf.astype(np.float64) ** 2, m._gram_weight)]
         _JOINT_VALUES[key] = (models, np.column_stack(columns))
-    values = _JOINT_VALUES[key][1].take(occ.bucket, axis=0)
-    return [m._gram_part_of(occ, values[:, 2 * k], values[:, 2 * k + 1]) for k, m in enumerate(models)]
+    ones = np.ones(len(grams.bucket))
+    counts = sp.csr_matrix((ones, grams.bucket, grams.indptr), shape=(grams.n_texts, N_FEATURES))
+    sums = counts @ _JOINT_VALUES[key][1]
+    return [sums[:, 2 * k + 1] / _norms(sums[:, 2 * k], m.meta["norm_prior"]) for k, m in enumerate(models)]
 
 
 def _npy(array: np.ndarray) -> bytes:

@@ -3,13 +3,15 @@
 The batch is joined into one string, prepared in one pass (NFKC, case folding, traditional →
 simplified), and read as one array of code points. Each n-gram's value is a rolling polynomial
 hash over those code points, mixed and cut to a bucket; n-grams that would cross from one text
-into the next are dropped. What comes out is one row per *occurrence* (text, bucket, start, n),
-so a linear model scores a batch with two ``bincount`` calls and a firing text is explained by
-slicing its own n-grams back out (``start``, ``n``).
+into the next are dropped. Scoring reads each text's buckets grouped together (``ngrams_by_text``:
+a linear model scores a batch as one sparse matrix product); training and explaining read one row per
+*occurrence* (text, bucket, start, n), so a firing text is explained by slicing its own n-grams back
+out (``start``, ``n``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,17 +68,13 @@ class Occurrences:
     n_texts: int
 
 
-def char_ngrams(batch: Batch, ngrams: tuple[int, int], bits: int, *, positions: bool = True) -> Occurrences:
-    """Hash every character n-gram (lengths ``ngrams[0]``…``ngrams[1]``) of a prepared batch into
-    ``2**bits`` buckets. Deterministic across runs, platforms and processes. Without ``positions``
-    (scoring, which needs only text and bucket) ``start`` and ``n`` are left empty."""
-    n_texts = batch.n_texts
+def _hashed(batch: Batch, ngrams: tuple[int, int], bits: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """Per n-gram length ``n`` in ``ngrams``: where in the joined batch each n-gram that stays inside its
+    text starts (ascending), and its bucket (int64 below ``2**bits``). Deterministic across runs,
+    platforms and processes."""
     cp = batch.codepoints.astype(np.uint64)
     separator = cp == ord(SEPARATOR)
-    seps_before = np.concatenate(([0], np.cumsum(separator)))  # separators in cp[:i]
-    text_start = np.concatenate(([0], batch.separators + 1))
     shift = np.uint64(64 - bits)
-    rows, buckets, starts, lengths = [], [], [], []
     rolling = np.zeros(0, dtype=np.uint64)
     clear = ~separator  # clear[i]: no separator in cp[i : i + n]
     with np.errstate(over="ignore"):  # the hash wraps modulo 2**64 by design
@@ -99,19 +97,63 @@ def char_ngrams(batch: Batch, ngrams: tuple[int, int], bits: int, *, positions: 
             mixed ^= mixed >> np.uint64(29)
             mixed *= _MIX
             mixed >>= shift
-            row = seps_before.take(at)
-            rows.append(row)
-            buckets.append(mixed.view(np.int64))  # below 2**bits: the same value as a signed integer
-            if positions:
-                starts.append(at - text_start.take(row))
-                lengths.append(np.full(len(at), n, dtype=np.int8))
+            yield n, at, mixed.view(np.int64)  # below 2**bits: the same value as a signed integer
+
+
+def char_ngrams(batch: Batch, ngrams: tuple[int, int], bits: int, *, positions: bool = True) -> Occurrences:
+    """Hash every character n-gram (lengths ``ngrams[0]``…``ngrams[1]``) of a prepared batch into
+    ``2**bits`` buckets, ordered by length, then by place in the batch. Without ``positions`` ``start``
+    and ``n`` are left empty."""
+    seps_before = np.concatenate(([0], np.cumsum(batch.codepoints == ord(SEPARATOR))))  # in cp[:i]
+    text_start = np.concatenate(([0], batch.separators + 1))
+    rows, buckets, starts, lengths = [], [], [], []
+    for n, at, bucket in _hashed(batch, ngrams, bits):
+        row = seps_before.take(at)
+        rows.append(row)
+        buckets.append(bucket)
+        if positions:
+            starts.append(at - text_start.take(row))
+            lengths.append(np.full(len(at), n, dtype=np.int8))
     empty = np.zeros(0, dtype=np.int64)
     if not rows:
-        return Occurrences(empty, empty, empty, np.zeros(0, dtype=np.int8), n_texts)
+        return Occurrences(empty, empty, empty, np.zeros(0, dtype=np.int8), batch.n_texts)
     return Occurrences(
         np.concatenate(rows),
         np.concatenate(buckets),
         np.concatenate(starts) if positions else empty,
         np.concatenate(lengths) if positions else np.zeros(0, dtype=np.int8),
-        n_texts,
+        batch.n_texts,
     )
+
+
+@dataclass(frozen=True)
+class TextNgrams:
+    """Every n-gram of a batch grouped by text, what scoring reads: text ``i``'s buckets are
+    ``bucket[indptr[i]:indptr[i + 1]]``, in the order ``char_ngrams`` lists them (by length, then
+    position). As the rows of a CSR matrix (int32 indices where they fit, as scipy would keep them) a
+    linear model gathers and sums a text's values in that order in one C loop over the batch."""
+
+    indptr: np.ndarray  # n_texts + 1
+    bucket: np.ndarray
+    n_texts: int
+
+
+def ngrams_by_text(batch: Batch, ngrams: tuple[int, int], bits: int) -> TextNgrams:
+    """``char_ngrams``' buckets, grouped by text without a sort: a text of ``L`` characters has
+    ``L - n + 1`` n-grams of each length ``n``, so where each one goes is known up front."""
+    if not batch.n_texts:
+        return TextNgrams(np.zeros(1, dtype=np.int32), np.zeros(0, dtype=np.int32), 0)
+    text_start = np.concatenate(([0], batch.separators + 1))
+    lengths = np.diff(np.append(text_start, len(batch.codepoints) + 1)) - 1
+    per_length = [np.maximum(lengths - n + 1, 0) for n in range(ngrams[0], ngrams[1] + 1)]
+    indptr = np.zeros(batch.n_texts + 1, dtype=np.int64)
+    np.cumsum(np.sum(per_length, axis=0), out=indptr[1:])
+    index = np.int32 if max(indptr[-1], 1 << bits) < 2**31 else np.int64  # scipy's choice, made once
+    bucket = np.empty(int(indptr[-1]), dtype=index)
+    seps_before = np.concatenate(([0], np.cumsum(batch.codepoints == ord(SEPARATOR))))  # in cp[:i]
+    # where the n-gram starting at joined position ``at`` of text ``row`` goes: before[row] + at
+    before = indptr[:-1] - text_start
+    for n, at, hashed in _hashed(batch, ngrams, bits):
+        bucket[before.take(seps_before.take(at)) + at] = hashed
+        before += per_length[n - ngrams[0]]
+    return TextNgrams(indptr.astype(index), bucket, batch.n_texts)

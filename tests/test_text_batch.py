@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auditor.detectors.base import TextBatch, TextView
-from auditor.features import char_ngrams, prepare_many
+from auditor.features import char_ngrams, ngrams_by_text, prepare_many
 from auditor.text.batch import _nfkc_kind, nfkc
 from auditor.text.model_view import view, view_many
 from auditor.text.normalize import normalize, normalize_many
@@ -102,6 +102,45 @@ def test_scoring_n_grams_without_positions_are_the_same_n_grams(texts):
     batch = prepare_many(texts)
     full, lean = char_ngrams(batch, (1, 4), 20), char_ngrams(batch, (1, 4), 20, positions=False)
     assert np.array_equal(full.row, lean.row) and np.array_equal(full.bucket, lean.bucket)
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts=batch_texts, ngrams=st.sampled_from([(1, 4), (2, 3), (1, 1), (3, 6)]))
+def test_n_grams_by_text_are_the_occurrences_grouped_by_text(texts, ngrams):
+    """Scoring's layout holds every occurrence, each text's in the order the occurrences list them."""
+    batch = prepare_many(texts)
+    occ, grams = char_ngrams(batch, ngrams, 20, positions=False), ngrams_by_text(batch, ngrams, 20)
+    assert grams.n_texts == len(texts)
+    assert np.array_equal(np.diff(grams.indptr), np.bincount(occ.row, minlength=len(texts)))
+    assert np.array_equal(grams.bucket, occ.bucket[np.argsort(occ.row, kind="stable")])
+
+
+def _bincount_gram_part(model, texts):
+    """A model's n-gram part computed as training computes it: bincount over the occurrences."""
+    from auditor.classifier import occurrence_norms
+
+    batch = model.featurizer.batch(texts)
+    occ = model.featurizer.ngrams(batch, positions=False)
+    norms = occurrence_norms(occ, model.idf, model.meta["norm_prior"])
+    return np.bincount(occ.row, weights=model._gram_weight[occ.bucket], minlength=len(texts)) / norms
+
+
+def test_scores_keep_every_bit_of_the_occurrence_sums(analyzer, realistic_keys):
+    """The sparse product adds what bincount adds in the same order: equal, not just close, for the
+    three models alone and for rumor and ad scored together."""
+    from auditor.classifier import gram_parts
+
+    texts = [t for t, _ in realistic_keys] + EDGE_TEXTS
+    by_name = {type(d).__name__: d for d in analyzer.detectors}
+    models = [by_name["AbuseModel"].model, by_name["Rumor"].learned.model, by_name["Ad"].learned.model]
+    expected = [_bincount_gram_part(model, texts) for model in models]
+    for model, reference in zip(models, expected, strict=True):
+        grams = model.featurizer.ngrams_by_text(model.featurizer.batch(texts))
+        assert np.array_equal(model._gram_part(grams), reference)
+    together = gram_parts(
+        tuple(models[1:]), models[1].featurizer.ngrams_by_text(models[1].featurizer.batch(texts))
+    )
+    assert all(np.array_equal(a, b) for a, b in zip(together, expected[1:], strict=True))
 
 
 def test_abuse_model_reaching_the_threshold_is_assess(analyzer, realistic_keys):

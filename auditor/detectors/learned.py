@@ -45,12 +45,12 @@ class LearnedScorer:
             from auditor.classifier import gram_parts  # loaded with the models, not with the registry
 
             prepared = self.model.featurizer.batch([read[k] for k in judged])
-            occ = self.model.featurizer.ngrams(prepared, positions=False)
+            grams = self.model.featurizer.ngrams_by_text(prepared)
             # every peer judging the same texts is scored from one gather of its bucket values
             models = tuple({id(p.model): p.model for p in self.peers if p.judges_like(self)}.values())
-            batch.shared[key] = occ, dict(zip(map(id, models), gram_parts(models, occ), strict=True))
-        occ, parts = batch.shared[key]
-        scores = self.model.scores_prepared(occ, parts.get(id(self.model)))
+            batch.shared[key] = grams, dict(zip(map(id, models), gram_parts(models, grams), strict=True))
+        grams, parts = batch.shared[key]
+        scores = self.model.scores_prepared(grams, parts.get(id(self.model)))
         return {rows[k]: float(s) for k, s in zip(judged, scores, strict=True)}
 
     def judges_like(self, other: LearnedScorer) -> bool:
