@@ -380,6 +380,11 @@ def _is_cjk_points(points: np.ndarray) -> np.ndarray:
     )
 
 
+def _is_letter_points(points: np.ndarray) -> np.ndarray:
+    """``_is_letter`` for an array of code points."""
+    return (points >= ord("a")) & (points <= ord("z"))
+
+
 def _rows_matching(pattern: re.Pattern[str], text: str, joined: Joined) -> np.ndarray:
     """Per text, whether ``pattern`` (which never matches across a separator) matches in it."""
     found = np.zeros(len(joined.starts), dtype=bool)
@@ -407,18 +412,20 @@ def _dropped_runs(
     if not keep.any():
         return {}
     starts, ends, rows, text_start, text_end = (a[keep] for a in (starts, ends, rows, text_start, text_end))
-    # Between two Chinese characters a run is always dropped (``_joins``) unless it can lie in an
-    # abbreviation, which is letters and dots only: most runs are decided here, the rest one by one.
+    # ``_joins`` for the runs that cannot lie in an abbreviation (letters and dots only), as array
+    # passes: next to a Chinese character a run is dropped when both neighbours are Chinese characters
+    # or Latin letters; elsewhere it is kept unless both are Latin letters. The rest go one by one.
     folded = codepoints(chars)
-    first = folded[starts]
-    dropped = (
-        _is_cjk_points(folded[starts - 1])
-        & _is_cjk_points(folded[ends])
-        & (first != ord("."))
-        & ((first < ord("a")) | (first > ord("z")))
+    first, before, after = folded[starts], folded[starts - 1], folded[ends]
+    maybe_abbreviation = (first == ord(".")) | _is_letter_points(first)
+    next_to_cjk = _is_cjk_points(before) | _is_cjk_points(after)
+    word_both = (_is_cjk_points(before) | _is_letter_points(before)) & (
+        _is_cjk_points(after) | _is_letter_points(after)
     )
+    dropped = ~maybe_abbreviation & next_to_cjk & word_both
+    decided = ~maybe_abbreviation & (next_to_cjk | ~(_is_letter_points(before) & _is_letter_points(after)))
     abbreviations: dict[int, list[tuple[int, int]]] = {}  # per text, searched only where one can be
-    undecided = np.flatnonzero(~dropped)
+    undecided = np.flatnonzero(~decided)
     for k, i, j, row, offset, end in zip(
         undecided.tolist(),
         *(a[undecided].tolist() for a in (starts, ends, rows, text_start, text_end)),
