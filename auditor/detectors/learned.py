@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from auditor.detectors.base import Hit, TextBatch, TextView
 from auditor.errors import AuditorError
 from auditor.resources import model_for
@@ -34,12 +36,12 @@ class LearnedScorer:
         self.threshold = float(settings["threshold"] or self.model.meta["threshold"])
         self.cue_threshold = min(float(settings["cue_threshold"]), self.threshold)
 
-    def scores(self, batch: TextBatch) -> dict[int, float]:
-        """Score per position of the texts the model judges (not files, not too short)."""
+    def scores(self, batch: TextBatch) -> tuple[list[int], np.ndarray]:
+        """The positions of the texts the model judges (not files, not too short) and their scores."""
         rows, read, letters = _read(batch)
         judged = [k for k, n in enumerate(letters) if n >= self.settings["min_chars"]]
         if not judged:
-            return {}
+            return [], np.zeros(0)
         key = ("model view", tuple(judged))
         if key not in batch.shared:  # the rumor and ad models read the same texts the same way
             from auditor.classifier import gram_parts  # loaded with the models, not with the registry
@@ -50,8 +52,7 @@ class LearnedScorer:
             models = tuple({id(p.model): p.model for p in self.peers if p.judges_like(self)}.values())
             batch.shared[key] = grams, dict(zip(map(id, models), gram_parts(models, grams), strict=True))
         grams, parts = batch.shared[key]
-        scores = self.model.scores_prepared(grams, parts.get(id(self.model)))
-        return {rows[k]: float(s) for k, s in zip(judged, scores, strict=True)}
+        return [rows[k] for k in judged], self.model.scores_prepared(grams, parts.get(id(self.model)))
 
     def judges_like(self, other: LearnedScorer) -> bool:
         """Whether this scorer judges the texts ``other`` does (the same view, the same minimum)."""
@@ -61,8 +62,10 @@ class LearnedScorer:
         """The model's hits per text position; ``cues`` (the rule cues of a text) is asked only for
         texts whose score could fire with a cue."""
         found = {}
-        for i, score in self.scores(batch).items():
-            if score >= self.cue_threshold and (hit := self.hit(batch.views[i], score, cues(batch.views[i]))):
+        positions, scores = self.scores(batch)
+        for k in np.flatnonzero(scores >= self.cue_threshold).tolist():
+            i, score = positions[k], float(scores[k])
+            if hit := self.hit(batch.views[i], score, cues(batch.views[i])):
                 found[i] = hit
         return found
 

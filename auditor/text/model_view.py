@@ -20,7 +20,7 @@ import unicodedata
 
 import numpy as np
 
-from auditor.text.batch import codepoints
+from auditor.text.batch import CodepointTable, codepoints
 
 VIEW = "wording/5"  # recorded in the artifact: a model is scored through the view it was trained on
 _LINK = re.compile(r"(?:https?://|www\.)[^\s\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\u4e00-\u9fff]*|O网页链接")
@@ -35,6 +35,7 @@ _MARKS = {
 
 _MARK_POINTS = np.zeros(0x110000, dtype=bool)
 _MARK_POINTS[list(_MARKS)] = True
+_decimal = CodepointTable(str.isdecimal)  # what ``\d`` matches
 
 
 def _wording(text: str) -> str:
@@ -58,10 +59,14 @@ def view_many(texts: list[str]) -> list[str]:
         return [view(text) for text in texts]
     if not texts:
         return []
-    # ``translate(_MARKS)`` as one numpy lookup: str.translate with a dict costs a lookup per character
-    points = codepoints(_wording(joined))
-    marked = (
-        np.where(_MARK_POINTS[points], np.uint32(32), points).tobytes().decode("utf-32-le", "surrogatepass")
-    )
+    points = codepoints(_ADDRESS.sub(" ", _LINK.sub(" ", joined)))
+    # ``_DIGITS.sub("0", …)`` and ``translate(_MARKS)`` as numpy passes (``re``'s ``\d`` is
+    # ``str.isdecimal``; a digit is no mark): a regex substitution per number and str.translate with a
+    # dict cost a Python-level step per match or character
+    digit = _decimal(points)
+    first_digits = digit.copy()
+    first_digits[1:] &= ~digit[:-1]
+    viewed = np.where(digit, np.uint32(ord("0")), np.where(_MARK_POINTS[points], np.uint32(32), points))
+    marked = viewed[~digit | first_digits].tobytes().decode("utf-32-le", "surrogatepass")
     # the joined view keeps one blank on either side of a separator where a text began or ended with one
     return [piece.strip() for piece in " ".join(marked.split()).split(_VIEW_SEPARATOR)]
