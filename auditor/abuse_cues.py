@@ -154,12 +154,14 @@ class CueMatcher:
         # a text without a term of a cue kind has no cue, whatever it excuses
         self.screen = TermScreen(t for t, kinds in terms.items() if kinds != {excused})
 
-    def cues(self, batch: Batch) -> np.ndarray:
+    def cues(self, batch: Batch, within: np.ndarray | None = None) -> np.ndarray:
         """A ``(n_texts, len(CUES))`` 0/1 matrix for a prepared batch; the automaton reads only the texts
-        the screen lets through."""
+        the screen lets through and, when given, ``within`` names (the others' rows stay zero)."""
         possible = self.screen.starts(batch.codepoints)
         possible[batch.separators] = False
         rows = np.unique(np.searchsorted(batch.separators, np.flatnonzero(possible), side="right"))
+        if within is not None:
+            rows = np.intersect1d(rows, within, assume_unique=True)
         out = np.zeros((batch.n_texts, len(CUES)), dtype=np.float32)
         if len(rows):
             out[rows] = self._cues(batch.subset(rows) if len(rows) < batch.n_texts else batch)

@@ -67,10 +67,11 @@ class Featurizer:
         """What scoring reads: the n-grams of ``ngrams`` grouped by text."""
         return ngrams_by_text(batch, CHAR_NGRAMS, HASH_BITS)
 
-    def cues(self, batch: Batch) -> np.ndarray:
+    def cues(self, batch: Batch, within: np.ndarray | None = None) -> np.ndarray:
+        """Cue flags per text; only for the texts ``within`` names when given (the others' stay 0)."""
         if self.matcher is None:
             return np.zeros((batch.n_texts, 0), dtype=np.float32)
-        return self.matcher.cues(batch)
+        return self.matcher.cues(batch, within)
 
     @property
     def cue_names(self) -> tuple[str, ...]:
@@ -190,8 +191,8 @@ class TextModel:
             extremes = (weights[weights > 0].sum(), weights[weights < 0].sum())
             reach = np.maximum(*(self.calibrate(gram_part + bound + self.intercept) for bound in extremes))
             rows = np.flatnonzero(reach >= floor - 1e-9)  # the slack covers rounding in the cue sum
-            if len(rows):
-                cues[rows] = self.featurizer.cues(batch.subset(rows))
+            if len(rows):  # the screen reads the whole batch: cheaper than cutting out the rows first
+                cues = self.featurizer.cues(batch, within=rows)
         return Assessment(self.calibrate(self._decision(gram_part, cues)), cues)
 
     def scores(self, texts: list[str]) -> np.ndarray:
