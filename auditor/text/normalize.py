@@ -320,7 +320,7 @@ def _normalize_joined(texts: list[str]) -> list[Normalized]:
             ]
         )
         simple = SEPARATOR.join(t if alone[i] else pieces[i] for i, t in enumerate(texts))
-    drops = _dropped_runs(text, simple, points, separator, joined, alone)
+    drops, closing = _dropped_runs(text, simple, points, separator, joined, alone)
     # ``_CJK_REPEAT`` in the folded texts, as one comparison (a text with dropped noise is searched alone)
     folded_points = codepoints(simple)
     cjk_triple = _triples(folded_points) & _is_cjk_points(folded_points[:-2])
@@ -339,11 +339,7 @@ def _normalize_joined(texts: list[str]) -> list[Normalized]:
             origin += range(last, len(chars))
             chars = "".join(kept)
             # a repeat is one found before, or one a dropped run closed up (equal characters meet across it)
-            meet = any(
-                start and end < len(pieces[i]) and pieces[i][start - 1] == pieces[i][end]
-                for start, end in runs
-            )
-            collapsing = (by_itself[i] or meet) and _CJK_REPEAT.search(chars)
+            collapsing = (by_itself[i] or i in closing) and _CJK_REPEAT.search(chars)
             out.append(normalize(original) if collapsing else Normalized(chars, tuple(origin), len(original)))
         elif by_itself[i]:
             out.append(normalize(original))
@@ -396,8 +392,9 @@ def _rows_matching(pattern: re.Pattern[str], text: str, joined: Joined) -> np.nd
 
 def _dropped_runs(
     text: str, chars: str, points: np.ndarray, separator: np.ndarray, joined: Joined, skip: np.ndarray
-) -> dict[int, list[tuple[int, int]]]:
-    """Per text (not in ``skip``), the noise runs ``_drop_noise`` drops, in text offsets.
+) -> tuple[dict[int, list[tuple[int, int]]], set[int]]:
+    """Per text (not in ``skip``), the noise runs ``_drop_noise`` drops, in text offsets; and the texts
+    where a dropped run closes up two equal characters (a repeat to collapse may form there).
 
     ``text`` is the joined originals and ``chars`` the joined folded, simplified texts, one character
     for one; a separator is never noise and bounds every run like the end of a text does, so
@@ -410,7 +407,7 @@ def _dropped_runs(
     text_start, text_end = joined.starts[rows], joined.starts[rows] + joined.lengths[rows]
     keep = (starts > text_start) & (ends < text_end) & (ends - starts <= _NOISE_MAX) & ~skip[rows]
     if not keep.any():
-        return {}
+        return {}, set()
     starts, ends, rows, text_start, text_end = (a[keep] for a in (starts, ends, rows, text_start, text_end))
     # ``_joins`` for the runs that cannot lie in an abbreviation (letters and dots only), as array
     # passes: next to a Chinese character a run is dropped when both neighbours are Chinese characters
@@ -437,6 +434,7 @@ def _dropped_runs(
             if any(a <= i < b for a, b in abbreviations[row]):
                 continue
         dropped[k] = _joins(chars, i - 1, j, text[i:j])  # type: ignore[arg-type]
+    closing = set(rows[dropped & (folded[starts - 1] == folded[ends])].tolist())
     out: dict[int, list[tuple[int, int]]] = {}
     base = text_start[dropped]
     for row, i, j in zip(
@@ -446,4 +444,4 @@ def _dropped_runs(
         strict=True,
     ):
         out.setdefault(row, []).append((i, j))
-    return out
+    return out, closing
