@@ -50,7 +50,7 @@ class AbuseModel(TextDetector):
         views = batch.views
         # What the model judges: the text without accepted phrases, if enough of it is left.
         allowlisted = set(batch.rows_with("allowlist"))
-        rows = [i for i, v in enumerate(views) if not v.is_file]
+        rows = batch.text_rows
         judged = [_without_allowed(views[i]) if i in allowlisted else views[i].norm.text for i in rows]
         joined = Joined.of(judged)
         visible = joined.counts(~_blank(codepoints(joined.joined))).tolist()  # len("".join(t.split()))

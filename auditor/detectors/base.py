@@ -277,6 +277,19 @@ class TextBatch:
         return sorted(set().union(*(self._rows.get(name, ()) for name in lexicons)))
 
     @functools.cached_property
+    def file_rows(self) -> list[int]:
+        """The positions of the views that are file names."""
+        return [i for i, view in enumerate(self.views) if view.is_file]
+
+    @functools.cached_property
+    def text_rows(self) -> list[int]:
+        """The positions of the views that are message texts, not file names (what the models read)."""
+        if not self.file_rows:
+            return list(range(len(self.views)))
+        files = set(self.file_rows)
+        return [i for i in range(len(self.views)) if i not in files]
+
+    @functools.cached_property
     def _norm_joined(self) -> Joined:
         return Joined.of([view.norm.text for view in self.views])
 

@@ -96,7 +96,7 @@ def _read(batch: TextBatch) -> tuple[list[int], list[str], list[int]]:
     """The positions of a batch's texts that are not files, what the models read of each, and how many
     letters (any script) that has. Computed once per batch for every learned detector."""
     if "model view" not in batch.shared:
-        rows = [i for i, v in enumerate(batch.views) if not v.is_file]
+        rows = batch.text_rows
         read = view_many([batch.texts[i] for i in rows])
         # Letters, not characters: a phone number or a sum alone is the rules' business.
         joined = Joined.of(read)

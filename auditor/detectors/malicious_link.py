@@ -148,5 +148,4 @@ class MaliciousLink(TextDetector):
 
     def candidates(self, batch: TextBatch) -> list[int]:
         """Texts the prefilter finds a link or a file name in, and every file."""
-        files = (i for i, view in enumerate(batch.views) if view.is_file)
-        return sorted({*PREFILTER.candidates(batch.texts), *files})
+        return sorted({*PREFILTER.candidates(batch.texts), *batch.file_rows})
