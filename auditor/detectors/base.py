@@ -13,7 +13,9 @@ Two kinds, because some rules see one message and some see a conversation:
 from __future__ import annotations
 
 import abc
+import bisect
 import functools
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 import numpy as np
 
 from auditor.lexicon import SEVERITIES, Lexicon, Match
-from auditor.text.batch import SEPARATOR, CodepointTable, Joined, codepoints, nfkc
+from auditor.text.batch import SEPARATOR, Joined, nfkc
 from auditor.text.normalize import COMPOSING, ZERO_WIDTH, Normalized, fold_width, normalize, normalize_many
 from auditor.text.segment import Segmenter
 
@@ -91,24 +93,21 @@ class Sensitive(NamedTuple):
 
 
 class Prefilter:
-    """One pass over a whole batch that says which texts can match a detector at all.
+    """One regex pass over a whole batch that says which texts can match a detector at all.
 
-    Pattern detectors are cheap per text but most chat has nothing for them, so Python work stays
-    with the few candidates. The pattern sees the batch as the detectors see it (``fold_width``: NFKC,
-    zero-width characters dropped), lower-cased (full-width and upper-case evasions pass too), and
-    must match wherever any of the detector's rules could. ``screen`` is a character class (read with
-    the pattern's flags) that every match of the pattern holds a character of: one numpy lookup over
-    the batch finds the texts holding one, and only those are searched (most chat is Chinese with no
-    such character). A text with combining marks is always a candidate (NFKC of the whole batch may
-    compose what ``fold_width`` keeps apart).
+    Pattern detectors are cheap per text but most chat has nothing for them; a single search over
+    the joined batch keeps Python work to the few candidates. The pattern sees the batch as the
+    detectors see it (``fold_width``: NFKC, zero-width characters dropped), lower-cased (full-width
+    and upper-case evasions pass too), and must match wherever any of the detector's rules could.
+    A text with combining marks is always a candidate (NFKC of the whole batch may compose what
+    ``fold_width`` keeps apart). Python's ``re`` skips ahead fastest when the pattern opens with a
+    character class (``(?=[…])``) naming the characters a match can start with.
     """
 
     _SEPARATOR = SEPARATOR
 
-    def __init__(self, pattern: re.Pattern[str], screen: str) -> None:
+    def __init__(self, pattern: re.Pattern[str]) -> None:
         self.pattern = pattern
-        one = re.compile(screen, pattern.flags)
-        self._screen = CodepointTable(lambda ch: one.fullmatch(ch) is not None)
 
     @staticmethod
     def _fold(text: str) -> str:
@@ -121,30 +120,26 @@ class Prefilter:
             return [
                 i for i, t in enumerate(texts) if COMPOSING.search(t) or self.pattern.search(self._fold(t))
             ]
-        folded, points = batch
-        starts, ends = folded.starts.tolist(), (folded.starts + folded.lengths).tolist()
-        # a match never starts on a separator nor runs over one, so a text searched alone up to its
-        # end (which reads like the separator: no character, no word) finds what the whole batch would
-        return [
-            i
-            for i in np.flatnonzero(folded.rows_with(self._screen(points))).tolist()
-            if self.pattern.search(folded.joined, starts[i], ends[i])
-        ]
+        folded, ends = batch
+        found: list[int] = []
+        position = 0
+        while (match := self.pattern.search(folded, position)) is not None:
+            index = bisect.bisect_right(ends, match.start())
+            found.append(index)
+            position = ends[index]  # the next text: one candidate is enough
+        return found
 
 
 @functools.lru_cache(maxsize=1)
-def _folded_batch(joined: str, count: int) -> tuple[Joined, np.ndarray] | None:
-    """The folded batch and its code points, or None when it cannot be searched whole.
+def _folded_batch(joined: str, count: int) -> tuple[str, list[int]] | None:
+    """The folded batch and where each text ends, or None when it cannot be searched whole.
 
     Memoised for the last batch: every pattern detector's prefilter searches the same one.
     """
     if COMPOSING.search(joined) or joined.count(Prefilter._SEPARATOR) != count - 1:
         return None
-    folded = Prefilter._fold(joined)  # NFKC, lower-casing and dropping zero-width keep every separator
-    lengths = np.fromiter(map(len, folded.split(Prefilter._SEPARATOR)), dtype=np.int64, count=count)
-    starts = np.zeros(count, dtype=np.int64)
-    np.cumsum(lengths[:-1] + 1, out=starts[1:])
-    return Joined(folded, starts, lengths), codepoints(folded)
+    folded = Prefilter._fold(joined)
+    return folded, list(itertools.accumulate(len(p) + 1 for p in folded.split(Prefilter._SEPARATOR)))
 
 
 @dataclass(frozen=True)

@@ -22,13 +22,10 @@ DOUBLE_EXTENSION = re.compile(rf"[^\s/\\]+\.(?:{DOC_EXTENSIONS})\.(?P<ext>[a-z0-
 BRANDS = ("paypal", "apple", "microsoft", "weixin", "wechat", "alipay", "taobao", "icbc", "tencent")
 SCRIPT_URL = re.compile(r"(?<![a-z])(?:javascript|vbscript|data:text/html)\s*:?", re.I)
 # Anything a rule above can match holds one of these; files are always scanned (executable_file).
-_LINK_START = "[hwjvd.]"  # what a match starts with: the screen of the prefilter
 PREFILTER = Prefilter(
     re.compile(
-        rf"(?={_LINK_START})(?:https?://|www\.|javascript|vbscript|data:text/html|\.(?:{DOC_EXTENSIONS})\.)",
-        re.I,
-    ),
-    screen=_LINK_START,
+        rf"(?=[hwjvd.])(?:https?://|www\.|javascript|vbscript|data:text/html|\.(?:{DOC_EXTENSIONS})\.)", re.I
+    )
 )
 HOMOGLYPHS = str.maketrans("013457@", "oleasta")  # paypa1 → paypal, rn is left to punycode checks
 

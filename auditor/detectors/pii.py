@@ -36,8 +36,7 @@ CARD_CONTEXT = re.compile(
 )
 # Anything a pattern above can match: a run of eleven digits (spaces and dashes allowed), or an @
 # between a character of an address and one of a domain (not a mention: @chengang 你好).
-# every match starts with a digit or holds an @: the screen of the prefilter
-PREFILTER = Prefilter(re.compile(r"\d[\d\s-]{9,}[\dx]|[a-z0-9._%+-]@[a-z0-9-]"), screen=r"[\d@]")
+PREFILTER = Prefilter(re.compile(r"\d[\d\s-]{9,}[\dx]|[a-z0-9._%+-]@[a-z0-9-]"))
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CONTEXT_REACH = 20
 

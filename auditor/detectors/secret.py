@@ -320,15 +320,13 @@ RULES: list[SecretRule] = [
 ]
 # Anything any rule above can match contains one of these (checked over the whole batch at once,
 # lower-cased); the class in front lists the characters they start with.
-_SECRET_START = "[密口秘令prmstkcalgxhdqfne_:/0-9]"  # what a match starts with: the screen of the prefilter
 PREFILTER = Prefilter(
     re.compile(
-        rf"(?={_SECRET_START})(?:密[\s*._-]?[码碼]|口[\s*._-]?令|密钥|秘钥|令牌|passw|passcode|pwd|requirepass|mysql"
+        r"(?=[密口秘令prmstkcalgxhdqfne_:/0-9])(?:密[\s*._-]?[码碼]|口[\s*._-]?令|密钥|秘钥|令牌|passw|passcode|pwd|requirepass|mysql"
         r"|secret|token|key|credential|akia|asia|abia|acca|a3t|ltai|akid|gh[pousr]_|github_pat_|gl[a-z]{1,5}-|xox"
         r"|xapp-|hooks\.slack|dingtalk|qyapi|feishu|larksuite|aiza|[sr]k_|sk-|npm_|pypi-|hf_|sg\.|shp|_v1_|eyj"
         r"|private key|://|\bsk\b|\d:aa|(?:(?<=[a-z])|(?<=[a-z]\s))/(?=\s?[!-~]))"
-    ),
-    screen=_SECRET_START,
+    )
 )
 
 
