@@ -143,6 +143,52 @@ def test_scores_keep_every_bit_of_the_occurrence_sums(analyzer, realistic_keys):
     assert all(np.array_equal(a, b) for a, b in zip(together, expected[1:], strict=True))
 
 
+# Pieces of what the pattern detectors' prefilters look for, in evasive forms, and chat around them.
+PREFILTER_PIECES = [
+    *ALPHABET,
+    *"ḦＷJvd:/@-xı",
+    "https://",
+    "HTTP://",
+    "www.",
+    "ｗｗｗ.",
+    "javascript:",
+    "javascrıpt",
+    "data:text/html",
+    ".xlsx.",
+    ".PDF.",
+    "138 1234 5678",
+    "110101199003074578",
+    "a.b@c-d",
+    "密码",
+    "口 令",
+    "token",
+    "sk-",
+    " sk ",
+    "3:aa",
+    "a/b",
+    "r /x",
+    "AKIA",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(st.lists(st.sampled_from(PREFILTER_PIECES), max_size=8).map("".join), max_size=12))
+def test_prefilters_find_what_searching_every_text_finds(texts):
+    """The screen lets every text through that the pattern matches in: candidates are exactly the
+    texts the pattern finds something in when each is folded and searched alone."""
+    from auditor.detectors import malicious_link, pii, secret
+    from auditor.detectors.base import Prefilter
+    from auditor.text.normalize import COMPOSING
+
+    for prefilter in (malicious_link.PREFILTER, pii.PREFILTER, secret.PREFILTER):
+        alone = [
+            i
+            for i, t in enumerate(texts)
+            if COMPOSING.search(t) or prefilter.pattern.search(Prefilter._fold(t))
+        ]
+        assert prefilter.candidates(texts) == alone
+
+
 def test_abuse_model_reaching_the_threshold_is_assess(analyzer, realistic_keys):
     """Pruning the cue lookup changes no score that can reach the threshold."""
     [detector] = [d for d in analyzer.detectors if type(d).__name__ == "AbuseModel"]
