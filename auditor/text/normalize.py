@@ -414,7 +414,8 @@ def _dropped_runs(
     # or Latin letters; elsewhere it is kept unless both are Latin letters. The rest go one by one.
     folded = codepoints(chars)
     first, before, after = folded[starts], folded[starts - 1], folded[ends]
-    maybe_abbreviation = (first == ord(".")) | _is_letter_points(first)
+    # an abbreviation is letter–dot pairs: a run starting on a dot lies in one only after a letter
+    maybe_abbreviation = ((first == ord(".")) & _is_letter_points(before)) | _is_letter_points(first)
     next_to_cjk = _is_cjk_points(before) | _is_cjk_points(after)
     word_both = (_is_cjk_points(before) | _is_letter_points(before)) & (
         _is_cjk_points(after) | _is_letter_points(after)
