@@ -78,15 +78,11 @@ class Featurizer:
         return CUES if self.cue_lists is not None else ()
 
 
-def occurrence_norms(
-    occ: Occurrences, idf: np.ndarray, prior: float, squares: np.ndarray | None = None
-) -> np.ndarray:
+def occurrence_norms(occ: Occurrences, idf: np.ndarray, prior: float) -> np.ndarray:
     """Per text, sqrt(prior + Σ idf² over its n-gram occurrences): what every n-gram value is divided
     by. Without the prior (plain L2) the three n-grams of 为什么？ weigh as much as a paragraph's
-    hundred, so a short question scores like a tirade; the prior counts as some neutral n-grams.
-    ``squares`` (per occurrence, its idf as float64 squared) is what a scorer has gathered already."""
-    if squares is None:
-        squares = idf[occ.bucket].astype(np.float64) ** 2
+    hundred, so a short question scores like a tirade; the prior counts as some neutral n-grams."""
+    squares = idf[occ.bucket].astype(np.float64) ** 2
     return _norms(np.bincount(occ.row, weights=squares, minlength=occ.n_texts), prior)
 
 
