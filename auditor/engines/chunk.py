@@ -8,9 +8,10 @@ names are analysed as file names (``is_file``), so the key carries the flag.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from auditor import lake
 from auditor.analyzer import Analyzer
@@ -19,6 +20,9 @@ from auditor.detectors.flooding import repeat_key
 
 FILE_TYPES = ("file", "voip_doc_share", "qydiskfile")
 CHUNK = 2000  # keys per task sent to a local pool worker
+
+if TYPE_CHECKING:
+    from auditor.lake_view import LakeView
 
 Key = tuple[str, bool]
 
@@ -61,17 +65,44 @@ def analyze_chunk(analyzer: Analyzer, keys: list[Key]) -> Analysis:
     return Analysis(hits, [repeat_key(norm) for norm in norms])
 
 
-class Results:
-    """What both engines keep and answer from: the hits of the keys analysed, the repeat keys of
-    the date last prepared, and how many distinct keys were prepared (summed per date)."""
+class Results(ABC):
+    """What both engines keep and answer from: the hits of the keys analysed, and how many distinct
+    keys were prepared (summed per date).
+
+    A date goes through ``submit`` (returns at once: its analysis runs while the audit finishes the
+    date before) and ``collect`` (waits, keeps the results, returns the date's repeat keys). A date
+    is collected before the next is submitted, so what a date found decides what the next one
+    sends, exactly as if the dates were analysed one after the other."""
 
     def __init__(self) -> None:
         self.hits: dict[Key, list[Hit]] = {}
-        self.repeat_keys: dict[str, str] = {}
         self.seen = 0
+        self._pending: object | None = None
 
     def lookup(self, key: Key) -> list[Hit]:
         return self.hits.get(key, [])
+
+    def rows_with_hits(self, keys: list[Key | None]) -> list[int]:
+        """The places in ``keys`` (a date's messages) of the keys with hits: the few messages the
+        audit looks at one by one."""
+        hits = self.hits
+        return [i for i, key in enumerate(keys) if key in hits]
+
+    def prepare(self, view: LakeView | None, date: str, keys: list[Key | None]) -> dict[str, str]:
+        """A date analysed before it returns: ``collect(submit(…))``."""
+        return self.collect(self.submit(view, date, keys))
+
+    @abstractmethod
+    def submit(self, view: LakeView | None, date: str, keys: list[Key | None]) -> Any:
+        """Starts a date's analysis and returns what ``collect`` takes."""
+
+    @abstractmethod
+    def collect(self, submitted: Any) -> dict[str, str]:
+        """Waits for a submitted date; returns the repeat key of each of its texts."""
+
+    def _check_collected(self) -> None:
+        if self._pending is not None:
+            raise RuntimeError("a date was submitted before the one before it was collected")
 
     @property
     def distinct_texts(self) -> int:
