@@ -13,11 +13,10 @@ from collections import defaultdict
 from collections.abc import Mapping
 
 import numpy as np
-import pandas as pd
 
 from auditor.detectors import register
 from auditor.detectors.base import DayDetector, Event
-from auditor.detectors.day import Day
+from auditor.detectors.day import Day, same_values
 from auditor.text.normalize import Normalized, normalize_many
 
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -52,10 +51,6 @@ def repeat_keys(texts: list[str], batch: int = 2000) -> list[str]:
     return out
 
 
-def _objects(column: pd.Series) -> pd.Series:
-    return pd.Series(column.to_numpy(dtype=object), dtype=object, copy=False)
-
-
 def candidate_groups(codes: np.ndarray, times: np.ndarray, threshold: int, span_ms: int) -> np.ndarray:
     """Codes (rows sorted by code, then time) of groups where ``threshold`` rows fit in span_ms.
 
@@ -81,22 +76,15 @@ class Flooding(DayDetector):
         if messages.empty:
             return []
         texts = messages["text"].to_numpy(dtype=object)
-        # strings stay Python objects: pandas would otherwise convert them to Arrow and back
-        frame = pd.DataFrame(
-            {
-                "roomid": _objects(messages["roomid"]),
-                "sender": _objects(messages["sender"]),
-                "msgtime": messages["msgtime"].to_numpy(dtype=np.int64),
-                "msgid": _objects(messages["msgid"]),
-            }
-        )
-        person = frame.groupby(["roomid", "sender"], sort=True).ngroup().to_numpy()
-        times, ids = frame["msgtime"].to_numpy(), frame["msgid"].to_numpy()
-        position = np.arange(len(frame))  # rows are in (msgtime, msgid) order: ties break by position
+        roomids = messages["roomid"].to_numpy(dtype=object)
+        senders = messages["sender"].to_numpy(dtype=object)
+        person = day.people()
+        times = messages["msgtime"].to_numpy(dtype=np.int64)
+        ids = messages["msgid"].to_numpy(dtype=object)
+        position = np.arange(len(messages))  # rows are in (msgtime, msgid) order: ties break by position
         keys = self._repeat_keys(texts, person, times, position, day.repeat_keys)
-        frame["key"] = pd.Series(keys, dtype=object)
-        same_text = frame.groupby(["roomid", "sender", "key"], sort=True).ngroup().to_numpy().copy()
-        same_text[frame["key"].to_numpy() == ""] = -1  # media without text never repeat
+        same_text = same_values(person, keys)
+        same_text[keys == ""] = -1  # media without text never repeat
 
         found: dict[int, list[tuple[list[tuple[int, str]], str]]] = defaultdict(list)
         for kind, codes, threshold, seconds in (
@@ -112,11 +100,12 @@ class Flooding(DayDetector):
                 for i, j in bursts(t[lo:hi], threshold, seconds * 1000):
                     span = [(int(t[k]), str(m[k])) for k in range(lo + i, lo + j)]
                     found[int(owner[lo])].append((span, kind))
-        first_row = {int(p): i for i, p in reversed(list(enumerate(person)))}
+        # events come out sorted below; within one person _merge orders them, so codes need no order
+        people, first_rows = np.unique(person, return_index=True)
         events = []
-        for code in sorted(found):
-            row = frame.iloc[first_row[code]]
-            events += self._merge(row["roomid"], row["sender"], found[code])
+        for code in found:
+            row = first_rows[np.searchsorted(people, code)]
+            events += self._merge(roomids[row], senders[row], found[code])
         return sorted(events, key=lambda e: (e.msgtime, e.roomid, e.sender))
 
     def _repeat_keys(
@@ -126,7 +115,7 @@ class Flooding(DayDetector):
         times: np.ndarray,
         position: np.ndarray,
         known: Mapping[str, str] | None,
-    ) -> list[str]:
+    ) -> np.ndarray:
         """Repeat keys of the messages of people who post ``repeat_messages`` messages within
         ``repeat_seconds`` at all (whatever they say), "" for everyone else: only they can repeat
         themselves that often. The keys come from the day (the audit's analysis computed them) when
@@ -134,10 +123,13 @@ class Flooding(DayDetector):
         threshold, span_ms = self.settings["repeat_messages"], self.settings["repeat_seconds"] * 1000
         order = np.lexsort((position, person))
         busy = np.isin(person, candidate_groups(person[order], times[order], threshold, span_ms))
+        busy_texts = texts[busy]
         if known is None:
-            distinct = list(set(texts[busy]))
+            distinct = list(set(busy_texts))
             known = dict(zip(distinct, repeat_keys(distinct), strict=True))
-        return [known[t] if b and t else "" for t, b in zip(texts, busy, strict=True)]
+        keys = np.full(len(texts), "", dtype=object)
+        keys[busy] = [known[t] if t else "" for t in busy_texts]
+        return keys
 
     def _merge(self, roomid: str, sender: str, found: list[tuple[list[tuple[int, str]], str]]) -> list[Event]:
         """Overlapping bursts of one person become one event listing every message once."""
