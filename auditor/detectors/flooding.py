@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 
 import numpy as np
+import pandas as pd
 
 from auditor.detectors import register
 from auditor.detectors.base import DayDetector, Event
@@ -81,17 +82,16 @@ class Flooding(DayDetector):
         person = day.people()
         times = messages["msgtime"].to_numpy(dtype=np.int64)
         ids = messages["msgid"].to_numpy(dtype=object)
-        position = np.arange(len(messages))  # rows are in (msgtime, msgid) order: ties break by position
-        keys = self._repeat_keys(texts, person, times, position, day.repeat_keys)
+        keys = self._repeat_keys(texts, person, times, day.repeat_keys)
         same_text = same_values(person, keys)
-        same_text[keys == ""] = -1  # media without text never repeat
+        same_text[keys < 0] = -1  # media without text never repeat
 
         found: dict[int, list[tuple[list[tuple[int, str]], str]]] = defaultdict(list)
         for kind, codes, threshold, seconds in (
             ("burst", person, cfg["burst_messages"], cfg["burst_seconds"]),
             ("repeat", same_text, cfg["repeat_messages"], cfg["repeat_seconds"]),
         ):
-            order = np.lexsort((position, codes))
+            order = np.argsort(codes, kind="stable")  # rows are in (msgtime, msgid) order: ties keep it
             c, t, m, owner = codes[order], times[order], ids[order], person[order]
             for code in candidate_groups(c, t, threshold, seconds * 1000):
                 if code < 0:
@@ -109,27 +109,27 @@ class Flooding(DayDetector):
         return sorted(events, key=lambda e: (e.msgtime, e.roomid, e.sender))
 
     def _repeat_keys(
-        self,
-        texts: np.ndarray,
-        person: np.ndarray,
-        times: np.ndarray,
-        position: np.ndarray,
-        known: Mapping[str, str] | None,
+        self, texts: np.ndarray, person: np.ndarray, times: np.ndarray, known: Mapping[str, str] | None
     ) -> np.ndarray:
-        """Repeat keys of the messages of people who post ``repeat_messages`` messages within
-        ``repeat_seconds`` at all (whatever they say), "" for everyone else: only they can repeat
-        themselves that often. The keys come from the day (the audit's analysis computed them) when
-        it has them; otherwise only the busy people's texts are normalized, each distinct one once."""
+        """A code per message, equal where the repeat keys are, for the messages of people who post
+        ``repeat_messages`` messages within ``repeat_seconds`` at all (whatever they say); -1 for
+        everyone else and for messages without text: only they can repeat themselves that often.
+        The keys come from the day (the audit's analysis computed them) when it has them; otherwise
+        only the busy people's texts are normalized. Either way each distinct text is looked up once."""
         threshold, span_ms = self.settings["repeat_messages"], self.settings["repeat_seconds"] * 1000
-        order = np.lexsort((position, person))
-        busy = np.isin(person, candidate_groups(person[order], times[order], threshold, span_ms))
-        busy_texts = texts[busy]
+        order = np.argsort(person, kind="stable")
+        busy = np.flatnonzero(
+            np.isin(person, candidate_groups(person[order], times[order], threshold, span_ms))
+        )
+        text_codes, distinct = pd.factorize(texts[busy])
         if known is None:
-            distinct = list(set(busy_texts))
-            known = dict(zip(distinct, repeat_keys(distinct), strict=True))
-        keys = np.full(len(texts), "", dtype=object)
-        keys[busy] = [known[t] if t else "" for t in busy_texts]
-        return keys
+            known = dict(zip(distinct, repeat_keys(list(distinct)), strict=True))
+        distinct_keys = np.array([known[t] if t else "" for t in distinct], dtype=object)
+        key_codes, key_values = pd.factorize(distinct_keys)
+        key_codes[key_values[key_codes] == ""] = -1
+        codes = np.full(len(texts), -1, dtype=np.int64)
+        codes[busy] = key_codes[text_codes]
+        return codes
 
     def _merge(self, roomid: str, sender: str, found: list[tuple[list[tuple[int, str]], str]]) -> list[Event]:
         """Overlapping bursts of one person become one event listing every message once."""
