@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,7 +29,7 @@ from auditor.detectors import day_detectors
 from auditor.detectors.base import Hit
 from auditor.detectors.day import Day
 from auditor.engines import available_cores, make_engine
-from auditor.engines.chunk import FILE_TYPES, Key, message_keys
+from auditor.engines.chunk import FILE_TYPES, Key, key_counts, message_keys
 from auditor.lake_view import LakeView
 from auditor.policy import event_finding, message_findings
 from auditor.workspace import Workspace
@@ -109,6 +110,7 @@ class DateMessages:
     frame: pd.DataFrame  # LakeView.read_day's, with each message's group_category
     texts: list[str]
     keys: list[Key | None]  # each message's analysis key (chunk.message_keys)
+    counts: Counter[Key]  # each distinct key and its messages (chunk.key_counts): what is submitted
 
 
 def read_date(date: str, sources: Sources) -> DateMessages:
@@ -118,7 +120,8 @@ def read_date(date: str, sources: Sources) -> DateMessages:
     categories = np.array([sources.category(roomid) for roomid in rooms], dtype=object)
     frame["group_category"] = pd.Series(categories[codes], dtype=object)
     texts = frame["text"].to_list()
-    return DateMessages(date, frame, texts, message_keys(frame["msgtype"].to_list(), texts))
+    keys = message_keys(frame["msgtype"].to_list(), texts)
+    return DateMessages(date, frame, texts, keys, key_counts(keys))
 
 
 def finish_date(
@@ -225,7 +228,7 @@ def _pipelined(
     if not dates:
         return
     current = read_date(dates[0], sources)
-    submitted = engine.submit(sources, current.date, current.keys)
+    submitted = engine.submit(sources, current.date, current.counts)
     for following in [*dates[1:], None]:
         upcoming, failure = None, None
         if following is not None:
@@ -235,7 +238,7 @@ def _pipelined(
                 failure = exc
         repeat_keys = engine.collect(submitted)
         if upcoming is not None:
-            submitted = engine.submit(sources, upcoming.date, upcoming.keys)
+            submitted = engine.submit(sources, upcoming.date, upcoming.counts)
         findings = finish_date(current, repeat_keys, sources, ruleset, engine, tz)
         yield current.date, len(current.frame), findings
         if failure is not None:

@@ -9,7 +9,8 @@ names are analysed as file names (``is_file``), so the key carries the flag.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -32,6 +33,14 @@ def message_keys(msgtypes: Iterable[str], texts: Iterable[str]) -> list[Key | No
     return [
         (text, msgtype in FILE_TYPES) if text else None for msgtype, text in zip(msgtypes, texts, strict=True)
     ]
+
+
+def key_counts(keys: Iterable[Key | None]) -> Counter[Key]:
+    """Each distinct key with how many messages have it, in first-message order (what an engine's
+    ``submit`` takes; counted while the engine is still busy with the date before)."""
+    counts = Counter(keys)
+    counts.pop(None, None)
+    return counts
 
 
 def distinct_keys(keys: Iterable[Key | None]) -> list[Key]:
@@ -88,13 +97,13 @@ class Results(ABC):
         hits = self.hits
         return [i for i, key in enumerate(keys) if key in hits]
 
-    def prepare(self, view: LakeView | None, date: str, keys: list[Key | None]) -> dict[str, str]:
+    def prepare(self, view: LakeView | None, date: str, keys: Iterable[Key | None]) -> dict[str, str]:
         """A date analysed before it returns: ``collect(submit(…))``."""
-        return self.collect(self.submit(view, date, keys))
+        return self.collect(self.submit(view, date, key_counts(keys)))
 
     @abstractmethod
-    def submit(self, view: LakeView | None, date: str, keys: list[Key | None]) -> Any:
-        """Starts a date's analysis and returns what ``collect`` takes."""
+    def submit(self, view: LakeView | None, date: str, counts: Mapping[Key, int]) -> Any:
+        """Starts the analysis of a date's keys (``key_counts``) and returns what ``collect`` takes."""
 
     @abstractmethod
     def collect(self, submitted: Any) -> dict[str, str]:

@@ -11,6 +11,7 @@ are byte-identical to the local engine's.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -103,11 +104,11 @@ class DaskEngine(chunk.Results):
             for offset in range(0, rows, size)
         ]
 
-    def submit(self, view: LakeView | None, date: str, keys: list[Key | None]) -> list[Any]:
+    def submit(self, view: LakeView | None, date: str, counts: Mapping[Key, int]) -> list[Any]:
         """Hands the date's row-group slices to the cluster and returns their futures at once."""
         self._check_collected()
         assert view is not None  # the workers read the date's files themselves
-        self.seen += len(set(keys) - {None})
+        self.seen += len(counts)
         self._pending = [
             self.client.submit(analyze_row_group, *task, pure=False) for task in self.tasks(view, date)
         ]

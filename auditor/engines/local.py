@@ -13,8 +13,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import threading
-from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from operator import itemgetter
@@ -84,7 +83,7 @@ def _analyze_in_worker(keys: list[Key]) -> Found:
 class Submitted:
     """A date handed to the engine and not yet collected."""
 
-    counts: Counter[Key]  # each distinct key of the date → how many messages have it
+    counts: Mapping[Key, int]  # each distinct key of the date → how many messages have it
     work: list[list[Key]]  # the chunks sent for analysis
     results: list[Future[Found]] | None  # the pool's futures; None: analysed inline at collect
     known: list[str]  # texts not sent (they have hits, or the last date repeated them)
@@ -108,11 +107,9 @@ class LocalEngine(chunk.Results):
         self._analyzer: Analyzer | None = None
         self._pool: ProcessPoolExecutor | None = None
 
-    def submit(self, view: LakeView | None, date: str, keys: list[Key | None]) -> Submitted:
+    def submit(self, view: LakeView | None, date: str, counts: Mapping[Key, int]) -> Submitted:
         """Sends the date's keys not known yet (in message order) to the pool and returns at once."""
         self._check_collected()
-        counts = Counter(keys)
-        counts.pop(None, None)
         self.seen += len(counts)
         hits, clean = self.hits, self.clean
         todo, known = [], []
