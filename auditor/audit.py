@@ -138,7 +138,9 @@ def finish_date(
     }
     msgtypes = frame["msgtype"].to_numpy(dtype=object)
     quoted: dict[str, list[dict[str, Any]]] | None = None  # read once, only if a chat record has hits
-    for i in engine.rows_with_hits(messages.keys):  # rows are built only for the few messages with hits
+    for i in engine.rows_with_hits(
+        texts, messages.keys
+    ):  # rows are built only for the few messages with hits
         text = texts[i]
         # phrases allowlisted for one group apply per message, not per distinct text
         hits = engine.lookup(messages.keys[i])
@@ -157,7 +159,8 @@ def finish_date(
         if ruleset.enabled(cls.category):
             events += cls(ruleset.settings(cls.settings_key()), ruleset.lexicon).detect(day)
     anchors = {event.anchor_msgid for event in events}
-    position = {m: i for i, m in enumerate(columns["msgid"]) if m in anchors}
+    anchor_rows = np.flatnonzero(pd.Series(columns["msgid"], copy=False).isin(list(anchors)))
+    position = {columns["msgid"][i]: int(i) for i in anchor_rows}  # a repeated msgid: its last row
     for event in events:
         anchor = position.get(event.anchor_msgid)
         anchor_text = texts[anchor] if anchor is not None else ""

@@ -14,6 +14,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+import numpy as np
+import pandas as pd
+
 from auditor import lake
 from auditor.analyzer import Analyzer
 from auditor.detectors.base import Hit
@@ -91,11 +94,12 @@ class Results(ABC):
     def lookup(self, key: Key) -> list[Hit]:
         return self.hits.get(key, [])
 
-    def rows_with_hits(self, keys: list[Key | None]) -> list[int]:
-        """The places in ``keys`` (a date's messages) of the keys with hits: the few messages the
-        audit looks at one by one."""
+    def rows_with_hits(self, texts: list[str], keys: list[Key | None]) -> list[int]:
+        """The rows of a date's messages (their ``texts`` and ``keys``) whose key has hits: the few
+        messages the audit looks at one by one. Texts are matched first, in one hashed pass."""
         hits = self.hits
-        return [i for i, key in enumerate(keys) if key in hits]
+        candidates = pd.Series(texts, dtype=object).isin({text for text, _ in hits}).to_numpy()
+        return [i for i in np.flatnonzero(candidates).tolist() if keys[i] in hits]
 
     def prepare(self, view: LakeView | None, date: str, keys: Iterable[Key | None]) -> dict[str, str]:
         """A date analysed before it returns: ``collect(submit(…))``."""
