@@ -12,17 +12,24 @@ from auditor.lake_view import _column, in_order
 ROWS = st.lists(st.tuples(st.integers(0, 5), st.sampled_from(["a", "b", "c", "ab", "é", ""])), max_size=30)
 
 
-@given(ROWS, st.booleans())
-def test_rows_come_in_msgtime_then_msgid_order(rows, presorted):
+@given(ROWS, st.booleans(), st.integers(0, 30))
+def test_rows_come_in_msgtime_then_msgid_order(rows, presorted, split):
+    """Whether the rows are in order already or not, and however they are chunked (a date of
+    several files)."""
     if presorted:
         rows = sorted(rows)
-    table = pa.table(
-        {
-            "msgtime": pa.array([t for t, _ in rows], pa.int64()),
-            "msgid": pa.array([m for _, m in rows], pa.string()),
-            "row": pa.array(range(len(rows)), pa.int64()),
-        }
-    )
+    split = min(split, len(rows))
+    batches = [
+        pa.record_batch(
+            {
+                "msgtime": pa.array([t for t, _ in part], pa.int64()),
+                "msgid": pa.array([m for _, m in part], pa.string()),
+                "row": pa.array(range(start, start + len(part)), pa.int64()),
+            }
+        )
+        for start, part in ((0, rows[:split]), (split, rows[split:]))
+    ]
+    table = pa.Table.from_batches(batches)
     got = in_order(table)
     expected = table.sort_by([("msgtime", "ascending"), ("msgid", "ascending")])
     assert got.select(["msgtime", "msgid"]) == expected.select(["msgtime", "msgid"])
