@@ -1,8 +1,9 @@
 """Audit: message partitions → findings partitions.
 
 ``audit`` is the one entry every command uses (``audit``, ``nightly``, ``replay``): it chooses
-the engine (engines/), and ``audit_date`` drives it over one date. Each distinct text is
-analysed once per run; day detectors and the policy run in this process. Findings for a date
+the engine (engines/) and drives it over the dates, overlapped: the engine analyses a date's
+texts while this process finishes the date before (``_pipelined``). Each distinct text is
+analysed once per date; day detectors and the policy run in this process. Findings for a date
 are sorted and written as one file that replaces the old one atomically, so the same input and
 rules give byte-identical findings whatever the engine or the number of workers.
 """
@@ -11,11 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -26,12 +29,21 @@ from auditor.detectors import day_detectors
 from auditor.detectors.base import Hit
 from auditor.detectors.day import Day
 from auditor.engines import available_cores, make_engine
-from auditor.engines.chunk import FILE_TYPES, message_keys
+from auditor.engines.chunk import FILE_TYPES, Key, key_counts, message_keys
 from auditor.lake_view import LakeView
 from auditor.policy import event_finding, message_findings
 from auditor.workspace import Workspace
 
-__all__ = ["FILE_TYPES", "AuditReport", "Sources", "attribute_quoted", "audit", "audit_date"]
+__all__ = [
+    "FILE_TYPES",
+    "AuditReport",
+    "DateMessages",
+    "Sources",
+    "attribute_quoted",
+    "audit",
+    "finish_date",
+    "read_date",
+]
 
 
 @dataclass
@@ -71,6 +83,11 @@ class Sources(LakeView):
             ws.config["groups"]["default_category"],
         )
 
+    def category(self, roomid: str) -> str:
+        """The policy category of a room (a group not in the groups list has the default one)."""
+        group = self.groups.get(roomid)
+        return group["category"] if group is not None else self.default_category
+
 
 def attribute_quoted(hits: list[Hit], items: list[dict[str, Any]]) -> list[Hit]:
     """Hits inside a quoted item of a forwarded chat record name that item's own author and time in
@@ -85,18 +102,34 @@ def attribute_quoted(hits: list[Hit], items: list[dict[str, Any]]) -> list[Hit]:
     return out
 
 
-def audit_date(date: str, sources: Sources, ruleset: Ruleset, engine, tz) -> tuple[int, int]:
-    """Audit one date; returns (messages, findings)."""
+@dataclass
+class DateMessages:
+    """A date read and keyed, its analysis submitted or about to be."""
+
+    date: str
+    frame: pd.DataFrame  # LakeView.read_day's, with each message's group_category
+    texts: list[str]
+    keys: list[Key | None]  # each message's analysis key (chunk.message_keys)
+    counts: Counter[Key]  # each distinct key and its messages (chunk.key_counts): what is submitted
+
+
+def read_date(date: str, sources: Sources) -> DateMessages:
+    """A date's messages with their group categories and analysis keys."""
     frame = sources.read_day(date)
-    categories = {roomid: group["category"] for roomid, group in sources.groups.items()}
-    default = sources.default_category
-    frame["group_category"] = pd.Series(
-        [categories.get(r, default) for r in frame["roomid"].to_numpy(dtype=object)], dtype=object
-    )
+    codes, rooms = pd.factorize(frame["roomid"].to_numpy(dtype=object))
+    categories = np.array([sources.category(roomid) for roomid in rooms], dtype=object)
+    frame["group_category"] = pd.Series(categories[codes], dtype=object)
     texts = frame["text"].to_list()
     keys = message_keys(frame["msgtype"].to_list(), texts)
-    engine.prepare(sources, date, keys)
+    return DateMessages(date, frame, texts, keys, key_counts(keys))
 
+
+def finish_date(
+    messages: DateMessages, repeat_keys: dict[str, str], sources: Sources, ruleset: Ruleset, engine, tz
+) -> int:
+    """The findings of a date whose analysis is collected: its messages' hits, the day detectors,
+    the policy; written as the date's findings file. Returns how many."""
+    date, frame, texts = messages.date, messages.frame, messages.texts
     policy = ruleset.config["policy"]
     rows: list[dict[str, Any]] = []
     hits_by_msgid: dict[str, list[Hit]] = {}
@@ -105,31 +138,35 @@ def audit_date(date: str, sources: Sources, ruleset: Ruleset, engine, tz) -> tup
     }
     msgtypes = frame["msgtype"].to_numpy(dtype=object)
     quoted: dict[str, list[dict[str, Any]]] | None = None  # read once, only if a chat record has hits
-    for i, (text, key) in enumerate(zip(texts, keys, strict=True)):
-        hits = engine.lookup(key) if key is not None else None
-        if hits:  # phrases allowlisted for one group apply per message, not per distinct text
-            hits = unsuppressed(ruleset.lexicon.room_allowlist, columns["roomid"][i], text, hits)
+    for i in engine.rows_with_hits(
+        texts, messages.keys
+    ):  # rows are built only for the few messages with hits
+        text = texts[i]
+        # phrases allowlisted for one group apply per message, not per distinct text
+        hits = engine.lookup(messages.keys[i])
+        hits = unsuppressed(ruleset.lexicon.room_allowlist, columns["roomid"][i], text, hits)
         if hits and msgtypes[i] == "chatrecord":
             quoted = sources.quoted_items(date) if quoted is None else quoted
             hits = attribute_quoted(hits, quoted.get(columns["msgid"][i], []))
-        if hits:  # rows are built only for the few messages with hits
+        if hits:
             record = {c: values[i] for c, values in columns.items()} | {"text": text}
             hits_by_msgid[record["msgid"]] = hits
             rows += message_findings(record, hits, record["group_category"], policy, date, ruleset.version)
 
-    day = Day(date, frame, hits_by_msgid, sources.groups, sources.roster, tz, engine.repeat_keys)
-    position = {m: i for i, m in enumerate(columns["msgid"])}
+    day = Day(date, frame, hits_by_msgid, sources.groups, sources.roster, tz, repeat_keys)
+    events = []
     for cls in day_detectors():
-        if not ruleset.enabled(cls.category):
-            continue
-        for event in cls(ruleset.settings(cls.settings_key()), ruleset.lexicon).detect(day):
-            anchor = position.get(event.anchor_msgid)
-            anchor_text = texts[anchor] if anchor is not None else ""
-            category = categories.get(event.roomid, default)
-            anchor_hits = hits_by_msgid.get(event.anchor_msgid or "", [])
-            rows.append(
-                event_finding(event, anchor_text, anchor_hits, category, policy, date, ruleset.version)
-            )
+        if ruleset.enabled(cls.category):
+            events += cls(ruleset.settings(cls.settings_key()), ruleset.lexicon).detect(day)
+    anchors = {event.anchor_msgid for event in events}
+    anchor_rows = np.flatnonzero(pd.Series(columns["msgid"], copy=False).isin(list(anchors)))
+    position = {columns["msgid"][i]: int(i) for i in anchor_rows}  # a repeated msgid: its last row
+    for event in events:
+        anchor = position.get(event.anchor_msgid)
+        anchor_text = texts[anchor] if anchor is not None else ""
+        anchor_hits = hits_by_msgid.get(event.anchor_msgid or "", [])
+        category = sources.category(event.roomid)
+        rows.append(event_finding(event, anchor_text, anchor_hits, category, policy, date, ruleset.version))
 
     rows.sort(
         key=lambda r: (r["msgtime"], r["roomid"], r["msgid"] or "", r["category"], r["rule"], r["finding_id"])
@@ -139,7 +176,7 @@ def audit_date(date: str, sources: Sources, ruleset: Ruleset, engine, tz) -> tup
         row["date"] = day_date
     table = pa.Table.from_pylist(rows, schema=lake.FINDING_SCHEMA)  # msgtime: epoch ms → timestamp
     lake.write_table(lake.findings_path(sources.findings_dir, date), table)
-    return len(frame), len(rows)
+    return len(rows)
 
 
 def audit(
@@ -168,8 +205,7 @@ def audit(
         ruleset, workers, engine or settings["engine"], scheduler or settings["scheduler"] or None
     )
     try:
-        for date in dates:
-            messages, findings = audit_date(date, sources, ruleset, texts, ws.tz)
+        for date, messages, findings in _pipelined(dates, sources, ruleset, texts, ws.tz):
             report.messages += messages
             report.dates[date] = findings
             if on_date:
@@ -179,3 +215,35 @@ def audit(
     report.distinct_texts = texts.distinct_texts
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _pipelined(
+    dates: list[str], sources: Sources, ruleset: Ruleset, engine, tz
+) -> Iterator[tuple[str, int, int]]:
+    """(date, messages, findings) of each date in order, the dates overlapped: while this process
+    finishes a date (its hits, day detectors, findings file), the engine analyses the next one, and
+    the one after is read while the engine is still busy. At most two dates are in memory.
+
+    A date is collected before the next is submitted, so the engine's cache decides what is sent
+    exactly as date by date, and findings are the same. A date that cannot be read fails the
+    audit only after the dates before it are finished, as it did date by date.
+    """
+    if not dates:
+        return
+    current = read_date(dates[0], sources)
+    submitted = engine.submit(sources, current.date, current.counts)
+    for following in [*dates[1:], None]:
+        upcoming, failure = None, None
+        if following is not None:
+            try:  # read while the engine analyses the current date
+                upcoming = read_date(following, sources)
+            except Exception as exc:
+                failure = exc
+        repeat_keys = engine.collect(submitted)
+        if upcoming is not None:
+            submitted = engine.submit(sources, upcoming.date, upcoming.counts)
+        findings = finish_date(current, repeat_keys, sources, ruleset, engine, tz)
+        yield current.date, len(current.frame), findings
+        if failure is not None:
+            raise failure
+        current = upcoming

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from auditor.detectors.base import Hit
@@ -36,3 +37,26 @@ class Day:
         """Messages people sent in group chats (robots are never counted as people), selected once
         for all the day detectors (each reads them, none changes them)."""
         return self._group_messages
+
+    @cached_property
+    def _people(self) -> np.ndarray:
+        return same_values(self.group_messages()["roomid"], self.group_messages()["sender"])
+
+    def people(self) -> np.ndarray:
+        """For each of ``group_messages()``, a code for its (roomid, sender): equal exactly when
+        the person and room are. The codes carry no order."""
+        return self._people
+
+
+def same_values(*columns: pd.Series | np.ndarray) -> np.ndarray:
+    """Codes (int64, 0…n-1) of the rows, equal exactly where every column's values are equal.
+
+    Hash-based (``pd.factorize``), not sorted: a grouping that needs no order, at a fraction of a
+    sorted multi-column ``groupby().ngroup()``'s cost on a day of object strings.
+    """
+    codes = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        values = column.to_numpy(dtype=object) if isinstance(column, pd.Series) else column
+        column_codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        codes, _ = pd.factorize(codes * len(uniques) + column_codes)  # dense again: never overflows
+    return codes.astype(np.int64, copy=False)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from auditor.detectors import register
 from auditor.detectors.base import DayDetector, Event
-from auditor.detectors.day import Day
+from auditor.detectors.day import Day, same_values
 from auditor.text.normalize import Normalized, normalize_many
 
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -52,10 +52,6 @@ def repeat_keys(texts: list[str], batch: int = 2000) -> list[str]:
     return out
 
 
-def _objects(column: pd.Series) -> pd.Series:
-    return pd.Series(column.to_numpy(dtype=object), dtype=object, copy=False)
-
-
 def candidate_groups(codes: np.ndarray, times: np.ndarray, threshold: int, span_ms: int) -> np.ndarray:
     """Codes (rows sorted by code, then time) of groups where ``threshold`` rows fit in span_ms.
 
@@ -81,29 +77,21 @@ class Flooding(DayDetector):
         if messages.empty:
             return []
         texts = messages["text"].to_numpy(dtype=object)
-        # strings stay Python objects: pandas would otherwise convert them to Arrow and back
-        frame = pd.DataFrame(
-            {
-                "roomid": _objects(messages["roomid"]),
-                "sender": _objects(messages["sender"]),
-                "msgtime": messages["msgtime"].to_numpy(dtype=np.int64),
-                "msgid": _objects(messages["msgid"]),
-            }
-        )
-        person = frame.groupby(["roomid", "sender"], sort=True).ngroup().to_numpy()
-        times, ids = frame["msgtime"].to_numpy(), frame["msgid"].to_numpy()
-        position = np.arange(len(frame))  # rows are in (msgtime, msgid) order: ties break by position
-        keys = self._repeat_keys(texts, person, times, position, day.repeat_keys)
-        frame["key"] = pd.Series(keys, dtype=object)
-        same_text = frame.groupby(["roomid", "sender", "key"], sort=True).ngroup().to_numpy().copy()
-        same_text[frame["key"].to_numpy() == ""] = -1  # media without text never repeat
+        roomids = messages["roomid"].to_numpy(dtype=object)
+        senders = messages["sender"].to_numpy(dtype=object)
+        person = day.people()
+        times = messages["msgtime"].to_numpy(dtype=np.int64)
+        ids = messages["msgid"].to_numpy(dtype=object)
+        keys = self._repeat_keys(texts, person, times, day.repeat_keys)
+        same_text = same_values(person, keys)
+        same_text[keys < 0] = -1  # media without text never repeat
 
         found: dict[int, list[tuple[list[tuple[int, str]], str]]] = defaultdict(list)
         for kind, codes, threshold, seconds in (
             ("burst", person, cfg["burst_messages"], cfg["burst_seconds"]),
             ("repeat", same_text, cfg["repeat_messages"], cfg["repeat_seconds"]),
         ):
-            order = np.lexsort((position, codes))
+            order = np.argsort(codes, kind="stable")  # rows are in (msgtime, msgid) order: ties keep it
             c, t, m, owner = codes[order], times[order], ids[order], person[order]
             for code in candidate_groups(c, t, threshold, seconds * 1000):
                 if code < 0:
@@ -112,32 +100,36 @@ class Flooding(DayDetector):
                 for i, j in bursts(t[lo:hi], threshold, seconds * 1000):
                     span = [(int(t[k]), str(m[k])) for k in range(lo + i, lo + j)]
                     found[int(owner[lo])].append((span, kind))
-        first_row = {int(p): i for i, p in reversed(list(enumerate(person)))}
+        # events come out sorted below; within one person _merge orders them, so codes need no order
+        people, first_rows = np.unique(person, return_index=True)
         events = []
-        for code in sorted(found):
-            row = frame.iloc[first_row[code]]
-            events += self._merge(row["roomid"], row["sender"], found[code])
+        for code in found:
+            row = first_rows[np.searchsorted(people, code)]
+            events += self._merge(roomids[row], senders[row], found[code])
         return sorted(events, key=lambda e: (e.msgtime, e.roomid, e.sender))
 
     def _repeat_keys(
-        self,
-        texts: np.ndarray,
-        person: np.ndarray,
-        times: np.ndarray,
-        position: np.ndarray,
-        known: Mapping[str, str] | None,
-    ) -> list[str]:
-        """Repeat keys of the messages of people who post ``repeat_messages`` messages within
-        ``repeat_seconds`` at all (whatever they say), "" for everyone else: only they can repeat
-        themselves that often. The keys come from the day (the audit's analysis computed them) when
-        it has them; otherwise only the busy people's texts are normalized, each distinct one once."""
+        self, texts: np.ndarray, person: np.ndarray, times: np.ndarray, known: Mapping[str, str] | None
+    ) -> np.ndarray:
+        """A code per message, equal where the repeat keys are, for the messages of people who post
+        ``repeat_messages`` messages within ``repeat_seconds`` at all (whatever they say); -1 for
+        everyone else and for messages without text: only they can repeat themselves that often.
+        The keys come from the day (the audit's analysis computed them) when it has them; otherwise
+        only the busy people's texts are normalized. Either way each distinct text is looked up once."""
         threshold, span_ms = self.settings["repeat_messages"], self.settings["repeat_seconds"] * 1000
-        order = np.lexsort((position, person))
-        busy = np.isin(person, candidate_groups(person[order], times[order], threshold, span_ms))
+        order = np.argsort(person, kind="stable")
+        busy = np.flatnonzero(
+            np.isin(person, candidate_groups(person[order], times[order], threshold, span_ms))
+        )
+        text_codes, distinct = pd.factorize(texts[busy])
         if known is None:
-            distinct = list(set(texts[busy]))
-            known = dict(zip(distinct, repeat_keys(distinct), strict=True))
-        return [known[t] if b and t else "" for t, b in zip(texts, busy, strict=True)]
+            known = dict(zip(distinct, repeat_keys(list(distinct)), strict=True))
+        distinct_keys = np.array([known[t] if t else "" for t in distinct], dtype=object)
+        key_codes, key_values = pd.factorize(distinct_keys)
+        key_codes[key_values[key_codes] == ""] = -1
+        codes = np.full(len(texts), -1, dtype=np.int64)
+        codes[busy] = key_codes[text_codes]
+        return codes
 
     def _merge(self, roomid: str, sender: str, found: list[tuple[list[tuple[int, str]], str]]) -> list[Event]:
         """Overlapping bursts of one person become one event listing every message once."""

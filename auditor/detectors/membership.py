@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
+
 from auditor.detectors import register
 from auditor.detectors.base import DayDetector, Event
 from auditor.detectors.day import Day
@@ -20,14 +22,16 @@ class Membership(DayDetector):
 
     def detect(self, day: Day) -> list[Event]:
         messages = day.group_messages()
-        counts = messages.groupby(["roomid", "sender"]).size()
-        firsts = messages.drop_duplicates(["roomid", "sender"])  # each person's first message per room
+        people = day.people()
+        counts = np.bincount(people)  # messages per person and room
+        first = np.sort(np.unique(people, return_index=True)[1])  # each one's first message per room
+        firsts = messages.iloc[first].assign(person=people[first])
         left = {u for u, p in day.roster.items() if p["status"] == "left" and p["left_date"]}
         today = dt.date.fromisoformat(day.date)
         suspects = firsts[firsts["sender"].isin(left) | (firsts["sender_kind"] == "external")]
         events = []
         for row in suspects.sort_values(["roomid", "sender"]).itertuples(index=False):
-            count = int(counts[(row.roomid, row.sender)])
+            count = int(counts[row.person])
             person = day.roster.get(row.sender)
             if row.sender in left and person["left_date"] < today:
                 events.append(

@@ -1,9 +1,10 @@
 """Audit engines: where the text analysis of a date runs.
 
-An engine has ``prepare(view, date, keys)`` (analyse a date's message keys before it is
-audited), ``lookup(key)`` (one message's hits), ``repeat_keys`` (text → the flooding detector's
-repeat key, for every text prepared), ``distinct_texts`` and ``close()``. Both engines
-run the same per-chunk analysis (``chunk.analyze_chunk``); ``audit.audit_date`` drives either.
+An engine (``chunk.Results``) has ``submit(view, date, keys)`` (start analysing a date's message
+keys; returns at once) and ``collect(submitted)`` (wait for them; returns text → the flooding
+detector's repeat key for every text of the date), ``prepare`` (both at once), ``lookup(key)``
+(one message's hits), ``distinct_texts`` and ``close()``. Both engines run the same per-chunk
+analysis (``chunk.analyze_chunk``); ``audit.audit`` drives either, one date ahead.
 """
 
 from __future__ import annotations

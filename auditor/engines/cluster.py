@@ -11,7 +11,7 @@ are byte-identical to the local engine's.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -104,15 +104,23 @@ class DaskEngine(chunk.Results):
             for offset in range(0, rows, size)
         ]
 
-    def prepare(self, view: LakeView, date: str, keys: Iterable[Key | None]) -> None:
-        futures = [
+    def submit(self, view: LakeView | None, date: str, counts: Mapping[Key, int]) -> list[Any]:
+        """Hands the date's row-group slices to the cluster and returns their futures at once."""
+        self._check_collected()
+        assert view is not None  # the workers read the date's files themselves
+        self.seen += len(counts)
+        self._pending = [
             self.client.submit(analyze_row_group, *task, pure=False) for task in self.tasks(view, date)
         ]
-        self.repeat_keys = {}  # every text of the date comes back with its key: keep only this date's
-        for hits, repeat_keys in self.client.gather(futures):
+        return self._pending
+
+    def collect(self, submitted: list[Any]) -> dict[str, str]:
+        self._pending = None
+        repeat_keys: dict[str, str] = {}  # every text of the date comes back with its key
+        for hits, keys in self.client.gather(submitted):
             self.hits.update(hits)
-            self.repeat_keys.update(repeat_keys)
-        self.seen += len(chunk.distinct_keys(keys))
+            repeat_keys.update(keys)
+        return repeat_keys
 
     def close(self) -> None:
         self.client.close()

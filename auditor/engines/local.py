@@ -13,14 +13,16 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import threading
-from collections import Counter
-from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor import failpoints
 from auditor.analyzer import Analyzer, Ruleset, audit_analyzer
+from auditor.detectors.base import Hit
 from auditor.engines import chunk
 from auditor.engines.chunk import Key
 
@@ -63,9 +65,28 @@ def _pool_context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context(method)
 
 
-def _analyze_in_worker(keys: list[Key]) -> chunk.Analysis:
+Found = tuple[dict[int, list[Hit]], list[str]]  # a chunk's hits by place (only keys with hits), repeat keys
+
+
+def _found(analysis: chunk.Analysis) -> Found:
+    """A chunk's analysis as it travels back: only the few keys with hits, by their place in the
+    chunk (most of 2,000 keys have none), so neither pickling nor merging walks the clean ones."""
+    return {i: hits for i, hits in enumerate(analysis.hits) if hits}, analysis.repeat_keys
+
+
+def _analyze_in_worker(keys: list[Key]) -> Found:
     assert _worker_analyzer is not None
-    return chunk.analyze_chunk(_worker_analyzer, keys)
+    return _found(chunk.analyze_chunk(_worker_analyzer, keys))
+
+
+@dataclass
+class Submitted:
+    """A date handed to the engine and not yet collected."""
+
+    counts: Mapping[Key, int]  # each distinct key of the date → how many messages have it
+    work: list[list[Key]]  # the chunks sent for analysis
+    results: list[Future[Found]] | None  # the pool's futures; None: analysed inline at collect
+    known: list[str]  # texts not sent (they have hits, or the last date repeated them)
 
 
 class LocalEngine(chunk.Results):
@@ -86,11 +107,19 @@ class LocalEngine(chunk.Results):
         self._analyzer: Analyzer | None = None
         self._pool: ProcessPoolExecutor | None = None
 
-    def prepare(self, view: LakeView, date: str, keys: Iterable[Key | None]) -> None:
-        counts = Counter(key for key in keys if key is not None)
+    def submit(self, view: LakeView | None, date: str, counts: Mapping[Key, int]) -> Submitted:
+        """Sends the date's keys not known yet (in message order) to the pool and returns at once."""
+        self._check_collected()
         self.seen += len(counts)
-        todo = sorted(key for key in counts if key not in self.hits and key not in self.clean)
+        hits, clean = self.hits, self.clean
+        todo, known = [], []
+        for key in counts:
+            if key in hits or key in clean:
+                known.append(key[0])
+            else:
+                todo.append(key)
         work = chunk.chunks(todo)
+        futures = None
         if self.workers > 1 and len(work) > 1:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
@@ -99,27 +128,40 @@ class LocalEngine(chunk.Results):
                     initializer=_init_worker,
                     initargs=(self.ruleset.config, self.ruleset.company_dictionaries),
                 )
-            results = self._pool.map(_analyze_in_worker, work)
-        else:
+            futures = [self._pool.submit(_analyze_in_worker, keys) for keys in work]
+        self._pending = Submitted(counts, work, futures, known)
+        return self._pending
+
+    def collect(self, submitted: Submitted) -> dict[str, str]:
+        """Waits for a submitted date's analysis, keeps what the next dates need, and returns the
+        repeat key of every text of the date."""
+        self._pending = None
+        if submitted.results is None:
             if self._analyzer is None:
                 self._analyzer = audit_analyzer(self.ruleset)
-            results = (chunk.analyze_chunk(self._analyzer, keys) for keys in work)
-        fresh: dict[str, str] = {}
-        for keys, analysis in zip(work, results, strict=True):
-            self.hits.update((key, hits) for key, hits in zip(keys, analysis.hits, strict=True) if hits)
-            fresh.update(zip((text for text, _ in keys), analysis.repeat_keys, strict=True))
+            results: Iterable[Found] = (
+                _found(chunk.analyze_chunk(self._analyzer, keys)) for keys in submitted.work
+            )
+        else:
+            results = (future.result() for future in submitted.results)
+        repeat_keys: dict[str, str] = {}
+        for keys, (found, keys_of_texts) in zip(submitted.work, results, strict=True):
+            self.hits.update((keys[i], hits) for i, hits in found.items())
+            repeat_keys.update(zip(map(itemgetter(0), keys), keys_of_texts, strict=True))
             failpoints.reached("mid-audit")
+        counts = submitted.counts
         repeated = [(n, key) for key, n in counts.items() if n > 1 and key not in self.hits]
         if len(repeated) > REPEATED_LIMIT:
             repeated = heapq.nlargest(REPEATED_LIMIT, repeated)
         self.clean = {key for _, key in repeated}
         # a text not analysed again (it has hits, or the last date repeated it) keeps its repeat key
         kept = self._kept_keys
-        self.repeat_keys = {text: fresh[text] if text in fresh else kept[text] for text, _ in counts}
+        repeat_keys.update((text, kept[text]) for text in submitted.known if text not in repeat_keys)
         self._kept_keys = {
-            text: self.repeat_keys[text] if text in self.repeat_keys else kept[text]
+            text: repeat_keys[text] if text in repeat_keys else kept[text]
             for text, _ in itertools.chain(self.hits, self.clean)
         }
+        return repeat_keys
 
     def close(self) -> None:
         """Stops the workers; on an error or SIGTERM, chunks not yet started are dropped."""

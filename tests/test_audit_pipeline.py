@@ -1,0 +1,129 @@
+"""The audit overlaps dates: the engine analyses a date while the main process finishes the one
+before. Findings are the same as auditing date by date, at most two dates are read at once, and a
+date that cannot be read fails the run only after the dates before it are written."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from auditor import audit as audit_module
+from auditor import lake
+from auditor.audit import audit
+from auditor.cli import cli
+from auditor.engines import chunk, local
+from auditor.errors import AuditorError
+from auditor.ingest import ingest
+from auditor.lake_view import LakeView
+from auditor.sample import generate
+from auditor.workspace import Workspace
+
+DATES = ["2026-11-16", "2026-11-17", "2026-11-18", "2026-11-19"]
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory) -> Workspace:
+    """A realistic four-day archive, with repeats made to fire (2 near-identical messages in 10
+    minutes) so the repeat keys the engine keeps from date to date are exercised too."""
+    root = tmp_path_factory.mktemp("pipeline")
+    generate(root / "archive", messages=2400, groups=4, days=4, seed=5, realism="real")
+    ws = Workspace(root / "base")
+    ws.init()
+    shutil.copytree(root / "archive" / "company-dictionaries", ws.dictionaries_dir, dirs_exist_ok=True)
+    config = ws.config_path.read_text(encoding="utf-8")
+    ws.config_path.write_text(
+        config.replace("repeat_messages = 5", "repeat_messages = 2").replace(
+            "repeat_seconds = 300", "repeat_seconds = 600"
+        ),
+        encoding="utf-8",
+    )
+    ingest(ws, [root / "archive" / "exports"])
+    assert lake.dates(ws.messages_dir) == DATES
+    return ws
+
+
+def copy(base: Workspace, tmp_path, name: str) -> Workspace:
+    ws = Workspace(tmp_path / name)
+    shutil.copytree(base.root, ws.root)
+    return ws
+
+
+def findings(ws: Workspace) -> dict[str, bytes]:
+    return {d: lake.findings_path(ws.findings_dir, d).read_bytes() for d in lake.dates(ws.findings_dir)}
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_the_pipelined_audit_writes_what_a_date_by_date_one_writes(
+    workers, base, tmp_path, runner, monkeypatch
+):
+    monkeypatch.setattr(chunk, "CHUNK", 100)  # many chunks, so the pool really spreads the work
+    together, apart = copy(base, tmp_path, "together"), copy(base, tmp_path, "apart")
+    result = runner.invoke(cli, ["-w", str(together.root), "audit", "--workers", workers])
+    assert result.exit_code == 0, result.output
+    for date in DATES:  # a fresh engine per date: nothing is carried over or overlapped
+        result = runner.invoke(cli, ["-w", str(apart.root), "audit", "--workers", workers, "--date", date])
+        assert result.exit_code == 0, result.output
+    assert findings(together) == findings(apart) and len(findings(together)) == len(DATES)
+    rules = lake.read_partition(together.findings_dir, DATES[-1], lake.FINDING_SCHEMA, ["rule"])
+    assert "flooding.repeat" in rules.column("rule").to_pylist()
+
+
+def test_the_next_date_is_analysed_while_this_one_finishes(base, tmp_path, monkeypatch):
+    monkeypatch.setattr(chunk, "CHUNK", 100)
+    steps: list[tuple[str, str]] = []
+
+    def logged(step, function, date_of):
+        def call(*args, **kwargs):
+            steps.append((step, date_of(*args)))
+            return function(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(audit_module, "read_date", logged("read", audit_module.read_date, lambda d, s: d))
+    finish = logged("finish", audit_module.finish_date, lambda m, *rest: m.date)
+    monkeypatch.setattr(audit_module, "finish_date", finish)
+    submit = logged("submit", local.LocalEngine.submit, lambda engine, view, d, keys: d)
+    monkeypatch.setattr(local.LocalEngine, "submit", submit)
+    audit(copy(base, tmp_path, "ws"), DATES, workers=2)
+    first, second, third, fourth = DATES
+    assert steps == [
+        ("read", first),
+        ("submit", first),
+        ("read", second),  # while the first is analysed
+        ("submit", second),  # once the first is collected: its hits decide what the second sends
+        ("finish", first),  # while the second is analysed
+        ("read", third),  # the first is finished: two dates in memory at most
+        ("submit", third),
+        ("finish", second),
+        ("read", fourth),
+        ("submit", fourth),
+        ("finish", third),
+        ("finish", fourth),
+    ]
+
+
+def test_submitting_a_date_before_collecting_the_last_is_refused(base):
+    from auditor.analyzer import Ruleset
+
+    engine = local.LocalEngine(Ruleset(base.config, base.dictionaries_dir), workers=1)
+    engine.submit(None, DATES[0], chunk.key_counts([("收到", False)]))
+    with pytest.raises(RuntimeError, match="collected"):
+        engine.submit(None, DATES[1], chunk.key_counts([("好的", False)]))
+    engine.close()
+
+
+def test_a_date_that_cannot_be_read_fails_after_the_dates_before_it_are_written(base, tmp_path, monkeypatch):
+    ws = copy(base, tmp_path, "ws")
+    real = LakeView.read_day
+
+    def read_day(view, date):
+        if date == DATES[2]:
+            raise AuditorError(f"corrupt messages partition for {date}")
+        return real(view, date)
+
+    monkeypatch.setattr(LakeView, "read_day", read_day)
+    done: list[str] = []
+    with pytest.raises(AuditorError, match="corrupt"):
+        audit(ws, DATES, workers=2, on_date=lambda date, messages, found: done.append(date))
+    assert done == DATES[:2] and lake.dates(ws.findings_dir) == DATES[:2]
