@@ -91,4 +91,7 @@ def test_dedup_equals_a_dict_model(runs, colliding, lookup_rows, batch_rows):
             for row in pq.read_table(path, columns=["msgid", "text"]).to_pylist()
         }
         assert stored == {msgid: f"内容 {variant}" for msgid, variant in model.items()}
-        assert len(list(ws.msgid_index_path.glob("*.npy"))) == len(list(ws.messages_dir.rglob("*.parquet")))
+        index = msgindex.MsgidIndex(ws.msgid_index_path, ws.messages_dir)  # reopened: it matches the lake
+        assert len(index.files) == len(list(ws.messages_dir.rglob("*.parquet")))
+        assert sorted(index.get_many(list(model))) == sorted(model)
+        index.close()
