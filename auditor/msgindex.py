@@ -15,9 +15,9 @@ record is new and costs no Python beyond hashing its msgid. A hash found is only
 the lake file named is read (msgid, raw, source; cached for the run) and the exact msgid
 decides, so a 64-bit collision can never make a new record a duplicate.
 
-Memory does not grow with the lake: runs are memory-mapped, never loaded, and once they are
-larger than ``RESIDENT_BYTES`` the pages a lookup touched are dropped after it (they stay in the
-page cache, not in this process); merges stream their runs a range of hashes at a time.
+Memory does not grow with the lake: runs are memory-mapped, never loaded; once they are larger
+than ``RESIDENT_BYTES`` a lookup maps one window of a run at a time and gives its pages back
+(they stay in the page cache, not in this process); merges and checks read a step at a time.
 
 It is derived data, rebuildable from the lake at any time. Runs are written whole and atomically
 before ``index.json`` names them, so a killed run leaves at worst unnamed runs (removed) and lake
@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import json
 import mmap
 import os
@@ -50,7 +51,8 @@ RUN_SUFFIX = ".bin"
 HASH, OWNER = np.dtype("<u8"), np.dtype("<u4")
 ENTRY_BYTES = HASH.itemsize + OWNER.itemsize
 RESIDENT_BYTES = 16 << 20  # runs up to this size keep the pages lookups touched; larger ones drop them
-STEP = 1 << 18  # hashes handled per step when merging or checking a run (bounds their memory)
+STEP = 1 << 16  # hashes handled per step when merging or checking a run (bounds their memory)
+WINDOW = 1 << 19  # hashes (4 MB) a lookup searches at a time in a run larger than RESIDENT_BYTES
 CACHED_FILES = 16  # lake files kept read for confirming candidates (a re-ingest hits the same few)
 
 
@@ -95,17 +97,24 @@ def source_parts(source: str) -> tuple[str, int]:
 
 
 class _Run:
-    """One run, memory-mapped read-only: ``hashes`` (sorted) and ``owners`` (their file numbers)."""
+    """One run, memory-mapped read-only: ``hashes`` (sorted) and ``owners`` (their file numbers).
+
+    The kernel maps file pages in large blocks (fault-around, large folios), so a binary search
+    over the whole run would map nearly all of it. A lookup therefore searches one window of
+    ``WINDOW`` hashes at a time — ``fences`` holds each window's first hash — and can give the
+    window's pages back before the next."""
 
     def __init__(self, path: Path, count: int) -> None:
         self.path, self.count = path, count
         with open(path, "rb") as handle:
-            if os.fstat(handle.fileno()).st_size != count * ENTRY_BYTES:
+            if not count or os.fstat(handle.fileno()).st_size != count * ENTRY_BYTES:
                 raise ValueError(f"{path.name}: not {count} entries")
             self.map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         self.map.madvise(mmap.MADV_RANDOM)  # lookups touch a few pages each: read no more around them
         self.hashes = np.frombuffer(self.map, HASH, count)
         self.owners = np.frombuffer(self.map, OWNER, count, count * HASH.itemsize)
+        self.fences = self.hashes[::WINDOW].copy()
+        self.drop_pages()
 
     def drop_pages(self) -> None:
         """Give back the pages this process has touched (the page cache keeps them)."""
@@ -119,6 +128,27 @@ class _Run:
             if np.any(hashes[1:] < hashes[:-1]) or int(self.owners[start : start + STEP].max()) >= files:
                 raise ValueError(f"{self.path.name}: unsorted, or naming a file not indexed")
             self.drop_pages()
+
+    def find(self, queries: np.ndarray, drop: bool) -> Iterator[tuple[int, int]]:
+        """(position in ``queries``, file number) of every entry equal to one of ``queries``
+        (sorted); with ``drop``, the pages are given back after each window."""
+        # The first entry equal to a query lies after the last fence below it and at most at the
+        # next fence: in [window start, next window start], both included.
+        windows = np.maximum(np.searchsorted(self.fences, queries, "left") - 1, 0)
+        cuts = [0, *(np.flatnonzero(np.diff(windows)) + 1).tolist(), len(queries)]
+        for start, end in itertools.pairwise(cuts):
+            low = int(windows[start]) * WINDOW
+            window = self.hashes[low : low + WINDOW + 1]
+            wanted = queries[start:end]
+            left = np.searchsorted(window, wanted, "left")
+            hit = window[np.minimum(left, len(window) - 1)] == wanted
+            for at in np.flatnonzero(hit).tolist():  # rare: each is checked in Python
+                slot, value = low + int(left[at]), wanted[at]
+                while slot < self.count and self.hashes[slot] == value:
+                    yield start + at, int(self.owners[slot])
+                    slot += 1
+            if drop:
+                self.drop_pages()
 
     def close(self) -> None:
         del self.hashes, self.owners  # the views first: a map with views cannot close
@@ -140,18 +170,23 @@ def _write_run(path: Path, parts: Iterable[tuple[np.ndarray, np.ndarray]], count
 
 
 def _merged_steps(older: _Run, newer: _Run) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """The two runs merged, a range of hashes at a time: (hashes, owners) pieces in order. Where
-    both hold a hash, the older run's entries come first (the first file written wins)."""
-    steps = max(1, (older.count + newer.count) // STEP)
-    bounds = np.array([(1 << 64) * step // steps for step in range(1, steps)], HASH)
-    older_at = [0, *np.searchsorted(older.hashes, bounds).tolist(), older.count]
-    newer_at = [0, *np.searchsorted(newer.hashes, bounds).tolist(), newer.count]
-    for step in range(steps):
-        (o0, o1), (n0, n1) = older_at[step : step + 2], newer_at[step : step + 2]
-        hashes = np.concatenate([older.hashes[o0:o1], newer.hashes[n0:n1]])
-        owners = np.concatenate([older.owners[o0:o1], newer.owners[n0:n1]])
-        order = np.argsort(hashes, kind="stable")  # two sorted runs: timsort merges them in one pass
+    """The two runs merged as (hashes, owners) pieces in order, reading both a step at a time
+    from the front: a piece holds every hash up to the smaller of the two steps' last ones."""
+    o = n = 0
+    while o < older.count or n < newer.count:
+        a, b = older.hashes[o : o + STEP], newer.hashes[n : n + STEP]
+        # A run read to its end sets no limit; otherwise what lies beyond its step is not smaller.
+        limits = [
+            step[-1] for step, end, count in ((a, o, older.count), (b, n, newer.count)) if end + STEP < count
+        ]
+        cut = min(limits) if limits else None
+        take_a = len(a) if cut is None else int(np.searchsorted(a, cut, "right"))
+        take_b = len(b) if cut is None else int(np.searchsorted(b, cut, "right"))
+        hashes = np.concatenate([a[:take_a], b[:take_b]])
+        owners = np.concatenate([older.owners[o : o + take_a], newer.owners[n : n + take_b]])
+        order = np.argsort(hashes, kind="stable")  # two sorted pieces: timsort merges them in one pass
         yield hashes[order], owners[order]
+        o, n = o + take_a, n + take_b
         older.drop_pages()
         newer.drop_pages()
 
@@ -248,23 +283,11 @@ class MsgidIndex:
         return self.folder / f"run-{self.next_run:08d}{RUN_SUFFIX}"
 
     def _candidates(self, hashes: np.ndarray) -> list[tuple[int, int]]:
-        """(position in ``hashes``, file number) of every hash some indexed file holds, the older
-        runs' first."""
-        found: list[tuple[int, int]] = []
-        order = np.argsort(hashes)  # sorted queries walk each run in one direction
+        """(position in ``hashes``, file number) of every hash some indexed file holds."""
+        order = np.argsort(hashes)  # sorted queries walk each run's windows in order
         queries = hashes[order]
-        for run in self.runs:
-            left = np.searchsorted(run.hashes, queries, "left")
-            hit = run.hashes[np.minimum(left, run.count - 1)] == queries
-            for at in np.flatnonzero(hit).tolist():  # rare: each is checked in Python
-                slot, value = int(left[at]), queries[at]
-                while slot < run.count and run.hashes[slot] == value:
-                    found.append((int(order[at]), int(run.owners[slot])))
-                    slot += 1
-        if sum(run.count for run in self.runs) * ENTRY_BYTES > RESIDENT_BYTES:
-            for run in self.runs:
-                run.drop_pages()
-        return found
+        drop = sum(run.count for run in self.runs) * ENTRY_BYTES > RESIDENT_BYTES
+        return [(int(order[at]), number) for run in self.runs for at, number in run.find(queries, drop)]
 
     def _entries(self, number: int) -> dict[str, Entry]:
         """msgid → entry of one lake file, read once (a candidate is rare, or a whole re-ingest)."""

@@ -351,15 +351,23 @@ def test_a_damaged_or_stale_msgid_index_is_detected_and_rebuilt_from_the_lake(ws
 
 
 @settings(max_examples=25, deadline=None)
-@given(sizes=st.lists(st.integers(1, 40), min_size=1, max_size=12), step=st.integers(1, 16))
-def test_runs_merged_a_step_at_a_time_find_what_a_dict_finds(tmp_path_factory, sizes, step):
-    """Lake files of any sizes, added one by one (merging runs, a few hashes per merge step):
-    the index finds each msgid in its file, then the same after reopening."""
+@given(
+    sizes=st.lists(st.integers(1, 40), min_size=1, max_size=12),
+    step=st.integers(1, 16),
+    window=st.integers(1, 16),
+    resident=st.sampled_from([0, 1 << 20]),
+)
+def test_runs_merged_a_step_at_a_time_find_what_a_dict_finds(tmp_path_factory, sizes, step, window, resident):
+    """Lake files of any sizes, added one by one (merging runs a few hashes per step, searching
+    them a few hashes per window, giving pages back or not): the index finds each msgid in its
+    file, then the same after reopening."""
     ws = Workspace(tmp_path_factory.mktemp("ws"))
     ws.init()
     expected: dict[str, str] = {}
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(msgindex, "STEP", step)
+        patch.setattr(msgindex, "WINDOW", window)
+        patch.setattr(msgindex, "RESIDENT_BYTES", resident)
         index = MsgidIndex(ws.msgid_index_path, ws.messages_dir)
         for number, size in enumerate(sizes):
             msgids = [f"f{number}-m{i}" for i in range(size)]
