@@ -10,8 +10,8 @@ The index lives in ``W/state/msgids/`` as a few sorted **runs** (``run-N.bin``: 
 ``index.json``, which names the lake files indexed (a file's position is its number, with its
 row count) and the runs, oldest first. Each lake file written adds a run; the newest two are
 merged while the newer is at least half the older, so there are a few runs (logarithmically
-many) and a batch of msgids is looked up with one ``numpy.searchsorted`` per run: nearly every
-record is new and costs no Python beyond hashing its msgid. A hash found is only a candidate:
+many) and a batch of msgids is looked up with a ``numpy.searchsorted`` per window of each run:
+nearly every record is new and costs no Python beyond hashing its msgid. A hash found is only a candidate:
 the lake file named is read (msgid, raw, source; cached for the run) and the exact msgid
 decides, so a 64-bit collision can never make a new record a duplicate.
 
@@ -52,7 +52,7 @@ HASH, OWNER = np.dtype("<u8"), np.dtype("<u4")
 ENTRY_BYTES = HASH.itemsize + OWNER.itemsize
 RESIDENT_BYTES = 16 << 20  # runs up to this size keep the pages lookups touched; larger ones drop them
 STEP = 1 << 16  # hashes handled per step when merging or checking a run (bounds their memory)
-WINDOW = 1 << 19  # hashes (4 MB) a lookup searches at a time in a run larger than RESIDENT_BYTES
+WINDOW = 1 << 19  # hashes (4 MB) of a run a lookup searches at a time (and then drops, past RESIDENT_BYTES)
 CACHED_FILES = 16  # lake files kept read for confirming candidates (a re-ingest hits the same few)
 
 
