@@ -5,34 +5,54 @@ every record: the same msgid with the same content is a duplicate, with other co
 conflict (rejected, never stored twice nor silently dropped). Reading every partition for
 that would cost the whole lake per run.
 
-The index is one small file per lake file in ``W/state/msgids/``: the sorted 64-bit hashes of
-its msgids (a ``.npy`` array, 8 bytes a message). Opened, they are merged into one sorted array
-and a batch of msgids is looked up with one ``numpy.searchsorted``: nearly every record is new
-and costs no Python beyond hashing its msgid. A hash found is only a candidate: the lake file
-named is read (msgid, raw, source; cached for the run) and the exact msgid decides, so a 64-bit
-collision can never make a new record a duplicate.
+The index lives in ``W/state/msgids/`` as a few sorted **runs** (``run-N.bin``: ``count`` sorted
+64-bit hashes of msgids, then the ``count`` 32-bit numbers of the lake files holding them) and
+``index.json``, which names the lake files indexed (a file's position is its number, with its
+row count) and the runs, oldest first. Each lake file written adds a run; the newest two are
+merged while the newer is at least half the older, so there are a few runs (logarithmically
+many) and a batch of msgids is looked up with a ``numpy.searchsorted`` per window of each run:
+nearly every record is new and costs no Python beyond hashing its msgid. A hash found is only a candidate:
+the lake file named is read (msgid, raw, source; cached for the run) and the exact msgid
+decides, so a 64-bit collision can never make a new record a duplicate.
 
-It is derived data, rebuildable from the lake at any time. Each hash file is written atomically
-after its lake file is whole; when opened, lake files without one (a run killed in between) or
-with a damaged one are hashed again, and hash files whose lake file is gone are removed. Deleting
-the folder is always safe.
+Memory does not grow with the lake: runs are memory-mapped, never loaded; once they are larger
+than ``RESIDENT_BYTES`` a lookup maps one window of a run at a time and gives its pages back
+(they stay in the page cache, not in this process); merges and checks read a step at a time.
+
+It is derived data, rebuildable from the lake at any time. Runs are written whole and atomically
+before ``index.json`` names them, so a killed run leaves at worst unnamed runs (removed) and lake
+files not named yet (hashed again when opened). An index that does not match the lake — a lake
+file gone or of another row count, a run missing, truncated, unsorted or naming a file that is
+not there, another layout (the older one hash file per lake file) — is rebuilt from the lake.
+Deleting the folder is always safe.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import itertools
 import json
+import mmap
+import os
 import shutil
-from io import BytesIO
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow.parquet as pq
 
-from auditor import atomic, lake
+from auditor import atomic, failpoints, lake
 
-HASH_SUFFIX = ".npy"
+LAYOUT = 2  # 1 was a hash file per lake file, loaded whole
+MANIFEST = "index.json"
+RUN_SUFFIX = ".bin"
+HASH, OWNER = np.dtype("<u8"), np.dtype("<u4")
+ENTRY_BYTES = HASH.itemsize + OWNER.itemsize
+RESIDENT_BYTES = 16 << 20  # runs up to this size keep the pages lookups touched; larger ones drop them
+STEP = 1 << 16  # hashes handled per step when merging or checking a run (bounds their memory)
+WINDOW = 1 << 19  # hashes (4 MB) of a run a lookup searches at a time (and then drops, past RESIDENT_BYTES)
 CACHED_FILES = 16  # lake files kept read for confirming candidates (a re-ingest hits the same few)
 
 
@@ -56,7 +76,7 @@ def msgid_hashes(msgids: list[str]) -> np.ndarray:
     """64-bit hashes of ``msgids`` (uint64), stable across runs and versions: they are persisted."""
     blake2b = hashlib.blake2b
     joined = b"".join([blake2b(m.encode("utf-8"), digest_size=8).digest() for m in msgids])
-    return np.frombuffer(joined, dtype="<u8")
+    return np.frombuffer(joined, dtype=HASH)
 
 
 class Entry(NamedTuple):  # a tuple: one is made for every record ingested
@@ -76,26 +96,99 @@ def source_parts(source: str) -> tuple[str, int]:
     return file, int(line)
 
 
-def _hash_file_name(lake_name: str) -> str:
-    """``date=D/part-x.parquet`` → ``date=D__part-x.npy`` (one flat folder)."""
-    return lake_name.replace("/", "__").removesuffix(".parquet") + HASH_SUFFIX
+class _Run:
+    """One run, memory-mapped read-only: ``hashes`` (sorted) and ``owners`` (their file numbers).
+
+    The kernel maps file pages in large blocks (fault-around, large folios), so a binary search
+    over the whole run would map nearly all of it. A lookup therefore searches one window of
+    ``WINDOW`` hashes at a time — ``fences`` holds each window's first hash — and can give the
+    window's pages back before the next."""
+
+    def __init__(self, path: Path, count: int) -> None:
+        self.path, self.count = path, count
+        with open(path, "rb") as handle:
+            if not count or os.fstat(handle.fileno()).st_size != count * ENTRY_BYTES:
+                raise ValueError(f"{path.name}: not {count} entries")
+            self.map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        self.map.madvise(mmap.MADV_RANDOM)  # lookups touch a few pages each: read no more around them
+        self.hashes = np.frombuffer(self.map, HASH, count)
+        self.owners = np.frombuffer(self.map, OWNER, count, count * HASH.itemsize)
+        self.fences = self.hashes[::WINDOW].copy()
+        self.drop_pages()
+
+    def drop_pages(self) -> None:
+        """Give back the pages this process has touched (the page cache keeps them)."""
+        self.map.madvise(mmap.MADV_DONTNEED)
+
+    def check(self, files: int) -> None:
+        """ValueError unless the hashes are sorted and every owner is one of ``files``; read a
+        step at a time, so checking a large run does not hold it."""
+        for start in range(0, self.count, STEP):
+            hashes = self.hashes[start : start + STEP + 1]
+            if np.any(hashes[1:] < hashes[:-1]) or int(self.owners[start : start + STEP].max()) >= files:
+                raise ValueError(f"{self.path.name}: unsorted, or naming a file not indexed")
+            self.drop_pages()
+
+    def find(self, queries: np.ndarray, drop: bool) -> Iterator[tuple[int, int]]:
+        """(position in ``queries``, file number) of every entry equal to one of ``queries``
+        (sorted); with ``drop``, the pages are given back after each window."""
+        # The first entry equal to a query lies after the last fence below it and at most at the
+        # next fence: in [window start, next window start], both included.
+        windows = np.maximum(np.searchsorted(self.fences, queries, "left") - 1, 0)
+        cuts = [0, *(np.flatnonzero(np.diff(windows)) + 1).tolist(), len(queries)]
+        for start, end in itertools.pairwise(cuts):
+            low = int(windows[start]) * WINDOW
+            window = self.hashes[low : low + WINDOW + 1]
+            wanted = queries[start:end]
+            left = np.searchsorted(window, wanted, "left")
+            hit = window[np.minimum(left, len(window) - 1)] == wanted
+            for at in np.flatnonzero(hit).tolist():  # rare: each is checked in Python
+                slot, value = low + int(left[at]), wanted[at]
+                while slot < self.count and self.hashes[slot] == value:
+                    yield start + at, int(self.owners[slot])
+                    slot += 1
+            if drop:
+                self.drop_pages()
+
+    def close(self) -> None:
+        del self.hashes, self.owners  # the views first: a map with views cannot close
+        self.map.close()
 
 
-def _read_hashes(path: Path, rows: int) -> np.ndarray | None:
-    """A hash file's sorted hashes, or None when it is damaged (then rebuilt from the lake): not an
-    array of ``rows`` (its lake file's row count) sorted 64-bit hashes."""
-    try:
-        hashes = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError):
-        return None
-    if hashes.dtype != np.dtype("<u8") or hashes.shape != (rows,) or np.any(hashes[1:] < hashes[:-1]):
-        return None
-    return hashes
+def _write_run(path: Path, parts: Iterable[tuple[np.ndarray, np.ndarray]], count: int) -> None:
+    """Write ``count`` entries given as (sorted hashes, owners) pieces in order, atomically; the
+    pieces are written as they come, so a merge never holds its whole output."""
+    with atomic.atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        handle.truncate(count * ENTRY_BYTES)
+        position = 0
+        for hashes, owners in parts:
+            handle.seek(position * HASH.itemsize)
+            handle.write(hashes.astype(HASH, copy=False).tobytes())
+            handle.seek(count * HASH.itemsize + position * OWNER.itemsize)
+            handle.write(owners.astype(OWNER, copy=False).tobytes())
+            position += len(hashes)
 
 
-def _owners(owner: np.ndarray | int, count: int) -> np.ndarray:
-    """The file number of each of ``count`` hashes (an added file's is one number)."""
-    return owner if isinstance(owner, np.ndarray) else np.full(count, owner, np.int32)
+def _merged_steps(older: _Run, newer: _Run) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The two runs merged as (hashes, owners) pieces in order, reading both a step at a time
+    from the front: a piece holds every hash up to the smaller of the two steps' last ones."""
+    o = n = 0
+    while o < older.count or n < newer.count:
+        a, b = older.hashes[o : o + STEP], newer.hashes[n : n + STEP]
+        # A run read to its end sets no limit; otherwise what lies beyond its step is not smaller.
+        limits = [
+            step[-1] for step, end, count in ((a, o, older.count), (b, n, newer.count)) if end + STEP < count
+        ]
+        cut = min(limits) if limits else None
+        take_a = len(a) if cut is None else int(np.searchsorted(a, cut, "right"))
+        take_b = len(b) if cut is None else int(np.searchsorted(b, cut, "right"))
+        hashes = np.concatenate([a[:take_a], b[:take_b]])
+        owners = np.concatenate([older.owners[o : o + take_a], newer.owners[n : n + take_b]])
+        order = np.argsort(hashes, kind="stable")  # two sorted pieces: timsort merges them in one pass
+        yield hashes[order], owners[order]
+        o, n = o + take_a, n + take_b
+        older.drop_pages()
+        newer.drop_pages()
 
 
 class MsgidIndex:
@@ -108,16 +201,18 @@ class MsgidIndex:
             (folder.parent / stale).unlink(missing_ok=True)
         folder.mkdir(parents=True, exist_ok=True)
         self.files: list[tuple[str, Path]] = []  # (date, lake file), numbered by position
-        self.hashes = np.empty(0, "<u8")  # sorted, over all files indexed when opened
-        self.owners = np.empty(0, np.int32)  # the file number of each hash
-        # files indexed since, merged as they come: (sorted hashes, file number or numbers per hash)
-        self.added: list[tuple[np.ndarray, np.ndarray | int]] = []
+        self.rows: list[int] = []  # each file's row count
+        self.runs: list[_Run] = []  # oldest first
+        self.next_run = 0
         self.cache: dict[int, dict[str, Entry]] = {}
         self.sync()
 
     def close(self) -> None:
-        """Nothing to commit: every hash file is written whole when its lake file is indexed."""
+        """Nothing to commit (every change is written when made): unmap the runs."""
         self.cache.clear()
+        for run in self.runs:
+            run.close()
+        self.runs = []
 
     def _lake_files(self) -> dict[str, tuple[str, Path]]:
         return {
@@ -127,60 +222,72 @@ class MsgidIndex:
         }
 
     def sync(self) -> None:
-        """Hash the lake files not indexed yet (or whose hash file is damaged); drop the hash files
-        of lake files that are gone; merge them all into one sorted array."""
+        """Open the index as ``index.json`` names it if it matches the lake, else start empty;
+        remove whatever it does not name; index the lake files it lacks."""
+        self.close()
         files = self._lake_files()
-        wanted = {_hash_file_name(name): name for name in files}
+        self.files, self.rows, self.next_run = [], [], 0
+        if not self._open_manifest(files):
+            self.close()
+            self.files, self.rows, self.next_run = [], [], 0
+            (self.folder / MANIFEST).unlink(missing_ok=True)
+        named = {MANIFEST, *(run.path.name for run in self.runs)}
         for path in self.folder.iterdir():
-            if path.name not in wanted:  # its lake file is gone, or a temporary of a killed write
+            if path.name not in named:  # an unnamed run, a temporary of a killed write, an old layout
                 if path.is_dir() and not path.is_symlink():
                     shutil.rmtree(path)
                 else:
                     path.unlink(missing_ok=True)
-        parts, owners = [], []
-        self.files, self.added, self.cache = [], [], {}
-        for name in sorted(files):
-            date, lake_path = files[name]
-            hash_path = self.folder / _hash_file_name(name)
-            rows = pq.read_metadata(lake_path).num_rows
-            hashes = _read_hashes(hash_path, rows) if hash_path.exists() else None
-            if hashes is None:
-                msgids = pq.read_table(lake_path, columns=["msgid"]).column("msgid").to_pylist()
-                hashes = self._write_hashes(hash_path, msgids)
-            parts.append(hashes)
-            owners.append(np.full(len(hashes), len(self.files), np.int32))
-            self.files.append((date, lake_path))
-        if parts:
-            merged = np.concatenate(parts)
-            order = np.argsort(merged, kind="stable")  # stable: a hash in two files, the first first
-            self.hashes, self.owners = merged[order], np.concatenate(owners)[order]
-        else:
-            self.hashes, self.owners = np.empty(0, "<u8"), np.empty(0, np.int32)
+        indexed = {f"date={date}/{path.name}" for date, path in self.files}
+        for name in sorted(files.keys() - indexed):
+            path = files[name][1]
+            self.add(path, pq.read_table(path, columns=["msgid"]).column("msgid").to_pylist())
 
-    @staticmethod
-    def _write_hashes(path: Path, msgids: list[str]) -> np.ndarray:
-        hashes = np.sort(msgid_hashes(msgids))
-        buffer = BytesIO()
-        np.save(buffer, hashes, allow_pickle=False)
-        atomic.write_bytes(path, buffer.getvalue())
-        return hashes
+    def _open_manifest(self, files: dict[str, tuple[str, Path]]) -> bool:
+        """Load ``index.json`` and map its runs; False (nothing kept) when it is missing, of
+        another layout, damaged, or does not match the lake."""
+        try:
+            manifest = json.loads((self.folder / MANIFEST).read_text(encoding="utf-8"))
+            if manifest.get("layout") != LAYOUT:
+                return False
+            for name, rows in manifest["files"]:
+                if name not in files or pq.read_metadata(files[name][1]).num_rows != rows:
+                    return False  # a lake file gone or changed: the numbers no longer hold
+                self.files.append(files[name])
+                self.rows.append(rows)
+            for name, count in manifest["runs"]:
+                self.runs.append(_Run(self.folder / Path(name).name, count))
+            if sum(run.count for run in self.runs) != sum(self.rows):
+                return False
+            for run in self.runs:
+                run.check(len(self.files))
+            self.next_run = int(manifest["next_run"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return False
+        return True
+
+    def _write_manifest(self) -> None:
+        manifest = {
+            "layout": LAYOUT,
+            "files": [
+                [f"date={date}/{path.name}", rows]
+                for (date, path), rows in zip(self.files, self.rows, strict=True)
+            ],
+            "runs": [[run.path.name, run.count] for run in self.runs],
+            "next_run": self.next_run,
+        }
+        atomic.write_text(self.folder / MANIFEST, json.dumps(manifest, separators=(",", ":")))
+
+    def _new_run_path(self) -> Path:
+        self.next_run += 1
+        return self.folder / f"run-{self.next_run:08d}{RUN_SUFFIX}"
 
     def _candidates(self, hashes: np.ndarray) -> list[tuple[int, int]]:
         """(position in ``hashes``, file number) of every hash some indexed file holds."""
-        found: list[tuple[int, int]] = []
-        for sorted_hashes, owner_of in [(self.hashes, self.owners), *self.added]:
-            if not len(sorted_hashes):
-                continue
-            left = np.searchsorted(sorted_hashes, hashes, "left")
-            hit = sorted_hashes[np.minimum(left, len(sorted_hashes) - 1)] == hashes
-            for position in np.flatnonzero(hit).tolist():  # rare: each is checked in Python
-                slot = int(left[position])
-                while slot < len(sorted_hashes) and sorted_hashes[slot] == hashes[position]:
-                    found.append(
-                        (position, int(owner_of[slot]) if isinstance(owner_of, np.ndarray) else owner_of)
-                    )
-                    slot += 1
-        return found
+        order = np.argsort(hashes)  # sorted queries walk each run's windows in order
+        queries = hashes[order]
+        drop = sum(run.count for run in self.runs) * ENTRY_BYTES > RESIDENT_BYTES
+        return [(int(order[at]), number) for run in self.runs for at, number in run.find(queries, drop)]
 
     def _entries(self, number: int) -> dict[str, Entry]:
         """msgid → entry of one lake file, read once (a candidate is rare, or a whole re-ingest)."""
@@ -202,7 +309,7 @@ class MsgidIndex:
         found: dict[str, Entry] = {}
         if not msgids:
             return found
-        for position, number in self._candidates(msgid_hashes(msgids)):
+        for position, number in sorted(self._candidates(msgid_hashes(msgids)), key=_older_first):
             msgid = msgids[position]
             if msgid not in found:
                 entry = self._entries(number).get(msgid)  # a hash collision finds nothing here
@@ -212,17 +319,31 @@ class MsgidIndex:
 
     def add(self, path: Path, msgids: list[str]) -> None:
         """Index a lake file just written whole (``path``) holding ``msgids``."""
-        hashes = self._write_hashes(self.folder / _hash_file_name(f"{path.parent.name}/{path.name}"), msgids)
         number = len(self.files)
-        date = path.parent.name.removeprefix("date=")
-        self.files.append((date, path))
-        self.added.append((hashes, number))
-        # Every lookup searches each added array, and a long ingest adds a file per date and flush
-        # (hundreds at 10M records): merge the newest two while the newer is at least half the
-        # older, so the arrays stay few (logarithmic) and each hash is re-sorted O(log n) times.
-        while len(self.added) >= 2 and 2 * len(self.added[-1][0]) >= len(self.added[-2][0]):
-            (older, older_owner), (newer, newer_owner) = self.added[-2], self.added.pop()
-            merged = np.concatenate([older, newer])
-            owners = np.concatenate([_owners(older_owner, len(older)), _owners(newer_owner, len(newer))])
-            order = np.argsort(merged, kind="stable")  # stable: a hash in two files, the first first
-            self.added[-1] = (merged[order], owners[order])
+        self.files.append((path.parent.name.removeprefix("date="), path))
+        self.rows.append(len(msgids))
+        obsolete: list[_Run] = []
+        if msgids:
+            hashes = np.sort(msgid_hashes(msgids))
+            run_path = self._new_run_path()
+            _write_run(run_path, [(hashes, np.full(len(hashes), number, OWNER))], len(hashes))
+            self.runs.append(_Run(run_path, len(hashes)))
+        # Every lookup searches each run: merge the newest two while the newer is at least half
+        # the older, so runs stay few (logarithmic) and each hash is rewritten O(log n) times.
+        while len(self.runs) >= 2 and 2 * self.runs[-1].count >= self.runs[-2].count:
+            older, newer = self.runs[-2], self.runs[-1]
+            run_path = self._new_run_path()
+            _write_run(run_path, _merged_steps(older, newer), older.count + newer.count)
+            self.runs[-2:] = [_Run(run_path, older.count + newer.count)]
+            obsolete += [older, newer]
+        failpoints.reached("msgindex-runs-written")
+        self._write_manifest()  # the commit point: runs not named yet are removed when opened
+        for run in obsolete:
+            run.close()
+            with contextlib.suppress(FileNotFoundError):
+                run.path.unlink()
+
+
+def _older_first(candidate: tuple[int, int]) -> int:
+    """Candidates in file order: where a msgid is in two files, the first written is found."""
+    return candidate[1]

@@ -19,12 +19,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auditor import ingest as ingest_module
-from auditor import lake
+from auditor import lake, msgindex
 from auditor.ingest import ingest
 from auditor.msgindex import MsgidIndex
 from auditor.wecom.files import OverlongLine, iter_lines
@@ -252,27 +254,145 @@ def test_a_reused_msgid_across_runs_is_a_duplicate_or_a_conflict(ws, tmp_path, c
         assert json.loads(base64.b64decode(entry["raw_base64"])) == record  # the new content is kept
 
 
-def test_the_msgid_index_rebuilds_from_the_lake(ws, tmp_path):
+def _lake_sources(ws: Workspace) -> dict[str, str]:
+    """msgid → source of every message in the lake."""
+    out = {}
+    for date in lake.dates(ws.messages_dir):
+        table = lake.read_partition(ws.messages_dir, date, lake.MESSAGE_SCHEMA, ["msgid", "source"])
+        out.update(zip(table.column("msgid").to_pylist(), table.column("source").to_pylist(), strict=True))
+    return out
+
+
+def _assert_index_matches_the_lake(ws: Workspace) -> None:
+    """Opened, the index finds every msgid of the lake where it is and nothing else, and its folder
+    holds exactly what index.json names."""
+    expected = _lake_sources(ws)
+    index = MsgidIndex(ws.msgid_index_path, ws.messages_dir)
+    try:
+        found = index.get_many([*expected, "absent"])
+        assert {msgid: entry.source for msgid, entry in found.items()} == expected
+    finally:
+        index.close()
+    manifest = json.loads((ws.msgid_index_path / msgindex.MANIFEST).read_text())
+    named = {msgindex.MANIFEST, *(name for name, _ in manifest["runs"])}
+    assert {p.name for p in ws.msgid_index_path.iterdir()} == named
+    assert sorted(name for name, _ in manifest["files"]) == sorted(
+        f"{p.parent.name}/{p.name}" for p in ws.messages_dir.rglob("*.parquet")
+    )
+
+
+def _runs(ws: Workspace) -> list[Path]:
+    return sorted(ws.msgid_index_path.glob("run-*.bin"))
+
+
+def _damage_manifest(ws: Workspace, change) -> None:
+    path = ws.msgid_index_path / msgindex.MANIFEST
+    manifest = json.loads(path.read_text())
+    change(manifest)
+    path.write_text(json.dumps(manifest))
+
+
+def _unsort(ws: Workspace) -> None:
+    run = max(_runs(ws), key=lambda p: p.stat().st_size)
+    data = bytearray(run.read_bytes())
+    data[0:8], data[8:16] = data[8:16], data[0:8]  # two hashes swapped: still whole, no longer sorted
+    run.write_bytes(bytes(data))
+
+
+def _owner_out_of_range(ws: Workspace) -> None:
+    run = max(_runs(ws), key=lambda p: p.stat().st_size)
+    run.write_bytes(run.read_bytes()[:-4] + (999).to_bytes(4, "little"))  # the last entry's file number
+
+
+def _old_layout(ws: Workspace) -> None:
+    """The layout before runs: one .npy of hashes per lake file, no index.json."""
+    shutil.rmtree(ws.msgid_index_path)
+    ws.msgid_index_path.mkdir()
+    for path in ws.messages_dir.rglob("*.parquet"):
+        np.save(ws.msgid_index_path / f"{path.parent.name}__{path.stem}.npy", np.arange(3, dtype="<u8"))
+
+
+INDEX_DAMAGE = {
+    "folder deleted": lambda ws: shutil.rmtree(ws.msgid_index_path),
+    "index.json missing (killed before its first write)": lambda ws: (
+        ws.msgid_index_path / msgindex.MANIFEST
+    ).unlink(),
+    "index.json not JSON": lambda ws: (ws.msgid_index_path / msgindex.MANIFEST).write_bytes(b"\x00{" * 50),
+    "index.json of another layout": lambda ws: _damage_manifest(ws, lambda m: m.update(layout=1)),
+    "index.json lacks the last lake file (killed before naming it)": lambda ws: _damage_manifest(
+        ws, lambda m: m.update(files=m["files"][:-1])
+    ),
+    "a run missing": lambda ws: _runs(ws)[0].unlink(),
+    "a run truncated": lambda ws: _runs(ws)[0].write_bytes(_runs(ws)[0].read_bytes()[:-4]),
+    "a run unsorted": _unsort,
+    "a run naming a file not indexed": _owner_out_of_range,
+    "a lake file gone": lambda ws: next(ws.messages_dir.rglob("*.parquet")).unlink(),
+    "a lake file of another row count": lambda ws: _damage_manifest(
+        ws, lambda m: m["files"][0].__setitem__(1, m["files"][0][1] + 1)
+    ),
+    "an unnamed run and a temporary left by a killed write": lambda ws: [
+        (ws.msgid_index_path / "run-99999999.bin").write_bytes(b"\x01" * 12),
+        (ws.msgid_index_path / ".tmp-run-00000009.bin-x").write_bytes(b"partial"),
+    ],
+    "the layout before runs (one .npy per lake file)": _old_layout,
+}
+
+
+@pytest.mark.parametrize("damage", INDEX_DAMAGE.values(), ids=INDEX_DAMAGE.keys())
+def test_a_damaged_or_stale_msgid_index_is_detected_and_rebuilt_from_the_lake(ws, tmp_path, damage):
     ingest(ws, [write_jsonl(tmp_path / "a.jsonl", [message("m1"), message("m2", msgtime=BASE_MS + DAY_MS)])])
-    shutil.rmtree(ws.msgid_index_path)  # lost: rebuilt from the lake when next opened
-    summary = ingest(ws, [write_jsonl(tmp_path / "b.jsonl", [message("m2", msgtime=BASE_MS + 2 * DAY_MS)])])
-    assert summary.summary()["rejected"] == 1
-    # A lake file written but not indexed (a run killed in between) is indexed when opened.
-    [hash_file] = ws.msgid_index_path.glob("date=2026-11-17__*.npy")
-    hash_file.unlink()
-    index = MsgidIndex(ws.msgid_index_path, ws.messages_dir)
-    assert index.get_many(["m2", "m3"])["m2"].date == "2026-11-17"
-    index.close()
-    assert hash_file.exists()
-    hash_file.write_bytes(b"not an array at all" * 100)  # damaged: rebuilt too
-    [other] = ws.msgid_index_path.glob("date=2026-11-16__*.npy")
-    np.save(other, np.load(other)[:0])  # a valid array, but not of its lake file's rows: rebuilt
-    (ws.msgid_index_path / "date=2026-01-01__part-gone.npy").write_bytes(hash_file.read_bytes())
-    index = MsgidIndex(ws.msgid_index_path, ws.messages_dir)
-    assert sorted(index.get_many(["m1", "m2", "m3"])) == ["m1", "m2"]
-    index.close()
-    assert not (ws.msgid_index_path / "date=2026-01-01__part-gone.npy").exists()  # its lake file is gone
-    assert len(np.load(other)) == 1
+    ingest(ws, [write_jsonl(tmp_path / "b.jsonl", [message(f"n{i}", msgtime=BASE_MS + i) for i in range(5)])])
+    damage(ws)
+    _assert_index_matches_the_lake(ws)
+    # And ingest decides by it: m2 again on another date is a conflict with the lake, not a new row.
+    summary = ingest(ws, [write_jsonl(tmp_path / "c.jsonl", [message("m2", msgtime=BASE_MS + 2 * DAY_MS)])])
+    assert summary.summary()["rejected"] == int("m2" in _lake_sources(ws))
+    _assert_index_matches_the_lake(ws)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 40), min_size=1, max_size=12),
+    step=st.integers(1, 16),
+    window=st.integers(1, 16),
+    resident=st.sampled_from([0, 1 << 20]),
+)
+def test_runs_merged_a_step_at_a_time_find_what_a_dict_finds(tmp_path_factory, sizes, step, window, resident):
+    """Lake files of any sizes, added one by one (merging runs a few hashes per step, searching
+    them a few hashes per window, giving pages back or not): the index finds each msgid in its
+    file, then the same after reopening."""
+    ws = Workspace(tmp_path_factory.mktemp("ws"))
+    ws.init()
+    expected: dict[str, str] = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(msgindex, "STEP", step)
+        patch.setattr(msgindex, "WINDOW", window)
+        patch.setattr(msgindex, "RESIDENT_BYTES", resident)
+        index = MsgidIndex(ws.msgid_index_path, ws.messages_dir)
+        for number, size in enumerate(sizes):
+            msgids = [f"f{number}-m{i}" for i in range(size)]
+            path = ws.messages_dir / "date=2026-11-16" / f"part-{number:03d}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(
+                pa.table(
+                    {
+                        "msgid": msgids,
+                        "raw": ["{}"] * size,
+                        "source": [f"{path.name}:{i}" for i in range(size)],
+                    }
+                ),
+                path,
+            )
+            index.add(path, msgids)
+            expected.update(dict.fromkeys(msgids, path.name))
+            assert len(index.runs) <= number.bit_length() + 1  # merged as they come: few runs
+        for reopened in (False, True):
+            if reopened:
+                index.close()
+                index = MsgidIndex(ws.msgid_index_path, ws.messages_dir)
+            found = index.get_many([*expected, "absent"])
+            assert {msgid: entry.file for msgid, entry in found.items()} == expected
+        index.close()
 
 
 def _reference_lines(data: bytes, cap: int) -> list[tuple[int, bytes | tuple[int, str]]]:

@@ -45,13 +45,21 @@ def _colliding_hashes(msgids: list[str]) -> np.ndarray:
 
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(runs=runs, colliding=st.booleans(), lookup_rows=st.integers(1, 5), batch_rows=st.integers(1, 4))
-def test_dedup_equals_a_dict_model(runs, colliding, lookup_rows, batch_rows):
+@given(
+    runs=runs,
+    colliding=st.booleans(),
+    lookup_rows=st.integers(1, 5),
+    batch_rows=st.integers(1, 4),
+    window=st.sampled_from([1, 2, 3, msgindex.WINDOW]),
+)
+def test_dedup_equals_a_dict_model(runs, colliding, lookup_rows, batch_rows, window):
     model: dict[str, int] = {}  # msgid → content variant stored
     with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as patch:
         patch.setattr(ingest_module, "LOOKUP_ROWS", lookup_rows)
         patch.setattr(ingest_module, "BATCH_ROWS", batch_rows)
         patch.setattr(ingest_module, "FLUSH_RECORDS", 3)  # flushes between files: writes in flight
+        patch.setattr(msgindex, "WINDOW", window)  # runs searched a few hashes at a time
+        patch.setattr(msgindex, "RESIDENT_BYTES", 0 if window < 4 else msgindex.RESIDENT_BYTES)
         if colliding:
             patch.setattr(msgindex, "msgid_hashes", _colliding_hashes)
         root = Path(tmp)
@@ -91,4 +99,7 @@ def test_dedup_equals_a_dict_model(runs, colliding, lookup_rows, batch_rows):
             for row in pq.read_table(path, columns=["msgid", "text"]).to_pylist()
         }
         assert stored == {msgid: f"内容 {variant}" for msgid, variant in model.items()}
-        assert len(list(ws.msgid_index_path.glob("*.npy"))) == len(list(ws.messages_dir.rglob("*.parquet")))
+        index = msgindex.MsgidIndex(ws.msgid_index_path, ws.messages_dir)  # reopened: it matches the lake
+        assert len(index.files) == len(list(ws.messages_dir.rglob("*.parquet")))
+        assert sorted(index.get_many(list(model))) == sorted(model)
+        index.close()

@@ -25,6 +25,7 @@ from auditor.workspace import Workspace
 
 KILL_POINTS = [
     "ingest-date-written",
+    "msgindex-runs-written",
     "after-ingest",
     "mid-audit",
     "after-audit",
