@@ -44,6 +44,7 @@ from auditor.ingest_decode import (
     OpenedFile,
     Row,
     collector_paused,
+    decode_file,
     decode_pool,
     open_and_decode,
     open_file,
@@ -56,7 +57,10 @@ from auditor.wecom.files import (
     classify,
     decoded,
     discover,
+    is_gzip,
+    line_spans,
     read_records,
+    reads_whole,
 )
 from auditor.wecom.groups import parse_group
 from auditor.wecom.messages import RecordError
@@ -631,42 +635,61 @@ def _file_report(ws: Workspace, path: Path, opened: OpenedFile) -> FileReport:
 PARALLEL_BYTES = 32 << 20  # message files' bytes on disk from which they are decoded by a process pool
 DECODE_WORKERS = 2
 DECODE_AHEAD, DECODE_AHEAD_BYTES = 4, 192 << 20  # files (and their bytes on disk) decoded ahead
+SPAN_BYTES = 16 << 20  # a plain JSONL file of twice this is decoded in pieces of about this size
 
 
 class _Decoder:
     """Opens and decodes the message files, in order: in this process, or — when the messages are
     large enough to pay for starting workers (about a CPU second) — a few files ahead in a process
-    pool, so reading and decoding run on other cores while this process decides each file."""
+    pool, so reading and decoding run on other cores while this process decides each file. A large
+    plain JSONL file is decoded in line spans by all workers at once, so deciding its first records
+    does not wait for the whole file."""
 
     def __init__(self, ws: Workspace, files: list[Path], limits: Limits, now_ms: int) -> None:
         self.todo = deque((p, source_name(ws, p)) for p in files if classify(p) == "messages")
-        self.settings = (limits, now_ms, ws.config["timezone"])
-        self.spill_to = ws.state_dir
-        self.ahead: deque[tuple[Future[tuple[OpenedFile, DecodedFile | None]], int]] = deque()
+        self.limits = limits
+        self.settings = (limits, now_ms, ws.config["timezone"], ws.state_dir)
+        # per file: (its opening, when done here), the tasks decoding it, its bytes on disk
+        self.ahead: deque[tuple[OpenedFile | None, list[Future[Any]], int]] = deque()
         workers = min(DECODE_WORKERS, os.cpu_count() or 1)
         large = sum(_size(path) for path, _ in self.todo) >= PARALLEL_BYTES
         self.pool = decode_pool(workers) if large and workers > 1 else None
 
-    def next(self) -> tuple[OpenedFile, DecodedFile | None]:
-        """The next message file, opened and (if it can be read) decoded."""
+    def next(self) -> tuple[OpenedFile, list[DecodedFile]]:
+        """The next message file, opened, and its records decoded in parts (none if it cannot be read)."""
         if self.pool is None:
-            return open_and_decode(*self.todo.popleft(), *self.settings)
+            path, name = self.todo.popleft()
+            opened, decoded_file = open_and_decode(path, name, *self.settings[:3])
+            return opened, [decoded_file] if decoded_file is not None else []
         self._fill()
-        future, _ = self.ahead.popleft()
+        opened, tasks, _ = self.ahead.popleft()
         self._fill()
-        opened, decoded_file = future.result()
-        if decoded_file is not None:
-            decoded_file.unspill()
-        return opened, decoded_file
+        if opened is None:  # opened and decoded by one task
+            opened, decoded_file = tasks[0].result()
+            parts = [decoded_file] if decoded_file is not None else []
+        else:
+            parts = [task.result() for task in tasks]
+        for part in parts:
+            part.unspill()
+        return opened, parts
 
     def _fill(self) -> None:
         assert self.pool is not None
         while self.todo and len(self.ahead) < DECODE_AHEAD:
-            size = _size(self.todo[0][0])
-            if self.ahead and sum(s for _, s in self.ahead) + size > DECODE_AHEAD_BYTES:
+            path, name = self.todo[0]
+            size = _size(path)
+            if self.ahead and sum(s for _, _, s in self.ahead) + size > DECODE_AHEAD_BYTES:
                 return
-            task = self.pool.submit(open_and_decode, *self.todo.popleft(), *self.settings, self.spill_to)
-            self.ahead.append((task, size))
+            self.todo.popleft()
+            if not _splits(path, size):
+                self.ahead.append(
+                    (None, [self.pool.submit(open_and_decode, path, name, *self.settings)], size)
+                )
+                continue
+            opened = open_file(path, self.limits)
+            spans = line_spans(path, SPAN_BYTES) if opened.status == "ingested" else []
+            tasks = [self.pool.submit(decode_file, path, name, *self.settings, span) for span in spans]
+            self.ahead.append((opened, tasks, size))
 
     def close(self) -> None:
         """Stops the workers; on an error, files not yet started are dropped, and the tables of
@@ -674,12 +697,22 @@ class _Decoder:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
-        for future, _ in self.ahead:
-            if future.done() and not future.cancelled() and future.exception() is None:
-                _, decoded_file = future.result()
-                if decoded_file is not None:
-                    decoded_file.discard()
+        for _, tasks, _ in self.ahead:
+            for task in tasks:
+                if task.done() and not task.cancelled() and task.exception() is None:
+                    result = task.result()
+                    part = result[1] if isinstance(result, tuple) else result
+                    if part is not None:
+                        part.discard()
         self.ahead.clear()
+
+
+def _splits(path: Path, size: int) -> bool:
+    """Whether a message file is decoded in line spans: plain JSONL, at least two spans' worth."""
+    try:
+        return size >= 2 * SPAN_BYTES and not reads_whole(path) and not is_gzip(path)
+    except OSError:  # reported when the file is opened
+        return False
 
 
 def _size(path: Path) -> int:
@@ -753,13 +786,14 @@ def _ingest_files(
     try:
         for path in files:
             if classify(path) == "messages":
-                opened, decoded_file = decoder.next()
+                opened, parts = decoder.next()
             else:
-                opened, decoded_file = open_file(path, limits), None
+                opened, parts = open_file(path, limits), []
             file_report = _file_report(ws, path, opened)
             report.files.append(file_report)
-            if decoded_file is not None:
-                messages.offer_file(decoded_file, file_report, rejects)
+            if file_report.kind == "messages" and file_report.status == "ingested":
+                for part in parts:
+                    messages.offer_file(part, file_report, rejects)
                 unwritten += file_report.records
                 if unwritten >= FLUSH_RECORDS:
                     messages.flush()

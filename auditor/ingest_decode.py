@@ -31,7 +31,16 @@ import pyarrow as pa
 
 from auditor import lake
 from auditor.atomic import file_sha256
-from auditor.wecom.files import NOT_DECODED, Limits, RawRecord, decoded, exceeds, file_cap, read_records
+from auditor.wecom.files import (
+    NOT_DECODED,
+    Limits,
+    LineSpan,
+    RawRecord,
+    decoded,
+    exceeds,
+    file_cap,
+    read_records,
+)
 from auditor.wecom.messages import (
     FUTURE_SLACK_MS,
     CommonRecord,
@@ -212,12 +221,25 @@ def open_and_decode(
     opened = open_file(path, limits)
     if opened.status != "ingested":
         return opened, None
+    return opened, decode_file(path, name, limits, now_ms, tz_key, spill_to)
+
+
+def decode_file(
+    path: Path,
+    name: str,
+    limits: Limits,
+    now_ms: int,
+    tz_key: str,
+    spill_to: Path | None = None,
+    span: LineSpan | None = None,
+) -> DecodedFile:
+    """The records of a message file opened already (or of its ``span``), decoded."""
     with collector_paused():
-        records = read_records(path, limits, name, decode=False)
+        records = read_records(path, limits, name, decode=False, span=span)
         decoded_file = decode_records(name, records, now_ms, zoneinfo.ZoneInfo(tz_key))
     if spill_to is not None:
         decoded_file.spill(spill_to)
-    return opened, decoded_file
+    return decoded_file
 
 
 @contextlib.contextmanager
