@@ -139,11 +139,16 @@ def record_row(record: RawRecord, now_ms: int) -> tuple[RawRecord, Row | RecordE
     return next(decoded_file.in_order(list(range(decoded_file.table.num_rows))))
 
 
+TABLE_ROWS = 65_536  # common-shape records held as Python objects before they become Arrow columns
+
+
 def decode_records(
     name: str, records: Iterator[RawRecord], now_ms: int, tz: zoneinfo.ZoneInfo
 ) -> DecodedFile:
-    """Split ``records`` into the common-shape table and the others (see DecodedFile)."""
+    """Split ``records`` into the common-shape table and the others (see DecodedFile). The table is
+    built TABLE_ROWS records at a time: Python objects cost several times the bytes of columns."""
     latest_ms = now_ms + FUTURE_SLACK_MS
+    tables: list[pa.Table] = []
     common: list[CommonRecord] = []
     raws: list[bytes] = []
     sources: list[str] = []
@@ -157,7 +162,11 @@ def decode_records(
         common.append(fast)
         raws.append(record.raw)
         sources.append(f"{record.file}:{record.line}")
-    return DecodedFile(name, count, _common_table(common, raws, sources, tz), others)
+        if len(common) >= TABLE_ROWS:
+            tables.append(_common_table(common, raws, sources, tz))
+            common, raws, sources = [], [], []
+    tables.append(_common_table(common, raws, sources, tz))
+    return DecodedFile(name, count, pa.concat_tables(tables), others)
 
 
 def _common_table(
