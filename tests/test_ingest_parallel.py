@@ -11,14 +11,14 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from auditor import ingest as ingest_module
 from auditor.ingest import _Decoder, ingest, limits_of
 from auditor.sample import generate
 from auditor.wecom import files as files_module
-from auditor.wecom.files import Limits, line_spans, read_records
+from auditor.wecom.files import GZIP_MAGIC, Limits, line_spans, read_records
 from auditor.workspace import Workspace
 from tests.factories import BASE_MS, message, write_jsonl
 
@@ -150,6 +150,7 @@ _line = st.one_of(st.binary(max_size=30).map(lambda b: b.replace(b"\n", b"")), s
 )
 def test_line_spans_read_exactly_the_lines_of_the_whole_file(lines, newline_at_end, piece, chunk):
     data = b"\n".join(lines) + (b"\n" if newline_at_end else b"")
+    assume(not data.startswith(GZIP_MAGIC))  # spans are for plain files only
     limits = Limits(16, 1 << 20, 1 << 20)  # some lines over the record cap
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp, "f.jsonl")
