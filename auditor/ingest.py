@@ -12,6 +12,9 @@ content — so memory is bounded by the largest input file plus FLUSH_RECORDS, a
 batch files does not become a lake of small files, and re-ingesting the same files changes
 nothing. The groups are cut by records *read*, not stored, so a run resuming an interrupted
 one cuts them where it did and writes the very same files.
+Reading and decoding a message file (``ingest_decode``) needs nothing from the run, so for large
+inputs it runs a few files ahead in a process pool, a large JSONL file in line spans; this process
+decides every record in input order either way, so the lake, ledgers and rejects are the same.
 """
 
 from __future__ import annotations
