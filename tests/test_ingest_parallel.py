@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from auditor import ingest as ingest_module
@@ -142,6 +142,7 @@ _line = st.one_of(st.binary(max_size=30).map(lambda b: b.replace(b"\n", b"")), s
 
 
 @settings(max_examples=200, deadline=None)
+@example(lines=[b"", b"", b"\0" * 19], newline_at_end=False, piece=1, chunk=3)  # an over-long line's preview
 @given(
     lines=st.lists(_line, max_size=40),
     newline_at_end=st.booleans(),

@@ -237,6 +237,8 @@ class _Line:
         self.length += len(piece)
         if self.digest is not None:
             self.digest.update(piece)
+            if len(self.head) < PREVIEW_BYTES:  # the preview is the line's first bytes, however it is cut
+                self.head += piece[: PREVIEW_BYTES - len(self.head)]
         elif self.length > self.max_bytes:
             self.digest = hashlib.sha256()
             for part in (*self.parts, piece):
