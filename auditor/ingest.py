@@ -12,6 +12,9 @@ content — so memory is bounded by the largest input file plus FLUSH_RECORDS, a
 batch files does not become a lake of small files, and re-ingesting the same files changes
 nothing. The groups are cut by records *read*, not stored, so a run resuming an interrupted
 one cuts them where it did and writes the very same files.
+Reading and decoding a message file (``ingest_decode``) needs nothing from the run, so for large
+inputs it runs a few files ahead in a process pool, a large JSONL file in line spans; this process
+decides every record in input order either way, so the lake, ledgers and rejects are the same.
 """
 
 from __future__ import annotations
@@ -19,14 +22,13 @@ from __future__ import annotations
 import base64
 import contextlib
 import datetime as dt
-import gc
 import hashlib
 import json
 import os
 import tempfile
 import time
-from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from itertools import repeat
@@ -35,9 +37,21 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from auditor import atomic, failpoints, lake
-from auditor.atomic import file_sha256
+from auditor.ingest_decode import (
+    DATE_COLUMN,
+    ROW_FIELDS,
+    DecodedFile,
+    OpenedFile,
+    Row,
+    collector_paused,
+    decode_file,
+    decode_pool,
+    open_and_decode,
+    open_file,
+)
 from auditor.msgindex import Entry, MsgidIndex, content_digest, raw_digest, source_parts
 from auditor.wecom.files import (
     PREVIEW_BYTES,
@@ -46,19 +60,13 @@ from auditor.wecom.files import (
     classify,
     decoded,
     discover,
-    exceeds,
-    file_cap,
+    is_gzip,
+    line_spans,
     read_records,
+    reads_whole,
 )
 from auditor.wecom.groups import parse_group
-from auditor.wecom.messages import (
-    FUTURE_SLACK_MS,
-    RecordError,
-    common_record,
-    common_text,
-    parse_message,
-    sender_kind,
-)
+from auditor.wecom.messages import RecordError
 from auditor.wecom.roster import parse_roster_row, read_roster_records
 from auditor.workspace import Workspace
 
@@ -230,16 +238,13 @@ class _Rejects:
 BATCH_ROWS = 50_000
 FLUSH_RECORDS = 200_000  # records read before the rows buffered are written (at a file's end)
 LEDGER_WRITERS = 8  # threads writing per-file ledgers
-LOOKUP_ROWS, LOOKUP_BYTES = 2_000, 16 << 20  # records decided per msgid-index query batch
-Row = tuple[Any, ...]  # a lake row in MESSAGE_SCHEMA order, without raw and source
+LOOKUP_ROWS = 65_536  # msgids per msgid-index query
 Outcome = tuple[str, str | None] | RecordError  # (accepted or duplicate, date), or why it is rejected
 
 
-ROW_FIELDS = [f.name for f in lake.MESSAGE_SCHEMA if f.name not in ("raw", "source")]
 _MSGID, _MSGTYPE, _MSGTIME, _COVERAGE = (
     ROW_FIELDS.index(n) for n in ("msgid", "msgtype", "msgtime", "text_coverage")
 )
-_row_of_dict = itemgetter(*ROW_FIELDS)
 
 
 def _raw_and_source(table: pa.Table, row: int) -> tuple[str, str]:
@@ -265,7 +270,6 @@ class _MessageSink:
         self.local_date = lake.LocalDates(ws.tz)
         self.resume = resume
         self.now_ms = now_ms
-        self.latest_ms = now_ms + FUTURE_SLACK_MS
         self.index = MsgidIndex(ws.msgid_index_path, ws.messages_dir)
         self.pending: dict[str, tuple[str, int]] = {}  # buffered (not yet in the lake): date, row
         self.rows: Counter[str] = Counter()  # buffered rows per date
@@ -275,102 +279,88 @@ class _MessageSink:
         self.generic: Counter[str] = Counter()  # msgtype → new messages read by the generic walk
         self.batches: dict[str, list[pa.Table]] = defaultdict(list)
         self.written: set[str] = set()
-        self.sender_kinds: dict[str, str] = {}
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="lake-writer")
         self.writing: tuple[Future[list[tuple[str, Path]]], list[tuple[str, pa.Table]]] | None = None
         self.in_flight: dict[str, tuple[str, int]] = {}  # handed to the writer, not indexed yet: date, row
 
-    def _row(self, record: RawRecord) -> tuple[RawRecord, Row]:
-        """The record (decoded, if it had to be) and its row; RecordError when it is rejected.
-
-        The common shape is read by msgspec straight into a row; anything else by parse_message."""
-        common = common_record(record.raw, self.latest_ms) if record.error is None else None
-        if common is None:
-            record = decoded(record)
-            if record.error is not None:
-                raise RecordError(record.error)
-            return record, _row_of_dict(parse_message(record.value, now_ms=self.now_ms))
-        sender = common.sender
-        kind = self.sender_kinds.get(sender)
-        if kind is None:
-            kind = self.sender_kinds[sender] = sender_kind(sender)
-        text, coverage = common_text(common)
-        row = (
-            common.msgid,
-            common.seq,
-            common.action,
-            common.msgtype,
-            sender,
-            kind,
-            common.tolist or [],
-            common.roomid or "",
-            common.msgtime,
-            text,
-            coverage,
-            None,
-        )
-        return record, row
-
-    def offer_all(self, records: Iterable[RawRecord], tally: FileReport, rejects: _Rejects) -> None:
-        """Decide every record — accepted, duplicate or rejected (into ``rejects``, with the
-        reason) — and count it in ``tally``; looked up in the index a batch at a time."""
-        batch: list[tuple[RawRecord, Row | RecordError]] = []
-        size = 0
-        row_of = self._row
-        for record in records:
-            try:
-                batch.append(row_of(record))
-            except RecordError as exc:  # kept without its traceback: no cycle for the collector
-                batch.append((record, exc.with_traceback(None)))
-            size += len(record.raw)
-            if len(batch) >= LOOKUP_ROWS or size >= LOOKUP_BYTES:
-                self._decide(batch, tally, rejects)
-                batch, size = [], 0
-        self._decide(batch, tally, rejects)
-
-    def _decide(
-        self, batch: list[tuple[RawRecord, Row | RecordError]], tally: FileReport, rejects: _Rejects
-    ) -> None:
-        """One batch. Its msgids are looked up together (the lake's index, this run's buffer and
-        the write in flight, the batch itself); the records whose msgid is seen nowhere (nearly
-        all) are buffered in bulk, the others go one by one through ``_offer_one``."""
-        msgids = [row[_MSGID] for _, row in batch if type(row) is tuple]
-        stored = self.index.get_many(msgids)
+    def offer_file(self, decoded_file: DecodedFile, tally: FileReport, rejects: _Rejects) -> None:
+        """Decide every record of a decoded file — accepted, duplicate or rejected (into ``rejects``,
+        with the reason) — and count it in ``tally``. Its msgids are looked up together (the lake's
+        index, this run's buffer and the write in flight, the file itself); the common-shape
+        records whose msgid is seen nowhere (nearly all) are buffered as one Arrow table, the others
+        go one by one through ``_offer_one``, in input order."""
+        table = decoded_file.table
+        common_ids = table.column("msgid").to_pylist()
+        msgids = common_ids + [row[_MSGID] for _, _, row in decoded_file.others if type(row) is tuple]
+        stored: dict[str, Entry] = {}
+        for start in range(0, len(msgids), LOOKUP_ROWS):
+            stored.update(self.index.get_many(msgids[start : start + LOOKUP_ROWS]))
         # Bound now: judging a record may settle the write in flight, which empties self.in_flight.
         in_flight = self.in_flight
         flying = dict(self.writing[1]) if self.writing is not None else {}
-        batch_msgids = set(msgids)
-        known = batch_msgids & self.pending.keys()
+        distinct = set(msgids)
+        known = distinct & self.pending.keys()
         if in_flight:
-            known |= batch_msgids & in_flight.keys()
+            known |= distinct & in_flight.keys()
         known |= stored.keys()
-        if len(batch_msgids) != len(msgids):  # a msgid twice in the batch: its later records are judged
+        if len(distinct) != len(msgids):  # a msgid twice in the file: its later records are judged
             known |= {msgid for msgid, count in Counter(msgids).items() if count > 1}
-        if known or len(msgids) != len(batch):
-            new = [(r, row) for r, row in batch if type(row) is tuple and row[_MSGID] not in known]
-            rest = [(r, row) for r, row in batch if type(row) is not tuple or row[_MSGID] in known]
+        rest: list[int] = []
+        if known:
+            rest = [i for i, msgid in enumerate(common_ids) if msgid in known]
+            new = pa.array([msgid not in known for msgid in common_ids], pa.bool_())
+            dates = self._buffer_table(table.filter(new), [m for m in common_ids if m not in known])
         else:
-            new, rest = batch, []
-        dates = self._buffer_new(new)
-        accepted, duplicates, rejected = len(new), 0, 0
-        for record, row in rest:  # in input order: rejects are stored in it
-            outcome = self._offer_one(record, row, stored, in_flight, flying)
-            if isinstance(outcome, RecordError):
-                rejects.add(record, str(outcome))
-                rejected += 1
-                continue
-            status, date = outcome
-            dates.add(date)
-            if status == "accepted":
-                accepted += 1
-            else:
-                duplicates += 1
-        tally.records += len(batch)
+            dates = self._buffer_table(table, common_ids)
+        accepted, duplicates, rejected = table.num_rows - len(rest), 0, 0
+        if rest or decoded_file.others:
+            for record, row in decoded_file.in_order(rest):  # in input order: rejects are stored in it
+                outcome = self._offer_one(record, row, stored, in_flight, flying)
+                if isinstance(outcome, RecordError):
+                    rejects.add(record, str(outcome))
+                    rejected += 1
+                    continue
+                status, date = outcome
+                dates.add(date)
+                if status == "accepted":
+                    accepted += 1
+                else:
+                    duplicates += 1
+        tally.records += decoded_file.records
         tally.accepted += accepted
         tally.duplicates += duplicates
         tally.rejected += rejected
         tally.dates |= dates
         self.written |= dates
+
+    def _buffer_table(self, table: pa.Table, msgids: list[str]) -> set[str]:
+        """Buffer common-shape rows whose msgids (``msgids``, in order) are new and distinct, a
+        date at a time; their dates."""
+        if not table.num_rows:
+            return set()
+        date_column = table.column(DATE_COLUMN)
+        distinct = date_column.unique().to_pylist()
+        rows = table.drop_columns([DATE_COLUMN])
+        if len(distinct) == 1:
+            groups = [(distinct[0], rows, msgids)]
+        else:
+            dates = date_column.to_pylist()
+            groups = [
+                (
+                    date,
+                    rows.filter(pc.equal(date_column, date)),
+                    [m for m, d in zip(msgids, dates, strict=True) if d == date],
+                )
+                for date in distinct
+            ]
+        for date, group, ids in groups:
+            if self.buffer.get(date, ((),))[0]:  # rows buffered one by one come first in the date's order
+                self._seal(date)
+            first = self.rows[date]
+            self.pending.update(zip(ids, zip(repeat(date), range(first, first + len(ids))), strict=True))
+            self.rows[date] = first + len(ids)
+            self.batches[date].append(group)
+        return set(distinct)
 
     def _buffer_new(self, new: list[tuple[RawRecord, Row]]) -> set[str]:
         """Buffer records whose msgids are new and distinct, a date at a time; their dates."""
@@ -632,34 +622,107 @@ def _quarantine(ws: Workspace, path: Path, file_report: FileReport) -> None:
     )
 
 
-def _open_file(ws: Workspace, path: Path, limits: Limits) -> FileReport:
-    """A file's report before any record is read: its hash, and whether it can be read at all."""
-    file_report = FileReport(source_name(ws, path), classify(path))
-    try:
-        file_report.sha256 = file_sha256(path)
-        cap, setting = file_cap(path, limits)
-        if exceeds(path, cap):
-            file_report.status = "quarantined"
-            file_report.note = f"decompresses to more than {cap:,} bytes ({setting}): quarantined, not read"
+def _file_report(ws: Workspace, path: Path, opened: OpenedFile) -> FileReport:
+    """A file's report before any record is read (``open_file``); one too big is quarantined."""
+    file_report = FileReport(source_name(ws, path), classify(path), opened.sha256)
+    file_report.status, file_report.note = opened.status, opened.note
+    if opened.status == "quarantined":
+        try:
             _quarantine(ws, path, file_report)
-    except OSError as exc:  # permissions, a file removed meanwhile: retried by the next run
-        file_report.status = "skipped"
-        file_report.note = f"unreadable: {exc.strerror or exc}: skipped"
+        except OSError as exc:  # a file removed meanwhile: retried by the next run
+            file_report.status = "skipped"
+            file_report.note = f"unreadable: {exc.strerror or exc}: skipped"
     return file_report
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Ingest buffers a few small tuples and lists per record until they are written (up to
-    FLUSH_RECORDS records and a file); Python's cyclic collector would walk them again and again (a
-    full pass over them takes most of a second), though they form no cycles. It is paused for the run."""
-    was_enabled = gc.isenabled()
-    gc.disable()
+PARALLEL_BYTES = 32 << 20  # message files' bytes on disk from which they are decoded by a process pool
+DECODE_WORKERS = 2
+DECODE_AHEAD, DECODE_AHEAD_BYTES = 4, 192 << 20  # files (and their bytes on disk) decoded ahead
+SPAN_BYTES = 16 << 20  # a plain JSONL file of twice this is decoded in pieces of about this size
+
+
+class _Decoder:
+    """Opens and decodes the message files, in order: in this process, or — when the messages are
+    large enough to pay for starting workers (about a CPU second) — a few files ahead in a process
+    pool, so reading and decoding run on other cores while this process decides each file. A large
+    plain JSONL file is decoded in line spans by all workers at once, so deciding its first records
+    does not wait for the whole file."""
+
+    def __init__(self, ws: Workspace, files: list[Path], limits: Limits, now_ms: int) -> None:
+        self.todo = deque((p, source_name(ws, p)) for p in files if classify(p) == "messages")
+        self.limits = limits
+        self.settings = (limits, now_ms, ws.config["timezone"], ws.state_dir)
+        # per file: (its opening, when done here), the tasks decoding it, its bytes on disk
+        self.ahead: deque[tuple[OpenedFile | None, list[Future[Any]], int]] = deque()
+        workers = min(DECODE_WORKERS, os.cpu_count() or 1)
+        large = sum(_size(path) for path, _ in self.todo) >= PARALLEL_BYTES
+        self.pool = decode_pool(workers) if large and workers > 1 else None
+
+    def next(self) -> tuple[OpenedFile, list[DecodedFile]]:
+        """The next message file, opened, and its records decoded in parts (none if it cannot be read)."""
+        if self.pool is None:
+            path, name = self.todo.popleft()
+            opened, decoded_file = open_and_decode(path, name, *self.settings[:3])
+            return opened, [decoded_file] if decoded_file is not None else []
+        self._fill()
+        opened, tasks, _ = self.ahead.popleft()
+        self._fill()
+        if opened is None:  # opened and decoded by one task
+            opened, decoded_file = tasks[0].result()
+            parts = [decoded_file] if decoded_file is not None else []
+        else:
+            parts = [task.result() for task in tasks]
+        for part in parts:
+            part.unspill()
+        return opened, parts
+
+    def _fill(self) -> None:
+        assert self.pool is not None
+        while self.todo and len(self.ahead) < DECODE_AHEAD:
+            path, name = self.todo[0]
+            size = _size(path)
+            if self.ahead and sum(s for _, _, s in self.ahead) + size > DECODE_AHEAD_BYTES:
+                return
+            self.todo.popleft()
+            if not _splits(path, size):
+                self.ahead.append(
+                    (None, [self.pool.submit(open_and_decode, path, name, *self.settings)], size)
+                )
+                continue
+            opened = open_file(path, self.limits)
+            spans = line_spans(path, SPAN_BYTES) if opened.status == "ingested" else []
+            tasks = [self.pool.submit(decode_file, path, name, *self.settings, span) for span in spans]
+            self.ahead.append((opened, tasks, size))
+
+    def close(self) -> None:
+        """Stops the workers; on an error, files not yet started are dropped, and the tables of
+        those decoded but not decided removed."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+        for _, tasks, _ in self.ahead:
+            for task in tasks:
+                if task.done() and not task.cancelled() and task.exception() is None:
+                    result = task.result()
+                    part = result[1] if isinstance(result, tuple) else result
+                    if part is not None:
+                        part.discard()
+        self.ahead.clear()
+
+
+def _splits(path: Path, size: int) -> bool:
+    """Whether a message file is decoded in line spans: plain JSONL, at least two spans' worth."""
     try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
+        return size >= 2 * SPAN_BYTES and not reads_whole(path) and not is_gzip(path)
+    except OSError:  # reported when the file is opened
+        return False
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # reported when the file is opened
+        return 0
 
 
 def ingest(
@@ -691,7 +754,7 @@ def ingest(
         roster = _KeyedTable(ws.roster_dir / "roster.parquet", lake.ROSTER_SCHEMA, itemgetter("userid"))
 
         try:
-            with _collector_paused():
+            with collector_paused():
                 _ingest_files(
                     ws, files, report, limits, rejects, messages, (groups, members, roster), resume, on_file
                 )
@@ -722,18 +785,30 @@ def _ingest_files(
 ) -> None:
     """Each file into the lake; messages handed to the writer whenever FLUSH_RECORDS were read."""
     unwritten = 0  # message records read since the last write
-    for path in files:
-        file_report = _open_file(ws, path, limits)
-        report.files.append(file_report)
-        if file_report.status == "ingested":
-            _ingest_file(ws, path, file_report, limits, rejects, messages, tables, resume)
-            if file_report.kind == "messages":
+    decoder = _Decoder(ws, files, limits, messages.now_ms)
+    try:
+        for path in files:
+            if classify(path) == "messages":
+                opened, parts = decoder.next()
+            else:
+                opened, parts = open_file(path, limits), []
+            file_report = _file_report(ws, path, opened)
+            report.files.append(file_report)
+            if file_report.kind == "messages" and file_report.status == "ingested":
+                for part in parts:
+                    messages.offer_file(part, file_report, rejects)
                 unwritten += file_report.records
                 if unwritten >= FLUSH_RECORDS:
                     messages.flush()
                     unwritten = 0
-        if on_file:
-            on_file(file_report)
+            elif file_report.status == "ingested":
+                _ingest_small(ws, path, file_report, limits, rejects, tables, resume)
+            if file_report.status == "ingested" and file_report.records == 0:
+                file_report.note = "empty file: no records"
+            if on_file:
+                on_file(file_report)
+    finally:
+        decoder.close()
     messages.flush()
 
 
@@ -765,38 +840,30 @@ def _offer_small(
     return outcome, None
 
 
-def _ingest_file(
+def _ingest_small(
     ws: Workspace,
     path: Path,
     file_report: FileReport,
     limits: Limits,
     rejects: _Rejects,
-    messages: _MessageSink,
     tables: tuple[_KeyedTable, _KeyedTable, _KeyedTable],
     resume: bool,
 ) -> None:
+    """A groups or roster file into its small tables."""
     kind, name = file_report.kind, file_report.path
     if kind == "roster":
         records = read_roster_records(path, name, limits.document_bytes)
     else:
-        records = read_records(path, limits, name, decode=kind != "messages")
-    if kind == "messages":
-        messages.offer_all(records, file_report, rejects)
-        outcomes: Iterable[tuple[RawRecord, Outcome]] = ()
-    else:
-        outcomes = ((r, _offer_small(ws, kind, r, tables, resume)) for r in records)
-    for record, outcome in outcomes:
+        records = read_records(path, limits, name)
+    for record in records:
+        outcome = _offer_small(ws, kind, record, tables, resume)
         file_report.records += 1
         if isinstance(outcome, RecordError):
             rejects.add(record, str(outcome))
             file_report.rejected += 1
             continue
-        status, date = outcome
-        if date is not None:
-            file_report.dates.add(date)
+        status, _ = outcome
         if status == "accepted":
             file_report.accepted += 1
         else:
             file_report.duplicates += 1
-    if file_report.records == 0:
-        file_report.note = "empty file: no records"

@@ -76,9 +76,12 @@ def ingest_rows(data: Path, tmp: Path, ref: str | None) -> dict[str, dict]:
 
 
 def ingest_line(rows: dict[str, dict]) -> str:
+    """Records per second and per CPU second, the decoding workers' CPU included."""
     return "\n".join(
         f"{name}: {r['records']:,} records, {r['records'] / r['seconds']:,.0f} records/s, "
-        f"{r['records'] / r['cpu_seconds']:,.0f} records per CPU second"
+        f"{r['records'] / (r['cpu_seconds'] + r.get('worker_cpu_seconds', 0)):,.0f} records per CPU second "
+        f"(main {r['cpu_seconds']:.1f} + workers {r.get('worker_cpu_seconds', 0):.1f} CPU s, "
+        f"peak {r['peak_rss_mb']:,.0f} MB)"
         for name, r in rows.items()
         if r.get("records") and r.get("cpu_seconds")
     )

@@ -215,6 +215,8 @@ BAD_RECORDS = [
     (message(roomid=7), "'roomid' must be a string"),
     (message(action="forward"), "unknown action"),
     (message(seq="3"), "'seq' must be an integer"),
+    (message(seq=2**63), "'seq' is out of range"),  # the lake's seq is int64: stored, it broke the write
+    (message(seq=-(2**63) - 1), "'seq' is out of range"),
     ({"msgid": "x", "action": "switch", "user": "a"}, "missing field 'time'"),
     (
         {"msgid": "x", "seq": 1, "publickey_ver": 1, "encrypt_random_key": "k", "encrypt_chat_msg": "c"},

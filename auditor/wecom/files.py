@@ -191,14 +191,19 @@ def iter_chunks(path: Path, max_bytes: int | None = None) -> Iterator[bytes]:
         yield data
 
 
+def is_gzip(path: Path) -> bool:
+    """Whether the file starts with the gzip magic (whatever its name)."""
+    with open(path, "rb") as handle:
+        return handle.read(2) == GZIP_MAGIC
+
+
 def exceeds(path: Path, max_bytes: int) -> bool:
     """Whether the file decompresses to more than ``max_bytes``: one bounded pass before any
     record is read, so a file is either read whole or quarantined, never half stored."""
     if path.stat().st_size > max_bytes:
         return True
-    with open(path, "rb") as handle:
-        if handle.read(2) != GZIP_MAGIC:
-            return False  # its size is what it decompresses to
+    if not is_gzip(path):
+        return False  # its size is what it decompresses to
     try:
         for _ in iter_chunks(path, max_bytes):
             pass
@@ -232,6 +237,8 @@ class _Line:
         self.length += len(piece)
         if self.digest is not None:
             self.digest.update(piece)
+            if len(self.head) < PREVIEW_BYTES:  # the preview is the line's first bytes, however it is cut
+                self.head += piece[: PREVIEW_BYTES - len(self.head)]
         elif self.length > self.max_bytes:
             self.digest = hashlib.sha256()
             for part in (*self.parts, piece):
@@ -251,13 +258,16 @@ class _Line:
         return line
 
 
-def iter_lines(chunks: Iterable[bytes], max_bytes: int) -> Iterator[tuple[int, bytes | OverlongLine]]:
-    """(line number, line) for every non-empty line, without the line ending (\\n or \\r\\n).
+def iter_lines(
+    chunks: Iterable[bytes], max_bytes: int, first_line: int = 1
+) -> Iterator[tuple[int, bytes | OverlongLine]]:
+    """(line number, line) for every non-empty line, without the line ending (\\n or \\r\\n);
+    the chunks' first line is number ``first_line``.
 
     Linear in the input, whatever its shape: a chunk is split once, and a line over ``max_bytes``
     is hashed as it streams by rather than joined.
     """
-    lineno = 1  # the number of the line the chunk's first piece belongs to
+    lineno = first_line  # the number of the line the chunk's first piece belongs to
     line = _Line(max_bytes)
     start = 0  # the number of a line continuing from an earlier chunk, else 0
     for chunk in chunks:
@@ -380,24 +390,67 @@ def file_cap(path: Path, limits: Limits) -> tuple[int, str]:
     return limits.file_bytes, "ingest.max_decompressed_bytes"
 
 
+class LineSpan(NamedTuple):
+    """The lines of a plain JSONL file between byte offsets ``start`` and ``end`` (each just after a
+    newline, or the file's ends), the first of them numbered ``first_line``: a large file is read in
+    such pieces by several processes at once."""
+
+    start: int
+    end: int
+    first_line: int
+
+
+def line_spans(path: Path, piece_bytes: int) -> list[LineSpan]:
+    """``path`` (plain, not gzip) cut into spans of about ``piece_bytes`` at line ends, in one
+    pass that counts the lines before each cut."""
+    spans: list[LineSpan] = []
+    start, first_line, offset, lines = 0, 1, 0, 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            cut = start + piece_bytes - offset  # where in this chunk the next span may end
+            while 0 <= cut < len(chunk) and (newline := chunk.find(b"\n", max(cut, 0))) >= 0:
+                end = offset + newline + 1
+                spans.append(LineSpan(start, end, first_line))
+                first_line += lines + chunk.count(b"\n", max(start - offset, 0), newline + 1)
+                start, lines = end, 0
+                cut = start + piece_bytes - offset
+            lines += chunk.count(b"\n", max(start - offset, 0))
+            offset += len(chunk)
+    if offset > start:
+        spans.append(LineSpan(start, offset, first_line))
+    return spans
+
+
+def _span_chunks(path: Path, span: LineSpan) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        handle.seek(span.start)
+        remaining = span.end - span.start
+        while remaining > 0 and (chunk := handle.read(min(CHUNK, remaining))):
+            remaining -= len(chunk)
+            yield chunk
+
+
 def read_records(
-    path: Path, limits: Limits, name: str | None = None, *, decode: bool = True
+    path: Path, limits: Limits, name: str | None = None, *, decode: bool = True, span: LineSpan | None = None
 ) -> Iterator[RawRecord]:
     """Records of a message or groups file: JSONL, or one JSON document (batch, list, object).
 
     A ``.json`` document that is a GetChatData batch yields its ``chatdata`` items; a list
     yields its items; anything that does not parse as one document is read as JSONL.
+    ``span``: only those lines of a plain JSONL file (``line_spans``).
     ``decode=False`` leaves JSONL lines NOT_DECODED: a caller with a faster reader for the
     common shape decodes only the others (``decoded``).
     """
     name = name or str(path)
-    lineno = 0
-    chunks = iter_chunks(path, file_cap(path, limits)[0])
+    first_line = 1 if span is None else span.first_line
+    lineno = first_line - 1
+    # a span is a piece of a plain JSONL file whose size was checked already
+    chunks = iter_chunks(path, file_cap(path, limits)[0]) if span is None else _span_chunks(path, span)
     try:
         if _logical_name(path).endswith(".json"):
             yield from _json_document(name, b"".join(chunks), limits.record_bytes)
             return
-        for lineno, line in iter_lines(chunks, limits.record_bytes):
+        for lineno, line in iter_lines(chunks, limits.record_bytes, first_line):
             if record := _jsonl_record(name, lineno, line, limits.record_bytes, decode):
                 yield record
     except (TruncatedInput, OversizeInput, OSError) as exc:
@@ -430,6 +483,20 @@ def decoded(record: RawRecord) -> RawRecord:
     return record._replace(value=value, error=error)
 
 
+_split_list = msgspec.json.Decoder(list[msgspec.Raw]).decode
+
+
+def _compact_items(items: list[Any], fast: bool, floats: bool) -> list[bytes]:
+    """``compact_json`` of each item. msgspec writes a list as its items' encodings joined by commas,
+    so the whole list is written once and split back into items (``msgspec.Raw``); when a float
+    form in it may differ from the json module's, each item is written (and checked) alone."""
+    if fast and items:
+        whole = _fast_encode(items)
+        if not (floats and _float_forms_differ(whole)):
+            return [bytes(raw) for raw in _split_list(whole)]
+    return [compact_json(item, fast, floats) for item in items]
+
+
 def _json_document(name: str, data: bytes, max_bytes: int) -> Iterator[RawRecord]:
     body = data.removeprefix(b"\xef\xbb\xbf")
     doc, _, fast = parse_json(body)
@@ -453,8 +520,9 @@ def _json_document(name: str, data: bytes, max_bytes: int) -> Iterator[RawRecord
             if record := _jsonl_record(name, lineno, line, max_bytes):
                 yield record
         return
-    for index, item in enumerate(items, start=1):
-        raw = compact_json(item, fast, floats)
+    for index, (item, raw) in enumerate(
+        zip(items, _compact_items(items, fast, floats), strict=True), start=1
+    ):
         error = None
         if len(raw) > max_bytes:
             error = _over_limit(len(raw), max_bytes)

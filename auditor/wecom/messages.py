@@ -281,6 +281,7 @@ def _require(
 
 ARCHIVE_START_MS = 1_262_304_000_000  # 2010-01-01 UTC: no WeCom archive record is older
 FUTURE_SLACK_MS = 86_400_000  # clocks differ, but not by more than a day
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 def _utc(ms: int) -> str:
@@ -331,6 +332,8 @@ def parse_message(record: Any, *, now_ms: int | None = None) -> dict[str, Any]:
     seq = get("seq")
     if seq is not None and type(seq) is not int:
         seq = _require(record, "seq", int, optional=True)
+    if seq is not None and not _INT64[0] <= seq <= _INT64[1]:  # the lake stores it as int64
+        raise RecordError(f"field 'seq' is out of range (a 64-bit integer), got {seq}")
 
     if action == "switch":  # a user switching enterprise: no msgtype, `time` and `user` instead
         msgtime = _require(record, "time", int)
@@ -405,7 +408,6 @@ class CommonRecord(msgspec.Struct, rename={"sender": "from"}, gc=False):
 # the types without words (their extractor reads nothing; revoke is left out for its pre_msgid).
 COMMON_TYPES = frozenset({"text", "image", "agree", "disagree", "voice", "video", "emotion", "voiptext"})
 _COMMON_ACTIONS = frozenset({"send", "recall"})
-_INT64 = (-(2**63), 2**63 - 1)
 _decode_common = msgspec.json.Decoder(CommonRecord).decode
 
 

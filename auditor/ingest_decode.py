@@ -1,0 +1,290 @@
+"""Reading and decoding one message export file into lake columns: the CPU-heavy half of ingest.
+
+It needs nothing but the file and the settings, so ingest runs it in its own process for small
+inputs and in a pool of worker processes for large ones (``decode_in_pool``), while the main
+process keeps deciding every record (dedup against the lake, order, rejects) as before.
+
+A file comes back as a ``DecodedFile``: the records of the common shape (nearly all) as one Arrow
+table in the lake's columns, built from msgspec's structs a column at a time (no dict or tuple per
+record), and the few others — parsed by ``parse_message``, or why they are rejected — one by one
+with their position, so the records can be replayed in input order (``DecodedFile.in_order``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import multiprocessing
+import multiprocessing.connection
+import os
+import tempfile
+import threading
+import zoneinfo
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from operator import itemgetter
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from auditor import lake
+from auditor.atomic import file_sha256
+from auditor.wecom.files import (
+    NOT_DECODED,
+    Limits,
+    LineSpan,
+    RawRecord,
+    decoded,
+    exceeds,
+    file_cap,
+    read_records,
+)
+from auditor.wecom.messages import (
+    FUTURE_SLACK_MS,
+    CommonRecord,
+    RecordError,
+    common_record,
+    common_text,
+    parse_message,
+    sender_kind,
+)
+
+Row = tuple[Any, ...]  # a lake row in MESSAGE_SCHEMA order, without raw and source
+ROW_FIELDS = [f.name for f in lake.MESSAGE_SCHEMA if f.name not in ("raw", "source")]
+DATE_COLUMN = "date"  # the local date of each row, beside the lake's columns
+DECODED_SCHEMA = lake.MESSAGE_SCHEMA.append(pa.field(DATE_COLUMN, pa.string(), nullable=False))
+_row_of_dict = itemgetter(*ROW_FIELDS)
+
+
+@dataclass
+class DecodedFile:
+    """A message file's records: ``table`` holds the common-shape ones in input order
+    (DECODED_SCHEMA), ``others`` the rest as (position among all records, record, its row or why it
+    is rejected), in input order."""
+
+    name: str
+    records: int
+    table: pa.Table
+    others: list[tuple[int, RawRecord, Row | RecordError]] = field(default_factory=list)
+    spilled: Path | None = None  # where ``table`` waits while it travels between processes
+
+    def spill(self, folder: Path) -> None:
+        """Move the table into an Arrow IPC file in ``folder``, for the process that decides the
+        records to map rather than unpickle (a pickled table is copied three times on the way). It is
+        a hidden temporary, private (raw chat content), removed by ``unspill`` or, after a killed
+        run, by the next one under the lock (``atomic.remove_stale_temps``)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=".tmp-decoded-", suffix=".arrow", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as handle, pa.ipc.new_file(handle, self.table.schema) as writer:
+                writer.write_table(self.table)
+        except BaseException:
+            Path(name).unlink(missing_ok=True)
+            raise
+        self.table, self.spilled = self.table.schema.empty_table(), Path(name)
+
+    def unspill(self) -> None:
+        """Map the spilled table back (no copy) and remove its file; the mapping lives as long as
+        the table's buffers."""
+        if self.spilled is None:
+            return
+        try:
+            self.table = pa.ipc.open_file(pa.memory_map(str(self.spilled))).read_all()
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        if self.spilled is not None:
+            self.spilled.unlink(missing_ok=True)
+            self.spilled = None
+
+    def in_order(self, rows: list[int]) -> Iterator[tuple[RawRecord, Row | RecordError]]:
+        """The records at ``rows`` of the table (ascending) and every other record, merged in input
+        order, each as (record, row or why it is rejected) — rare, so rebuilt in Python."""
+        picked = self.table.take(pa.array(rows, pa.int64())) if rows else self.table.slice(0, 0)
+        columns = {name: picked.column(name).to_pylist() for name in ROW_FIELDS if name != "msgtime"}
+        columns["msgtime"] = picked.column("msgtime").cast(pa.int64()).to_pylist()
+        table_rows = zip(*(columns[name] for name in ROW_FIELDS), strict=True)
+        raws, sources = picked.column("raw").to_pylist(), picked.column("source").to_pylist()
+        others, taken = self.others, 0
+        for index, row, raw, source in zip(rows, table_rows, raws, sources, strict=True):
+            # the table's row ``index`` is record number index + (others before it)
+            while taken < len(others) and others[taken][0] <= index + taken:
+                yield others[taken][1:]
+                taken += 1
+            file, _, line = source.rpartition(":")
+            yield RawRecord(file, int(line), raw.encode("utf-8"), NOT_DECODED), row
+        for other in others[taken:]:
+            yield other[1:]
+
+
+def other_row(record: RawRecord, now_ms: int) -> tuple[RawRecord, Row | RecordError]:
+    """A record not of the common shape: decoded, then parsed by ``parse_message`` (the one parser),
+    or why it is rejected."""
+    record = decoded(record)
+    if record.error is not None:
+        return record, RecordError(record.error)
+    try:
+        return record, _row_of_dict(parse_message(record.value, now_ms=now_ms))
+    except RecordError as exc:  # kept without its traceback: no cycle for the collector
+        return record, exc.with_traceback(None)
+
+
+def record_row(record: RawRecord, now_ms: int) -> tuple[RawRecord, Row | RecordError]:
+    """One record's row as ``decode_records`` makes it (the common shape by msgspec, anything else by
+    ``parse_message``): the two ways must agree, and tests compare them through this."""
+    decoded_file = decode_records("", iter([record]), now_ms, zoneinfo.ZoneInfo("UTC"))
+    return next(decoded_file.in_order(list(range(decoded_file.table.num_rows))))
+
+
+TABLE_ROWS = 65_536  # common-shape records held as Python objects before they become Arrow columns
+
+
+def decode_records(
+    name: str, records: Iterator[RawRecord], now_ms: int, tz: zoneinfo.ZoneInfo
+) -> DecodedFile:
+    """Split ``records`` into the common-shape table and the others (see DecodedFile). The table is
+    built TABLE_ROWS records at a time: Python objects cost several times the bytes of columns."""
+    latest_ms = now_ms + FUTURE_SLACK_MS
+    tables: list[pa.Table] = []
+    common: list[CommonRecord] = []
+    raws: list[bytes] = []
+    sources: list[str] = []
+    others: list[tuple[int, RawRecord, Row | RecordError]] = []
+    count = 0
+    for count, record in enumerate(records, start=1):
+        fast = common_record(record.raw, latest_ms) if record.error is None else None
+        if fast is None:
+            others.append((count - 1, *other_row(record, now_ms)))
+            continue
+        common.append(fast)
+        raws.append(record.raw)
+        sources.append(f"{record.file}:{record.line}")
+        if len(common) >= TABLE_ROWS:
+            tables.append(_common_table(common, raws, sources, tz))
+            common, raws, sources = [], [], []
+    tables.append(_common_table(common, raws, sources, tz))
+    return DecodedFile(name, count, pa.concat_tables(tables), others)
+
+
+def _common_table(
+    common: list[CommonRecord], raws: list[bytes], sources: list[str], tz: zoneinfo.ZoneInfo
+) -> pa.Table:
+    """The rows of common-shape records, a column at a time (what ``common_row`` would make of each)."""
+    senders = [r.sender for r in common]
+    kinds = {sender: sender_kind(sender) for sender in set(senders)}
+    texts = [common_text(r) for r in common]
+    msgtimes = [r.msgtime for r in common]
+    local_date = lake.LocalDates(tz)
+    columns: dict[str, Any] = {
+        "msgid": [r.msgid for r in common],
+        "seq": pa.array([r.seq for r in common], pa.int64()),
+        "action": [r.action for r in common],
+        "msgtype": [r.msgtype for r in common],
+        "sender": senders,
+        "sender_kind": [kinds[s] for s in senders],
+        "tolist": [r.tolist or [] for r in common],
+        "roomid": [r.roomid or "" for r in common],
+        "msgtime": pa.array(msgtimes, pa.int64()).cast(lake.TIMESTAMP),
+        "text": [text for text, _ in texts],
+        "text_coverage": [coverage for _, coverage in texts],
+        "pre_msgid": pa.nulls(len(common), pa.string()),
+        "raw": pa.array(raws, pa.binary()).cast(pa.string()),  # checks the UTF-8
+        "source": sources,
+        DATE_COLUMN: [local_date(t) for t in msgtimes],
+    }
+    return pa.table([columns[f.name] for f in DECODED_SCHEMA], schema=DECODED_SCHEMA)
+
+
+@dataclass
+class OpenedFile:
+    """A file before its records are read: its hash, and whether it can be read at all."""
+
+    sha256: str = ""
+    status: str = "ingested"  # or "quarantined" (too big to read) or "skipped" (unreadable); see note
+    note: str = ""
+
+
+def open_file(path: Path, limits: Limits) -> OpenedFile:
+    """Hash the file and check it decompresses within its cap (one bounded pass)."""
+    opened = OpenedFile()
+    try:
+        opened.sha256 = file_sha256(path)
+        cap, setting = file_cap(path, limits)
+        if exceeds(path, cap):
+            opened.status = "quarantined"
+            opened.note = f"decompresses to more than {cap:,} bytes ({setting}): quarantined, not read"
+    except OSError as exc:  # permissions, a file removed meanwhile: retried by the next run
+        opened.status = "skipped"
+        opened.note = f"unreadable: {exc.strerror or exc}: skipped"
+    return opened
+
+
+def open_and_decode(
+    path: Path, name: str, limits: Limits, now_ms: int, tz_key: str, spill_to: Path | None = None
+) -> tuple[OpenedFile, DecodedFile | None]:
+    """A message file opened and, when it can be read, decoded (None otherwise); the table spilled
+    into ``spill_to`` when given (see ``DecodedFile.spill``)."""
+    opened = open_file(path, limits)
+    if opened.status != "ingested":
+        return opened, None
+    return opened, decode_file(path, name, limits, now_ms, tz_key, spill_to)
+
+
+def decode_file(
+    path: Path,
+    name: str,
+    limits: Limits,
+    now_ms: int,
+    tz_key: str,
+    spill_to: Path | None = None,
+    span: LineSpan | None = None,
+) -> DecodedFile:
+    """The records of a message file opened already (or of its ``span``), decoded."""
+    with collector_paused():
+        records = read_records(path, limits, name, decode=False, span=span)
+        decoded_file = decode_records(name, records, now_ms, zoneinfo.ZoneInfo(tz_key))
+    if spill_to is not None:
+        decoded_file.spill(spill_to)
+    return decoded_file
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Ingest holds a few small tuples and lists per record while it reads a file and until the rows
+    are written (up to FLUSH_RECORDS records and a file); Python's cyclic collector would walk them
+    again and again (a full pass over them takes most of a second), though they form no cycles. It is
+    paused for the run, and in a decoding worker for each file."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _exit_with_parent() -> None:
+    """Ends this worker as soon as the process that started the pool is gone, however it died (a
+    pool worker otherwise waits on its task queue forever once the parent is SIGKILLed)."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def decode_pool(workers: int) -> ProcessPoolExecutor:
+    """Workers start from a fresh interpreter (forkserver, else spawn), never by forking this
+    process: a forked worker would inherit the workspace lock's descriptor and keep the workspace
+    locked after this process is killed."""
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    return ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context(method), initializer=_exit_with_parent
+    )
