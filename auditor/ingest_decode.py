@@ -14,11 +14,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import multiprocessing
-import multiprocessing.connection
 import os
 import tempfile
-import threading
 import zoneinfo
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -31,6 +28,7 @@ import pyarrow as pa
 
 from auditor import lake
 from auditor.atomic import file_sha256
+from auditor.process_pool import fresh_pool
 from auditor.wecom.files import (
     NOT_DECODED,
     Limits,
@@ -266,25 +264,6 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _exit_with_parent() -> None:
-    """Ends this worker as soon as the process that started the pool is gone, however it died (a
-    pool worker otherwise waits on its task queue forever once the parent is SIGKILLed)."""
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-
-    def watch() -> None:
-        multiprocessing.connection.wait([parent.sentinel])
-        os._exit(1)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
-
-
 def decode_pool(workers: int) -> ProcessPoolExecutor:
-    """Workers start from a fresh interpreter (forkserver, else spawn), never by forking this
-    process: a forked worker would inherit the workspace lock's descriptor and keep the workspace
-    locked after this process is killed."""
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    return ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context(method), initializer=_exit_with_parent
-    )
+    """Decoding workers, started as the audit's are (never forked from the locked process)."""
+    return fresh_pool(workers)

@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import multiprocessing
-import multiprocessing.connection
-import os
-import threading
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
@@ -25,6 +21,7 @@ from auditor.analyzer import Analyzer, Ruleset, audit_analyzer
 from auditor.detectors.base import Hit
 from auditor.engines import chunk
 from auditor.engines.chunk import Key
+from auditor.process_pool import exit_with_parent, fresh_pool
 
 if TYPE_CHECKING:
     from auditor.lake_view import LakeView
@@ -33,36 +30,10 @@ REPEATED_LIMIT = 200_000  # clean keys carried from one date to the next, the mo
 _worker_analyzer: Analyzer | None = None
 
 
-def _exit_with_parent() -> None:
-    """Ends this worker as soon as the process that started the pool is gone, however it died.
-
-    A pool worker otherwise waits on its task queue forever once the parent is SIGKILLed (it
-    holds the queue's write end itself). The parent sentinel is a pipe only the parent writes to,
-    so it reads as ready exactly when the parent has exited.
-    """
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-
-    def watch() -> None:
-        multiprocessing.connection.wait([parent.sentinel])
-        os._exit(1)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
-
-
 def _init_worker(config: dict[str, Any], company_dictionaries: Path | None) -> None:
     global _worker_analyzer
-    _exit_with_parent()
+    exit_with_parent()
     _worker_analyzer = audit_analyzer(Ruleset(config, company_dictionaries))
-
-
-def _pool_context() -> multiprocessing.context.BaseContext:
-    """Workers start from a fresh interpreter (forkserver, else spawn), never by forking this
-    process: a forked worker would inherit every descriptor, the workspace lock's included, and
-    keep the workspace locked after this process is killed."""
-    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    return multiprocessing.get_context(method)
 
 
 Found = tuple[dict[int, list[Hit]], list[str]]  # a chunk's hits by place (only keys with hits), repeat keys
@@ -122,11 +93,10 @@ class LocalEngine(chunk.Results):
         futures = None
         if self.workers > 1 and len(work) > 1:
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(
+                self._pool = fresh_pool(
                     self.workers,
-                    mp_context=_pool_context(),
-                    initializer=_init_worker,
-                    initargs=(self.ruleset.config, self.ruleset.company_dictionaries),
+                    _init_worker,
+                    (self.ruleset.config, self.ruleset.company_dictionaries),
                 )
             futures = [self._pool.submit(_analyze_in_worker, keys) for keys in work]
         self._pending = Submitted(counts, work, futures, known)

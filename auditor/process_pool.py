@@ -1,0 +1,43 @@
+"""Process pools that are safe beside the workspace lock: one way to start them for the audit's
+analysis workers and ingest's decoding workers."""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+
+def exit_with_parent() -> None:
+    """Ends this worker as soon as the process that started the pool is gone, however it died.
+
+    A pool worker otherwise waits on its task queue forever once the parent is SIGKILLed (it
+    holds the queue's write end itself). The parent sentinel is a pipe only the parent writes to,
+    so it reads as ready exactly when the parent has exited.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
+def fresh_pool(
+    workers: int, initializer: Callable[..., None] = exit_with_parent, initargs: tuple[Any, ...] = ()
+) -> ProcessPoolExecutor:
+    """A pool whose workers start from a fresh interpreter (forkserver, else spawn), never by
+    forking this process: a forked worker would inherit every descriptor, the workspace lock's
+    included, and keep the workspace locked after this process is killed. ``initializer`` must
+    call ``exit_with_parent`` (the default is just that)."""
+    method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+    return ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context(method), initializer=initializer, initargs=initargs
+    )
