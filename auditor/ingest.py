@@ -362,38 +362,21 @@ class _MessageSink:
             self.batches[date].append(group)
         return set(distinct)
 
-    def _buffer_new(self, new: list[tuple[RawRecord, Row]]) -> set[str]:
-        """Buffer records whose msgids are new and distinct, a date at a time; their dates."""
-        if not new:
-            return set()
-        local_date = self.local_date
-        dates = [local_date(row[_MSGTIME]) for _, row in new]
-        distinct = set(dates)
-        groups = (
-            [(dates[0], new)]
-            if len(distinct) == 1
-            else [
-                (date, [item for item, d in zip(new, dates, strict=True) if d == date]) for date in distinct
-            ]
-        )
-        for date, items in groups:
-            rows, raws, sources = self.buffer[date]
-            first = self.rows[date]
-            self.pending.update(
-                zip(
-                    [row[_MSGID] for _, row in items],
-                    zip(repeat(date), range(first, first + len(items))),
-                    strict=True,
-                )
-            )
-            self.rows[date] = first + len(items)
-            rows.extend([row for _, row in items])
-            raws.extend([record.raw for record, _ in items])
-            sources.extend([f"{record.file}:{record.line}" for record, _ in items])
-            if len(rows) >= BATCH_ROWS:
-                self._seal(date)
-        self.generic.update(row[_MSGTYPE] for _, row in new if row[_COVERAGE] == "generic")
-        return distinct
+    def _buffer_one(self, record: RawRecord, row: Row) -> str:
+        """Buffer a record whose msgid is new (judged one by one: not in a file's bulk table); its date."""
+        msgid = row[_MSGID]
+        date = self.local_date(row[_MSGTIME])
+        rows, raws, sources = self.buffer[date]
+        self.pending[msgid] = (date, self.rows[date])
+        self.rows[date] += 1
+        rows.append(row)
+        raws.append(record.raw)
+        sources.append(f"{record.file}:{record.line}")
+        if len(rows) >= BATCH_ROWS:
+            self._seal(date)
+        if row[_COVERAGE] == "generic":
+            self.generic[row[_MSGTYPE]] += 1
+        return date
 
     def _offer_one(
         self,
@@ -403,7 +386,8 @@ class _MessageSink:
         in_flight: dict[str, tuple[str, int]],
         flying: dict[str, pa.Table],
     ) -> Outcome:
-        """A record that is rejected already, or whose msgid is known or repeats in its batch."""
+        """A record that is rejected already, not of the common shape, or whose msgid is known or
+        repeats in its file."""
         if type(row) is not tuple:
             return row
         msgid = row[_MSGID]
@@ -415,9 +399,8 @@ class _MessageSink:
             if known is None and msgid in in_flight:
                 date, row_number = in_flight[msgid]
                 known = _entry(date, *_raw_and_source(flying[date], row_number))
-        if known is None:  # the first of a msgid repeated in its batch
-            self._buffer_new([(record, row)])
-            return "accepted", self.pending[msgid][0]
+        if known is None:  # the first of a msgid repeated in its file
+            return "accepted", self._buffer_one(record, row)
         try:
             return self._offer_known(record, msgid, buffered, known)
         except RecordError as exc:
