@@ -15,9 +15,9 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
-import opencc
 
 from auditor.text.batch import SEPARATOR, CodepointTable, Joined, codepoints, nfkc
+from auditor.text.simplify import t2s_converter, to_simplified
 
 # Characters that are real sentence punctuation in Chinese and must keep words apart. The
 # enumeration comma 、, the ellipsis … and dashes are not among them: 婊、、子 and 婊…子 are
@@ -53,12 +53,6 @@ def _is_letter(ch: str) -> bool:
 
 def _is_alnum_ascii(ch: str) -> bool:
     return "a" <= ch <= "z" or "0" <= ch <= "9"
-
-
-@lru_cache(maxsize=1)
-def t2s_converter() -> opencc.OpenCC:
-    """Traditional → simplified, loaded once per process (the lexicons and the models share it)."""
-    return opencc.OpenCC("t2s")
 
 
 class Normalized(NamedTuple):
@@ -285,7 +279,7 @@ def normalize_many(texts: list[str]) -> list[Normalized]:
     unsafe[:-2] |= triple
     maybe = np.flatnonzero(~joined.rows_with(unsafe)).tolist()
     converted = (
-        t2s_converter().convert(SEPARATOR.join([texts[i] for i in maybe])).split(SEPARATOR) if maybe else []
+        to_simplified(SEPARATOR.join([texts[i] for i in maybe]), SEPARATOR).split(SEPARATOR) if maybe else []
     )
     out: list[Normalized | None] = [None] * len(texts)
     for i, simplified in zip(maybe, converted, strict=True):
@@ -310,7 +304,7 @@ def _normalize_joined(texts: list[str]) -> list[Normalized]:
     separator = points == 0
     alone = _rows_matching(ZERO_WIDTH, text, joined) | _rows_matching(COMPOSING, text, joined)
     folded = nfkc(text).casefold()
-    simple = t2s_converter().convert(folded)
+    simple = to_simplified(folded, SEPARATOR)
     pieces = simple.split(SEPARATOR)
     if not (_same_pieces(folded, points) and _same_pieces(simple, points)):  # a text changed length: alone
         alone |= np.array(
