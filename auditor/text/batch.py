@@ -68,12 +68,12 @@ class CodepointTable:
         self.value = np.zeros(_UNICODE, dtype=bool)
 
     def __call__(self, points: np.ndarray) -> np.ndarray:
-        new = points[~self.known[points]]
+        new = points[~self.known.take(points)]  # take: several times faster than indexing with an array
         if len(new):
             for point in np.unique(new).tolist():
                 self.value[point] = self.predicate(chr(point))
             self.known[new] = True
-        return self.value[points]
+        return self.value.take(points)
 
 
 def _nfkc_kind(ch: str) -> tuple[int, int]:
@@ -99,12 +99,12 @@ class _NfkcTable:
         self.image = np.zeros(_UNICODE, dtype=np.uint32)
 
     def __call__(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        new = points[~self.known[points]]
+        new = points[~self.known.take(points)]
         if len(new):
             for point in np.unique(new).tolist():
                 self.kind[point], self.image[point] = _nfkc_kind(chr(point))
             self.known[new] = True
-        return self.kind[points], self.image[points]
+        return self.kind.take(points), self.image.take(points)
 
 
 _nfkc_table = _NfkcTable()
@@ -141,9 +141,13 @@ _BIGRAM_BITS = 20
 
 def _bigram_hash(points: np.ndarray) -> np.ndarray:
     """A bucket per pair of neighbouring code points (one shorter than ``points``)."""
-    pairs = (points[:-1].astype(np.uint64) << np.uint64(21)) | points[1:]
+    pairs = points[:-1].astype(np.uint64)
+    pairs <<= np.uint64(21)  # in place: a batch's worth of code points, four passes and no temporaries
+    pairs |= points[1:]
     with np.errstate(over="ignore"):
-        return (pairs * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - _BIGRAM_BITS)
+        pairs *= np.uint64(0x9E3779B97F4A7C15)
+    pairs >>= np.uint64(64 - _BIGRAM_BITS)
+    return pairs.view(np.int64)  # below 2**20: the same value, and ``take`` needs no cast
 
 
 class TermScreen:
@@ -161,7 +165,7 @@ class TermScreen:
                 self.bigrams[_bigram_hash(codepoints(term[:2]))] = True
 
     def starts(self, points: np.ndarray) -> np.ndarray:
-        possible = self.singles[points]
+        possible = self.singles.take(points)
         if len(points) > 1:
-            possible[:-1] |= self.bigrams[_bigram_hash(points)]
+            possible[:-1] |= self.bigrams.take(_bigram_hash(points))
         return possible

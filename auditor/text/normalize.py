@@ -273,7 +273,7 @@ def normalize_many(texts: list[str]) -> list[Normalized]:
         return [normalize(t) for t in texts]
     points = codepoints(text)
     # Already normal (``normalize``'s own shortcut): safe characters only, nothing to convert or collapse.
-    unsafe = ~_FAST_SAFE_POINTS[points]
+    unsafe = ~_FAST_SAFE_POINTS.take(points)
     # ``_ANY_REPEAT`` (any character but a newline three times running), as one comparison
     triple = _triples(points) & (points[:-2] != 10)
     unsafe[:-2] |= triple
