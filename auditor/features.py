@@ -37,13 +37,6 @@ class Batch:
     def texts(self) -> list[str]:
         return self.joined.split(SEPARATOR) if self.n_texts else []
 
-    def subset(self, rows: np.ndarray) -> Batch:
-        """The batch of the prepared texts at ``rows`` (already prepared: nothing is converted again)."""
-        texts = self.texts()
-        joined = SEPARATOR.join(texts[row] for row in rows.tolist())
-        codepoints = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
-        return Batch(joined, len(rows), codepoints, np.flatnonzero(codepoints == ord(SEPARATOR)))
-
 
 def prepare_many(texts: list[str]) -> Batch:
     """The batch prepared at once: NFKC, case folding and traditional → simplified are three C calls
