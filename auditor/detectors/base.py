@@ -15,7 +15,6 @@ from __future__ import annotations
 import abc
 import bisect
 import functools
-import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 import numpy as np
 
 from auditor.lexicon import SEVERITIES, Lexicon, Match
-from auditor.text.batch import SEPARATOR, Joined, nfkc
+from auditor.text.batch import SEPARATOR, Joined, codepoints, nfkc
 from auditor.text.normalize import COMPOSING, ZERO_WIDTH, Normalized, fold_width, normalize, normalize_many
 from auditor.text.segment import Segmenter
 
@@ -139,7 +138,8 @@ def _folded_batch(joined: str, count: int) -> tuple[str, list[int]] | None:
     if COMPOSING.search(joined) or joined.count(Prefilter._SEPARATOR) != count - 1:
         return None
     folded = Prefilter._fold(joined)
-    return folded, list(itertools.accumulate(len(p) + 1 for p in folded.split(Prefilter._SEPARATOR)))
+    separators = np.flatnonzero(codepoints(folded) == ord(Prefilter._SEPARATOR))
+    return folded, [*(separators + 1).tolist(), len(folded) + 1]
 
 
 @dataclass(frozen=True)

@@ -355,13 +355,13 @@ def _without_runs(
     span = joined.lengths + 1  # a text and the separator after it (the last text has none)
     in_losing = np.repeat(losing, span)[: len(chars)] & ~separator
     chosen = np.flatnonzero(in_losing & kept)
-    origin = (chosen - np.repeat(joined.starts, span)[chosen]).tolist()
+    origin = tuple((chosen - np.repeat(joined.starts, span)[chosen]).tolist())  # sliced: a tuple per text
     left = chars[chosen].tobytes().decode("utf-32-le", "surrogatepass")
     ends_at = np.cumsum(joined.counts(in_losing & kept)[rows]).tolist()
     pieces = []
     begin = 0
     for end in ends_at:
-        pieces.append((left[begin:end], tuple(origin[begin:end])))
+        pieces.append((left[begin:end], origin[begin:end]))
         begin = end
     return dict(zip(rows.tolist(), range(len(ends_at)), strict=True)), pieces
 
