@@ -177,6 +177,11 @@ class _Rejects:
         if len(self.buffer) >= REJECT_BUFFER_LINES:
             self._flush()
 
+    def count_omitted(self, file: str, records: int) -> None:
+        """Rejected records of ``file`` that are not stored (past ``per_file``), only counted: a
+        decoder keeps no more than that many of a file (``Limits.stored_rejects``)."""
+        self.counts[file] += records
+
     def _flush(self) -> None:
         """Append the buffered lines to the temporary file (created on first use, 0600: raw chat
         content) and to the hash."""
@@ -326,6 +331,9 @@ class _MessageSink:
                     accepted += 1
                 else:
                     duplicates += 1
+        if decoded_file.omitted_rejects:  # after the stored ones: those filled the file's quota
+            rejects.count_omitted(decoded_file.name, decoded_file.omitted_rejects)
+            rejected += decoded_file.omitted_rejects
         tally.records += decoded_file.records
         tally.accepted += accepted
         tally.duplicates += duplicates
@@ -583,7 +591,10 @@ def _write_file_ledgers(files_dir: Path, reports: list[FileReport]) -> None:
 def limits_of(ws: Workspace) -> Limits:
     settings = ws.config["ingest"]
     return Limits(
-        settings["max_record_bytes"], settings["max_decompressed_bytes"], settings["max_document_bytes"]
+        settings["max_record_bytes"],
+        settings["max_decompressed_bytes"],
+        settings["max_document_bytes"],
+        settings["max_stored_rejects"],
     )
 
 
