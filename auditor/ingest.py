@@ -480,6 +480,9 @@ class _MessageSink:
         for date in list(self.buffer):
             self._seal(date)
         self._settle()
+        # The last flush's tables are freed now: give their pages back to the OS, or Arrow's
+        # allocator keeps them and the next day's tables come on top.
+        pa.default_memory_pool().release_unused()
         tables = [(date, pa.concat_tables(self.batches.pop(date))) for date in sorted(self.batches)]
         if not tables:
             return
@@ -789,8 +792,8 @@ def _ingest_files(
             file_report = _file_report(ws, path, opened)
             report.files.append(file_report)
             if file_report.kind == "messages" and file_report.status == "ingested":
-                for part in parts:
-                    messages.offer_file(part, file_report, rejects)
+                while parts:  # a part let go once decided: its table is freed unless it is buffered
+                    messages.offer_file(parts.pop(0), file_report, rejects)
                 unwritten += file_report.records
                 if unwritten >= FLUSH_RECORDS:
                     messages.flush()
