@@ -242,6 +242,7 @@ class _Rejects:
 
 BATCH_ROWS = 50_000
 FLUSH_RECORDS = 200_000  # records read before the rows buffered are written (at a file's end)
+OVERLAP_RECORDS = 2 * FLUSH_RECORDS  # rows written and decided at once, unless one file is larger
 LEDGER_WRITERS = 8  # threads writing per-file ledgers
 LOOKUP_ROWS = 65_536  # msgids per msgid-index query
 Outcome = tuple[str, str | None] | RecordError  # (accepted or duplicate, date), or why it is rejected
@@ -493,6 +494,13 @@ class _MessageSink:
             msgids = table.column("msgid").to_pylist()
             self.in_flight.update(zip(msgids, zip(repeat(date), range(len(msgids))), strict=True))
         self.writing = (self.writer.submit(self._write, tables), tables)
+
+    def make_room(self, records: int) -> None:
+        """Wait for the write in flight when it and ``records`` about to be decided would hold more
+        than OVERLAP_RECORDS rows at once: deciding a file while the last is written uses a second
+        core, but two whole-day files at once would set the peak by the two largest neighbours."""
+        if self.writing is not None and len(self.in_flight) + records > OVERLAP_RECORDS:
+            self._settle()
 
     def _write(self, tables: list[tuple[str, pa.Table]]) -> list[tuple[str, Path]]:
         """In the writer thread: the lake files of one flush."""
@@ -792,6 +800,7 @@ def _ingest_files(
             file_report = _file_report(ws, path, opened)
             report.files.append(file_report)
             if file_report.kind == "messages" and file_report.status == "ingested":
+                messages.make_room(sum(part.records for part in parts))
                 while parts:  # a part let go once decided: its table is freed unless it is buffered
                     messages.offer_file(parts.pop(0), file_report, rejects)
                 unwritten += file_report.records
