@@ -248,3 +248,29 @@ def test_a_file_of_rejects_keeps_its_reject_log_through_the_pool(fresh_ws_factor
         patch.setattr(ingest_module, "limits_of", lambda ws: replace(real_limits(ws), stored_rejects=10**9))
         old_way = _run_in(keep_all, inputs, monkeypatch, _parallel)
     assert old_way[0] == (first, state)
+
+
+def test_a_large_file_waits_for_the_write_in_flight_and_the_lake_is_the_same(tmp_path, monkeypatch):
+    """With the writes flushed every few records, a file whose rows and the write in flight exceed
+    OVERLAP_RECORDS is decided only once that write is done, and the lake is the same either way."""
+    generate(tmp_path / "s", messages=1500, groups=3, days=3, seed=3, realism="real")
+    monkeypatch.setattr(ingest_module, "FLUSH_RECORDS", 50)
+    states, overlapped = {}, {}
+    offer = ingest_module._MessageSink.offer_file
+    for limit in (0, 10**9):
+        monkeypatch.setattr(ingest_module, "OVERLAP_RECORDS", limit)
+        seen: list[bool] = []
+
+        def watched(self, part, tally, rejects, seen=seen):
+            seen.append(self.writing is not None)
+            offer(self, part, tally, rejects)
+
+        monkeypatch.setattr(ingest_module._MessageSink, "offer_file", watched)
+        ws = Workspace(tmp_path / f"ws-{limit}")
+        ws.init()
+        summary = ingest(ws, [tmp_path / "s" / "exports"]).summary()
+        summary.pop("rejects_file")
+        states[limit] = (summary, _state(ws))
+        overlapped[limit] = seen
+    assert states[0] == states[10**9]
+    assert not any(overlapped[0]) and any(overlapped[10**9])
