@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import errno
+
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -38,3 +42,28 @@ def test_writing_in_order_equals_writing_the_sorted_table(tmp_path_factory, rows
     ordered = (base / "date=2026-11-16" / "ordered.parquet").read_bytes()
     assert ordered == (base / "date=2026-11-16" / "sorted.parquet").read_bytes()
     assert lake.read_partition(base, "2026-11-16", table.schema).num_rows == 2 * len(rows)
+
+
+def test_a_disk_full_after_some_row_groups_leaves_no_file(tmp_path, monkeypatch):
+    """The ordered write fails between row groups: the error is raised and neither the file nor its
+    temporary stays."""
+    real_writer = pq.ParquetWriter
+
+    class FillsUp(real_writer):
+        written = 0
+
+        def write_table(self, table, row_group_size=None):
+            FillsUp.written += 1
+            if FillsUp.written == 2:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            super().write_table(table, row_group_size=row_group_size)
+
+    monkeypatch.setattr(lake.pq, "ParquetWriter", FillsUp)
+    monkeypatch.setattr(lake, "ROW_GROUP", 2)
+    table = pa.table(
+        {"msgtime": pa.array([3, 1, 2, 5, 4], pa.int64()).cast(lake.TIMESTAMP), "msgid": list("abcde")}
+    )
+    folder = tmp_path / "lake" / "messages" / "date=2026-11-16"
+    with pytest.raises(OSError, match="No space left"):
+        lake.append_messages(folder.parent, "2026-11-16", table)
+    assert FillsUp.written == 2 and not [p for p in folder.rglob("*") if p.is_file()]
