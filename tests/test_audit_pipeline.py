@@ -107,9 +107,9 @@ def test_submitting_a_date_before_collecting_the_last_is_refused(base):
     from auditor.analyzer import Ruleset
 
     engine = local.LocalEngine(Ruleset(base.config, base.dictionaries_dir), workers=1)
-    engine.submit(None, DATES[0], chunk.key_counts([("收到", False)]))
+    engine.submit(None, DATES[0], chunk.DateKeys.of_keys([("收到", False)]))
     with pytest.raises(RuntimeError, match="collected"):
-        engine.submit(None, DATES[1], chunk.key_counts([("好的", False)]))
+        engine.submit(None, DATES[1], chunk.DateKeys.of_keys([("好的", False)]))
     engine.close()
 
 

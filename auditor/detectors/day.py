@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -24,14 +23,19 @@ class Day:
     groups: dict[str, dict[str, Any]]  # roomid → group row
     roster: dict[str, dict[str, Any]]  # userid → roster row
     tz: zoneinfo.ZoneInfo
-    # text → flooding repeat key (``flooding.repeat_key``) for every text of the day, when the audit's
-    # analysis computed them; None makes the flooding detector compute the keys it needs itself
-    repeat_keys: Mapping[str, str] | None = None
+    # a code per message (``flooding.repeat_codes`` of its flooding repeat key), when the audit's
+    # analysis computed the keys; None makes the flooding detector compute the keys it needs itself
+    repeat_codes: np.ndarray | None = None
+
+    @cached_property
+    def group_rows(self) -> np.ndarray:
+        """Which of ``messages`` are ``group_messages()`` (bool)."""
+        m = self.messages
+        return ((m["action"] == "send") & (m["roomid"] != "") & (m["sender_kind"] != "robot")).to_numpy()
 
     @cached_property
     def _group_messages(self) -> pd.DataFrame:
-        m = self.messages
-        return m[(m["action"] == "send") & (m["roomid"] != "") & (m["sender_kind"] != "robot")]
+        return self.messages[self.group_rows]
 
     def group_messages(self) -> pd.DataFrame:
         """Messages people sent in group chats (robots are never counted as people), selected once

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -52,6 +51,16 @@ def repeat_keys(texts: list[str], batch: int = 2000) -> list[str]:
     return out
 
 
+def repeat_codes(keys: np.ndarray | list[str]) -> np.ndarray:
+    """A code per repeat key (int64), equal exactly where the keys are; -1 for an empty key (media
+    without text never repeat)."""
+    codes, values = pd.factorize(np.asarray(keys, dtype=object))
+    empty = np.flatnonzero(values == "")
+    if len(empty):
+        codes[codes == empty[0]] = -1
+    return codes.astype(np.int64, copy=False)
+
+
 def candidate_groups(codes: np.ndarray, times: np.ndarray, threshold: int, span_ms: int) -> np.ndarray:
     """Codes (rows sorted by code, then time) of groups where ``threshold`` rows fit in span_ms.
 
@@ -82,7 +91,8 @@ class Flooding(DayDetector):
         person = day.people()
         times = messages["msgtime"].to_numpy(dtype=np.int64)
         ids = messages["msgid"].to_numpy(dtype=object)
-        keys = self._repeat_keys(texts, person, times, day.repeat_keys)
+        known = day.repeat_codes[day.group_rows] if day.repeat_codes is not None else None
+        keys = self._repeat_keys(texts, person, times, known)
         same_text = same_values(person, keys)
         same_text[keys < 0] = -1  # media without text never repeat
 
@@ -109,26 +119,25 @@ class Flooding(DayDetector):
         return sorted(events, key=lambda e: (e.msgtime, e.roomid, e.sender))
 
     def _repeat_keys(
-        self, texts: np.ndarray, person: np.ndarray, times: np.ndarray, known: Mapping[str, str] | None
+        self, texts: np.ndarray, person: np.ndarray, times: np.ndarray, known: np.ndarray | None
     ) -> np.ndarray:
         """A code per message, equal where the repeat keys are, for the messages of people who post
         ``repeat_messages`` messages within ``repeat_seconds`` at all (whatever they say); -1 for
         everyone else and for messages without text: only they can repeat themselves that often.
-        The keys come from the day (the audit's analysis computed them) when it has them; otherwise
-        only the busy people's texts are normalized. Either way each distinct text is looked up once."""
+        The codes come from the day (``known``: the audit's analysis computed every key) when it has
+        them; otherwise only the busy people's distinct texts are normalized."""
         threshold, span_ms = self.settings["repeat_messages"], self.settings["repeat_seconds"] * 1000
         order = np.argsort(person, kind="stable")
         busy = np.flatnonzero(
             np.isin(person, candidate_groups(person[order], times[order], threshold, span_ms))
         )
-        text_codes, distinct = pd.factorize(texts[busy])
-        if known is None:
-            known = dict(zip(distinct, repeat_keys(list(distinct)), strict=True))
-        distinct_keys = np.array([known[t] if t else "" for t in distinct], dtype=object)
-        key_codes, key_values = pd.factorize(distinct_keys)
-        key_codes[key_values[key_codes] == ""] = -1
         codes = np.full(len(texts), -1, dtype=np.int64)
-        codes[busy] = key_codes[text_codes]
+        if known is not None:
+            codes[busy] = known[busy]
+            return codes
+        text_codes, distinct = pd.factorize(texts[busy])
+        keys = [key if text else "" for text, key in zip(distinct, repeat_keys(list(distinct)), strict=True)]
+        codes[busy] = repeat_codes(keys)[text_codes]
         return codes
 
     def _merge(self, roomid: str, sender: str, found: list[tuple[list[tuple[int, str]], str]]) -> list[Event]:
