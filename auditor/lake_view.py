@@ -53,7 +53,7 @@ def in_order(table: pa.Table) -> pa.Table:
     times = table.column("msgtime").to_numpy()
     steps = np.diff(times)
     ties = np.flatnonzero(steps == 0)
-    msgids = table.column("msgid")
+    msgids = table.column("msgid").combine_chunks()  # take across chunks costs ~15× more
     if (steps >= 0).all() and pc.all(pc.less(msgids.take(ties), msgids.take(ties + 1))).as_py() is not False:
         return table
     return table.sort_by([("msgtime", "ascending"), ("msgid", "ascending")])
