@@ -122,7 +122,7 @@ def read_date(date: str, sources: Sources) -> DateMessages:
 
 
 def finish_date(
-    messages: DateMessages, repeat_keys: np.ndarray, sources: Sources, ruleset: Ruleset, engine, tz
+    messages: DateMessages, repeat_keys: pa.Array, sources: Sources, ruleset: Ruleset, engine, tz
 ) -> int:
     """The findings of a date whose analysis is collected (``repeat_keys``: of each distinct key):
     its messages' hits, the day detectors, the policy; written as the date's findings file.

@@ -163,7 +163,7 @@ class Results(ABC):
         with_hits = np.append(keys.matching(self.hits), False)  # a row without text (-1): none
         return np.flatnonzero(with_hits[keys.rows])
 
-    def prepare(self, view: LakeView | None, date: str, keys: Iterable[Key | None]) -> np.ndarray:
+    def prepare(self, view: LakeView | None, date: str, keys: Iterable[Key | None]) -> pa.Array:
         """A date analysed before it returns: ``collect(submit(…))``."""
         return self.collect(self.submit(view, date, DateKeys.of_keys(keys)))
 
@@ -176,9 +176,9 @@ class Results(ABC):
         """Starts the analysis of a date's keys and returns what ``collect`` takes."""
 
     @abstractmethod
-    def collect(self, submitted: Any) -> np.ndarray:
-        """Waits for a submitted date; returns the repeat key of each of its distinct keys (object
-        array in ``DateKeys`` order)."""
+    def collect(self, submitted: Any) -> pa.Array:
+        """Waits for a submitted date; returns the repeat key of each of its distinct keys (in
+        ``DateKeys`` order)."""
 
     def _check_collected(self) -> None:
         if self._pending is not None:

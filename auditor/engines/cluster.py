@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from auditor.analyzer import Analyzer, Ruleset
@@ -119,14 +119,14 @@ class DaskEngine(chunk.Results):
         ]
         return keys, self._pending
 
-    def collect(self, submitted: tuple[chunk.DateKeys, list[Any]]) -> np.ndarray:
+    def collect(self, submitted: tuple[chunk.DateKeys, list[Any]]) -> pa.Array:
         keys, futures = submitted
         self._pending = None
         repeat_keys: dict[str, str] = {}  # every text of the date comes back with its key
         for hits, keys_of_texts in self.client.gather(futures):
             self.hits.update(hits)
             repeat_keys.update(keys_of_texts)
-        return np.array([repeat_keys[text] for text in keys.texts], dtype=object)
+        return pa.array([repeat_keys[text] for text in keys.texts], type=pa.string())
 
     def close(self) -> None:
         self.client.close()

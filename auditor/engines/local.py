@@ -45,13 +45,15 @@ def _ready() -> None:
     """A task that makes the pool start a worker (the pool starts workers as tasks arrive)."""
 
 
-Found = tuple[dict[int, list[Hit]], list[str]]  # a chunk's hits by place (only keys with hits), repeat keys
+Found = tuple[dict[int, list[Hit]], pa.Array]  # a chunk's hits by place (only keys with hits), repeat keys
 
 
 def _found(analysis: chunk.Analysis) -> Found:
     """A chunk's analysis as it travels back: only the few keys with hits, by their place in the
-    chunk (most of 2,000 keys have none), so neither pickling nor merging walks the clean ones."""
-    return {i: hits for i, hits in enumerate(analysis.hits) if hits}, analysis.repeat_keys
+    chunk (most of 2,000 keys have none), so neither pickling nor merging walks the clean ones;
+    the repeat keys as one Arrow array, which the audit codes without a Python string each."""
+    hits = {i: hits for i, hits in enumerate(analysis.hits) if hits}
+    return hits, pa.array(analysis.repeat_keys, type=pa.string())
 
 
 def _analyze(analyzer: Analyzer, texts: pa.Array, is_file: np.ndarray) -> Found:
@@ -115,7 +117,7 @@ class LocalEngine(chunk.Results):
         self._pending = Submitted(keys, work, futures, np.flatnonzero(known))
         return self._pending
 
-    def collect(self, submitted: Submitted) -> np.ndarray:
+    def collect(self, submitted: Submitted) -> pa.Array:
         """Waits for a submitted date's analysis, keeps what the next dates need, and returns the
         repeat key of each of the date's distinct keys."""
         self._pending = None
@@ -129,10 +131,12 @@ class LocalEngine(chunk.Results):
             )
         else:
             results = (future.result() for future in submitted.results)
-        repeat_keys = np.empty(len(keys), dtype=object)
+        pieces: list[pa.Array] = []  # repeat keys, in the order of ``placed``
+        placed: list[np.ndarray] = []  # positions among the date's keys
         for positions, (found, keys_of_texts) in zip(submitted.work, results, strict=True):
             self.hits.update((keys.key(positions[i]), hits) for i, hits in found.items())
-            repeat_keys[positions] = keys_of_texts
+            pieces.append(keys_of_texts)
+            placed.append(positions)
             failpoints.reached("mid-audit")
         with_hits = keys.matching(self.hits)
         repeated = np.flatnonzero((keys.counts > 1) & ~with_hits)
@@ -143,9 +147,13 @@ class LocalEngine(chunk.Results):
             self.clean = {keys.key(i) for i in repeated.tolist()}
         # a text not analysed again (it has hits, or the last date repeated it) keeps its repeat key
         kept = self._kept_keys
-        repeat_keys[submitted.known] = [kept[text] for text in keys.texts[submitted.known]]
-        kept_today = with_hits | (keys.counts > 1)  # the texts of hits and of clean are among these
-        today = dict(zip(keys.texts[kept_today], repeat_keys[kept_today], strict=True))
+        pieces.append(pa.array([kept[text] for text in keys.texts[submitted.known]], type=pa.string()))
+        placed.append(submitted.known)
+        order = np.empty(len(keys), dtype=np.int64)
+        order[np.concatenate(placed)] = np.arange(len(keys))
+        repeat_keys = pa.concat_arrays(pieces).take(order)
+        kept_today = np.flatnonzero(with_hits | (keys.counts > 1))  # hits' and clean texts among them
+        today = dict(zip(keys.texts[kept_today], repeat_keys.take(kept_today).to_pylist(), strict=True))
         self._kept_keys = {
             text: today[text] if text in today else kept[text]
             for text, _ in itertools.chain(self.hits, self.clean)
