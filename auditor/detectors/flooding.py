@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 
 from auditor.detectors import register
 from auditor.detectors.base import DayDetector, Event
-from auditor.detectors.day import Day, same_values
+from auditor.detectors.day import Day, same_values, stable_order
 from auditor.text.normalize import Normalized, normalize_many
 
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -95,7 +95,7 @@ class Flooding(DayDetector):
         times = messages["msgtime"].to_numpy(dtype=np.int64)
         ids = messages["msgid"].to_numpy(dtype=object)
         known = day.repeat_codes[day.group_rows] if day.repeat_codes is not None else None
-        keys = self._repeat_keys(texts, person, times, known)
+        keys = self._repeat_keys(texts, person, day.people_order(), times, known)
         same_text = same_values(person, keys)
         same_text[keys < 0] = -1  # media without text never repeat
 
@@ -104,7 +104,8 @@ class Flooding(DayDetector):
             ("burst", person, cfg["burst_messages"], cfg["burst_seconds"]),
             ("repeat", same_text, cfg["repeat_messages"], cfg["repeat_seconds"]),
         ):
-            order = np.argsort(codes, kind="stable")  # rows are in (msgtime, msgid) order: ties keep it
+            # rows are in (msgtime, msgid) order: each group's stay in it
+            order = day.people_order() if kind == "burst" else stable_order(codes)
             c, t, m, owner = codes[order], times[order], ids[order], person[order]
             for code in candidate_groups(c, t, threshold, seconds * 1000):
                 if code < 0:
@@ -114,15 +115,20 @@ class Flooding(DayDetector):
                     span = [(int(t[k]), str(m[k])) for k in range(lo + i, lo + j)]
                     found[int(owner[lo])].append((span, kind))
         # events come out sorted below; within one person _merge orders them, so codes need no order
-        people, first_rows = np.unique(person, return_index=True)
+        first_rows = day.first_rows()
         events = []
         for code in found:
-            row = first_rows[np.searchsorted(people, code)]
+            row = first_rows[code]
             events += self._merge(roomids[row], senders[row], found[code])
         return sorted(events, key=lambda e: (e.msgtime, e.roomid, e.sender))
 
     def _repeat_keys(
-        self, texts: np.ndarray, person: np.ndarray, times: np.ndarray, known: np.ndarray | None
+        self,
+        texts: np.ndarray,
+        person: np.ndarray,
+        order: np.ndarray,  # ``Day.people_order``
+        times: np.ndarray,
+        known: np.ndarray | None,
     ) -> np.ndarray:
         """A code per message, equal where the repeat keys are, for the messages of people who post
         ``repeat_messages`` messages within ``repeat_seconds`` at all (whatever they say); -1 for
@@ -130,7 +136,6 @@ class Flooding(DayDetector):
         The codes come from the day (``known``: the audit's analysis computed every key) when it has
         them; otherwise only the busy people's distinct texts are normalized."""
         threshold, span_ms = self.settings["repeat_messages"], self.settings["repeat_seconds"] * 1000
-        order = np.argsort(person, kind="stable")
         busy = np.flatnonzero(
             np.isin(person, candidate_groups(person[order], times[order], threshold, span_ms))
         )
