@@ -113,11 +113,12 @@ class DateMessages:
 
 def read_date(date: str, sources: Sources) -> DateMessages:
     """A date's messages with their group categories and analysis keys."""
-    frame = sources.read_day(date)
+    day = sources.read_day(date)
+    frame = day.frame
     codes, rooms = pd.factorize(frame["roomid"].to_numpy(dtype=object))
     categories = np.array([sources.category(roomid) for roomid in rooms], dtype=object)
     frame["group_category"] = pd.Series(categories[codes], dtype=object)
-    keys = DateKeys.of(frame["msgtype"].to_numpy(dtype=object), frame["text"].to_numpy(dtype=object))
+    keys = DateKeys.of(frame["msgtype"].to_numpy(dtype=object), day.text_codes, day.texts)
     return DateMessages(date, frame, keys)
 
 

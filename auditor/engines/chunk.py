@@ -51,19 +51,19 @@ class DateKeys:
     rows: np.ndarray  # int64: each message's distinct key, -1 for a message without text
 
     @classmethod
-    def of(cls, msgtypes: np.ndarray, texts: np.ndarray) -> DateKeys:
-        """The keys of messages given as object arrays of their types and texts (``message_keys``)."""
-        text_codes, distinct_texts = pd.factorize(texts)
-        with_text = text_codes >= 0
-        empty = np.flatnonzero(distinct_texts == "")
+    def of(cls, msgtypes: np.ndarray, text_codes: np.ndarray, texts: np.ndarray) -> DateKeys:
+        """The keys of messages given by their types (object array) and texts (each message's code
+        into the distinct ``texts``, as ``LakeView.read_day`` gives them)."""
+        with_text = np.ones(len(text_codes), dtype=bool)
+        empty = np.flatnonzero(texts == "")
         if len(empty):
-            with_text &= text_codes != empty[0]
+            with_text = text_codes != empty[0]
         flags = pd.Series(msgtypes, dtype=object, copy=False).isin(FILE_TYPES).to_numpy()
-        rows = np.full(len(texts), -1, dtype=np.int64)
+        rows = np.full(len(text_codes), -1, dtype=np.int64)
         key_codes, distinct = pd.factorize(text_codes[with_text].astype(np.int64) * 2 + flags[with_text])
         rows[with_text] = key_codes
         return cls(
-            np.asarray(distinct_texts, dtype=object)[distinct // 2],
+            np.asarray(texts, dtype=object)[distinct // 2],
             (distinct % 2).astype(bool),
             np.bincount(key_codes, minlength=len(distinct)).astype(np.int64),
             rows,
@@ -73,9 +73,9 @@ class DateKeys:
     def of_keys(cls, keys: Iterable[Key | None]) -> DateKeys:
         """The same from messages' keys (tests and ``Results.prepare``)."""
         keys = list(keys)
-        texts = np.array([key[0] if key else "" for key in keys], dtype=object)
+        text_codes, texts = pd.factorize(np.array([key[0] if key else "" for key in keys], dtype=object))
         types = np.array([FILE_TYPES[0] if key and key[1] else "text" for key in keys], dtype=object)
-        return cls.of(types, texts)
+        return cls.of(types, text_codes, np.asarray(texts, dtype=object))
 
     def __len__(self) -> int:
         return len(self.texts)
