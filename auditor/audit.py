@@ -129,7 +129,6 @@ def finish_date(
     its messages' hits, the day detectors, the policy; written as the date's findings file.
     Returns how many."""
     date, frame, keys = messages.date, messages.frame, messages.keys
-    texts = frame["text"].to_numpy(dtype=object)
     policy = ruleset.config["policy"]
     rows: list[dict[str, Any]] = []
     hits_by_msgid: dict[str, list[Hit]] = {}
@@ -139,7 +138,7 @@ def finish_date(
     msgtypes = frame["msgtype"].to_numpy(dtype=object)
     quoted: dict[str, list[dict[str, Any]]] | None = None  # read once, only if a chat record has hits
     for i in engine.rows_with_hits(keys).tolist():  # rows are built only for the few messages with hits
-        text = texts[i]
+        text = keys.row_text(i)
         # phrases allowlisted for one group apply per message, not per distinct text
         hits = engine.lookup(keys.key(keys.rows[i]))
         hits = unsuppressed(ruleset.lexicon.room_allowlist, columns["roomid"][i], text, hits)
@@ -162,7 +161,7 @@ def finish_date(
     position = {columns["msgid"][i]: int(i) for i in anchor_rows}  # a repeated msgid: its last row
     for event in events:
         anchor = position.get(event.anchor_msgid)
-        anchor_text = texts[anchor] if anchor is not None else ""
+        anchor_text = keys.row_text(anchor) if anchor is not None else ""
         anchor_hits = hits_by_msgid.get(event.anchor_msgid or "", [])
         category = sources.category(event.roomid)
         rows.append(event_finding(event, anchor_text, anchor_hits, category, policy, date, ruleset.version))

@@ -30,13 +30,6 @@ MESSAGE_COLUMNS = ["msgid", "action", "msgtype", "sender", "sender_kind", "roomi
 REPEATING = frozenset(["action", "msgtype", "sender", "sender_kind", "roomid"])  # a few values, many rows
 
 
-def _encoded(column: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
-    """A string column as codes into its distinct values (Python strings in an object array, in
-    order of first appearance), hashed by Arrow."""
-    encoded = column.combine_chunks().dictionary_encode()
-    return encoded.indices.to_numpy(), encoded.dictionary.to_numpy(zero_copy_only=False)
-
-
 def _column(column: pa.ChunkedArray, repeating: bool = False) -> pd.Series:
     """A column as pandas holds it: strings as Python strings in an object array, converted from
     Arrow once here (pandas' own Arrow-backed strings convert again at every ``to_numpy``/``to_list``
@@ -47,8 +40,9 @@ def _column(column: pa.ChunkedArray, repeating: bool = False) -> pd.Series:
     make and to hash (grouping by room and sender hashes each object once)."""
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
         if repeating:
-            codes, values = _encoded(column)
-            return pd.Series(values[codes], dtype=object, copy=False)
+            encoded = column.combine_chunks().dictionary_encode()
+            values = encoded.dictionary.to_numpy(zero_copy_only=False)
+            return pd.Series(values[encoded.indices.to_numpy()], dtype=object, copy=False)
         return pd.Series(column.to_numpy(), dtype=object, copy=False)
     return column.to_pandas()
 
@@ -59,7 +53,7 @@ class LakeDay:
 
     frame: pd.DataFrame  # every column of MESSAGE_COLUMNS, rows in (msgtime, msgid) order
     text_codes: np.ndarray  # each message's text as a code into ``texts``
-    texts: np.ndarray  # the distinct texts (object), in first-message order; a row's text is one of them
+    texts: pa.Array  # the distinct texts, in first-message order
 
 
 def in_order(table: pa.Table) -> pa.Table:
@@ -115,22 +109,22 @@ class LakeView:
 
     def read_day(self, date: str) -> LakeDay:
         """A date's messages in (msgtime, msgid) order — the order day detectors rely on — with
-        ``msgtime`` as epoch milliseconds. Texts are hashed once here, by Arrow: every row with a
-        text shares its one string object, and the codes key the audit's analysis."""
+        ``msgtime`` as epoch milliseconds. Texts stay in Arrow (the audit needs a Python string
+        only for the few messages with hits) and are hashed once here: the codes key the analysis."""
         table = lake.read_partition(self.messages_dir, date, lake.MESSAGE_SCHEMA, MESSAGE_COLUMNS)
         table = table.set_column(
             table.schema.get_field_index("msgtime"), "msgtime", pc.cast(table.column("msgtime"), pa.int64())
         )
         table = in_order(table)
-        text_codes, texts = _encoded(table.column("text"))
+        text = table.column("text").combine_chunks().dictionary_encode()
         columns = {
-            name: pd.Series(texts[text_codes], dtype=object, copy=False)
+            name: pd.Series(pd.arrays.ArrowStringArray(table.column(name)), copy=False)
             if name == "text"
             else _column(table.column(name), name in REPEATING)
             for name in table.column_names
         }
         frame = pd.DataFrame(columns, copy=False)  # a block per column: no copy into one 2-D block
-        return LakeDay(frame, text_codes, texts)
+        return LakeDay(frame, text.indices.to_numpy(), text.dictionary)
 
     def quoted_items(self, date: str) -> dict[str, list[dict[str, Any]]]:
         """The quoted items of every forwarded chat record of a date, by msgid (from the raw records)."""

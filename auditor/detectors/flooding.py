@@ -88,14 +88,13 @@ class Flooding(DayDetector):
         messages = day.group_messages()
         if messages.empty:
             return []
-        texts = messages["text"].to_numpy(dtype=object)
         roomids = messages["roomid"].to_numpy(dtype=object)
         senders = messages["sender"].to_numpy(dtype=object)
         person = day.people()
         times = messages["msgtime"].to_numpy(dtype=np.int64)
         ids = messages["msgid"].to_numpy(dtype=object)
         known = day.repeat_codes[day.group_rows] if day.repeat_codes is not None else None
-        keys = self._repeat_keys(texts, person, day.people_order(), times, known)
+        keys = self._repeat_keys(messages, person, day.people_order(), times, known)
         same_text = same_values(person, keys)
         same_text[keys < 0] = -1  # media without text never repeat
 
@@ -124,7 +123,7 @@ class Flooding(DayDetector):
 
     def _repeat_keys(
         self,
-        texts: np.ndarray,
+        messages: pd.DataFrame,  # ``Day.group_messages``
         person: np.ndarray,
         order: np.ndarray,  # ``Day.people_order``
         times: np.ndarray,
@@ -139,11 +138,11 @@ class Flooding(DayDetector):
         busy = np.flatnonzero(
             np.isin(person, candidate_groups(person[order], times[order], threshold, span_ms))
         )
-        codes = np.full(len(texts), -1, dtype=np.int64)
+        codes = np.full(len(messages), -1, dtype=np.int64)
         if known is not None:
             codes[busy] = known[busy]
             return codes
-        text_codes, distinct = pd.factorize(texts[busy])
+        text_codes, distinct = pd.factorize(messages["text"].to_numpy(dtype=object)[busy])
         keys = [key if text else "" for text, key in zip(distinct, repeat_keys(list(distinct)), strict=True)]
         codes[busy] = repeat_codes(keys)[text_codes]
         return codes

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from auditor import lake
 from auditor.analyzer import Analyzer
@@ -42,20 +43,21 @@ def message_keys(msgtypes: Iterable[str], texts: Iterable[str]) -> list[Key | No
 @dataclass
 class DateKeys:
     """A date's analysis keys as arrays, computed in a few hashed passes without a Python object per
-    message: the distinct keys in first-message order (what an engine's ``submit`` takes; computed
-    while the engine is still busy with the date before) and each message's key among them."""
+    message or per distinct text: the distinct keys in first-message order (what an engine's
+    ``submit`` takes; computed while the engine is still busy with the date before) and each
+    message's key among them. Only the few keys the engines keep become Python tuples (``keys``)."""
 
-    texts: np.ndarray  # object: each distinct key's text
+    texts: pa.Array  # string: each distinct key's text
     is_file: np.ndarray  # bool: each distinct key's flag
     counts: np.ndarray  # int64: how many messages have each distinct key
     rows: np.ndarray  # int64: each message's distinct key, -1 for a message without text
 
     @classmethod
-    def of(cls, msgtypes: np.ndarray, text_codes: np.ndarray, texts: np.ndarray) -> DateKeys:
+    def of(cls, msgtypes: np.ndarray, text_codes: np.ndarray, texts: pa.Array) -> DateKeys:
         """The keys of messages given by their types (object array) and texts (each message's code
         into the distinct ``texts``, as ``LakeView.read_day`` gives them)."""
         with_text = np.ones(len(text_codes), dtype=bool)
-        empty = np.flatnonzero(texts == "")
+        empty = np.flatnonzero(pc.equal(texts, "").to_numpy(zero_copy_only=False))
         if len(empty):
             with_text = text_codes != empty[0]
         flags = pd.Series(msgtypes, dtype=object, copy=False).isin(FILE_TYPES).to_numpy()
@@ -63,7 +65,7 @@ class DateKeys:
         key_codes, distinct = pd.factorize(text_codes[with_text].astype(np.int64) * 2 + flags[with_text])
         rows[with_text] = key_codes
         return cls(
-            np.asarray(texts, dtype=object)[distinct // 2],
+            texts.take(distinct // 2),
             (distinct % 2).astype(bool),
             np.bincount(key_codes, minlength=len(distinct)).astype(np.int64),
             rows,
@@ -73,27 +75,36 @@ class DateKeys:
     def of_keys(cls, keys: Iterable[Key | None]) -> DateKeys:
         """The same from messages' keys (tests and ``Results.prepare``)."""
         keys = list(keys)
-        text_codes, texts = pd.factorize(np.array([key[0] if key else "" for key in keys], dtype=object))
+        encoded = pa.array([key[0] if key else "" for key in keys], type=pa.string()).dictionary_encode()
         types = np.array([FILE_TYPES[0] if key and key[1] else "text" for key in keys], dtype=object)
-        return cls.of(types, text_codes, np.asarray(texts, dtype=object))
+        return cls.of(types, encoded.indices.to_numpy(), encoded.dictionary)
 
     def __len__(self) -> int:
         return len(self.texts)
 
+    def keys(self, positions: np.ndarray) -> list[Key]:
+        """The distinct keys at ``positions``, as Python tuples."""
+        texts = self.texts.take(pa.array(positions, type=pa.int64())).to_pylist()
+        return list(zip(texts, self.is_file[positions].tolist(), strict=True))
+
     def key(self, i: int) -> Key:
-        return (self.texts[i], bool(self.is_file[i]))
+        return self.keys(np.array([i]))[0]
+
+    def row_text(self, row: int) -> str:
+        """The text of one message ("" for a message without text)."""
+        i = int(self.rows[row])
+        return self.texts[i].as_py() if i >= 0 else ""
 
     def matching(self, known: Iterable[Key]) -> np.ndarray:
-        """Which distinct keys are in ``known`` (bool): texts matched in one hashed pass, then the
-        few candidates' flags checked."""
+        """Which distinct keys are in ``known`` (bool): texts matched in one hashed pass (Arrow's),
+        then the few candidates' flags checked."""
         known = known if isinstance(known, (set, dict)) else set(known)
-        texts = {text for text, _ in known}
         found = np.zeros(len(self), dtype=bool)
-        if not texts:
+        if not known:
             return found
-        candidates = np.flatnonzero(pd.Series(self.texts, dtype=object, copy=False).isin(texts).to_numpy())
-        for i in candidates.tolist():
-            found[i] = self.key(i) in known
+        texts = pa.array(list({text for text, _ in known}), type=self.texts.type)
+        candidates = np.flatnonzero(pc.is_in(self.texts, value_set=texts).to_numpy(zero_copy_only=False))
+        found[candidates] = [key in known for key in self.keys(candidates)]
         return found
 
 
@@ -119,7 +130,7 @@ def chunks(positions: np.ndarray) -> list[np.ndarray]:
 def chunk_payload(keys: DateKeys, positions: np.ndarray) -> tuple[pa.Array, np.ndarray]:
     """A chunk as it travels to a worker: its texts as one Arrow string array (a buffer and offsets,
     not a pickled string per text) and their flags."""
-    return pa.array(keys.texts[positions], type=pa.string()), keys.is_file[positions]
+    return keys.texts.take(pa.array(positions, type=pa.int64())), keys.is_file[positions]
 
 
 def payload_keys(texts: pa.Array, is_file: np.ndarray) -> list[Key]:

@@ -126,7 +126,7 @@ class DaskEngine(chunk.Results):
         for hits, keys_of_texts in self.client.gather(futures):
             self.hits.update(hits)
             repeat_keys.update(keys_of_texts)
-        return pa.array([repeat_keys[text] for text in keys.texts], type=pa.string())
+        return pa.array([repeat_keys[text] for text in keys.texts.to_pylist()], type=pa.string())
 
     def close(self) -> None:
         self.client.close()

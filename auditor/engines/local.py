@@ -134,26 +134,30 @@ class LocalEngine(chunk.Results):
         pieces: list[pa.Array] = []  # repeat keys, in the order of ``placed``
         placed: list[np.ndarray] = []  # positions among the date's keys
         for positions, (found, keys_of_texts) in zip(submitted.work, results, strict=True):
-            self.hits.update((keys.key(positions[i]), hits) for i, hits in found.items())
+            if found:
+                places = list(found)
+                self.hits.update(zip(keys.keys(positions[places]), (found[i] for i in places), strict=True))
             pieces.append(keys_of_texts)
             placed.append(positions)
             failpoints.reached("mid-audit")
         with_hits = keys.matching(self.hits)
         repeated = np.flatnonzero((keys.counts > 1) & ~with_hits)
         if len(repeated) > REPEATED_LIMIT:
-            most = heapq.nlargest(REPEATED_LIMIT, ((int(keys.counts[i]), keys.key(i)) for i in repeated))
-            self.clean = {key for _, key in most}
+            counted = zip(keys.counts[repeated].tolist(), keys.keys(repeated), strict=True)
+            self.clean = {key for _, key in heapq.nlargest(REPEATED_LIMIT, counted)}
         else:
-            self.clean = {keys.key(i) for i in repeated.tolist()}
+            self.clean = set(keys.keys(repeated))
         # a text not analysed again (it has hits, or the last date repeated it) keeps its repeat key
         kept = self._kept_keys
-        pieces.append(pa.array([kept[text] for text in keys.texts[submitted.known]], type=pa.string()))
+        known_texts = [text for text, _ in keys.keys(submitted.known)]
+        pieces.append(pa.array([kept[text] for text in known_texts], type=pa.string()))
         placed.append(submitted.known)
         order = np.empty(len(keys), dtype=np.int64)
         order[np.concatenate(placed)] = np.arange(len(keys))
         repeat_keys = pa.concat_arrays(pieces).take(order)
         kept_today = np.flatnonzero(with_hits | (keys.counts > 1))  # hits' and clean texts among them
-        today = dict(zip(keys.texts[kept_today], repeat_keys.take(kept_today).to_pylist(), strict=True))
+        today_texts = [text for text, _ in keys.keys(kept_today)]
+        today = dict(zip(today_texts, repeat_keys.take(kept_today).to_pylist(), strict=True))
         self._kept_keys = {
             text: today[text] if text in today else kept[text]
             for text, _ in itertools.chain(self.hits, self.clean)
