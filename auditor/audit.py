@@ -228,7 +228,7 @@ def _pipelined(
     """
     if not dates:
         return
-    engine.start()  # the workers start while the first date is read
+    engine.start(sources.message_count(dates[0]))  # the workers start while the first date is read
     current = read_date(dates[0], sources)
     submitted = engine.submit(sources, current.date, current.keys)
     for following in [*dates[1:], None]:

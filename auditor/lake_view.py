@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from auditor import lake
 from auditor.errors import AuditorError
@@ -125,6 +126,16 @@ class LakeView:
         }
         frame = pd.DataFrame(columns, copy=False)  # a block per column: no copy into one 2-D block
         return LakeDay(frame, text.indices.to_numpy(), text.dictionary)
+
+    def message_count(self, date: str) -> int:
+        """How many messages a date has, from its files' footers (a hint: 0 for a file that cannot
+        be read, whose error ``read_day`` then reports)."""
+        try:
+            return sum(
+                pq.read_metadata(path).num_rows for path in lake.partition_files(self.messages_dir, date)
+            )
+        except (OSError, pa.ArrowException):
+            return 0
 
     def quoted_items(self, date: str) -> dict[str, list[dict[str, Any]]]:
         """The quoted items of every forwarded chat record of a date, by msgid (from the raw records)."""

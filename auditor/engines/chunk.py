@@ -179,8 +179,8 @@ class Results(ABC):
         return self.collect(self.submit(view, date, DateKeys.of_keys(keys)))
 
     @abstractmethod
-    def start(self) -> None:
-        """Starts what the analysis runs on, called before the first date is read."""
+    def start(self, messages: int) -> None:
+        """Starts what the analysis runs on, called before the first date (of ``messages``) is read."""
 
     @abstractmethod
     def submit(self, view: LakeView | None, date: str, keys: DateKeys) -> Any:

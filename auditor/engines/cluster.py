@@ -104,7 +104,7 @@ class DaskEngine(chunk.Results):
             for offset in range(0, rows, size)
         ]
 
-    def start(self) -> None:
+    def start(self, messages: int) -> None:
         """Nothing to start: the cluster's workers built their analyzers when the plugin was registered."""
 
     def submit(

@@ -93,15 +93,21 @@ class LocalEngine(chunk.Results):
         self._analyzer: Analyzer | None = None
         self._pool: ProcessPoolExecutor | None = None
 
-    def start(self) -> None:
-        """Starts the pool's workers (each builds its analyzer: a second or two) while the audit
-        reads the first date; one worker does not need a pool."""
-        if self.workers > 1 and self._pool is None:
+    def start(self, messages: int) -> None:
+        """Starts the pool's workers (each builds its analyzer: about a CPU second) while the audit
+        reads the first date, if that date can fill more than one chunk; a smaller one is analysed
+        inline, and the pool starts when a later date needs it."""
+        if self.workers > 1 and messages > chunk.CHUNK:
+            self._started_pool()
+
+    def _started_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
             self._pool = fresh_pool(
                 self.workers, _init_worker, (self.ruleset.config, self.ruleset.company_dictionaries)
             )
             for _ in range(self.workers):
                 self._pool.submit(_ready)
+        return self._pool
 
     def submit(self, view: LakeView | None, date: str, keys: chunk.DateKeys) -> Submitted:
         """Sends the date's keys not known yet (in message order) to the pool and returns at once."""
@@ -111,9 +117,8 @@ class LocalEngine(chunk.Results):
         work = chunk.chunks(np.flatnonzero(~known))
         futures = None
         if self.workers > 1 and len(work) > 1:
-            self.start()
-            assert self._pool is not None
-            futures = [self._pool.submit(_analyze_in_worker, *chunk.chunk_payload(keys, w)) for w in work]
+            pool = self._started_pool()
+            futures = [pool.submit(_analyze_in_worker, *chunk.chunk_payload(keys, w)) for w in work]
         self._pending = Submitted(keys, work, futures, np.flatnonzero(known))
         return self._pending
 
