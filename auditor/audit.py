@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,8 +27,9 @@ from auditor.analyzer import Ruleset
 from auditor.detectors import day_detectors
 from auditor.detectors.base import Hit
 from auditor.detectors.day import Day
+from auditor.detectors.flooding import repeat_codes
 from auditor.engines import available_cores, make_engine
-from auditor.engines.chunk import FILE_TYPES, Key, key_counts, message_keys
+from auditor.engines.chunk import FILE_TYPES, DateKeys
 from auditor.lake_view import LakeView
 from auditor.policy import event_finding, message_findings
 from auditor.workspace import Workspace
@@ -108,28 +108,27 @@ class DateMessages:
 
     date: str
     frame: pd.DataFrame  # LakeView.read_day's, with each message's group_category
-    texts: list[str]
-    keys: list[Key | None]  # each message's analysis key (chunk.message_keys)
-    counts: Counter[Key]  # each distinct key and its messages (chunk.key_counts): what is submitted
+    keys: DateKeys  # the distinct analysis keys (what is submitted) and each message's
 
 
 def read_date(date: str, sources: Sources) -> DateMessages:
     """A date's messages with their group categories and analysis keys."""
-    frame = sources.read_day(date)
+    day = sources.read_day(date)
+    frame = day.frame
     codes, rooms = pd.factorize(frame["roomid"].to_numpy(dtype=object))
     categories = np.array([sources.category(roomid) for roomid in rooms], dtype=object)
     frame["group_category"] = pd.Series(categories[codes], dtype=object)
-    texts = frame["text"].to_list()
-    keys = message_keys(frame["msgtype"].to_list(), texts)
-    return DateMessages(date, frame, texts, keys, key_counts(keys))
+    keys = DateKeys.of(frame["msgtype"].to_numpy(dtype=object), day.text_codes, day.texts)
+    return DateMessages(date, frame, keys)
 
 
 def finish_date(
-    messages: DateMessages, repeat_keys: dict[str, str], sources: Sources, ruleset: Ruleset, engine, tz
+    messages: DateMessages, repeat_keys: pa.Array, sources: Sources, ruleset: Ruleset, engine, tz
 ) -> int:
-    """The findings of a date whose analysis is collected: its messages' hits, the day detectors,
-    the policy; written as the date's findings file. Returns how many."""
-    date, frame, texts = messages.date, messages.frame, messages.texts
+    """The findings of a date whose analysis is collected (``repeat_keys``: of each distinct key):
+    its messages' hits, the day detectors, the policy; written as the date's findings file.
+    Returns how many."""
+    date, frame, keys = messages.date, messages.frame, messages.keys
     policy = ruleset.config["policy"]
     rows: list[dict[str, Any]] = []
     hits_by_msgid: dict[str, list[Hit]] = {}
@@ -138,12 +137,10 @@ def finish_date(
     }
     msgtypes = frame["msgtype"].to_numpy(dtype=object)
     quoted: dict[str, list[dict[str, Any]]] | None = None  # read once, only if a chat record has hits
-    for i in engine.rows_with_hits(
-        texts, messages.keys
-    ):  # rows are built only for the few messages with hits
-        text = texts[i]
+    for i in engine.rows_with_hits(keys).tolist():  # rows are built only for the few messages with hits
+        text = keys.row_text(i)
         # phrases allowlisted for one group apply per message, not per distinct text
-        hits = engine.lookup(messages.keys[i])
+        hits = engine.lookup(keys.key(keys.rows[i]))
         hits = unsuppressed(ruleset.lexicon.room_allowlist, columns["roomid"][i], text, hits)
         if hits and msgtypes[i] == "chatrecord":
             quoted = sources.quoted_items(date) if quoted is None else quoted
@@ -153,7 +150,8 @@ def finish_date(
             hits_by_msgid[record["msgid"]] = hits
             rows += message_findings(record, hits, record["group_category"], policy, date, ruleset.version)
 
-    day = Day(date, frame, hits_by_msgid, sources.groups, sources.roster, tz, repeat_keys)
+    repeats = np.append(repeat_codes(repeat_keys), -1)[keys.rows]  # a message without text: -1
+    day = Day(date, frame, hits_by_msgid, sources.groups, sources.roster, tz, repeats)
     events = []
     for cls in day_detectors():
         if ruleset.enabled(cls.category):
@@ -163,7 +161,7 @@ def finish_date(
     position = {columns["msgid"][i]: int(i) for i in anchor_rows}  # a repeated msgid: its last row
     for event in events:
         anchor = position.get(event.anchor_msgid)
-        anchor_text = texts[anchor] if anchor is not None else ""
+        anchor_text = keys.row_text(anchor) if anchor is not None else ""
         anchor_hits = hits_by_msgid.get(event.anchor_msgid or "", [])
         category = sources.category(event.roomid)
         rows.append(event_finding(event, anchor_text, anchor_hits, category, policy, date, ruleset.version))
@@ -230,8 +228,9 @@ def _pipelined(
     """
     if not dates:
         return
+    engine.start(sources.message_count(dates[0]))  # the workers start while the first date is read
     current = read_date(dates[0], sources)
-    submitted = engine.submit(sources, current.date, current.counts)
+    submitted = engine.submit(sources, current.date, current.keys)
     for following in [*dates[1:], None]:
         upcoming, failure = None, None
         if following is not None:
@@ -241,7 +240,7 @@ def _pipelined(
                 failure = exc
         repeat_keys = engine.collect(submitted)
         if upcoming is not None:
-            submitted = engine.submit(sources, upcoming.date, upcoming.counts)
+            submitted = engine.submit(sources, upcoming.date, upcoming.keys)
         findings = finish_date(current, repeat_keys, sources, ruleset, engine, tz)
         yield current.date, len(current.frame), findings
         if failure is not None:

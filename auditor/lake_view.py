@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from auditor import lake
 from auditor.errors import AuditorError
@@ -47,13 +48,22 @@ def _column(column: pa.ChunkedArray, repeating: bool = False) -> pd.Series:
     return column.to_pandas()
 
 
+@dataclass
+class LakeDay:
+    """A date's messages as the audit reads them."""
+
+    frame: pd.DataFrame  # every column of MESSAGE_COLUMNS, rows in (msgtime, msgid) order
+    text_codes: np.ndarray  # each message's text as a code into ``texts``
+    texts: pa.Array  # the distinct texts, in first-message order
+
+
 def in_order(table: pa.Table) -> pa.Table:
     """The rows in (msgtime, msgid) order. A partition of one file already is (the lake writes each
     file sorted): checking costs a fraction of sorting and taking every column."""
     times = table.column("msgtime").to_numpy()
     steps = np.diff(times)
     ties = np.flatnonzero(steps == 0)
-    msgids = table.column("msgid")
+    msgids = table.column("msgid").combine_chunks()  # take across chunks costs ~15× more
     if (steps >= 0).all() and pc.all(pc.less(msgids.take(ties), msgids.take(ties + 1))).as_py() is not False:
         return table
     return table.sort_by([("msgtime", "ascending"), ("msgid", "ascending")])
@@ -98,16 +108,34 @@ class LakeView:
         """The dates a command works on (see ``resolve_dates``)."""
         return resolve_dates(self.dates(), date, since, until)
 
-    def read_day(self, date: str) -> pd.DataFrame:
+    def read_day(self, date: str) -> LakeDay:
         """A date's messages in (msgtime, msgid) order — the order day detectors rely on — with
-        ``msgtime`` as epoch milliseconds."""
+        ``msgtime`` as epoch milliseconds. Texts stay in Arrow (the audit needs a Python string
+        only for the few messages with hits) and are hashed once here: the codes key the analysis."""
         table = lake.read_partition(self.messages_dir, date, lake.MESSAGE_SCHEMA, MESSAGE_COLUMNS)
         table = table.set_column(
             table.schema.get_field_index("msgtime"), "msgtime", pc.cast(table.column("msgtime"), pa.int64())
         )
         table = in_order(table)
-        columns = {name: _column(table.column(name), name in REPEATING) for name in table.column_names}
-        return pd.DataFrame(columns, copy=False)  # a block per column: no copy into one 2-D block
+        text = table.column("text").combine_chunks().dictionary_encode()
+        columns = {
+            name: pd.Series(pd.arrays.ArrowStringArray(table.column(name)), copy=False)
+            if name == "text"
+            else _column(table.column(name), name in REPEATING)
+            for name in table.column_names
+        }
+        frame = pd.DataFrame(columns, copy=False)  # a block per column: no copy into one 2-D block
+        return LakeDay(frame, text.indices.to_numpy(), text.dictionary)
+
+    def message_count(self, date: str) -> int:
+        """How many messages a date has, from its files' footers (a hint: 0 for a file that cannot
+        be read, whose error ``read_day`` then reports)."""
+        try:
+            return sum(
+                pq.read_metadata(path).num_rows for path in lake.partition_files(self.messages_dir, date)
+            )
+        except (OSError, pa.ArrowException):
+            return 0
 
     def quoted_items(self, date: str) -> dict[str, list[dict[str, Any]]]:
         """The quoted items of every forwarded chat record of a date, by msgid (from the raw records)."""

@@ -36,8 +36,12 @@ def fresh_pool(
     """A pool whose workers start from a fresh interpreter (forkserver, else spawn), never by
     forking this process: a forked worker would inherit every descriptor, the workspace lock's
     included, and keep the workspace locked after this process is killed. ``initializer`` must
-    call ``exit_with_parent`` (the default is just that)."""
+    call ``exit_with_parent`` (the default is just that).
+
+    The fork server, when this process starts it, imports the initializer's module first, so each
+    worker forked from it has the imports already (half a CPU second per audit worker)."""
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-    return ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context(method), initializer=initializer, initargs=initargs
-    )
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload(["__main__", initializer.__module__])
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 
+import pyarrow as pa
 import pytest
 
 from auditor import audit as audit_module
@@ -107,9 +108,9 @@ def test_submitting_a_date_before_collecting_the_last_is_refused(base):
     from auditor.analyzer import Ruleset
 
     engine = local.LocalEngine(Ruleset(base.config, base.dictionaries_dir), workers=1)
-    engine.submit(None, DATES[0], chunk.key_counts([("收到", False)]))
+    engine.submit(None, DATES[0], chunk.DateKeys.of_keys([("收到", False)]))
     with pytest.raises(RuntimeError, match="collected"):
-        engine.submit(None, DATES[1], chunk.key_counts([("好的", False)]))
+        engine.submit(None, DATES[1], chunk.DateKeys.of_keys([("好的", False)]))
     engine.close()
 
 
@@ -127,3 +128,28 @@ def test_a_date_that_cannot_be_read_fails_after_the_dates_before_it_are_written(
     with pytest.raises(AuditorError, match="corrupt"):
         audit(ws, DATES, workers=2, on_date=lambda date, messages, found: done.append(date))
     assert done == DATES[:2] and lake.dates(ws.findings_dir) == DATES[:2]
+
+
+def test_the_pool_starts_before_the_first_date_only_when_that_date_fills_two_chunks(base, tmp_path):
+    """A day of a few hundred messages is analysed inline: starting workers (a CPU second each)
+    for it would cost more than it saves. A larger first date starts them while it is read."""
+    from auditor.analyzer import Ruleset
+
+    view = LakeView.of_workspace(base)
+    assert view.message_count(DATES[0]) == len(view.read_day(DATES[0]).frame) == 600
+    engine = local.LocalEngine(Ruleset(base.config, base.dictionaries_dir), workers=2)
+    engine.start(view.message_count(DATES[0]))
+    assert engine._pool is None
+    engine.start(chunk.CHUNK + 1)
+    assert engine._pool is not None
+    engine.close()
+
+
+def test_the_message_count_of_an_unreadable_date_is_left_to_the_read_to_report(base, tmp_path):
+    ws = copy(base, tmp_path, "ws")
+    for path in lake.partition_files(ws.messages_dir, DATES[0]):
+        path.write_bytes(b"not parquet")
+    view = LakeView.of_workspace(ws)
+    assert view.message_count(DATES[0]) == 0
+    with pytest.raises(pa.ArrowInvalid):  # what the audit's read of the date then fails with
+        view.read_day(DATES[0])

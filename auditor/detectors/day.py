@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -24,14 +23,19 @@ class Day:
     groups: dict[str, dict[str, Any]]  # roomid → group row
     roster: dict[str, dict[str, Any]]  # userid → roster row
     tz: zoneinfo.ZoneInfo
-    # text → flooding repeat key (``flooding.repeat_key``) for every text of the day, when the audit's
-    # analysis computed them; None makes the flooding detector compute the keys it needs itself
-    repeat_keys: Mapping[str, str] | None = None
+    # a code per message (``flooding.repeat_codes`` of its flooding repeat key), when the audit's
+    # analysis computed the keys; None makes the flooding detector compute the keys it needs itself
+    repeat_codes: np.ndarray | None = None
+
+    @cached_property
+    def group_rows(self) -> np.ndarray:
+        """Which of ``messages`` are ``group_messages()`` (bool)."""
+        m = self.messages
+        return ((m["action"] == "send") & (m["roomid"] != "") & (m["sender_kind"] != "robot")).to_numpy()
 
     @cached_property
     def _group_messages(self) -> pd.DataFrame:
-        m = self.messages
-        return m[(m["action"] == "send") & (m["roomid"] != "") & (m["sender_kind"] != "robot")]
+        return self.messages[self.group_rows]
 
     def group_messages(self) -> pd.DataFrame:
         """Messages people sent in group chats (robots are never counted as people), selected once
@@ -44,15 +48,49 @@ class Day:
 
     def people(self) -> np.ndarray:
         """For each of ``group_messages()``, a code for its (roomid, sender): equal exactly when
-        the person and room are. The codes carry no order."""
+        the person and room are. Codes number people in order of their first message."""
         return self._people
+
+    @cached_property
+    def _people_order(self) -> np.ndarray:
+        return stable_order(self.people())
+
+    def people_order(self) -> np.ndarray:
+        """The rows of ``group_messages()`` by person, each person's in time order."""
+        return self._people_order
+
+    @cached_property
+    def _first_rows(self) -> np.ndarray:
+        people = self.people()
+        if not len(people):
+            return np.empty(0, dtype=np.int64)
+        newest = np.maximum.accumulate(people)  # codes are numbered in order of first message
+        return np.flatnonzero(np.concatenate(([True], people[1:] > newest[:-1])))
+
+    def first_rows(self) -> np.ndarray:
+        """Each person's first row in ``group_messages()``, indexed by the person's code."""
+        return self._first_rows
+
+
+def stable_order(codes: np.ndarray) -> np.ndarray:
+    """``np.argsort(codes, kind="stable")`` for int64 codes from -1 up, by two 16-bit passes:
+    numpy sorts 16-bit integers by radix, about ten times faster than a 64-bit stable sort."""
+    shifted = codes.astype(np.int64) + 1
+    top = int(shifted.max()) if len(shifted) else 0
+    if top < 1 << 16:
+        return np.argsort(shifted.astype(np.uint16), kind="stable")
+    if top >= 1 << 32 or int(shifted.min()) < 0:
+        return np.argsort(codes, kind="stable")
+    order = np.argsort((shifted & 0xFFFF).astype(np.uint16), kind="stable")
+    return order[np.argsort((shifted[order] >> 16).astype(np.uint16), kind="stable")]
 
 
 def same_values(*columns: pd.Series | np.ndarray) -> np.ndarray:
     """Codes (int64, 0…n-1) of the rows, equal exactly where every column's values are equal.
 
     Hash-based (``pd.factorize``), not sorted: a grouping that needs no order, at a fraction of a
-    sorted multi-column ``groupby().ngroup()``'s cost on a day of object strings.
+    sorted multi-column ``groupby().ngroup()``'s cost on a day of object strings. Codes number the
+    rows' combinations in order of first appearance.
     """
     codes = np.zeros(len(columns[0]), dtype=np.int64)
     for column in columns:

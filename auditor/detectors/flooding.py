@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from auditor.detectors import register
 from auditor.detectors.base import DayDetector, Event
-from auditor.detectors.day import Day, same_values
+from auditor.detectors.day import Day, same_values, stable_order
 from auditor.text.normalize import Normalized, normalize_many
 
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -52,6 +53,17 @@ def repeat_keys(texts: list[str], batch: int = 2000) -> list[str]:
     return out
 
 
+def repeat_codes(keys: pa.Array | list[str]) -> np.ndarray:
+    """A code per repeat key (int64), equal exactly where the keys are; -1 for an empty key (media
+    without text never repeat). Hashed by Arrow: the keys need not be Python strings."""
+    encoded = pa.array(keys, type=pa.string()).dictionary_encode()
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    empty = np.flatnonzero(pc.equal(encoded.dictionary, "").to_numpy(zero_copy_only=False))
+    if len(empty):
+        codes[codes == empty[0]] = -1
+    return codes
+
+
 def candidate_groups(codes: np.ndarray, times: np.ndarray, threshold: int, span_ms: int) -> np.ndarray:
     """Codes (rows sorted by code, then time) of groups where ``threshold`` rows fit in span_ms.
 
@@ -76,13 +88,13 @@ class Flooding(DayDetector):
         messages = day.group_messages()
         if messages.empty:
             return []
-        texts = messages["text"].to_numpy(dtype=object)
         roomids = messages["roomid"].to_numpy(dtype=object)
         senders = messages["sender"].to_numpy(dtype=object)
         person = day.people()
         times = messages["msgtime"].to_numpy(dtype=np.int64)
         ids = messages["msgid"].to_numpy(dtype=object)
-        keys = self._repeat_keys(texts, person, times, day.repeat_keys)
+        known = day.repeat_codes[day.group_rows] if day.repeat_codes is not None else None
+        keys = self._repeat_keys(messages, person, day.people_order(), times, known)
         same_text = same_values(person, keys)
         same_text[keys < 0] = -1  # media without text never repeat
 
@@ -91,7 +103,8 @@ class Flooding(DayDetector):
             ("burst", person, cfg["burst_messages"], cfg["burst_seconds"]),
             ("repeat", same_text, cfg["repeat_messages"], cfg["repeat_seconds"]),
         ):
-            order = np.argsort(codes, kind="stable")  # rows are in (msgtime, msgid) order: ties keep it
+            # rows are in (msgtime, msgid) order: each group's stay in it
+            order = day.people_order() if kind == "burst" else stable_order(codes)
             c, t, m, owner = codes[order], times[order], ids[order], person[order]
             for code in candidate_groups(c, t, threshold, seconds * 1000):
                 if code < 0:
@@ -101,34 +114,37 @@ class Flooding(DayDetector):
                     span = [(int(t[k]), str(m[k])) for k in range(lo + i, lo + j)]
                     found[int(owner[lo])].append((span, kind))
         # events come out sorted below; within one person _merge orders them, so codes need no order
-        people, first_rows = np.unique(person, return_index=True)
+        first_rows = day.first_rows()
         events = []
         for code in found:
-            row = first_rows[np.searchsorted(people, code)]
+            row = first_rows[code]
             events += self._merge(roomids[row], senders[row], found[code])
         return sorted(events, key=lambda e: (e.msgtime, e.roomid, e.sender))
 
     def _repeat_keys(
-        self, texts: np.ndarray, person: np.ndarray, times: np.ndarray, known: Mapping[str, str] | None
+        self,
+        messages: pd.DataFrame,  # ``Day.group_messages``
+        person: np.ndarray,
+        order: np.ndarray,  # ``Day.people_order``
+        times: np.ndarray,
+        known: np.ndarray | None,
     ) -> np.ndarray:
         """A code per message, equal where the repeat keys are, for the messages of people who post
         ``repeat_messages`` messages within ``repeat_seconds`` at all (whatever they say); -1 for
         everyone else and for messages without text: only they can repeat themselves that often.
-        The keys come from the day (the audit's analysis computed them) when it has them; otherwise
-        only the busy people's texts are normalized. Either way each distinct text is looked up once."""
+        The codes come from the day (``known``: the audit's analysis computed every key) when it has
+        them; otherwise only the busy people's distinct texts are normalized."""
         threshold, span_ms = self.settings["repeat_messages"], self.settings["repeat_seconds"] * 1000
-        order = np.argsort(person, kind="stable")
         busy = np.flatnonzero(
             np.isin(person, candidate_groups(person[order], times[order], threshold, span_ms))
         )
-        text_codes, distinct = pd.factorize(texts[busy])
-        if known is None:
-            known = dict(zip(distinct, repeat_keys(list(distinct)), strict=True))
-        distinct_keys = np.array([known[t] if t else "" for t in distinct], dtype=object)
-        key_codes, key_values = pd.factorize(distinct_keys)
-        key_codes[key_values[key_codes] == ""] = -1
-        codes = np.full(len(texts), -1, dtype=np.int64)
-        codes[busy] = key_codes[text_codes]
+        codes = np.full(len(messages), -1, dtype=np.int64)
+        if known is not None:
+            codes[busy] = known[busy]
+            return codes
+        text_codes, distinct = pd.factorize(messages["text"].to_numpy(dtype=object)[busy])
+        keys = [key if text else "" for text, key in zip(distinct, repeat_keys(list(distinct)), strict=True)]
+        codes[busy] = repeat_codes(keys)[text_codes]
         return codes
 
     def _merge(self, roomid: str, sender: str, found: list[tuple[list[tuple[int, str]], str]]) -> list[Event]:

@@ -24,7 +24,7 @@ class Membership(DayDetector):
         messages = day.group_messages()
         people = day.people()
         counts = np.bincount(people)  # messages per person and room
-        first = np.sort(np.unique(people, return_index=True)[1])  # each one's first message per room
+        first = day.first_rows()  # each one's first message per room
         firsts = messages.iloc[first].assign(person=people[first])
         left = {u for u, p in day.roster.items() if p["status"] == "left" and p["left_date"]}
         today = dt.date.fromisoformat(day.date)

@@ -7,13 +7,22 @@ conversation-level finding naming the participants. One person swearing alone is
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
+from typing import NamedTuple
+
+import numpy as np
 
 from auditor.detectors import register
 from auditor.detectors.base import DayDetector, Event
 from auditor.detectors.day import Day
 
 HOSTILE = ("profanity", "abuse")
+
+
+class Message(NamedTuple):
+    msgtime: int  # epoch ms
+    sender: str
+    msgid: str
 
 
 @register
@@ -23,21 +32,30 @@ class Quarrel(DayDetector):
     def detect(self, day: Day) -> list[Event]:
         messages = day.group_messages()
         hostile_ids = {m for m, hits in day.hits.items() if any(h.category in HOSTILE for h in hits)}
-        hostile = messages[messages["msgid"].isin(hostile_ids)]
+        hostile = messages[messages["msgid"].isin(hostile_ids)]  # a few in a thousand messages
         window_ms = self.settings["window_seconds"] * 1000
+        by_room: dict[str, list[Message]] = defaultdict(list)  # each room's in time order
+        for roomid, *message in zip(
+            hostile["roomid"].tolist(),
+            hostile["msgtime"].to_numpy(dtype=np.int64).tolist(),
+            hostile["sender"].tolist(),
+            hostile["msgid"].tolist(),
+            strict=True,
+        ):
+            by_room[roomid].append(Message(*message))
         events = []
-        for roomid, frame in hostile.groupby("roomid", sort=True):
-            chain: list[tuple] = []
-            for row in frame.itertuples(index=False):
-                if chain and row.msgtime - chain[-1].msgtime > window_ms:
+        for roomid in sorted(by_room):
+            chain: list[Message] = []
+            for message in by_room[roomid]:
+                if chain and message.msgtime - chain[-1].msgtime > window_ms:
                     events += self._event(roomid, chain)
                     chain = []
-                chain.append(row)
+                chain.append(message)
             events += self._event(roomid, chain)
         return events
 
-    def _event(self, roomid: str, chain: list) -> list[Event]:
-        senders = Counter(row.sender for row in chain)
+    def _event(self, roomid: str, chain: list[Message]) -> list[Event]:
+        senders = Counter(message.sender for message in chain)
         if len(senders) < self.settings["min_participants"] or len(chain) < self.settings["min_messages"]:
             return []
         participants = sorted(senders)
@@ -49,7 +67,7 @@ class Quarrel(DayDetector):
                 severity,
                 roomid,
                 participants[0],
-                int(chain[0].msgtime),
+                chain[0].msgtime,
                 anchor_msgid=chain[0].msgid,
                 score=float(len(chain)),
                 evidence={
@@ -57,7 +75,7 @@ class Quarrel(DayDetector):
                     "messages": len(chain),
                     "per_person": dict(sorted(senders.items())),
                     "seconds": round((chain[-1].msgtime - chain[0].msgtime) / 1000, 1),
-                    "msgids": [row.msgid for row in chain][:50],
+                    "msgids": [message.msgid for message in chain][:50],
                 },
             )
         ]

@@ -1,10 +1,12 @@
 """Audit engines: where the text analysis of a date runs.
 
-An engine (``chunk.Results``) has ``submit(view, date, keys)`` (start analysing a date's message
-keys; returns at once) and ``collect(submitted)`` (wait for them; returns text → the flooding
-detector's repeat key for every text of the date), ``prepare`` (both at once), ``lookup(key)``
-(one message's hits), ``distinct_texts`` and ``close()``. Both engines run the same per-chunk
-analysis (``chunk.analyze_chunk``); ``audit.audit`` drives either, one date ahead.
+An engine (``chunk.Results``) has ``start(messages)`` (called before the first date is read: a local pool's
+workers start meanwhile), ``submit(view, date, keys)`` (start analysing a date's ``chunk.DateKeys``;
+returns at once) and ``collect(submitted)`` (wait for them; returns the flooding detector's repeat
+key of each of the date's distinct keys, as one Arrow string array), ``prepare`` (both at once),
+``rows_with_hits(keys)``, ``lookup(key)`` (one message's hits), ``distinct_texts`` and ``close()``.
+Both engines run the same per-chunk analysis (``chunk.analyze_chunk``); ``audit.audit`` drives
+either, one date ahead.
 """
 
 from __future__ import annotations

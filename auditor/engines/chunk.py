@@ -9,13 +9,15 @@ names are analysed as file names (``is_file``), so the key carries the flag.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from auditor import lake
 from auditor.analyzer import Analyzer
@@ -38,12 +40,72 @@ def message_keys(msgtypes: Iterable[str], texts: Iterable[str]) -> list[Key | No
     ]
 
 
-def key_counts(keys: Iterable[Key | None]) -> Counter[Key]:
-    """Each distinct key with how many messages have it, in first-message order (what an engine's
-    ``submit`` takes; counted while the engine is still busy with the date before)."""
-    counts = Counter(keys)
-    counts.pop(None, None)
-    return counts
+@dataclass
+class DateKeys:
+    """A date's analysis keys as arrays, computed in a few hashed passes without a Python object per
+    message or per distinct text: the distinct keys in first-message order (what an engine's
+    ``submit`` takes; computed while the engine is still busy with the date before) and each
+    message's key among them. Only the few keys the engines keep become Python tuples (``keys``)."""
+
+    texts: pa.Array  # string: each distinct key's text
+    is_file: np.ndarray  # bool: each distinct key's flag
+    counts: np.ndarray  # int64: how many messages have each distinct key
+    rows: np.ndarray  # int64: each message's distinct key, -1 for a message without text
+
+    @classmethod
+    def of(cls, msgtypes: np.ndarray, text_codes: np.ndarray, texts: pa.Array) -> DateKeys:
+        """The keys of messages given by their types (object array) and texts (each message's code
+        into the distinct ``texts``, as ``LakeView.read_day`` gives them)."""
+        with_text = np.ones(len(text_codes), dtype=bool)
+        empty = np.flatnonzero(pc.equal(texts, "").to_numpy(zero_copy_only=False))
+        if len(empty):
+            with_text = text_codes != empty[0]
+        flags = pd.Series(msgtypes, dtype=object, copy=False).isin(FILE_TYPES).to_numpy()
+        rows = np.full(len(text_codes), -1, dtype=np.int64)
+        key_codes, distinct = pd.factorize(text_codes[with_text].astype(np.int64) * 2 + flags[with_text])
+        rows[with_text] = key_codes
+        return cls(
+            texts.take(distinct // 2),
+            (distinct % 2).astype(bool),
+            np.bincount(key_codes, minlength=len(distinct)).astype(np.int64),
+            rows,
+        )
+
+    @classmethod
+    def of_keys(cls, keys: Iterable[Key | None]) -> DateKeys:
+        """The same from messages' keys (tests and ``Results.prepare``)."""
+        keys = list(keys)
+        encoded = pa.array([key[0] if key else "" for key in keys], type=pa.string()).dictionary_encode()
+        types = np.array([FILE_TYPES[0] if key and key[1] else "text" for key in keys], dtype=object)
+        return cls.of(types, encoded.indices.to_numpy(), encoded.dictionary)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def keys(self, positions: np.ndarray) -> list[Key]:
+        """The distinct keys at ``positions``, as Python tuples."""
+        texts = self.texts.take(pa.array(positions, type=pa.int64())).to_pylist()
+        return list(zip(texts, self.is_file[positions].tolist(), strict=True))
+
+    def key(self, i: int) -> Key:
+        return self.keys(np.array([i]))[0]
+
+    def row_text(self, row: int) -> str:
+        """The text of one message ("" for a message without text)."""
+        i = int(self.rows[row])
+        return self.texts[i].as_py() if i >= 0 else ""
+
+    def matching(self, known: Iterable[Key]) -> np.ndarray:
+        """Which distinct keys are in ``known`` (bool): texts matched in one hashed pass (Arrow's),
+        then the few candidates' flags checked."""
+        known = known if isinstance(known, (set, dict)) else set(known)
+        found = np.zeros(len(self), dtype=bool)
+        if not known:
+            return found
+        texts = pa.array(list({text for text, _ in known}), type=self.texts.type)
+        candidates = np.flatnonzero(pc.is_in(self.texts, value_set=texts).to_numpy(zero_copy_only=False))
+        found[candidates] = [key in known for key in self.keys(candidates)]
+        return found
 
 
 def distinct_keys(keys: Iterable[Key | None]) -> list[Key]:
@@ -60,8 +122,20 @@ def lake_keys(messages_dir: Path) -> list[Key]:
     return distinct_keys(keys)
 
 
-def chunks(keys: list[Key]) -> list[list[Key]]:
-    return [keys[i : i + CHUNK] for i in range(0, len(keys), CHUNK)]
+def chunks(positions: np.ndarray) -> list[np.ndarray]:
+    """``positions`` (of a date's distinct keys) in slices of ``CHUNK``: a local pool worker's task."""
+    return [positions[i : i + CHUNK] for i in range(0, len(positions), CHUNK)]
+
+
+def chunk_payload(keys: DateKeys, positions: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """A chunk as it travels to a worker: its texts as one Arrow string array (a buffer and offsets,
+    not a pickled string per text) and their flags."""
+    return keys.texts.take(pa.array(positions, type=pa.int64())), keys.is_file[positions]
+
+
+def payload_keys(texts: pa.Array, is_file: np.ndarray) -> list[Key]:
+    """A chunk's keys back from ``chunk_payload``, in order."""
+    return list(zip(texts.to_pylist(), is_file.tolist(), strict=True))
 
 
 class Analysis(NamedTuple):
@@ -94,24 +168,28 @@ class Results(ABC):
     def lookup(self, key: Key) -> list[Hit]:
         return self.hits.get(key, [])
 
-    def rows_with_hits(self, texts: list[str], keys: list[Key | None]) -> list[int]:
-        """The rows of a date's messages (their ``texts`` and ``keys``) whose key has hits: the few
-        messages the audit looks at one by one. Texts are matched first, in one hashed pass."""
-        hits = self.hits
-        candidates = pd.Series(texts, dtype=object).isin({text for text, _ in hits}).to_numpy()
-        return [i for i in np.flatnonzero(candidates).tolist() if keys[i] in hits]
+    def rows_with_hits(self, keys: DateKeys) -> np.ndarray:
+        """The rows of a date's messages whose key has hits: the few messages the audit looks at one
+        by one."""
+        with_hits = np.append(keys.matching(self.hits), False)  # a row without text (-1): none
+        return np.flatnonzero(with_hits[keys.rows])
 
-    def prepare(self, view: LakeView | None, date: str, keys: Iterable[Key | None]) -> dict[str, str]:
+    def prepare(self, view: LakeView | None, date: str, keys: Iterable[Key | None]) -> pa.Array:
         """A date analysed before it returns: ``collect(submit(…))``."""
-        return self.collect(self.submit(view, date, key_counts(keys)))
+        return self.collect(self.submit(view, date, DateKeys.of_keys(keys)))
 
     @abstractmethod
-    def submit(self, view: LakeView | None, date: str, counts: Mapping[Key, int]) -> Any:
-        """Starts the analysis of a date's keys (``key_counts``) and returns what ``collect`` takes."""
+    def start(self, messages: int) -> None:
+        """Starts what the analysis runs on, called before the first date (of ``messages``) is read."""
 
     @abstractmethod
-    def collect(self, submitted: Any) -> dict[str, str]:
-        """Waits for a submitted date; returns the repeat key of each of its texts."""
+    def submit(self, view: LakeView | None, date: str, keys: DateKeys) -> Any:
+        """Starts the analysis of a date's keys and returns what ``collect`` takes."""
+
+    @abstractmethod
+    def collect(self, submitted: Any) -> pa.Array:
+        """Waits for a submitted date; returns the repeat key of each of its distinct keys (in
+        ``DateKeys`` order)."""
 
     def _check_collected(self) -> None:
         if self._pending is not None:

@@ -11,10 +11,10 @@ are byte-identical to the local engine's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from auditor.analyzer import Analyzer, Ruleset
@@ -104,23 +104,29 @@ class DaskEngine(chunk.Results):
             for offset in range(0, rows, size)
         ]
 
-    def submit(self, view: LakeView | None, date: str, counts: Mapping[Key, int]) -> list[Any]:
+    def start(self, messages: int) -> None:
+        """Nothing to start: the cluster's workers built their analyzers when the plugin was registered."""
+
+    def submit(
+        self, view: LakeView | None, date: str, keys: chunk.DateKeys
+    ) -> tuple[chunk.DateKeys, list[Any]]:
         """Hands the date's row-group slices to the cluster and returns their futures at once."""
         self._check_collected()
         assert view is not None  # the workers read the date's files themselves
-        self.seen += len(counts)
+        self.seen += len(keys)
         self._pending = [
             self.client.submit(analyze_row_group, *task, pure=False) for task in self.tasks(view, date)
         ]
-        return self._pending
+        return keys, self._pending
 
-    def collect(self, submitted: list[Any]) -> dict[str, str]:
+    def collect(self, submitted: tuple[chunk.DateKeys, list[Any]]) -> pa.Array:
+        keys, futures = submitted
         self._pending = None
         repeat_keys: dict[str, str] = {}  # every text of the date comes back with its key
-        for hits, keys in self.client.gather(submitted):
+        for hits, keys_of_texts in self.client.gather(futures):
             self.hits.update(hits)
-            repeat_keys.update(keys)
-        return repeat_keys
+            repeat_keys.update(keys_of_texts)
+        return pa.array([repeat_keys[text] for text in keys.texts.to_pylist()], type=pa.string())
 
     def close(self) -> None:
         self.client.close()

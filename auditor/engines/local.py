@@ -1,20 +1,24 @@
 """The local engine: chunks analysed in this process, or in a local process pool.
 
-Each worker builds the analyzer once. Each distinct text is analysed once per date (收到
-appears thousands of times a day); texts with hits and the texts a date repeated are kept for
-the next dates, the rest is forgotten, so memory follows a day's size, not the archive's.
+Each worker builds the analyzer once, started while the first date is read. A chunk travels as
+one Arrow string array and comes back as the few keys with hits and a list of repeat keys.
+Each distinct text is analysed once per date (收到 appears thousands of times a day); texts with
+hits and the texts a date repeated are kept for the next dates, the rest is forgotten, so memory
+follows a day's size, not the archive's.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pyarrow as pa
 
 from auditor import failpoints
 from auditor.analyzer import Analyzer, Ruleset, audit_analyzer
@@ -34,35 +38,46 @@ def _init_worker(config: dict[str, Any], company_dictionaries: Path | None) -> N
     global _worker_analyzer
     exit_with_parent()
     _worker_analyzer = audit_analyzer(Ruleset(config, company_dictionaries))
+    _worker_analyzer.segmenter.tokenizer  # noqa: B018 - jieba loads now, while the first date is read
 
 
-Found = tuple[dict[int, list[Hit]], list[str]]  # a chunk's hits by place (only keys with hits), repeat keys
+def _ready() -> None:
+    """A task that makes the pool start a worker (the pool starts workers as tasks arrive)."""
+
+
+Found = tuple[dict[int, list[Hit]], pa.Array]  # a chunk's hits by place (only keys with hits), repeat keys
 
 
 def _found(analysis: chunk.Analysis) -> Found:
     """A chunk's analysis as it travels back: only the few keys with hits, by their place in the
-    chunk (most of 2,000 keys have none), so neither pickling nor merging walks the clean ones."""
-    return {i: hits for i, hits in enumerate(analysis.hits) if hits}, analysis.repeat_keys
+    chunk (most of 2,000 keys have none), so neither pickling nor merging walks the clean ones;
+    the repeat keys as one Arrow array, which the audit codes without a Python string each."""
+    hits = {i: hits for i, hits in enumerate(analysis.hits) if hits}
+    return hits, pa.array(analysis.repeat_keys, type=pa.string())
 
 
-def _analyze_in_worker(keys: list[Key]) -> Found:
+def _analyze(analyzer: Analyzer, texts: pa.Array, is_file: np.ndarray) -> Found:
+    return _found(chunk.analyze_chunk(analyzer, chunk.payload_keys(texts, is_file)))
+
+
+def _analyze_in_worker(texts: pa.Array, is_file: np.ndarray) -> Found:
     assert _worker_analyzer is not None
-    return _found(chunk.analyze_chunk(_worker_analyzer, keys))
+    return _analyze(_worker_analyzer, texts, is_file)
 
 
 @dataclass
 class Submitted:
     """A date handed to the engine and not yet collected."""
 
-    counts: Mapping[Key, int]  # each distinct key of the date → how many messages have it
-    work: list[list[Key]]  # the chunks sent for analysis
+    keys: chunk.DateKeys
+    work: list[np.ndarray]  # the chunks sent for analysis (positions among the date's keys)
     results: list[Future[Found]] | None  # the pool's futures; None: analysed inline at collect
-    known: list[str]  # texts not sent (they have hits, or the last date repeated them)
+    known: np.ndarray  # keys not sent (they have hits, or the last date repeated them)
 
 
 class LocalEngine(chunk.Results):
     """Hits per distinct key, computed inline (one worker, or a single chunk) or in a local
-    process pool started on first use.
+    process pool.
 
     What is kept between dates stays small whatever the archive's size: the keys with hits (a
     few in a hundred), and the clean keys the last date repeated (收到, 好的, a sticker: what
@@ -78,57 +93,78 @@ class LocalEngine(chunk.Results):
         self._analyzer: Analyzer | None = None
         self._pool: ProcessPoolExecutor | None = None
 
-    def submit(self, view: LakeView | None, date: str, counts: Mapping[Key, int]) -> Submitted:
+    def start(self, messages: int) -> None:
+        """Starts the pool's workers (each builds its analyzer: about a CPU second) while the audit
+        reads the first date, if that date can fill more than one chunk; a smaller one is analysed
+        inline, and the pool starts when a later date needs it."""
+        if self.workers > 1 and messages > chunk.CHUNK:
+            self._started_pool()
+
+    def _started_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = fresh_pool(
+                self.workers, _init_worker, (self.ruleset.config, self.ruleset.company_dictionaries)
+            )
+            for _ in range(self.workers):
+                self._pool.submit(_ready)
+        return self._pool
+
+    def submit(self, view: LakeView | None, date: str, keys: chunk.DateKeys) -> Submitted:
         """Sends the date's keys not known yet (in message order) to the pool and returns at once."""
         self._check_collected()
-        self.seen += len(counts)
-        hits, clean = self.hits, self.clean
-        todo, known = [], []
-        for key in counts:
-            if key in hits or key in clean:
-                known.append(key[0])
-            else:
-                todo.append(key)
-        work = chunk.chunks(todo)
+        self.seen += len(keys)
+        known = keys.matching(self.hits.keys() | self.clean)
+        work = chunk.chunks(np.flatnonzero(~known))
         futures = None
         if self.workers > 1 and len(work) > 1:
-            if self._pool is None:
-                self._pool = fresh_pool(
-                    self.workers,
-                    _init_worker,
-                    (self.ruleset.config, self.ruleset.company_dictionaries),
-                )
-            futures = [self._pool.submit(_analyze_in_worker, keys) for keys in work]
-        self._pending = Submitted(counts, work, futures, known)
+            pool = self._started_pool()
+            futures = [pool.submit(_analyze_in_worker, *chunk.chunk_payload(keys, w)) for w in work]
+        self._pending = Submitted(keys, work, futures, np.flatnonzero(known))
         return self._pending
 
-    def collect(self, submitted: Submitted) -> dict[str, str]:
+    def collect(self, submitted: Submitted) -> pa.Array:
         """Waits for a submitted date's analysis, keeps what the next dates need, and returns the
-        repeat key of every text of the date."""
+        repeat key of each of the date's distinct keys."""
         self._pending = None
+        keys = submitted.keys
         if submitted.results is None:
             if self._analyzer is None:
                 self._analyzer = audit_analyzer(self.ruleset)
+            analyzer = self._analyzer
             results: Iterable[Found] = (
-                _found(chunk.analyze_chunk(self._analyzer, keys)) for keys in submitted.work
+                _analyze(analyzer, *chunk.chunk_payload(keys, positions)) for positions in submitted.work
             )
         else:
             results = (future.result() for future in submitted.results)
-        repeat_keys: dict[str, str] = {}
-        for keys, (found, keys_of_texts) in zip(submitted.work, results, strict=True):
-            self.hits.update((keys[i], hits) for i, hits in found.items())
-            repeat_keys.update(zip(map(itemgetter(0), keys), keys_of_texts, strict=True))
+        pieces: list[pa.Array] = []  # repeat keys, in the order of ``placed``
+        placed: list[np.ndarray] = []  # positions among the date's keys
+        for positions, (found, keys_of_texts) in zip(submitted.work, results, strict=True):
+            if found:
+                places = list(found)
+                self.hits.update(zip(keys.keys(positions[places]), (found[i] for i in places), strict=True))
+            pieces.append(keys_of_texts)
+            placed.append(positions)
             failpoints.reached("mid-audit")
-        counts = submitted.counts
-        repeated = [(n, key) for key, n in counts.items() if n > 1 and key not in self.hits]
+        with_hits = keys.matching(self.hits)
+        repeated = np.flatnonzero((keys.counts > 1) & ~with_hits)
         if len(repeated) > REPEATED_LIMIT:
-            repeated = heapq.nlargest(REPEATED_LIMIT, repeated)
-        self.clean = {key for _, key in repeated}
+            counted = zip(keys.counts[repeated].tolist(), keys.keys(repeated), strict=True)
+            self.clean = {key for _, key in heapq.nlargest(REPEATED_LIMIT, counted)}
+        else:
+            self.clean = set(keys.keys(repeated))
         # a text not analysed again (it has hits, or the last date repeated it) keeps its repeat key
         kept = self._kept_keys
-        repeat_keys.update((text, kept[text]) for text in submitted.known if text not in repeat_keys)
+        known_texts = [text for text, _ in keys.keys(submitted.known)]
+        pieces.append(pa.array([kept[text] for text in known_texts], type=pa.string()))
+        placed.append(submitted.known)
+        order = np.empty(len(keys), dtype=np.int64)
+        order[np.concatenate(placed)] = np.arange(len(keys))
+        repeat_keys = pa.concat_arrays(pieces).take(order)
+        kept_today = np.flatnonzero(with_hits | (keys.counts > 1))  # hits' and clean texts among them
+        today_texts = [text for text, _ in keys.keys(kept_today)]
+        today = dict(zip(today_texts, repeat_keys.take(kept_today).to_pylist(), strict=True))
         self._kept_keys = {
-            text: repeat_keys[text] if text in repeat_keys else kept[text]
+            text: today[text] if text in today else kept[text]
             for text, _ in itertools.chain(self.hits, self.clean)
         }
         return repeat_keys
