@@ -36,12 +36,15 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from auditor import atomic, failpoints, lake
+from auditor import atomic, failpoints, lake, msgindex
 from auditor.ingest_decode import (
     DATE_COLUMN,
+    HASH_COLUMN,
+    HASHED_SCHEMA,
     ROW_FIELDS,
     DecodedFile,
     OpenedFile,
@@ -291,10 +294,15 @@ class _MessageSink:
         go one by one through ``_offer_one``, in input order."""
         table = decoded_file.table
         common_ids = table.column("msgid").to_pylist()
-        msgids = common_ids + [row[_MSGID] for _, _, row in decoded_file.others if type(row) is tuple]
+        other_ids = [row[_MSGID] for _, _, row in decoded_file.others if type(row) is tuple]
+        msgids = common_ids + other_ids
+        hashes = table.column(HASH_COLUMN).to_numpy()  # made by the decoder
+        if other_ids:
+            hashes = np.concatenate([hashes, msgindex.msgid_hashes(other_ids)])
         stored: dict[str, Entry] = {}
         for start in range(0, len(msgids), LOOKUP_ROWS):
-            stored.update(self.index.get_many(msgids[start : start + LOOKUP_ROWS]))
+            end = start + LOOKUP_ROWS
+            stored.update(self.index.get_many(msgids[start:end], hashes[start:end]))
         # Bound now: judging a record may settle the write in flight, which empties self.in_flight.
         in_flight = self.in_flight
         flying = dict(self.writing[1]) if self.writing is not None else {}
@@ -461,9 +469,8 @@ class _MessageSink:
         columns["msgtime"] = pa.array(columns["msgtime"], pa.int64()).cast(lake.TIMESTAMP)
         columns["raw"] = pa.array(raws, pa.binary()).cast(pa.string())  # checks the UTF-8
         columns["source"] = sources
-        self.batches[date].append(
-            pa.table([columns[f.name] for f in lake.MESSAGE_SCHEMA], schema=lake.MESSAGE_SCHEMA)
-        )
+        columns[HASH_COLUMN] = msgindex.msgid_hashes(columns["msgid"])
+        self.batches[date].append(pa.table([columns[f.name] for f in HASHED_SCHEMA], schema=HASHED_SCHEMA))
 
     def flush(self) -> None:
         """Hand what this sink holds to the writer thread, one file per date; later records dedupe
@@ -487,7 +494,8 @@ class _MessageSink:
         """In the writer thread: the lake files of one flush."""
         written = []
         for date, table in tables:
-            written.append((date, lake.append_messages(self.ws.messages_dir, date, table)))
+            rows = table.drop_columns([HASH_COLUMN])
+            written.append((date, lake.append_messages(self.ws.messages_dir, date, rows)))
             failpoints.reached("ingest-date-written")
         return written
 
@@ -499,7 +507,7 @@ class _MessageSink:
         future, tables = self.writing
         self.writing = None
         for (date, path), (_, table) in zip(future.result(), tables, strict=True):
-            self.index.add(path, table.column("msgid").to_pylist())
+            self.index.add(path, table.column(HASH_COLUMN).to_numpy())
             self.lake_content.pop(date, None)
         self.in_flight = {}
 
