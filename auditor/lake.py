@@ -194,7 +194,9 @@ def content_name(prefix: str, keys: Iterable[str]) -> str:
 def append_messages(base: Path, date: str, table: pa.Table) -> Path:
     """Add already-deduplicated rows to a date as one new file named after its msgids."""
     order = pc.sort_indices(table, sort_keys=[("msgtime", "ascending"), ("msgid", "ascending")])
-    table = table.take(order)
+    # A column at a time, each made one array first: half the CPU of Table.take over many chunks (one
+    # per file ingest decoded), and only one column's copy more in memory.
+    table = pa.table([column.combine_chunks().take(order) for column in table.columns], schema=table.schema)
     path = partition_dir(base, date) / content_name("part", table.column("msgid").to_pylist())
     write_table(path, table)
     return path
