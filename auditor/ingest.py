@@ -628,7 +628,7 @@ def _file_report(ws: Workspace, path: Path, opened: OpenedFile) -> FileReport:
 
 PARALLEL_BYTES = 32 << 20  # message files' bytes on disk from which they are decoded by a process pool
 DECODE_WORKERS = 2
-DECODE_AHEAD, DECODE_AHEAD_BYTES = 4, 192 << 20  # files (and their bytes on disk) decoded ahead
+DECODE_AHEAD, DECODE_AHEAD_BYTES = 256, 192 << 20  # files (and their bytes on disk) decoded ahead
 SPAN_BYTES = 16 << 20  # a plain JSONL file of twice this is decoded in pieces of about this size
 
 
