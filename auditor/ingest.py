@@ -28,7 +28,7 @@ import os
 import tempfile
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from itertools import repeat
@@ -636,8 +636,8 @@ class _Decoder:
     """Opens and decodes the message files, in order: in this process, or — when the messages are
     large enough to pay for starting workers (about a CPU second) — a few files ahead in a process
     pool, so reading and decoding run on other cores while this process decides each file. A large
-    plain JSONL file is decoded in line spans by all workers at once, so deciding its first records
-    does not wait for the whole file."""
+    plain JSONL file is decoded in line spans by all workers at once, and each span is decided as soon
+    as it is decoded, so deciding its first records does not wait for the whole file."""
 
     def __init__(self, ws: Workspace, files: list[Path], limits: Limits, now_ms: int) -> None:
         self.todo = deque((p, source_name(ws, p)) for p in files if classify(p) == "messages")
@@ -645,27 +645,35 @@ class _Decoder:
         self.settings = (limits, now_ms, ws.config["timezone"], ws.state_dir)
         # per file: (its opening, when done here), the tasks decoding it, its bytes on disk
         self.ahead: deque[tuple[OpenedFile | None, list[Future[Any]], int]] = deque()
+        self.current: list[Future[Any]] = []  # the span tasks of the file being decided
         workers = min(DECODE_WORKERS, os.cpu_count() or 1)
         large = sum(_size(path) for path, _ in self.todo) >= PARALLEL_BYTES
         self.pool = decode_pool(workers) if large and workers > 1 else None
 
-    def next(self) -> tuple[OpenedFile, list[DecodedFile]]:
-        """The next message file, opened, and its records decoded in parts (none if it cannot be read)."""
+    def next(self) -> tuple[OpenedFile, Iterator[DecodedFile]]:
+        """The next message file, opened, and its records decoded in parts (none if it cannot be
+        read), each part given as soon as it is decoded."""
         if self.pool is None:
             path, name = self.todo.popleft()
             opened, decoded_file = open_and_decode(path, name, *self.settings[:3])
-            return opened, [decoded_file] if decoded_file is not None else []
+            return opened, iter([decoded_file] if decoded_file is not None else [])
         self._fill()
         opened, tasks, _ = self.ahead.popleft()
         self._fill()
         if opened is None:  # opened and decoded by one task
             opened, decoded_file = tasks[0].result()
-            parts = [decoded_file] if decoded_file is not None else []
-        else:
-            parts = [task.result() for task in tasks]
-        for part in parts:
+            if decoded_file is not None:
+                decoded_file.unspill()
+            return opened, iter([decoded_file] if decoded_file is not None else [])
+        self.current = tasks
+        return opened, self._parts(tasks)
+
+    @staticmethod
+    def _parts(tasks: list[Future[Any]]) -> Iterator[DecodedFile]:
+        for task in tasks:
+            part = task.result()
             part.unspill()
-        return opened, parts
+            yield part
 
     def _fill(self) -> None:
         assert self.pool is not None
@@ -691,14 +699,15 @@ class _Decoder:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
-        for _, tasks, _ in self.ahead:
-            for task in tasks:
+        for tasks in [self.current, *(tasks for _, tasks, _ in self.ahead)]:
+            for task in tasks:  # a part decided already was unspilled: discarding it does nothing
                 if task.done() and not task.cancelled() and task.exception() is None:
                     result = task.result()
                     part = result[1] if isinstance(result, tuple) else result
                     if part is not None:
                         part.discard()
         self.ahead.clear()
+        self.current = []
 
 
 def _splits(path: Path, size: int) -> bool:

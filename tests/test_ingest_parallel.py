@@ -133,6 +133,7 @@ def test_a_small_input_is_decoded_without_a_pool(ws, tmp_path):
     try:
         assert decoder.pool is None
         opened, parts = decoder.next()
+        parts = list(parts)
         assert opened.status == "ingested" and parts[0].records == 1
     finally:
         decoder.close()
@@ -168,3 +169,22 @@ def test_line_spans_read_exactly_the_lines_of_the_whole_file(lines, newline_at_e
     assert [s.start for s in spans[:1]] in ([], [0])
     assert all(a.end == b.start for a, b in itertools.pairwise(spans))
     assert (spans[-1].end if spans else 0) == len(data)
+
+
+def test_a_failure_while_deciding_a_span_leaves_no_spilled_tables(ws, tmp_path, monkeypatch):
+    """Spans are decided as they come: one failing leaves the file's other spans decoded, not decided;
+    their spilled tables are removed all the same, and nothing reaches the lake."""
+    lines = [message(f"a{i}", msgtime=BASE_MS + i * 997_000, seq=i) for i in range(40)]
+    big = write_jsonl(tmp_path / "in" / "a.jsonl", lines)
+    _parallel(monkeypatch)
+    real_offer = ingest_module._MessageSink.offer_file
+
+    def offer_then_fail(self, part, tally, rejects):
+        real_offer(self, part, tally, rejects)
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(ingest_module._MessageSink, "offer_file", offer_then_fail)
+    with pytest.raises(OSError, match="disk gone"):
+        ingest(ws, [big])
+    assert not list(ws.state_dir.rglob(".tmp-*")), "spilled tables are removed"
+    assert not list(ws.messages_dir.rglob("*.parquet"))
