@@ -482,12 +482,10 @@ class _MessageSink:
         tables = [(date, pa.concat_tables(self.batches.pop(date))) for date in sorted(self.batches)]
         if not tables:
             return
-        self.pending = {}  # every buffered row is in ``tables`` now
+        # Every buffered row is in ``tables`` now, at the row it had in its date's buffer (the batches
+        # are joined in order): what was pending is in flight, as it is.
+        self.in_flight, self.pending = self.pending, {}
         self.rows.clear()
-        self.in_flight = {}
-        for date, table in tables:
-            msgids = table.column("msgid").to_pylist()
-            self.in_flight.update(zip(msgids, zip(repeat(date), range(len(msgids))), strict=True))
         self.writing = (self.writer.submit(self._write, tables), tables)
 
     def _write(self, tables: list[tuple[str, pa.Table]]) -> list[tuple[str, Path]]:
