@@ -164,6 +164,7 @@ BATCH_ITEMS = [
     b'{"a":"\\u000a\\n\\t\\"\\\\\\u001f"}',
     b'{"a":-0}',  # the int 0
     b'{"a":[1e5,1E5,1.0,-0.0,2.50]}',
+    b'{"a":[[1.5],[true,-0]],"b":[0,-1]}',  # numbers in (nested) arrays
     b'{"a":"score :1.5 ,-0"}',  # only looks like numbers
     b"-0",
     b"1.5",
