@@ -674,17 +674,32 @@ class _Decoder:
             yield part
 
     def _fill(self) -> None:
+        """Start decoding the next files, as far ahead as DECODE_AHEAD and DECODE_AHEAD_BYTES allow.
+
+        One worker alone decodes a large file that cannot be cut into spans (gzip, a .json document):
+        it is started before the other files taken at the same time, so that it does not end last
+        while the other workers wait."""
         assert self.pool is not None
-        while self.todo and len(self.ahead) < DECODE_AHEAD:
+        taken: list[tuple[Path, str, int]] = []
+        queued = sum(s for _, _, s in self.ahead)
+        while self.todo and len(self.ahead) + len(taken) < DECODE_AHEAD:
             path, name = self.todo[0]
             size = _size(path)
-            if self.ahead and sum(s for _, _, s in self.ahead) + size > DECODE_AHEAD_BYTES:
-                return
+            if (self.ahead or taken) and queued + size > DECODE_AHEAD_BYTES:
+                break
             self.todo.popleft()
-            if not _splits(path, size):
-                self.ahead.append(
-                    (None, [self.pool.submit(open_and_decode, path, name, *self.settings)], size)
-                )
+            taken.append((path, name, size))
+            queued += size
+        whole = [not _splits(path, size) for path, _, size in taken]
+        alone = {
+            i: self.pool.submit(open_and_decode, path, name, *self.settings)
+            for i, (path, name, size) in enumerate(taken)
+            if whole[i] and size >= SPAN_BYTES
+        }
+        for i, (path, name, size) in enumerate(taken):
+            if whole[i]:
+                task = alone.get(i) or self.pool.submit(open_and_decode, path, name, *self.settings)
+                self.ahead.append((None, [task], size))
                 continue
             opened = open_file(path, self.limits)
             spans = line_spans(path, SPAN_BYTES) if opened.status == "ingested" else []

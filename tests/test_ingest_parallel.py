@@ -8,6 +8,7 @@ import gzip
 import itertools
 import json
 import tempfile
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -188,3 +189,34 @@ def test_a_failure_while_deciding_a_span_leaves_no_spilled_tables(ws, tmp_path, 
         ingest(ws, [big])
     assert not list(ws.state_dir.rglob(".tmp-*")), "spilled tables are removed"
     assert not list(ws.messages_dir.rglob("*.parquet"))
+
+
+def test_a_large_file_that_cannot_be_cut_is_started_first(ws, tmp_path, monkeypatch):
+    """One worker alone decodes it: started behind the others, it would end last while the rest wait."""
+    _parallel(monkeypatch)
+    monkeypatch.setattr(ingest_module, "DECODE_AHEAD", 8)
+    lines = [message(f"m{i}", msgtime=BASE_MS + i) for i in range(30)]
+    plain = write_jsonl(tmp_path / "in" / "a.jsonl", lines)  # cut into spans
+    with gzip.open(tmp_path / "in" / "b.jsonl.gz", "wt", encoding="utf-8") as handle:
+        handle.write("".join(json.dumps(m) + "\n" for m in lines) + " " * 3000)  # large, not cut
+    small = write_jsonl(tmp_path / "in" / "c.jsonl", lines[:1])
+    big_gzip = tmp_path / "in" / "b.jsonl.gz"
+    assert big_gzip.stat().st_size >= ingest_module.SPAN_BYTES
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.started: list[str] = []
+
+        def submit(self, function, path, *args):
+            self.started.append(Path(path).name)
+            return Future()
+
+    decoder = _Decoder(ws, [plain, big_gzip, small], limits_of(ws), BASE_MS)
+    decoder.pool.shutdown()
+    decoder.pool = recorder = Recorder()
+    decoder._fill()
+    assert recorder.started[0] == "b.jsonl.gz" and recorder.started[-1] == "c.jsonl"
+    assert recorder.started[1:-1] == ["a.jsonl"] * (len(recorder.started) - 2) and len(recorder.started) > 3
+    # decided in input order all the same
+    assert [size for _, _, size in decoder.ahead] == [p.stat().st_size for p in (plain, big_gzip, small)]
+    decoder.ahead.clear()
