@@ -21,11 +21,10 @@ import bisect
 import re
 from dataclasses import dataclass
 
-import ahocorasick
 import numpy as np
 
 from auditor.features import Batch
-from auditor.text.batch import TermScreen
+from auditor.text.batch import TermIndex, TermScreen
 
 CUES = ("insult", "you", "you_target", "group", "derogatory", "group_derogatory")
 # The cues that make a model score worth a reviewer's minute below the score trusted alone.
@@ -136,27 +135,24 @@ def insult_terms() -> tuple[str, ...]:
 
 
 class CueMatcher:
-    """One Aho-Corasick pass over a whole prepared batch finds every cue term of every text."""
+    """One pass over a whole prepared batch finds every cue term of every text (``TermIndex``)."""
 
     _KINDS = ("insult", "you", "group", "derogatory", "excused")
 
     def __init__(self, lists: CueLists) -> None:
         self.lists = lists
-        self.automaton = ahocorasick.Automaton()
         terms: dict[str, set[int]] = {}
         for kind, name in enumerate(self._KINDS):
             for term in getattr(lists, name):
                 terms.setdefault(term, set()).add(kind)
-        for term, kinds in sorted(terms.items()):
-            self.automaton.add_word(term, (len(term), tuple(sorted(kinds))))
-        self.automaton.make_automaton()
+        self.terms = TermIndex({term: (len(term), tuple(sorted(kinds))) for term, kinds in terms.items()})
         excused = self._KINDS.index("excused")
         # a text without a term of a cue kind has no cue, whatever it excuses
         self.screen = TermScreen(t for t, kinds in terms.items() if kinds != {excused})
 
     def cues(self, batch: Batch, within: np.ndarray | None = None) -> np.ndarray:
-        """A ``(n_texts, len(CUES))`` 0/1 matrix for a prepared batch; the automaton reads only the texts
-        the screen lets through and, when given, ``within`` names (the others' rows stay zero)."""
+        """A ``(n_texts, len(CUES))`` 0/1 matrix for a prepared batch; the terms are looked for only in the
+        texts the screen lets through and, when given, ``within`` names (the others' rows stay zero)."""
         possible = self.screen.starts(batch.codepoints)
         possible[batch.separators] = False
         rows = np.unique(np.searchsorted(batch.separators, np.flatnonzero(possible), side="right"))
@@ -164,14 +160,19 @@ class CueMatcher:
             rows = np.intersect1d(rows, within, assume_unique=True)
         out = np.zeros((batch.n_texts, len(CUES)), dtype=np.float32)
         if len(rows):
-            out[rows] = self._cues(batch.subset(rows) if len(rows) < batch.n_texts else batch)
+            out[rows] = self._cues(batch, rows)
         return out
 
-    def _cues(self, batch: Batch) -> np.ndarray:
+    def _cues(self, batch: Batch, rows: np.ndarray) -> np.ndarray:
+        """The cue rows of the texts at ``rows`` (ascending)."""
         excused_kind = self._KINDS.index("excused")
+        chosen = np.zeros(batch.n_texts, dtype=bool)
+        chosen[rows] = True
+        lengths = np.diff(np.concatenate(([-1], batch.separators, [len(batch.codepoints)]))) - 1
+        in_rows = np.repeat(chosen, lengths + 1)[: len(batch.codepoints)]  # a text and the separator after it
         spans: list[tuple[int, int, int]] = []  # (start, end, kind) in the joined text
         excused: list[tuple[int, int]] = []
-        for end, (length, matched) in self.automaton.iter(batch.joined):
+        for end, (length, matched) in self.terms.find(batch.joined, batch.codepoints, within=in_rows):
             for kind in matched:
                 if kind == excused_kind:
                     excused.append((end - length + 1, end + 1))
@@ -192,7 +193,7 @@ class CueMatcher:
         if spans:
             starts, _, kinds = (np.array(column) for column in zip(*spans, strict=True))
             found[np.searchsorted(batch.separators, starts, side="right"), kinds] = True
-        insult, you, group, derogatory = found.T
+        insult, you, group, derogatory = found[rows].T
         out = np.column_stack(
             [insult, you, you & (insult | derogatory), group, derogatory, group & derogatory]
         )

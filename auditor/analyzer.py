@@ -11,7 +11,7 @@ from typing import Any
 from auditor import __version__
 from auditor.categories import LEARNED_CATEGORIES
 from auditor.detectors import text_detectors
-from auditor.detectors.base import Hit, TextBatch, TextView
+from auditor.detectors.base import Hit, TextBatch
 from auditor.detectors.learned import LearnedScorer
 from auditor.lexicon import Lexicon
 from auditor.resources import model_for, packaged_model
@@ -80,14 +80,13 @@ class Analyzer:
         lexicon automaton run over the joined batch, each detector scans only its candidates. Each
         text's normalized form comes back too, for work outside the text detectors that needs it
         (the flooding detector's repeat keys), so no one normalizes a text twice."""
-        views = [TextView(text, self.lexicon, self.segmenter, is_file=is_file) for text, is_file in keys]
-        batch = TextBatch(views, self.lexicon)
-        hits: list[list[Hit]] = [[] for _ in views]
+        batch = TextBatch.of_keys(keys, self.lexicon, self.segmenter)
+        hits: list[list[Hit]] = [[] for _ in keys]
         for detector in self.detectors:
             for i, found in detector.scan_batch(batch).items():
                 hits[i] += found
         batch.close()
-        return hits, [view.norm for view in views]
+        return hits, batch.norms
 
 
 def audit_analyzer(ruleset: Ruleset) -> Analyzer:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from auditor.text.batch import nfkc
-from auditor.text.normalize import t2s_converter
+from auditor.text.simplify import to_simplified
 
 SEPARATOR = "\n"  # never inside a prepared text (newlines become spaces), never part of an n-gram
 _PRIME = np.uint64(1_000_003)
@@ -37,13 +37,6 @@ class Batch:
     def texts(self) -> list[str]:
         return self.joined.split(SEPARATOR) if self.n_texts else []
 
-    def subset(self, rows: np.ndarray) -> Batch:
-        """The batch of the prepared texts at ``rows`` (already prepared: nothing is converted again)."""
-        texts = self.texts()
-        joined = SEPARATOR.join(texts[row] for row in rows.tolist())
-        codepoints = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
-        return Batch(joined, len(rows), codepoints, np.flatnonzero(codepoints == ord(SEPARATOR)))
-
 
 def prepare_many(texts: list[str]) -> Batch:
     """The batch prepared at once: NFKC, case folding and traditional → simplified are three C calls
@@ -53,7 +46,7 @@ def prepare_many(texts: list[str]) -> Batch:
         joined = joined.replace(SEPARATOR, " ").replace("\x00", SEPARATOR)
     else:  # rare: a text holds a NUL
         joined = SEPARATOR.join(t.replace(SEPARATOR, " ") for t in texts)
-    joined = t2s_converter().convert(nfkc(joined, SEPARATOR).casefold())
+    joined = to_simplified(nfkc(joined, SEPARATOR).casefold(), SEPARATOR)
     codepoints = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
     separators = np.flatnonzero(codepoints == ord(SEPARATOR))
     if len(separators) != max(0, len(texts) - 1):  # a conversion that made or ate a separator: never silently

@@ -180,6 +180,11 @@ class _Rejects:
         if len(self.buffer) >= REJECT_BUFFER_LINES:
             self._flush()
 
+    def count_omitted(self, file: str, records: int) -> None:
+        """Rejected records of ``file`` that are not stored (past ``per_file``), only counted: a
+        decoder keeps no more than that many of a file (``Limits.stored_rejects``)."""
+        self.counts[file] += records
+
     def _flush(self) -> None:
         """Append the buffered lines to the temporary file (created on first use, 0600: raw chat
         content) and to the hash."""
@@ -240,6 +245,7 @@ class _Rejects:
 
 BATCH_ROWS = 50_000
 FLUSH_RECORDS = 200_000  # records read before the rows buffered are written (at a file's end)
+OVERLAP_RECORDS = 2 * FLUSH_RECORDS  # rows written and decided at once, unless one file is larger
 LEDGER_WRITERS = 8  # threads writing per-file ledgers
 LOOKUP_ROWS = 65_536  # msgids per msgid-index query
 Outcome = tuple[str, str | None] | RecordError  # (accepted or duplicate, date), or why it is rejected
@@ -334,6 +340,9 @@ class _MessageSink:
                     accepted += 1
                 else:
                     duplicates += 1
+        if decoded_file.omitted_rejects:  # after the stored ones: those filled the file's quota
+            rejects.count_omitted(decoded_file.name, decoded_file.omitted_rejects)
+            rejected += decoded_file.omitted_rejects
         tally.records += decoded_file.records
         tally.accepted += accepted
         tally.duplicates += duplicates
@@ -479,6 +488,9 @@ class _MessageSink:
         for date in list(self.buffer):
             self._seal(date)
         self._settle()
+        # The last flush's tables are freed now: give their pages back to the OS, or Arrow's
+        # allocator keeps them and the next day's tables come on top.
+        pa.default_memory_pool().release_unused()
         tables = [(date, pa.concat_tables(self.batches.pop(date))) for date in sorted(self.batches)]
         if not tables:
             return
@@ -487,6 +499,13 @@ class _MessageSink:
         self.in_flight, self.pending = self.pending, {}
         self.rows.clear()
         self.writing = (self.writer.submit(self._write, tables), tables)
+
+    def make_room(self, records: int) -> None:
+        """Wait for the write in flight when it and ``records`` about to be decided would hold more
+        than OVERLAP_RECORDS rows at once: deciding a file while the last is written uses a second
+        core, but two whole-day files at once would set the peak by the two largest neighbours."""
+        if self.writing is not None and len(self.in_flight) + records > OVERLAP_RECORDS:
+            self._settle()
 
     def _write(self, tables: list[tuple[str, pa.Table]]) -> list[tuple[str, Path]]:
         """In the writer thread: the lake files of one flush."""
@@ -589,7 +608,10 @@ def _write_file_ledgers(files_dir: Path, reports: list[FileReport]) -> None:
 def limits_of(ws: Workspace) -> Limits:
     settings = ws.config["ingest"]
     return Limits(
-        settings["max_record_bytes"], settings["max_decompressed_bytes"], settings["max_document_bytes"]
+        settings["max_record_bytes"],
+        settings["max_decompressed_bytes"],
+        settings["max_document_bytes"],
+        settings["max_stored_rejects"],
     )
 
 
@@ -668,8 +690,8 @@ class _Decoder:
 
     @staticmethod
     def _parts(tasks: list[Future[Any]]) -> Iterator[DecodedFile]:
-        for task in tasks:
-            part = task.result()
+        while tasks:  # each task dropped as its part is given: the part is not held here once decided
+            part = tasks.pop(0).result()
             part.unspill()
             yield part
 
@@ -808,8 +830,12 @@ def _ingest_files(
             file_report = _file_report(ws, path, opened)
             report.files.append(file_report)
             if file_report.kind == "messages" and file_report.status == "ingested":
+                deciding = 0  # the file's records decided so far and about to be (its parts come as decoded)
                 for part in parts:
+                    deciding += part.records
+                    messages.make_room(deciding)
                     messages.offer_file(part, file_report, rejects)
+                    del part  # let go once decided: its table is freed unless it is buffered
                 unwritten += file_report.records
                 if unwritten >= FLUSH_RECORDS:
                     messages.flush()

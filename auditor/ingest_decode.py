@@ -63,12 +63,15 @@ _row_of_dict = itemgetter(*ROW_FIELDS)
 class DecodedFile:
     """A message file's records: ``table`` holds the common-shape ones in input order
     (DECODED_SCHEMA), ``others`` the rest as (position among all records, record, its row or why it
-    is rejected), in input order."""
+    is rejected), in input order. Past ``Limits.stored_rejects`` rejected records, the rest are only
+    counted (``omitted_rejects``; positions leave them out): the reject log stores no more of a
+    file, so a file of millions of rejects costs no more memory than one of a few."""
 
     name: str
     records: int
     table: pa.Table
     others: list[tuple[int, RawRecord, Row | RecordError]] = field(default_factory=list)
+    omitted_rejects: int = 0  # rejected records past ``Limits.stored_rejects``: counted, not in ``others``
     spilled: Path | None = None  # where ``table`` waits while it travels between processes
 
     def spill(self, folder: Path) -> None:
@@ -123,12 +126,13 @@ class DecodedFile:
 
 def other_row(record: RawRecord, now_ms: int) -> tuple[RawRecord, Row | RecordError]:
     """A record not of the common shape: decoded, then parsed by ``parse_message`` (the one parser),
-    or why it is rejected."""
-    record = decoded(record)
-    if record.error is not None:
-        return record, RecordError(record.error)
+    or why it is rejected. The record comes back NOT_DECODED: its row (or error) is all that is used,
+    and the decoded JSON would cost many times its bytes while it waits to be decided."""
+    value = decoded(record)
+    if value.error is not None:
+        return record, RecordError(value.error)
     try:
-        return record, _row_of_dict(parse_message(record.value, now_ms=now_ms))
+        return record, _row_of_dict(parse_message(value.value, now_ms=now_ms))
     except RecordError as exc:  # kept without its traceback: no cycle for the collector
         return record, exc.with_traceback(None)
 
@@ -144,21 +148,32 @@ TABLE_ROWS = 65_536  # common-shape records held as Python objects before they b
 
 
 def decode_records(
-    name: str, records: Iterator[RawRecord], now_ms: int, tz: zoneinfo.ZoneInfo
+    name: str,
+    records: Iterator[RawRecord],
+    now_ms: int,
+    tz: zoneinfo.ZoneInfo,
+    stored_rejects: int | None = None,
 ) -> DecodedFile:
-    """Split ``records`` into the common-shape table and the others (see DecodedFile). The table is
-    built TABLE_ROWS records at a time: Python objects cost several times the bytes of columns."""
+    """Split ``records`` into the common-shape table and the others (see DecodedFile), keeping at
+    most ``stored_rejects`` rejected records (None: all). The table is built TABLE_ROWS records at
+    a time: Python objects cost several times the bytes of columns."""
     latest_ms = now_ms + FUTURE_SLACK_MS
     tables: list[pa.Table] = []
     common: list[CommonRecord] = []
     raws: list[bytes] = []
     sources: list[str] = []
     others: list[tuple[int, RawRecord, Row | RecordError]] = []
-    count = 0
+    count = kept_rejects = omitted = 0
     for count, record in enumerate(records, start=1):
         fast = common_record(record.raw, latest_ms) if record.error is None else None
         if fast is None:
-            others.append((count - 1, *other_row(record, now_ms)))
+            record, row = other_row(record, now_ms)
+            if isinstance(row, RecordError):
+                if stored_rejects is not None and kept_rejects >= stored_rejects:
+                    omitted += 1
+                    continue
+                kept_rejects += 1
+            others.append((count - 1 - omitted, record, row))
             continue
         common.append(fast)
         raws.append(record.raw)
@@ -167,7 +182,7 @@ def decode_records(
             tables.append(_common_table(common, raws, sources, tz))
             common, raws, sources = [], [], []
     tables.append(_common_table(common, raws, sources, tz))
-    return DecodedFile(name, count, pa.concat_tables(tables), others)
+    return DecodedFile(name, count, pa.concat_tables(tables), others, omitted)
 
 
 def _common_table(
@@ -248,7 +263,7 @@ def decode_file(
     """The records of a message file opened already (or of its ``span``), decoded."""
     with collector_paused():
         records = read_records(path, limits, name, decode=False, span=span)
-        decoded_file = decode_records(name, records, now_ms, zoneinfo.ZoneInfo(tz_key))
+        decoded_file = decode_records(name, records, now_ms, zoneinfo.ZoneInfo(tz_key), limits.stored_rejects)
     if spill_to is not None:
         decoded_file.spill(spill_to)
     return decoded_file

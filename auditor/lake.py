@@ -170,12 +170,21 @@ def lake_root(path: Path) -> Path:
     return table_dir.parent
 
 
-def write_table(path: Path, table: pa.Table) -> None:
+def write_table(path: Path, table: pa.Table, order: pa.Array | None = None) -> None:
     """Atomically write one Parquet file (deterministic bytes for the same rows), recorded in the
-    lake manifest with its hash and row count (see lake_manifest for the kill-safe order)."""
+    lake manifest with its hash and row count (see lake_manifest for the kill-safe order).
+
+    ``order``: the rows' indices in the order to write them, taken a row group at a time, so a
+    sorted copy of the whole table is never held beside it (the same bytes as writing
+    ``table.take(order)``)."""
     root = lake_root(path)
     with atomic.atomic_path(path) as tmp:
-        pq.write_table(table, tmp, compression="zstd", write_statistics=True, row_group_size=ROW_GROUP)
+        if order is None:
+            pq.write_table(table, tmp, compression="zstd", write_statistics=True, row_group_size=ROW_GROUP)
+        else:
+            with pq.ParquetWriter(tmp, table.schema, compression="zstd", write_statistics=True) as writer:
+                for start in range(0, max(len(order), 1), ROW_GROUP):  # no rows: one empty group
+                    writer.write_table(table.take(order.slice(start, ROW_GROUP)), row_group_size=ROW_GROUP)
         record = lake_manifest.FileRecord.of(tmp, table.num_rows)
         lake_manifest.begin(root, path, record)
         failpoints.reached("lake-entry-pending")
@@ -194,11 +203,8 @@ def content_name(prefix: str, keys: Iterable[str]) -> str:
 def append_messages(base: Path, date: str, table: pa.Table) -> Path:
     """Add already-deduplicated rows to a date as one new file named after its msgids."""
     order = pc.sort_indices(table, sort_keys=[("msgtime", "ascending"), ("msgid", "ascending")])
-    # A column at a time, each made one array first: half the CPU of Table.take over many chunks (one
-    # per file ingest decoded), and only one column's copy more in memory.
-    table = pa.table([column.combine_chunks().take(order) for column in table.columns], schema=table.schema)
-    path = partition_dir(base, date) / content_name("part", table.column("msgid").to_pylist())
-    write_table(path, table)
+    path = partition_dir(base, date) / content_name("part", table.column("msgid").take(order).to_pylist())
+    write_table(path, table, order)
     return path
 
 

@@ -1,4 +1,4 @@
-"""Dictionaries → one Aho-Corasick automaton over every lexicon.
+"""Dictionaries → one index of the terms of every lexicon (``TermIndex``).
 
 Format (DESIGN.md): one UTF-8 file per lexicon category; ``#`` starts a comment; a line is
 ``term``, ``term<TAB>severity`` or ``term<TAB>severity<TAB>tag``. The tag names the rule
@@ -13,21 +13,18 @@ spaces is pinyin split into syllables (``cao ni ma``): it also matches with the 
 
 from __future__ import annotations
 
-import bisect
-import functools
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import ahocorasick
 import numpy as np
 
 from auditor.categories import SEVERITIES
 from auditor.errors import AuditorError
 from auditor.resources import data_dir
-from auditor.text.batch import SEPARATOR, Joined, TermScreen, codepoints
+from auditor.text.batch import SEPARATOR, Joined, TermIndex
 from auditor.text.normalize import Normalized, normalize
 
 # file stem → default severity for its terms. Files not listed here are plain term sets.
@@ -53,7 +50,7 @@ ROOM_SCOPE = "room:"
 @dataclass(frozen=True)
 class Entry:
     term: str  # as written in the dictionary
-    key: str  # normalized, what the automaton matches
+    key: str  # normalized, what the index matches
     category: str  # file stem
     severity: str
     tag: str
@@ -130,7 +127,7 @@ def spellings(key: str) -> tuple[str, ...]:
 
 
 class Lexicon:
-    """All dictionary entries, the automaton over the matched ones, and the plain term sets."""
+    """All dictionary entries, the index of the matched ones, and the plain term sets."""
 
     def __init__(self, folders: Iterable[tuple[Path, str]]) -> None:
         self.entries: list[Entry] = []
@@ -157,18 +154,14 @@ class Lexicon:
         }
         by_key: dict[str, list[Entry]] = defaultdict(list)
         # group-scoped allowlist phrases: analysis is per distinct text, whatever the group, so these
-        # are applied per message afterwards (allowlist.unsuppressed), never by the automaton
+        # are applied per message afterwards (allowlist.unsuppressed), never by the index
         self.room_allowlist: dict[str, tuple[str, ...]] = {}
         for entry in self.entries:
             if entry.room is not None:
                 self.room_allowlist[entry.room] = (*self.room_allowlist.get(entry.room, ()), entry.key)
             elif entry.category in MATCHED_LEXICONS:
                 by_key[entry.key].append(entry)
-        self.automaton = ahocorasick.Automaton()
-        for key, entries in by_key.items():
-            self.automaton.add_word(key, (len(key), tuple(entries)))
-        if by_key:
-            self.automaton.make_automaton()
+        self.terms = TermIndex({key: (len(key), tuple(entries)) for key, entries in by_key.items()})
         self.words = list(by_key)
 
     @classmethod
@@ -180,36 +173,30 @@ class Lexicon:
 
     def find(self, norm: Normalized) -> list[Match]:
         """Every match of every term, before boundary checks, in text order."""
-        if not self.words:
-            return []
         out = []
-        for end_index, (length, entries) in self.automaton.iter(norm.text):
+        for end_index, (length, entries) in self.terms.find(norm.text):
             start, end = end_index - length + 1, end_index + 1
             orig_start, orig_end = norm.span(start, end)
             for entry in entries:
                 out.append(Match(entry, start, end, orig_start, orig_end))
         return out
 
-    @functools.cached_property
-    def _screen(self) -> TermScreen:
-        return TermScreen(self.words)
-
     def find_many(self, norms: list[Normalized]) -> list[Sequence[Match]]:
-        """``find`` for every text of a batch: a numpy screen over the joined batch, then one automaton
-        pass over the texts it lets through (a few in a hundred in chat)."""
+        """``find`` for every text of a batch, in one pass over the joined batch (a numpy screen, then a
+        comparison where a term may start: a few places in a hundred texts in chat)."""
         out: list[Sequence[Match]] = [()] * len(norms)  # most texts match nothing: one shared empty tuple
         if not self.words:
             return out
-        texts = [norm.text for norm in norms]
-        joined = Joined.of(texts)
+        joined = Joined.of([norm.text for norm in norms])
         if joined.joined.count(SEPARATOR) != len(norms) - 1:  # rare: a text holds the separator itself
             return [self.find(norm) for norm in norms]
-        rows = np.flatnonzero(joined.rows_with(self._screen.starts(codepoints(joined.joined)))).tolist()
-        candidates = Joined.of([texts[row] for row in rows])
-        starts = candidates.starts.tolist()
-        for end_index, (length, entries) in self.automaton.iter(candidates.joined):
-            k = bisect.bisect_right(starts, end_index) - 1
-            row, end = rows[k], end_index + 1 - starts[k]
+        found = self.terms.find(joined.joined)
+        if not found:
+            return out
+        rows = joined.rows(np.array([end_index for end_index, _ in found])).tolist()
+        starts = joined.starts.tolist()
+        for (end_index, (length, entries)), row in zip(found, rows, strict=True):
+            end = end_index + 1 - starts[row]
             start = end - length
             orig_start, orig_end = norms[row].span(start, end)
             out[row] = [*out[row], *(Match(entry, start, end, orig_start, orig_end) for entry in entries)]

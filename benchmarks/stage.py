@@ -202,7 +202,7 @@ def scoring(workspace: Path, limit: int) -> dict:
     load_started = time.perf_counter()
     model = load_model(packaged_model())
     load_seconds = time.perf_counter() - load_started
-    model.scores(texts[:100])  # the cue automaton and opencc load once per process; not part of the rate
+    model.scores(texts[:100])  # the cue index and opencc load once per process; not part of the rate
     started = time.perf_counter()
     for i in range(0, len(texts), 2000):
         model.scores(texts[i : i + 2000])

@@ -7,8 +7,10 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import pickle
 import tempfile
 from concurrent.futures import Future
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,9 +19,11 @@ from hypothesis import strategies as st
 
 from auditor import ingest as ingest_module
 from auditor.ingest import _Decoder, ingest, limits_of
+from auditor.ingest_decode import decode_file
 from auditor.sample import generate
 from auditor.wecom import files as files_module
 from auditor.wecom.files import GZIP_MAGIC, Limits, line_spans, read_records
+from auditor.wecom.messages import RecordError
 from auditor.workspace import Workspace
 from tests.factories import BASE_MS, message, write_jsonl
 
@@ -154,7 +158,7 @@ _line = st.one_of(st.binary(max_size=30).map(lambda b: b.replace(b"\n", b"")), s
 def test_line_spans_read_exactly_the_lines_of_the_whole_file(lines, newline_at_end, piece, chunk):
     data = b"\n".join(lines) + (b"\n" if newline_at_end else b"")
     assume(not data.startswith(GZIP_MAGIC))  # spans are for plain files only
-    limits = Limits(16, 1 << 20, 1 << 20)  # some lines over the record cap
+    limits = Limits(16, 1 << 20, 1 << 20, 1000)  # some lines over the record cap
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp, "f.jsonl")
         path.write_bytes(data)
@@ -220,3 +224,105 @@ def test_a_large_file_that_cannot_be_cut_is_started_first(ws, tmp_path, monkeypa
     # decided in input order all the same
     assert [size for _, _, size in decoder.ahead] == [p.stat().st_size for p in (plain, big_gzip, small)]
     decoder.ahead.clear()
+
+
+FUTURE_MS = 4_102_444_800_000  # 2100-01-01: rejected as dated after the run
+
+
+def test_the_not_decoded_sentinel_survives_pickling():
+    """A decoding worker's records cross to the main process pickled: still ``is NOT_DECODED``."""
+    record = files_module.RawRecord("f.jsonl", 3, b"{}", files_module.NOT_DECODED)
+    for value in (files_module.NOT_DECODED, record):
+        again = pickle.loads(pickle.dumps(value))
+        assert again == value
+    assert pickle.loads(pickle.dumps(record)).value is files_module.NOT_DECODED
+    assert repr(files_module.NOT_DECODED) == "NOT_DECODED"
+
+
+def _mostly_future(path: Path, records: int) -> Path:
+    """Future-dated records (all rejected) with a few good ones, a revoke (not the common shape),
+    a conflict and bad JSON among them: every way a record can be decided, in one file."""
+    lines: list = [message(f"x{i}", msgtime=FUTURE_MS, seq=i) for i in range(records)]
+    for at in (0, 7, records // 2, records - 1):
+        lines[at] = message(f"ok{at}", msgtime=BASE_MS + at, seq=at)
+    lines[3] = message("r1", msgtype="revoke", payload={"pre_msgid": "ok0"})
+    lines[records // 2 + 1] = message("ok0", msgtime=BASE_MS + 5)  # other content under ok0: a conflict
+    write_jsonl(path, lines)
+    with path.open("ab") as handle:
+        handle.write(b'{"msgid": "bad"\n' + json.dumps(message("last", seq=records)).encode() + b"\n")
+    return path
+
+
+@pytest.mark.parametrize("stored", [1, 4, 1000])
+def test_a_decoder_keeps_only_the_rejects_the_log_stores(tmp_path, stored):
+    """Past ``stored_rejects`` a decoder only counts rejects; the records it keeps (rows and the
+    stored rejects) come back in input order, NOT_DECODED (no decoded JSON held)."""
+    path = _mostly_future(tmp_path / "f.jsonl", 60)
+    limits = Limits(1 << 20, 1 << 24, 1 << 24, stored)
+    whole = decode_file(path, "f", limits, BASE_MS + 10**9, "Asia/Shanghai")
+    everything = decode_file(path, "f", Limits(1 << 20, 1 << 24, 1 << 24, 10**9), BASE_MS + 10**9, "UTC")
+    rejected = [(r.line, str(e)) for r, e in everything.in_order(range(0)) if isinstance(e, RecordError)]
+    assert len(rejected) == 55 and everything.omitted_rejects == 0  # 54 future-dated, bad JSON
+    kept = list(whole.in_order(list(range(whole.table.num_rows))))
+    assert whole.records == 62 and whole.omitted_rejects == 55 - min(stored, 55)
+    assert [(r.line, str(e)) for r, e in kept if isinstance(e, RecordError)] == rejected[:stored]
+    lines = [r.line for r, _ in kept]
+    assert lines == sorted(lines) and {1, 4, 8, 31, 32, 60, 62} <= set(lines)  # rows, revoke, conflict, last
+    assert all(r.value is files_module.NOT_DECODED for r, _ in kept)
+
+
+def test_a_file_of_rejects_keeps_its_reject_log_through_the_pool(fresh_ws_factory, tmp_path, monkeypatch):
+    """A file nearly all rejects, decoded in spans by the pool: the stored rejects, the omitted
+    count and the reconciliation equal the serial run's, and a run whose decoders keep every
+    reject (the old way) stores the very same reject log."""
+    inputs = [_mostly_future(tmp_path / "in" / "f.jsonl", 300)]
+
+    def capped(root: Path) -> Path:
+        (root / "auditor.toml").write_text(
+            (root / "auditor.toml")
+            .read_text(encoding="utf-8")
+            .replace("max_stored_rejects = 1000", "max_stored_rejects = 7"),
+            encoding="utf-8",
+        )
+        assert Workspace(root).config["ingest"]["max_stored_rejects"] == 7
+        return root
+
+    (first, state), _ = _both(lambda name: capped(fresh_ws_factory(name)), inputs, monkeypatch, spans=True)
+    assert (first["records"], first["accepted"], first["rejected"]) == (302, 6, 296)
+    stored = [d for n, d in state.items() if n.startswith("rejects/")]
+    rejects = [json.loads(line) for data in stored for line in data.splitlines()]
+    assert [r["line"] for r in rejects if "line" in r] == [2, 3, 5, 6, 7, 9, 10]
+    assert [r["omitted"] for r in rejects if "omitted" in r] == [289]
+
+    keep_all = capped(fresh_ws_factory("keep-all"))
+    with monkeypatch.context() as patch:
+        real_limits = ingest_module.limits_of
+        patch.setattr(ingest_module, "limits_of", lambda ws: replace(real_limits(ws), stored_rejects=10**9))
+        old_way = _run_in(keep_all, inputs, monkeypatch, _parallel)
+    assert old_way[0] == (first, state)
+
+
+def test_a_large_file_waits_for_the_write_in_flight_and_the_lake_is_the_same(tmp_path, monkeypatch):
+    """With the writes flushed every few records, a file whose rows and the write in flight exceed
+    OVERLAP_RECORDS is decided only once that write is done, and the lake is the same either way."""
+    generate(tmp_path / "s", messages=1500, groups=3, days=3, seed=3, realism="real")
+    monkeypatch.setattr(ingest_module, "FLUSH_RECORDS", 50)
+    states, overlapped = {}, {}
+    offer = ingest_module._MessageSink.offer_file
+    for limit in (0, 10**9):
+        monkeypatch.setattr(ingest_module, "OVERLAP_RECORDS", limit)
+        seen: list[bool] = []
+
+        def watched(self, part, tally, rejects, seen=seen):
+            seen.append(self.writing is not None)
+            offer(self, part, tally, rejects)
+
+        monkeypatch.setattr(ingest_module._MessageSink, "offer_file", watched)
+        ws = Workspace(tmp_path / f"ws-{limit}")
+        ws.init()
+        summary = ingest(ws, [tmp_path / "s" / "exports"]).summary()
+        summary.pop("rejects_file")
+        states[limit] = (summary, _state(ws))
+        overlapped[limit] = seen
+    assert states[0] == states[10**9]
+    assert not any(overlapped[0]) and any(overlapped[10**9])

@@ -140,7 +140,7 @@ def test_batch_items_are_stored_as_the_json_module_writes_them(tmp_path_factory,
     path = tmp_path_factory.mktemp("batch") / "batch.json"
     separators = (", ", ": ") if spaced else (",", ":")
     path.write_text(json.dumps({"errcode": 0, "chatdata": items}, separators=separators), encoding="utf-8")
-    records = list(read_records(path, Limits(1 << 20, 1 << 24, 1 << 24)))
+    records = list(read_records(path, Limits(1 << 20, 1 << 24, 1 << 24, 1000)))
     assert [r.raw for r in records] == [
         json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode("utf-8") for item in items
     ]
@@ -150,7 +150,8 @@ def _batch_records(tmp_path, body: bytes, decode: bool) -> list[tuple[int, bytes
     path = tmp_path / f"batch-{decode}.json"
     path.write_bytes(body)
     return [
-        (r.line, r.raw, r.error) for r in read_records(path, Limits(1 << 20, 1 << 24, 1 << 24), decode=decode)
+        (r.line, r.raw, r.error)
+        for r in read_records(path, Limits(1 << 20, 1 << 24, 1 << 24, 1000), decode=decode)
     ]
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from auditor.detectors.base import TextBatch, TextView
 from auditor.features import char_ngrams, ngrams_by_text, prepare_many
-from auditor.text.batch import _nfkc_kind, nfkc
+from auditor.text.batch import TermIndex, _nfkc_kind, nfkc
 from auditor.text.model_view import view, view_many
 from auditor.text.normalize import normalize, normalize_many
 
@@ -221,3 +221,27 @@ def test_candidates_miss_nothing(analyzer, realistic_keys):
 def test_a_text_alone_and_in_a_batch_get_the_same_hits(analyzer, realistic_keys, text):
     keys = [*realistic_keys[:300], (text, False)]
     assert analyzer.analyze_many(keys)[-1] == analyzer.analyze(text)
+
+
+# Terms that share first characters, overlap, nest and repeat one character (so occurrences end
+# together and start inside one another), matched in texts of the same characters.
+TERM_ALPHABET = list("傻逼你们是猪\x00a")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    terms=st.sets(st.text(alphabet=st.sampled_from(TERM_ALPHABET), min_size=1, max_size=4), max_size=12),
+    text=st.text(alphabet=st.sampled_from(TERM_ALPHABET), max_size=40),
+)
+def test_term_index_finds_what_an_automaton_reports(terms: set[str], text: str) -> None:
+    """Every occurrence of every term, by end and the longest first, as an Aho-Corasick automaton reports."""
+    index = TermIndex({term: term for term in terms})
+    expected = sorted(
+        (
+            (start + len(term) - 1, -len(term), term)
+            for term in terms
+            for start in range(len(text))
+            if text.startswith(term, start)
+        ),
+    )
+    assert index.find(text) == [(end, term) for end, _, term in expected]

@@ -47,11 +47,11 @@ class AbuseModel(TextDetector):
 
     def scan_batch(self, batch: TextBatch) -> dict[int, list[Hit]]:
         cfg = self.settings
-        views = batch.views
         # What the model judges: the text without accepted phrases, if enough of it is left.
         allowlisted = set(batch.rows_with("allowlist"))
         rows = batch.text_rows
-        judged = [_without_allowed(views[i]) if i in allowlisted else views[i].norm.text for i in rows]
+        norms = batch.norms
+        judged = [_without_allowed(batch.view(i)) if i in allowlisted else norms[i].text for i in rows]
         joined = Joined.of(judged)
         visible = joined.counts(~_blank(codepoints(joined.joined))).tolist()  # len("".join(t.split()))
         scored = [k for k, n in enumerate(visible) if n >= cfg["min_chars"]]
@@ -66,7 +66,7 @@ class AbuseModel(TextDetector):
             if score < alone and not backed[m]:
                 continue
             k = scored[m]
-            text = views[rows[k]].text
+            text = batch.texts[rows[k]]
             severity = "high" if score >= cfg["high_threshold"] else "medium"
             top = self.model.explain(judged[k], cfg["top_ngrams"])
             out[rows[k]] = [

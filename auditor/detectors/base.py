@@ -15,7 +15,6 @@ from __future__ import annotations
 import abc
 import bisect
 import functools
-import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 import numpy as np
 
 from auditor.lexicon import SEVERITIES, Lexicon, Match
-from auditor.text.batch import SEPARATOR, Joined, nfkc
+from auditor.text.batch import SEPARATOR, Joined, codepoints, nfkc
 from auditor.text.normalize import COMPOSING, ZERO_WIDTH, Normalized, fold_width, normalize, normalize_many
 from auditor.text.segment import Segmenter
 
@@ -139,7 +138,8 @@ def _folded_batch(joined: str, count: int) -> tuple[str, list[int]] | None:
     if COMPOSING.search(joined) or joined.count(Prefilter._SEPARATOR) != count - 1:
         return None
     folded = Prefilter._fold(joined)
-    return folded, list(itertools.accumulate(len(p) + 1 for p in folded.split(Prefilter._SEPARATOR)))
+    separators = np.flatnonzero(codepoints(folded) == ord(Prefilter._SEPARATOR))
+    return folded, [*(separators + 1).tolist(), len(folded) + 1]
 
 
 @dataclass(frozen=True)
@@ -240,36 +240,78 @@ class TextView:
 class TextBatch:
     """The views of one batch, normalized and matched against the lexicons together.
 
-    ``normalize_many`` and one automaton pass over the joined batch fill each view's ``norm`` and
-    lexicon matches (the same values the view would compute alone); ``rows_with`` says which texts
-    have a raw match in a lexicon, so a lexicon detector scans only those. ``shared`` holds work
-    that several detectors need once per batch (the learned models' features).
+    ``normalize_many`` and one pass of the term index over the joined batch give each text its
+    ``norm`` and lexicon matches (the same values a view computes alone); ``rows_with`` says which
+    texts have a raw match in a lexicon, so a lexicon detector scans only those. A batch made from
+    keys (``of_keys``) builds a text's view only when a detector asks for it (most never are).
+    ``shared`` holds work that several detectors need once per batch (the learned models' features).
     """
 
     def __init__(self, views: list[TextView], lexicon: Lexicon) -> None:
-        self.views = views
-        self.texts = [view.text for view in views]
-        norms = normalize_many(self.texts)
-        found = lexicon.find_many(norms)
+        self._setup([view.text for view in views], lexicon, [view.is_file for view in views])
+        self._views: list[TextView | None] = list(views)
+        for i, view in enumerate(views):
+            self._fill(i, view)
+
+    @classmethod
+    def of_keys(cls, keys: list[tuple[str, bool]], lexicon: Lexicon, segmenter: Segmenter) -> TextBatch:
+        """The batch of (text, is_file) keys, its views built on first use."""
+        batch = cls.__new__(cls)
+        batch._setup([text for text, _ in keys], lexicon, [is_file for _, is_file in keys], segmenter)
+        batch._views = [None] * len(keys)
+        return batch
+
+    def _setup(
+        self, texts: list[str], lexicon: Lexicon, is_file: list[bool], segmenter: Segmenter | None = None
+    ) -> None:
+        self.texts = texts
+        self.lexicon = lexicon
+        self._is_file = is_file
+        self._segmenter = segmenter  # None when every view is given
+        self.norms = normalize_many(texts)
+        self._found = lexicon.find_many(self.norms)
         self._rows: dict[str, set[int]] = {}
-        for i, (view, norm, matches) in enumerate(zip(views, norms, found, strict=True)):
-            view.__dict__["norm"] = norm  # what the cached properties would compute
-            view.__dict__["_found"] = matches
-            view.batch = self
+        for i, matches in enumerate(self._found):
             for match in matches:
                 self._rows.setdefault(match.entry.category, set()).add(i)
         self.shared: dict[Any, Any] = {}
 
+    def _fill(self, i: int, view: TextView) -> None:
+        view.__dict__["norm"] = self.norms[i]  # what the cached properties would compute
+        view.__dict__["_found"] = self._found[i]
+        view.batch = self
+
+    def view(self, i: int) -> TextView:
+        """The view of text ``i``."""
+        view = self._views[i]
+        if view is None:
+            assert self._segmenter is not None  # a batch of given views has every view
+            view = TextView(self.texts[i], self.lexicon, self._segmenter, is_file=self._is_file[i])
+            self._fill(i, view)
+            self._views[i] = view
+        return view
+
+    @property
+    def views(self) -> list[TextView]:
+        """Every text's view (all of them built)."""
+        return [self.view(i) for i in range(len(self.texts))]
+
     def close(self) -> None:
         """Let the views go (they point back at the batch): freed at once rather than by the collector."""
-        for view in self.views:
-            view.batch = None
+        for view in self._views:
+            if view is not None:
+                view.batch = None
 
     @classmethod
     def of(cls, views: list[TextView], lexicon: Lexicon) -> TextBatch:
         """The batch these views were analysed in, or a new one over them."""
-        if views and views[0].batch is not None and views[0].batch.views is views:
-            return views[0].batch
+        batch = views[0].batch if views else None
+        if (
+            batch is not None
+            and len(batch.texts) == len(views)
+            and all(batch._views[i] is view for i, view in enumerate(views))
+        ):
+            return batch
         return cls(views, lexicon)
 
     def rows_with(self, *lexicons: str) -> list[int]:
@@ -278,20 +320,20 @@ class TextBatch:
 
     @functools.cached_property
     def file_rows(self) -> list[int]:
-        """The positions of the views that are file names."""
-        return [i for i, view in enumerate(self.views) if view.is_file]
+        """The positions of the texts that are file names."""
+        return [i for i, is_file in enumerate(self._is_file) if is_file]
 
     @functools.cached_property
     def text_rows(self) -> list[int]:
         """The positions of the views that are message texts, not file names (what the models read)."""
         if not self.file_rows:
-            return list(range(len(self.views)))
+            return list(range(len(self.texts)))
         files = set(self.file_rows)
-        return [i for i in range(len(self.views)) if i not in files]
+        return [i for i in range(len(self.texts)) if i not in files]
 
     @functools.cached_property
     def _norm_joined(self) -> Joined:
-        return Joined.of([view.norm.text for view in self.views])
+        return Joined.of([norm.text for norm in self.norms])
 
     def rows_matching(self, pattern: re.Pattern[str]) -> list[int]:
         """The texts whose normalized form ``pattern`` matches in (searched over the joined batch: the
@@ -325,14 +367,14 @@ class TextDetector(Detector):
 
     def candidates(self, batch: TextBatch) -> list[int]:
         """The texts ``scan`` can find anything in; detectors with a cheaper batch test override it."""
-        return list(range(len(batch.views))) if self.lexicons is None else batch.rows_with(*self.lexicons)
+        return list(range(len(batch.texts))) if self.lexicons is None else batch.rows_with(*self.lexicons)
 
     def scan_batch(self, batch: TextBatch) -> dict[int, list[Hit]]:
         """Hits per text position, for the texts that have any; detectors with vectorized work (a model)
         override this."""
         found = {}
         for i in self.candidates(batch):
-            if hits := self.scan(batch.views[i]):
+            if hits := self.scan(batch.view(i)):
                 found[i] = hits
         return found
 

@@ -65,7 +65,7 @@ class LearnedScorer:
         positions, scores = self.scores(batch)
         for k in np.flatnonzero(scores >= self.cue_threshold).tolist():
             i, score = positions[k], float(scores[k])
-            if hit := self.hit(batch.views[i], score, cues(batch.views[i])):
+            if hit := self.hit(batch.view(i), score, cues(batch.view(i))):
                 found[i] = hit
         return found
 

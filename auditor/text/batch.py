@@ -10,13 +10,15 @@ one numpy lookup.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 import numpy as np
 
 SEPARATOR = "\x00"
 _UNICODE = 0x110000
+V = TypeVar("V")
 
 
 def codepoints(text: str) -> np.ndarray:
@@ -68,12 +70,12 @@ class CodepointTable:
         self.value = np.zeros(_UNICODE, dtype=bool)
 
     def __call__(self, points: np.ndarray) -> np.ndarray:
-        new = points[~self.known[points]]
+        new = points[~self.known.take(points)]  # take: several times faster than indexing with an array
         if len(new):
             for point in np.unique(new).tolist():
                 self.value[point] = self.predicate(chr(point))
             self.known[new] = True
-        return self.value[points]
+        return self.value.take(points)
 
 
 def _nfkc_kind(ch: str) -> tuple[int, int]:
@@ -99,12 +101,12 @@ class _NfkcTable:
         self.image = np.zeros(_UNICODE, dtype=np.uint32)
 
     def __call__(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        new = points[~self.known[points]]
+        new = points[~self.known.take(points)]
         if len(new):
             for point in np.unique(new).tolist():
                 self.kind[point], self.image[point] = _nfkc_kind(chr(point))
             self.known[new] = True
-        return self.kind[points], self.image[points]
+        return self.kind.take(points), self.image.take(points)
 
 
 _nfkc_table = _NfkcTable()
@@ -141,15 +143,19 @@ _BIGRAM_BITS = 20
 
 def _bigram_hash(points: np.ndarray) -> np.ndarray:
     """A bucket per pair of neighbouring code points (one shorter than ``points``)."""
-    pairs = (points[:-1].astype(np.uint64) << np.uint64(21)) | points[1:]
+    pairs = points[:-1].astype(np.uint64)
+    pairs <<= np.uint64(21)  # in place: a batch's worth of code points, four passes and no temporaries
+    pairs |= points[1:]
     with np.errstate(over="ignore"):
-        return (pairs * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(64 - _BIGRAM_BITS)
+        pairs *= np.uint64(0x9E3779B97F4A7C15)
+    pairs >>= np.uint64(64 - _BIGRAM_BITS)
+    return pairs.view(np.int64)  # below 2**20: the same value, and ``take`` needs no cast
 
 
 class TermScreen:
     """Where any of a set of terms may start, for a whole batch in a few numpy passes: at a
     one-character term, or at the first two characters of a longer one (hashed into a bitmap; a
-    collision only lets a position through). An automaton then reads only the texts it lets through."""
+    collision only lets a position through). ``TermIndex`` then checks only the places it lets through."""
 
     def __init__(self, terms: Iterable[str]) -> None:
         self.singles = np.zeros(_UNICODE, dtype=bool)
@@ -161,7 +167,47 @@ class TermScreen:
                 self.bigrams[_bigram_hash(codepoints(term[:2]))] = True
 
     def starts(self, points: np.ndarray) -> np.ndarray:
-        possible = self.singles[points]
+        possible = self.singles.take(points)
         if len(points) > 1:
-            possible[:-1] |= self.bigrams[_bigram_hash(points)]
+            possible[:-1] |= self.bigrams.take(_bigram_hash(points))
         return possible
+
+
+class TermIndex(Generic[V]):
+    """Every occurrence of a set of terms (each with a value) in a text or a joined batch.
+
+    The screen says where a term may start (in chat, about one place in fifty); there the terms
+    sharing that place's first two characters (or its one character) are compared. Occurrences come
+    as an Aho-Corasick automaton reports them — ``(end index, value)``, by end, the longest first —
+    at a fraction of its cost: pyahocorasick walks every character and searches a node's children
+    one by one, so a lexicon of a few hundred terms cost it about a hundred nanoseconds a character.
+    """
+
+    def __init__(self, terms: Mapping[str, V]) -> None:
+        self.screen = TermScreen(terms)
+        self._singles: dict[str, V] = {term: value for term, value in terms.items() if len(term) == 1}
+        self._by_pair: dict[str, list[tuple[str, V]]] = {}  # longer terms by their first two characters
+        for term, value in terms.items():
+            if len(term) > 1:
+                self._by_pair.setdefault(term[:2], []).append((term, value))
+
+    def find(
+        self, text: str, points: np.ndarray | None = None, within: np.ndarray | None = None
+    ) -> list[tuple[int, V]]:
+        """``(end index, value)`` of every occurrence in ``text`` (``points``: its code points, when the
+        caller has them), starting where ``within`` is set when given (a mask over ``text``)."""
+        if not text:
+            return []
+        possible = self.screen.starts(codepoints(text) if points is None else points)
+        if within is not None:
+            possible &= within
+        singles, by_pair = self._singles, self._by_pair
+        found: list[tuple[int, int, V]] = []  # (end, -length, value): sorted, the automaton's order
+        for start in np.flatnonzero(possible).tolist():
+            if (single := text[start]) in singles:
+                found.append((start, -1, singles[single]))
+            for term, value in by_pair.get(text[start : start + 2], ()):
+                if text.startswith(term, start):
+                    found.append((start + len(term) - 1, -len(term), value))
+        found.sort(key=lambda occurrence: occurrence[:2])
+        return [(end, value) for end, _, value in found]

@@ -66,7 +66,7 @@ def view_many(texts: list[str]) -> list[str]:
     digit = _decimal(points)
     first_digits = digit.copy()
     first_digits[1:] &= ~digit[:-1]
-    viewed = np.where(digit, np.uint32(ord("0")), np.where(_MARK_POINTS[points], np.uint32(32), points))
+    viewed = np.where(digit, np.uint32(ord("0")), np.where(_MARK_POINTS.take(points), np.uint32(32), points))
     marked = viewed[~digit | first_digits].tobytes().decode("utf-32-le", "surrogatepass")
     # the joined view keeps one blank on either side of a separator where a text began or ended with one
     return [piece.strip() for piece in " ".join(marked.split()).split(_VIEW_SEPARATOR)]

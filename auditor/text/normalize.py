@@ -15,9 +15,9 @@ from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
-import opencc
 
 from auditor.text.batch import SEPARATOR, CodepointTable, Joined, codepoints, nfkc
+from auditor.text.simplify import t2s_converter, to_simplified
 
 # Characters that are real sentence punctuation in Chinese and must keep words apart. The
 # enumeration comma 、, the ellipsis … and dashes are not among them: 婊、、子 and 婊…子 are
@@ -53,12 +53,6 @@ def _is_letter(ch: str) -> bool:
 
 def _is_alnum_ascii(ch: str) -> bool:
     return "a" <= ch <= "z" or "0" <= ch <= "9"
-
-
-@lru_cache(maxsize=1)
-def t2s_converter() -> opencc.OpenCC:
-    """Traditional → simplified, loaded once per process (the lexicons and the models share it)."""
-    return opencc.OpenCC("t2s")
 
 
 class Normalized(NamedTuple):
@@ -279,13 +273,13 @@ def normalize_many(texts: list[str]) -> list[Normalized]:
         return [normalize(t) for t in texts]
     points = codepoints(text)
     # Already normal (``normalize``'s own shortcut): safe characters only, nothing to convert or collapse.
-    unsafe = ~_FAST_SAFE_POINTS[points]
+    unsafe = ~_FAST_SAFE_POINTS.take(points)
     # ``_ANY_REPEAT`` (any character but a newline three times running), as one comparison
     triple = _triples(points) & (points[:-2] != 10)
     unsafe[:-2] |= triple
     maybe = np.flatnonzero(~joined.rows_with(unsafe)).tolist()
     converted = (
-        t2s_converter().convert(SEPARATOR.join([texts[i] for i in maybe])).split(SEPARATOR) if maybe else []
+        to_simplified(SEPARATOR.join([texts[i] for i in maybe]), SEPARATOR).split(SEPARATOR) if maybe else []
     )
     out: list[Normalized | None] = [None] * len(texts)
     for i, simplified in zip(maybe, converted, strict=True):
@@ -310,7 +304,7 @@ def _normalize_joined(texts: list[str]) -> list[Normalized]:
     separator = points == 0
     alone = _rows_matching(ZERO_WIDTH, text, joined) | _rows_matching(COMPOSING, text, joined)
     folded = nfkc(text).casefold()
-    simple = t2s_converter().convert(folded)
+    simple = to_simplified(folded, SEPARATOR)
     pieces = simple.split(SEPARATOR)
     if not (_same_pieces(folded, points) and _same_pieces(simple, points)):  # a text changed length: alone
         alone |= np.array(
@@ -320,27 +314,20 @@ def _normalize_joined(texts: list[str]) -> list[Normalized]:
             ]
         )
         simple = SEPARATOR.join(t if alone[i] else pieces[i] for i, t in enumerate(texts))
-    drops, closing = _dropped_runs(text, simple, points, separator, joined, alone)
+    drop_starts, drop_ends, closing = _dropped_runs(text, simple, points, separator, joined, alone)
     # ``_CJK_REPEAT`` in the folded texts, as one comparison (a text with dropped noise is searched alone)
     folded_points = codepoints(simple)
     cjk_triple = _triples(folded_points) & _is_cjk_points(folded_points[:-2])
     collapses = joined.rows_with(np.concatenate([cjk_triple, np.zeros(min(2, len(points)), dtype=bool)]))
     by_itself = (alone | collapses).tolist()
+    dropping, kept = _without_runs(folded_points, separator, joined, drop_starts, drop_ends)
     out: list[Normalized] = []
     for i, (original, chars) in enumerate(zip(texts, pieces, strict=True)):
-        runs = drops.get(i)  # never for a text that goes alone
-        if runs is not None:
-            kept, origin, last = [], [], 0
-            for start, end in runs:
-                kept.append(chars[last:start])
-                origin += range(last, start)
-                last = end
-            kept.append(chars[last:])
-            origin += range(last, len(chars))
-            chars = "".join(kept)
+        if i in dropping:  # never a text that goes alone
+            chars, origin = kept[dropping[i]]
             # a repeat is one found before, or one a dropped run closed up (equal characters meet across it)
             collapsing = (by_itself[i] or i in closing) and _CJK_REPEAT.search(chars)
-            out.append(normalize(original) if collapsing else Normalized(chars, tuple(origin), len(original)))
+            out.append(normalize(original) if collapsing else Normalized(chars, origin, len(original)))
         elif by_itself[i]:
             out.append(normalize(original))
         elif chars == original:
@@ -348,6 +335,35 @@ def _normalize_joined(texts: list[str]) -> list[Normalized]:
         else:
             out.append(Normalized(chars, _identity(len(original)), len(original)))
     return out
+
+
+def _without_runs(
+    chars: np.ndarray, separator: np.ndarray, joined: Joined, starts: np.ndarray, ends: np.ndarray
+) -> tuple[dict[int, int], list[tuple[str, tuple[int, ...]]]]:
+    """The texts that lose runs [starts, ends) of the joined batch ``chars`` (row → index into the second
+    list) and, for each, what is left and where each of its characters stood in the text: array
+    passes over the batch, then one slice per text instead of a Python step per character."""
+    if not len(starts):
+        return {}, []
+    edges = np.zeros(len(chars) + 1, dtype=np.int64)
+    edges[starts] += 1  # maximal runs: no two share a start or an end, and none starts where one ends
+    edges[ends] -= 1
+    kept = np.cumsum(edges[:-1]) == 0
+    rows = np.unique(joined.rows(starts))
+    losing = np.zeros(len(joined.starts), dtype=bool)
+    losing[rows] = True
+    span = joined.lengths + 1  # a text and the separator after it (the last text has none)
+    in_losing = np.repeat(losing, span)[: len(chars)] & ~separator
+    chosen = np.flatnonzero(in_losing & kept)
+    origin = tuple((chosen - np.repeat(joined.starts, span)[chosen]).tolist())  # sliced: a tuple per text
+    left = chars[chosen].tobytes().decode("utf-32-le", "surrogatepass")
+    ends_at = np.cumsum(joined.counts(in_losing & kept)[rows]).tolist()
+    pieces = []
+    begin = 0
+    for end in ends_at:
+        pieces.append((left[begin:end], origin[begin:end]))
+        begin = end
+    return dict(zip(rows.tolist(), range(len(ends_at)), strict=True)), pieces
 
 
 @lru_cache(maxsize=4096)
@@ -392,9 +408,10 @@ def _rows_matching(pattern: re.Pattern[str], text: str, joined: Joined) -> np.nd
 
 def _dropped_runs(
     text: str, chars: str, points: np.ndarray, separator: np.ndarray, joined: Joined, skip: np.ndarray
-) -> tuple[dict[int, list[tuple[int, int]]], set[int]]:
-    """Per text (not in ``skip``), the noise runs ``_drop_noise`` drops, in text offsets; and the texts
-    where a dropped run closes up two equal characters (a repeat to collapse may form there).
+) -> tuple[np.ndarray, np.ndarray, set[int]]:
+    """The noise runs ``_drop_noise`` drops in the texts not in ``skip`` (their starts and ends in the
+    joined batch); and the texts where a dropped run closes up two equal characters (a repeat to
+    collapse may form there).
 
     ``text`` is the joined originals and ``chars`` the joined folded, simplified texts, one character
     for one; a separator is never noise and bounds every run like the end of a text does, so
@@ -407,7 +424,7 @@ def _dropped_runs(
     text_start, text_end = joined.starts[rows], joined.starts[rows] + joined.lengths[rows]
     keep = (starts > text_start) & (ends < text_end) & (ends - starts <= _NOISE_MAX) & ~skip[rows]
     if not keep.any():
-        return {}, set()
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), set()
     starts, ends, rows, text_start, text_end = (a[keep] for a in (starts, ends, rows, text_start, text_end))
     # ``_joins`` for the runs that cannot lie in an abbreviation (letters and dots only), as array
     # passes: next to a Chinese character a run is dropped when both neighbours are Chinese characters
@@ -436,13 +453,4 @@ def _dropped_runs(
                 continue
         dropped[k] = _joins(chars, i - 1, j, text[i:j])  # type: ignore[arg-type]
     closing = set(rows[dropped & (folded[starts - 1] == folded[ends])].tolist())
-    out: dict[int, list[tuple[int, int]]] = {}
-    base = text_start[dropped]
-    for row, i, j in zip(
-        rows[dropped].tolist(),
-        (starts[dropped] - base).tolist(),
-        (ends[dropped] - base).tolist(),
-        strict=True,
-    ):
-        out.setdefault(row, []).append((i, j))
-    return out, closing
+    return starts[dropped], ends[dropped], closing

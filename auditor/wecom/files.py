@@ -31,7 +31,19 @@ INPUT_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".txt")
 PREVIEW_BYTES = 16 * 1024  # of an over-long record, what the rejects keep (with its length and hash)
 
 
-NOT_DECODED: Any = type("NotDecoded", (), {"__repr__": lambda self: "NOT_DECODED"})()
+class _NotDecoded:
+    """The one value of ``RawRecord.value`` that says the JSON was not decoded (see ``decoded``).
+    It pickles as a reference to ``NOT_DECODED``, so a record crossing to another process (a
+    decoding worker's result) is still ``is NOT_DECODED`` there."""
+
+    def __repr__(self) -> str:
+        return "NOT_DECODED"
+
+    def __reduce__(self) -> str:
+        return "NOT_DECODED"
+
+
+NOT_DECODED: Any = _NotDecoded()
 
 
 class RawRecord(NamedTuple):  # a tuple: one is made for every input record
@@ -379,6 +391,7 @@ class Limits:
     record_bytes: int  # one JSONL line or batch item
     file_bytes: int  # a streamed file, decompressed
     document_bytes: int  # a file parsed whole: a .json document, a roster .csv
+    stored_rejects: int  # rejected records of a file (or of its piece) kept whole; the rest counted
 
 
 def reads_whole(path: Path) -> bool:

@@ -1,0 +1,69 @@
+"""A lake file written in a row order a row group at a time (``lake.write_table`` with ``order``, as
+``append_messages`` writes) has the very bytes of the sorted table written whole."""
+
+from __future__ import annotations
+
+import errno
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from auditor import lake
+
+ROWS = st.lists(
+    st.tuples(st.integers(0, 5), st.text(alphabet="ab群😀", min_size=1, max_size=4), st.text(max_size=30)),
+    max_size=40,
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=ROWS, row_group=st.integers(1, 9))
+def test_writing_in_order_equals_writing_the_sorted_table(tmp_path_factory, rows, row_group):
+    base = tmp_path_factory.mktemp("lake") / "lake" / "messages"
+    table = pa.table(
+        {
+            "msgtime": pa.array([t for t, _, _ in rows], pa.int64()).cast(lake.TIMESTAMP),
+            "msgid": [m for _, m, _ in rows],
+            "text": [x for _, _, x in rows],
+        }
+    )
+    order = pc.sort_indices(table, sort_keys=[("msgtime", "ascending"), ("msgid", "ascending")])
+    original = lake.ROW_GROUP
+    lake.ROW_GROUP = row_group  # not monkeypatch: hypothesis runs many examples in one test
+    try:
+        lake.write_table(base / "date=2026-11-16" / "ordered.parquet", table, order)
+        lake.write_table(base / "date=2026-11-16" / "sorted.parquet", table.take(order))
+    finally:
+        lake.ROW_GROUP = original
+    ordered = (base / "date=2026-11-16" / "ordered.parquet").read_bytes()
+    assert ordered == (base / "date=2026-11-16" / "sorted.parquet").read_bytes()
+    assert lake.read_partition(base, "2026-11-16", table.schema).num_rows == 2 * len(rows)
+
+
+def test_a_disk_full_after_some_row_groups_leaves_no_file(tmp_path, monkeypatch):
+    """The ordered write fails between row groups: the error is raised and neither the file nor its
+    temporary stays."""
+    real_writer = pq.ParquetWriter
+
+    class FillsUp(real_writer):
+        written = 0
+
+        def write_table(self, table, row_group_size=None):
+            FillsUp.written += 1
+            if FillsUp.written == 2:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            super().write_table(table, row_group_size=row_group_size)
+
+    monkeypatch.setattr(lake.pq, "ParquetWriter", FillsUp)
+    monkeypatch.setattr(lake, "ROW_GROUP", 2)
+    table = pa.table(
+        {"msgtime": pa.array([3, 1, 2, 5, 4], pa.int64()).cast(lake.TIMESTAMP), "msgid": list("abcde")}
+    )
+    folder = tmp_path / "lake" / "messages" / "date=2026-11-16"
+    with pytest.raises(OSError, match="No space left"):
+        lake.append_messages(folder.parent, "2026-11-16", table)
+    assert FillsUp.written == 2 and not [p for p in folder.rglob("*") if p.is_file()]
