@@ -28,7 +28,7 @@ import os
 import tempfile
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from itertools import repeat
@@ -36,12 +36,15 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from auditor import atomic, failpoints, lake
+from auditor import atomic, failpoints, lake, msgindex
 from auditor.ingest_decode import (
     DATE_COLUMN,
+    HASH_COLUMN,
+    HASHED_SCHEMA,
     ROW_FIELDS,
     DecodedFile,
     OpenedFile,
@@ -297,10 +300,15 @@ class _MessageSink:
         go one by one through ``_offer_one``, in input order."""
         table = decoded_file.table
         common_ids = table.column("msgid").to_pylist()
-        msgids = common_ids + [row[_MSGID] for _, _, row in decoded_file.others if type(row) is tuple]
+        other_ids = [row[_MSGID] for _, _, row in decoded_file.others if type(row) is tuple]
+        msgids = common_ids + other_ids
+        hashes = table.column(HASH_COLUMN).to_numpy()  # made by the decoder
+        if other_ids:
+            hashes = np.concatenate([hashes, msgindex.msgid_hashes(other_ids)])
         stored: dict[str, Entry] = {}
         for start in range(0, len(msgids), LOOKUP_ROWS):
-            stored.update(self.index.get_many(msgids[start : start + LOOKUP_ROWS]))
+            end = start + LOOKUP_ROWS
+            stored.update(self.index.get_many(msgids[start:end], hashes[start:end]))
         # Bound now: judging a record may settle the write in flight, which empties self.in_flight.
         in_flight = self.in_flight
         flying = dict(self.writing[1]) if self.writing is not None else {}
@@ -470,9 +478,8 @@ class _MessageSink:
         columns["msgtime"] = pa.array(columns["msgtime"], pa.int64()).cast(lake.TIMESTAMP)
         columns["raw"] = pa.array(raws, pa.binary()).cast(pa.string())  # checks the UTF-8
         columns["source"] = sources
-        self.batches[date].append(
-            pa.table([columns[f.name] for f in lake.MESSAGE_SCHEMA], schema=lake.MESSAGE_SCHEMA)
-        )
+        columns[HASH_COLUMN] = msgindex.msgid_hashes(columns["msgid"])
+        self.batches[date].append(pa.table([columns[f.name] for f in HASHED_SCHEMA], schema=HASHED_SCHEMA))
 
     def flush(self) -> None:
         """Hand what this sink holds to the writer thread, one file per date; later records dedupe
@@ -487,12 +494,10 @@ class _MessageSink:
         tables = [(date, pa.concat_tables(self.batches.pop(date))) for date in sorted(self.batches)]
         if not tables:
             return
-        self.pending = {}  # every buffered row is in ``tables`` now
+        # Every buffered row is in ``tables`` now, at the row it had in its date's buffer (the batches
+        # are joined in order): what was pending is in flight, as it is.
+        self.in_flight, self.pending = self.pending, {}
         self.rows.clear()
-        self.in_flight = {}
-        for date, table in tables:
-            msgids = table.column("msgid").to_pylist()
-            self.in_flight.update(zip(msgids, zip(repeat(date), range(len(msgids))), strict=True))
         self.writing = (self.writer.submit(self._write, tables), tables)
 
     def make_room(self, records: int) -> None:
@@ -506,7 +511,8 @@ class _MessageSink:
         """In the writer thread: the lake files of one flush."""
         written = []
         for date, table in tables:
-            written.append((date, lake.append_messages(self.ws.messages_dir, date, table)))
+            rows = table.drop_columns([HASH_COLUMN])
+            written.append((date, lake.append_messages(self.ws.messages_dir, date, rows)))
             failpoints.reached("ingest-date-written")
         return written
 
@@ -518,7 +524,7 @@ class _MessageSink:
         future, tables = self.writing
         self.writing = None
         for (date, path), (_, table) in zip(future.result(), tables, strict=True):
-            self.index.add(path, table.column("msgid").to_pylist())
+            self.index.add(path, table.column(HASH_COLUMN).to_numpy())
             self.lake_content.pop(date, None)
         self.in_flight = {}
 
@@ -642,7 +648,7 @@ def _file_report(ws: Workspace, path: Path, opened: OpenedFile) -> FileReport:
 
 PARALLEL_BYTES = 32 << 20  # message files' bytes on disk from which they are decoded by a process pool
 DECODE_WORKERS = 2
-DECODE_AHEAD, DECODE_AHEAD_BYTES = 4, 192 << 20  # files (and their bytes on disk) decoded ahead
+DECODE_AHEAD, DECODE_AHEAD_BYTES = 256, 192 << 20  # files (and their bytes on disk) decoded ahead
 SPAN_BYTES = 16 << 20  # a plain JSONL file of twice this is decoded in pieces of about this size
 
 
@@ -650,8 +656,8 @@ class _Decoder:
     """Opens and decodes the message files, in order: in this process, or — when the messages are
     large enough to pay for starting workers (about a CPU second) — a few files ahead in a process
     pool, so reading and decoding run on other cores while this process decides each file. A large
-    plain JSONL file is decoded in line spans by all workers at once, so deciding its first records
-    does not wait for the whole file."""
+    plain JSONL file is decoded in line spans by all workers at once, and each span is decided as soon
+    as it is decoded, so deciding its first records does not wait for the whole file."""
 
     def __init__(self, ws: Workspace, files: list[Path], limits: Limits, now_ms: int) -> None:
         self.todo = deque((p, source_name(ws, p)) for p in files if classify(p) == "messages")
@@ -659,40 +665,63 @@ class _Decoder:
         self.settings = (limits, now_ms, ws.config["timezone"], ws.state_dir)
         # per file: (its opening, when done here), the tasks decoding it, its bytes on disk
         self.ahead: deque[tuple[OpenedFile | None, list[Future[Any]], int]] = deque()
+        self.current: list[Future[Any]] = []  # the span tasks of the file being decided
         workers = min(DECODE_WORKERS, os.cpu_count() or 1)
         large = sum(_size(path) for path, _ in self.todo) >= PARALLEL_BYTES
         self.pool = decode_pool(workers) if large and workers > 1 else None
 
-    def next(self) -> tuple[OpenedFile, list[DecodedFile]]:
-        """The next message file, opened, and its records decoded in parts (none if it cannot be read)."""
+    def next(self) -> tuple[OpenedFile, Iterator[DecodedFile]]:
+        """The next message file, opened, and its records decoded in parts (none if it cannot be
+        read), each part given as soon as it is decoded."""
         if self.pool is None:
             path, name = self.todo.popleft()
             opened, decoded_file = open_and_decode(path, name, *self.settings[:3])
-            return opened, [decoded_file] if decoded_file is not None else []
+            return opened, iter([decoded_file] if decoded_file is not None else [])
         self._fill()
         opened, tasks, _ = self.ahead.popleft()
         self._fill()
         if opened is None:  # opened and decoded by one task
             opened, decoded_file = tasks[0].result()
-            parts = [decoded_file] if decoded_file is not None else []
-        else:
-            parts = [task.result() for task in tasks]
-        for part in parts:
+            if decoded_file is not None:
+                decoded_file.unspill()
+            return opened, iter([decoded_file] if decoded_file is not None else [])
+        self.current = tasks
+        return opened, self._parts(tasks)
+
+    @staticmethod
+    def _parts(tasks: list[Future[Any]]) -> Iterator[DecodedFile]:
+        while tasks:  # each task dropped as its part is given: the part is not held here once decided
+            part = tasks.pop(0).result()
             part.unspill()
-        return opened, parts
+            yield part
 
     def _fill(self) -> None:
+        """Start decoding the next files, as far ahead as DECODE_AHEAD and DECODE_AHEAD_BYTES allow.
+
+        One worker alone decodes a large file that cannot be cut into spans (gzip, a .json document):
+        it is started before the other files taken at the same time, so that it does not end last
+        while the other workers wait."""
         assert self.pool is not None
-        while self.todo and len(self.ahead) < DECODE_AHEAD:
+        taken: list[tuple[Path, str, int]] = []
+        queued = sum(s for _, _, s in self.ahead)
+        while self.todo and len(self.ahead) + len(taken) < DECODE_AHEAD:
             path, name = self.todo[0]
             size = _size(path)
-            if self.ahead and sum(s for _, _, s in self.ahead) + size > DECODE_AHEAD_BYTES:
-                return
+            if (self.ahead or taken) and queued + size > DECODE_AHEAD_BYTES:
+                break
             self.todo.popleft()
-            if not _splits(path, size):
-                self.ahead.append(
-                    (None, [self.pool.submit(open_and_decode, path, name, *self.settings)], size)
-                )
+            taken.append((path, name, size))
+            queued += size
+        whole = [not _splits(path, size) for path, _, size in taken]
+        alone = {
+            i: self.pool.submit(open_and_decode, path, name, *self.settings)
+            for i, (path, name, size) in enumerate(taken)
+            if whole[i] and size >= SPAN_BYTES
+        }
+        for i, (path, name, size) in enumerate(taken):
+            if whole[i]:
+                task = alone.get(i) or self.pool.submit(open_and_decode, path, name, *self.settings)
+                self.ahead.append((None, [task], size))
                 continue
             opened = open_file(path, self.limits)
             spans = line_spans(path, SPAN_BYTES) if opened.status == "ingested" else []
@@ -705,14 +734,15 @@ class _Decoder:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
-        for _, tasks, _ in self.ahead:
-            for task in tasks:
+        for tasks in [self.current, *(tasks for _, tasks, _ in self.ahead)]:
+            for task in tasks:  # a part decided already was unspilled: discarding it does nothing
                 if task.done() and not task.cancelled() and task.exception() is None:
                     result = task.result()
                     part = result[1] if isinstance(result, tuple) else result
                     if part is not None:
                         part.discard()
         self.ahead.clear()
+        self.current = []
 
 
 def _splits(path: Path, size: int) -> bool:
@@ -800,9 +830,12 @@ def _ingest_files(
             file_report = _file_report(ws, path, opened)
             report.files.append(file_report)
             if file_report.kind == "messages" and file_report.status == "ingested":
-                messages.make_room(sum(part.records for part in parts))
-                while parts:  # a part let go once decided: its table is freed unless it is buffered
-                    messages.offer_file(parts.pop(0), file_report, rejects)
+                deciding = 0  # the file's records decided so far and about to be (its parts come as decoded)
+                for part in parts:
+                    deciding += part.records
+                    messages.make_room(deciding)
+                    messages.offer_file(part, file_report, rejects)
+                    del part  # let go once decided: its table is freed unless it is buffered
                 unwritten += file_report.records
                 if unwritten >= FLUSH_RECORDS:
                     messages.flush()

@@ -26,7 +26,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from auditor import lake
+from auditor import lake, msgindex
 from auditor.atomic import file_sha256
 from auditor.process_pool import fresh_pool
 from auditor.wecom.files import (
@@ -51,8 +51,11 @@ from auditor.wecom.messages import (
 
 Row = tuple[Any, ...]  # a lake row in MESSAGE_SCHEMA order, without raw and source
 ROW_FIELDS = [f.name for f in lake.MESSAGE_SCHEMA if f.name not in ("raw", "source")]
+HASH_COLUMN = "msgid_hash"  # msgindex.msgid_hashes of each row's msgid, beside the lake's columns
 DATE_COLUMN = "date"  # the local date of each row, beside the lake's columns
-DECODED_SCHEMA = lake.MESSAGE_SCHEMA.append(pa.field(DATE_COLUMN, pa.string(), nullable=False))
+# Rows as ingest buffers them: the hashes are made once, here, for the lookup and the new file's index run.
+HASHED_SCHEMA = lake.MESSAGE_SCHEMA.append(pa.field(HASH_COLUMN, pa.uint64(), nullable=False))
+DECODED_SCHEMA = HASHED_SCHEMA.append(pa.field(DATE_COLUMN, pa.string(), nullable=False))
 _row_of_dict = itemgetter(*ROW_FIELDS)
 
 
@@ -191,8 +194,9 @@ def _common_table(
     texts = [common_text(r) for r in common]
     msgtimes = [r.msgtime for r in common]
     local_date = lake.LocalDates(tz)
+    msgids = [r.msgid for r in common]
     columns: dict[str, Any] = {
-        "msgid": [r.msgid for r in common],
+        "msgid": msgids,
         "seq": pa.array([r.seq for r in common], pa.int64()),
         "action": [r.action for r in common],
         "msgtype": [r.msgtype for r in common],
@@ -206,6 +210,7 @@ def _common_table(
         "pre_msgid": pa.nulls(len(common), pa.string()),
         "raw": pa.array(raws, pa.binary()).cast(pa.string()),  # checks the UTF-8
         "source": sources,
+        HASH_COLUMN: msgindex.msgid_hashes(msgids),
         DATE_COLUMN: [local_date(t) for t in msgtimes],
     }
     return pa.table([columns[f.name] for f in DECODED_SCHEMA], schema=DECODED_SCHEMA)

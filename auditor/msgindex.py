@@ -241,7 +241,7 @@ class MsgidIndex:
         indexed = {f"date={date}/{path.name}" for date, path in self.files}
         for name in sorted(files.keys() - indexed):
             path = files[name][1]
-            self.add(path, pq.read_table(path, columns=["msgid"]).column("msgid").to_pylist())
+            self.add(path, msgid_hashes(pq.read_table(path, columns=["msgid"]).column("msgid").to_pylist()))
 
     def _open_manifest(self, files: dict[str, tuple[str, Path]]) -> bool:
         """Load ``index.json`` and map its runs; False (nothing kept) when it is missing, of
@@ -303,13 +303,15 @@ class MsgidIndex:
             }
         return entries
 
-    def get_many(self, msgids: list[str]) -> dict[str, Entry]:
+    def get_many(self, msgids: list[str], hashes: np.ndarray | None = None) -> dict[str, Entry]:
         """The entries of those ``msgids`` that are indexed; where a msgid is in two lake files
-        (never written so), the first file's."""
+        (never written so), the first file's. ``hashes``: their ``msgid_hashes`` if made already."""
         found: dict[str, Entry] = {}
         if not msgids:
             return found
-        for position, number in sorted(self._candidates(msgid_hashes(msgids)), key=_older_first):
+        if hashes is None:
+            hashes = msgid_hashes(msgids)
+        for position, number in sorted(self._candidates(hashes), key=_older_first):
             msgid = msgids[position]
             if msgid not in found:
                 entry = self._entries(number).get(msgid)  # a hash collision finds nothing here
@@ -317,14 +319,14 @@ class MsgidIndex:
                     found[msgid] = entry
         return found
 
-    def add(self, path: Path, msgids: list[str]) -> None:
-        """Index a lake file just written whole (``path``) holding ``msgids``."""
+    def add(self, path: Path, hashes: np.ndarray) -> None:
+        """Index a lake file just written whole (``path``) whose msgids have these ``msgid_hashes``."""
         number = len(self.files)
         self.files.append((path.parent.name.removeprefix("date="), path))
-        self.rows.append(len(msgids))
+        self.rows.append(len(hashes))
         obsolete: list[_Run] = []
-        if msgids:
-            hashes = np.sort(msgid_hashes(msgids))
+        if len(hashes):
+            hashes = np.sort(hashes)
             run_path = self._new_run_path()
             _write_run(run_path, [(hashes, np.full(len(hashes), number, OWNER))], len(hashes))
             self.runs.append(_Run(run_path, len(hashes)))

@@ -383,7 +383,7 @@ def test_runs_merged_a_step_at_a_time_find_what_a_dict_finds(tmp_path_factory, s
                 ),
                 path,
             )
-            index.add(path, msgids)
+            index.add(path, msgindex.msgid_hashes(msgids))
             expected.update(dict.fromkeys(msgids, path.name))
             assert len(index.runs) <= number.bit_length() + 1  # merged as they come: few runs
         for reopened in (False, True):

@@ -9,6 +9,7 @@ import itertools
 import json
 import pickle
 import tempfile
+from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
 
@@ -137,6 +138,7 @@ def test_a_small_input_is_decoded_without_a_pool(ws, tmp_path):
     try:
         assert decoder.pool is None
         opened, parts = decoder.next()
+        parts = list(parts)
         assert opened.status == "ingested" and parts[0].records == 1
     finally:
         decoder.close()
@@ -172,6 +174,56 @@ def test_line_spans_read_exactly_the_lines_of_the_whole_file(lines, newline_at_e
     assert [s.start for s in spans[:1]] in ([], [0])
     assert all(a.end == b.start for a, b in itertools.pairwise(spans))
     assert (spans[-1].end if spans else 0) == len(data)
+
+
+def test_a_failure_while_deciding_a_span_leaves_no_spilled_tables(ws, tmp_path, monkeypatch):
+    """Spans are decided as they come: one failing leaves the file's other spans decoded, not decided;
+    their spilled tables are removed all the same, and nothing reaches the lake."""
+    lines = [message(f"a{i}", msgtime=BASE_MS + i * 997_000, seq=i) for i in range(40)]
+    big = write_jsonl(tmp_path / "in" / "a.jsonl", lines)
+    _parallel(monkeypatch)
+    real_offer = ingest_module._MessageSink.offer_file
+
+    def offer_then_fail(self, part, tally, rejects):
+        real_offer(self, part, tally, rejects)
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(ingest_module._MessageSink, "offer_file", offer_then_fail)
+    with pytest.raises(OSError, match="disk gone"):
+        ingest(ws, [big])
+    assert not list(ws.state_dir.rglob(".tmp-*")), "spilled tables are removed"
+    assert not list(ws.messages_dir.rglob("*.parquet"))
+
+
+def test_a_large_file_that_cannot_be_cut_is_started_first(ws, tmp_path, monkeypatch):
+    """One worker alone decodes it: started behind the others, it would end last while the rest wait."""
+    _parallel(monkeypatch)
+    monkeypatch.setattr(ingest_module, "DECODE_AHEAD", 8)
+    lines = [message(f"m{i}", msgtime=BASE_MS + i) for i in range(30)]
+    plain = write_jsonl(tmp_path / "in" / "a.jsonl", lines)  # cut into spans
+    with gzip.open(tmp_path / "in" / "b.jsonl.gz", "wt", encoding="utf-8") as handle:
+        handle.write("".join(json.dumps(m) + "\n" for m in lines) + " " * 3000)  # large, not cut
+    small = write_jsonl(tmp_path / "in" / "c.jsonl", lines[:1])
+    big_gzip = tmp_path / "in" / "b.jsonl.gz"
+    assert big_gzip.stat().st_size >= ingest_module.SPAN_BYTES
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.started: list[str] = []
+
+        def submit(self, function, path, *args):
+            self.started.append(Path(path).name)
+            return Future()
+
+    decoder = _Decoder(ws, [plain, big_gzip, small], limits_of(ws), BASE_MS)
+    decoder.pool.shutdown()
+    decoder.pool = recorder = Recorder()
+    decoder._fill()
+    assert recorder.started[0] == "b.jsonl.gz" and recorder.started[-1] == "c.jsonl"
+    assert recorder.started[1:-1] == ["a.jsonl"] * (len(recorder.started) - 2) and len(recorder.started) > 3
+    # decided in input order all the same
+    assert [size for _, _, size in decoder.ahead] == [p.stat().st_size for p in (plain, big_gzip, small)]
+    decoder.ahead.clear()
 
 
 FUTURE_MS = 4_102_444_800_000  # 2100-01-01: rejected as dated after the run

@@ -144,3 +144,80 @@ def test_batch_items_are_stored_as_the_json_module_writes_them(tmp_path_factory,
     assert [r.raw for r in records] == [
         json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode("utf-8") for item in items
     ]
+
+
+def _batch_records(tmp_path, body: bytes, decode: bool) -> list[tuple[int, bytes, str | None]]:
+    path = tmp_path / f"batch-{decode}.json"
+    path.write_bytes(body)
+    return [
+        (r.line, r.raw, r.error)
+        for r in read_records(path, Limits(1 << 20, 1 << 24, 1 << 24, 1000), decode=decode)
+    ]
+
+
+# Batch items read without decoding (ingest's reader) are cut from the document's bytes; each of these
+# must still come out as the json module writes it, or the whole document be read as before.
+BATCH_ITEMS = [
+    b'{"a":"\\/"}',  # an escape the json module writes otherwise
+    b'{"a":"\\u4e2d"}',
+    b'{"a":"\\u001F"}',  # upper-case hex
+    b'{"a":"\\u007f"}',  # DEL: written as it is
+    b'{"a":"\\u000a\\n\\t\\"\\\\\\u001f"}',
+    b'{"a":-0}',  # the int 0
+    b'{"a":[1e5,1E5,1.0,-0.0,2.50]}',
+    b'{"a":[[1.5],[true,-0]],"b":[0,-1]}',  # numbers in (nested) arrays
+    b'{"a":"score :1.5 ,-0"}',  # only looks like numbers
+    b"-0",
+    b"1.5",
+    b'"text"',
+    b'{"msgid":"m","text":{"content":"\xe4\xbd\xa0\xe5\xa5\xbd, \xe5\xb8\x82 : 3"}}',
+    b'{ "a" : [ 1 , { "b" : null } ] , "c" : true }',
+]
+
+
+@pytest.mark.parametrize("item", BATCH_ITEMS, ids=range(len(BATCH_ITEMS)))
+def test_batch_items_cut_from_the_document_are_written_as_the_json_module_writes_them(tmp_path, item):
+    body = b'{"errcode": 0, "chatdata": [{"x": 1.25}, ' + item + b', {"y": "\\/"}]}'
+    fast = _batch_records(tmp_path, body, decode=False)
+    assert fast == _batch_records(tmp_path, body, decode=True)
+    assert fast[1][1] == json.dumps(json.loads(item), ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"errcode": 0, "chatdata": [{"a": "\xff"}]}',  # not UTF-8: read as before (as JSON Lines)
+        b'{"errcode": 0, "chatdata": [{"a": "\xed\xa0\x80"}]}',  # a surrogate encoded in UTF-8
+        b'{"errcode": 45009, "errmsg": "busy", "chatdata": []}',
+        b'{"errcode": false, "chatdata": [{"a": 1}]}',
+        b'{"chatdata": {"a": 1}}',
+        b'{"chatdata": [{"a": NaN}]}',
+        b'[{"a": 1}, {"b": 2}]',
+        b'{"chatdata": [' + b"[" * 5000 + b"]" * 5000 + b"]}",
+    ],
+    ids=range(8),
+)
+def test_other_documents_are_read_as_before(tmp_path, body):
+    assert _batch_records(tmp_path, body, decode=False) == _batch_records(tmp_path, body, decode=True)
+
+
+def test_a_repeated_key_in_a_batch_item_is_kept_as_it_came(tmp_path):
+    """As a JSONL line keeps it; the value read is the json module's (the last)."""
+    body = b'{"chatdata": [{"a": 1, "a": 2}]}'
+    assert _batch_records(tmp_path, body, decode=False) == [(1, b'{"a":1,"a":2}', None)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    items=st.lists(json_values | st.lists(st.sampled_from(FLOATS), max_size=4), max_size=5),
+    spaced=st.booleans(),
+    ensure_ascii=st.booleans(),
+)
+def test_batch_items_read_undecoded_are_the_json_modules_writing(
+    tmp_path_factory, items, spaced, ensure_ascii
+):
+    separators = (", ", ": ") if spaced else (",", ":")
+    body = json.dumps({"errcode": 0, "chatdata": items}, separators=separators, ensure_ascii=ensure_ascii)
+    tmp_path = tmp_path_factory.mktemp("batch")
+    fast = _batch_records(tmp_path, body.encode("utf-8", "surrogatepass"), decode=False)
+    assert fast == _batch_records(tmp_path, body.encode("utf-8", "surrogatepass"), decode=True)
