@@ -245,3 +245,18 @@ def test_term_index_finds_what_an_automaton_reports(terms: set[str], text: str) 
         ),
     )
     assert index.find(text) == [(end, term) for end, _, term in expected]
+
+
+def test_prefilter_starts_cover_their_patterns():
+    """Every character a prefilter's pattern can start a match with (its opening look-ahead class,
+    with the pattern's flags) is in the class its batch search skips to: a match is never skipped."""
+    import re
+
+    from auditor.detectors import malicious_link, pii, secret
+
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    for prefilter in (malicious_link.PREFILTER, pii.PREFILTER, secret.PREFILTER):
+        opening = re.match(r"\(\?=(\[(?:\\.|[^\]\\])*\])\)", prefilter.pattern.pattern)
+        assert opening, prefilter.pattern.pattern
+        first = re.compile(opening.group(1), prefilter.pattern.flags)
+        assert set(first.findall(every)) <= set(prefilter.starts.findall(every))

@@ -18,6 +18,7 @@ import numpy as np
 
 SEPARATOR = "\x00"
 _UNICODE = 0x110000
+_UNKNOWN = 255  # a code point a lazily filled table has not met yet
 V = TypeVar("V")
 
 
@@ -62,20 +63,21 @@ class CodepointTable:
     """A per-character predicate answered for a whole array of code points at once.
 
     Filled lazily: a batch costs one Python call per code point never seen before in this process.
+    A code point not yet asked about reads ``_UNKNOWN``, so one lookup both answers and says whether
+    anything is new (the common case: nothing is).
     """
 
     def __init__(self, predicate: Callable[[str], bool]) -> None:
         self.predicate = predicate
-        self.known = np.zeros(_UNICODE, dtype=bool)
-        self.value = np.zeros(_UNICODE, dtype=bool)
+        self.value = np.full(_UNICODE, _UNKNOWN, dtype=np.uint8)
 
     def __call__(self, points: np.ndarray) -> np.ndarray:
-        new = points[~self.known.take(points)]  # take: several times faster than indexing with an array
-        if len(new):
-            for point in np.unique(new).tolist():
+        value = self.value.take(points)  # take: several times faster than indexing with an array
+        if len(value) and value.max() == _UNKNOWN:
+            for point in np.unique(points[value == _UNKNOWN]).tolist():
                 self.value[point] = self.predicate(chr(point))
-            self.known[new] = True
-        return self.value.take(points)
+            value = self.value.take(points)
+        return value.view(bool)  # 0 or 1 from here on
 
 
 def _nfkc_kind(ch: str) -> tuple[int, int]:
@@ -96,17 +98,16 @@ def _nfkc_kind(ch: str) -> tuple[int, int]:
 
 class _NfkcTable:
     def __init__(self) -> None:
-        self.known = np.zeros(_UNICODE, dtype=bool)
-        self.kind = np.zeros(_UNICODE, dtype=np.uint8)
+        self.kind = np.full(_UNICODE, _UNKNOWN, dtype=np.uint8)  # see ``CodepointTable``
         self.image = np.zeros(_UNICODE, dtype=np.uint32)
 
     def __call__(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        new = points[~self.known.take(points)]
-        if len(new):
-            for point in np.unique(new).tolist():
+        kind = self.kind.take(points)
+        if len(kind) and kind.max() == _UNKNOWN:
+            for point in np.unique(points[kind == _UNKNOWN]).tolist():
                 self.kind[point], self.image[point] = _nfkc_kind(chr(point))
-            self.known[new] = True
-        return self.kind.take(points), self.image.take(points)
+            kind = self.kind.take(points)
+        return kind, self.image.take(points)
 
 
 _nfkc_table = _NfkcTable()
