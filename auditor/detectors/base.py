@@ -103,11 +103,12 @@ class Prefilter:
 
     ``pattern`` opens with a look-ahead class (``(?=[…])``) naming the characters a match can start
     with, and ``starts`` (the inside of a character class, case-sensitive) lists every character
-    that class matches (``test_prefilter_starts_cover_their_patterns``). The batch is searched for ``[starts]`` followed by a look back that matches
-    ``pattern`` from that character: the same places as ``pattern``, but ``re`` skips from one
-    such character to the next in a C loop (about 1 ns a character of Chinese) only when a
-    pattern opens with a plain, case-sensitive character class; a pattern that opens with a
-    look-ahead, a case-insensitive class or alternatives of classes is tried at every place
+    that class matches (``test_prefilter_starts_cover_their_patterns``). The batch is searched for
+    ``[starts]`` followed by a look back that matches ``pattern`` from that character: the same
+    places as ``pattern``, but ``re`` skips from one such character to the next in a C loop (about
+    1 ns a character of Chinese) only when a pattern opens with a plain, case-sensitive character
+    class; a pattern that opens with a look-ahead, a case-insensitive class or alternatives of
+    classes is tried at every place
     (10–15 ns a character).
     """
 
