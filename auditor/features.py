@@ -46,12 +46,17 @@ def prepare_many(texts: list[str]) -> Batch:
         joined = joined.replace(SEPARATOR, " ").replace("\x00", SEPARATOR)
     else:  # rare: a text holds a NUL
         joined = SEPARATOR.join(t.replace(SEPARATOR, " ") for t in texts)
+    return prepare_joined(joined, len(texts))
+
+
+def prepare_joined(joined: str, n_texts: int) -> Batch:
+    """``prepare_many`` of ``n_texts`` texts already joined by ``SEPARATOR`` (none holding one)."""
     joined = to_simplified(nfkc(joined, SEPARATOR).casefold(), SEPARATOR)
     codepoints = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
     separators = np.flatnonzero(codepoints == ord(SEPARATOR))
-    if len(separators) != max(0, len(texts) - 1):  # a conversion that made or ate a separator: never silently
+    if len(separators) != max(0, n_texts - 1):  # a conversion that made or ate a separator: never silently
         raise ValueError("preparing the batch changed its separators")
-    return Batch(joined, len(texts), codepoints, separators)
+    return Batch(joined, n_texts, codepoints, separators)
 
 
 @dataclass(frozen=True)

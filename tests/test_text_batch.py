@@ -260,3 +260,20 @@ def test_prefilter_starts_cover_their_patterns():
         assert opening, prefilter.pattern.pattern
         first = re.compile(opening.group(1), prefilter.pattern.flags)
         assert set(first.findall(every)) <= set(prefilter.starts.findall(every))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.lists(st.sampled_from([*ALPHABET, "http://", "https://", "www.", "O网页链接", "a.cn/x"])).map(
+        "".join
+    )
+)
+def test_view_link_alternatives_match_as_grouped(text):
+    """The view's link pattern lists each opening on its own (so ``re`` can skip to an h, w or O):
+    it finds what the grouped form finds."""
+    import re
+
+    from auditor.text.model_view import _LINK, _LINK_END
+
+    grouped = re.compile(rf"(?:https?://|www\.){_LINK_END}|O网页链接")
+    assert [m.span() for m in _LINK.finditer(text)] == [m.span() for m in grouped.finditer(text)]

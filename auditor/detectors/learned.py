@@ -16,8 +16,8 @@ import numpy as np
 from auditor.detectors.base import Hit, TextBatch, TextView
 from auditor.errors import AuditorError
 from auditor.resources import model_for
-from auditor.text.batch import CodepointTable, Joined, codepoints
-from auditor.text.model_view import VIEW, view, view_many
+from auditor.text.batch import CodepointTable, codepoints
+from auditor.text.model_view import JOINED_BY, VIEW, view, view_joined
 
 _letters = CodepointTable(str.isalpha)
 
@@ -46,7 +46,9 @@ class LearnedScorer:
         if key not in batch.shared:  # the rumor and ad models read the same texts the same way
             from auditor.classifier import gram_parts  # loaded with the models, not with the registry
 
-            prepared = self.model.featurizer.batch([read[k] for k in judged])
+            if len(judged) < len(rows):
+                read = JOINED_BY.join(map(read.split(JOINED_BY).__getitem__, judged))
+            prepared = self.model.featurizer.batch_joined(read, len(judged))
             grams = self.model.featurizer.ngrams_by_text(prepared)
             # every peer judging the same texts is scored from one gather of its bucket values
             models = tuple({id(p.model): p.model for p in self.peers if p.judges_like(self)}.values())
@@ -92,13 +94,22 @@ class LearnedScorer:
         )
 
 
-def _read(batch: TextBatch) -> tuple[list[int], list[str], list[int]]:
-    """The positions of a batch's texts that are not files, what the models read of each, and how many
-    letters (any script) that has. Computed once per batch for every learned detector."""
+def _read(batch: TextBatch) -> tuple[list[int], str, list[int]]:
+    """The positions of a batch's texts that are not files, what the models read of each (joined by
+    ``JOINED_BY``, as the models' featurizer takes them) and how many letters (any script) that
+    has. Computed once per batch for every learned detector."""
     if "model view" not in batch.shared:
         rows = batch.text_rows
-        read = view_many([batch.texts[i] for i in rows])
+        texts = [batch.texts[i] for i in rows]
+        viewed = view_joined(texts)
+        if viewed is None:  # rare: a text holds the view's own separator
+            read = JOINED_BY.join(map(view, texts))
+            viewed = read, codepoints(read)
+        read, points = viewed
         # Letters, not characters: a phone number or a sum alone is the rules' business.
-        joined = Joined.of(read)
-        batch.shared["model view"] = rows, read, joined.counts(_letters(codepoints(joined.joined))).tolist()
+        running = np.zeros(len(points) + 1, dtype=np.int64)
+        np.cumsum(_letters(points), out=running[1:])
+        ends = np.append(np.flatnonzero(points == ord(JOINED_BY)), len(points))[: len(rows)]
+        letters = np.diff(running[ends], prepend=0) if len(rows) else np.zeros(0, dtype=np.int64)
+        batch.shared["model view"] = rows, read, letters.tolist()
     return batch.shared["model view"]
