@@ -144,9 +144,14 @@ _BIGRAM_BITS = 20
 
 def _bigram_hash(points: np.ndarray) -> np.ndarray:
     """A bucket per pair of neighbouring code points (one shorter than ``points``)."""
-    pairs = points[:-1].astype(np.uint64)
+    return _pair_hash(points[:-1], points[1:])
+
+
+def _pair_hash(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """A bucket per pair ``(first[i], second[i])`` of code points."""
+    pairs = first.astype(np.uint64)
     pairs <<= np.uint64(21)  # in place: a batch's worth of code points, four passes and no temporaries
-    pairs |= points[1:]
+    pairs |= second
     with np.errstate(over="ignore"):
         pairs *= np.uint64(0x9E3779B97F4A7C15)
     pairs >>= np.uint64(64 - _BIGRAM_BITS)
@@ -155,22 +160,30 @@ def _bigram_hash(points: np.ndarray) -> np.ndarray:
 
 class TermScreen:
     """Where any of a set of terms may start, for a whole batch in a few numpy passes: at a
-    one-character term, or at the first two characters of a longer one (hashed into a bitmap; a
-    collision only lets a position through). ``TermIndex`` then checks only the places it lets through."""
+    one-character term, or where the first character of a longer one stands and the first two
+    characters' hash is in a bitmap (a collision only lets a position through). ``TermIndex`` then
+    checks only the places it lets through.
+
+    The bitmap (a megabyte) is read only where a longer term's first character stands: reading it
+    at every place of a batch cost a cache miss a character, more than everything else here.
+    """
 
     def __init__(self, terms: Iterable[str]) -> None:
         self.singles = np.zeros(_UNICODE, dtype=bool)
+        self.firsts = np.zeros(_UNICODE, dtype=bool)
         self.bigrams = np.zeros(1 << _BIGRAM_BITS, dtype=bool)
         for term in terms:
             if len(term) == 1:
                 self.singles[ord(term)] = True
             elif term:
+                self.firsts[ord(term[0])] = True
                 self.bigrams[_bigram_hash(codepoints(term[:2]))] = True
 
     def starts(self, points: np.ndarray) -> np.ndarray:
         possible = self.singles.take(points)
         if len(points) > 1:
-            possible[:-1] |= self.bigrams.take(_bigram_hash(points))
+            first = np.flatnonzero(self.firsts.take(points[:-1]))
+            possible[first] |= self.bigrams.take(_pair_hash(points.take(first), points.take(first + 1)))
         return possible
 
 
