@@ -101,13 +101,14 @@ class _NfkcTable:
         self.kind = np.full(_UNICODE, _UNKNOWN, dtype=np.uint8)  # see ``CodepointTable``
         self.image = np.zeros(_UNICODE, dtype=np.uint32)
 
-    def __call__(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def kinds(self, points: np.ndarray) -> np.ndarray:
+        """``_nfkc_kind`` of every code point (filling the table for the ones never met)."""
         kind = self.kind.take(points)
         if len(kind) and kind.max() == _UNKNOWN:
             for point in np.unique(points[kind == _UNKNOWN]).tolist():
                 self.kind[point], self.image[point] = _nfkc_kind(chr(point))
             kind = self.kind.take(points)
-        return kind, self.image.take(points)
+        return kind
 
 
 _nfkc_table = _NfkcTable()
@@ -119,24 +120,33 @@ def nfkc(text: str, barrier: str = SEPARATOR) -> str:
     NFKC of CJK text is slow in CPython (tens of nanoseconds a character); most characters of chat stay
     as they are or become one other character (full-width punctuation and letters), which a numpy
     lookup does for the whole batch. The pieces between barriers that hold any other character get
-    real NFKC. ``barrier`` must be a starter that composes with nothing (NUL, a newline).
+    real NFKC, spliced in. ``barrier`` must be a starter that composes with nothing (NUL, a newline).
     """
     if text.isascii():
         return text
     points = codepoints(text)
-    kind, image = _nfkc_table(points)
-    if not (kind == 2).any():
-        return text if not kind.any() else image.tobytes().decode("utf-32-le")
-    pieces = text.split(barrier)
+    kind = _nfkc_table.kinds(points)
+    hardest = int(kind.max())
+    if hardest == 0:
+        return text
+    mapped = text
+    changed = np.flatnonzero(kind == 1)  # few: reading the image table only there
+    if len(changed):
+        images = points.copy()
+        images[changed] = _nfkc_table.image.take(points.take(changed))
+        mapped = images.tobytes().decode("utf-32-le")
+    if hardest < 2:
+        return mapped
+    # the pieces holding a character of kind 2 (a few): real NFKC, the rest as mapped (same length)
     cuts = np.flatnonzero(points == ord(barrier))
     bounds = np.concatenate(([0], cuts + 1, [len(points) + 1]))
-    complex_pieces = np.zeros(len(pieces), dtype=bool)
-    complex_pieces[np.searchsorted(bounds, np.flatnonzero(kind == 2), side="right") - 1] = True
-    mapped = image.tobytes().decode("utf-32-le").split(barrier)
-    return barrier.join(
-        unicodedata.normalize("NFKC", piece) if hard else easy
-        for piece, easy, hard in zip(pieces, mapped, complex_pieces.tolist(), strict=True)
-    )
+    hard = np.unique(np.searchsorted(bounds, np.flatnonzero(kind == 2), side="right") - 1)
+    out, last = [], 0
+    for begin, end in zip(bounds[hard].tolist(), (bounds[hard + 1] - 1).tolist(), strict=True):
+        out += (mapped[last:begin], unicodedata.normalize("NFKC", text[begin:end]))
+        last = end
+    out.append(mapped[last:])
+    return "".join(out)
 
 
 _BIGRAM_BITS = 20
