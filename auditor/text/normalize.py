@@ -284,7 +284,7 @@ def normalize_many(texts: list[str]) -> list[Normalized]:
     out: list[Normalized | None] = [None] * len(texts)
     for i, simplified in zip(maybe, converted, strict=True):
         if simplified == texts[i]:
-            out[i] = Normalized(texts[i], None, len(texts[i]))
+            out[i] = _new(Normalized, (simplified, None, len(simplified)))
     rest = [i for i, found in enumerate(out) if found is None]
     for i, found in zip(rest, _normalize_joined([texts[i] for i in rest]), strict=True):
         out[i] = found
@@ -321,28 +321,33 @@ def _normalize_joined(texts: list[str]) -> list[Normalized]:
     collapses = joined.rows_with(np.concatenate([cjk_triple, np.zeros(min(2, len(points)), dtype=bool)]))
     by_itself = (alone | collapses).tolist()
     dropping, kept = _without_runs(folded_points, separator, joined, drop_starts, drop_ends)
-    out: list[Normalized] = []
-    for i, (original, chars) in enumerate(zip(texts, pieces, strict=True)):
-        if i in dropping:  # never a text that goes alone
-            chars, origin = kept[dropping[i]]
-            # a repeat is one found before, or one a dropped run closed up (equal characters meet across it)
-            collapsing = (by_itself[i] or i in closing) and _CJK_REPEAT.search(chars)
-            out.append(normalize(original) if collapsing else Normalized(chars, origin, len(original)))
-        elif by_itself[i]:
-            out.append(normalize(original))
-        elif chars == original:
-            out.append(Normalized(original, None, len(original)))
+    # most texts keep every character where it is (a tuple built by ``tuple.__new__``: a named
+    # tuple's own constructor is a Python call, several times slower, and a batch makes one a text)
+    out = [
+        _new(Normalized, (original, None, len(original)))
+        if chars == original
+        else _new(Normalized, (chars, _identity(len(original)), len(original)))
+        for original, chars in zip(texts, pieces, strict=True)
+    ]
+    for i, (chars, origin) in zip(dropping, kept, strict=True):  # never a text that goes alone
+        # a repeat is one found before, or one a dropped run closed up (equal characters meet across it)
+        if (by_itself[i] or i in closing) and _CJK_REPEAT.search(chars):
+            out[i] = normalize(texts[i])
         else:
-            out.append(Normalized(chars, _identity(len(original)), len(original)))
+            out[i] = _new(Normalized, (chars, origin, len(texts[i])))
+    for i in np.flatnonzero(alone | collapses).tolist():
+        if i not in dropping:
+            out[i] = normalize(texts[i])
     return out
 
 
 def _without_runs(
     chars: np.ndarray, separator: np.ndarray, joined: Joined, starts: np.ndarray, ends: np.ndarray
-) -> tuple[dict[int, int], list[tuple[str, tuple[int, ...]]]]:
-    """The texts that lose runs [starts, ends) of the joined batch ``chars`` (row → index into the second
-    list) and, for each, what is left and where each of its characters stood in the text: array
-    passes over the batch, then one slice per text instead of a Python step per character."""
+) -> tuple[dict[int, None], list[tuple[str, tuple[int, ...]]]]:
+    """The texts that lose runs [starts, ends) of the joined batch ``chars`` (ascending, as the keys of
+    a dict for lookups) and, for each in that order, what is left and where each of its characters
+    stood in the text: array passes over the batch, then one slice per text instead of a Python step
+    per character."""
     if not len(starts):
         return {}, []
     edges = np.zeros(len(chars) + 1, dtype=np.int64)
@@ -357,13 +362,13 @@ def _without_runs(
     chosen = np.flatnonzero(in_losing & kept)
     origin = tuple((chosen - np.repeat(joined.starts, span)[chosen]).tolist())  # sliced: a tuple per text
     left = chars[chosen].tobytes().decode("utf-32-le", "surrogatepass")
-    ends_at = np.cumsum(joined.counts(in_losing & kept)[rows]).tolist()
-    pieces = []
-    begin = 0
-    for end in ends_at:
-        pieces.append((left[begin:end], origin[begin:end]))
-        begin = end
-    return dict(zip(rows.tolist(), range(len(ends_at)), strict=True)), pieces
+    ends_at = np.cumsum(joined.counts(in_losing & kept)[rows])
+    begins_at = np.concatenate(([0], ends_at[:-1])).tolist()
+    pieces = [(left[b:e], origin[b:e]) for b, e in zip(begins_at, ends_at.tolist(), strict=True)]
+    return dict.fromkeys(rows.tolist()), pieces
+
+
+_new = tuple.__new__
 
 
 @lru_cache(maxsize=4096)
