@@ -190,11 +190,17 @@ class TermScreen:
                 self.bigrams[_bigram_hash(codepoints(term[:2]))] = True
 
     def starts(self, points: np.ndarray) -> np.ndarray:
-        possible = self.singles.take(points)
-        if len(points) > 1:
-            first = np.flatnonzero(self.firsts.take(points[:-1]))
-            possible[first] |= self.bigrams.take(_pair_hash(points.take(first), points.take(first + 1)))
-        return possible
+        singles, pairs = self.kinds_of_starts(points)
+        singles[pairs] = True
+        return singles
+
+    def kinds_of_starts(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where a one-character term stands (a mask), and where a longer term may start (indexes)."""
+        singles = self.singles.take(points)
+        if len(points) < 2:
+            return singles, np.zeros(0, dtype=np.int64)
+        first = np.flatnonzero(self.firsts.take(points[:-1]))
+        return singles, first[self.bigrams.take(_pair_hash(points.take(first), points.take(first + 1)))]
 
 
 class TermIndex(Generic[V]):
@@ -222,14 +228,15 @@ class TermIndex(Generic[V]):
         caller has them), starting where ``within`` is set when given (a mask over ``text``)."""
         if not text:
             return []
-        possible = self.screen.starts(codepoints(text) if points is None else points)
+        single, pairs = self.screen.kinds_of_starts(codepoints(text) if points is None else points)
         if within is not None:
-            possible &= within
+            single &= within
+            pairs = pairs[within.take(pairs)]
         singles, by_pair = self._singles, self._by_pair
-        found: list[tuple[int, int, V]] = []  # (end, -length, value): sorted, the automaton's order
-        for start in np.flatnonzero(possible).tolist():
-            if (single := text[start]) in singles:
-                found.append((start, -1, singles[single]))
+        # (end, -length, value): sorted, the automaton's order; a one-character term is where the screen
+        # says, the longer ones are compared where their first two characters' hash is in its bitmap
+        found: list[tuple[int, int, V]] = [(s, -1, singles[text[s]]) for s in np.flatnonzero(single).tolist()]
+        for start in pairs.tolist():
             for term, value in by_pair.get(text[start : start + 2], ()):
                 if text.startswith(term, start):
                     found.append((start + len(term) - 1, -len(term), value))
