@@ -39,22 +39,22 @@ class LearnedScorer:
     def scores(self, batch: TextBatch) -> tuple[list[int], np.ndarray]:
         """The positions of the texts the model judges (not files, not too short) and their scores."""
         rows, read, letters = _read(batch)
-        judged = [k for k, n in enumerate(letters) if n >= self.settings["min_chars"]]
-        if not judged:
+        judged = np.flatnonzero(letters >= self.settings["min_chars"])
+        if not len(judged):
             return [], np.zeros(0)
-        key = ("model view", tuple(judged))
+        key = ("model view", self.settings["min_chars"])  # what decides which texts are judged
         if key not in batch.shared:  # the rumor and ad models read the same texts the same way
             from auditor.classifier import gram_parts  # loaded with the models, not with the registry
 
             if len(judged) < len(rows):
-                read = JOINED_BY.join(map(read.split(JOINED_BY).__getitem__, judged))
+                read = JOINED_BY.join(map(read.split(JOINED_BY).__getitem__, judged.tolist()))
             prepared = self.model.featurizer.batch_joined(read, len(judged))
             grams = self.model.featurizer.ngrams_by_text(prepared)
             # every peer judging the same texts is scored from one gather of its bucket values
             models = tuple({id(p.model): p.model for p in self.peers if p.judges_like(self)}.values())
             batch.shared[key] = grams, dict(zip(map(id, models), gram_parts(models, grams), strict=True))
         grams, parts = batch.shared[key]
-        return [rows[k] for k in judged], self.model.scores_prepared(grams, parts.get(id(self.model)))
+        return rows.take(judged).tolist(), self.model.scores_prepared(grams, parts.get(id(self.model)))
 
     def judges_like(self, other: LearnedScorer) -> bool:
         """Whether this scorer judges the texts ``other`` does (the same view, the same minimum)."""
@@ -94,7 +94,7 @@ class LearnedScorer:
         )
 
 
-def _read(batch: TextBatch) -> tuple[list[int], str, list[int]]:
+def _read(batch: TextBatch) -> tuple[np.ndarray, str, np.ndarray]:
     """The positions of a batch's texts that are not files, what the models read of each (joined by
     ``JOINED_BY``, as the models' featurizer takes them) and how many letters (any script) that
     has. Computed once per batch for every learned detector."""
@@ -111,5 +111,5 @@ def _read(batch: TextBatch) -> tuple[list[int], str, list[int]]:
         np.cumsum(_letters(points), out=running[1:])
         ends = np.append(np.flatnonzero(points == ord(JOINED_BY)), len(points))[: len(rows)]
         letters = np.diff(running[ends], prepend=0) if len(rows) else np.zeros(0, dtype=np.int64)
-        batch.shared["model view"] = rows, read, letters.tolist()
+        batch.shared["model view"] = np.array(rows, dtype=np.int64), read, letters
     return batch.shared["model view"]
