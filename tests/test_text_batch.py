@@ -277,3 +277,22 @@ def test_view_link_alternatives_match_as_grouped(text):
 
     grouped = re.compile(rf"(?:https?://|www\.){_LINK_END}|O网页链接")
     assert [m.span() for m in _LINK.finditer(text)] == [m.span() for m in grouped.finditer(text)]
+
+
+def test_lazy_origins_read_pickle_and_compare_as_tuples():
+    """A batch leaves a text's origins in the batch's array until read; they index, compare, hash and
+    pickle as the tuple ``normalize`` gives."""
+    import pickle
+
+    from auditor.text.normalize import Origins
+
+    texts = ["傻 逼", "好的", "你 好 啊", "S B"]
+    batch = normalize_many(texts)
+    lazy = [n for n in batch if isinstance(n.origin, Origins)]
+    assert lazy  # the texts that lose a blank
+    for got, want in zip(batch, map(normalize, texts), strict=True):
+        assert got == want and want == got and hash(got) == hash(want)
+        assert list(got.origin or ()) == list(want.origin or ())
+        assert pickle.loads(pickle.dumps(got)) == want
+        assert type(pickle.loads(pickle.dumps(got)).origin) is type(want.origin)
+        assert got.span(0, len(got.text)) == want.span(0, len(want.text))
