@@ -108,8 +108,7 @@ class Prefilter:
     places as ``pattern``, but ``re`` skips from one such character to the next in a C loop (about
     1 ns a character of Chinese) only when a pattern opens with a plain, case-sensitive character
     class; a pattern that opens with a look-ahead, a case-insensitive class or alternatives of
-    classes is tried at every place
-    (10–15 ns a character).
+    classes is tried at every place (10–15 ns a character).
     """
 
     _SEPARATOR = SEPARATOR
