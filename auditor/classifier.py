@@ -33,7 +33,15 @@ import scipy.sparse as sp
 
 from auditor.abuse_cues import CUES, CueLists, CueMatcher, corroborated
 from auditor.errors import AuditorError
-from auditor.features import Batch, Occurrences, TextNgrams, char_ngrams, ngrams_by_text, prepare_many
+from auditor.features import (
+    Batch,
+    Occurrences,
+    TextNgrams,
+    char_ngrams,
+    ngrams_by_text,
+    prepare_joined,
+    prepare_many,
+)
 
 FORMAT = "wecom-auditor/abuse-model/2"
 CHAR_NGRAMS = (1, 4)
@@ -59,6 +67,10 @@ class Featurizer:
 
     def batch(self, texts: list[str]) -> Batch:
         return prepare_many(texts)
+
+    def batch_joined(self, joined: str, n_texts: int) -> Batch:
+        """``batch`` of texts already joined by ``features.SEPARATOR`` (none holding one)."""
+        return prepare_joined(joined, n_texts)
 
     def ngrams(self, batch: Batch, *, positions: bool = True) -> Occurrences:
         return char_ngrams(batch, CHAR_NGRAMS, HASH_BITS, positions=positions)

@@ -46,12 +46,17 @@ def prepare_many(texts: list[str]) -> Batch:
         joined = joined.replace(SEPARATOR, " ").replace("\x00", SEPARATOR)
     else:  # rare: a text holds a NUL
         joined = SEPARATOR.join(t.replace(SEPARATOR, " ") for t in texts)
+    return prepare_joined(joined, len(texts))
+
+
+def prepare_joined(joined: str, n_texts: int) -> Batch:
+    """``prepare_many`` of ``n_texts`` texts already joined by ``SEPARATOR`` (none holding one)."""
     joined = to_simplified(nfkc(joined, SEPARATOR).casefold(), SEPARATOR)
     codepoints = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32)
     separators = np.flatnonzero(codepoints == ord(SEPARATOR))
-    if len(separators) != max(0, len(texts) - 1):  # a conversion that made or ate a separator: never silently
+    if len(separators) != max(0, n_texts - 1):  # a conversion that made or ate a separator: never silently
         raise ValueError("preparing the batch changed its separators")
-    return Batch(joined, len(texts), codepoints, separators)
+    return Batch(joined, n_texts, codepoints, separators)
 
 
 @dataclass(frozen=True)
@@ -147,10 +152,11 @@ def ngrams_by_text(batch: Batch, ngrams: tuple[int, int], bits: int) -> TextNgra
     np.cumsum(np.sum(per_length, axis=0), out=indptr[1:])
     index = np.int32 if max(indptr[-1], 1 << bits) < 2**31 else np.int64  # scipy's choice, made once
     bucket = np.empty(int(indptr[-1]), dtype=index)
-    seps_before = np.concatenate(([0], np.cumsum(batch.codepoints == ord(SEPARATOR))))  # in cp[:i]
-    # where the n-gram starting at joined position ``at`` of text ``row`` goes: before[row] + at
+    # where the n-gram starting at joined position ``at`` of text ``row`` goes: before[row] + at; the
+    # n-grams of one length come text by text, ``per_length`` of them each, so before[row] is a repeat
     before = indptr[:-1] - text_start
     for n, at, hashed in _hashed(batch, ngrams, bits):
-        bucket[before.take(seps_before.take(at)) + at] = hashed
-        before += per_length[n - ngrams[0]]
+        counts = per_length[n - ngrams[0]]
+        bucket[np.repeat(before, counts) + at] = hashed
+        before += counts
     return TextNgrams(indptr.astype(index), bucket, batch.n_texts)

@@ -245,3 +245,54 @@ def test_term_index_finds_what_an_automaton_reports(terms: set[str], text: str) 
         ),
     )
     assert index.find(text) == [(end, term) for end, _, term in expected]
+
+
+def test_prefilter_starts_cover_their_patterns():
+    """Every character a prefilter's pattern can start a match with (its opening look-ahead class,
+    with the pattern's flags) is in the class its batch search skips to: a match is never skipped."""
+    import re
+
+    from auditor.detectors import malicious_link, pii, secret
+
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    for prefilter in (malicious_link.PREFILTER, pii.PREFILTER, secret.PREFILTER):
+        opening = re.match(r"\(\?=(\[(?:\\.|[^\]\\])*\])\)", prefilter.pattern.pattern)
+        assert opening, prefilter.pattern.pattern
+        first = re.compile(opening.group(1), prefilter.pattern.flags)
+        assert set(first.findall(every)) <= set(prefilter.starts.findall(every))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.lists(st.sampled_from([*ALPHABET, "http://", "https://", "www.", "O网页链接", "a.cn/x"])).map(
+        "".join
+    )
+)
+def test_view_link_alternatives_match_as_grouped(text):
+    """The view's link pattern lists each opening on its own (so ``re`` can skip to an h, w or O):
+    it finds what the grouped form finds."""
+    import re
+
+    from auditor.text.model_view import _LINK, _LINK_END
+
+    grouped = re.compile(rf"(?:https?://|www\.){_LINK_END}|O网页链接")
+    assert [m.span() for m in _LINK.finditer(text)] == [m.span() for m in grouped.finditer(text)]
+
+
+def test_lazy_origins_read_pickle_and_compare_as_tuples():
+    """A batch leaves a text's origins in the batch's array until read; they index, compare, hash and
+    pickle as the tuple ``normalize`` gives."""
+    import pickle
+
+    from auditor.text.normalize import Origins
+
+    texts = ["傻 逼", "好的", "你 好 啊", "S B"]
+    batch = normalize_many(texts)
+    lazy = [n for n in batch if isinstance(n.origin, Origins)]
+    assert lazy  # the texts that lose a blank
+    for got, want in zip(batch, map(normalize, texts), strict=True):
+        assert got == want and want == got and hash(got) == hash(want)
+        assert list(got.origin or ()) == list(want.origin or ())
+        assert pickle.loads(pickle.dumps(got)) == want
+        assert type(pickle.loads(pickle.dumps(got)).origin) is type(want.origin)
+        assert got.span(0, len(got.text)) == want.span(0, len(want.text))

@@ -13,6 +13,7 @@ category with the lexicon and patterns, so the policy merges them into one findi
 
 from __future__ import annotations
 
+import bisect
 from pathlib import Path
 
 import numpy as np
@@ -48,16 +49,17 @@ class AbuseModel(TextDetector):
     def scan_batch(self, batch: TextBatch) -> dict[int, list[Hit]]:
         cfg = self.settings
         # What the model judges: the text without accepted phrases, if enough of it is left.
-        allowlisted = set(batch.rows_with("allowlist"))
         rows = batch.text_rows
-        norms = batch.norms
-        judged = [_without_allowed(batch.view(i)) if i in allowlisted else norms[i].text for i in rows]
+        judged = [norm.text for norm in map(batch.norms.__getitem__, rows)]
+        for i in batch.rows_with("allowlist"):
+            if (k := bisect.bisect_left(rows, i)) < len(rows) and rows[k] == i:  # not a file
+                judged[k] = _without_allowed(batch.view(i))
         joined = Joined.of(judged)
-        visible = joined.counts(~_blank(codepoints(joined.joined))).tolist()  # len("".join(t.split()))
-        scored = [k for k, n in enumerate(visible) if n >= cfg["min_chars"]]
+        visible = joined.counts(~_blank(codepoints(joined.joined)))  # len("".join(t.split()))
+        scored = np.flatnonzero(visible >= cfg["min_chars"]).tolist()
         if not scored:
             return {}
-        assessment = self.model.assess_reaching([judged[k] for k in scored], cfg["threshold"])
+        assessment = self.model.assess_reaching(list(map(judged.__getitem__, scored)), cfg["threshold"])
         backed = assessment.corroborated
         alone = max(cfg["threshold"], cfg["alone_threshold"])  # raising threshold alone raises both
         out: dict[int, list[Hit]] = {}

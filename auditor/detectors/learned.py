@@ -16,8 +16,8 @@ import numpy as np
 from auditor.detectors.base import Hit, TextBatch, TextView
 from auditor.errors import AuditorError
 from auditor.resources import model_for
-from auditor.text.batch import CodepointTable, Joined, codepoints
-from auditor.text.model_view import VIEW, view, view_many
+from auditor.text.batch import CodepointTable, codepoints
+from auditor.text.model_view import JOINED_BY, VIEW, view, view_joined
 
 _letters = CodepointTable(str.isalpha)
 
@@ -39,20 +39,22 @@ class LearnedScorer:
     def scores(self, batch: TextBatch) -> tuple[list[int], np.ndarray]:
         """The positions of the texts the model judges (not files, not too short) and their scores."""
         rows, read, letters = _read(batch)
-        judged = [k for k, n in enumerate(letters) if n >= self.settings["min_chars"]]
-        if not judged:
+        judged = np.flatnonzero(letters >= self.settings["min_chars"])
+        if not len(judged):
             return [], np.zeros(0)
-        key = ("model view", tuple(judged))
+        key = ("model view", self.settings["min_chars"])  # what decides which texts are judged
         if key not in batch.shared:  # the rumor and ad models read the same texts the same way
             from auditor.classifier import gram_parts  # loaded with the models, not with the registry
 
-            prepared = self.model.featurizer.batch([read[k] for k in judged])
+            if len(judged) < len(rows):
+                read = JOINED_BY.join(map(read.split(JOINED_BY).__getitem__, judged.tolist()))
+            prepared = self.model.featurizer.batch_joined(read, len(judged))
             grams = self.model.featurizer.ngrams_by_text(prepared)
             # every peer judging the same texts is scored from one gather of its bucket values
             models = tuple({id(p.model): p.model for p in self.peers if p.judges_like(self)}.values())
             batch.shared[key] = grams, dict(zip(map(id, models), gram_parts(models, grams), strict=True))
         grams, parts = batch.shared[key]
-        return [rows[k] for k in judged], self.model.scores_prepared(grams, parts.get(id(self.model)))
+        return rows.take(judged).tolist(), self.model.scores_prepared(grams, parts.get(id(self.model)))
 
     def judges_like(self, other: LearnedScorer) -> bool:
         """Whether this scorer judges the texts ``other`` does (the same view, the same minimum)."""
@@ -92,13 +94,22 @@ class LearnedScorer:
         )
 
 
-def _read(batch: TextBatch) -> tuple[list[int], list[str], list[int]]:
-    """The positions of a batch's texts that are not files, what the models read of each, and how many
-    letters (any script) that has. Computed once per batch for every learned detector."""
+def _read(batch: TextBatch) -> tuple[np.ndarray, str, np.ndarray]:
+    """The positions of a batch's texts that are not files, what the models read of each (joined by
+    ``JOINED_BY``, as the models' featurizer takes them) and how many letters (any script) that
+    has. Computed once per batch for every learned detector."""
     if "model view" not in batch.shared:
         rows = batch.text_rows
-        read = view_many([batch.texts[i] for i in rows])
+        texts = [batch.texts[i] for i in rows]
+        viewed = view_joined(texts)
+        if viewed is None:  # rare: a text holds the view's own separator
+            read = JOINED_BY.join(map(view, texts))
+            viewed = read, codepoints(read)
+        read, points = viewed
         # Letters, not characters: a phone number or a sum alone is the rules' business.
-        joined = Joined.of(read)
-        batch.shared["model view"] = rows, read, joined.counts(_letters(codepoints(joined.joined))).tolist()
+        running = np.zeros(len(points) + 1, dtype=np.int64)
+        np.cumsum(_letters(points), out=running[1:])
+        ends = np.append(np.flatnonzero(points == ord(JOINED_BY)), len(points))[: len(rows)]
+        letters = np.diff(running[ends], prepend=0) if len(rows) else np.zeros(0, dtype=np.int64)
+        batch.shared["model view"] = np.array(rows, dtype=np.int64), read, letters
     return batch.shared["model view"]

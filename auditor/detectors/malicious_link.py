@@ -25,7 +25,8 @@ SCRIPT_URL = re.compile(r"(?<![a-z])(?:javascript|vbscript|data:text/html)\s*:?"
 PREFILTER = Prefilter(
     re.compile(
         rf"(?=[hwjvd.])(?:https?://|www\.|javascript|vbscript|data:text/html|\.(?:{DOC_EXTENSIONS})\.)", re.I
-    )
+    ),
+    starts="hwjvdHWJVD.",
 )
 HOMOGLYPHS = str.maketrans("013457@", "oleasta")  # paypa1 → paypal, rn is left to punycode checks
 

@@ -36,7 +36,9 @@ CARD_CONTEXT = re.compile(
 )
 # Anything a pattern above can match: a run of eleven digits (spaces and dashes allowed), or an @
 # between a character of an address and one of a domain (not a mention: @chengang 你好).
-PREFILTER = Prefilter(re.compile(r"\d[\d\s-]{9,}[\dx]|[a-z0-9._%+-]@[a-z0-9-]"))
+PREFILTER = Prefilter(
+    re.compile(r"(?=[\da-z._%+-])(?:\d[\d\s-]{9,}[\dx]|[a-z0-9._%+-]@[a-z0-9-])"), starts=r"\da-z._%+-"
+)
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CONTEXT_REACH = 20
 

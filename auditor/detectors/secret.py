@@ -326,7 +326,8 @@ PREFILTER = Prefilter(
         r"|secret|token|key|credential|akia|asia|abia|acca|a3t|ltai|akid|gh[pousr]_|github_pat_|gl[a-z]{1,5}-|xox"
         r"|xapp-|hooks\.slack|dingtalk|qyapi|feishu|larksuite|aiza|[sr]k_|sk-|npm_|pypi-|hf_|sg\.|shp|_v1_|eyj"
         r"|private key|://|\bsk\b|\d:aa|(?:(?<=[a-z])|(?<=[a-z]\s))/(?=\s?[!-~]))"
-    )
+    ),
+    starts="密口秘令prmstkcalgxhdqfne_:/0-9",
 )
 
 

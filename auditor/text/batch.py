@@ -18,6 +18,7 @@ import numpy as np
 
 SEPARATOR = "\x00"
 _UNICODE = 0x110000
+_UNKNOWN = 255  # a code point a lazily filled table has not met yet
 V = TypeVar("V")
 
 
@@ -62,20 +63,21 @@ class CodepointTable:
     """A per-character predicate answered for a whole array of code points at once.
 
     Filled lazily: a batch costs one Python call per code point never seen before in this process.
+    A code point not yet asked about reads ``_UNKNOWN``, so one lookup both answers and says whether
+    anything is new (the common case: nothing is).
     """
 
     def __init__(self, predicate: Callable[[str], bool]) -> None:
         self.predicate = predicate
-        self.known = np.zeros(_UNICODE, dtype=bool)
-        self.value = np.zeros(_UNICODE, dtype=bool)
+        self.value = np.full(_UNICODE, _UNKNOWN, dtype=np.uint8)
 
     def __call__(self, points: np.ndarray) -> np.ndarray:
-        new = points[~self.known.take(points)]  # take: several times faster than indexing with an array
-        if len(new):
-            for point in np.unique(new).tolist():
+        value = self.value.take(points)  # take: several times faster than indexing with an array
+        if len(value) and value.max() == _UNKNOWN:
+            for point in np.unique(points[value == _UNKNOWN]).tolist():
                 self.value[point] = self.predicate(chr(point))
-            self.known[new] = True
-        return self.value.take(points)
+            value = self.value.take(points)
+        return value.view(bool)  # 0 or 1 from here on
 
 
 def _nfkc_kind(ch: str) -> tuple[int, int]:
@@ -96,17 +98,17 @@ def _nfkc_kind(ch: str) -> tuple[int, int]:
 
 class _NfkcTable:
     def __init__(self) -> None:
-        self.known = np.zeros(_UNICODE, dtype=bool)
-        self.kind = np.zeros(_UNICODE, dtype=np.uint8)
+        self.kind = np.full(_UNICODE, _UNKNOWN, dtype=np.uint8)  # see ``CodepointTable``
         self.image = np.zeros(_UNICODE, dtype=np.uint32)
 
-    def __call__(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        new = points[~self.known.take(points)]
-        if len(new):
-            for point in np.unique(new).tolist():
+    def kinds(self, points: np.ndarray) -> np.ndarray:
+        """``_nfkc_kind`` of every code point (filling the table for the ones never met)."""
+        kind = self.kind.take(points)
+        if len(kind) and kind.max() == _UNKNOWN:
+            for point in np.unique(points[kind == _UNKNOWN]).tolist():
                 self.kind[point], self.image[point] = _nfkc_kind(chr(point))
-            self.known[new] = True
-        return self.kind.take(points), self.image.take(points)
+            kind = self.kind.take(points)
+        return kind
 
 
 _nfkc_table = _NfkcTable()
@@ -118,24 +120,33 @@ def nfkc(text: str, barrier: str = SEPARATOR) -> str:
     NFKC of CJK text is slow in CPython (tens of nanoseconds a character); most characters of chat stay
     as they are or become one other character (full-width punctuation and letters), which a numpy
     lookup does for the whole batch. The pieces between barriers that hold any other character get
-    real NFKC. ``barrier`` must be a starter that composes with nothing (NUL, a newline).
+    real NFKC, spliced in. ``barrier`` must be a starter that composes with nothing (NUL, a newline).
     """
     if text.isascii():
         return text
     points = codepoints(text)
-    kind, image = _nfkc_table(points)
-    if not (kind == 2).any():
-        return text if not kind.any() else image.tobytes().decode("utf-32-le")
-    pieces = text.split(barrier)
+    kind = _nfkc_table.kinds(points)
+    hardest = int(kind.max())
+    if hardest == 0:
+        return text
+    mapped = text
+    changed = np.flatnonzero(kind == 1)  # few: reading the image table only there
+    if len(changed):
+        images = points.copy()
+        images[changed] = _nfkc_table.image.take(points.take(changed))
+        mapped = images.tobytes().decode("utf-32-le")
+    if hardest < 2:
+        return mapped
+    # the pieces holding a character of kind 2 (a few): real NFKC, the rest as mapped (same length)
     cuts = np.flatnonzero(points == ord(barrier))
     bounds = np.concatenate(([0], cuts + 1, [len(points) + 1]))
-    complex_pieces = np.zeros(len(pieces), dtype=bool)
-    complex_pieces[np.searchsorted(bounds, np.flatnonzero(kind == 2), side="right") - 1] = True
-    mapped = image.tobytes().decode("utf-32-le").split(barrier)
-    return barrier.join(
-        unicodedata.normalize("NFKC", piece) if hard else easy
-        for piece, easy, hard in zip(pieces, mapped, complex_pieces.tolist(), strict=True)
-    )
+    hard = np.unique(np.searchsorted(bounds, np.flatnonzero(kind == 2), side="right") - 1)
+    out, last = [], 0
+    for begin, end in zip(bounds[hard].tolist(), (bounds[hard + 1] - 1).tolist(), strict=True):
+        out += (mapped[last:begin], unicodedata.normalize("NFKC", text[begin:end]))
+        last = end
+    out.append(mapped[last:])
+    return "".join(out)
 
 
 _BIGRAM_BITS = 20
@@ -143,9 +154,14 @@ _BIGRAM_BITS = 20
 
 def _bigram_hash(points: np.ndarray) -> np.ndarray:
     """A bucket per pair of neighbouring code points (one shorter than ``points``)."""
-    pairs = points[:-1].astype(np.uint64)
+    return _pair_hash(points[:-1], points[1:])
+
+
+def _pair_hash(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """A bucket per pair ``(first[i], second[i])`` of code points."""
+    pairs = first.astype(np.uint64)
     pairs <<= np.uint64(21)  # in place: a batch's worth of code points, four passes and no temporaries
-    pairs |= points[1:]
+    pairs |= second
     with np.errstate(over="ignore"):
         pairs *= np.uint64(0x9E3779B97F4A7C15)
     pairs >>= np.uint64(64 - _BIGRAM_BITS)
@@ -154,23 +170,37 @@ def _bigram_hash(points: np.ndarray) -> np.ndarray:
 
 class TermScreen:
     """Where any of a set of terms may start, for a whole batch in a few numpy passes: at a
-    one-character term, or at the first two characters of a longer one (hashed into a bitmap; a
-    collision only lets a position through). ``TermIndex`` then checks only the places it lets through."""
+    one-character term, or where the first character of a longer one stands and the first two
+    characters' hash is in a bitmap (a collision only lets a position through). ``TermIndex`` then
+    checks only the places it lets through.
+
+    The bitmap (a megabyte) is read only where a longer term's first character stands: reading it
+    at every place of a batch cost a cache miss a character, more than everything else here.
+    """
 
     def __init__(self, terms: Iterable[str]) -> None:
         self.singles = np.zeros(_UNICODE, dtype=bool)
+        self.firsts = np.zeros(_UNICODE, dtype=bool)
         self.bigrams = np.zeros(1 << _BIGRAM_BITS, dtype=bool)
         for term in terms:
             if len(term) == 1:
                 self.singles[ord(term)] = True
             elif term:
+                self.firsts[ord(term[0])] = True
                 self.bigrams[_bigram_hash(codepoints(term[:2]))] = True
 
     def starts(self, points: np.ndarray) -> np.ndarray:
-        possible = self.singles.take(points)
-        if len(points) > 1:
-            possible[:-1] |= self.bigrams.take(_bigram_hash(points))
-        return possible
+        singles, pairs = self.kinds_of_starts(points)
+        singles[pairs] = True
+        return singles
+
+    def kinds_of_starts(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where a one-character term stands (a mask), and where a longer term may start (indexes)."""
+        singles = self.singles.take(points)
+        if len(points) < 2:
+            return singles, np.zeros(0, dtype=np.int64)
+        first = np.flatnonzero(self.firsts.take(points[:-1]))
+        return singles, first[self.bigrams.take(_pair_hash(points.take(first), points.take(first + 1)))]
 
 
 class TermIndex(Generic[V]):
@@ -198,14 +228,15 @@ class TermIndex(Generic[V]):
         caller has them), starting where ``within`` is set when given (a mask over ``text``)."""
         if not text:
             return []
-        possible = self.screen.starts(codepoints(text) if points is None else points)
+        single, pairs = self.screen.kinds_of_starts(codepoints(text) if points is None else points)
         if within is not None:
-            possible &= within
+            single &= within
+            pairs = pairs[within.take(pairs)]
         singles, by_pair = self._singles, self._by_pair
-        found: list[tuple[int, int, V]] = []  # (end, -length, value): sorted, the automaton's order
-        for start in np.flatnonzero(possible).tolist():
-            if (single := text[start]) in singles:
-                found.append((start, -1, singles[single]))
+        # (end, -length, value): sorted, the automaton's order; a one-character term is where the screen
+        # says, the longer ones are compared where their first two characters' hash is in its bitmap
+        found: list[tuple[int, int, V]] = [(s, -1, singles[text[s]]) for s in np.flatnonzero(single).tolist()]
+        for start in pairs.tolist():
             for term, value in by_pair.get(text[start : start + 2], ()):
                 if text.startswith(term, start):
                     found.append((start + len(term) - 1, -len(term), value))

@@ -20,10 +20,14 @@ import unicodedata
 
 import numpy as np
 
+from auditor.features import SEPARATOR
 from auditor.text.batch import CodepointTable, codepoints
 
 VIEW = "wording/5"  # recorded in the artifact: a model is scored through the view it was trained on
-_LINK = re.compile(r"(?:https?://|www\.)[^\s\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\u4e00-\u9fff]*|O网页链接")
+# Alternatives that each open with a letter: ``re`` then skips to the next h, w or O in a C loop
+# instead of trying the pattern at every character (``(?:https?://|www\.)…`` is tried everywhere).
+_LINK_END = r"[^\s\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\u4e00-\u9fff]*"
+_LINK = re.compile(rf"https?://{_LINK_END}|www\.{_LINK_END}|O网页链接")
 _DIGITS = re.compile(r"\d+")
 _ADDRESS = re.compile("大家|各位|亲们|请|麻烦|一下|我们|你们|他们")
 _MARKS = {
@@ -50,15 +54,24 @@ def view(text: str) -> str:
 # Joins a batch for ``view_many``: a letter (so no mark, digit or blank), inside the range that ends a
 # link, in no address word; a text that holds it is viewed alone.
 _VIEW_SEPARATOR = "\u3006"
+JOINED_BY = SEPARATOR  # what ``view_joined`` puts between the views: the featurizer's (no view holds it)
+_blank = CodepointTable(str.isspace)  # what ``str.split()`` splits at
 
 
 def view_many(texts: list[str]) -> list[str]:
     """``view`` of every text, in one pass over the joined batch."""
+    joined = view_joined(texts)
+    if joined is None:
+        return [view(text) for text in texts]
+    return joined[0].split(JOINED_BY) if texts else []
+
+
+def view_joined(texts: list[str]) -> tuple[str, np.ndarray] | None:
+    """The views of ``texts`` joined by ``JOINED_BY`` and that string's code points, or None when a
+    text holds ``_VIEW_SEPARATOR`` (then each is viewed alone)."""
     joined = _VIEW_SEPARATOR.join(texts)
     if joined.count(_VIEW_SEPARATOR) != len(texts) - 1:
-        return [view(text) for text in texts]
-    if not texts:
-        return []
+        return None
     points = codepoints(_ADDRESS.sub(" ", _LINK.sub(" ", joined)))
     # ``_DIGITS.sub("0", …)`` and ``translate(_MARKS)`` as numpy passes (``re``'s ``\d`` is
     # ``str.isdecimal``; a digit is no mark): a regex substitution per number and str.translate with a
@@ -67,6 +80,19 @@ def view_many(texts: list[str]) -> list[str]:
     first_digits = digit.copy()
     first_digits[1:] &= ~digit[:-1]
     viewed = np.where(digit, np.uint32(ord("0")), np.where(_MARK_POINTS.take(points), np.uint32(32), points))
-    marked = viewed[~digit | first_digits].tobytes().decode("utf-32-le", "surrogatepass")
-    # the joined view keeps one blank on either side of a separator where a text began or ended with one
-    return [piece.strip() for piece in " ".join(marked.split()).split(_VIEW_SEPARATOR)]
+    viewed = viewed[~digit | first_digits]
+    # ``" ".join(view.split())`` of every view at once: a run of blanks becomes one space where it lies
+    # between two characters of one text, and goes where it starts or ends a text
+    blank = _blank(viewed)
+    edges = np.diff(blank.view(np.int8), prepend=np.int8(0), append=np.int8(0))
+    run_starts, run_ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    inner = (run_starts > 0) & (run_ends < len(viewed))
+    run_starts, run_ends = run_starts[inner], run_ends[inner]
+    separator = viewed == ord(_VIEW_SEPARATOR)
+    spaced = run_starts[~separator[run_starts - 1] & ~separator[run_ends]]
+    kept = ~blank
+    kept[spaced] = True
+    viewed[spaced] = ord(" ")
+    viewed[separator] = ord(JOINED_BY)
+    viewed = viewed[kept]
+    return viewed.tobytes().decode("utf-32-le", "surrogatepass"), viewed

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -55,12 +56,47 @@ def _is_alnum_ascii(ch: str) -> bool:
     return "a" <= ch <= "z" or "0" <= ch <= "9"
 
 
+class Origins(Sequence[int]):
+    """Where each character of a text normalized in a batch came from: a piece of the batch's array,
+    made a tuple only when read (a hit's span). Most texts are never read: building every text's
+    tuple cost more than the rest of normalizing the texts that lose noise runs."""
+
+    __slots__ = ("_array", "_begin", "_end", "_values")
+
+    def __init__(self, array: np.ndarray, begin: int, end: int) -> None:
+        self._array, self._begin, self._end, self._values = array, begin, end, None
+
+    @property
+    def values(self) -> tuple[int, ...]:
+        if self._values is None:
+            self._values = tuple(self._array[self._begin : self._end].tolist())
+        return self._values
+
+    def __getitem__(self, index):  # type: ignore[override]
+        return self.values[index]
+
+    def __len__(self) -> int:
+        return self._end - self._begin
+
+    def __eq__(self, other: object) -> bool:
+        return self.values == (other.values if isinstance(other, Origins) else other)
+
+    def __hash__(self) -> int:
+        return hash(self.values)
+
+    def __repr__(self) -> str:
+        return repr(self.values)
+
+    def __reduce__(self):  # pickled as the tuple it stands for, not with the batch's array
+        return tuple, (self.values,)
+
+
 class Normalized(NamedTuple):
     """Normalized ``text``; ``origin[i]`` is the index in the original of ``text[i]``. (A named tuple:
     a batch makes one per text, and a frozen dataclass costs several times as much to build.)"""
 
     text: str
-    origin: tuple[int, ...] | None  # None: identity (the common case, no copy needed)
+    origin: tuple[int, ...] | Origins | None  # None: identity (the common case, no copy needed)
     original_length: int
 
     def span(self, start: int, end: int) -> tuple[int, int]:
@@ -284,7 +320,7 @@ def normalize_many(texts: list[str]) -> list[Normalized]:
     out: list[Normalized | None] = [None] * len(texts)
     for i, simplified in zip(maybe, converted, strict=True):
         if simplified == texts[i]:
-            out[i] = Normalized(texts[i], None, len(texts[i]))
+            out[i] = _new(Normalized, (simplified, None, len(simplified)))
     rest = [i for i, found in enumerate(out) if found is None]
     for i, found in zip(rest, _normalize_joined([texts[i] for i in rest]), strict=True):
         out[i] = found
@@ -321,28 +357,33 @@ def _normalize_joined(texts: list[str]) -> list[Normalized]:
     collapses = joined.rows_with(np.concatenate([cjk_triple, np.zeros(min(2, len(points)), dtype=bool)]))
     by_itself = (alone | collapses).tolist()
     dropping, kept = _without_runs(folded_points, separator, joined, drop_starts, drop_ends)
-    out: list[Normalized] = []
-    for i, (original, chars) in enumerate(zip(texts, pieces, strict=True)):
-        if i in dropping:  # never a text that goes alone
-            chars, origin = kept[dropping[i]]
-            # a repeat is one found before, or one a dropped run closed up (equal characters meet across it)
-            collapsing = (by_itself[i] or i in closing) and _CJK_REPEAT.search(chars)
-            out.append(normalize(original) if collapsing else Normalized(chars, origin, len(original)))
-        elif by_itself[i]:
-            out.append(normalize(original))
-        elif chars == original:
-            out.append(Normalized(original, None, len(original)))
+    # most texts keep every character where it is (a tuple built by ``tuple.__new__``: a named
+    # tuple's own constructor is a Python call, several times slower, and a batch makes one a text)
+    out = [
+        _new(Normalized, (original, None, len(original)))
+        if chars == original
+        else _new(Normalized, (chars, _identity(len(original)), len(original)))
+        for original, chars in zip(texts, pieces, strict=True)
+    ]
+    for i, (chars, origin) in zip(dropping, kept, strict=True):  # never a text that goes alone
+        # a repeat is one found before, or one a dropped run closed up (equal characters meet across it)
+        if (by_itself[i] or i in closing) and _CJK_REPEAT.search(chars):
+            out[i] = normalize(texts[i])
         else:
-            out.append(Normalized(chars, _identity(len(original)), len(original)))
+            out[i] = _new(Normalized, (chars, origin, len(texts[i])))
+    for i in np.flatnonzero(alone | collapses).tolist():
+        if i not in dropping:
+            out[i] = normalize(texts[i])
     return out
 
 
 def _without_runs(
     chars: np.ndarray, separator: np.ndarray, joined: Joined, starts: np.ndarray, ends: np.ndarray
-) -> tuple[dict[int, int], list[tuple[str, tuple[int, ...]]]]:
-    """The texts that lose runs [starts, ends) of the joined batch ``chars`` (row → index into the second
-    list) and, for each, what is left and where each of its characters stood in the text: array
-    passes over the batch, then one slice per text instead of a Python step per character."""
+) -> tuple[dict[int, None], list[tuple[str, Origins]]]:
+    """The texts that lose runs [starts, ends) of the joined batch ``chars`` (ascending, as the keys of
+    a dict for lookups) and, for each in that order, what is left and where each of its characters
+    stood in the text: array passes over the batch, then one slice per text instead of a Python step
+    per character."""
     if not len(starts):
         return {}, []
     edges = np.zeros(len(chars) + 1, dtype=np.int64)
@@ -355,15 +396,15 @@ def _without_runs(
     span = joined.lengths + 1  # a text and the separator after it (the last text has none)
     in_losing = np.repeat(losing, span)[: len(chars)] & ~separator
     chosen = np.flatnonzero(in_losing & kept)
-    origin = tuple((chosen - np.repeat(joined.starts, span)[chosen]).tolist())  # sliced: a tuple per text
+    origin = chosen - np.repeat(joined.starts, span)[chosen]  # read per text only when asked
     left = chars[chosen].tobytes().decode("utf-32-le", "surrogatepass")
-    ends_at = np.cumsum(joined.counts(in_losing & kept)[rows]).tolist()
-    pieces = []
-    begin = 0
-    for end in ends_at:
-        pieces.append((left[begin:end], origin[begin:end]))
-        begin = end
-    return dict(zip(rows.tolist(), range(len(ends_at)), strict=True)), pieces
+    ends_at = np.cumsum(joined.counts(in_losing & kept)[rows])
+    begins_at = np.concatenate(([0], ends_at[:-1])).tolist()
+    pieces = [(left[b:e], Origins(origin, b, e)) for b, e in zip(begins_at, ends_at.tolist(), strict=True)]
+    return dict.fromkeys(rows.tolist()), pieces
+
+
+_new = tuple.__new__
 
 
 @lru_cache(maxsize=4096)
