@@ -45,7 +45,7 @@ from auditor.wecom.messages import (
     CommonRecord,
     RecordError,
     common_record,
-    common_text,
+    common_texts,
     parse_message,
     sender_kind,
 )
@@ -206,7 +206,7 @@ def _common_table(
     """The rows of common-shape records, a column at a time (what ``common_row`` would make of each)."""
     senders = [r.sender for r in common]
     kinds = {sender: sender_kind(sender) for sender in set(senders)}
-    texts = [common_text(r) for r in common]
+    texts, coverages = common_texts(common)
     msgtimes = [r.msgtime for r in common]
     local_date = lake.LocalDates(tz)
     msgids = [r.msgid for r in common]
@@ -220,8 +220,8 @@ def _common_table(
         "tolist": [r.tolist or [] for r in common],
         "roomid": [r.roomid or "" for r in common],
         "msgtime": pa.array(msgtimes, pa.int64()).cast(lake.TIMESTAMP),
-        "text": [text for text, _ in texts],
-        "text_coverage": [coverage for _, coverage in texts],
+        "text": texts,
+        "text_coverage": coverages,
         "pre_msgid": pa.nulls(len(common), pa.string()),
         "raw": pa.array(raws, pa.binary()).cast(pa.string()),  # checks the UTF-8
         "source": sources,
