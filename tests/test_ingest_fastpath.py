@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
+import zoneinfo
 from pathlib import Path
 from unittest import mock
 
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from auditor import ingest_decode
 from auditor.ingest import ingest
-from auditor.ingest_decode import _row_of_dict, record_row
+from auditor.ingest_decode import _row_of_dict, decode_records, record_row
 from auditor.wecom.files import NOT_DECODED, RawRecord
 from auditor.wecom.messages import EXTRACTORS, FUTURE_SLACK_MS, RecordError, common_record, parse_message
 from auditor.workspace import Workspace
@@ -97,6 +98,8 @@ def test_the_common_shape_takes_the_usual_records_and_nothing_else():
         message(),
         message(msgtype="image", payload={"md5sum": "a"}, seq=3),
         message(action="recall", roomid=None, tolist=None),
+        message(seq=2**63 - 1),  # the ends of int64, as the lake stores seq
+        message(seq=-(2**63)),
     ]
     for record in usual:
         assert common_record(json.dumps(record, ensure_ascii=False).encode(), latest) is not None
@@ -107,11 +110,28 @@ def test_the_common_shape_takes_the_usual_records_and_nothing_else():
         message(msgtime=BASE_MS // 1000),  # seconds: the reason comes from parse_message
         message(msgid=" "),
         message(action="switch"),
+        message(action="Send"),  # actions and types are matched exactly, as parse_message does
+        message(msgtype="Text"),
+        message(seq=2**63),  # out of int64: parse_message names the range
+        message(seq=-(2**63) - 1),
+        message(seq=True),
     ]
     for record in others:
         assert common_record(json.dumps(record, ensure_ascii=False).encode(), latest) is None
     assert common_record(b'{"msgid": "m1", "msgtime": NaN}', latest) is None
     assert common_record(b"\xff", latest) is None
+
+
+def test_the_source_column_names_each_records_own_file_and_line():
+    raws = [json.dumps(message(f"m{i}"), ensure_ascii=False).encode() for i in range(3)]
+    records = [
+        RawRecord("a.jsonl", 7, raws[0]),
+        RawRecord("b:c.jsonl", 12, raws[1]),
+        RawRecord("a.jsonl", 9, raws[2]),
+    ]
+    for group in (records, records[:1], [records[0], records[2]]):
+        decoded = decode_records("", iter(group), NOW_MS, zoneinfo.ZoneInfo("UTC"))
+        assert decoded.table.column("source").to_pylist() == [r.source for r in group]
 
 
 def _good(i: int, t: int, text: str, msgtype: str) -> bytes:
