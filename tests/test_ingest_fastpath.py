@@ -178,3 +178,40 @@ def test_ingest_with_and_without_the_shortcut_stores_and_rejects_the_same(files)
     assert fast == slow
     summary = fast[0]
     assert summary["accepted"] + summary["duplicates"] + summary["rejected"] == summary["records"]
+
+
+def _decoded(lines: list[bytes], stored_rejects: int | None) -> tuple:
+    records = [RawRecord("f.jsonl", n, raw, NOT_DECODED) for n, raw in enumerate(lines, start=1)]
+    decoded = decode_records("f.jsonl", iter(records), NOW_MS, zoneinfo.ZoneInfo("UTC"), stored_rejects)
+    rows = [
+        (record.source, str(row) if isinstance(row, RecordError) else row)
+        for record, row in decoded.in_order(list(range(decoded.table.num_rows)))
+    ]
+    positions = [position for position, _, _ in decoded.others]
+    return decoded.records, decoded.omitted_rejects, positions, rows, decoded.table
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    lines=st.lists(st.one_of(_lines, st.just([_good(1, 5, "a", "text")] * 7)), max_size=4).map(
+        lambda parts: [line for part in parts for line in part]
+    ),
+    stored_rejects=st.sampled_from([None, 0, 2]),
+)
+def test_blocks_and_table_pieces_do_not_change_the_decoded_file(lines, stored_rejects):
+    """Records are tried a block at a time and tabled TABLE_ROWS at a time: with tiny blocks and
+    pieces (every boundary crossed) the file decodes exactly as in one block and one piece."""
+    lines = [line for line in lines if line.strip()]
+    whole = _decoded(lines, stored_rejects)
+    with (
+        mock.patch.object(ingest_decode, "BLOCK_RECORDS", 3),
+        mock.patch.object(ingest_decode, "TABLE_ROWS", 2),
+    ):
+        pieces = _decoded(lines, stored_rejects)
+    assert pieces[:4] == whole[:4]
+    assert pieces[4].equals(whole[4])
+    singly = [record_row(RawRecord("f.jsonl", n, raw, NOT_DECODED), NOW_MS) for n, raw in enumerate(lines, 1)]
+    if stored_rejects is None:
+        assert whole[3] == [
+            (record.source, str(row) if isinstance(row, RecordError) else row) for record, row in singly
+        ]
