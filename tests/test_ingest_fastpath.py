@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
+import zoneinfo
 from pathlib import Path
 from unittest import mock
 
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from auditor import ingest_decode
 from auditor.ingest import ingest
-from auditor.ingest_decode import _row_of_dict, record_row
+from auditor.ingest_decode import _row_of_dict, decode_records, record_row
 from auditor.wecom.files import NOT_DECODED, RawRecord
 from auditor.wecom.messages import EXTRACTORS, FUTURE_SLACK_MS, RecordError, common_record, parse_message
 from auditor.workspace import Workspace
@@ -97,6 +98,8 @@ def test_the_common_shape_takes_the_usual_records_and_nothing_else():
         message(),
         message(msgtype="image", payload={"md5sum": "a"}, seq=3),
         message(action="recall", roomid=None, tolist=None),
+        message(seq=2**63 - 1),  # the ends of int64, as the lake stores seq
+        message(seq=-(2**63)),
     ]
     for record in usual:
         assert common_record(json.dumps(record, ensure_ascii=False).encode(), latest) is not None
@@ -107,11 +110,28 @@ def test_the_common_shape_takes_the_usual_records_and_nothing_else():
         message(msgtime=BASE_MS // 1000),  # seconds: the reason comes from parse_message
         message(msgid=" "),
         message(action="switch"),
+        message(action="Send"),  # actions and types are matched exactly, as parse_message does
+        message(msgtype="Text"),
+        message(seq=2**63),  # out of int64: parse_message names the range
+        message(seq=-(2**63) - 1),
+        message(seq=True),
     ]
     for record in others:
         assert common_record(json.dumps(record, ensure_ascii=False).encode(), latest) is None
     assert common_record(b'{"msgid": "m1", "msgtime": NaN}', latest) is None
     assert common_record(b"\xff", latest) is None
+
+
+def test_the_source_column_names_each_records_own_file_and_line():
+    raws = [json.dumps(message(f"m{i}"), ensure_ascii=False).encode() for i in range(3)]
+    records = [
+        RawRecord("a.jsonl", 7, raws[0]),
+        RawRecord("b:c.jsonl", 12, raws[1]),
+        RawRecord("a.jsonl", 9, raws[2]),
+    ]
+    for group in (records, records[:1], [records[0], records[2]]):
+        decoded = decode_records("", iter(group), NOW_MS, zoneinfo.ZoneInfo("UTC"))
+        assert decoded.table.column("source").to_pylist() == [r.source for r in group]
 
 
 def _good(i: int, t: int, text: str, msgtype: str) -> bytes:
@@ -158,3 +178,40 @@ def test_ingest_with_and_without_the_shortcut_stores_and_rejects_the_same(files)
     assert fast == slow
     summary = fast[0]
     assert summary["accepted"] + summary["duplicates"] + summary["rejected"] == summary["records"]
+
+
+def _decoded(lines: list[bytes], stored_rejects: int | None) -> tuple:
+    records = [RawRecord("f.jsonl", n, raw, NOT_DECODED) for n, raw in enumerate(lines, start=1)]
+    decoded = decode_records("f.jsonl", iter(records), NOW_MS, zoneinfo.ZoneInfo("UTC"), stored_rejects)
+    rows = [
+        (record.source, str(row) if isinstance(row, RecordError) else row)
+        for record, row in decoded.in_order(list(range(decoded.table.num_rows)))
+    ]
+    positions = [position for position, _, _ in decoded.others]
+    return decoded.records, decoded.omitted_rejects, positions, rows, decoded.table
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    lines=st.lists(st.one_of(_lines, st.just([_good(1, 5, "a", "text")] * 7)), max_size=4).map(
+        lambda parts: [line for part in parts for line in part]
+    ),
+    stored_rejects=st.sampled_from([None, 0, 2]),
+)
+def test_blocks_and_table_pieces_do_not_change_the_decoded_file(lines, stored_rejects):
+    """Records are tried a block at a time and tabled TABLE_ROWS at a time: with tiny blocks and
+    pieces (every boundary crossed) the file decodes exactly as in one block and one piece."""
+    lines = [line for line in lines if line.strip()]
+    whole = _decoded(lines, stored_rejects)
+    with (
+        mock.patch.object(ingest_decode, "BLOCK_RECORDS", 3),
+        mock.patch.object(ingest_decode, "TABLE_ROWS", 2),
+    ):
+        pieces = _decoded(lines, stored_rejects)
+    assert pieces[:4] == whole[:4]
+    assert pieces[4].equals(whole[4])
+    singly = [record_row(RawRecord("f.jsonl", n, raw, NOT_DECODED), NOW_MS) for n, raw in enumerate(lines, 1)]
+    if stored_rejects is None:
+        assert whole[3] == [
+            (record.source, str(row) if isinstance(row, RecordError) else row) for record, row in singly
+        ]

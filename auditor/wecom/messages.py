@@ -16,7 +16,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -384,9 +384,16 @@ class _TextPayload(msgspec.Struct):
     content: str | None = None
 
 
+# Types whose whole text the common shape holds: text (``text.content``, as EXTRACTORS reads it) and
+# the types without words (their extractor reads nothing; revoke is left out for its pre_msgid).
+CommonType = Literal["text", "image", "agree", "disagree", "voice", "video", "emotion", "voiptext"]
+Int64 = Annotated[int, msgspec.Meta(ge=_INT64[0], le=_INT64[1])]  # the lake stores seq as int64
+
+
 class CommonRecord(msgspec.Struct, rename={"sender": "from"}, gc=False):
     """The shape nearly every archived record has (a ``send`` or ``recall`` of text, image, voice …),
-    decoded and type-checked by msgspec in one C call, without a dict per record.
+    decoded and type-checked by msgspec in one C call, without a dict per record: the action, the
+    type and seq's range are checked by msgspec too (a record outside them fails to decode).
 
     It is a shortcut, not a second parser: ``common_record`` returns one only when ``parse_message``
     would accept the record and make of it exactly ``common_row``'s row; every other record takes
@@ -394,20 +401,16 @@ class CommonRecord(msgspec.Struct, rename={"sender": "from"}, gc=False):
     """
 
     msgid: str
-    action: str
+    action: Literal["send", "recall"]
     sender: str
     msgtime: int
-    msgtype: str
+    msgtype: CommonType
     tolist: list[str] | None = None
     roomid: str | None = None
-    seq: int | None = None
+    seq: Int64 | None = None
     text: _TextPayload | None = None
 
 
-# Types whose whole text the common shape holds: text (``text.content``, as EXTRACTORS reads it) and
-# the types without words (their extractor reads nothing; revoke is left out for its pre_msgid).
-COMMON_TYPES = frozenset({"text", "image", "agree", "disagree", "voice", "video", "emotion", "voiptext"})
-_COMMON_ACTIONS = frozenset({"send", "recall"})
 _decode_common = msgspec.json.Decoder(CommonRecord).decode
 
 
@@ -418,21 +421,13 @@ def common_record(raw: bytes, latest_ms: int) -> CommonRecord | None:
         record = _decode_common(raw)
     except (msgspec.DecodeError, RecursionError):  # ValidationError is a DecodeError
         return None
-    seq = record.seq
-    if (
-        record.msgtype in COMMON_TYPES
-        and record.action in _COMMON_ACTIONS
-        and ARCHIVE_START_MS <= record.msgtime <= latest_ms
-        and (seq is None or _INT64[0] <= seq <= _INT64[1])
-        and record.msgid.strip()
-    ):
+    if ARCHIVE_START_MS <= record.msgtime <= latest_ms and record.msgid.strip():
         return record
     return None
 
 
-def common_text(record: CommonRecord) -> tuple[str, str]:
-    """(text, text_coverage) of a common record: what ``extract`` makes of it."""
-    if record.msgtype != "text":
-        return "", "none_by_type"
-    payload = record.text
-    return (payload.content or "") if payload is not None else "", "extracted"
+def common_texts(records: list[CommonRecord]) -> tuple[list[str], list[str]]:
+    """(texts, text_coverages) of common records: what ``extract`` makes of each, a column at a time."""
+    texts = [(r.text.content or "") if r.msgtype == "text" and r.text is not None else "" for r in records]
+    coverages = ["extracted" if r.msgtype == "text" else "none_by_type" for r in records]
+    return texts, coverages
