@@ -246,3 +246,7 @@ def _pipelined(
         if failure is not None:
             raise failure
         current = upcoming
+        # The finished date's frames are freed now: give their pages back to the OS (as ingest does
+        # at each flush), or Arrow's allocator keeps them and its resident size creeps up date by
+        # date (+60-90 MB over 30 realistic dates, while its allocated bytes stay flat).
+        pa.default_memory_pool().release_unused()
