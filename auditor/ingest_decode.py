@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 
 from auditor import lake, msgindex
 from auditor.atomic import file_sha256
-from auditor.process_pool import fresh_pool
+from auditor.process_pool import exit_with_parent, fresh_pool
 from auditor.wecom.files import (
     NOT_DECODED,
     Limits,
@@ -302,6 +302,12 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _init_decoder() -> None:
+    exit_with_parent()
+
+
 def decode_pool(workers: int) -> ProcessPoolExecutor:
-    """Decoding workers, started as the audit's are (never forked from the locked process)."""
-    return fresh_pool(workers)
+    """Decoding workers, started as the audit's are (never forked from the locked process). The
+    initializer lives here so that the fork server imports this module (pyarrow, msgspec, the
+    parsers) once, before it forks the workers, rather than each worker on its first task."""
+    return fresh_pool(workers, _init_decoder)
