@@ -435,8 +435,8 @@ FAULTS = st.one_of(
 def test_any_fault_script_ends_with_every_message_exactly_once(
     keypairs, monkeypatch, count, page, faults, crash_at
 ):
-    """Whatever the faults and wherever a crash falls, pulling until success and ingesting what the
-    inbox holds gives every message once, and the checkpoint only ever grows."""
+    """Whatever the faults and wherever a crash falls, pulling until the archive is drained and ingesting
+    what the inbox holds gives every message once, and the checkpoint only ever grows."""
     monkeypatch.setenv("TEST_ARCHIVE_SECRET", "archive-secret")
     monkeypatch.setattr(wecom_pull, "PAGE_LIMIT", page)
     with tempfile.TemporaryDirectory() as tmp:
@@ -465,7 +465,9 @@ def test_any_fault_script_ends_with_every_message_exactly_once(
                 checkpoints.append(load_state(ws)["seq"])
                 continue
             checkpoints.append(load_state(ws)["seq"])
-            if outcome.exit_code == 0:
+            # A run that meets more than MAX_STALE_PAGES pages in a row of only already-pulled records
+            # ends successfully and leaves the rest to the next run (pull.py): success is not "drained".
+            if outcome.exit_code == 0 and checkpoints[-1] == count:
                 break
         assert outcome.exit_code == 0
         assert checkpoints == sorted(checkpoints) and checkpoints[-1] == count
