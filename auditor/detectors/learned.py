@@ -16,7 +16,7 @@ import numpy as np
 from auditor.detectors.base import Hit, TextBatch, TextView
 from auditor.errors import AuditorError
 from auditor.resources import model_for
-from auditor.text.batch import CodepointTable, codepoints
+from auditor.text.batch import CodepointTable, Joined, codepoints
 from auditor.text.model_view import JOINED_BY, VIEW, view, view_joined
 
 _letters = CodepointTable(str.isalpha)
@@ -107,9 +107,8 @@ def _read(batch: TextBatch) -> tuple[np.ndarray, str, np.ndarray]:
             viewed = read, codepoints(read)
         read, points = viewed
         # Letters, not characters: a phone number or a sum alone is the rules' business.
-        running = np.zeros(len(points) + 1, dtype=np.int64)
-        np.cumsum(_letters(points), out=running[1:])
         ends = np.append(np.flatnonzero(points == ord(JOINED_BY)), len(points))[: len(rows)]
-        letters = np.diff(running[ends], prepend=0) if len(rows) else np.zeros(0, dtype=np.int64)
+        starts = np.concatenate(([0], ends[:-1] + 1)) if len(rows) else ends
+        letters = Joined(read, starts, ends - starts).counts(_letters(points))
         batch.shared["model view"] = np.array(rows, dtype=np.int64), read, letters
     return batch.shared["model view"]
