@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from auditor import lake
 from auditor.errors import AuditorError
+from auditor.string_codes import string_codes
 from auditor.wecom.messages import quoted_items
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ class LakeDay:
     """A date's messages as the audit reads them."""
 
     frame: pd.DataFrame  # every column of MESSAGE_COLUMNS, rows in (msgtime, msgid) order
-    text_codes: np.ndarray  # each message's text as a code into ``texts``
+    text_codes: np.ndarray  # each message's text as a code into ``texts``, -1 for no text (``string_codes``)
     texts: pa.Array  # the distinct texts, in first-message order
 
 
@@ -117,7 +118,7 @@ class LakeView:
             table.schema.get_field_index("msgtime"), "msgtime", pc.cast(table.column("msgtime"), pa.int64())
         )
         table = in_order(table)
-        text = table.column("text").combine_chunks().dictionary_encode()
+        text_codes, texts = string_codes(table.column("text"))
         columns = {
             name: pd.Series(pd.arrays.ArrowStringArray(table.column(name)), copy=False)
             if name == "text"
@@ -125,7 +126,7 @@ class LakeView:
             for name in table.column_names
         }
         frame = pd.DataFrame(columns, copy=False)  # a block per column: no copy into one 2-D block
-        return LakeDay(frame, text.indices.to_numpy(), text.dictionary)
+        return LakeDay(frame, text_codes, texts)
 
     def message_count(self, date: str) -> int:
         """How many messages a date has, from its files' footers (a hint: 0 for a file that cannot

@@ -14,11 +14,11 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from auditor.detectors import register
 from auditor.detectors.base import DayDetector, Event
 from auditor.detectors.day import Day, same_values, stable_order
+from auditor.string_codes import string_codes
 from auditor.text.normalize import Normalized, normalize_many
 
 _NOT_WORD = re.compile(r"[\W_]+")
@@ -55,13 +55,8 @@ def repeat_keys(texts: list[str], batch: int = 2000) -> list[str]:
 
 def repeat_codes(keys: pa.Array | list[str]) -> np.ndarray:
     """A code per repeat key (int64), equal exactly where the keys are; -1 for an empty key (media
-    without text never repeat). Hashed by Arrow: the keys need not be Python strings."""
-    encoded = pa.array(keys, type=pa.string()).dictionary_encode()
-    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    empty = np.flatnonzero(pc.equal(encoded.dictionary, "").to_numpy(zero_copy_only=False))
-    if len(empty):
-        codes[codes == empty[0]] = -1
-    return codes
+    without text never repeat)."""
+    return string_codes(keys)[0]
 
 
 def candidate_groups(codes: np.ndarray, times: np.ndarray, threshold: int, span_ms: int) -> np.ndarray:

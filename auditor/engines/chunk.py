@@ -23,6 +23,7 @@ from auditor import lake
 from auditor.analyzer import Analyzer
 from auditor.detectors.base import Hit
 from auditor.detectors.flooding import repeat_key
+from auditor.string_codes import NONE, string_codes
 
 FILE_TYPES = ("file", "voip_doc_share", "qydiskfile")
 CHUNK = 2000  # keys per task sent to a local pool worker
@@ -55,11 +56,9 @@ class DateKeys:
     @classmethod
     def of(cls, msgtypes: np.ndarray, text_codes: np.ndarray, texts: pa.Array) -> DateKeys:
         """The keys of messages given by their types (object array) and texts (each message's code
-        into the distinct ``texts``, as ``LakeView.read_day`` gives them)."""
-        with_text = np.ones(len(text_codes), dtype=bool)
-        empty = np.flatnonzero(pc.equal(texts, "").to_numpy(zero_copy_only=False))
-        if len(empty):
-            with_text = text_codes != empty[0]
+        into the distinct ``texts``, ``NONE`` for no text: ``string_codes``, as ``LakeView.read_day``
+        gives them)."""
+        with_text = text_codes != NONE
         flags = pd.Series(msgtypes, dtype=object, copy=False).isin(FILE_TYPES).to_numpy()
         rows = np.full(len(text_codes), -1, dtype=np.int64)
         key_codes, distinct = pd.factorize(text_codes[with_text].astype(np.int64) * 2 + flags[with_text])
@@ -75,9 +74,9 @@ class DateKeys:
     def of_keys(cls, keys: Iterable[Key | None]) -> DateKeys:
         """The same from messages' keys (tests and ``Results.prepare``)."""
         keys = list(keys)
-        encoded = pa.array([key[0] if key else "" for key in keys], type=pa.string()).dictionary_encode()
+        text_codes, texts = string_codes([key[0] if key else "" for key in keys])
         types = np.array([FILE_TYPES[0] if key and key[1] else "text" for key in keys], dtype=object)
-        return cls.of(types, encoded.indices.to_numpy(), encoded.dictionary)
+        return cls.of(types, text_codes, texts)
 
     def __len__(self) -> int:
         return len(self.texts)
