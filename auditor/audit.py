@@ -43,6 +43,7 @@ __all__ = [
     "audit",
     "finish_date",
     "read_date",
+    "worker_count",
 ]
 
 
@@ -177,6 +178,11 @@ def finish_date(
     return len(rows)
 
 
+def worker_count(config: dict[str, Any], workers: int | None = None) -> int:
+    """How many workers an audit runs: the option, else the ``[audit] workers`` setting, else every core."""
+    return workers or config["audit"]["workers"] or available_cores()
+
+
 def audit(
     ws: Workspace,
     dates: list[str],
@@ -196,7 +202,7 @@ def audit(
     ruleset = ruleset or Ruleset(ws.config, ws.dictionaries_dir)
     sources = sources or Sources.of_workspace(ws)
     settings = ruleset.config["audit"]
-    workers = workers or settings["workers"] or available_cores()
+    workers = worker_count(ruleset.config, workers)
     started = time.perf_counter()
     report = AuditReport(ruleset.version)
     texts = make_engine(

@@ -24,7 +24,8 @@ import click
 from auditor import __version__, atomic, attention, backup, failpoints, integrity, lake_manifest, logs, runs
 from auditor.analyzer import Ruleset
 from auditor.atomic import file_sha256
-from auditor.audit import audit
+from auditor.audit import audit, worker_count
+from auditor.engines import plan_engine
 from auditor.errors import EXIT_DATA, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
 from auditor.ingest import IngestReport, ingest, source_name
 from auditor.notify.dispatch import nightly_stage as notify_stage
@@ -302,6 +303,7 @@ def _nightly_locked(
         return
 
     finish = _stage(log, "ingest", durations)
+    plan_engine(engine, worker_count(ws.config, workers))  # ingest's pool starts the fork server
     with _Progress("ingest", len(files), interactive) as progress:
         report = ingest(ws, [p for p, _ in files], on_file=progress.step, resume=True)
     finish()

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
+_planned: list[str] = []  # worker modules of pools this process will start after another one
+
 
 def exit_with_parent() -> None:
     """Ends this worker as soon as the process that started the pool is gone, however it died.
@@ -30,6 +32,15 @@ def exit_with_parent() -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
+def plan_pool(initializer: Callable[..., None]) -> None:
+    """Declares a pool this process will start after another one (``nightly``: the audit's after
+    ingest's). The fork server starts with the first pool and imports only the modules named by
+    then; a later pool's workers would each import their module themselves (half a CPU second per
+    audit worker), so the first pool's fork server imports the planned pools' modules too."""
+    if initializer.__module__ not in _planned:
+        _planned.append(initializer.__module__)
+
+
 def fresh_pool(
     workers: int, initializer: Callable[..., None] = exit_with_parent, initargs: tuple[Any, ...] = ()
 ) -> ProcessPoolExecutor:
@@ -38,10 +49,12 @@ def fresh_pool(
     included, and keep the workspace locked after this process is killed. ``initializer`` must
     call ``exit_with_parent`` (the default is just that).
 
-    The fork server, when this process starts it, imports the initializer's module first, so each
-    worker forked from it has the imports already (half a CPU second per audit worker)."""
+    The fork server, when this process starts it, imports the initializer's module (and those of
+    the pools planned with ``plan_pool``) first, so each worker forked from it has the imports
+    already (half a CPU second per audit worker)."""
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
-        context.set_forkserver_preload(["__main__", initializer.__module__])
+        planned = [module for module in _planned if module != initializer.__module__]
+        context.set_forkserver_preload(["__main__", initializer.__module__, *planned])
     return ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs)

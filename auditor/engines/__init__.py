@@ -14,11 +14,20 @@ from __future__ import annotations
 import os
 
 from auditor.analyzer import Ruleset
-from auditor.engines.local import LocalEngine
+from auditor.engines.local import LocalEngine, init_worker
+from auditor.process_pool import plan_pool
 
 
 def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def plan_engine(engine: str, workers: int) -> None:
+    """Called before a command starts another process pool ahead of the audit's (``nightly``'s
+    ingest): the fork server that pool starts then preloads the audit workers' module as well, if
+    the audit will run a local pool."""
+    if engine == "local" and workers > 1:
+        plan_pool(init_worker)
 
 
 def make_engine(ruleset: Ruleset, workers: int, engine: str = "local", scheduler: str | None = None):

@@ -34,7 +34,7 @@ REPEATED_LIMIT = 200_000  # clean keys carried from one date to the next, the mo
 _worker_analyzer: Analyzer | None = None
 
 
-def _init_worker(config: dict[str, Any], company_dictionaries: Path | None) -> None:
+def init_worker(config: dict[str, Any], company_dictionaries: Path | None) -> None:
     global _worker_analyzer
     exit_with_parent()
     _worker_analyzer = audit_analyzer(Ruleset(config, company_dictionaries))
@@ -103,7 +103,7 @@ class LocalEngine(chunk.Results):
     def _started_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = fresh_pool(
-                self.workers, _init_worker, (self.ruleset.config, self.ruleset.company_dictionaries)
+                self.workers, init_worker, (self.ruleset.config, self.ruleset.company_dictionaries)
             )
             for _ in range(self.workers):
                 self._pool.submit(_ready)

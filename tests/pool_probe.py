@@ -1,0 +1,8 @@
+"""A task for pool workers in tests (tests/test_process_pool.py): it must live in a module they can import."""
+
+import sys
+
+
+def imported(module: str) -> bool:
+    """Whether ``module`` is imported in this worker before any task of its own imported it."""
+    return module in sys.modules

@@ -1,0 +1,76 @@
+"""The fork server preloads the worker modules of every pool a command will start.
+
+It starts with a process's first pool and imports only the modules named by then. ``nightly``
+starts ingest's decoding pool first; without ``plan_engine`` the audit's workers forked later
+would each import the analyzer's modules themselves. Each case runs in a fresh interpreter: the
+fork server is one per process, and this test process may have started one already.
+"""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+AUDIT_WORKER_MODULE = "auditor.engines.local"
+
+SCRIPT = """
+import sys
+from auditor.engines import plan_engine
+from auditor.ingest_decode import decode_pool
+from tests.pool_probe import imported
+
+engine, workers = sys.argv[1], int(sys.argv[2])
+if engine != "none":
+    plan_engine(engine, workers)
+pool = decode_pool(1)
+print(pool.submit(imported, sys.argv[3]).result())
+pool.shutdown()
+"""
+
+
+def decoder_has(module: str, engine: str, workers: int) -> bool:
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, engine, str(workers), module],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=True,
+    )
+    return done.stdout.strip().splitlines()[-1] == "True"
+
+
+@pytest.mark.parametrize(
+    ("engine", "workers", "preloaded"),
+    [
+        ("none", 2, False),  # ingest alone: its fork server does not import the analyzer
+        ("local", 2, True),  # nightly: the audit's local pool is planned before ingest's starts
+        ("local", 1, False),  # one worker: the audit analyses in its own process, no pool to prepare
+        ("dask", 2, False),  # Dask's workers are not the fork server's
+    ],
+)
+def test_the_fork_server_preloads_the_planned_audit_pool(engine, workers, preloaded):
+    # a decoding worker is forked from the fork server: what it has, the server imported
+    assert decoder_has(AUDIT_WORKER_MODULE, engine, workers) is preloaded
+    assert decoder_has("auditor.ingest_decode", engine, workers)  # its own module, always
+
+
+@pytest.mark.parametrize(("workers", "planned"), [(2, [("local", 2)]), (1, [("local", 1)])])
+def test_nightly_plans_the_audit_pool_before_ingest_starts_its_own(tmp_path, monkeypatch, workers, planned):
+    from auditor import pipeline
+    from auditor.sample import generate
+    from auditor.workspace import Workspace
+
+    generate(tmp_path / "archive", messages=200, groups=2, days=1, seed=3)
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    shutil.copytree(tmp_path / "archive" / "exports", ws.inbox_dir, dirs_exist_ok=True)
+    calls: list[tuple[str, int] | str] = []
+    ingest = pipeline.ingest
+    monkeypatch.setattr(pipeline, "plan_engine", lambda engine, count: calls.append((engine, count)))
+    monkeypatch.setattr(pipeline, "ingest", lambda *a, **k: calls.append("ingest") or ingest(*a, **k))
+    assert pipeline.nightly(ws, workers=workers, interactive=False).exit_code == 0
+    assert calls == [*planned, "ingest"]
