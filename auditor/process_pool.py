@@ -32,29 +32,36 @@ def exit_with_parent() -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def plan_pool(initializer: Callable[..., None]) -> None:
+def plan_pool(initializer: Callable[..., None], preload: tuple[str, ...] = ()) -> None:
     """Declares a pool this process will start after another one (``nightly``: the audit's after
     ingest's). The fork server starts with the first pool and imports only the modules named by
-    then; a later pool's workers would each import their module themselves (half a CPU second per
+    then; a later pool's workers would each import their modules themselves (half a CPU second per
     audit worker), so the first pool's fork server imports the planned pools' modules too."""
-    if initializer.__module__ not in _planned:
-        _planned.append(initializer.__module__)
+    _planned.extend(m for m in _worker_modules(initializer, preload) if m not in _planned)
+
+
+def _worker_modules(initializer: Callable[..., None], preload: tuple[str, ...]) -> list[str]:
+    return [initializer.__module__, *preload]
 
 
 def fresh_pool(
-    workers: int, initializer: Callable[..., None] = exit_with_parent, initargs: tuple[Any, ...] = ()
+    workers: int,
+    initializer: Callable[..., None] = exit_with_parent,
+    initargs: tuple[Any, ...] = (),
+    preload: tuple[str, ...] = (),
 ) -> ProcessPoolExecutor:
     """A pool whose workers start from a fresh interpreter (forkserver, else spawn), never by
     forking this process: a forked worker would inherit every descriptor, the workspace lock's
     included, and keep the workspace locked after this process is killed. ``initializer`` must
     call ``exit_with_parent`` (the default is just that).
 
-    The fork server, when this process starts it, imports the initializer's module (and those of
-    the pools planned with ``plan_pool``) first, so each worker forked from it has the imports
-    already (half a CPU second per audit worker)."""
+    The fork server, when this process starts it, imports the initializer's module, the modules
+    in ``preload`` (what the initializer imports late) and those of the pools planned with
+    ``plan_pool`` first, so each worker forked from it has the imports already (half a CPU second
+    per audit worker)."""
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
-        planned = [module for module in _planned if module != initializer.__module__]
-        context.set_forkserver_preload(["__main__", initializer.__module__, *planned])
+        own = _worker_modules(initializer, preload)
+        context.set_forkserver_preload(["__main__", *own, *(m for m in _planned if m not in own)])
     return ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs)

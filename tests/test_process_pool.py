@@ -20,18 +20,24 @@ SCRIPT = """
 import sys
 from auditor.engines import plan_engine
 from auditor.ingest_decode import decode_pool
+from auditor.process_pool import fresh_pool
 from tests.pool_probe import imported
 
 engine, workers = sys.argv[1], int(sys.argv[2])
-if engine != "none":
-    plan_engine(engine, workers)
-pool = decode_pool(1)
+if engine == "preload":  # a pool of its own, naming a module its initializer imports late
+    pool = fresh_pool(1, preload=("auditor.classifier",))
+else:
+    if engine != "none":
+        plan_engine(engine, workers)
+    pool = decode_pool(1)
 print(pool.submit(imported, sys.argv[3]).result())
 pool.shutdown()
 """
 
 
-def decoder_has(module: str, engine: str, workers: int) -> bool:
+def worker_has(module: str, engine: str, workers: int = 2) -> bool:
+    """Whether a worker of a fresh process's first pool finds ``module`` imported: what it has, the
+    fork server imported before forking it."""
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT, engine, str(workers), module],
         capture_output=True,
@@ -53,9 +59,14 @@ def decoder_has(module: str, engine: str, workers: int) -> bool:
     ],
 )
 def test_the_fork_server_preloads_the_planned_audit_pool(engine, workers, preloaded):
-    # a decoding worker is forked from the fork server: what it has, the server imported
-    assert decoder_has(AUDIT_WORKER_MODULE, engine, workers) is preloaded
-    assert decoder_has("auditor.ingest_decode", engine, workers)  # its own module, always
+    assert worker_has(AUDIT_WORKER_MODULE, engine, workers) is preloaded
+    assert worker_has("auditor.ingest_decode", engine, workers)  # its own module, always
+
+
+def test_a_pool_preloads_what_its_initializer_imports_late():
+    assert worker_has("auditor.classifier", "preload")
+    assert not worker_has("auditor.classifier", "none")  # ingest's decoders never load the model
+    assert worker_has("auditor.classifier", "local")  # planned with the audit's WORKER_PRELOAD
 
 
 @pytest.mark.parametrize(("workers", "planned"), [(2, [("local", 2)]), (1, [("local", 1)])])

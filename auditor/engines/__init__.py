@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 
 from auditor.analyzer import Ruleset
-from auditor.engines.local import LocalEngine, init_worker
+from auditor.engines.local import WORKER_PRELOAD, LocalEngine, init_worker
 from auditor.process_pool import plan_pool
 
 
@@ -27,7 +27,7 @@ def plan_engine(engine: str, workers: int) -> None:
     ingest): the fork server that pool starts then preloads the audit workers' module as well, if
     the audit will run a local pool."""
     if engine == "local" and workers > 1:
-        plan_pool(init_worker)
+        plan_pool(init_worker, WORKER_PRELOAD)
 
 
 def make_engine(ruleset: Ruleset, workers: int, engine: str = "local", scheduler: str | None = None):
