@@ -228,9 +228,10 @@ def _pipelined(
     finishes a date (its hits, day detectors, findings file), the engine analyses the next one, and
     the one after is read while the engine is still busy. At most two dates are in memory.
 
-    A date is collected before the next is submitted, so the engine's cache decides what is sent
-    exactly as date by date, and findings are the same. A date that cannot be read fails the
-    audit only after the dates before it are finished, as it did date by date.
+    The next date is submitted before the current one is collected, so the workers need not wait
+    for this process at a date boundary; the engine still decides what the next date sends from
+    what the current one found (``chunk.Results``), so findings are the same as date by date. A
+    date that cannot be read fails the audit only after the dates before it are finished.
     """
     if not dates:
         return
@@ -244,9 +245,10 @@ def _pipelined(
                 upcoming = read_date(following, sources)
             except Exception as exc:
                 failure = exc
+        # sent before the current date is collected: the workers go on without waiting for it
+        following_submitted = engine.submit(sources, upcoming.date, upcoming.keys) if upcoming else None
         repeat_keys = engine.collect(submitted)
-        if upcoming is not None:
-            submitted = engine.submit(sources, upcoming.date, upcoming.keys)
+        submitted = following_submitted
         findings = finish_date(current, repeat_keys, sources, ruleset, engine, tz)
         yield current.date, len(current.frame), findings
         if failure is not None:

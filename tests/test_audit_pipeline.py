@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from auditor import audit as audit_module
 from auditor import lake
@@ -92,7 +95,7 @@ def test_the_next_date_is_analysed_while_this_one_finishes(base, tmp_path, monke
         ("read", first),
         ("submit", first),
         ("read", second),  # while the first is analysed
-        ("submit", second),  # once the first is collected: its hits decide what the second sends
+        ("submit", second),  # before the first is collected: the workers go straight on
         ("finish", first),  # while the second is analysed
         ("read", third),  # the first is finished: two dates in memory at most
         ("submit", third),
@@ -104,13 +107,18 @@ def test_the_next_date_is_analysed_while_this_one_finishes(base, tmp_path, monke
     ]
 
 
-def test_submitting_a_date_before_collecting_the_last_is_refused(base):
+def test_a_date_may_be_submitted_one_ahead_and_dates_are_collected_in_order(base):
     from auditor.analyzer import Ruleset
 
     engine = local.LocalEngine(Ruleset(base.config, base.dictionaries_dir), workers=1)
-    engine.submit(None, DATES[0], chunk.DateKeys.of_keys([("收到", False)]))
-    with pytest.raises(RuntimeError, match="collected"):
-        engine.submit(None, DATES[1], chunk.DateKeys.of_keys([("好的", False)]))
+    first = engine.submit(None, DATES[0], chunk.DateKeys.of_keys([("收到", False)]))
+    second = engine.submit(None, DATES[1], chunk.DateKeys.of_keys([("好的", False)]))
+    with pytest.raises(RuntimeError, match="two before it"):
+        engine.submit(None, DATES[2], chunk.DateKeys.of_keys([("好", False)]))
+    with pytest.raises(RuntimeError, match="in the order"):
+        engine.collect(second)
+    assert engine.collect(first).to_pylist() == ["收到"]
+    assert engine.collect(second).to_pylist() == ["好的"]
     engine.close()
 
 
@@ -153,3 +161,70 @@ def test_the_message_count_of_an_unreadable_date_is_left_to_the_read_to_report(b
     assert view.message_count(DATES[0]) == 0
     with pytest.raises(pa.ArrowInvalid):  # what the audit's read of the date then fails with
         view.read_day(DATES[0])
+
+
+KEYS = [("收到", False), ("好的", False), ("你这个傻逼", False), ("傻逼", False), ("报价单.xlsx", True)]
+KEYS += [("操场上见", False), ("收到", True), ("👍", False), ("http://bit.ly/x 领红包", False)]
+
+
+def _run(engine: local.LocalEngine, dates: list[list], ahead: bool) -> tuple[list, list, dict]:
+    """Each date's analysed keys and repeat keys, the dates submitted one ahead or one by one."""
+    analysed, repeats = [], []
+
+    def collect(submitted):
+        repeats.append(engine.collect(submitted).to_pylist())
+        positions = np.concatenate([np.empty(0, dtype=np.int64), *submitted.work])
+        analysed.append(sorted(submitted.keys.keys(positions)))
+
+    pending = None
+    for keys in dates:
+        submitted = engine.submit(None, "d", chunk.DateKeys.of_keys(keys))
+        if not ahead:
+            collect(submitted)
+        elif pending is not None:
+            collect(pending)
+        pending = submitted
+    if ahead and pending is not None:
+        collect(pending)
+    return analysed, repeats, engine.hits
+
+
+@pytest.fixture(scope="module")
+def analyzer(base):
+    from auditor.analyzer import Ruleset, audit_analyzer
+
+    return audit_analyzer(Ruleset(base.config, base.dictionaries_dir))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.one_of(st.none(), st.sampled_from(KEYS)), max_size=12), min_size=1, max_size=4))
+def test_submitting_ahead_analyses_the_same_keys_as_date_by_date(base, analyzer, dates):
+    """The next date sent before this one is collected waits only for the keys they share: the keys
+    analysed, the repeat keys and the hits are those of dates analysed one after the other."""
+    from auditor.analyzer import Ruleset
+
+    runs = []
+    for ahead in (False, True):
+        engine = local.LocalEngine(Ruleset(base.config, base.dictionaries_dir), workers=1)
+        engine._analyzer = analyzer  # built once for every example
+        runs.append(_run(engine, dates, ahead))
+        engine.close()
+    assert runs[0] == runs[1]
+
+
+def test_the_pool_sends_a_date_ahead_and_the_shared_keys_after(base, monkeypatch):
+    from auditor.analyzer import Ruleset
+
+    monkeypatch.setattr(chunk, "CHUNK", 2)  # every date fills several chunks: the pool's path
+    dates = [KEYS[:5] * 3, [KEYS[0], *KEYS[2:], ("新的一句话", False)] * 2, KEYS[::2] * 2]
+    runs = []
+    for ahead, workers in ((False, 1), (True, 2)):
+        engine = local.LocalEngine(Ruleset(base.config, base.dictionaries_dir), workers=workers)
+        runs.append(_run(engine, dates, ahead))
+        assert (engine._pool is not None) is (workers == 2)
+        engine.close()
+    assert runs[0] == runs[1]
+    analysed = runs[0][0]
+    assert ("收到", False) in analysed[0] and ("收到", False) not in analysed[1]  # repeated: kept
+    assert ("收到", True) in analysed[1]  # the same text as a file name: not the same key
+    assert ("新的一句话", False) in analysed[1]

@@ -6,7 +6,7 @@ returns at once) and ``collect(submitted)`` (wait for them; returns the flooding
 key of each of the date's distinct keys, as one Arrow string array), ``prepare`` (both at once),
 ``rows_with_hits(keys)``, ``lookup(key)`` (one message's hits), ``distinct_texts`` and ``close()``.
 Both engines run the same per-chunk analysis (``chunk.analyze_chunk``); ``audit.audit`` drives
-either, one date ahead.
+either, submitting a date while the one before is still analysed.
 """
 
 from __future__ import annotations

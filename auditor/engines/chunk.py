@@ -154,15 +154,16 @@ class Results(ABC):
     """What both engines keep and answer from: the hits of the keys analysed, and how many distinct
     keys were prepared (summed per date).
 
-    A date goes through ``submit`` (returns at once: its analysis runs while the audit finishes the
-    date before) and ``collect`` (waits, keeps the results, returns the date's repeat keys). A date
-    is collected before the next is submitted, so what a date found decides what the next one
-    sends, exactly as if the dates were analysed one after the other."""
+    A date goes through ``submit`` (returns at once) and ``collect`` (waits, keeps the results,
+    returns the date's repeat keys). The next date may be submitted while this one is still being
+    analysed (one date ahead at most, collected in order), so the workers never wait for the audit
+    at a date boundary; what a date finds still decides what the next one analyses, exactly as if
+    the dates were analysed one after the other."""
 
     def __init__(self) -> None:
         self.hits: dict[Key, list[Hit]] = {}
         self.seen = 0
-        self._pending: object | None = None
+        self._queue: list[Any] = []  # submitted dates not yet collected, oldest first
 
     def lookup(self, key: Key) -> list[Hit]:
         return self.hits.get(key, [])
@@ -190,9 +191,18 @@ class Results(ABC):
         """Waits for a submitted date; returns the repeat key of each of its distinct keys (in
         ``DateKeys`` order)."""
 
-    def _check_collected(self) -> None:
-        if self._pending is not None:
-            raise RuntimeError("a date was submitted before the one before it was collected")
+    def _ahead(self) -> Any | None:
+        """The date submitted and not yet collected, which a date being submitted follows (None if
+        none is); refuses a third one: at most two dates are in the engine."""
+        if len(self._queue) > 1:
+            raise RuntimeError("a date was submitted before the one two before it was collected")
+        return self._queue[-1] if self._queue else None
+
+    def _collecting(self, submitted: Any) -> None:
+        """Takes a date off the queue: dates are collected in the order they were submitted."""
+        if not self._queue or self._queue[0] is not submitted:
+            raise RuntimeError("dates are collected in the order they were submitted")
+        self._queue.pop(0)
 
     @property
     def distinct_texts(self) -> int:

@@ -111,17 +111,17 @@ class DaskEngine(chunk.Results):
         self, view: LakeView | None, date: str, keys: chunk.DateKeys
     ) -> tuple[chunk.DateKeys, list[Any]]:
         """Hands the date's row-group slices to the cluster and returns their futures at once."""
-        self._check_collected()
+        self._ahead()  # what the date before finds does not change what this one sends
         assert view is not None  # the workers read the date's files themselves
         self.seen += len(keys)
-        self._pending = [
-            self.client.submit(analyze_row_group, *task, pure=False) for task in self.tasks(view, date)
-        ]
-        return keys, self._pending
+        tasks = self.tasks(view, date)
+        futures = [self.client.submit(analyze_row_group, *task, pure=False) for task in tasks]
+        self._queue.append((keys, futures))
+        return self._queue[-1]
 
     def collect(self, submitted: tuple[chunk.DateKeys, list[Any]]) -> pa.Array:
+        self._collecting(submitted)
         keys, futures = submitted
-        self._pending = None
         repeat_keys: dict[str, str] = {}  # every text of the date comes back with its key
         for hits, keys_of_texts in self.client.gather(futures):
             self.hits.update(hits)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from auditor import failpoints
 from auditor.analyzer import Analyzer, Ruleset, audit_analyzer
@@ -76,6 +77,8 @@ class Submitted:
     work: list[np.ndarray]  # the chunks sent for analysis (positions among the date's keys)
     results: list[Future[Found]] | None  # the pool's futures; None: analysed inline at collect
     known: np.ndarray  # keys not sent (they have hits, or the last date repeated them)
+    # keys the date before (still being analysed) may make known: decided when it is collected
+    waiting: np.ndarray
 
 
 class LocalEngine(chunk.Results):
@@ -116,22 +119,49 @@ class LocalEngine(chunk.Results):
         return self._pool
 
     def submit(self, view: LakeView | None, date: str, keys: chunk.DateKeys) -> Submitted:
-        """Sends the date's keys not known yet (in message order) to the pool and returns at once."""
-        self._check_collected()
+        """Sends the date's keys not known yet (in message order) to the pool and returns at once.
+
+        If the date before is still being analysed, its hits and the texts it repeats (which are
+        then not analysed again) are not known yet: the keys it shares with this date wait until it
+        is collected (``_decide``), the rest (most texts are written once) are sent now."""
+        ahead: Submitted | None = self._ahead()
         self.seen += len(keys)
-        known = keys.matching(self.hits.keys() | self.clean)
-        work = chunk.chunks(np.flatnonzero(~known))
+        nothing = np.empty(0, dtype=np.int64)
+        if ahead is None:
+            known = keys.matching(self.hits.keys() | self.clean)
+            fresh, waiting = np.flatnonzero(~known), nothing
+            known_now = np.flatnonzero(known)
+        else:
+            shared = pc.is_in(keys.texts, value_set=ahead.keys.texts).to_numpy(zero_copy_only=False)
+            maybe = shared | keys.matching(self.hits)
+            fresh, waiting, known_now = np.flatnonzero(~maybe), np.flatnonzero(maybe), nothing
         futures = None
-        if self.workers > 1 and len(work) > 1:
-            pool = self._started_pool()
-            futures = [pool.submit(_analyze_in_worker, *chunk.chunk_payload(keys, w)) for w in work]
-        self._pending = Submitted(keys, work, futures, np.flatnonzero(known))
-        return self._pending
+        if self.workers > 1 and len(fresh) + len(waiting) > chunk.CHUNK:  # more than one chunk
+            futures = self._send(keys, chunk.chunks(fresh))
+        submitted = Submitted(keys, chunk.chunks(fresh), futures, known_now, waiting)
+        self._queue.append(submitted)
+        return submitted
+
+    def _send(self, keys: chunk.DateKeys, work: list[np.ndarray]) -> list[Future[Found]]:
+        pool = self._started_pool()
+        return [pool.submit(_analyze_in_worker, *chunk.chunk_payload(keys, w)) for w in work]
+
+    def _decide(self, submitted: Submitted) -> None:
+        """Once the date before is collected: which of a date's waiting keys are known now (kept
+        from it), and the others sent."""
+        waiting, keys = submitted.waiting, submitted.keys
+        known = keys.matching(self.hits.keys() | self.clean)[waiting]
+        submitted.known = waiting[known]
+        work = chunk.chunks(waiting[~known])
+        submitted.work += work
+        if submitted.results is not None:
+            submitted.results += self._send(keys, work)
+        submitted.waiting = np.empty(0, dtype=np.int64)
 
     def collect(self, submitted: Submitted) -> pa.Array:
         """Waits for a submitted date's analysis, keeps what the next dates need, and returns the
         repeat key of each of the date's distinct keys."""
-        self._pending = None
+        self._collecting(submitted)
         keys = submitted.keys
         if submitted.results is None:
             if self._analyzer is None:
@@ -158,6 +188,8 @@ class LocalEngine(chunk.Results):
             self.clean = {key for _, key in heapq.nlargest(REPEATED_LIMIT, counted)}
         else:
             self.clean = set(keys.keys(repeated))
+        if self._queue:  # the next date, submitted while this one was analysed
+            self._decide(self._queue[0])
         # a text not analysed again (it has hits, or the last date repeated it) keeps its repeat key
         kept = self._kept_keys
         known_texts = [text for text, _ in keys.keys(submitted.known)]
