@@ -26,8 +26,7 @@ from auditor.allowlist import unsuppressed
 from auditor.analyzer import Ruleset
 from auditor.detectors import day_detectors
 from auditor.detectors.base import Hit
-from auditor.detectors.day import Day
-from auditor.detectors.flooding import repeat_codes
+from auditor.detectors.day import Day, RepeatKeys
 from auditor.engines import available_cores, make_engine
 from auditor.engines.chunk import FILE_TYPES, DateKeys
 from auditor.lake_view import LakeView
@@ -151,7 +150,7 @@ def finish_date(
             hits_by_msgid[record["msgid"]] = hits
             rows += message_findings(record, hits, record["group_category"], policy, date, ruleset.version)
 
-    repeats = np.append(repeat_codes(repeat_keys), -1)[keys.rows]  # a message without text: -1
+    repeats = RepeatKeys(repeat_keys, keys.rows)
     day = Day(date, frame, hits_by_msgid, sources.groups, sources.roster, tz, repeats)
     events = []
     for cls in day_detectors():

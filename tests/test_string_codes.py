@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from auditor.detectors.flooding import repeat_codes
+from auditor.detectors.day import RepeatKeys
 from auditor.engines.chunk import DateKeys
 from auditor.string_codes import NONE, string_codes
 
@@ -55,11 +55,33 @@ def test_equal_codes_exactly_for_equal_strings(values):
 
 
 @given(st.lists(st.tuples(st.sampled_from(["", "收到", "a.txt", "好的"]), st.booleans()), max_size=30))
-def test_date_keys_and_repeat_codes_share_the_codes(pairs):
-    """DateKeys and the flooding detector's repeat codes both call string_codes: a message without
-    text has no key (-1) exactly where its repeat code is none."""
+def test_date_keys_and_repeat_keys_share_the_codes(pairs):
+    """DateKeys and the flooding detector's repeat keys both code through string_codes: a message
+    without text has no key (-1) exactly where its repeat code is none."""
     keys = [(text, is_file) if text else None for text, is_file in pairs]
     date_keys = DateKeys.of_keys(keys)
     texts = [text for text, _ in pairs]
-    assert ((date_keys.rows == -1) == (repeat_codes(texts) == NONE)).all()
+    every = np.arange(len(texts))
+    assert ((date_keys.rows == -1) == (RepeatKeys.of_messages(texts).codes(every) == NONE)).all()
     assert [date_keys.key(int(r)) if r >= 0 else None for r in date_keys.rows] == keys
+
+
+KEYS = st.sampled_from(["", "收到", "好的", "ok", "在吗"])
+
+
+@given(st.lists(KEYS, min_size=1, max_size=20), st.data())
+def test_repeat_keys_code_any_subset_of_messages_by_key(distinct_keys, data):
+    """The audit's form (a key per distinct text, each message's text among them) gives, for any
+    messages asked about, codes equal exactly where their repeat keys are; none for a message
+    without text or with an empty key."""
+    rows = np.array(data.draw(st.lists(st.integers(-1, len(distinct_keys) - 1), max_size=30)), dtype=np.int64)
+    asked = np.array(
+        data.draw(st.lists(st.integers(0, max(len(rows) - 1, 0)), max_size=len(rows))), dtype=np.int64
+    )
+    codes = RepeatKeys(pa.array(distinct_keys, type=pa.string()), rows).codes(asked)
+    keys = [distinct_keys[r] if r >= 0 else "" for r in rows[asked]]
+    assert len(codes) == len(asked)
+    for i, a in enumerate(keys):
+        assert (codes[i] == NONE) == (a == "")
+        for j, b in enumerate(keys):
+            assert (codes[i] == codes[j]) == (a == b)

@@ -9,8 +9,37 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from auditor.detectors.base import Hit
+from auditor.string_codes import NONE, string_codes
+
+
+@dataclass
+class RepeatKeys:
+    """The flooding repeat keys the audit's analysis computed: one per distinct text of the day
+    (``keys``) and each message's text among them (``rows``; -1 for a message without text).
+
+    Coded only for the messages the flooding detector asks about (people who post often enough to
+    repeat themselves at all: a third of a realistic day's messages), not every distinct text."""
+
+    keys: pa.Array
+    rows: np.ndarray
+
+    @classmethod
+    def of_messages(cls, keys: list[str]) -> RepeatKeys:
+        """From each message's own repeat key ("" for none)."""
+        codes, distinct = string_codes(keys)
+        return cls(distinct, codes)
+
+    def codes(self, messages: np.ndarray) -> np.ndarray:
+        """A code per message at positions ``messages`` of the day, equal exactly where their keys
+        are (``string_codes``), ``NONE`` for a message without text or with an empty key."""
+        positions = self.rows[messages]
+        distinct, inverse = np.unique(positions, return_inverse=True)
+        codes, _ = string_codes(self.keys.take(pa.array(np.maximum(distinct, 0), type=pa.int64())))
+        codes[distinct < 0] = NONE
+        return codes[inverse.reshape(-1)]
 
 
 @dataclass
@@ -23,9 +52,9 @@ class Day:
     groups: dict[str, dict[str, Any]]  # roomid → group row
     roster: dict[str, dict[str, Any]]  # userid → roster row
     tz: zoneinfo.ZoneInfo
-    # a code per message (``flooding.repeat_codes`` of its flooding repeat key), when the audit's
-    # analysis computed the keys; None makes the flooding detector compute the keys it needs itself
-    repeat_codes: np.ndarray | None = None
+    # the flooding repeat keys, when the audit's analysis computed them; None makes the flooding
+    # detector compute the keys it needs itself
+    repeat_keys: RepeatKeys | None = None
 
     @cached_property
     def group_rows(self) -> np.ndarray:

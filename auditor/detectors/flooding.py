@@ -13,7 +13,6 @@ from collections import defaultdict
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from auditor.detectors import register
 from auditor.detectors.base import DayDetector, Event
@@ -53,12 +52,6 @@ def repeat_keys(texts: list[str], batch: int = 2000) -> list[str]:
     return out
 
 
-def repeat_codes(keys: pa.Array | list[str]) -> np.ndarray:
-    """A code per repeat key (int64), equal exactly where the keys are; -1 for an empty key (media
-    without text never repeat)."""
-    return string_codes(keys)[0]
-
-
 def candidate_groups(codes: np.ndarray, times: np.ndarray, threshold: int, span_ms: int) -> np.ndarray:
     """Codes (rows sorted by code, then time) of groups where ``threshold`` rows fit in span_ms.
 
@@ -88,8 +81,7 @@ class Flooding(DayDetector):
         person = day.people()
         times = messages["msgtime"].to_numpy(dtype=np.int64)
         ids = messages["msgid"].to_numpy(dtype=object)
-        known = day.repeat_codes[day.group_rows] if day.repeat_codes is not None else None
-        keys = self._repeat_keys(messages, person, day.people_order(), times, known)
+        keys = self._repeat_keys(day, person, times)
         same_text = same_values(person, keys)
         same_text[keys < 0] = -1  # media without text never repeat
 
@@ -116,30 +108,25 @@ class Flooding(DayDetector):
             events += self._merge(roomids[row], senders[row], found[code])
         return sorted(events, key=lambda e: (e.msgtime, e.roomid, e.sender))
 
-    def _repeat_keys(
-        self,
-        messages: pd.DataFrame,  # ``Day.group_messages``
-        person: np.ndarray,
-        order: np.ndarray,  # ``Day.people_order``
-        times: np.ndarray,
-        known: np.ndarray | None,
-    ) -> np.ndarray:
-        """A code per message, equal where the repeat keys are, for the messages of people who post
-        ``repeat_messages`` messages within ``repeat_seconds`` at all (whatever they say); -1 for
-        everyone else and for messages without text: only they can repeat themselves that often.
-        The codes come from the day (``known``: the audit's analysis computed every key) when it has
-        them; otherwise only the busy people's distinct texts are normalized."""
+    def _repeat_keys(self, day: Day, person: np.ndarray, times: np.ndarray) -> np.ndarray:
+        """A code per message of ``day.group_messages()``, equal where the repeat keys are, for the
+        messages of people who post ``repeat_messages`` messages within ``repeat_seconds`` at all
+        (whatever they say); -1 for everyone else and for messages without text: only they can
+        repeat themselves that often. The keys come from the day (the audit's analysis computed
+        them) when it has them; otherwise only the busy people's distinct texts are normalized."""
         threshold, span_ms = self.settings["repeat_messages"], self.settings["repeat_seconds"] * 1000
+        order = day.people_order()
         busy = np.flatnonzero(
             np.isin(person, candidate_groups(person[order], times[order], threshold, span_ms))
         )
-        codes = np.full(len(messages), -1, dtype=np.int64)
-        if known is not None:
-            codes[busy] = known[busy]
+        codes = np.full(len(person), -1, dtype=np.int64)
+        if day.repeat_keys is not None:
+            codes[busy] = day.repeat_keys.codes(np.flatnonzero(day.group_rows)[busy])
             return codes
-        text_codes, distinct = pd.factorize(messages["text"].to_numpy(dtype=object)[busy])
+        texts = day.group_messages()["text"].to_numpy(dtype=object)[busy]
+        text_codes, distinct = pd.factorize(texts)
         keys = [key if text else "" for text, key in zip(distinct, repeat_keys(list(distinct)), strict=True)]
-        codes[busy] = repeat_codes(keys)[text_codes]
+        codes[busy] = string_codes(keys)[0][text_codes]
         return codes
 
     def _merge(self, roomid: str, sender: str, found: list[tuple[list[tuple[int, str]], str]]) -> list[Event]:

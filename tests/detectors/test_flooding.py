@@ -1,6 +1,7 @@
 import pytest
 
-from auditor.detectors.flooding import Flooding, bursts, repeat_codes, repeat_keys
+from auditor.detectors.day import RepeatKeys
+from auditor.detectors.flooding import Flooding, bursts, repeat_keys
 from auditor.lexicon import Lexicon
 from tests.detectors.day_helpers import CONFIG, at, day_of
 
@@ -9,7 +10,7 @@ def detect(rows, keys=None):
     """With ``keys`` (text → repeat key), the day carries the codes the audit computes from them."""
     day = day_of(rows)
     if keys is not None:
-        day.repeat_codes = repeat_codes([keys[text] for text in day.messages["text"]])
+        day.repeat_keys = RepeatKeys.of_messages([keys[text] for text in day.messages["text"]])
     return Flooding(CONFIG["detectors"]["flooding"], Lexicon([])).detect(day)
 
 
