@@ -40,7 +40,6 @@ __all__ = [
     "Sources",
     "attribute_quoted",
     "audit",
-    "day_of",
     "finish_date",
     "read_date",
     "worker_count",
@@ -123,22 +122,12 @@ def read_date(date: str, sources: Sources) -> DateMessages:
     return DateMessages(date, frame, keys)
 
 
-def day_of(messages: DateMessages, sources: Sources, tz) -> Day:
-    """A date's messages as the day detectors see them, grouped by person already: built while the
-    engine still analyses the date (this process would only wait), so that less is left to do once
-    the last date's analysis is in. ``finish_date`` adds the hits and repeat keys."""
-    day = Day(messages.date, messages.frame, {}, sources.groups, sources.roster, tz)
-    day.people_order()
-    day.first_rows()
-    return day
-
-
 def finish_date(
-    messages: DateMessages, day: Day, repeat_keys: pa.Array, sources: Sources, ruleset: Ruleset, engine
+    messages: DateMessages, repeat_keys: pa.Array, sources: Sources, ruleset: Ruleset, engine, tz
 ) -> int:
     """The findings of a date whose analysis is collected (``repeat_keys``: of each distinct key):
-    its messages' hits, the day detectors (on ``day_of`` the date), the policy; written as the
-    date's findings file. Returns how many."""
+    its messages' hits, the day detectors, the policy; written as the date's findings file.
+    Returns how many."""
     date, frame, keys = messages.date, messages.frame, messages.keys
     policy = ruleset.config["policy"]
     rows: list[dict[str, Any]] = []
@@ -161,7 +150,8 @@ def finish_date(
             hits_by_msgid[record["msgid"]] = hits
             rows += message_findings(record, hits, record["group_category"], policy, date, ruleset.version)
 
-    day.hits, day.repeat_keys = hits_by_msgid, RepeatKeys(repeat_keys, keys.rows)
+    repeats = RepeatKeys(repeat_keys, keys.rows)
+    day = Day(date, frame, hits_by_msgid, sources.groups, sources.roster, tz, repeats)
     events = []
     for cls in day_detectors():
         if ruleset.enabled(cls.category):
@@ -256,10 +246,9 @@ def _pipelined(
                 failure = exc
         # sent before the current date is collected: the workers go on without waiting for it
         following_submitted = engine.submit(sources, upcoming.date, upcoming.keys) if upcoming else None
-        day = day_of(current, sources, tz)  # while the current date is still being analysed
         repeat_keys = engine.collect(submitted)
         submitted = following_submitted
-        findings = finish_date(current, day, repeat_keys, sources, ruleset, engine)
+        findings = finish_date(current, repeat_keys, sources, ruleset, engine, tz)
         yield current.date, len(current.frame), findings
         if failure is not None:
             raise failure

@@ -89,9 +89,6 @@ def test_the_next_date_is_analysed_while_this_one_finishes(base, tmp_path, monke
     monkeypatch.setattr(audit_module, "finish_date", finish)
     submit = logged("submit", local.LocalEngine.submit, lambda engine, view, d, keys: d)
     monkeypatch.setattr(local.LocalEngine, "submit", submit)
-    monkeypatch.setattr(audit_module, "day_of", logged("day", audit_module.day_of, lambda m, *rest: m.date))
-    collect = logged("collect", local.LocalEngine.collect, lambda engine, submitted: None)
-    monkeypatch.setattr(local.LocalEngine, "collect", collect)
     audit(copy(base, tmp_path, "ws"), DATES, workers=2)
     first, second, third, fourth = DATES
     assert steps == [
@@ -99,21 +96,13 @@ def test_the_next_date_is_analysed_while_this_one_finishes(base, tmp_path, monke
         ("submit", first),
         ("read", second),  # while the first is analysed
         ("submit", second),  # before the first is collected: the workers go straight on
-        ("day", first),  # grouped by person while the first is still analysed
-        ("collect", None),
         ("finish", first),  # while the second is analysed
         ("read", third),  # the first is finished: two dates in memory at most
         ("submit", third),
-        ("day", second),
-        ("collect", None),
         ("finish", second),
         ("read", fourth),
         ("submit", fourth),
-        ("day", third),
-        ("collect", None),
         ("finish", third),
-        ("day", fourth),
-        ("collect", None),
         ("finish", fourth),
     ]
 
