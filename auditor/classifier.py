@@ -11,10 +11,10 @@ lists, the calibration and the thresholds chosen on development data — in a zi
 timestamps, so the same data and seed give the same bytes. A firing text is explained by its top
 contributing n-grams and cues.
 
-Scoring a batch is one compiled pass (``auditor.gram_sums``) over its code points: each n-gram is
-hashed and the values of its bucket in a table holding ``idf²`` and ``idf × weight`` of every model
-reading those texts are added to the text's sums, in the order and with the additions ``bincount``
-over the occurrences makes (the training path): scores keep every bit.
+Scoring a batch is one sparse product: the batch's n-grams grouped by text (a CSR matrix of ones)
+times a table holding, per bucket, ``idf²`` and ``idf × weight`` of every model reading those texts,
+so one C loop gathers and sums them, in the order and with the additions ``bincount`` over the
+occurrences made (the training path): scores keep every bit.
 """
 
 from __future__ import annotations
@@ -33,8 +33,15 @@ import scipy.sparse as sp
 
 from auditor.abuse_cues import CUES, CueLists, CueMatcher, corroborated
 from auditor.errors import AuditorError
-from auditor.features import Batch, Occurrences, char_ngrams, prepare_joined, prepare_many
-from auditor.gram_sums import gram_sums
+from auditor.features import (
+    Batch,
+    Occurrences,
+    TextNgrams,
+    char_ngrams,
+    ngrams_by_text,
+    prepare_joined,
+    prepare_many,
+)
 
 FORMAT = "wecom-auditor/abuse-model/2"
 CHAR_NGRAMS = (1, 4)
@@ -67,6 +74,10 @@ class Featurizer:
 
     def ngrams(self, batch: Batch, *, positions: bool = True) -> Occurrences:
         return char_ngrams(batch, CHAR_NGRAMS, HASH_BITS, positions=positions)
+
+    def ngrams_by_text(self, batch: Batch) -> TextNgrams:
+        """What scoring reads: the n-grams of ``ngrams`` grouped by text."""
+        return ngrams_by_text(batch, CHAR_NGRAMS, HASH_BITS)
 
     def cues(self, batch: Batch, within: np.ndarray | None = None) -> np.ndarray:
         """Cue flags per text; only for the texts ``within`` names when given (the others' stay 0)."""
@@ -138,20 +149,20 @@ class TextModel:
     def _gram_weight(self) -> np.ndarray:
         return (self.idf * self.coef[:N_FEATURES]).astype(np.float64)
 
-    def decision(self, batch: Batch, cues: np.ndarray) -> np.ndarray:
-        """The logistic regression's decision value, straight from the prepared texts."""
-        return self._decision(self._gram_part(batch), cues)
+    def decision(self, grams: TextNgrams, cues: np.ndarray) -> np.ndarray:
+        """The logistic regression's decision value, straight from the n-grams."""
+        return self._decision(self._gram_part(grams), cues)
 
-    def _gram_part(self, batch: Batch) -> np.ndarray:
+    def _gram_part(self, grams: TextNgrams) -> np.ndarray:
         """Σ idf × weight over a text's n-grams, over its norm (``occurrence_norms``)."""
-        return gram_parts((self,), batch)[0]
+        return gram_parts((self,), grams)[0]
 
-    def scores_prepared(self, batch: Batch, gram_part: np.ndarray | None = None) -> np.ndarray:
+    def scores_prepared(self, grams: TextNgrams, gram_part: np.ndarray | None = None) -> np.ndarray:
         """``assess_prepared(…).scores`` of a model without cue lists, from its ``gram_parts`` when given."""
         if self.featurizer.n_cues:
             raise ValueError("a model with cues is scored through assess")
-        part = self._gram_part(batch) if gram_part is None else gram_part
-        return self.calibrate(self._decision(part, np.zeros((batch.n_texts, 0), dtype=np.float32)))
+        part = self._gram_part(grams) if gram_part is None else gram_part
+        return self.calibrate(self._decision(part, np.zeros((grams.n_texts, 0), dtype=np.float32)))
 
     def _decision(self, gram_part: np.ndarray, cues: np.ndarray) -> np.ndarray:
         return gram_part + cues @ self.coef[N_FEATURES:].astype(np.float64) + self.intercept
@@ -164,13 +175,14 @@ class TextModel:
         """Calibrated scores and cue flags for a batch, every text scored (no repeated-text shortcut)."""
         if not texts:
             return Assessment(np.zeros(0), np.zeros((0, self.featurizer.n_cues), dtype=np.float32))
-        return self.assess_prepared(self.featurizer.batch(texts))
+        batch = self.featurizer.batch(texts)
+        return self.assess_prepared(batch, self.featurizer.ngrams_by_text(batch))
 
-    def assess_prepared(self, batch: Batch) -> Assessment:
-        """``assess`` of a batch already prepared: every model's featurizer prepares alike, so models
-        reading the same texts share that work."""
+    def assess_prepared(self, batch: Batch, grams: TextNgrams) -> Assessment:
+        """``assess`` of a batch already prepared and hashed: every model's featurizer prepares and hashes
+        alike (``CHAR_NGRAMS``, ``HASH_BITS``), so models reading the same texts share that work."""
         cues = self.featurizer.cues(batch)
-        return Assessment(self.calibrate(self.decision(batch, cues)), cues)
+        return Assessment(self.calibrate(self.decision(grams, cues)), cues)
 
     def assess_reaching(self, texts: list[str], floor: float) -> Assessment:
         """``assess``, exact for every text whose calibrated score can reach ``floor``.
@@ -180,7 +192,7 @@ class TextModel:
         their scores, which stay below ``floor`` either way, are not the ones ``assess`` gives.
         """
         batch = self.featurizer.batch(texts)
-        gram_part = self._gram_part(batch)
+        gram_part = self._gram_part(self.featurizer.ngrams_by_text(batch))
         cues = np.zeros((len(texts), self.featurizer.n_cues), dtype=np.float32)
         if self.featurizer.n_cues:
             weights = self.coef[N_FEATURES:].astype(np.float64)
@@ -240,20 +252,21 @@ class TextModel:
 _JOINT_VALUES: dict[tuple[int, ...], tuple[tuple[TextModel, ...], np.ndarray]] = {}
 
 
-def gram_parts(models: tuple[TextModel, ...], batch: Batch) -> list[np.ndarray]:
-    """Each model's ``_gram_part`` of the same prepared texts (one model, or models reading the same
-    texts: rumor and ad). Their per-bucket idf² and idf × weight sit side by side in one table, and one
-    compiled pass hashes each n-gram and adds its row to the text's sums: an n-gram costs one memory
-    access for all of them.
+def gram_parts(models: tuple[TextModel, ...], grams: TextNgrams) -> list[np.ndarray]:
+    """Each model's ``_gram_part`` of the same n-grams (one model, or models reading the same texts:
+    rumor and ad). Their per-bucket idf² and idf × weight sit side by side in one table, and one sparse
+    product gathers and sums them per text: an n-gram costs one memory access for all of them.
 
-    Each text's values are added one by one from zero, by n-gram length, then position, exactly as
-    ``bincount`` over the occurrences adds them (``occurrence_norms``, training): the same sums to the
-    last bit."""
+    The product adds each text's values one by one in the order of ``grams``, starting from zero,
+    exactly as ``bincount`` over the occurrences does (``occurrence_norms``, training): the same sums
+    to the last bit."""
     key = tuple(id(model) for model in models)
     if key not in _JOINT_VALUES:  # the models are kept with their table, so an id is never reused
         columns = [c for m in models for c in (m.idf.astype(np.float64) ** 2, m._gram_weight)]
         _JOINT_VALUES[key] = (models, np.column_stack(columns))
-    sums = gram_sums(batch, CHAR_NGRAMS, HASH_BITS, _JOINT_VALUES[key][1])
+    ones = np.ones(len(grams.bucket))
+    counts = sp.csr_matrix((ones, grams.bucket, grams.indptr), shape=(grams.n_texts, N_FEATURES))
+    sums = counts @ _JOINT_VALUES[key][1]
     return [sums[:, 2 * k + 1] / _norms(sums[:, 2 * k], m.meta["norm_prior"]) for k, m in enumerate(models)]
 
 

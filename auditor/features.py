@@ -3,9 +3,10 @@
 The batch is joined into one string, prepared in one pass (NFKC, case folding, traditional →
 simplified), and read as one array of code points. Each n-gram's value is a rolling polynomial
 hash over those code points, mixed and cut to a bucket; n-grams that would cross from one text
-into the next are dropped. Training and explaining read one row per *occurrence* (text, bucket,
-start, n), so a firing text is explained by slicing its own n-grams back out (``start``, ``n``);
-scoring hashes the same way in one compiled pass and keeps only the sums (``auditor.gram_sums``).
+into the next are dropped. Scoring reads each text's buckets grouped together (``ngrams_by_text``:
+a linear model scores a batch as one sparse matrix product); training and explaining read one row per
+*occurrence* (text, bucket, start, n), so a firing text is explained by slicing its own n-grams back
+out (``start``, ``n``).
 """
 
 from __future__ import annotations
@@ -125,3 +126,37 @@ def char_ngrams(batch: Batch, ngrams: tuple[int, int], bits: int, *, positions: 
         np.concatenate(lengths) if positions else np.zeros(0, dtype=np.int8),
         batch.n_texts,
     )
+
+
+@dataclass(frozen=True)
+class TextNgrams:
+    """Every n-gram of a batch grouped by text, what scoring reads: text ``i``'s buckets are
+    ``bucket[indptr[i]:indptr[i + 1]]``, in the order ``char_ngrams`` lists them (by length, then
+    position). As the rows of a CSR matrix (int32 indices where they fit, as scipy would keep them) a
+    linear model gathers and sums a text's values in that order in one C loop over the batch."""
+
+    indptr: np.ndarray  # n_texts + 1
+    bucket: np.ndarray
+    n_texts: int
+
+
+def ngrams_by_text(batch: Batch, ngrams: tuple[int, int], bits: int) -> TextNgrams:
+    """``char_ngrams``' buckets, grouped by text without a sort: a text of ``L`` characters has
+    ``L - n + 1`` n-grams of each length ``n``, so where each one goes is known up front."""
+    if not batch.n_texts:
+        return TextNgrams(np.zeros(1, dtype=np.int32), np.zeros(0, dtype=np.int32), 0)
+    text_start = np.concatenate(([0], batch.separators + 1))
+    lengths = np.diff(np.append(text_start, len(batch.codepoints) + 1)) - 1
+    per_length = [np.maximum(lengths - n + 1, 0) for n in range(ngrams[0], ngrams[1] + 1)]
+    indptr = np.zeros(batch.n_texts + 1, dtype=np.int64)
+    np.cumsum(np.sum(per_length, axis=0), out=indptr[1:])
+    index = np.int32 if max(indptr[-1], 1 << bits) < 2**31 else np.int64  # scipy's choice, made once
+    bucket = np.empty(int(indptr[-1]), dtype=index)
+    # where the n-gram starting at joined position ``at`` of text ``row`` goes: before[row] + at; the
+    # n-grams of one length come text by text, ``per_length`` of them each, so before[row] is a repeat
+    before = indptr[:-1] - text_start
+    for n, at, hashed in _hashed(batch, ngrams, bits):
+        counts = per_length[n - ngrams[0]]
+        bucket[np.repeat(before, counts) + at] = hashed
+        before += counts
+    return TextNgrams(indptr.astype(index), bucket, batch.n_texts)

@@ -11,8 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from auditor.detectors.base import TextBatch, TextView
-from auditor.features import char_ngrams, prepare_many
-from auditor.gram_sums import gram_sums
+from auditor.features import char_ngrams, ngrams_by_text, prepare_many
 from auditor.text.batch import TermIndex, _nfkc_kind, nfkc
 from auditor.text.model_view import view, view_many
 from auditor.text.normalize import normalize, normalize_many
@@ -105,35 +104,15 @@ def test_scoring_n_grams_without_positions_are_the_same_n_grams(texts):
     assert np.array_equal(full.row, lean.row) and np.array_equal(full.bucket, lean.bucket)
 
 
-# Texts that take the compiled pass's edges: astral characters (two UTF-16 units, one code point), a
-# text of one character (only a 1-gram) and of none, and separators at the batch's ends and side by side.
-GRAM_ALPHABET = [*ALPHABET, "\U0001f600", "\U00020000", "\U0010fffd", "\n"]
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    texts=st.lists(st.text(alphabet=st.sampled_from(GRAM_ALPHABET), max_size=12), max_size=10),
-    ngrams=st.sampled_from([(1, 4), (2, 3), (1, 1), (3, 6)]),
-    bits=st.sampled_from([3, 7]),  # few buckets: many n-grams share one, so the order of the additions shows
-    data=st.data(),
-)
-def test_compiled_gram_sums_are_the_occurrence_sums_to_the_last_bit(texts, ngrams, bits, data):
-    """The compiled pass hashes each n-gram as ``char_ngrams`` does and adds a text's values in the
-    order bincount over the occurrences adds them (training's path): equal with ``==``, not close."""
+@settings(max_examples=150, deadline=None)
+@given(texts=batch_texts, ngrams=st.sampled_from([(1, 4), (2, 3), (1, 1), (3, 6)]))
+def test_n_grams_by_text_are_the_occurrences_grouped_by_text(texts, ngrams):
+    """Scoring's layout holds every occurrence, each text's in the order the occurrences list them."""
     batch = prepare_many(texts)
-    floats = st.floats(allow_nan=False, allow_infinity=False, width=32, min_value=-1e6, max_value=1e6)
-    table = np.array(data.draw(st.lists(floats, min_size=2 << bits, max_size=2 << bits))).reshape(-1, 2)
-    occ = char_ngrams(batch, ngrams, bits, positions=False)
-    sums = gram_sums(batch, ngrams, bits, table)
-    assert sums.shape == (len(texts), 2)
-    for column in range(2):
-        expected = np.bincount(occ.row, weights=table[occ.bucket, column], minlength=len(texts))
-        assert np.array_equal(sums[:, column], expected)
-
-
-def test_compiled_gram_sums_refuse_a_table_of_other_buckets():
-    with pytest.raises(ValueError, match="2\\*\\*20"):
-        gram_sums(prepare_many(["好"]), (1, 4), 20, np.zeros((16, 2)))
+    occ, grams = char_ngrams(batch, ngrams, 20, positions=False), ngrams_by_text(batch, ngrams, 20)
+    assert grams.n_texts == len(texts)
+    assert np.array_equal(np.diff(grams.indptr), np.bincount(occ.row, minlength=len(texts)))
+    assert np.array_equal(grams.bucket, occ.bucket[np.argsort(occ.row, kind="stable")])
 
 
 def _bincount_gram_part(model, texts):
@@ -147,7 +126,7 @@ def _bincount_gram_part(model, texts):
 
 
 def test_scores_keep_every_bit_of_the_occurrence_sums(analyzer, realistic_keys):
-    """The compiled pass adds what bincount adds in the same order: equal, not just close, for the
+    """The sparse product adds what bincount adds in the same order: equal, not just close, for the
     three models alone and for rumor and ad scored together."""
     from auditor.classifier import gram_parts
 
@@ -156,8 +135,11 @@ def test_scores_keep_every_bit_of_the_occurrence_sums(analyzer, realistic_keys):
     models = [by_name["AbuseModel"].model, by_name["Rumor"].learned.model, by_name["Ad"].learned.model]
     expected = [_bincount_gram_part(model, texts) for model in models]
     for model, reference in zip(models, expected, strict=True):
-        assert np.array_equal(model._gram_part(model.featurizer.batch(texts)), reference)
-    together = gram_parts(tuple(models[1:]), models[1].featurizer.batch(texts))
+        grams = model.featurizer.ngrams_by_text(model.featurizer.batch(texts))
+        assert np.array_equal(model._gram_part(grams), reference)
+    together = gram_parts(
+        tuple(models[1:]), models[1].featurizer.ngrams_by_text(models[1].featurizer.batch(texts))
+    )
     assert all(np.array_equal(a, b) for a, b in zip(together, expected[1:], strict=True))
 
 

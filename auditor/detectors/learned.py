@@ -49,14 +49,12 @@ class LearnedScorer:
             if len(judged) < len(rows):
                 read = JOINED_BY.join(map(read.split(JOINED_BY).__getitem__, judged.tolist()))
             prepared = self.model.featurizer.batch_joined(read, len(judged))
+            grams = self.model.featurizer.ngrams_by_text(prepared)
             # every peer judging the same texts is scored from one gather of its bucket values
             models = tuple({id(p.model): p.model for p in self.peers if p.judges_like(self)}.values())
-            batch.shared[key] = (
-                prepared,
-                dict(zip(map(id, models), gram_parts(models, prepared), strict=True)),
-            )
-        prepared, parts = batch.shared[key]
-        return rows.take(judged).tolist(), self.model.scores_prepared(prepared, parts.get(id(self.model)))
+            batch.shared[key] = grams, dict(zip(map(id, models), gram_parts(models, grams), strict=True))
+        grams, parts = batch.shared[key]
+        return rows.take(judged).tolist(), self.model.scores_prepared(grams, parts.get(id(self.model)))
 
     def judges_like(self, other: LearnedScorer) -> bool:
         """Whether this scorer judges the texts ``other`` does (the same view, the same minimum)."""
