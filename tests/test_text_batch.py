@@ -143,6 +143,27 @@ def test_scores_keep_every_bit_of_the_occurrence_sums(analyzer, realistic_keys):
     assert all(np.array_equal(a, b) for a, b in zip(together, expected[1:], strict=True))
 
 
+# Astral characters (one code point, two UTF-16 units), and newlines: the featurizer's separator, so
+# texts of one character or none and separators at a batch's ends and side by side come up often.
+GRAM_ALPHABET = [*ALPHABET, "\U0001f600", "\U00020000", "\U0010fffd", "\n", "\n"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(texts=st.lists(st.text(alphabet=st.sampled_from(GRAM_ALPHABET), max_size=10), max_size=10))
+def test_scores_keep_every_bit_on_random_batches(analyzer, texts):
+    """``test_scores_keep_every_bit_of_the_occurrence_sums`` on batches hypothesis makes up."""
+    from auditor.classifier import gram_parts
+
+    by_name = {type(d).__name__: d for d in analyzer.detectors}
+    models = [by_name["AbuseModel"].model, by_name["Rumor"].learned.model, by_name["Ad"].learned.model]
+    expected = [_bincount_gram_part(model, texts) for model in models]
+    grams = models[0].featurizer.ngrams_by_text(models[0].featurizer.batch(texts))  # all prepare alike
+    for model, reference in zip(models, expected, strict=True):
+        assert np.array_equal(model._gram_part(grams), reference)
+    together = gram_parts(tuple(models[1:]), grams)
+    assert all(np.array_equal(a, b) for a, b in zip(together, expected[1:], strict=True))
+
+
 # Pieces of what the pattern detectors' prefilters look for, in evasive forms, and chat around them.
 PREFILTER_PIECES = [
     *ALPHABET,
