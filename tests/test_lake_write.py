@@ -21,16 +21,19 @@ ROWS = st.lists(
 
 
 @settings(max_examples=40, deadline=None)
-@given(rows=ROWS, row_group=st.integers(1, 9))
-def test_writing_in_order_equals_writing_the_sorted_table(tmp_path_factory, rows, row_group):
+@given(rows=ROWS, row_group=st.integers(1, 9), chunk=st.integers(1, 12))
+def test_writing_in_order_equals_writing_the_sorted_table(tmp_path_factory, rows, row_group, chunk):
+    """``chunk``: the table comes in chunks of that many rows, as ingest's batches do (a row group
+    is taken from the chunks its rows span)."""
     base = tmp_path_factory.mktemp("lake") / "lake" / "messages"
-    table = pa.table(
+    whole = pa.table(
         {
             "msgtime": pa.array([t for t, _, _ in rows], pa.int64()).cast(lake.TIMESTAMP),
             "msgid": [m for _, m, _ in rows],
             "text": [x for _, _, x in rows],
         }
     )
+    table = pa.concat_tables([whole.slice(start, chunk) for start in range(0, len(rows), chunk)] or [whole])
     order = pc.sort_indices(table, sort_keys=[("msgtime", "ascending"), ("msgid", "ascending")])
     original = lake.ROW_GROUP
     lake.ROW_GROUP = row_group  # not monkeypatch: hypothesis runs many examples in one test
