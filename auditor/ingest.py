@@ -58,10 +58,12 @@ from auditor.msgindex import Entry, MsgidIndex, content_digest, raw_digest, sour
 from auditor.wecom.files import (
     PREVIEW_BYTES,
     Limits,
+    LineSpan,
     RawRecord,
     classify,
     decoded,
     discover,
+    file_cap,
     is_gzip,
     line_spans,
     read_records,
@@ -797,9 +799,15 @@ class _Decoder:
                 task = alone.get(i) or self.pool.submit(open_and_decode, path, name, *self.settings)
                 self.ahead.append((None, [task], size))
                 continue
-            opened = open_file(path, self.limits)
-            spans = line_spans(path, SPAN_BYTES) if opened.status == "ingested" else []
+            # Its spans go to the workers first and it is hashed meanwhile: hashing a file of
+            # hundreds of MB here first kept a worker idle (the pool's first tasks are its spans).
+            spans = _spans(path, size, self.limits)
             tasks = [self.pool.submit(decode_file, path, name, *self.settings, span) for span in spans]
+            opened = open_file(path, self.limits)
+            if opened.status != "ingested":  # too big or unreadable (or it became so): nothing of it is kept
+                for task in tasks:
+                    task.cancel() or task.add_done_callback(_discard)
+                tasks = []
             self.ahead.append((opened, tasks, size))
 
     def close(self) -> None:
@@ -817,6 +825,21 @@ class _Decoder:
                         part.discard()
         self.ahead.clear()
         self.current = []
+
+
+def _spans(path: Path, size: int, limits: Limits) -> list[LineSpan]:
+    """The line spans a plain JSONL file is decoded in; none when it is over its cap or cannot be
+    read (``open_file`` says which)."""
+    try:
+        return line_spans(path, SPAN_BYTES) if size <= file_cap(path, limits)[0] else []
+    except OSError:
+        return []
+
+
+def _discard(task: Future[Any]) -> None:
+    """Remove what a decoding task that is no longer wanted left (its spilled table)."""
+    if not task.cancelled() and task.exception() is None:
+        task.result().discard()
 
 
 def _splits(path: Path, size: int) -> bool:
