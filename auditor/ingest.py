@@ -31,7 +31,6 @@ from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from itertools import repeat
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -59,10 +58,12 @@ from auditor.msgindex import Entry, MsgidIndex, content_digest, raw_digest, sour
 from auditor.wecom.files import (
     PREVIEW_BYTES,
     Limits,
+    LineSpan,
     RawRecord,
     classify,
     decoded,
     discover,
+    file_cap,
     is_gzip,
     line_spans,
     read_records,
@@ -265,6 +266,62 @@ def _entry(date: str, raw: str, source: str) -> Entry:
     return Entry(raw_digest(raw.encode("utf-8")), date, *source_parts(source))
 
 
+def _repeated(ordered: np.ndarray) -> np.ndarray:
+    """Which of the sorted hashes ``ordered`` occur more than once (every occurrence)."""
+    same = ordered[1:] == ordered[:-1]
+    repeated = np.zeros(len(ordered), bool)
+    repeated[1:] |= same
+    repeated[:-1] |= same
+    return repeated
+
+
+class _PlacesByHash:
+    """Where each row this run buffered is (its date and row number there), by its msgid's hash:
+    sorted runs, the newest two merged while the newer is at least half the older (as the msgid
+    index's), so asking about a part's msgids costs a few ``searchsorted`` however much is buffered,
+    and no Python object is made per row. A hash found is only a candidate: the caller compares
+    the msgid at the place found (``find``)."""
+
+    def __init__(self) -> None:
+        self.runs: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted hashes, places: date code << 32 | row)
+        self.dates: list[str] = []
+
+    def __len__(self) -> int:
+        return sum(len(hashes) for hashes, _ in self.runs)
+
+    def add(self, hashes: np.ndarray, date: str, rows: np.ndarray) -> None:
+        if date not in self.dates:
+            self.dates.append(date)
+        order = np.argsort(hashes, kind="stable")
+        places = (self.dates.index(date) << 32) + rows.astype(np.int64)
+        self.runs.append((hashes[order], places[order]))
+        while len(self.runs) >= 2 and 2 * len(self.runs[-1][0]) >= len(self.runs[-2][0]):
+            (older, older_places), (newer, newer_places) = self.runs[-2:]
+            merged = np.concatenate([older, newer])
+            order = np.argsort(merged, kind="stable")  # two sorted pieces: one merging pass
+            self.runs[-2:] = [(merged[order], np.concatenate([older_places, newer_places])[order])]
+
+    def holds(self, ordered: np.ndarray) -> np.ndarray:
+        """Which of the sorted hashes ``ordered`` some buffered row has (sorted, they are searched
+        in one sweep of each run)."""
+        held = np.zeros(len(ordered), bool)
+        for run, _ in self.runs:
+            at = np.minimum(np.searchsorted(run, ordered), len(run) - 1)
+            held |= run[at] == ordered
+        return held
+
+    def find(self, msgid_hash: int, is_msgid: Callable[[str, int], bool]) -> tuple[str, int] | None:
+        """The place (date, row) with this hash at which ``is_msgid`` holds, if any."""
+        value = np.uint64(msgid_hash)
+        for run, places in self.runs:
+            low, high = np.searchsorted(run, value, "left"), np.searchsorted(run, value, "right")
+            for place in places[low:high].tolist():
+                date, row = self.dates[place >> 32], place & 0xFFFFFFFF
+                if is_msgid(date, row):
+                    return date, row
+        return None
+
+
 class _MessageSink:
     """Deduplicates messages against the whole lake (the msgid index) and this run, and buffers
     them per date.
@@ -280,56 +337,66 @@ class _MessageSink:
         self.resume = resume
         self.now_ms = now_ms
         self.index = MsgidIndex(ws.msgid_index_path, ws.messages_dir)
-        self.pending: dict[str, tuple[str, int]] = {}  # buffered (not yet in the lake): date, row
+        self.pending = _PlacesByHash()  # buffered (not yet in the lake)
         self.rows: Counter[str] = Counter()  # buffered rows per date
         self.lake_content: dict[str, dict[str, bytes]] = {}  # date → msgid → content_digest, on demand
-        # Per date: rows, their raw bytes, their sources; sealed into columns a batch at a time.
-        self.buffer: dict[str, tuple[list[Row], list[bytes], list[str]]] = defaultdict(lambda: ([], [], []))
+        # Per date: rows, their raw bytes, sources and msgid hashes; sealed into columns a batch at a time.
+        self.buffer: dict[str, tuple[list[Row], list[bytes], list[str], list[int]]] = defaultdict(
+            lambda: ([], [], [], [])
+        )
         self.generic: Counter[str] = Counter()  # msgtype → new messages read by the generic walk
         self.batches: dict[str, list[pa.Table]] = defaultdict(list)
         self.written: set[str] = set()
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="lake-writer")
         self.writing: tuple[Future[list[tuple[str, Path]]], list[tuple[str, pa.Table]]] | None = None
-        self.in_flight: dict[str, tuple[str, int]] = {}  # handed to the writer, not indexed yet: date, row
+        self.in_flight = _PlacesByHash()  # handed to the writer, not indexed yet
 
     def offer_file(self, decoded_file: DecodedFile, tally: FileReport, rejects: _Rejects) -> None:
         """Decide every record of a decoded file — accepted, duplicate or rejected (into ``rejects``,
-        with the reason) — and count it in ``tally``. Its msgids are looked up together (the lake's
-        index, this run's buffer and the write in flight, the file itself); the common-shape
-        records whose msgid is seen nowhere (nearly all) are buffered as one Arrow table, the others
-        go one by one through ``_offer_one``, in input order."""
+        with the reason) — and count it in ``tally``. Its msgids are looked up together by their
+        hashes (made once, by the decoder): the common-shape records whose hash is seen nowhere —
+        not in the lake's index, this run's buffer or the write in flight, nor twice in the file
+        (nearly all) — are buffered as one Arrow table without a Python object each; the others
+        go one by one through ``_offer_one``, in input order, where the exact msgid decides."""
         table = decoded_file.table
-        common_ids = table.column("msgid").to_pylist()
+        common = table.num_rows
         other_ids = [row[_MSGID] for _, _, row in decoded_file.others if type(row) is tuple]
-        msgids = common_ids + other_ids
         hashes = table.column(HASH_COLUMN).to_numpy()  # made by the decoder
         if other_ids:
             hashes = np.concatenate([hashes, msgindex.msgid_hashes(other_ids)])
+        order = np.argsort(hashes)
+        ordered = hashes[order]
+        candidate = np.empty(len(hashes), bool)
+        candidate[order] = _repeated(ordered) | self.pending.holds(ordered) | self.in_flight.holds(ordered)
+        for start in range(0, len(hashes), LOOKUP_ROWS):
+            candidate[start + self.index.candidates(hashes[start : start + LOOKUP_ROWS])] = True
+        rest = np.flatnonzero(candidate[:common]).tolist()
+        rest_ids = table.column("msgid").take(pa.array(rest, pa.int64())).to_pylist() if rest else []
+        slow = np.array([*rest, *range(common, len(hashes))], np.int64)  # records decided one by one
+        slow_ids = rest_ids + other_ids
+        hash_of = dict(zip(slow_ids, hashes[slow].tolist(), strict=True))
+        # A hash seen nowhere is a new msgid: only the candidates' msgids are looked up, here (the
+        # lake's index) and in ``_offer_one`` (this run's buffer and the write in flight).
+        maybe_known = {msgid for msgid, maybe in zip(slow_ids, candidate[slow], strict=True) if maybe}
+        looked_up = list(maybe_known)
         stored: dict[str, Entry] = {}
-        for start in range(0, len(msgids), LOOKUP_ROWS):
-            end = start + LOOKUP_ROWS
-            stored.update(self.index.get_many(msgids[start:end], hashes[start:end]))
+        for start in range(0, len(looked_up), LOOKUP_ROWS):
+            batch = looked_up[start : start + LOOKUP_ROWS]
+            stored.update(self.index.get_many(batch, np.array([hash_of[m] for m in batch], msgindex.HASH)))
         # Bound now: judging a record may settle the write in flight, which empties self.in_flight.
         in_flight = self.in_flight
         flying = dict(self.writing[1]) if self.writing is not None else {}
-        distinct = set(msgids)
-        known = distinct & self.pending.keys()
-        if in_flight:
-            known |= distinct & in_flight.keys()
-        known |= stored.keys()
-        if len(distinct) != len(msgids):  # a msgid twice in the file: its later records are judged
-            known |= {msgid for msgid, count in Counter(msgids).items() if count > 1}
-        rest: list[int] = []
-        if known:
-            rest = [i for i, msgid in enumerate(common_ids) if msgid in known]
-            new = pa.array([msgid not in known for msgid in common_ids], pa.bool_())
-            dates = self._buffer_table(table.filter(new), [m for m in common_ids if m not in known])
+        if rest:
+            new = np.ones(common, bool)
+            new[rest] = False
+            dates = self._buffer_table(table.filter(pa.array(new)))
         else:
-            dates = self._buffer_table(table, common_ids)
-        accepted, duplicates, rejected = table.num_rows - len(rest), 0, 0
+            dates = self._buffer_table(table)
+        accepted, duplicates, rejected = common - len(rest), 0, 0
+        fresh: dict[str, tuple[str, int]] = {}  # msgid → place of the rows buffered one by one here
         if rest or decoded_file.others:
             for record, row in decoded_file.in_order(rest):  # in input order: rejects are stored in it
-                outcome = self._offer_one(record, row, stored, in_flight, flying)
+                outcome = self._offer_one(record, row, hash_of, maybe_known, stored, fresh, in_flight, flying)
                 if isinstance(outcome, RecordError):
                     rejects.add(record, str(outcome))
                     rejected += 1
@@ -340,6 +407,13 @@ class _MessageSink:
                     accepted += 1
                 else:
                     duplicates += 1
+        for date in {date for date, _ in fresh.values()}:
+            places = [(msgid, row) for msgid, (d, row) in fresh.items() if d == date]
+            self.pending.add(
+                np.array([hash_of[m] for m, _ in places], msgindex.HASH),
+                date,
+                np.array([row for _, row in places], np.int64),
+            )
         if decoded_file.omitted_rejects:  # after the stored ones: those filled the file's quota
             rejects.count_omitted(decoded_file.name, decoded_file.omitted_rejects)
             rejected += decoded_file.omitted_rejects
@@ -350,81 +424,83 @@ class _MessageSink:
         tally.dates |= dates
         self.written |= dates
 
-    def _buffer_table(self, table: pa.Table, msgids: list[str]) -> set[str]:
-        """Buffer common-shape rows whose msgids (``msgids``, in order) are new and distinct, a
-        date at a time; their dates."""
+    def _buffer_table(self, table: pa.Table) -> set[str]:
+        """Buffer common-shape rows whose msgids are new and distinct, a date at a time; their dates."""
         if not table.num_rows:
             return set()
         date_column = table.column(DATE_COLUMN)
         distinct = date_column.unique().to_pylist()
         rows = table.drop_columns([DATE_COLUMN])
         if len(distinct) == 1:
-            groups = [(distinct[0], rows, msgids)]
+            groups = [(distinct[0], rows)]
         else:
-            dates = date_column.to_pylist()
-            groups = [
-                (
-                    date,
-                    rows.filter(pc.equal(date_column, date)),
-                    [m for m, d in zip(msgids, dates, strict=True) if d == date],
-                )
-                for date in distinct
-            ]
-        for date, group, ids in groups:
+            groups = [(date, rows.filter(pc.equal(date_column, date))) for date in distinct]
+        for date, group in groups:
             if self.buffer.get(date, ((),))[0]:  # rows buffered one by one come first in the date's order
                 self._seal(date)
             first = self.rows[date]
-            self.pending.update(zip(ids, zip(repeat(date), range(first, first + len(ids))), strict=True))
-            self.rows[date] = first + len(ids)
+            self.pending.add(
+                group.column(HASH_COLUMN).to_numpy(), date, np.arange(first, first + group.num_rows)
+            )
+            self.rows[date] = first + group.num_rows
             self.batches[date].append(group)
         return set(distinct)
 
-    def _buffer_one(self, record: RawRecord, row: Row) -> str:
-        """Buffer a record whose msgid is new (judged one by one: not in a file's bulk table); its date."""
-        msgid = row[_MSGID]
+    def _buffer_one(self, record: RawRecord, row: Row, msgid_hash: int) -> tuple[str, int]:
+        """Buffer a record whose msgid is new (judged one by one: not in a file's bulk table); its place."""
         date = self.local_date(row[_MSGTIME])
-        rows, raws, sources = self.buffer[date]
-        self.pending[msgid] = (date, self.rows[date])
+        rows, raws, sources, hashes = self.buffer[date]
+        place = (date, self.rows[date])
         self.rows[date] += 1
         rows.append(row)
         raws.append(record.raw)
         sources.append(f"{record.file}:{record.line}")
+        hashes.append(msgid_hash)
         if len(rows) >= BATCH_ROWS:
             self._seal(date)
         if row[_COVERAGE] == "generic":
             self.generic[row[_MSGTYPE]] += 1
-        return date
+        return place
 
     def _offer_one(
         self,
         record: RawRecord,
         row: Row | RecordError,
+        hash_of: dict[str, int],
+        maybe_known: set[str],
         stored: dict[str, Entry],
-        in_flight: dict[str, tuple[str, int]],
+        fresh: dict[str, tuple[str, int]],
+        in_flight: _PlacesByHash,
         flying: dict[str, pa.Table],
     ) -> Outcome:
-        """A record that is rejected already, not of the common shape, or whose msgid is known or
-        repeats in its file."""
+        """A record that is rejected already, not of the common shape, or whose msgid's hash is
+        known or repeats in its file: the exact msgid decides."""
         if type(row) is not tuple:
             return row
         msgid = row[_MSGID]
-        buffered = self.pending.get(msgid)
+        buffered = fresh.get(msgid)
+        if buffered is None and msgid in maybe_known:
+            buffered = self.pending.find(hash_of[msgid], lambda d, r: self._buffered(d, r)[0] == msgid)
         if buffered is not None:
             known: Entry | None = self._buffered_entry(*buffered)
         else:
             known = stored.get(msgid)
-            if known is None and msgid in in_flight:
-                date, row_number = in_flight[msgid]
-                known = _entry(date, *_raw_and_source(flying[date], row_number))
-        if known is None:  # the first of a msgid repeated in its file
-            return "accepted", self._buffer_one(record, row)
+            if known is None and msgid in maybe_known:
+                flown = in_flight.find(
+                    hash_of[msgid], lambda d, r: flying[d].column("msgid")[r].as_py() == msgid
+                )
+                if flown is not None:
+                    known = _entry(flown[0], *_raw_and_source(flying[flown[0]], flown[1]))
+        if known is None:  # the first of a msgid repeated in its file, or a hash shared by chance
+            fresh[msgid] = self._buffer_one(record, row, hash_of[msgid])
+            return "accepted", fresh[msgid][0]
         try:
             return self._offer_known(record, msgid, buffered, known)
         except RecordError as exc:
             return exc
 
     def _buffered_entry(self, date: str, row: int) -> Entry:
-        return _entry(date, *self._buffered(date, row))
+        return _entry(date, *self._buffered(date, row)[1:])
 
     def _offer_known(
         self, record: RawRecord, msgid: str, buffered: tuple[str, int] | None, known: Entry
@@ -444,7 +520,7 @@ class _MessageSink:
         """Other bytes may still be the same record (key order, spacing, a batch item re-exported
         as a JSONL line); rare, so the stored record is only read back then."""
         if buffered is not None:
-            earlier = json.loads(self._buffered(known.date, buffered[1])[0])
+            earlier = json.loads(self._buffered(known.date, buffered[1])[1])
             return content_digest(earlier) == content_digest(decoded(record).value)
         self._settle()  # the stored record may be in the file being written
         if known.date not in self.lake_content:
@@ -459,26 +535,26 @@ class _MessageSink:
             }
         return self.lake_content[known.date].get(msgid) == content_digest(decoded(record).value)
 
-    def _buffered(self, date: str, row: int) -> tuple[str, str]:
-        """Raw record and source of a buffered row."""
+    def _buffered(self, date: str, row: int) -> tuple[str, str, str]:
+        """msgid, raw record and source of a buffered row."""
         for table in self.batches[date]:
             if row < table.num_rows:
-                return _raw_and_source(table, row)
+                return table.column("msgid")[row].as_py(), *_raw_and_source(table, row)
             row -= table.num_rows
-        _, raws, sources = self.buffer[date]
-        return raws[row].decode("utf-8"), sources[row]
+        rows, raws, sources, _ = self.buffer[date]
+        return rows[row][_MSGID], raws[row].decode("utf-8"), sources[row]
 
     def _seal(self, date: str) -> None:
         """Move buffered rows into a compact Arrow batch, a column at a time: Python objects cost
         ten times the bytes."""
-        rows, raws, sources = self.buffer.pop(date)
+        rows, raws, sources, hashes = self.buffer.pop(date)
         if not rows:
             return
         columns: dict[str, Any] = dict(zip(ROW_FIELDS, zip(*rows, strict=True), strict=True))
         columns["msgtime"] = pa.array(columns["msgtime"], pa.int64()).cast(lake.TIMESTAMP)
         columns["raw"] = pa.array(raws, pa.binary()).cast(pa.string())  # checks the UTF-8
         columns["source"] = sources
-        columns[HASH_COLUMN] = msgindex.msgid_hashes(columns["msgid"])
+        columns[HASH_COLUMN] = np.array(hashes, msgindex.HASH)  # made once, when the record was offered
         self.batches[date].append(pa.table([columns[f.name] for f in HASHED_SCHEMA], schema=HASHED_SCHEMA))
 
     def flush(self) -> None:
@@ -496,7 +572,7 @@ class _MessageSink:
             return
         # Every buffered row is in ``tables`` now, at the row it had in its date's buffer (the batches
         # are joined in order): what was pending is in flight, as it is.
-        self.in_flight, self.pending = self.pending, {}
+        self.in_flight, self.pending = self.pending, _PlacesByHash()
         self.rows.clear()
         self.writing = (self.writer.submit(self._write, tables), tables)
 
@@ -526,7 +602,7 @@ class _MessageSink:
         for (date, path), (_, table) in zip(future.result(), tables, strict=True):
             self.index.add(path, table.column(HASH_COLUMN).to_numpy())
             self.lake_content.pop(date, None)
-        self.in_flight = {}
+        self.in_flight = _PlacesByHash()
 
     def close(self) -> None:
         try:
@@ -723,9 +799,15 @@ class _Decoder:
                 task = alone.get(i) or self.pool.submit(open_and_decode, path, name, *self.settings)
                 self.ahead.append((None, [task], size))
                 continue
-            opened = open_file(path, self.limits)
-            spans = line_spans(path, SPAN_BYTES) if opened.status == "ingested" else []
+            # Its spans go to the workers first and it is hashed meanwhile: hashing a file of
+            # hundreds of MB here first kept a worker idle (the pool's first tasks are its spans).
+            spans = _spans(path, size, self.limits)
             tasks = [self.pool.submit(decode_file, path, name, *self.settings, span) for span in spans]
+            opened = open_file(path, self.limits)
+            if opened.status != "ingested":  # too big or unreadable (or it became so): nothing of it is kept
+                for task in tasks:
+                    task.cancel() or task.add_done_callback(_discard)
+                tasks = []
             self.ahead.append((opened, tasks, size))
 
     def close(self) -> None:
@@ -743,6 +825,21 @@ class _Decoder:
                         part.discard()
         self.ahead.clear()
         self.current = []
+
+
+def _spans(path: Path, size: int, limits: Limits) -> list[LineSpan]:
+    """The line spans a plain JSONL file is decoded in; none when it is over its cap or cannot be
+    read (``open_file`` says which)."""
+    try:
+        return line_spans(path, SPAN_BYTES) if size <= file_cap(path, limits)[0] else []
+    except OSError:
+        return []
+
+
+def _discard(task: Future[Any]) -> None:
+    """Remove what a decoding task that is no longer wanted left (its spilled table)."""
+    if not task.cancelled() and task.exception() is None:
+        task.result().discard()
 
 
 def _splits(path: Path, size: int) -> bool:

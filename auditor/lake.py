@@ -170,26 +170,45 @@ def lake_root(path: Path) -> Path:
     return table_dir.parent
 
 
-def write_table(path: Path, table: pa.Table, order: pa.Array | None = None) -> None:
+def write_table(
+    path: Path, table: pa.Table, order: pa.Array | None = None, dictionary: bool | list[str] = True
+) -> None:
     """Atomically write one Parquet file (deterministic bytes for the same rows), recorded in the
     lake manifest with its hash and row count (see lake_manifest for the kill-safe order).
 
     ``order``: the rows' indices in the order to write them, taken a row group at a time, so a
     sorted copy of the whole table is never held beside it (the same bytes as writing
-    ``table.take(order)``)."""
+    ``table.take(order)``). ``dictionary``: the columns (Parquet paths) dictionary-encoded, or all."""
     root = lake_root(path)
+    options = {"compression": "zstd", "write_statistics": True, "use_dictionary": dictionary}
     with atomic.atomic_path(path) as tmp:
         if order is None:
-            pq.write_table(table, tmp, compression="zstd", write_statistics=True, row_group_size=ROW_GROUP)
+            pq.write_table(table, tmp, row_group_size=ROW_GROUP, **options)
         else:
-            with pq.ParquetWriter(tmp, table.schema, compression="zstd", write_statistics=True) as writer:
-                for start in range(0, max(len(order), 1), ROW_GROUP):  # no rows: one empty group
-                    writer.write_table(table.take(order.slice(start, ROW_GROUP)), row_group_size=ROW_GROUP)
+            with pq.ParquetWriter(tmp, table.schema, **options) as writer:
+                for group in _ordered_groups(table, order):
+                    writer.write_table(group, row_group_size=ROW_GROUP)
         record = lake_manifest.FileRecord.of(tmp, table.num_rows)
         lake_manifest.begin(root, path, record)
         failpoints.reached("lake-entry-pending")
     failpoints.reached("lake-file-renamed")
     lake_manifest.commit(root, path, record)
+
+
+def _ordered_groups(table: pa.Table, order: pa.Array) -> Iterator[pa.Table]:
+    """The rows at ``order``, a row group at a time (no rows: one empty group). Each group is taken
+    from the window of rows its indices span: Arrow concatenates every chunk of a chunked table a
+    take touches, and ingest's tables are many chunks (one per decoded part) in nearly sorted order,
+    so taking from the whole table copied it whole once per row group (most of the writer's time)."""
+    indices = order.to_numpy()
+    if not len(indices):
+        yield table.take(order)
+        return
+    for start in range(0, len(indices), ROW_GROUP):
+        part = indices[start : start + ROW_GROUP]
+        low = int(part.min())
+        window = table.slice(low, int(part.max()) + 1 - low)
+        yield window.take(pa.array(part - low))
 
 
 def content_name(prefix: str, keys: Iterable[str]) -> str:
@@ -200,11 +219,27 @@ def content_name(prefix: str, keys: Iterable[str]) -> str:
     return f"{prefix}-{digest.hexdigest()[:20]}.parquet"
 
 
+# Message columns worth a dictionary: those whose values repeat. msgid, seq, msgtime, raw and source
+# are (nearly) unique per row, so a dictionary there is built only to be dropped once it outgrows its
+# page (work and allocations in the writer for nothing); plain, they are also 2.5 % smaller.
+MESSAGE_DICTIONARY_COLUMNS = [
+    "action",
+    "msgtype",
+    "sender",
+    "sender_kind",
+    "tolist.list.element",
+    "roomid",
+    "text",
+    "text_coverage",
+    "pre_msgid",
+]
+
+
 def append_messages(base: Path, date: str, table: pa.Table) -> Path:
     """Add already-deduplicated rows to a date as one new file named after its msgids."""
     order = pc.sort_indices(table, sort_keys=[("msgtime", "ascending"), ("msgid", "ascending")])
     path = partition_dir(base, date) / content_name("part", table.column("msgid").take(order).to_pylist())
-    write_table(path, table, order)
+    write_table(path, table, order, MESSAGE_DICTIONARY_COLUMNS)
     return path
 
 

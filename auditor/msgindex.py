@@ -303,6 +303,11 @@ class MsgidIndex:
             }
         return entries
 
+    def candidates(self, hashes: np.ndarray) -> np.ndarray:
+        """Positions in ``hashes`` of those some indexed lake file may hold (a hash found is only
+        a candidate: ``get_many`` confirms by the exact msgid)."""
+        return np.unique(np.array([position for position, _ in self._candidates(hashes)], np.int64))
+
     def get_many(self, msgids: list[str], hashes: np.ndarray | None = None) -> dict[str, Entry]:
         """The entries of those ``msgids`` that are indexed; where a msgid is in two lake files
         (never written so), the first file's. ``hashes``: their ``msgid_hashes`` if made already."""

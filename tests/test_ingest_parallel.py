@@ -195,6 +195,28 @@ def test_a_failure_while_deciding_a_span_leaves_no_spilled_tables(ws, tmp_path, 
     assert not list(ws.messages_dir.rglob("*.parquet"))
 
 
+def test_a_file_unreadable_once_its_spans_decode_is_skipped_and_leaves_nothing(ws, tmp_path, monkeypatch):
+    """A large file's spans are sent to the workers before it is hashed; when hashing finds it
+    unreadable (removed, or its permissions changed, in between), it is skipped like any unreadable
+    file: what its spans decoded is removed, and the next file is read as usual."""
+    big = write_jsonl(tmp_path / "in" / "a.jsonl", [message(f"a{i}", seq=i) for i in range(40)])
+    other = write_jsonl(tmp_path / "in" / "b.jsonl", [message("b1")])
+    _parallel(monkeypatch)
+    real_open = ingest_module.open_file
+
+    def unreadable_a(path, limits):
+        if path.name == "a.jsonl":
+            return ingest_module.OpenedFile(status="skipped", note="unreadable: gone: skipped")
+        return real_open(path, limits)
+
+    monkeypatch.setattr(ingest_module, "open_file", unreadable_a)
+    summary = ingest(ws, [big, other]).summary()
+    by_file = {Path(f["path"]).name: f for f in summary["by_file"]}
+    assert by_file["a.jsonl"]["status"] == "skipped" and by_file["a.jsonl"]["records"] == 0
+    assert by_file["b.jsonl"]["accepted"] == 1 and summary["accepted"] == 1
+    assert not list(ws.state_dir.rglob(".tmp-*")), "the spans' spilled tables are removed"
+
+
 def test_a_large_file_that_cannot_be_cut_is_started_first(ws, tmp_path, monkeypatch):
     """One worker alone decodes it: started behind the others, it would end last while the rest wait."""
     _parallel(monkeypatch)

@@ -21,16 +21,19 @@ ROWS = st.lists(
 
 
 @settings(max_examples=40, deadline=None)
-@given(rows=ROWS, row_group=st.integers(1, 9))
-def test_writing_in_order_equals_writing_the_sorted_table(tmp_path_factory, rows, row_group):
+@given(rows=ROWS, row_group=st.integers(1, 9), chunk=st.integers(1, 12))
+def test_writing_in_order_equals_writing_the_sorted_table(tmp_path_factory, rows, row_group, chunk):
+    """``chunk``: the table comes in chunks of that many rows, as ingest's batches do (a row group
+    is taken from the chunks its rows span)."""
     base = tmp_path_factory.mktemp("lake") / "lake" / "messages"
-    table = pa.table(
+    whole = pa.table(
         {
             "msgtime": pa.array([t for t, _, _ in rows], pa.int64()).cast(lake.TIMESTAMP),
             "msgid": [m for _, m, _ in rows],
             "text": [x for _, _, x in rows],
         }
     )
+    table = pa.concat_tables([whole.slice(start, chunk) for start in range(0, len(rows), chunk)] or [whole])
     order = pc.sort_indices(table, sort_keys=[("msgtime", "ascending"), ("msgid", "ascending")])
     original = lake.ROW_GROUP
     lake.ROW_GROUP = row_group  # not monkeypatch: hypothesis runs many examples in one test
@@ -67,3 +70,35 @@ def test_a_disk_full_after_some_row_groups_leaves_no_file(tmp_path, monkeypatch)
     with pytest.raises(OSError, match="No space left"):
         lake.append_messages(folder.parent, "2026-11-16", table)
     assert FillsUp.written == 2 and not [p for p in folder.rglob("*") if p.is_file()]
+
+
+def test_a_message_file_keeps_dictionaries_only_where_values_repeat(tmp_path):
+    """``MESSAGE_DICTIONARY_COLUMNS`` names real leaf columns of the message schema: those columns
+    are dictionary-encoded, the (nearly) unique ones — msgid, seq, msgtime, raw, source — plain."""
+    rows = [
+        {
+            "msgid": f"m{i}",
+            "seq": i,
+            "action": "send",
+            "msgtype": "text",
+            "sender": "zhangsan",
+            "sender_kind": "internal",
+            "tolist": ["lisi"],
+            "roomid": "wrA",
+            "msgtime": 1_763_000_000_000 + i,
+            "text": "收到",
+            "text_coverage": "extracted",
+            "pre_msgid": None,
+            "raw": f'{{"msgid":"m{i}"}}',
+            "source": f"a.jsonl:{i + 1}",
+        }
+        for i in range(50)
+    ]
+    table = pa.Table.from_pylist(rows, schema=lake.MESSAGE_SCHEMA)
+    path = lake.append_messages(tmp_path / "lake" / "messages", "2026-11-16", table)
+    group = pq.ParquetFile(path).metadata.row_group(0)
+    encoded = {group.column(i).path_in_schema: group.column(i).encodings for i in range(group.num_columns)}
+    assert set(lake.MESSAGE_DICTIONARY_COLUMNS) < encoded.keys()
+    dictionary = {name for name, encodings in encoded.items() if "RLE_DICTIONARY" in encodings}
+    assert dictionary == set(lake.MESSAGE_DICTIONARY_COLUMNS)
+    assert lake.read_partition(tmp_path / "lake" / "messages", "2026-11-16", lake.MESSAGE_SCHEMA) == table
