@@ -25,12 +25,14 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from auditor import lake, msgindex
 from auditor.atomic import file_sha256
 from auditor.process_pool import exit_with_parent, fresh_pool
+from auditor.wecom.common_arrow import common_rows, common_text_columns
 from auditor.wecom.files import (
     NOT_DECODED,
     Limits,
@@ -146,8 +148,7 @@ def record_row(record: RawRecord, now_ms: int) -> tuple[RawRecord, Row | RecordE
     return next(decoded_file.in_order(list(range(decoded_file.table.num_rows))))
 
 
-TABLE_ROWS = 65_536  # common-shape records held as Python objects before they become Arrow columns
-BLOCK_RECORDS = 4_096  # records tried against the common shape by one list comprehension
+BLOCK_RECORDS = 16_384  # records read by Arrow (or tried against the common shape) at a time
 
 
 def decode_records(
@@ -158,39 +159,46 @@ def decode_records(
     stored_rejects: int | None = None,
 ) -> DecodedFile:
     """Split ``records`` into the common-shape table and the others (see DecodedFile), keeping at
-    most ``stored_rejects`` rejected records (None: all). Records are taken a block at a time, so
-    the common ones cost comprehensions rather than a loop step each; the table is built TABLE_ROWS
-    records at a time: Python objects cost several times the bytes of columns."""
+    most ``stored_rejects`` rejected records (None: all). Records are taken a block at a time: Arrow's
+    JSON reader reads the block's common-shape records into columns (``common_rows``), msgspec the
+    few it leaves (``common_record``), and ``parse_message`` the rest."""
     latest_ms = now_ms + FUTURE_SLACK_MS
     tables: list[pa.Table] = []
-    common: list[CommonRecord] = []
-    taken: list[RawRecord] = []  # the records of ``common``
     others: list[tuple[int, RawRecord, Row | RecordError]] = []
     count = kept_rejects = omitted = 0
     for block in iter(lambda: list(itertools.islice(records, BLOCK_RECORDS)), []):
-        fast = [common_record(r.raw, latest_ms) if r.error is None else None for r in block]
-        if None in fast:  # a few records of the block are not of the common shape
-            for index, (record, value) in enumerate(zip(block, fast, strict=True)):
-                if value is not None:
+        readable = [index for index, record in enumerate(block) if record.error is None]
+        parsed, by_arrow = common_rows([block[i].raw for i in readable], latest_ms)
+        left = np.ones(len(block), bool)
+        left[[readable[i] for i in by_arrow]] = False
+        parts = [_arrow_table(parsed, [block[readable[i]] for i in by_arrow], tz)]
+        places = [np.asarray([readable[i] for i in by_arrow], np.int64)]
+        common: list[CommonRecord] = []
+        taken: list[int] = []  # the places in ``block`` of ``common``
+        for index in np.flatnonzero(left).tolist():
+            record = block[index]
+            value = common_record(record.raw, latest_ms) if record.error is None else None
+            if value is not None:
+                common.append(value)
+                taken.append(index)
+                continue
+            record, row = other_row(record, now_ms)
+            if isinstance(row, RecordError):
+                if stored_rejects is not None and kept_rejects >= stored_rejects:
+                    omitted += 1
                     continue
-                record, row = other_row(record, now_ms)
-                if isinstance(row, RecordError):
-                    if stored_rejects is not None and kept_rejects >= stored_rejects:
-                        omitted += 1
-                        continue
-                    kept_rejects += 1
-                others.append((count + index - omitted, record, row))
-            taken += [r for r, value in zip(block, fast, strict=True) if value is not None]
-            common += [value for value in fast if value is not None]
+                kept_rejects += 1
+            others.append((count + index - omitted, record, row))
+        if common:  # msgspec's rows among Arrow's, in input order
+            parts.append(_common_table(common, [block[i] for i in taken], tz))
+            places.append(np.asarray(taken, np.int64))
+            tables.append(pa.concat_tables(parts).take(np.argsort(np.concatenate(places), kind="stable")))
         else:
-            taken += block
-            common += fast
+            tables.append(parts[0])
         count += len(block)
-        while len(common) >= TABLE_ROWS:
-            tables.append(_common_table(common[:TABLE_ROWS], taken[:TABLE_ROWS], tz))
-            del common[:TABLE_ROWS], taken[:TABLE_ROWS]
-    tables.append(_common_table(common, taken, tz))
-    return DecodedFile(name, count, pa.concat_tables(tables), others, omitted)
+    return DecodedFile(
+        name, count, pa.concat_tables(tables) if tables else DECODED_SCHEMA.empty_table(), others, omitted
+    )
 
 
 def _sources(files: list[str], lines: list[int]) -> pa.Array:
@@ -211,7 +219,6 @@ def _common_table(common: list[CommonRecord], taken: list[RawRecord], tz: zonein
     kinds = {sender: sender_kind(sender) for sender in set(senders)}
     texts, coverages = common_texts(common)
     msgtimes = [r.msgtime for r in common]
-    local_date = lake.LocalDates(tz)
     msgids = [r.msgid for r in common]
     columns: dict[str, Any] = {
         "msgid": msgids,
@@ -229,7 +236,59 @@ def _common_table(common: list[CommonRecord], taken: list[RawRecord], tz: zonein
         "raw": pa.array([r.raw for r in taken], pa.binary()).cast(pa.string()),  # checks the UTF-8
         "source": _sources([r.file for r in taken], [r.line for r in taken]),
         HASH_COLUMN: msgindex.msgid_hashes(msgids),
-        DATE_COLUMN: [local_date(t) for t in msgtimes],
+        DATE_COLUMN: local_dates(np.asarray(msgtimes, np.int64), tz),
+    }
+    return pa.table([columns[f.name] for f in DECODED_SCHEMA], schema=DECODED_SCHEMA)
+
+
+def local_dates(msgtimes: np.ndarray, tz: zoneinfo.ZoneInfo) -> pa.Array:
+    """``lake.LocalDates`` of each of ``msgtimes`` (epoch ms), a day at a time: the times in order,
+    each day's run found by a binary search for its end."""
+    local_date = lake.LocalDates(tz)
+    order = np.argsort(msgtimes, kind="stable")
+    ordered = msgtimes[order]
+    day = np.empty(len(msgtimes), np.int64)
+    days: list[str] = []
+    start = 0
+    while start < len(ordered):
+        date = local_date(int(ordered[start]))
+        end = int(np.searchsorted(ordered, local_date.end, side="left"))
+        day[order[start:end]] = len(days)
+        days.append(date)
+        start = end
+    return pa.array(days, pa.string()).take(day)
+
+
+_NO_TOLIST = pa.scalar([], pa.list_(pa.string()))
+
+
+def _arrow_table(parsed: pa.Table, taken: list[RawRecord], tz: zoneinfo.ZoneInfo) -> pa.Table:
+    """The rows of common-shape records read by Arrow (``common_rows``): ``_common_table``'s, made
+    from Arrow's columns."""
+    column = {name: parsed.column(name).combine_chunks() for name in parsed.column_names}
+    senders = column["from"]
+    distinct = pc.unique(senders)
+    kinds = pa.array([sender_kind(sender) for sender in distinct.to_pylist()], pa.string())
+    texts, coverages = common_text_columns(column["msgtype"], column["text"])
+    msgids = column["msgid"].to_pylist()
+    tolist = column["tolist"]
+    columns: dict[str, Any] = {
+        "msgid": column["msgid"],
+        "seq": column["seq"],
+        "action": column["action"],
+        "msgtype": column["msgtype"],
+        "sender": senders,
+        "sender_kind": pc.take(kinds, pc.index_in(senders, value_set=distinct)),
+        "tolist": pc.if_else(pc.is_null(tolist), _NO_TOLIST, tolist),
+        "roomid": pc.fill_null(column["roomid"], ""),
+        "msgtime": column["msgtime"].cast(lake.TIMESTAMP),
+        "text": texts,
+        "text_coverage": coverages,
+        "pre_msgid": pa.nulls(len(senders), pa.string()),
+        "raw": column["raw"],
+        "source": _sources([r.file for r in taken], [r.line for r in taken]),
+        HASH_COLUMN: msgindex.msgid_hashes(msgids),
+        DATE_COLUMN: local_dates(column["msgtime"].to_numpy(), tz),
     }
     return pa.table([columns[f.name] for f in DECODED_SCHEMA], schema=DECODED_SCHEMA)
 
