@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from auditor import ingest_decode
-from auditor.wecom import common_arrow
 from auditor.ingest import ingest
 from auditor.ingest_decode import _row_of_dict, decode_records, record_row
+from auditor.wecom import common_arrow
 from auditor.wecom.files import NOT_DECODED, RawRecord
 from auditor.wecom.messages import EXTRACTORS, FUTURE_SLACK_MS, RecordError, common_record, parse_message
 from auditor.workspace import Workspace

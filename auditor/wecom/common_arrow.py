@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from auditor.wecom.messages import ARCHIVE_START_MS, CommonType
+from auditor.wecom.messages import ARCHIVE_START_MS, CommonType, utf8
 
 ARROW_SCHEMA = pa.schema(
     [
@@ -59,7 +59,7 @@ def common_rows(raws: list[bytes], latest_ms: int) -> tuple[pa.Table, np.ndarray
         texts = raw.cast(pa.large_string())
         valid = None
     except pa.ArrowInvalid:  # rare: which records are not UTF-8 (Arrow's reader does not check)
-        valid = np.asarray([_utf8(r) for r in raws], bool)
+        valid = np.asarray([utf8(r) for r in raws], bool)
         texts = pa.array([r if ok else b"" for r, ok in zip(raws, valid, strict=True)], pa.large_binary())
         texts = texts.cast(pa.large_string())
     tried = _tried(raws, raw, valid)
@@ -77,14 +77,6 @@ def common_rows(raws: list[bytes], latest_ms: int) -> tuple[pa.Table, np.ndarray
 
 
 _EMPTY = ARROW_SCHEMA.append(pa.field("raw", pa.string())).empty_table()
-
-
-def _utf8(raw: bytes) -> bool:
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _tried(raws: list[bytes], raw: pa.LargeBinaryArray, valid: np.ndarray | None) -> np.ndarray:
