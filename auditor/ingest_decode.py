@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import itertools
 import os
 import tempfile
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from operator import itemgetter
@@ -38,10 +37,12 @@ from auditor.wecom.files import (
     Limits,
     LineSpan,
     RawRecord,
+    RecordBlock,
+    blocks_of,
     decoded,
     exceeds,
     file_cap,
-    read_records,
+    read_blocks,
 )
 from auditor.wecom.messages import (
     FUTURE_SLACK_MS,
@@ -158,25 +159,41 @@ def decode_records(
     tz: zoneinfo.ZoneInfo,
     stored_rejects: int | None = None,
 ) -> DecodedFile:
-    """Split ``records`` into the common-shape table and the others (see DecodedFile), keeping at
-    most ``stored_rejects`` rejected records (None: all). Records are taken a block at a time: Arrow's
-    JSON reader reads the block's common-shape records into columns (``common_rows``), msgspec the
-    few it leaves (``common_record``), and ``parse_message`` the rest."""
+    """``decode_blocks`` of ``records`` taken BLOCK_RECORDS at a time."""
+    return decode_blocks(name, blocks_of(records, BLOCK_RECORDS), now_ms, tz, stored_rejects)
+
+
+def decode_blocks(
+    name: str,
+    blocks: Iterator[RecordBlock],
+    now_ms: int,
+    tz: zoneinfo.ZoneInfo,
+    stored_rejects: int | None = None,
+) -> DecodedFile:
+    """Split the records of ``blocks`` into the common-shape table and the others (see DecodedFile),
+    keeping at most ``stored_rejects`` rejected records (None: all). In each block, Arrow's JSON
+    reader reads the common-shape records into columns (``common_rows``), msgspec the few it leaves
+    (``common_record``), and ``parse_message`` the rest."""
     latest_ms = now_ms + FUTURE_SLACK_MS
     tables: list[pa.Table] = []
     others: list[tuple[int, RawRecord, Row | RecordError]] = []
     count = kept_rejects = omitted = 0
-    for block in iter(lambda: list(itertools.islice(records, BLOCK_RECORDS)), []):
-        readable = [index for index, record in enumerate(block) if record.error is None]
-        parsed, by_arrow = common_rows([block[i].raw for i in readable], latest_ms)
-        left = np.ones(len(block), bool)
-        left[[readable[i] for i in by_arrow]] = False
-        parts = [_arrow_table(parsed, [block[readable[i]] for i in by_arrow], tz)]
-        places = [np.asarray([readable[i] for i in by_arrow], np.int64)]
+    for block in blocks:
+        size = len(block.raws)
+        if block.specials:  # only records without an error are read
+            readable = np.asarray([i for i in range(size) if block.record(i).error is None], np.int64)
+            parsed, by_arrow = common_rows([block.raws[i] for i in readable], latest_ms)
+            by_arrow = readable[by_arrow]
+        else:
+            parsed, by_arrow = common_rows(block.raws, latest_ms)
+        left = np.ones(size, bool)
+        left[by_arrow] = False
+        parts = [_arrow_table(parsed, block, by_arrow, tz)]
+        places = [by_arrow]
         common: list[CommonRecord] = []
         taken: list[int] = []  # the places in ``block`` of ``common``
         for index in np.flatnonzero(left).tolist():
-            record = block[index]
+            record = block.record(index)
             value = common_record(record.raw, latest_ms) if record.error is None else None
             if value is not None:
                 common.append(value)
@@ -190,18 +207,17 @@ def decode_records(
                 kept_rejects += 1
             others.append((count + index - omitted, record, row))
         if common:  # msgspec's rows among Arrow's, in input order
-            parts.append(_common_table(common, [block[i] for i in taken], tz))
+            parts.append(_common_table(common, [block.record(i) for i in taken], tz))
             places.append(np.asarray(taken, np.int64))
             tables.append(pa.concat_tables(parts).take(np.argsort(np.concatenate(places), kind="stable")))
         else:
             tables.append(parts[0])
-        count += len(block)
-    return DecodedFile(
-        name, count, pa.concat_tables(tables) if tables else DECODED_SCHEMA.empty_table(), others, omitted
-    )
+        count += size
+    table = pa.concat_tables(tables) if tables else DECODED_SCHEMA.empty_table()
+    return DecodedFile(name, count, table, others, omitted)
 
 
-def _sources(files: list[str], lines: list[int]) -> pa.Array:
+def _sources(files: list[str], lines: Sequence[int] | np.ndarray) -> pa.Array:
     """The ``source`` column (``file:line``, as ``RawRecord.source`` spells it) made by Arrow in one
     pass rather than a Python string per record; a decoded file's records nearly always share one
     file name."""
@@ -262,9 +278,9 @@ def local_dates(msgtimes: np.ndarray, tz: zoneinfo.ZoneInfo) -> pa.Array:
 _NO_TOLIST = pa.scalar([], pa.list_(pa.string()))
 
 
-def _arrow_table(parsed: pa.Table, taken: list[RawRecord], tz: zoneinfo.ZoneInfo) -> pa.Table:
-    """The rows of common-shape records read by Arrow (``common_rows``): ``_common_table``'s, made
-    from Arrow's columns."""
+def _arrow_table(parsed: pa.Table, block: RecordBlock, places: np.ndarray, tz: zoneinfo.ZoneInfo) -> pa.Table:
+    """The rows of the common-shape records at ``places`` of ``block`` read by Arrow (``common_rows``):
+    ``_common_table``'s, made from Arrow's columns."""
     column = {name: parsed.column(name).combine_chunks() for name in parsed.column_names}
     senders = column["from"]
     distinct = pc.unique(senders)
@@ -272,6 +288,7 @@ def _arrow_table(parsed: pa.Table, taken: list[RawRecord], tz: zoneinfo.ZoneInfo
     texts, coverages = common_text_columns(column["msgtype"], column["text"])
     msgids = column["msgid"].to_pylist()
     tolist = column["tolist"]
+    files = [block.record(i).file for i in places.tolist()] if block.specials else [block.file] * len(places)
     columns: dict[str, Any] = {
         "msgid": column["msgid"],
         "seq": column["seq"],
@@ -286,7 +303,7 @@ def _arrow_table(parsed: pa.Table, taken: list[RawRecord], tz: zoneinfo.ZoneInfo
         "text_coverage": coverages,
         "pre_msgid": pa.nulls(len(senders), pa.string()),
         "raw": column["raw"],
-        "source": _sources([r.file for r in taken], [r.line for r in taken]),
+        "source": _sources(files, np.asarray(block.lines)[places] if len(places) else []),
         HASH_COLUMN: msgindex.msgid_hashes(msgids),
         DATE_COLUMN: local_dates(column["msgtime"].to_numpy(), tz),
     }
@@ -339,8 +356,8 @@ def decode_file(
 ) -> DecodedFile:
     """The records of a message file opened already (or of its ``span``), decoded."""
     with collector_paused():
-        records = read_records(path, limits, name, decode=False, span=span)
-        decoded_file = decode_records(name, records, now_ms, zoneinfo.ZoneInfo(tz_key), limits.stored_rejects)
+        blocks = read_blocks(path, limits, name, span=span, size=BLOCK_RECORDS)
+        decoded_file = decode_blocks(name, blocks, now_ms, zoneinfo.ZoneInfo(tz_key), limits.stored_rejects)
     if spill_to is not None:
         decoded_file.spill(spill_to)
     return decoded_file

@@ -21,6 +21,7 @@ from auditor import ingest_decode
 from auditor.ingest import ingest
 from auditor.ingest_decode import DECODED_SCHEMA, decode_file, decode_records
 from auditor.wecom import common_arrow
+from auditor.wecom import files as files_module
 from auditor.wecom.files import NOT_DECODED, Limits, RawRecord
 from auditor.wecom.messages import RecordError
 from auditor.workspace import Workspace
@@ -363,3 +364,29 @@ def test_a_lone_surrogate_is_rejected_where_it_would_be_stored_and_deduplicated_
     reasons = [json.loads(line)["reason"] for line in b"".join(rejects).splitlines()]
     assert "the message's text holds a lone surrogate ('\\udfff'), which UTF-8 cannot store" in reasons
     assert len(lake) == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.lists(
+        st.sampled_from([b"\n", b"\r\n", b"\r", b"  ", b"\x0b", b"{}", b"x" * 9, b"\xef\xbb\xbf", b"\n\n"]),
+        max_size=60,
+    ).map(b"".join),
+    chunk=st.integers(1, 12),
+    cap=st.integers(1, 20),
+)
+def test_blocks_of_lines_are_the_records_line_by_line(tmp_path_factory, data, chunk, cap):
+    """``read_blocks`` (a chunk's lines checked by a few C calls) yields exactly the records that
+    ``_jsonl_record`` makes of each line, whatever the chunking, blank lines, CR, BOM and caps."""
+    path = tmp_path_factory.mktemp("blocks") / "f.jsonl"
+    path.write_bytes(data)
+    limits = Limits(record_bytes=cap, file_bytes=1 << 20, document_bytes=1 << 20, stored_rejects=5)
+    with mock.patch.object(files_module, "CHUNK", chunk):
+        got = [r for block in files_module.read_blocks(path, limits, "f") for r in block.records()]
+    chunks = [data[i : i + chunk] for i in range(0, len(data), chunk)]
+    expected = [
+        record
+        for number, line in files_module.iter_lines(chunks, cap)
+        if (record := files_module._jsonl_record("f", number, line, cap, decode=False))
+    ]
+    assert got == expected
