@@ -7,7 +7,6 @@ so one invalid line is rejected without losing the rest of the file.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import itertools
 import json
@@ -20,7 +19,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import msgspec
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from auditor.errors import AuditorError
 from auditor.wecom.messages import RecordError
@@ -621,7 +622,9 @@ _split_batch = msgspec.json.Decoder(_Batch).decode
 # The escapes json.dumps(ensure_ascii=False) writes itself; any other (\/, \u4e2d, upper-case hex) it writes
 # otherwise. And numbers it writes otherwise: a fraction or exponent (a float), and -0 (the int 0).
 _OWN_ESCAPES = re.compile(rb'\\(?:["\\bfnrt]|u00(?:0[0-7be-f]|1[0-9a-f]))')
-_NUMBER_REWRITTEN = re.compile(rb"[:,\[](?:-?[0-9]+[.eE]|-0(?![0-9]))")
+# Searched in each item by Arrow (RE2, several times faster than ``re`` here): first in the item or after
+# a delimiter, as in the document.
+_NUMBER_REWRITTEN = r"(?:^|[:,\[])(?:-?[0-9]+[.eE]|-0(?:[^0-9]|$))"
 
 
 def _batch_items(body: bytes) -> list[bytes] | None:
@@ -639,12 +642,8 @@ def _batch_items(body: bytes) -> list[bytes] | None:
     if batch.errcode != 0 or not _valid_utf8(body):
         return None
     items = [bytes(raw) for raw in batch.chatdata]
-    # One scan of the items joined as in the document (item k starts at starts[k]) finds the numbers.
-    starts = list(itertools.accumulate((len(item) + 1 for item in items), initial=1))
-    rewritten = {
-        bisect.bisect_right(starts, match.start() + 1) - 1
-        for match in _NUMBER_REWRITTEN.finditer(b"[" + b",".join(items) + b"]")
-    }
+    found = pc.match_substring_regex(pa.array(items, pa.binary()), _NUMBER_REWRITTEN)
+    rewritten = set(np.flatnonzero(found.to_numpy(zero_copy_only=False)).tolist())
     for index, item in enumerate(items):
         if index in rewritten or (b"\\" in item and b"\\" in _OWN_ESCAPES.sub(b"", item)):
             value, error, fast = parse_json(item)
