@@ -283,8 +283,8 @@ def _arrow_table(parsed: pa.Table, block: RecordBlock, places: np.ndarray, tz: z
     ``_common_table``'s, made from Arrow's columns."""
     column = {name: parsed.column(name).combine_chunks() for name in parsed.column_names}
     senders = column["from"]
-    distinct = pc.unique(senders)
-    kinds = pa.array([sender_kind(sender) for sender in distinct.to_pylist()], pa.string())
+    encoded = senders.dictionary_encode()  # each distinct sender's kind asked once
+    kinds = pa.array([sender_kind(sender) for sender in encoded.dictionary.to_pylist()], pa.string())
     texts, coverages = common_text_columns(column["msgtype"], column["text"])
     msgids = column["msgid"].to_pylist()
     tolist = column["tolist"]
@@ -295,7 +295,7 @@ def _arrow_table(parsed: pa.Table, block: RecordBlock, places: np.ndarray, tz: z
         "action": column["action"],
         "msgtype": column["msgtype"],
         "sender": senders,
-        "sender_kind": pc.take(kinds, pc.index_in(senders, value_set=distinct)),
+        "sender_kind": kinds.take(encoded.indices),
         "tolist": pc.if_else(pc.is_null(tolist), _NO_TOLIST, tolist),
         "roomid": pc.fill_null(column["roomid"], ""),
         "msgtime": column["msgtime"].cast(lake.TIMESTAMP),
