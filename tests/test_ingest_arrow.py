@@ -13,6 +13,7 @@ from pathlib import Path
 from unittest import mock
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -390,3 +391,32 @@ def test_blocks_of_lines_are_the_records_line_by_line(tmp_path_factory, data, ch
         if (record := files_module._jsonl_record("f", number, line, cap, decode=False))
     ]
     assert got == expected
+
+
+def test_a_null_in_a_tolist_is_found_whatever_the_list_layout():
+    """A null list may keep values behind it (Arrow's layout allows it): only a null item of a list
+    that is there leaves the record to msgspec."""
+    values = pa.array(["a", None, "b", None, "c"])
+    tolist = pa.ListArray.from_arrays(
+        pa.array([0, 2, 4, 5], pa.int32()), values, mask=pa.array([False, True, False])
+    )
+    table = pa.table(
+        {
+            "msgid": ["m1", "m2", "m3"],
+            "action": ["send"] * 3,
+            "from": ["a"] * 3,
+            "msgtime": [BASE_MS] * 3,
+            "msgtype": ["text"] * 3,
+            "tolist": tolist,
+        }
+    )
+    assert common_arrow._accepted(table, NOW_MS).to_pylist() == [False, True, True]
+
+
+@pytest.mark.parametrize("every", [1, 2, 50])
+def test_dense_or_sparse_refusals_decode_the_same(every):
+    """Records Arrow refuses (a repeated key) every ``every`` records: halving finds the good runs,
+    or gives up where both halves are refused; either way the file decodes as without Arrow."""
+    dup = _mutate(GOOD, "dup", 0)
+    lines = [dup if n % every == 0 else _good(n, n, "好", "text") for n in range(200)]
+    assert_same_with_and_without_arrow(lines)

@@ -3,14 +3,15 @@ C++ call, straight into columns, instead of a msgspec struct per record.
 
 It is a shortcut of a shortcut: ``common_rows`` says which records of a block Arrow read exactly as
 ``common_record`` would accept them, with the values msgspec would give; every other record is left
-to ``common_record`` and ``parse_message`` as before. Where Arrow reads more than msgspec does, the
-record is kept from it: before the read (a carriage return, which Arrow takes for a line end; NaN or
-Infinity, which Arrow reads and msgspec refuses; nesting deep enough for msgspec's recursion limit;
-invalid UTF-8, which neither checks outside the fields they keep) or after it (the checks msgspec's
-types and ``common_record`` make: required fields, the action and type, msgtime's range, a msgid
-that is not blank, a tolist without nulls). Where Arrow refuses a block (a repeated key, a value of
-another type, anything that is not one JSON object a line), its halves are tried, down to a few
-records, which are left to msgspec.
+to ``common_record`` and ``parse_message`` as before. Records Arrow would read and msgspec refuses
+are kept from it before the read (invalid UTF-8, which neither checks in a field it skips; nesting
+deep enough for msgspec's recursion limit; anything not opening with ``{``) and rows after it (the
+checks msgspec's types and ``common_record`` make: required fields, the action and type, msgtime's
+range, a msgid that is not blank, a tolist without nulls). NaN or Infinity in a skipped field is
+read by Arrow and refused by msgspec, but ``parse_message`` then makes the same row. Where Arrow
+refuses a block (a repeated key, a value of another type, anything that is not one JSON object a
+line: a carriage return ends a line for Arrow), its halves are tried, down to a few records, which
+are left to msgspec.
 """
 
 from __future__ import annotations
@@ -63,14 +64,12 @@ def common_rows(raws: list[bytes], latest_ms: int) -> tuple[pa.Table, np.ndarray
         texts = pa.array([r if ok else b"" for r, ok in zip(raws, valid, strict=True)], pa.large_binary())
         texts = texts.cast(pa.large_string())
     tried = _tried(raws, raw, valid)
-    tables: list[pa.Table] = []
-    positions: list[np.ndarray] = []
-    data = b"\n".join(raws) if len(tried) == len(raws) else None
-    _read(raws, tried, data, tables, positions)
-    if not tables:
+    pieces = _read(raws, tried, b"\n".join(raws) if len(tried) == len(raws) else None)
+    if not pieces:
         return _EMPTY, np.zeros(0, np.int64)
-    table = pa.concat_tables(tables)
-    where = np.concatenate(positions)
+    pieces.sort(key=lambda piece: int(piece[0][0]))  # each piece a run of ``tried``: in input order
+    table = pa.concat_tables([table for _, table in pieces])
+    where = np.concatenate([positions for positions, _ in pieces])
     kept = _accepted(table, latest_ms)
     where = where[kept.to_numpy(zero_copy_only=False)]
     return table.filter(kept).append_column("raw", texts.take(where).cast(pa.string())), where
@@ -96,32 +95,45 @@ def _tried(raws: list[bytes], raw: pa.LargeBinaryArray, valid: np.ndarray | None
     return np.flatnonzero(out)
 
 
-def _read(
-    raws: list[bytes],
-    tried: np.ndarray,
-    data: bytes | None,
-    tables: list[pa.Table],
-    positions: list[np.ndarray],
-) -> None:
-    """Arrow's reading of the records at ``tried`` (``data``: them joined by newlines, if at hand),
-    or of its halves when it refuses them all."""
-    if len(tried) == 0:
-        return
+def _read(raws: list[bytes], tried: np.ndarray, data: bytes | None) -> list[tuple[np.ndarray, pa.Table]]:
+    """Arrow's reading of the records at ``tried`` (``data``: them joined by newlines, if at hand) as
+    (positions, table) pieces. A refused run is halved, and a refused half halved again, down to
+    MIN_TRIED records; where both halves of a run are refused, the refusals are dense and the run is
+    left to msgspec (no more than about twice the bytes are parsed in vain)."""
+    whole = _read_run(raws, tried, data)
+    if whole is not None:
+        return [(tried, whole)]
+    pieces: list[tuple[np.ndarray, pa.Table]] = []
+    refused = [tried]
+    while refused:
+        run = refused.pop()
+        if len(run) <= MIN_TRIED:
+            continue
+        halves = (run[: len(run) // 2], run[len(run) // 2 :])
+        tables = [_read_run(raws, half, None) for half in halves]
+        if all(table is None for table in tables):
+            continue
+        for half, table in zip(halves, tables, strict=True):
+            if table is None:
+                refused.append(half)
+            else:
+                pieces.append((half, table))
+    return pieces
+
+
+def _read_run(raws: list[bytes], run: np.ndarray, data: bytes | None) -> pa.Table | None:
+    """The records at ``run`` read by Arrow, one row each, or None when it refuses them."""
+    if len(run) == 0:
+        return None
     if data is None:
-        data = b"\n".join([raws[i] for i in tried])
-    longest = max(len(raws[i]) for i in tried) if len(tried) <= MIN_TRIED else 0
+        data = b"\n".join([raws[i] for i in run])
+    longest = max(len(raws[i]) for i in run) if len(run) <= MIN_TRIED else 0
     options = pj.ReadOptions(use_threads=False, block_size=max(READ_BLOCK, longest + 1))
     try:
         table = pj.read_json(io.BytesIO(data), read_options=options, parse_options=_PARSE)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        table = None
-    if table is not None and table.num_rows == len(tried):  # a row a record: each makes one or more
-        tables.append(table)
-        positions.append(tried)
-    elif len(tried) > MIN_TRIED:
-        half = len(tried) // 2
-        _read(raws, tried[:half], None, tables, positions)
-        _read(raws, tried[half:], None, tables, positions)
+        return None
+    return table if table.num_rows == len(run) else None  # a row a record: each makes one or more
 
 
 def _accepted(table: pa.Table, latest_ms: int) -> pa.Array:
@@ -143,7 +155,8 @@ def _accepted(table: pa.Table, latest_ms: int) -> pa.Array:
     tolist = tolist.combine_chunks()
     items = tolist.flatten()
     if items.null_count:  # a null in a tolist: msgspec's list[str] refuses it
-        parents = pc.list_parent_indices(tolist).to_numpy()
+        lengths = pc.fill_null(pc.list_value_length(tolist), 0).to_numpy()  # flatten() skips a null list
+        parents = np.repeat(np.arange(len(tolist)), lengths)
         bad = np.zeros(len(tolist), bool)
         bad[parents[items.is_null().to_numpy(zero_copy_only=False)]] = True
         kept = pc.and_(kept, pa.array(~bad))
