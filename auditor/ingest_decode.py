@@ -14,32 +14,35 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import itertools
 import os
 import tempfile
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from auditor import lake, msgindex
 from auditor.atomic import file_sha256
 from auditor.process_pool import exit_with_parent, fresh_pool
+from auditor.wecom.common_arrow import common_rows, common_text_columns
 from auditor.wecom.files import (
     NOT_DECODED,
     Limits,
     LineSpan,
     RawRecord,
+    RecordBlock,
+    blocks_of,
     decoded,
     exceeds,
     file_cap,
-    read_records,
+    read_blocks,
 )
 from auditor.wecom.messages import (
     FUTURE_SLACK_MS,
@@ -146,8 +149,7 @@ def record_row(record: RawRecord, now_ms: int) -> tuple[RawRecord, Row | RecordE
     return next(decoded_file.in_order(list(range(decoded_file.table.num_rows))))
 
 
-TABLE_ROWS = 65_536  # common-shape records held as Python objects before they become Arrow columns
-BLOCK_RECORDS = 4_096  # records tried against the common shape by one list comprehension
+BLOCK_RECORDS = 16_384  # records read by Arrow (or tried against the common shape) at a time
 
 
 def decode_records(
@@ -157,43 +159,65 @@ def decode_records(
     tz: zoneinfo.ZoneInfo,
     stored_rejects: int | None = None,
 ) -> DecodedFile:
-    """Split ``records`` into the common-shape table and the others (see DecodedFile), keeping at
-    most ``stored_rejects`` rejected records (None: all). Records are taken a block at a time, so
-    the common ones cost comprehensions rather than a loop step each; the table is built TABLE_ROWS
-    records at a time: Python objects cost several times the bytes of columns."""
+    """``decode_blocks`` of ``records`` taken BLOCK_RECORDS at a time."""
+    return decode_blocks(name, blocks_of(records, BLOCK_RECORDS), now_ms, tz, stored_rejects)
+
+
+def decode_blocks(
+    name: str,
+    blocks: Iterator[RecordBlock],
+    now_ms: int,
+    tz: zoneinfo.ZoneInfo,
+    stored_rejects: int | None = None,
+) -> DecodedFile:
+    """Split the records of ``blocks`` into the common-shape table and the others (see DecodedFile),
+    keeping at most ``stored_rejects`` rejected records (None: all). In each block, Arrow's JSON
+    reader reads the common-shape records into columns (``common_rows``), msgspec the few it leaves
+    (``common_record``), and ``parse_message`` the rest."""
     latest_ms = now_ms + FUTURE_SLACK_MS
     tables: list[pa.Table] = []
-    common: list[CommonRecord] = []
-    taken: list[RawRecord] = []  # the records of ``common``
     others: list[tuple[int, RawRecord, Row | RecordError]] = []
     count = kept_rejects = omitted = 0
-    for block in iter(lambda: list(itertools.islice(records, BLOCK_RECORDS)), []):
-        fast = [common_record(r.raw, latest_ms) if r.error is None else None for r in block]
-        if None in fast:  # a few records of the block are not of the common shape
-            for index, (record, value) in enumerate(zip(block, fast, strict=True)):
-                if value is not None:
-                    continue
-                record, row = other_row(record, now_ms)
-                if isinstance(row, RecordError):
-                    if stored_rejects is not None and kept_rejects >= stored_rejects:
-                        omitted += 1
-                        continue
-                    kept_rejects += 1
-                others.append((count + index - omitted, record, row))
-            taken += [r for r, value in zip(block, fast, strict=True) if value is not None]
-            common += [value for value in fast if value is not None]
+    for block in blocks:
+        size = len(block.raws)
+        if block.specials:  # only records without an error are read
+            readable = np.asarray([i for i in range(size) if block.record(i).error is None], np.int64)
+            parsed, by_arrow = common_rows([block.raws[i] for i in readable], latest_ms)
+            by_arrow = readable[by_arrow]
         else:
-            taken += block
-            common += fast
-        count += len(block)
-        while len(common) >= TABLE_ROWS:
-            tables.append(_common_table(common[:TABLE_ROWS], taken[:TABLE_ROWS], tz))
-            del common[:TABLE_ROWS], taken[:TABLE_ROWS]
-    tables.append(_common_table(common, taken, tz))
-    return DecodedFile(name, count, pa.concat_tables(tables), others, omitted)
+            parsed, by_arrow = common_rows(block.raws, latest_ms)
+        left = np.ones(size, bool)
+        left[by_arrow] = False
+        parts = [_arrow_table(parsed, block, by_arrow, tz)]
+        places = [by_arrow]
+        common: list[CommonRecord] = []
+        taken: list[int] = []  # the places in ``block`` of ``common``
+        for index in np.flatnonzero(left).tolist():
+            record = block.record(index)
+            value = common_record(record.raw, latest_ms) if record.error is None else None
+            if value is not None:
+                common.append(value)
+                taken.append(index)
+                continue
+            record, row = other_row(record, now_ms)
+            if isinstance(row, RecordError):
+                if stored_rejects is not None and kept_rejects >= stored_rejects:
+                    omitted += 1
+                    continue
+                kept_rejects += 1
+            others.append((count + index - omitted, record, row))
+        if common:  # msgspec's rows among Arrow's, in input order
+            parts.append(_common_table(common, [block.record(i) for i in taken], tz))
+            places.append(np.asarray(taken, np.int64))
+            tables.append(pa.concat_tables(parts).take(np.argsort(np.concatenate(places), kind="stable")))
+        else:
+            tables.append(parts[0])
+        count += size
+    table = pa.concat_tables(tables) if tables else DECODED_SCHEMA.empty_table()
+    return DecodedFile(name, count, table, others, omitted)
 
 
-def _sources(files: list[str], lines: list[int]) -> pa.Array:
+def _sources(files: list[str], lines: Sequence[int] | np.ndarray) -> pa.Array:
     """The ``source`` column (``file:line``, as ``RawRecord.source`` spells it) made by Arrow in one
     pass rather than a Python string per record; a decoded file's records nearly always share one
     file name."""
@@ -211,7 +235,6 @@ def _common_table(common: list[CommonRecord], taken: list[RawRecord], tz: zonein
     kinds = {sender: sender_kind(sender) for sender in set(senders)}
     texts, coverages = common_texts(common)
     msgtimes = [r.msgtime for r in common]
-    local_date = lake.LocalDates(tz)
     msgids = [r.msgid for r in common]
     columns: dict[str, Any] = {
         "msgid": msgids,
@@ -229,7 +252,60 @@ def _common_table(common: list[CommonRecord], taken: list[RawRecord], tz: zonein
         "raw": pa.array([r.raw for r in taken], pa.binary()).cast(pa.string()),  # checks the UTF-8
         "source": _sources([r.file for r in taken], [r.line for r in taken]),
         HASH_COLUMN: msgindex.msgid_hashes(msgids),
-        DATE_COLUMN: [local_date(t) for t in msgtimes],
+        DATE_COLUMN: local_dates(np.asarray(msgtimes, np.int64), tz),
+    }
+    return pa.table([columns[f.name] for f in DECODED_SCHEMA], schema=DECODED_SCHEMA)
+
+
+def local_dates(msgtimes: np.ndarray, tz: zoneinfo.ZoneInfo) -> pa.Array:
+    """``lake.LocalDates`` of each of ``msgtimes`` (epoch ms), a day at a time: the times in order,
+    each day's run found by a binary search for its end."""
+    local_date = lake.LocalDates(tz)
+    order = np.argsort(msgtimes, kind="stable")
+    ordered = msgtimes[order]
+    day = np.empty(len(msgtimes), np.int64)
+    days: list[str] = []
+    start = 0
+    while start < len(ordered):
+        date = local_date(int(ordered[start]))
+        end = int(np.searchsorted(ordered, local_date.end, side="left"))
+        day[order[start:end]] = len(days)
+        days.append(date)
+        start = end
+    return pa.array(days, pa.string()).take(day)
+
+
+_NO_TOLIST = pa.scalar([], pa.list_(pa.string()))
+
+
+def _arrow_table(parsed: pa.Table, block: RecordBlock, places: np.ndarray, tz: zoneinfo.ZoneInfo) -> pa.Table:
+    """The rows of the common-shape records at ``places`` of ``block`` read by Arrow (``common_rows``):
+    ``_common_table``'s, made from Arrow's columns."""
+    column = {name: parsed.column(name).combine_chunks() for name in parsed.column_names}
+    senders = column["from"]
+    encoded = senders.dictionary_encode()  # each distinct sender's kind asked once
+    kinds = pa.array([sender_kind(sender) for sender in encoded.dictionary.to_pylist()], pa.string())
+    texts, coverages = common_text_columns(column["msgtype"], column["text"])
+    msgids = column["msgid"].to_pylist()
+    tolist = column["tolist"]
+    files = [block.record(i).file for i in places.tolist()] if block.specials else [block.file] * len(places)
+    columns: dict[str, Any] = {
+        "msgid": column["msgid"],
+        "seq": column["seq"],
+        "action": column["action"],
+        "msgtype": column["msgtype"],
+        "sender": senders,
+        "sender_kind": kinds.take(encoded.indices),
+        "tolist": pc.if_else(pc.is_null(tolist), _NO_TOLIST, tolist),
+        "roomid": pc.fill_null(column["roomid"], ""),
+        "msgtime": column["msgtime"].cast(lake.TIMESTAMP),
+        "text": texts,
+        "text_coverage": coverages,
+        "pre_msgid": pa.nulls(len(senders), pa.string()),
+        "raw": column["raw"],
+        "source": _sources(files, np.asarray(block.lines)[places] if len(places) else []),
+        HASH_COLUMN: msgindex.msgid_hashes(msgids),
+        DATE_COLUMN: local_dates(column["msgtime"].to_numpy(), tz),
     }
     return pa.table([columns[f.name] for f in DECODED_SCHEMA], schema=DECODED_SCHEMA)
 
@@ -280,8 +356,8 @@ def decode_file(
 ) -> DecodedFile:
     """The records of a message file opened already (or of its ``span``), decoded."""
     with collector_paused():
-        records = read_records(path, limits, name, decode=False, span=span)
-        decoded_file = decode_records(name, records, now_ms, zoneinfo.ZoneInfo(tz_key), limits.stored_rejects)
+        blocks = read_blocks(path, limits, name, span=span, size=BLOCK_RECORDS)
+        decoded_file = decode_blocks(name, blocks, now_ms, zoneinfo.ZoneInfo(tz_key), limits.stored_rejects)
     if spill_to is not None:
         decoded_file.spill(spill_to)
     return decoded_file
@@ -304,6 +380,12 @@ def collector_paused() -> Iterator[None]:
 
 def _init_decoder() -> None:
     exit_with_parent()
+    # A decoding worker allocates and frees Arrow buffers block after block (Arrow's JSON reader, the
+    # columns, the spill). mimalloc, with the purge delay of 0 that auditor/__init__.py sets for the
+    # audit's memory, hands each freed page back to the kernel and faults it in again for the next
+    # block: on the 1M archive that was a third of the decoding's CPU, in kernel time. The system
+    # allocator keeps them for reuse; a worker holds no more than a file's or span's columns at once.
+    pa.set_memory_pool(pa.system_memory_pool())
 
 
 def decode_pool(workers: int) -> ProcessPoolExecutor:

@@ -69,7 +69,8 @@ def content_digest(value: Any) -> bytes:
     if isinstance(value, dict) and "seq" in value:
         value = {k: v for k, v in value.items() if k != "seq"}
     canonical = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.blake2b(canonical.encode("utf-8"), digest_size=16).digest()
+    # surrogatepass: a lone surrogate (a \u escape the json module reads) must not end the run
+    return hashlib.blake2b(canonical.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 def msgid_hashes(msgids: list[str]) -> np.ndarray:

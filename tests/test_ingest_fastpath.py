@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from auditor import ingest_decode
 from auditor.ingest import ingest
 from auditor.ingest_decode import _row_of_dict, decode_records, record_row
+from auditor.wecom import common_arrow
 from auditor.wecom.files import NOT_DECODED, RawRecord
 from auditor.wecom.messages import EXTRACTORS, FUTURE_SLACK_MS, RecordError, common_record, parse_message
 from auditor.workspace import Workspace
@@ -205,7 +206,7 @@ def test_blocks_and_table_pieces_do_not_change_the_decoded_file(lines, stored_re
     whole = _decoded(lines, stored_rejects)
     with (
         mock.patch.object(ingest_decode, "BLOCK_RECORDS", 3),
-        mock.patch.object(ingest_decode, "TABLE_ROWS", 2),
+        mock.patch.object(common_arrow, "MIN_TRIED", 1),
     ):
         pieces = _decoded(lines, stored_rejects)
     assert pieces[:4] == whole[:4]

@@ -7,20 +7,21 @@ so one invalid line is rejected without losing the rest of the file.
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import itertools
 import json
 import os
 import re
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import msgspec
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from auditor.errors import AuditorError
 from auditor.wecom.messages import RecordError
@@ -277,7 +278,16 @@ def iter_lines(
     chunks: Iterable[bytes], max_bytes: int, first_line: int = 1
 ) -> Iterator[tuple[int, bytes | OverlongLine]]:
     """(line number, line) for every non-empty line, without the line ending (\\n or \\r\\n);
-    the chunks' first line is number ``first_line``.
+    the chunks' first line is number ``first_line``."""
+    for numbers, lines in iter_line_blocks(chunks, max_bytes, first_line):
+        yield from zip(numbers, lines, strict=True)
+
+
+def iter_line_blocks(
+    chunks: Iterable[bytes], max_bytes: int, first_line: int = 1
+) -> Iterator[tuple[Sequence[int], list[bytes | OverlongLine]]]:
+    """``iter_lines`` a chunk at a time: (numbers, lines) of the chunk's non-empty lines, so a reader
+    handles a chunk's thousands of lines in a few C calls rather than a loop step each.
 
     Linear in the input, whatever its shape: a chunk is split once, and a line over ``max_bytes``
     is hashed as it streams by rather than joined.
@@ -288,23 +298,36 @@ def iter_lines(
     for chunk in chunks:
         pieces = chunk.split(b"\n")
         tail = pieces.pop()  # after the chunk's last newline: continues into the next chunk
-        for piece in pieces:
-            if start:
-                line.add(piece)
-                yield start, line.take()
-                start = 0
-            elif piece:
-                if len(piece) <= max_bytes:  # the usual case
-                    yield lineno, piece.removesuffix(b"\r")
+        numbers: list[int] = []
+        lines: list[bytes | OverlongLine] = []
+        if start and pieces:  # the line continuing from earlier chunks ends with this chunk's first piece
+            line.add(pieces[0])
+            numbers.append(start)
+            lines.append(line.take())
+            start = 0
+            lineno += 1
+            del pieces[0]
+        if pieces and all(pieces) and max(map(len, pieces)) <= max_bytes:  # the usual case
+            numbers += range(lineno, lineno + len(pieces))
+            lines += [p.removesuffix(b"\r") for p in pieces] if b"\r" in chunk else pieces
+        else:
+            for number, piece in enumerate(pieces, start=lineno):
+                if not piece:
+                    continue
+                numbers.append(number)
+                if len(piece) <= max_bytes:
+                    lines.append(piece.removesuffix(b"\r"))
                 else:
                     line.add(piece)
-                    yield lineno, line.take()
-            lineno += 1
+                    lines.append(line.take())
+        lineno += len(pieces)
         if tail:
             start = start or lineno
             line.add(tail)
+        if lines:
+            yield numbers, lines
     if start:
-        yield start, line.take()
+        yield [start], [line.take()]
 
 
 def decode_utf8(data: bytes) -> str:
@@ -446,6 +469,85 @@ def _span_chunks(path: Path, span: LineSpan) -> Iterator[bytes]:
             yield chunk
 
 
+class RecordBlock(NamedTuple):
+    """Records of one file in input order without a RawRecord each (made only for the few that need
+    one): record ``i`` is ``RawRecord(file, lines[i], raws[i], NOT_DECODED)``, unless ``specials``
+    holds another for it (a record with an error, or decoded already, or of another file)."""
+
+    file: str
+    lines: Sequence[int]
+    raws: list[bytes]
+    specials: dict[int, RawRecord]
+
+    def record(self, index: int) -> RawRecord:
+        special = self.specials.get(index)
+        return special or RawRecord(self.file, self.lines[index], self.raws[index], NOT_DECODED)
+
+    def records(self) -> Iterator[RawRecord]:
+        return map(self.record, range(len(self.raws)))
+
+
+def blocks_of(records: Iterable[RawRecord], size: int) -> Iterator[RecordBlock]:
+    """``records`` as RecordBlocks of ``size``."""
+    records = iter(records)
+    while block := list(itertools.islice(records, size)):
+        file = block[0].file
+        specials = {
+            index: record
+            for index, record in enumerate(block)
+            if record.value is not NOT_DECODED or record.error is not None or record.file != file
+        }
+        yield RecordBlock(file, [r.line for r in block], [r.raw for r in block], specials)
+
+
+def read_blocks(
+    path: Path, limits: Limits, name: str | None = None, *, span: LineSpan | None = None, size: int = 16_384
+) -> Iterator[RecordBlock]:
+    """``read_records(decode=False)`` a block at a time: a JSONL file's blocks are its chunks' lines
+    (a few thousand), a document's items come ``size`` at a time."""
+    name = name or str(path)
+    if _logical_name(path).endswith(".json"):
+        yield from blocks_of(read_records(path, limits, name, decode=False, span=span), size)
+        return
+    first_line = 1 if span is None else span.first_line
+    lineno = first_line - 1  # the last line read
+    # a span is a piece of a plain JSONL file whose size was checked already
+    chunks = iter_chunks(path, file_cap(path, limits)[0]) if span is None else _span_chunks(path, span)
+    try:
+        for numbers, lines in iter_line_blocks(chunks, limits.record_bytes, first_line):
+            lineno = numbers[-1]
+            block = _jsonl_block(name, numbers, lines, limits.record_bytes)
+            if block.raws:
+                yield block
+    except (TruncatedInput, OversizeInput, OSError) as exc:
+        yield RecordBlock(name, [lineno + 1], [b""], {0: _unreadable(name, lineno, exc)})
+
+
+def _unreadable(name: str, lineno: int, exc: Exception) -> RawRecord:
+    reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+    return RawRecord(name, lineno + 1, b"", error=f"{reason} after line {lineno}: the rest is unreadable")
+
+
+def _jsonl_block(
+    name: str, numbers: Sequence[int], lines: list[bytes | OverlongLine], max_bytes: int
+) -> RecordBlock:
+    """The records of a chunk's lines (as ``_jsonl_record`` makes each): all of them, in the usual
+    case, checked by a few C calls."""
+    plain = numbers[0] != 1 and OverlongLine not in map(type, lines)
+    if plain and all(lines) and not any(map(bytes.isspace, lines)):  # ("\r" is a line, empty once cut)
+        return RecordBlock(name, numbers, lines, {})  # type: ignore[arg-type]  # bytes only, checked
+    kept_lines: list[int] = []
+    raws: list[bytes] = []
+    specials: dict[int, RawRecord] = {}
+    for number, line in zip(numbers, lines, strict=True):
+        if record := _jsonl_record(name, number, line, max_bytes, decode=False):
+            if record.error is not None:
+                specials[len(raws)] = record
+            kept_lines.append(number)
+            raws.append(record.raw)
+    return RecordBlock(name, kept_lines, raws, specials)
+
+
 def read_records(
     path: Path, limits: Limits, name: str | None = None, *, decode: bool = True, span: LineSpan | None = None
 ) -> Iterator[RawRecord]:
@@ -458,20 +560,16 @@ def read_records(
     common shape decodes only the others (``decoded``).
     """
     name = name or str(path)
-    first_line = 1 if span is None else span.first_line
-    lineno = first_line - 1
-    # a span is a piece of a plain JSONL file whose size was checked already
+    if not _logical_name(path).endswith(".json"):
+        for block in read_blocks(path, limits, name, span=span):
+            yield from map(decoded, block.records()) if decode else block.records()
+        return
+    lineno = 0 if span is None else span.first_line - 1
     chunks = iter_chunks(path, file_cap(path, limits)[0]) if span is None else _span_chunks(path, span)
     try:
-        if _logical_name(path).endswith(".json"):
-            yield from _json_document(name, b"".join(chunks), limits.record_bytes, decode)
-            return
-        for lineno, line in iter_lines(chunks, limits.record_bytes, first_line):
-            if record := _jsonl_record(name, lineno, line, limits.record_bytes, decode):
-                yield record
+        yield from _json_document(name, b"".join(chunks), limits.record_bytes, decode)
     except (TruncatedInput, OversizeInput, OSError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
-        yield RawRecord(name, lineno + 1, b"", error=f"{reason} after line {lineno}: the rest is unreadable")
+        yield _unreadable(name, lineno, exc)
 
 
 def _jsonl_record(
@@ -524,7 +622,9 @@ _split_batch = msgspec.json.Decoder(_Batch).decode
 # The escapes json.dumps(ensure_ascii=False) writes itself; any other (\/, \u4e2d, upper-case hex) it writes
 # otherwise. And numbers it writes otherwise: a fraction or exponent (a float), and -0 (the int 0).
 _OWN_ESCAPES = re.compile(rb'\\(?:["\\bfnrt]|u00(?:0[0-7be-f]|1[0-9a-f]))')
-_NUMBER_REWRITTEN = re.compile(rb"[:,\[](?:-?[0-9]+[.eE]|-0(?![0-9]))")
+# Searched in each item by Arrow (RE2, several times faster than ``re`` here): first in the item or after
+# a delimiter, as in the document.
+_NUMBER_REWRITTEN = r"(?:^|[:,\[])(?:-?[0-9]+[.eE]|-0(?:[^0-9]|$))"
 
 
 def _batch_items(body: bytes) -> list[bytes] | None:
@@ -542,12 +642,8 @@ def _batch_items(body: bytes) -> list[bytes] | None:
     if batch.errcode != 0 or not _valid_utf8(body):
         return None
     items = [bytes(raw) for raw in batch.chatdata]
-    # One scan of the items joined as in the document (item k starts at starts[k]) finds the numbers.
-    starts = list(itertools.accumulate((len(item) + 1 for item in items), initial=1))
-    rewritten = {
-        bisect.bisect_right(starts, match.start() + 1) - 1
-        for match in _NUMBER_REWRITTEN.finditer(b"[" + b",".join(items) + b"]")
-    }
+    found = pc.match_substring_regex(pa.array(items, pa.binary()), _NUMBER_REWRITTEN)
+    rewritten = set(np.flatnonzero(found.to_numpy(zero_copy_only=False)).tolist())
     for index, item in enumerate(items):
         if index in rewritten or (b"\\" in item and b"\\" in _OWN_ESCAPES.sub(b"", item)):
             value, error, fast = parse_json(item)

@@ -364,7 +364,7 @@ def parse_message(record: Any, *, now_ms: int | None = None) -> dict[str, Any]:
         pre_msgid = record["revoke"].get("pre_msgid")
         if pre_msgid is not None and not isinstance(pre_msgid, str):
             raise RecordError("field 'revoke.pre_msgid' must be a string")
-    return {
+    row = {
         "msgid": msgid,
         "seq": seq,
         "action": action,
@@ -378,6 +378,32 @@ def parse_message(record: Any, *, now_ms: int | None = None) -> dict[str, Any]:
         "text_coverage": coverage,
         "pre_msgid": pre_msgid,
     }
+    _check_storable(row)
+    return row
+
+
+_STORED_STRINGS = {"msgid": "field 'msgid'", "action": "field 'action'", "msgtype": "field 'msgtype'"}
+_STORED_STRINGS |= {
+    "sender": "field 'from'",
+    "roomid": "field 'roomid'",
+    "pre_msgid": "field 'revoke.pre_msgid'",
+}
+_STORED_STRINGS |= {"text": "the message's text"}
+
+
+def _check_storable(row: dict[str, Any]) -> None:
+    """JSON's \\u escapes can spell half a surrogate pair, which the json module reads into a str and
+    UTF-8 (the lake's strings) cannot store: such a record is rejected, naming where it is."""
+    values = [(label, row[key]) for key, label in _STORED_STRINGS.items()]
+    values += [("field 'tolist'", item) for item in row["tolist"]]
+    for label, value in values:
+        if isinstance(value, str) and not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise RecordError(
+                    f"{label} holds a lone surrogate ({value[exc.start]!r}), which UTF-8 cannot store"
+                ) from None
 
 
 class _TextPayload(msgspec.Struct):
@@ -421,9 +447,19 @@ def common_record(raw: bytes, latest_ms: int) -> CommonRecord | None:
         record = _decode_common(raw)
     except (msgspec.DecodeError, RecursionError):  # ValidationError is a DecodeError
         return None
-    if ARCHIVE_START_MS <= record.msgtime <= latest_ms and record.msgid.strip():
+    if ARCHIVE_START_MS <= record.msgtime <= latest_ms and record.msgid.strip() and utf8(raw):
         return record
     return None
+
+
+def utf8(raw: bytes) -> bool:
+    """msgspec checks the UTF-8 of the strings it decodes only: invalid bytes in a field it skips
+    (or a key) are left to ``parse_message``'s reading, which rejects the record for them."""
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def common_texts(records: list[CommonRecord]) -> tuple[list[str], list[str]]:
