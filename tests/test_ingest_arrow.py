@@ -19,15 +19,13 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from auditor import ingest_decode
-from auditor.ingest import ingest
 from auditor.ingest_decode import DECODED_SCHEMA, decode_file, decode_records
 from auditor.wecom import common_arrow
 from auditor.wecom import files as files_module
 from auditor.wecom.files import NOT_DECODED, Limits, RawRecord
 from auditor.wecom.messages import RecordError
-from auditor.workspace import Workspace
 from tests.factories import BASE_MS, message
-from tests.test_ingest_fastpath import NOW_MS, records
+from tests.test_ingest_fastpath import NOW_MS, ingest_outcome, records
 
 TZ = "Asia/Shanghai"
 LIMITS = Limits(record_bytes=2_000, file_bytes=1 << 30, document_bytes=1 << 30, stored_rejects=5)
@@ -326,13 +324,7 @@ def test_jsonl_files_decode_the_same_with_and_without_arrow(data):
 
 
 def _ingested(paths: list[Path], root: Path, arrow: bool) -> tuple:
-    ws = Workspace(root)
-    with contextlib.nullcontext() if arrow else without_arrow():
-        summary = ingest(ws, paths).summary()
-    lake = {str(p.relative_to(ws.root)): p.read_bytes() for p in sorted(ws.lake.rglob("*.parquet"))}
-    rejects = [p.read_bytes() for p in sorted(ws.rejects_dir.glob("*.jsonl"))]
-    summary.pop("rejects_file")
-    return summary, lake, rejects
+    return ingest_outcome(paths, root, contextlib.nullcontext() if arrow else without_arrow())
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -153,15 +153,20 @@ _lines = st.lists(
 )
 
 
-def _outcome(paths: list[Path], root: Path, shortcut: bool) -> tuple:
+def ingest_outcome(paths: list[Path], root: Path, patch: contextlib.AbstractContextManager) -> tuple:
+    """What ingest of ``paths`` into a new workspace at ``root`` stores and says with ``patch`` in
+    force: its summary (without the reject log's name), the lake's files and the reject logs' bytes."""
     ws = Workspace(root)
-    no_shortcut = mock.patch.object(ingest_decode, "common_record", lambda raw, latest: None)
-    with contextlib.nullcontext() if shortcut else no_shortcut:
+    with patch:
         summary = ingest(ws, paths).summary()
     lake = {str(p.relative_to(ws.root)): p.read_bytes() for p in sorted(ws.lake.rglob("*.parquet"))}
     rejects = [p.read_bytes() for p in sorted(ws.rejects_dir.glob("*.jsonl"))]
     summary.pop("rejects_file")
     return summary, lake, rejects
+
+
+def _without_shortcut() -> contextlib.AbstractContextManager:
+    return mock.patch.object(ingest_decode, "common_record", lambda raw, latest: None)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -174,8 +179,8 @@ def test_ingest_with_and_without_the_shortcut_stores_and_rejects_the_same(files)
             path.parent.mkdir(exist_ok=True)
             path.write_bytes(b"\n".join(lines) + b"\n")
             paths.append(path)
-        fast = _outcome(paths, Path(tmp, "fast"), shortcut=True)
-        slow = _outcome(paths, Path(tmp, "slow"), shortcut=False)
+        fast = ingest_outcome(paths, Path(tmp, "fast"), contextlib.nullcontext())
+        slow = ingest_outcome(paths, Path(tmp, "slow"), _without_shortcut())
     assert fast == slow
     summary = fast[0]
     assert summary["accepted"] + summary["duplicates"] + summary["rejected"] == summary["records"]
