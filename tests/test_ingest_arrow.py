@@ -25,7 +25,7 @@ from auditor.wecom import files as files_module
 from auditor.wecom.files import NOT_DECODED, Limits, RawRecord
 from auditor.wecom.messages import RecordError
 from tests.factories import BASE_MS, message
-from tests.test_ingest_fastpath import NOW_MS, ingest_outcome, records
+from tests.test_ingest_fastpath import NOW_MS, ingest_outcome, jsonl_files, records
 
 TZ = "Asia/Shanghai"
 LIMITS = Limits(record_bytes=2_000, file_bytes=1 << 30, document_bytes=1 << 30, stored_rejects=5)
@@ -331,12 +331,8 @@ def _ingested(paths: list[Path], root: Path, arrow: bool) -> tuple:
 @given(files=st.lists(st.lists(_lines, min_size=1, max_size=30), min_size=1, max_size=3))
 def test_ingest_stores_and_rejects_the_same_with_and_without_arrow(files):
     with tempfile.TemporaryDirectory() as tmp:
-        paths = []
-        for i, lines in enumerate(files):
-            path = Path(tmp, "in", f"f{i}.jsonl")
-            path.parent.mkdir(exist_ok=True)
-            path.write_bytes(b"\n".join(line.replace(b"\n", b"") for line in lines) + b"\n")
-            paths.append(path)
+        one_line_each = [[line.replace(b"\n", b"") for line in lines] for lines in files]
+        paths = jsonl_files(Path(tmp, "in"), one_line_each)
         with_arrow = _ingested(paths, Path(tmp, "arrow"), arrow=True)
         plain = _ingested(paths, Path(tmp, "plain"), arrow=False)
     assert with_arrow == plain

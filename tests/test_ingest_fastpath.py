@@ -165,6 +165,15 @@ def ingest_outcome(paths: list[Path], root: Path, patch: contextlib.AbstractCont
     return summary, lake, rejects
 
 
+def jsonl_files(folder: Path, files: list[list[bytes]]) -> list[Path]:
+    """Each list of lines written as one JSONL file in ``folder``; their paths."""
+    folder.mkdir(exist_ok=True)
+    paths = [folder / f"f{i}.jsonl" for i in range(len(files))]
+    for path, lines in zip(paths, files, strict=True):
+        path.write_bytes(b"\n".join(lines) + b"\n")
+    return paths
+
+
 def _without_shortcut() -> contextlib.AbstractContextManager:
     return mock.patch.object(ingest_decode, "common_record", lambda raw, latest: None)
 
@@ -173,12 +182,7 @@ def _without_shortcut() -> contextlib.AbstractContextManager:
 @given(files=st.lists(_lines, min_size=1, max_size=3))
 def test_ingest_with_and_without_the_shortcut_stores_and_rejects_the_same(files):
     with tempfile.TemporaryDirectory() as tmp:
-        paths = []
-        for i, lines in enumerate(files):
-            path = Path(tmp, "in", f"f{i}.jsonl")
-            path.parent.mkdir(exist_ok=True)
-            path.write_bytes(b"\n".join(lines) + b"\n")
-            paths.append(path)
+        paths = jsonl_files(Path(tmp, "in"), files)
         fast = ingest_outcome(paths, Path(tmp, "fast"), contextlib.nullcontext())
         slow = ingest_outcome(paths, Path(tmp, "slow"), _without_shortcut())
     assert fast == slow
