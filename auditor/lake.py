@@ -178,7 +178,7 @@ def write_table(
 
     ``order``: the rows' indices in the order to write them, taken a row group at a time, so a
     sorted copy of the whole table is never held beside it (the same bytes as writing
-    ``table.take(order)``). ``dictionary``: the columns (Parquet paths) dictionary-encoded, or all."""
+    ``table.take(order)``); it may pick a subset of the rows. ``dictionary``: the columns (Parquet paths) dictionary-encoded, or all."""
     root = lake_root(path)
     options = {"compression": "zstd", "write_statistics": True, "use_dictionary": dictionary}
     with atomic.atomic_path(path) as tmp:
@@ -188,7 +188,9 @@ def write_table(
             with pq.ParquetWriter(tmp, table.schema, **options) as writer:
                 for group in _ordered_groups(table, order):
                     writer.write_table(group, row_group_size=ROW_GROUP)
-        record = lake_manifest.FileRecord.of(tmp, table.num_rows)
+        # The rows written: an order may pick only some of the table's rows.
+        rows = table.num_rows if order is None else len(order)
+        record = lake_manifest.FileRecord.of(tmp, rows)
         lake_manifest.begin(root, path, record)
         failpoints.reached("lake-entry-pending")
     failpoints.reached("lake-file-renamed")

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor import lake
+from auditor import lake, lake_manifest
 
 ROWS = st.lists(
     st.tuples(st.integers(0, 5), st.text(alphabet="ab群😀", min_size=1, max_size=4), st.text(max_size=30)),
@@ -45,6 +45,28 @@ def test_writing_in_order_equals_writing_the_sorted_table(tmp_path_factory, rows
     ordered = (base / "date=2026-11-16" / "ordered.parquet").read_bytes()
     assert ordered == (base / "date=2026-11-16" / "sorted.parquet").read_bytes()
     assert lake.read_partition(base, "2026-11-16", table.schema).num_rows == 2 * len(rows)
+
+
+@settings(max_examples=25, deadline=None)
+@given(rows=ROWS, keep=st.data())
+def test_an_order_picking_some_rows_records_the_rows_written(tmp_path_factory, rows, keep):
+    """An ``order`` may pick only some rows (one half of a date, say): the manifest records the
+    rows in the file, not the table's, so ``check`` finds the file whole."""
+    base = tmp_path_factory.mktemp("lake") / "lake" / "messages"
+    table = pa.table(
+        {
+            "msgtime": pa.array([t for t, _, _ in rows], pa.int64()).cast(lake.TIMESTAMP),
+            "msgid": [m for _, m, _ in rows],
+        }
+    )
+    picked = keep.draw(st.lists(st.integers(0, max(len(rows) - 1, 0)), unique=True)) if rows else []
+    path = base / "date=2026-11-16" / "some.parquet"
+    lake.write_table(path, table, pa.array(picked, pa.int64()))
+    root = lake.lake_root(path)
+    entry = lake_manifest.read_entry(root, path)
+    size = path.stat().st_size
+    assert lake_manifest.footer_rows(path) == len(picked)
+    assert lake_manifest.match(entry, sha256=lake_manifest.file_sha256(path), size=size, rows=len(picked)) is None
 
 
 def test_a_disk_full_after_some_row_groups_leaves_no_file(tmp_path, monkeypatch):

@@ -25,6 +25,8 @@ from auditor.workspace import Workspace
 
 KILL_POINTS = [
     "ingest-date-written",
+    "lake-entry-pending",
+    "lake-file-renamed",
     "msgindex-runs-written",
     "after-ingest",
     "mid-audit",
