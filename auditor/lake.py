@@ -178,7 +178,8 @@ def write_table(
 
     ``order``: the rows' indices in the order to write them, taken a row group at a time, so a
     sorted copy of the whole table is never held beside it (the same bytes as writing
-    ``table.take(order)``); it may pick a subset of the rows. ``dictionary``: the columns (Parquet paths) dictionary-encoded, or all."""
+    ``table.take(order)``); it may pick only some of the rows. ``dictionary``: the columns (Parquet
+    paths) dictionary-encoded, or all."""
     root = lake_root(path)
     options = {"compression": "zstd", "write_statistics": True, "use_dictionary": dictionary}
     with atomic.atomic_path(path) as tmp:
