@@ -247,6 +247,9 @@ class _Rejects:
 BATCH_ROWS = 50_000
 FLUSH_RECORDS = 200_000  # records read before the rows buffered are written (at a file's end)
 OVERLAP_RECORDS = 2 * FLUSH_RECORDS  # rows written and decided at once, unless one file is larger
+# A date's rows from this many on are written as two files in two threads (halves of its order):
+# the last write is the run's tail, with nothing else left to do on the second core.
+SPLIT_ROWS = 100_000
 LEDGER_WRITERS = 8  # threads writing per-file ledgers
 LOOKUP_ROWS = 65_536  # msgids per msgid-index query
 Outcome = tuple[str, str | None] | RecordError  # (accepted or duplicate, date), or why it is rejected
@@ -348,7 +351,10 @@ class _MessageSink:
         self.batches: dict[str, list[pa.Table]] = defaultdict(list)
         self.written: set[str] = set()
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="lake-writer")
-        self.writing: tuple[Future[list[tuple[str, Path]]], list[tuple[str, pa.Table]]] | None = None
+        self.second_writer = ThreadPoolExecutor(1, thread_name_prefix="lake-writer-2")
+        self.writing: tuple[Future[list[tuple[str, Path, np.ndarray]]], list[tuple[str, pa.Table]]] | None = (
+            None
+        )
         self.in_flight = _PlacesByHash()  # handed to the writer, not indexed yet
 
     def offer_file(self, decoded_file: DecodedFile, tally: FileReport, rejects: _Rejects) -> None:
@@ -583,12 +589,28 @@ class _MessageSink:
         if self.writing is not None and len(self.in_flight) + records > OVERLAP_RECORDS:
             self._settle()
 
-    def _write(self, tables: list[tuple[str, pa.Table]]) -> list[tuple[str, Path]]:
-        """In the writer thread: the lake files of one flush."""
+    def _write(self, tables: list[tuple[str, pa.Table]]) -> list[tuple[str, Path, np.ndarray]]:
+        """In the writer thread: the lake files of one flush, each with its rows' msgid hashes. A
+        date of SPLIT_ROWS rows or more is two files, the second half written in a second thread
+        (compressing and syncing release the GIL); where it is cut depends on the rows only, so
+        a resumed run writes the same files."""
         written = []
         for date, table in tables:
             rows = table.drop_columns([HASH_COLUMN])
-            written.append((date, lake.append_messages(self.ws.messages_dir, date, rows)))
+            order = lake.message_order(rows)
+            halves = (
+                [order] if len(order) < SPLIT_ROWS else [order[: len(order) // 2], order[len(order) // 2 :]]
+            )
+            second = [
+                self.second_writer.submit(lake.append_messages, self.ws.messages_dir, date, rows, half)
+                for half in halves[1:]
+            ]
+            paths = [lake.append_messages(self.ws.messages_dir, date, rows, halves[0])]
+            paths += [task.result() for task in second]
+            hashes = table.column(HASH_COLUMN)
+            written += [
+                (date, path, hashes.take(half).to_numpy()) for path, half in zip(paths, halves, strict=True)
+            ]
             failpoints.reached("ingest-date-written")
         return written
 
@@ -597,10 +619,10 @@ class _MessageSink:
         indexed only once it is whole."""
         if self.writing is None:
             return
-        future, tables = self.writing
+        future, _ = self.writing
         self.writing = None
-        for (date, path), (_, table) in zip(future.result(), tables, strict=True):
-            self.index.add(path, table.column(HASH_COLUMN).to_numpy())
+        for date, path, hashes in future.result():
+            self.index.add(path, hashes)
             self.lake_content.pop(date, None)
         self.in_flight = _PlacesByHash()
 
@@ -609,6 +631,7 @@ class _MessageSink:
             self._settle()
         finally:
             self.writer.shutdown()
+            self.second_writer.shutdown()
             self.index.close()
 
 

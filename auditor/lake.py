@@ -11,9 +11,10 @@ import datetime as dt
 import hashlib
 import re
 import zoneinfo
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -214,11 +215,16 @@ def _ordered_groups(table: pa.Table, order: pa.Array) -> Iterator[pa.Table]:
         yield window.take(pa.array(part - low))
 
 
-def content_name(prefix: str, keys: Iterable[str]) -> str:
-    digest = hashlib.sha256()
-    for key in keys:
-        digest.update(key.encode("utf-8"))
-        digest.update(b"\0")
+def content_name(prefix: str, keys: pa.Array | pa.ChunkedArray) -> str:
+    """A file name made from the string keys it holds, in order: the same keys, the same name.
+    Hashes the Arrow array's own buffers (value lengths, then bytes), with no Python string per key."""
+    values = keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
+    values = values.cast(pa.large_string())  # one offset width whatever the input's
+    offsets = np.frombuffer(values.buffers()[1], np.int64)[values.offset : values.offset + len(values) + 1]
+    data = values.buffers()[2]
+    digest = hashlib.sha256(np.diff(offsets).tobytes())
+    if data is not None and len(values):
+        digest.update(memoryview(data)[offsets[0] : offsets[-1]])
     return f"{prefix}-{digest.hexdigest()[:20]}.parquet"
 
 
@@ -238,10 +244,17 @@ MESSAGE_DICTIONARY_COLUMNS = [
 ]
 
 
-def append_messages(base: Path, date: str, table: pa.Table) -> Path:
-    """Add already-deduplicated rows to a date as one new file named after its msgids."""
-    order = pc.sort_indices(table, sort_keys=[("msgtime", "ascending"), ("msgid", "ascending")])
-    path = partition_dir(base, date) / content_name("part", table.column("msgid").take(order).to_pylist())
+def message_order(table: pa.Table) -> pa.Array:
+    """The rows' indices in the lake's order within a date: by msgtime, then msgid."""
+    return pc.sort_indices(table, sort_keys=[("msgtime", "ascending"), ("msgid", "ascending")])
+
+
+def append_messages(base: Path, date: str, table: pa.Table, order: pa.Array | None = None) -> Path:
+    """Add already-deduplicated rows to a date as one new file named after its msgids: those at
+    ``order`` (a run of ``message_order``, as when a large date is written in parts), or all."""
+    if order is None:
+        order = message_order(table)
+    path = partition_dir(base, date) / content_name("part", table.column("msgid").take(order))
     write_table(path, table, order, MESSAGE_DICTIONARY_COLUMNS)
     return path
 
