@@ -8,19 +8,18 @@ Ten people each saying 收到 once is not flooding: counting is per sender.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from auditor.detectors import register
 from auditor.detectors.base import DayDetector, Event
 from auditor.detectors.day import Day, same_values, stable_order
 from auditor.string_codes import string_codes
-from auditor.text.normalize import Normalized, normalize_many
-
-_NOT_WORD = re.compile(r"[\W_]+")
+from auditor.text.batch import CodepointTable, Joined, codepoints
+from auditor.text.normalize import normalize_many
 
 
 def bursts(times: np.ndarray, threshold: int, span_ms: int) -> list[tuple[int, int]]:
@@ -38,18 +37,39 @@ def bursts(times: np.ndarray, threshold: int, span_ms: int) -> list[tuple[int, i
     return out
 
 
-def repeat_key(norm: Normalized) -> str:
-    """What makes two messages the same for repeat counting: the normalized text without punctuation
-    or blanks. The audit's text analysis computes it for every distinct text (``Day.repeat_keys``)."""
-    return _NOT_WORD.sub("", norm.text)
+# A word character, as Python's ``re`` means ``[^\W_]``: the characters repeat keys keep.
+_WORD = CodepointTable(str.isalnum)
+# UTF-8 bytes per code point: 1 below U+0080, 2 below U+0800, 3 below U+10000, else 4.
+_UTF8_STEPS = np.array([0x80, 0x800, 0x10000], dtype=np.uint32)
 
 
-def repeat_keys(texts: list[str], batch: int = 2000) -> list[str]:
-    """``repeat_key`` of each text, normalized a batch at a time (``normalize_many``)."""
-    out: list[str] = []
-    for i in range(0, len(texts), batch):
-        out += [repeat_key(norm) for norm in normalize_many(texts[i : i + batch])]
-    return out
+def keys_of_normalized(texts: list[str]) -> pa.Array:
+    r"""The repeat key of each normalized text: what makes two messages the same for repeat counting,
+    the text without punctuation, symbols or blanks (``re.sub(r"[\W_]+", "", text)``).
+
+    One numpy pass over the joined batch (``Joined``: its separators are no word characters, and
+    the texts' own lengths say where each ends), and the keys are built as one Arrow array from the
+    kept characters' UTF-8 bytes, with no Python string per text."""
+    joined = Joined.of(texts)
+    points = codepoints(joined.joined)
+    keep = _WORD(points)
+    kept = points[keep]
+    byte_ends = np.zeros(len(kept) + 1, dtype=np.int64)  # after each kept character
+    np.cumsum(1 + np.searchsorted(_UTF8_STEPS, kept, side="right"), out=byte_ends[1:])
+    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+    offsets[1:] = byte_ends[np.cumsum(joined.counts(keep))]
+    data = kept.tobytes().decode("utf-32-le", "surrogatepass").encode("utf-8", "surrogatepass")
+    array = pa.LargeStringArray.from_buffers(len(texts), pa.py_buffer(offsets), pa.py_buffer(data))
+    return array.cast(pa.string())
+
+
+def repeat_keys(texts: list[str], batch: int = 2000) -> pa.Array:
+    """The repeat key of each raw text, normalized a batch at a time (``normalize_many``)."""
+    keys = [
+        keys_of_normalized([norm.text for norm in normalize_many(texts[i : i + batch])])
+        for i in range(0, len(texts), batch)
+    ]
+    return pa.concat_arrays(keys) if keys else pa.array([], pa.string())
 
 
 def candidate_groups(codes: np.ndarray, times: np.ndarray, threshold: int, span_ms: int) -> np.ndarray:
@@ -125,8 +145,7 @@ class Flooding(DayDetector):
             return codes
         texts = day.group_messages()["text"].to_numpy(dtype=object)[busy]
         text_codes, distinct = pd.factorize(texts)
-        keys = [key if text else "" for text, key in zip(distinct, repeat_keys(list(distinct)), strict=True)]
-        codes[busy] = string_codes(keys)[0][text_codes]
+        codes[busy] = string_codes(repeat_keys(list(distinct)))[0][text_codes]
         return codes
 
     def _merge(self, roomid: str, sender: str, found: list[tuple[list[tuple[int, str]], str]]) -> list[Event]:

@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from auditor import lake
 from auditor.analyzer import Analyzer
 from auditor.detectors.base import Hit
-from auditor.detectors.flooding import repeat_key
+from auditor.detectors.flooding import keys_of_normalized
 from auditor.string_codes import NONE, string_codes
 
 FILE_TYPES = ("file", "voip_doc_share", "qydiskfile")
@@ -141,13 +141,13 @@ class Analysis(NamedTuple):
     """A chunk's results, in the keys' order."""
 
     hits: list[list[Hit]]
-    repeat_keys: list[str]  # each text's flooding repeat key, from the normalization the analysis did
+    repeat_keys: pa.Array  # each text's flooding repeat key, from the normalization the analysis did
 
 
 def analyze_chunk(analyzer: Analyzer, keys: list[Key]) -> Analysis:
     """Hits and repeat key of each key: the one analysis every engine runs."""
     hits, norms = analyzer.analyze_batch(keys)
-    return Analysis(hits, [repeat_key(norm) for norm in norms])
+    return Analysis(hits, keys_of_normalized([norm.text for norm in norms]))
 
 
 class Results(ABC):

@@ -69,7 +69,7 @@ def analyze_row_group(
     )
     analysis = chunk.analyze_chunk(analyzer, keys)
     hits = {key: hits for key, hits in zip(keys, analysis.hits, strict=True) if hits}
-    return hits, {text: key for (text, _), key in zip(keys, analysis.repeat_keys, strict=True)}
+    return hits, {text: key for (text, _), key in zip(keys, analysis.repeat_keys.to_pylist(), strict=True)}
 
 
 class DaskEngine(chunk.Results):

@@ -57,7 +57,7 @@ def _found(analysis: chunk.Analysis) -> Found:
     chunk (most of 2,000 keys have none), so neither pickling nor merging walks the clean ones;
     the repeat keys as one Arrow array, which the audit codes without a Python string each."""
     hits = {i: hits for i, hits in enumerate(analysis.hits) if hits}
-    return hits, pa.array(analysis.repeat_keys, type=pa.string())
+    return hits, analysis.repeat_keys
 
 
 def _analyze(analyzer: Analyzer, texts: pa.Array, is_file: np.ndarray) -> Found:

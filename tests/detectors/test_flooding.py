@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from auditor.detectors.day import RepeatKeys
 from auditor.detectors.flooding import Flooding, bursts, repeat_keys
@@ -83,7 +85,7 @@ def test_repeat_keys_from_the_audit_find_the_same(name, rows):
     """With the keys the audit's analysis computed (every text of the day), the same events as when
     the detector normalizes the busy people's texts itself."""
     texts = sorted({row.get("text", "收到") for row in rows})
-    assert detect(rows, dict(zip(texts, repeat_keys(texts), strict=True))) == detect(rows)
+    assert detect(rows, dict(zip(texts, repeat_keys(texts).to_pylist(), strict=True))) == detect(rows)
 
 
 def test_repeat_keys_from_the_day_are_the_ones_counted():
@@ -91,3 +93,50 @@ def test_repeat_keys_from_the_day_are_the_ones_counted():
     assert detect(rows) == []
     same = {f"第{i}条": "同一句" for i in range(6)}
     assert [e.rule for e in detect(rows, same)] == ["flooding.repeat"]
+
+
+# Repeat keys against their definition, Python's own regex: (text, key).
+KEY_CASES = [
+    ("", ""),
+    ("收到！！！", "收到"),
+    ("好的，马上到。", "好的马上到"),
+    ("ok_ok  OK", "okokOK"),
+    ("👍👍👍", ""),
+    ("第①条 ²³ 一二三", "第①条²³一二三"),
+    ("cafe\u0301 naïve", "cafenaïve"),  # a combining mark is no word character
+    ("a\x00b", "ab"),  # a NUL inside a text: the batch's separator, still that text's own
+    ("𠀀𠀁 emoji😀end", "𠀀𠀁emojiend"),  # astral letters kept, 4 UTF-8 bytes each
+    ("\u200b零\u200d宽", "零宽"),
+]
+
+
+@pytest.mark.parametrize(("text", "key"), KEY_CASES)
+def test_a_repeat_key_is_the_text_without_non_word_characters(text, key):
+    import re
+
+    from auditor.detectors.flooding import keys_of_normalized
+
+    assert re.sub(r"[\W_]+", "", text) == key
+    texts = [t for t, _ in KEY_CASES]  # in a batch of all the cases, each keeps its own key
+    assert keys_of_normalized(texts).to_pylist()[texts.index(text)] == key
+    assert keys_of_normalized([text]).to_pylist() == [key]
+
+
+def test_repeat_keys_keep_exactly_pythons_word_characters_over_every_code_point():
+    import re
+
+    from auditor.detectors.flooding import keys_of_normalized
+
+    every = "".join(chr(c) for c in range(1, 0x110000) if not 0xD800 <= c < 0xE000)
+    texts = [every[i : i + 5000] for i in range(0, len(every), 5000)]
+    assert keys_of_normalized(texts).to_pylist() == [re.sub(r"[\W_]+", "", t) for t in texts]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=12), max_size=20))
+def test_repeat_keys_of_any_batch_equal_the_regex(texts):
+    import re
+
+    from auditor.detectors.flooding import keys_of_normalized
+
+    assert keys_of_normalized(texts).to_pylist() == [re.sub(r"[\W_]+", "", t) for t in texts]
