@@ -8,7 +8,7 @@ import multiprocessing.connection
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 _planned: list[str] = []  # worker modules of pools this process will start after another one
@@ -65,3 +65,20 @@ def fresh_pool(
         own = _worker_modules(initializer, preload)
         context.set_forkserver_preload(["__main__", *own, *(m for m in _planned if m not in own)])
     return ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs)
+
+
+def started_in_thread(make: Callable[[], ProcessPoolExecutor]) -> Future[ProcessPoolExecutor]:
+    """``make()`` (a pool with its workers asked for) run in a thread. Starting a pool waits on the
+    fork server as it imports the workers' modules and forks each worker, about a second in which
+    the caller can go on (the audit reads its first date); ``result()`` gives the pool or raises
+    what starting it raised."""
+    future: Future[ProcessPoolExecutor] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(make())
+        except BaseException as exc:  # handed to the caller, who raises it
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="pool-start", daemon=True).start()
+    return future

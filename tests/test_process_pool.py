@@ -4,6 +4,9 @@ It starts with a process's first pool and imports only the modules named by then
 starts ingest's decoding pool first; without ``plan_engine`` the audit's workers forked later
 would each import the analyzer's modules themselves. Each case runs in a fresh interpreter: the
 fork server is one per process, and this test process may have started one already.
+
+The audit starts its pool from a thread (``started_in_thread``) while it reads the first date: the
+last cases check that a pool, or the error of starting one, comes back from that thread.
 """
 
 import shutil
@@ -85,3 +88,44 @@ def test_nightly_plans_the_audit_pool_before_ingest_starts_its_own(tmp_path, mon
     monkeypatch.setattr(pipeline, "ingest", lambda *a, **k: calls.append("ingest") or ingest(*a, **k))
     assert pipeline.nightly(ws, workers=workers, interactive=False).exit_code == 0
     assert calls == [*planned, "ingest"]
+
+
+def test_a_pool_started_in_a_thread_gives_the_pool_or_its_error():
+    """``started_in_thread``: the pool itself when starting it worked; what starting it raised
+    otherwise, raised by ``result()`` in the caller."""
+    from auditor.process_pool import fresh_pool, started_in_thread
+
+    pool = started_in_thread(lambda: fresh_pool(1)).result(timeout=120)
+    try:
+        assert pool.submit(sum, [1, 2]).result(timeout=120) == 3
+    finally:
+        pool.shutdown()
+
+    def broken():
+        raise OSError("fork server gone")
+
+    with pytest.raises(OSError, match="fork server gone"):
+        started_in_thread(broken).result(timeout=120)
+
+
+def test_the_audit_engine_raises_a_failed_start_where_it_needs_the_pool(tmp_path, monkeypatch):
+    """The audit's pool starts in a thread while the first date is read; if that start fails, the
+    first chunk sent raises its error, and closing the engine afterwards neither hangs nor raises."""
+    from auditor.analyzer import Ruleset
+    from auditor.engines import chunk, local
+    from auditor.workspace import Workspace
+
+    ws = Workspace(tmp_path / "ws")
+    ws.init()
+    engine = local.LocalEngine(Ruleset(ws.config, ws.dictionaries_dir), workers=2)
+
+    def no_pool(*args, **kwargs):
+        raise OSError("cannot start workers")
+
+    monkeypatch.setattr(local, "fresh_pool", no_pool)
+    engine.start(chunk.CHUNK + 1)
+    with pytest.raises(OSError, match="cannot start workers"):
+        engine._send(None, [])
+    engine.close()
+    engine.start(chunk.CHUNK + 1)  # failed again, and never needed: closing is quiet
+    engine.close()

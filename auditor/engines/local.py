@@ -26,14 +26,14 @@ from auditor.analyzer import Analyzer, Ruleset, audit_analyzer
 from auditor.detectors.base import Hit
 from auditor.engines import chunk
 from auditor.engines.chunk import Key
-from auditor.process_pool import exit_with_parent, fresh_pool
+from auditor.process_pool import exit_with_parent, fresh_pool, started_in_thread
 
 if TYPE_CHECKING:
     from auditor.lake_view import LakeView
 
 # what a worker's analyzer imports only as it is built (the abuse model's scipy.sparse, a fifth of a
-# CPU second): the fork server imports it once for every worker
-WORKER_PRELOAD = ("auditor.classifier",)
+# CPU second; jieba and rjieba, a third): the fork server imports it once for every worker
+WORKER_PRELOAD = ("auditor.classifier", "jieba", "rjieba")
 REPEATED_LIMIT = 200_000  # clean keys carried from one date to the next, the most repeated first
 _worker_analyzer: Analyzer | None = None
 
@@ -98,25 +98,33 @@ class LocalEngine(chunk.Results):
         self._kept_keys: dict[str, str] = {}  # repeat keys of the texts of hits and clean
         self._analyzer: Analyzer | None = None
         self._pool: ProcessPoolExecutor | None = None
+        self._starting: Future[ProcessPoolExecutor] | None = None  # the pool, while a thread starts it
 
     def start(self, messages: int) -> None:
-        """Starts the pool's workers (each builds its analyzer: about a CPU second) while the audit
-        reads the first date, if that date can fill more than one chunk; a smaller one is analysed
-        inline, and the pool starts when a later date needs it."""
-        if self.workers > 1 and messages > chunk.CHUNK:
-            self._started_pool()
+        """Starts the pool's workers (each builds its analyzer: about a CPU second) from a thread
+        while the audit reads the first date, if that date can fill more than one chunk; a smaller
+        one is analysed inline, and the pool starts when a later date needs it."""
+        if self.workers > 1 and messages > chunk.CHUNK and self._pool is None and self._starting is None:
+            self._starting = started_in_thread(self._new_pool)
 
     def _started_pool(self) -> ProcessPoolExecutor:
+        if self._starting is not None:
+            starting, self._starting = self._starting, None
+            self._pool = starting.result()
         if self._pool is None:
-            self._pool = fresh_pool(
-                self.workers,
-                init_worker,
-                (self.ruleset.config, self.ruleset.company_dictionaries),
-                WORKER_PRELOAD,
-            )
-            for _ in range(self.workers):
-                self._pool.submit(_ready)
+            self._pool = self._new_pool()
         return self._pool
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        pool = fresh_pool(
+            self.workers,
+            init_worker,
+            (self.ruleset.config, self.ruleset.company_dictionaries),
+            WORKER_PRELOAD,
+        )
+        for _ in range(self.workers):
+            pool.submit(_ready)
+        return pool
 
     def submit(self, view: LakeView | None, date: str, keys: chunk.DateKeys) -> Submitted:
         """Sends the date's keys not known yet (in message order) to the pool and returns at once.
@@ -208,7 +216,12 @@ class LocalEngine(chunk.Results):
         return repeat_keys
 
     def close(self) -> None:
-        """Stops the workers; on an error or SIGTERM, chunks not yet started are dropped."""
+        """Stops the workers; on an error or SIGTERM, chunks not yet started are dropped. A pool
+        still starting is waited for first (its error, if any, was raised where it was needed)."""
+        if self._starting is not None:
+            starting, self._starting = self._starting, None
+            if starting.exception() is None:
+                self._pool = starting.result()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None

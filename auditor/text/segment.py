@@ -17,12 +17,23 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Iterable
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import jieba
-import rjieba
+if TYPE_CHECKING:
+    import jieba
 
-# jieba logs its dictionary loading at INFO on import; that is noise in a nightly job's output.
-jieba.setLogLevel(logging.WARNING)
+
+@functools.cache
+def _jieba() -> ModuleType:
+    """jieba, imported on first use: with rjieba it is a third of a second of imports (jieba's
+    pkg_resources) that a command segmenting nothing need not pay, and the audit's main process
+    starts its workers sooner without it (their fork server preloads both: ``WORKER_PRELOAD``)."""
+    import jieba
+
+    # jieba logs its dictionary loading at INFO; that is noise in a nightly job's output.
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
 
 
 SHORT_WORD_FREQ = 5
@@ -36,7 +47,7 @@ def _dictionary_entries(words: tuple[str, ...]) -> tuple[dict[str, int], set[str
     frequencies: dict[str, int] = {}
     prefixes: set[str] = set()
     total = 0
-    with jieba.dt.get_dict_file() as handle:
+    with _jieba().dt.get_dict_file() as handle:
         for raw in handle:
             line = raw.strip().decode("utf-8")
             if not line:
@@ -60,6 +71,8 @@ class Tokenizer:
 
     def __init__(self, words: tuple[str, ...]) -> None:
         self.words = words
+        import rjieba
+
         self._rust = rjieba.Jieba()
         self.added: dict[str, int] = {}  # word → the frequency it went in with
         if not words:
@@ -102,7 +115,7 @@ def _tokenizer(words: tuple[str, ...]) -> Tokenizer:
 @functools.lru_cache(maxsize=4)
 def _python_tokenizer(words: tuple[str, ...]) -> jieba.Tokenizer:
     """Python jieba with the same user words, added the same way (the parity reference)."""
-    tokenizer = jieba.Tokenizer()
+    tokenizer = _jieba().Tokenizer()
     if words:
         # Start from the default tokenizer's loaded prefix dictionary instead of loading it again.
         base = _python_tokenizer(())
