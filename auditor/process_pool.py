@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.forkserver
 import os
 import threading
 from collections.abc import Callable
@@ -59,12 +60,28 @@ def fresh_pool(
     in ``preload`` (what the initializer imports late) and those of the pools planned with
     ``plan_pool`` first, so each worker forked from it has the imports already (half a CPU second
     per audit worker)."""
+    context = _context(initializer, preload)
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs)
+
+
+def _context(
+    initializer: Callable[..., None], preload: tuple[str, ...]
+) -> multiprocessing.context.BaseContext:
+    """The start method's context, with the fork server's preload named (see ``fresh_pool``)."""
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
         own = _worker_modules(initializer, preload)
         context.set_forkserver_preload(["__main__", *own, *(m for m in _planned if m not in own)])
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs)
+    return context
+
+
+def start_fork_server(initializer: Callable[..., None], preload: tuple[str, ...] = ()) -> None:
+    """Starts the fork server a ``fresh_pool`` with these arguments would start (if none runs yet),
+    and returns while it imports the workers' modules in its own process: the caller can prepare
+    the pool's ``initargs`` meanwhile."""
+    if _context(initializer, preload).get_start_method() == "forkserver":
+        multiprocessing.forkserver.ensure_running()
 
 
 def started_in_thread(make: Callable[[], ProcessPoolExecutor]) -> Future[ProcessPoolExecutor]:

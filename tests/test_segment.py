@@ -117,3 +117,23 @@ def test_segmenter_pickles_without_its_tokenizer(user_words):
     before = segmenter.boundaries("你真是个傻逼")
     clone = pickle.loads(pickle.dumps(segmenter))
     assert clone.boundaries("你真是个傻逼") == before
+
+
+def test_a_worker_handed_the_dictionary_entries_builds_the_same_tokenizer(user_words, monkeypatch):
+    """A pool's workers get the entries their parent read (``init_worker``'s ``dictionary``): a
+    tokenizer built from them adds the same words with the same frequencies, without reading
+    jieba's dictionary; a worker whose words differ reads its own."""
+    from auditor.text import segment
+
+    fresh = segment._read_dictionary_entries(user_words)
+    handed = (user_words, segment._read_dictionary_entries(user_words))
+    monkeypatch.setattr(segment, "_entries", {})
+    segment.remember_entries(*handed)
+    read = []
+    monkeypatch.setattr(segment, "_read_dictionary_entries", lambda words: read.append(words) or handed[1])
+    built = segment.Tokenizer(user_words)
+    assert read == [] and built.added == _tokenizer(user_words).added
+    assert segment.dictionary_entries(user_words) == fresh  # not grown by the build
+    other = user_words[1:]
+    segment.Tokenizer(other)
+    assert read[-1] == other

@@ -39,9 +39,29 @@ def _jieba() -> ModuleType:
 SHORT_WORD_FREQ = 5
 
 
-def _dictionary_entries(words: tuple[str, ...]) -> tuple[dict[str, int], set[str], int]:
+# What jieba's dictionary says about a word list's pieces: see ``dictionary_entries``.
+DictionaryEntries = tuple[dict[str, int], set[str], int]
+_entries: dict[tuple[str, ...], DictionaryEntries] = {}
+
+
+def dictionary_entries(words: tuple[str, ...]) -> DictionaryEntries:
     """What jieba's dictionary says about the pieces of ``words``: their frequencies, which of them
-    are only prefixes of dictionary words (jieba stores those with frequency 0), and the total."""
+    are only prefixes of dictionary words (jieba stores those with frequency 0), and the total.
+
+    Reading the dictionary is most of building a tokenizer (a Python pass over 350,000 lines):
+    it is done once per process and word list, and a pool's workers are handed what their
+    parent read (``remember_entries``) instead of each reading it again."""
+    if words not in _entries:
+        _entries[words] = _read_dictionary_entries(words)
+    return _entries[words]
+
+
+def remember_entries(words: tuple[str, ...], entries: DictionaryEntries) -> None:
+    """``dictionary_entries(words)`` as another process of this installation read them."""
+    _entries[words] = entries
+
+
+def _read_dictionary_entries(words: tuple[str, ...]) -> DictionaryEntries:
     pieces = {w[i:j] for w in words for i in range(len(w)) for j in range(i + 1, len(w) + 1)}
     starts = {p[0] for p in pieces}
     frequencies: dict[str, int] = {}
@@ -77,7 +97,8 @@ class Tokenizer:
         self.added: dict[str, int] = {}  # word → the frequency it went in with
         if not words:
             return
-        frequencies, prefixes, total = _dictionary_entries(words)
+        known_frequencies, known_prefixes, total = dictionary_entries(words)
+        frequencies, prefixes = dict(known_frequencies), set(known_prefixes)  # grown below
 
         def known(piece: str) -> int:  # jieba's FREQ.get(piece, 1): 0 for a mere prefix
             return frequencies.get(piece, 0 if piece in prefixes else 1)
@@ -140,10 +161,15 @@ class Segmenter:
         return {"_words": self._words, "_tokenizer": None}
 
     @property
+    def words(self) -> tuple[str, ...]:
+        """The user words the tokenizer is built with."""
+        return tuple(self._words)
+
+    @property
     def tokenizer(self) -> Tokenizer:
         """Loaded on first use: most texts never need a boundary decision."""
         if self._tokenizer is None:
-            self._tokenizer = _tokenizer(tuple(self._words))
+            self._tokenizer = _tokenizer(self.words)
         return self._tokenizer
 
     def boundaries(self, text: str) -> frozenset[int]:
