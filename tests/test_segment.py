@@ -137,3 +137,12 @@ def test_a_worker_handed_the_dictionary_entries_builds_the_same_tokenizer(user_w
     other = user_words[1:]
     segment.Tokenizer(other)
     assert read[-1] == other
+
+
+def test_the_dictionary_read_without_importing_jieba_is_jiebas_own():
+    import jieba
+
+    from auditor.text.segment import jieba_dictionary
+
+    with jieba.dt.get_dict_file() as handle:
+        assert jieba_dictionary().read_bytes() == handle.read()

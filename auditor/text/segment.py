@@ -15,8 +15,10 @@ on texts carrying every lexicon term. With the HMM it does not (rjieba keeps ``5
 from __future__ import annotations
 
 import functools
+import importlib.util
 import logging
 from collections.abc import Iterable
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
@@ -37,6 +39,15 @@ def _jieba() -> ModuleType:
 
 
 SHORT_WORD_FREQ = 5
+
+
+def jieba_dictionary() -> Path:
+    """jieba's own dictionary (``jieba.dt.get_dict_file()``), found without importing jieba: the
+    audit's main process reads it for its workers and segments nothing itself."""
+    spec = importlib.util.find_spec("jieba")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("jieba is not installed")
+    return Path(spec.origin).parent / "dict.txt"
 
 
 # What jieba's dictionary says about a word list's pieces: see ``dictionary_entries``.
@@ -67,7 +78,7 @@ def _read_dictionary_entries(words: tuple[str, ...]) -> DictionaryEntries:
     frequencies: dict[str, int] = {}
     prefixes: set[str] = set()
     total = 0
-    with _jieba().dt.get_dict_file() as handle:
+    with jieba_dictionary().open("rb") as handle:
         for raw in handle:
             line = raw.strip().decode("utf-8")
             if not line:
