@@ -7,11 +7,11 @@ is lost silently. A file is read whole or not at all: one that decompresses past
 quarantined (``W/quarantine/``) and one that cannot be opened is skipped, each with its reason,
 and the other files go on.
 New rows are written once the files read since the last write hold FLUSH_RECORDS records (and
-after the last file) — one Parquet file per date and such group of input files, named by its
-content — so memory is bounded by the largest input file plus FLUSH_RECORDS, a folder of small
-batch files does not become a lake of small files, and re-ingesting the same files changes
-nothing. The groups are cut by records *read*, not stored, so a run resuming an interrupted
-one cuts them where it did and writes the very same files.
+after the last file) — one Parquet file per date and such group of input files (two for a large
+date: ``SPLIT_ROWS``), named by its content — so memory is bounded by the largest input file plus
+FLUSH_RECORDS, a folder of small batch files does not become a lake of small files, and
+re-ingesting the same files changes nothing. The groups are cut by records *read*, not stored, so a
+run resuming an interrupted one cuts them where it did and writes the very same files.
 Reading and decoding a message file (``ingest_decode``) needs nothing from the run, so for large
 inputs it runs a few files ahead in a process pool, a large JSONL file in line spans; this process
 decides every record in input order either way, so the lake, ledgers and rejects are the same.
@@ -253,6 +253,7 @@ SPLIT_ROWS = 100_000
 LEDGER_WRITERS = 8  # threads writing per-file ledgers
 LOOKUP_ROWS = 65_536  # msgids per msgid-index query
 Outcome = tuple[str, str | None] | RecordError  # (accepted or duplicate, date), or why it is rejected
+_Written = tuple[str, Path, np.ndarray]  # a lake file the writer wrote: its date, path and msgid hashes
 
 
 _MSGID, _MSGTYPE, _MSGTIME, _COVERAGE = (
@@ -352,9 +353,7 @@ class _MessageSink:
         self.written: set[str] = set()
         self.writer = ThreadPoolExecutor(1, thread_name_prefix="lake-writer")
         self.second_writer = ThreadPoolExecutor(1, thread_name_prefix="lake-writer-2")
-        self.writing: tuple[Future[list[tuple[str, Path, np.ndarray]]], list[tuple[str, pa.Table]]] | None = (
-            None
-        )
+        self.writing: tuple[Future[list[_Written]], list[tuple[str, pa.Table]]] | None = None
         self.in_flight = _PlacesByHash()  # handed to the writer, not indexed yet
 
     def offer_file(self, decoded_file: DecodedFile, tally: FileReport, rejects: _Rejects) -> None:
@@ -589,7 +588,7 @@ class _MessageSink:
         if self.writing is not None and len(self.in_flight) + records > OVERLAP_RECORDS:
             self._settle()
 
-    def _write(self, tables: list[tuple[str, pa.Table]]) -> list[tuple[str, Path, np.ndarray]]:
+    def _write(self, tables: list[tuple[str, pa.Table]]) -> list[_Written]:
         """In the writer thread: the lake files of one flush, each with its rows' msgid hashes. A
         date of SPLIT_ROWS rows or more is two files, the second half written in a second thread
         (compressing and syncing release the GIL); where it is cut depends on the rows only, so

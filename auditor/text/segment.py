@@ -101,9 +101,9 @@ class Tokenizer:
     by one for some words (他妈的 850 against 851), which can tip a route."""
 
     def __init__(self, words: tuple[str, ...]) -> None:
-        self.words = words
-        import rjieba
+        import rjieba  # on first use, as jieba (see ``_jieba``)
 
+        self.words = words
         self._rust = rjieba.Jieba()
         self.added: dict[str, int] = {}  # word → the frequency it went in with
         if not words:
