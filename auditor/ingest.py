@@ -29,7 +29,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from operator import itemgetter
 from pathlib import Path
@@ -55,6 +55,7 @@ from auditor.ingest_decode import (
     open_file,
 )
 from auditor.msgindex import Entry, MsgidIndex, content_digest, raw_digest, source_parts
+from auditor.process_pool import started_in_thread, with_workers
 from auditor.wecom.files import (
     PREVIEW_BYTES,
     Limits,
@@ -766,12 +767,27 @@ class _Decoder:
         self.current: list[Future[Any]] = []  # the span tasks of the file being decided
         workers = min(DECODE_WORKERS, os.cpu_count() or 1)
         large = sum(_size(path) for path, _ in self.todo) >= PARALLEL_BYTES
-        self.pool = decode_pool(workers) if large and workers > 1 else None
+        self.parallel = large and workers > 1
+        self._pool: ProcessPoolExecutor | None = None
+        # The workers start from a thread (about a second waiting on the fork server), while this
+        # process hashes the first files that are cut into spans (``_fill``).
+        self._starting = (
+            started_in_thread(lambda: with_workers(decode_pool(workers), workers)) if self.parallel else None
+        )
+
+    @property
+    def pool(self) -> ProcessPoolExecutor:
+        """The decoding workers, once started (raising what starting them raised)."""
+        if self._starting is not None:
+            starting, self._starting = self._starting, None
+            self._pool = starting.result()
+        assert self._pool is not None
+        return self._pool
 
     def next(self) -> tuple[OpenedFile, Iterator[DecodedFile]]:
         """The next message file, opened, and its records decoded in parts (none if it cannot be
         read), each part given as soon as it is decoded."""
-        if self.pool is None:
+        if not self.parallel:
             path, name = self.todo.popleft()
             opened, decoded_file = open_and_decode(path, name, *self.settings[:3])
             return opened, iter([decoded_file] if decoded_file is not None else [])
@@ -799,7 +815,6 @@ class _Decoder:
         One worker alone decodes a large file that cannot be cut into spans (gzip, a .json document):
         it is started before the other files taken at the same time, so that it does not end last
         while the other workers wait."""
-        assert self.pool is not None
         taken: list[tuple[Path, str, int]] = []
         queued = sum(s for _, _, s in self.ahead)
         while self.todo and len(self.ahead) + len(taken) < DECODE_AHEAD:
@@ -811,6 +826,9 @@ class _Decoder:
             taken.append((path, name, size))
             queued += size
         whole = [not _splits(path, size) for path, _, size in taken]
+        hashed: dict[int, OpenedFile] = {}
+        if self._starting is not None and not self._starting.done():  # the workers are not there yet:
+            hashed = {i: open_file(path, self.limits) for i, (path, _, _) in enumerate(taken) if not whole[i]}
         alone = {
             i: self.pool.submit(open_and_decode, path, name, *self.settings)
             for i, (path, name, size) in enumerate(taken)
@@ -825,7 +843,7 @@ class _Decoder:
             # hundreds of MB here first kept a worker idle (the pool's first tasks are its spans).
             spans = _spans(path, size, self.limits)
             tasks = [self.pool.submit(decode_file, path, name, *self.settings, span) for span in spans]
-            opened = open_file(path, self.limits)
+            opened = hashed.get(i) or open_file(path, self.limits)
             if opened.status != "ingested":  # too big or unreadable (or it became so): nothing of it is kept
                 for task in tasks:
                     task.cancel() or task.add_done_callback(_discard)
@@ -834,10 +852,15 @@ class _Decoder:
 
     def close(self) -> None:
         """Stops the workers; on an error, files not yet started are dropped, and the tables of
-        those decoded but not decided removed."""
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
+        those decoded but not decided removed. Workers still starting are waited for first (an error
+        in starting them was raised where they were needed)."""
+        if self._starting is not None:
+            starting, self._starting = self._starting, None
+            if starting.exception() is None:
+                self._pool = starting.result()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
         for tasks in [self.current, *(tasks for _, tasks, _ in self.ahead)]:
             for task in tasks:  # a part decided already was unspilled: discarding it does nothing
                 if task.done() and not task.cancelled() and task.exception() is None:

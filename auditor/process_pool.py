@@ -84,6 +84,17 @@ def start_fork_server(initializer: Callable[..., None], preload: tuple[str, ...]
         multiprocessing.forkserver.ensure_running()
 
 
+def _ready() -> None:
+    """A task that makes a pool start a worker (a pool starts its workers as tasks arrive)."""
+
+
+def with_workers(pool: ProcessPoolExecutor, workers: int) -> ProcessPoolExecutor:
+    """``pool`` with its ``workers`` started now, not as tasks arrive."""
+    for _ in range(workers):
+        pool.submit(_ready)
+    return pool
+
+
 def started_in_thread(make: Callable[[], ProcessPoolExecutor]) -> Future[ProcessPoolExecutor]:
     """``make()`` (a pool with its workers asked for) run in a thread. Starting a pool waits on the
     fork server as it imports the workers' modules and forks each worker, about a second in which

@@ -136,7 +136,7 @@ def test_a_small_input_is_decoded_without_a_pool(ws, tmp_path):
     small = write_jsonl(tmp_path / "x.jsonl", [message("m1")])
     decoder = _Decoder(ws, [small], limits_of(ws), BASE_MS)
     try:
-        assert decoder.pool is None
+        assert not decoder.parallel and decoder._starting is None  # no workers started
         opened, parts = decoder.next()
         parts = list(parts)
         assert opened.status == "ingested" and parts[0].records == 1
@@ -239,13 +239,40 @@ def test_a_large_file_that_cannot_be_cut_is_started_first(ws, tmp_path, monkeypa
 
     decoder = _Decoder(ws, [plain, big_gzip, small], limits_of(ws), BASE_MS)
     decoder.pool.shutdown()
-    decoder.pool = recorder = Recorder()
+    decoder._pool = recorder = Recorder()
     decoder._fill()
     assert recorder.started[0] == "b.jsonl.gz" and recorder.started[-1] == "c.jsonl"
     assert recorder.started[1:-1] == ["a.jsonl"] * (len(recorder.started) - 2) and len(recorder.started) > 3
     # decided in input order all the same
     assert [size for _, _, size in decoder.ahead] == [p.stat().st_size for p in (plain, big_gzip, small)]
     decoder.ahead.clear()
+
+    # While the workers are still starting, the file cut into spans is hashed first, then sent.
+    events: list[tuple[str, str]] = []
+    real_open_file = ingest_module.open_file
+
+    def hashing(path, limits):
+        events.append(("hash", Path(path).name))
+        return real_open_file(path, limits)
+
+    class Starting(Future):
+        def done(self) -> bool:
+            return False
+
+        def result(self, timeout=None):
+            return recorder
+
+    monkeypatch.setattr(ingest_module, "open_file", hashing)
+    recorder.started.clear()
+    starting = _Decoder(ws, [plain, big_gzip, small], limits_of(ws), BASE_MS)
+    starting.pool.shutdown()
+    starting._starting = Starting()
+    recorder.submit = lambda function, path, *args: events.append(("send", Path(path).name)) or Future()
+    starting._fill()
+    assert events[0] == ("hash", "a.jsonl") and events.count(("hash", "a.jsonl")) == 1
+    assert events[1] == ("send", "b.jsonl.gz") and ("send", "a.jsonl") in events
+    assert starting.pool is recorder
+    starting.ahead.clear()
 
 
 FUTURE_MS = 4_102_444_800_000  # 2100-01-01: rejected as dated after the run

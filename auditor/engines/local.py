@@ -26,7 +26,13 @@ from auditor.analyzer import Analyzer, Ruleset, audit_analyzer
 from auditor.detectors.base import Hit
 from auditor.engines import chunk
 from auditor.engines.chunk import Key
-from auditor.process_pool import exit_with_parent, fresh_pool, start_fork_server, started_in_thread
+from auditor.process_pool import (
+    exit_with_parent,
+    fresh_pool,
+    start_fork_server,
+    started_in_thread,
+    with_workers,
+)
 from auditor.text import segment
 from auditor.text.segment import Segmenter
 
@@ -53,10 +59,6 @@ def init_worker(
         segment.remember_entries(*dictionary)
     _worker_analyzer = audit_analyzer(Ruleset(config, company_dictionaries))
     _worker_analyzer.segmenter.tokenizer  # noqa: B018 - jieba loads now, while the first date is read
-
-
-def _ready() -> None:
-    """A task that makes the pool start a worker (the pool starts workers as tasks arrive)."""
 
 
 Found = tuple[dict[int, list[Hit]], pa.Array]  # a chunk's hits by place (only keys with hits), repeat keys
@@ -132,15 +134,8 @@ class LocalEngine(chunk.Results):
         words = Segmenter(self.ruleset.lexicon.words).words
         dictionary = (words, segment.dictionary_entries(words))
         ruleset = self.ruleset
-        pool = fresh_pool(
-            self.workers,
-            init_worker,
-            (ruleset.config, ruleset.company_dictionaries, dictionary),
-            WORKER_PRELOAD,
-        )
-        for _ in range(self.workers):
-            pool.submit(_ready)
-        return pool
+        initargs = (ruleset.config, ruleset.company_dictionaries, dictionary)
+        return with_workers(fresh_pool(self.workers, init_worker, initargs, WORKER_PRELOAD), self.workers)
 
     def submit(self, view: LakeView | None, date: str, keys: chunk.DateKeys) -> Submitted:
         """Sends the date's keys not known yet (in message order) to the pool and returns at once.
