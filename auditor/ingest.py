@@ -827,7 +827,7 @@ class _Decoder:
             queued += size
         whole = [not _splits(path, size) for path, _, size in taken]
         hashed: dict[int, OpenedFile] = {}
-        if self._starting is not None and not self._starting.done():  # the workers are not there yet:
+        if self._starting is not None and not self._starting.done():  # still starting: hash meanwhile
             hashed = {i: open_file(path, self.limits) for i, (path, _, _) in enumerate(taken) if not whole[i]}
         alone = {
             i: self.pool.submit(open_and_decode, path, name, *self.settings)
