@@ -55,7 +55,7 @@ from auditor.ingest_decode import (
     open_file,
 )
 from auditor.msgindex import Entry, MsgidIndex, content_digest, raw_digest, source_parts
-from auditor.process_pool import started_in_thread, with_workers
+from auditor.process_pool import PoolStart, with_workers
 from auditor.wecom.files import (
     PREVIEW_BYTES,
     Limits,
@@ -768,21 +768,17 @@ class _Decoder:
         workers = min(DECODE_WORKERS, os.cpu_count() or 1)
         large = sum(_size(path) for path, _ in self.todo) >= PARALLEL_BYTES
         self.parallel = large and workers > 1
-        self._pool: ProcessPoolExecutor | None = None
         # The workers start from a thread (about a second waiting on the fork server), while this
         # process hashes the first files that are cut into spans (``_fill``).
-        self._starting = (
-            started_in_thread(lambda: with_workers(decode_pool(workers), workers)) if self.parallel else None
+        self.pool_start = (
+            PoolStart(lambda: with_workers(decode_pool(workers), workers)) if self.parallel else None
         )
 
     @property
     def pool(self) -> ProcessPoolExecutor:
         """The decoding workers, once started (raising what starting them raised)."""
-        if self._starting is not None:
-            starting, self._starting = self._starting, None
-            self._pool = starting.result()
-        assert self._pool is not None
-        return self._pool
+        assert self.pool_start is not None
+        return self.pool_start.pool()
 
     def next(self) -> tuple[OpenedFile, Iterator[DecodedFile]]:
         """The next message file, opened, and its records decoded in parts (none if it cannot be
@@ -827,7 +823,7 @@ class _Decoder:
             queued += size
         whole = [not _splits(path, size) for path, _, size in taken]
         hashed: dict[int, OpenedFile] = {}
-        if self._starting is not None and not self._starting.done():  # still starting: hash meanwhile
+        if self.pool_start is not None and not self.pool_start.started():  # still starting: hash meanwhile
             hashed = {i: open_file(path, self.limits) for i, (path, _, _) in enumerate(taken) if not whole[i]}
         alone = {
             i: self.pool.submit(open_and_decode, path, name, *self.settings)
@@ -852,15 +848,10 @@ class _Decoder:
 
     def close(self) -> None:
         """Stops the workers; on an error, files not yet started are dropped, and the tables of
-        those decoded but not decided removed. Workers still starting are waited for first (an error
-        in starting them was raised where they were needed)."""
-        if self._starting is not None:
-            starting, self._starting = self._starting, None
-            if starting.exception() is None:
-                self._pool = starting.result()
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        those decoded but not decided removed."""
+        if self.pool_start is not None:
+            self.pool_start.shutdown()
+            self.pool_start = None
         for tasks in [self.current, *(tasks for _, tasks, _ in self.ahead)]:
             for task in tasks:  # a part decided already was unspilled: discarding it does nothing
                 if task.done() and not task.cancelled() and task.exception() is None:

@@ -95,18 +95,44 @@ def with_workers(pool: ProcessPoolExecutor, workers: int) -> ProcessPoolExecutor
     return pool
 
 
-def started_in_thread(make: Callable[[], ProcessPoolExecutor]) -> Future[ProcessPoolExecutor]:
-    """``make()`` (a pool with its workers asked for) run in a thread. Starting a pool waits on the
-    fork server as it imports the workers' modules and forks each worker, about a second in which
-    the caller can go on (the audit reads its first date); ``result()`` gives the pool or raises
-    what starting it raised."""
-    future: Future[ProcessPoolExecutor] = Future()
+class PoolStart:
+    """A pool started from a thread. Starting one waits on the fork server as it imports the
+    workers' modules and forks each worker, about a second in which the caller goes on (the audit
+    reads its first date, ingest hashes its first files)."""
 
-    def run() -> None:
-        try:
-            future.set_result(make())
-        except BaseException as exc:  # handed to the caller, who raises it
-            future.set_exception(exc)
+    def __init__(self, make: Callable[[], ProcessPoolExecutor]) -> None:
+        """``make``: the pool, its workers asked for (``with_workers``)."""
+        self._starting: Future[ProcessPoolExecutor] | None = Future()
+        self._pool: ProcessPoolExecutor | None = None
+        starting = self._starting
 
-    threading.Thread(target=run, name="pool-start", daemon=True).start()
-    return future
+        def run() -> None:
+            try:
+                starting.set_result(make())
+            except BaseException as exc:  # handed to the caller, who raises it
+                starting.set_exception(exc)
+
+        threading.Thread(target=run, name="pool-start", daemon=True).start()
+
+    def started(self) -> bool:
+        """Whether starting is over (the pool is there, or its error is)."""
+        return self._starting is None or self._starting.done()
+
+    def pool(self) -> ProcessPoolExecutor:
+        """The pool, once started; raises what starting it raised."""
+        if self._starting is not None:
+            starting, self._starting = self._starting, None
+            self._pool = starting.result()
+        assert self._pool is not None, "shut down"
+        return self._pool
+
+    def shutdown(self) -> None:
+        """Stops the workers, dropping tasks not yet started; a start still going on is waited for
+        first (its error, if any, was raised where the pool was needed)."""
+        if self._starting is not None:
+            starting, self._starting = self._starting, None
+            if starting.exception() is None:
+                self._pool = starting.result()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

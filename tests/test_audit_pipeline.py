@@ -147,10 +147,10 @@ def test_the_pool_starts_before_the_first_date_only_when_that_date_fills_two_chu
     assert view.message_count(DATES[0]) == len(view.read_day(DATES[0]).frame) == 600
     engine = local.LocalEngine(Ruleset(base.config, base.dictionaries_dir), workers=2)
     engine.start(view.message_count(DATES[0]))
-    assert engine._pool is None and engine._starting is None
+    assert engine._pool is None
     engine.start(chunk.CHUNK + 1)
-    assert engine._starting is not None  # a thread starts it; the first chunk sent waits for it
-    assert engine._started_pool() is engine._pool is not None
+    assert engine._pool is not None  # a thread starts it; the first chunk sent waits for it
+    assert engine._started_pool() is engine._pool.pool()
     engine.close()
 
 

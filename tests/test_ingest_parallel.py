@@ -136,7 +136,7 @@ def test_a_small_input_is_decoded_without_a_pool(ws, tmp_path):
     small = write_jsonl(tmp_path / "x.jsonl", [message("m1")])
     decoder = _Decoder(ws, [small], limits_of(ws), BASE_MS)
     try:
-        assert not decoder.parallel and decoder._starting is None  # no workers started
+        assert not decoder.parallel and decoder.pool_start is None  # no workers started
         opened, parts = decoder.next()
         parts = list(parts)
         assert opened.status == "ingested" and parts[0].records == 1
@@ -237,9 +237,20 @@ def test_a_large_file_that_cannot_be_cut_is_started_first(ws, tmp_path, monkeypa
             self.started.append(Path(path).name)
             return Future()
 
+    class Started:  # a PoolStart whose pool is the recorder
+        def __init__(self, done: bool) -> None:
+            self.done = done
+
+        def started(self) -> bool:
+            return self.done
+
+        def pool(self):
+            return recorder
+
+    recorder = Recorder()
     decoder = _Decoder(ws, [plain, big_gzip, small], limits_of(ws), BASE_MS)
-    decoder.pool.shutdown()
-    decoder._pool = recorder = Recorder()
+    decoder.pool_start.shutdown()
+    decoder.pool_start = Started(True)
     decoder._fill()
     assert recorder.started[0] == "b.jsonl.gz" and recorder.started[-1] == "c.jsonl"
     assert recorder.started[1:-1] == ["a.jsonl"] * (len(recorder.started) - 2) and len(recorder.started) > 3
@@ -255,18 +266,11 @@ def test_a_large_file_that_cannot_be_cut_is_started_first(ws, tmp_path, monkeypa
         events.append(("hash", Path(path).name))
         return real_open_file(path, limits)
 
-    class Starting(Future):
-        def done(self) -> bool:
-            return False
-
-        def result(self, timeout=None):
-            return recorder
-
     monkeypatch.setattr(ingest_module, "open_file", hashing)
     recorder.started.clear()
     starting = _Decoder(ws, [plain, big_gzip, small], limits_of(ws), BASE_MS)
-    starting.pool.shutdown()
-    starting._starting = Starting()
+    starting.pool_start.shutdown()
+    starting.pool_start = Started(False)
     recorder.submit = lambda function, path, *args: events.append(("send", Path(path).name)) or Future()
     starting._fill()
     assert events[0] == ("hash", "a.jsonl") and events.count(("hash", "a.jsonl")) == 1

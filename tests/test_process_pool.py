@@ -5,8 +5,8 @@ starts ingest's decoding pool first; without ``plan_engine`` the audit's workers
 would each import the analyzer's modules themselves. Each case runs in a fresh interpreter: the
 fork server is one per process, and this test process may have started one already.
 
-The audit starts its pool from a thread (``started_in_thread``) while it reads the first date: the
-last cases check that a pool, or the error of starting one, comes back from that thread.
+The audit starts its pool from a thread (``PoolStart``) while it reads the first date: the last
+cases check that a pool, or the error of starting one, comes back from that thread.
 """
 
 import shutil
@@ -91,21 +91,24 @@ def test_nightly_plans_the_audit_pool_before_ingest_starts_its_own(tmp_path, mon
 
 
 def test_a_pool_started_in_a_thread_gives_the_pool_or_its_error():
-    """``started_in_thread``: the pool itself when starting it worked; what starting it raised
-    otherwise, raised by ``result()`` in the caller."""
-    from auditor.process_pool import fresh_pool, started_in_thread
+    """``PoolStart``: the pool itself when starting it worked; what starting it raised otherwise,
+    raised by ``pool()`` in the caller, and a shutdown after a failed start is quiet."""
+    from auditor.process_pool import PoolStart, fresh_pool
 
-    pool = started_in_thread(lambda: fresh_pool(1)).result(timeout=120)
+    start = PoolStart(lambda: fresh_pool(1))
     try:
-        assert pool.submit(sum, [1, 2]).result(timeout=120) == 3
+        assert start.pool().submit(sum, [1, 2]).result(timeout=120) == 3
+        assert start.started()
     finally:
-        pool.shutdown()
+        start.shutdown()
 
     def broken():
         raise OSError("fork server gone")
 
+    failed = PoolStart(broken)
     with pytest.raises(OSError, match="fork server gone"):
-        started_in_thread(broken).result(timeout=120)
+        failed.pool()
+    PoolStart(broken).shutdown()
 
 
 def test_the_audit_engine_raises_a_failed_start_where_it_needs_the_pool(tmp_path, monkeypatch):

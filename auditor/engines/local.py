@@ -27,10 +27,10 @@ from auditor.detectors.base import Hit
 from auditor.engines import chunk
 from auditor.engines.chunk import Key
 from auditor.process_pool import (
+    PoolStart,
     exit_with_parent,
     fresh_pool,
     start_fork_server,
-    started_in_thread,
     with_workers,
 )
 from auditor.text import segment
@@ -109,23 +109,19 @@ class LocalEngine(chunk.Results):
         self.clean: set[Key] = set()  # clean keys the last date repeated
         self._kept_keys: dict[str, str] = {}  # repeat keys of the texts of hits and clean
         self._analyzer: Analyzer | None = None
-        self._pool: ProcessPoolExecutor | None = None
-        self._starting: Future[ProcessPoolExecutor] | None = None  # the pool, while a thread starts it
+        self._pool: PoolStart | None = None
 
     def start(self, messages: int) -> None:
         """Starts the pool's workers (each builds its analyzer: about a CPU second) from a thread
         while the audit reads the first date, if that date can fill more than one chunk; a smaller
         one is analysed inline, and the pool starts when a later date needs it."""
-        if self.workers > 1 and messages > chunk.CHUNK and self._pool is None and self._starting is None:
-            self._starting = started_in_thread(self._new_pool)
+        if self.workers > 1 and messages > chunk.CHUNK and self._pool is None:
+            self._pool = PoolStart(self._new_pool)
 
     def _started_pool(self) -> ProcessPoolExecutor:
-        if self._starting is not None:
-            starting, self._starting = self._starting, None
-            self._pool = starting.result()
         if self._pool is None:
-            self._pool = self._new_pool()
-        return self._pool
+            self._pool = PoolStart(self._new_pool)
+        return self._pool.pool()
 
     def _new_pool(self) -> ProcessPoolExecutor:
         """The pool, its workers asked for. While the fork server imports their modules, this reads
@@ -227,12 +223,7 @@ class LocalEngine(chunk.Results):
         return repeat_keys
 
     def close(self) -> None:
-        """Stops the workers; on an error or SIGTERM, chunks not yet started are dropped. A pool
-        still starting is waited for first (its error, if any, was raised where it was needed)."""
-        if self._starting is not None:
-            starting, self._starting = self._starting, None
-            if starting.exception() is None:
-                self._pool = starting.result()
+        """Stops the workers; on an error or SIGTERM, chunks not yet started are dropped."""
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown()
             self._pool = None
