@@ -139,6 +139,44 @@ def test_a_worker_handed_the_dictionary_entries_builds_the_same_tokenizer(user_w
     assert read[-1] == other
 
 
+def _as_jieba_reads(dictionary: Path, words: tuple[str, ...]) -> tuple[dict[str, int], int]:
+    """jieba's own reading of a dictionary (``gen_pfdict``: frequencies, 0 for a mere prefix, and
+    the total), and what the entries read for ``words`` make of each of their pieces."""
+    import jieba
+
+    from auditor.text import segment
+
+    with dictionary.open("rb") as handle:
+        frequency, total = jieba.Tokenizer().gen_pfdict(handle)
+    known, prefixes, our_total = segment._read_dictionary_entries(words)
+    pieces = {w[i:j] for w in words for i in range(len(w)) for j in range(i + 1, len(w) + 1)}
+    ours = {p: known.get(p, 0 if p in prefixes else 1) for p in pieces}
+    assert our_total == total
+    return ours, {p: frequency.get(p, 1) for p in pieces}
+
+
+def test_the_dictionary_entries_are_what_jieba_reads(user_words):
+    """The entries come from Arrow's CSV reader and a look at the lines starting like a piece: each
+    piece's frequency is the one jieba's own ``gen_pfdict`` gives it (1 for an unknown piece)."""
+    from auditor.text.segment import jieba_dictionary
+
+    ours, jiebas = _as_jieba_reads(jieba_dictionary(), (*user_words, "中华人民共和国", "一", "x"))
+    assert ours == jiebas
+    assert 0 in ours.values() and 1 in ours.values() and max(ours.values()) > 1000  # every kind occurs
+
+
+def test_a_dictionary_of_another_shape_is_read_line_by_line(tmp_path, monkeypatch):
+    """A line without a tag, or with blanks around it, is jieba's format too; Arrow's reader
+    refuses it, and the dictionary is then read as jieba reads it."""
+    from auditor.text import segment
+
+    dictionary = tmp_path / "dict.txt"
+    dictionary.write_bytes("北京 300 ns\n北京大学 20\n  大学 100 n  \n学生 50 n\n北京 400 ns\n".encode())
+    monkeypatch.setattr(segment, "jieba_dictionary", lambda: dictionary)
+    ours, jiebas = _as_jieba_reads(dictionary, ("北京大学生", "大学", "学", "京大"))
+    assert ours == jiebas and ours["北京"] == 400 and ours["北京大"] == 0
+
+
 def test_the_dictionary_read_without_importing_jieba_is_jiebas_own():
     import jieba
 
