@@ -27,7 +27,7 @@ from auditor.analyzer import Ruleset
 from auditor.detectors import day_detectors
 from auditor.detectors.base import Hit
 from auditor.detectors.day import Day, RepeatKeys
-from auditor.engines import available_cores, make_engine
+from auditor.engines import make_engine, worker_count
 from auditor.engines.chunk import FILE_TYPES, DateKeys
 from auditor.lake_view import LakeView
 from auditor.policy import event_finding, message_findings
@@ -42,7 +42,6 @@ __all__ = [
     "audit",
     "finish_date",
     "read_date",
-    "worker_count",
 ]
 
 
@@ -175,11 +174,6 @@ def finish_date(
     table = pa.Table.from_pylist(rows, schema=lake.FINDING_SCHEMA)  # msgtime: epoch ms → timestamp
     lake.write_table(lake.findings_path(sources.findings_dir, date), table)
     return len(rows)
-
-
-def worker_count(config: dict[str, Any], workers: int | None = None) -> int:
-    """How many workers an audit runs: the option, else the ``[audit] workers`` setting, else every core."""
-    return workers or config["audit"]["workers"] or available_cores()
 
 
 def audit(

@@ -24,8 +24,8 @@ import click
 from auditor import __version__, atomic, attention, backup, failpoints, integrity, lake_manifest, logs, runs
 from auditor.analyzer import Ruleset
 from auditor.atomic import file_sha256
-from auditor.audit import audit, worker_count
-from auditor.engines import plan_engine
+from auditor.audit import audit
+from auditor.engines import plan_engine, worker_count
 from auditor.errors import EXIT_DATA, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
 from auditor.ingest import IngestReport, ingest, source_name
 from auditor.notify.dispatch import nightly_stage as notify_stage

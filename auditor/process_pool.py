@@ -33,16 +33,25 @@ def exit_with_parent() -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def plan_pool(initializer: Callable[..., None], preload: tuple[str, ...] = ()) -> None:
-    """Declares a pool this process will start after another one (``nightly``: the audit's after
-    ingest's). The fork server starts with the first pool and imports only the modules named by
-    then; a later pool's workers would each import their modules themselves (half a CPU second per
-    audit worker), so the first pool's fork server imports the planned pools' modules too."""
-    _planned.extend(m for m in _worker_modules(initializer, preload) if m not in _planned)
+def plan_pool(modules: tuple[str, ...]) -> None:
+    """Declares the worker modules of a pool this process will start later (``nightly``: the
+    audit's, after ingest's). The fork server starts with the first pool, or with
+    ``start_planned_fork_server``, and imports only the modules named by then; a later pool's
+    workers would each import their modules themselves (half a CPU second per audit worker)."""
+    _planned.extend(m for m in modules if m not in _planned)
+
+
+def start_planned_fork_server() -> None:
+    """Starts the fork server now, if a pool is planned: it imports the planned modules in its own
+    process while this one goes on with its own imports and reads, so the pool's workers are
+    forked as soon as the pool is asked for (``audit`` knows from its options that it will run
+    one, before it imports the audit)."""
+    if _planned and _context([]).get_start_method() == "forkserver":
+        multiprocessing.forkserver.ensure_running()
 
 
 def _worker_modules(initializer: Callable[..., None], preload: tuple[str, ...]) -> list[str]:
-    return [initializer.__module__, *preload]
+    return list(dict.fromkeys([initializer.__module__, *preload]))
 
 
 def fresh_pool(
@@ -60,18 +69,16 @@ def fresh_pool(
     in ``preload`` (what the initializer imports late) and those of the pools planned with
     ``plan_pool`` first, so each worker forked from it has the imports already (half a CPU second
     per audit worker)."""
-    context = _context(initializer, preload)
+    context = _context(_worker_modules(initializer, preload))
     return ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs)
 
 
-def _context(
-    initializer: Callable[..., None], preload: tuple[str, ...]
-) -> multiprocessing.context.BaseContext:
-    """The start method's context, with the fork server's preload named (see ``fresh_pool``)."""
+def _context(own: list[str]) -> multiprocessing.context.BaseContext:
+    """The start method's context, with the fork server's preload named: a pool's ``own`` worker
+    modules and the planned ones (see ``fresh_pool``)."""
     method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
     context = multiprocessing.get_context(method)
     if method == "forkserver":
-        own = _worker_modules(initializer, preload)
         context.set_forkserver_preload(["__main__", *own, *(m for m in _planned if m not in own)])
     return context
 
@@ -80,7 +87,7 @@ def start_fork_server(initializer: Callable[..., None], preload: tuple[str, ...]
     """Starts the fork server a ``fresh_pool`` with these arguments would start (if none runs yet),
     and returns while it imports the workers' modules in its own process: the caller can prepare
     the pool's ``initargs`` meanwhile."""
-    if _context(initializer, preload).get_start_method() == "forkserver":
+    if _context(_worker_modules(initializer, preload)).get_start_method() == "forkserver":
         multiprocessing.forkserver.ensure_running()
 
 

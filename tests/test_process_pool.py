@@ -69,7 +69,7 @@ def test_the_fork_server_preloads_the_planned_audit_pool(engine, workers, preloa
 def test_a_pool_preloads_what_its_initializer_imports_late():
     assert worker_has("auditor.classifier", "preload")
     assert not worker_has("auditor.classifier", "none")  # ingest's decoders never load the model
-    assert worker_has("auditor.classifier", "local")  # planned with the audit's WORKER_PRELOAD
+    assert worker_has("auditor.classifier", "local")  # planned with the audit's WORKER_MODULES
 
 
 @pytest.mark.parametrize(("workers", "planned"), [(2, [("local", 2)]), (1, [("local", 1)])])
@@ -132,3 +132,56 @@ def test_the_audit_engine_raises_a_failed_start_where_it_needs_the_pool(tmp_path
     engine.close()
     engine.start(chunk.CHUNK + 1)  # failed again, and never needed: closing is quiet
     engine.close()
+
+
+EARLY_SCRIPT = """
+import sys
+from auditor import process_pool
+from auditor.cli import cli
+
+seen = []
+start = process_pool.start_planned_fork_server
+def probe():
+    seen.append(("auditor.audit" in sys.modules, list(process_pool._planned)))
+    start()
+process_pool.start_planned_fork_server = probe
+try:
+    cli(["-w", sys.argv[1], "audit", *sys.argv[2:]], standalone_mode=False)
+except Exception as exc:
+    print(exc, file=sys.stderr)
+print(seen)
+"""
+
+
+@pytest.mark.parametrize(
+    ("options", "planned"),
+    [
+        (["--workers", "2"], True),
+        (["--workers", "1"], False),  # analysed in the audit's own process: no fork server to start
+        (["--workers", "2", "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"], False),
+    ],
+)
+def test_the_audit_command_starts_its_fork_server_before_importing_the_audit(tmp_path, options, planned):
+    """``auditor audit`` knows from its options that it will run a local pool: the fork server
+    starts importing the workers' modules before the command imports the audit (most of its own
+    start-up) and reads the first date."""
+    from auditor.engines import WORKER_MODULES
+    from auditor.workspace import Workspace
+
+    Workspace(tmp_path / "ws").init()
+    done = subprocess.run(
+        [sys.executable, "-c", EARLY_SCRIPT, str(tmp_path / "ws"), *options],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    # the empty lake ends the command with its error, after the fork server was started
+    assert "no messages yet" in done.stderr
+    assert done.stdout.strip().splitlines()[-1] == repr([(False, list(WORKER_MODULES) if planned else [])])
+
+
+def test_the_local_workers_module_is_the_first_of_the_modules_preloaded_for_them():
+    from auditor.engines import WORKER_MODULES, local
+
+    assert WORKER_MODULES[0] == local.init_worker.__module__

@@ -42,11 +42,18 @@ def audit(
       auditor audit --since 2026-11-01 --until 2026-11-30 --workers 2
       auditor audit --engine dask --scheduler tcp://10.0.0.5:8786
     """
-    from auditor.audit import audit as run_audit
-    from auditor.lake_view import LakeView
+    from auditor.engines import plan_engine, worker_count
+    from auditor.process_pool import start_planned_fork_server
 
     check_dates(date=date, since=since, until=until)
     ws = workspace_of(ctx)
+    # A local pool's fork server imports the workers' modules (a second) while this process
+    # imports the audit and reads the first date, so the workers are there when it is read.
+    plan_engine(engine or ws.config["audit"]["engine"], worker_count(ws.config, workers))
+    start_planned_fork_server()
+    from auditor.audit import audit as run_audit
+    from auditor.lake_view import LakeView
+
     dates = LakeView.of_workspace(ws).select(date, since, until)
     if not dates:
         raise AuditorError(f"the lake in {ws.root} has no messages yet: run `auditor ingest` first")

@@ -12,22 +12,34 @@ either, submitting a date while the one before is still analysed.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any
 
-from auditor.analyzer import Ruleset
-from auditor.engines.local import WORKER_PRELOAD, LocalEngine, init_worker
 from auditor.process_pool import plan_pool
+
+if TYPE_CHECKING:  # the engines load the analyzer: imported when one is made, so that a command can
+    from auditor.analyzer import Ruleset  # plan (and start) the local pool's fork server first
+
+# What a local pool worker imports: ``local.init_worker``'s module, then what its analyzer imports
+# only as it is built (the abuse model's scipy.sparse, a fifth of a CPU second; jieba and rjieba, a
+# third). The fork server imports them once for every worker.
+WORKER_MODULES = ("auditor.engines.local", "auditor.classifier", "jieba", "rjieba")
 
 
 def available_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def worker_count(config: dict[str, Any], workers: int | None = None) -> int:
+    """How many workers an audit runs: the option, else the ``[audit] workers`` setting, else every core."""
+    return workers or config["audit"]["workers"] or available_cores()
+
+
 def plan_engine(engine: str, workers: int) -> None:
     """Called before a command starts another process pool ahead of the audit's (``nightly``'s
-    ingest): the fork server that pool starts then preloads the audit workers' module as well, if
-    the audit will run a local pool."""
+    ingest), or before it starts the fork server itself (``audit``): the fork server then preloads
+    the audit workers' modules as well, if the audit will run a local pool."""
     if engine == "local" and workers > 1:
-        plan_pool(init_worker, WORKER_PRELOAD)
+        plan_pool(WORKER_MODULES)
 
 
 def make_engine(ruleset: Ruleset, workers: int, engine: str = "local", scheduler: str | None = None):
@@ -36,4 +48,6 @@ def make_engine(ruleset: Ruleset, workers: int, engine: str = "local", scheduler
         from auditor.engines.cluster import DaskEngine  # imports distributed only when asked for
 
         return DaskEngine(ruleset, scheduler)
+    from auditor.engines.local import LocalEngine
+
     return LocalEngine(ruleset, workers)

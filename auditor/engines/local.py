@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 from auditor import failpoints
 from auditor.analyzer import Analyzer, Ruleset, audit_analyzer
 from auditor.detectors.base import Hit
-from auditor.engines import chunk
+from auditor.engines import WORKER_MODULES, chunk
 from auditor.engines.chunk import Key
 from auditor.process_pool import (
     PoolStart,
@@ -39,9 +39,6 @@ from auditor.text.segment import Segmenter
 if TYPE_CHECKING:
     from auditor.lake_view import LakeView
 
-# what a worker's analyzer imports only as it is built (the abuse model's scipy.sparse, a fifth of a
-# CPU second; jieba and rjieba, a third): the fork server imports it once for every worker
-WORKER_PRELOAD = ("auditor.classifier", "jieba", "rjieba")
 REPEATED_LIMIT = 200_000  # clean keys carried from one date to the next, the most repeated first
 _worker_analyzer: Analyzer | None = None
 
@@ -126,12 +123,12 @@ class LocalEngine(chunk.Results):
     def _new_pool(self) -> ProcessPoolExecutor:
         """The pool, its workers asked for. While the fork server imports their modules, this reads
         the tokenizer's dictionary entries once for all of them (half a CPU second each)."""
-        start_fork_server(init_worker, WORKER_PRELOAD)
+        start_fork_server(init_worker, WORKER_MODULES)
         words = Segmenter(self.ruleset.lexicon.words).words
         dictionary = (words, segment.dictionary_entries(words))
         ruleset = self.ruleset
         initargs = (ruleset.config, ruleset.company_dictionaries, dictionary)
-        return with_workers(fresh_pool(self.workers, init_worker, initargs, WORKER_PRELOAD), self.workers)
+        return with_workers(fresh_pool(self.workers, init_worker, initargs, WORKER_MODULES), self.workers)
 
     def submit(self, view: LakeView | None, date: str, keys: chunk.DateKeys) -> Submitted:
         """Sends the date's keys not known yet (in message order) to the pool and returns at once.

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 def _jieba() -> ModuleType:
     """jieba, imported on first use: with rjieba it is a third of a second of imports (jieba's
     pkg_resources) that a command segmenting nothing need not pay, and the audit's main process
-    starts its workers sooner without it (their fork server preloads both: ``WORKER_PRELOAD``)."""
+    starts its workers sooner without it (their fork server preloads both: ``engines.WORKER_MODULES``)."""
     import jieba
 
     # jieba logs its dictionary loading at INFO; that is noise in a nightly job's output.
