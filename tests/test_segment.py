@@ -163,6 +163,7 @@ def test_the_dictionary_entries_are_what_jieba_reads(user_words):
     ours, jiebas = _as_jieba_reads(jieba_dictionary(), (*user_words, "中华人民共和国", "一", "x"))
     assert ours == jiebas
     assert 0 in ours.values() and 1 in ours.values() and max(ours.values()) > 1000  # every kind occurs
+    assert _as_jieba_reads(jieba_dictionary(), ()) == ({}, {})  # no words: the total alone
 
 
 def test_a_dictionary_of_another_shape_is_read_line_by_line(tmp_path, monkeypatch):

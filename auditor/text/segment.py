@@ -94,7 +94,9 @@ def _read_dictionary_entries(words: tuple[str, ...]) -> DictionaryEntries:
         )
     except pa.ArrowInvalid:  # a line of another shape than jieba's ``word count tag``: read as jieba does
         return _entries_by_line(pieces, starts)
-    near = listed.filter(pc.is_in(pc.utf8_slice_codeunits(listed["word"], 0, 1), pa.array(list(starts))))
+    near = listed.filter(
+        pc.is_in(pc.utf8_slice_codeunits(listed["word"], 0, 1), pa.array(list(starts), pa.string()))
+    )
     found = zip(near["word"].to_pylist(), near["count"].to_pylist(), strict=True)
     return *_entries_of(found, pieces), pc.sum(listed["count"]).as_py() or 0
 
