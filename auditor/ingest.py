@@ -327,6 +327,29 @@ class _PlacesByHash:
         return None
 
 
+@dataclass
+class _FileLookup:
+    """What deciding a file's records one by one consults, bound when the file is offered (judging a
+    record may settle the write in flight, which empties the sink's own ``in_flight``)."""
+
+    hash_of: dict[str, int]  # msgid → its hash, for every record decided one by one
+    maybe_known: set[str]  # those whose hash is seen somewhere: the only msgids looked up
+    stored: dict[str, Entry]  # the lake's entries of those (the msgid index)
+    in_flight: _PlacesByHash  # the rows handed to the writer, by msgid hash
+    flying: dict[str, pa.Table]  # … and their tables by date
+    fresh: dict[str, tuple[str, int]] = field(default_factory=dict)  # msgid → place, buffered here
+
+    def being_written(self, msgid: str) -> Entry | None:
+        """``msgid``'s entry among the rows being written, if it is one of them."""
+        if msgid not in self.maybe_known:
+            return None
+        flying = self.flying
+        place = self.in_flight.find(
+            self.hash_of[msgid], lambda date, row: flying[date].column("msgid")[row].as_py() == msgid
+        )
+        return None if place is None else _entry(place[0], *_raw_and_source(flying[place[0]], place[1]))
+
+
 class _MessageSink:
     """Deduplicates messages against the whole lake (the msgid index) and this run, and buffers
     them per date.
@@ -389,9 +412,8 @@ class _MessageSink:
         for start in range(0, len(looked_up), LOOKUP_ROWS):
             batch = looked_up[start : start + LOOKUP_ROWS]
             stored.update(self.index.get_many(batch, np.array([hash_of[m] for m in batch], msgindex.HASH)))
-        # Bound now: judging a record may settle the write in flight, which empties self.in_flight.
-        in_flight = self.in_flight
         flying = dict(self.writing[1]) if self.writing is not None else {}
+        lookup = _FileLookup(hash_of, maybe_known, stored, self.in_flight, flying)
         if rest:
             new = np.ones(common, bool)
             new[rest] = False
@@ -399,10 +421,9 @@ class _MessageSink:
         else:
             dates = self._buffer_table(table)
         accepted, duplicates, rejected = common - len(rest), 0, 0
-        fresh: dict[str, tuple[str, int]] = {}  # msgid → place of the rows buffered one by one here
         if rest or decoded_file.others:
             for record, row in decoded_file.in_order(rest):  # in input order: rejects are stored in it
-                outcome = self._offer_one(record, row, hash_of, maybe_known, stored, fresh, in_flight, flying)
+                outcome = self._offer_one(record, row, lookup)
                 if isinstance(outcome, RecordError):
                     rejects.add(record, str(outcome))
                     rejected += 1
@@ -413,6 +434,7 @@ class _MessageSink:
                     accepted += 1
                 else:
                     duplicates += 1
+        fresh = lookup.fresh
         for date in {date for date, _ in fresh.values()}:
             places = [(msgid, row) for msgid, (d, row) in fresh.items() if d == date]
             self.pending.add(
@@ -468,38 +490,22 @@ class _MessageSink:
             self.generic[row[_MSGTYPE]] += 1
         return place
 
-    def _offer_one(
-        self,
-        record: RawRecord,
-        row: Row | RecordError,
-        hash_of: dict[str, int],
-        maybe_known: set[str],
-        stored: dict[str, Entry],
-        fresh: dict[str, tuple[str, int]],
-        in_flight: _PlacesByHash,
-        flying: dict[str, pa.Table],
-    ) -> Outcome:
+    def _offer_one(self, record: RawRecord, row: Row | RecordError, lookup: _FileLookup) -> Outcome:
         """A record that is rejected already, not of the common shape, or whose msgid's hash is
         known or repeats in its file: the exact msgid decides."""
         if type(row) is not tuple:
             return row
         msgid = row[_MSGID]
-        buffered = fresh.get(msgid)
-        if buffered is None and msgid in maybe_known:
-            buffered = self.pending.find(hash_of[msgid], lambda d, r: self._buffered(d, r)[0] == msgid)
+        buffered = lookup.fresh.get(msgid)
+        if buffered is None and msgid in lookup.maybe_known:
+            buffered = self.pending.find(lookup.hash_of[msgid], lambda d, r: self._buffered(d, r)[0] == msgid)
         if buffered is not None:
             known: Entry | None = self._buffered_entry(*buffered)
         else:
-            known = stored.get(msgid)
-            if known is None and msgid in maybe_known:
-                flown = in_flight.find(
-                    hash_of[msgid], lambda d, r: flying[d].column("msgid")[r].as_py() == msgid
-                )
-                if flown is not None:
-                    known = _entry(flown[0], *_raw_and_source(flying[flown[0]], flown[1]))
+            known = lookup.stored.get(msgid) or lookup.being_written(msgid)
         if known is None:  # the first of a msgid repeated in its file, or a hash shared by chance
-            fresh[msgid] = self._buffer_one(record, row, hash_of[msgid])
-            return "accepted", fresh[msgid][0]
+            lookup.fresh[msgid] = self._buffer_one(record, row, lookup.hash_of[msgid])
+            return "accepted", lookup.fresh[msgid][0]
         try:
             return self._offer_known(record, msgid, buffered, known)
         except RecordError as exc:
