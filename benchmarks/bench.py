@@ -48,6 +48,9 @@ def run(*args: str, code: Path | None = None) -> dict:
         sys.exit(f"stage {args[:2]} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     line = next(x for x in reversed(done.stdout.splitlines()) if x.startswith("BENCH "))
     result = json.loads(line[6:])
+    expected = (code or ROOT).resolve() / "auditor"
+    if Path(result["package"]) != expected:  # an A/B of revisions must time each its own code
+        sys.exit(f"stage {args[:2]} imported auditor from {result['package']}, not {expected}")
     if total := re.search(r"^total: [\d,]+ files, ([\d,]+) records", done.stdout, re.MULTILINE):
         result["records"] = int(total.group(1).replace(",", ""))  # ingest's reconciliation
     return result

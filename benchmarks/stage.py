@@ -279,6 +279,9 @@ def main() -> None:
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     result["peak_worker_rss_mb"] = round(max(children, workers_cpu.peak_kb) / 1024, 1)
+    import auditor  # where the code timed came from: another revision's tree, or this one
+
+    result["package"] = str(Path(auditor.__file__).resolve().parent)
     print("BENCH " + json.dumps(result))
 
 
