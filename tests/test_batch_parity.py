@@ -24,31 +24,3 @@ def test_chunk_repeat_keys_equal_the_flooding_detectors_own(analyzer, realistic_
     keys = analysis.repeat_keys.to_pylist()
     assert keys == repeat_keys([text for text, _ in realistic_keys]).to_pylist()
     assert any(key != text for key, (text, _) in zip(keys, realistic_keys, strict=True))
-
-
-def test_a_chunk_larger_than_chunk_is_analysed_in_pieces_with_the_same_results(
-    analyzer, realistic_keys, monkeypatch
-):
-    """A Dask task's slice holds more keys than ``CHUNK``: analysed a ``CHUNK`` at a time, it gives
-    what one batch of them gives, in the keys' order."""
-    from auditor.engines import chunk
-
-    whole = chunk.analyze_chunk(analyzer, realistic_keys)
-    batches = []
-    monkeypatch.setattr(chunk, "CHUNK", 97)
-    monkeypatch.setattr(analyzer, "analyze_batch", _recording(analyzer.analyze_batch, batches))
-    pieces = chunk.analyze_chunk(analyzer, realistic_keys)
-    expected = [len(realistic_keys[i : i + 97]) for i in range(0, len(realistic_keys), 97)]
-    assert [len(b) for b in batches] == expected
-    assert pieces.hits == whole.hits
-    assert pieces.repeat_keys.to_pylist() == whole.repeat_keys.to_pylist()
-    empty = chunk.analyze_chunk(analyzer, [])
-    assert empty.hits == [] and len(empty.repeat_keys) == 0
-
-
-def _recording(analyze_batch, batches):
-    def record(keys):
-        batches.append(keys)
-        return analyze_batch(keys)
-
-    return record

@@ -26,7 +26,7 @@ from auditor.detectors.flooding import keys_of_normalized
 from auditor.string_codes import NONE, string_codes
 
 FILE_TYPES = ("file", "voip_doc_share", "qydiskfile")
-CHUNK = 2000  # keys analysed at once: a local pool worker's task, and the batch ``analyze_chunk`` works in
+CHUNK = 2000  # keys per task sent to a worker (a local pool's or a Dask cluster's)
 
 if TYPE_CHECKING:
     from auditor.lake_view import LakeView
@@ -145,17 +145,9 @@ class Analysis(NamedTuple):
 
 
 def analyze_chunk(analyzer: Analyzer, keys: list[Key]) -> Analysis:
-    """Hits and repeat key of each key: the one analysis every engine runs, ``CHUNK`` keys at a
-    time, so a batch's arrays stay a few MB: a Dask task's slice holds ten times more keys, and a
-    Dask worker auditing the 1M realistic archive peaked at 584–595 MB analysing a slice as one
-    batch, 471–488 MB in chunks (3 runs each)."""
-    hits: list[list[Hit]] = []
-    repeat_keys: list[pa.Array] = []
-    for start in range(0, max(len(keys), 1), CHUNK):
-        batch_hits, norms = analyzer.analyze_batch(keys[start : start + CHUNK])
-        hits += batch_hits
-        repeat_keys.append(keys_of_normalized([norm.text for norm in norms]))
-    return Analysis(hits, pa.concat_arrays(repeat_keys))
+    """Hits and repeat key of each key: the one analysis every engine runs."""
+    hits, norms = analyzer.analyze_batch(keys)
+    return Analysis(hits, keys_of_normalized([norm.text for norm in norms]))
 
 
 class Results(ABC):

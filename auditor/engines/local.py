@@ -69,13 +69,14 @@ def _found(analysis: chunk.Analysis) -> Found:
     return hits, analysis.repeat_keys
 
 
-def _analyze(analyzer: Analyzer, texts: pa.Array, is_file: np.ndarray) -> Found:
+def analyze_payload(analyzer: Analyzer, texts: pa.Array, is_file: np.ndarray) -> Found:
+    """A chunk as it travelled (``chunk.chunk_payload``) analysed, as it travels back (``_found``)."""
     return _found(chunk.analyze_chunk(analyzer, chunk.payload_keys(texts, is_file)))
 
 
 def _analyze_in_worker(texts: pa.Array, is_file: np.ndarray) -> Found:
     assert _worker_analyzer is not None
-    return _analyze(_worker_analyzer, texts, is_file)
+    return analyze_payload(_worker_analyzer, texts, is_file)
 
 
 @dataclass
@@ -148,13 +149,19 @@ class LocalEngine(chunk.Results):
             maybe = shared | keys.matching(self.hits)
             fresh, waiting, known_now = np.flatnonzero(~maybe), np.flatnonzero(maybe), nothing
         futures = None
-        if self.workers > 1 and len(fresh) + len(waiting) > chunk.CHUNK:  # more than one chunk
+        if self._sends(len(fresh) + len(waiting)):
             futures = self._send(keys, chunk.chunks(fresh))
         submitted = Submitted(keys, chunk.chunks(fresh), futures, known_now, waiting)
         self._queue.append(submitted)
         return submitted
 
+    def _sends(self, keys: int) -> bool:
+        """Whether a date of ``keys`` keys not known yet goes to the workers: more than one chunk of
+        them (fewer are analysed here, at ``collect``)."""
+        return self.workers > 1 and keys > chunk.CHUNK
+
     def _send(self, keys: chunk.DateKeys, work: list[np.ndarray]) -> list[Future[Found]]:
+        """The chunks ``work`` of ``keys`` handed to the workers: a future of each one's ``Found``."""
         pool = self._started_pool()
         return [pool.submit(_analyze_in_worker, *chunk.chunk_payload(keys, w)) for w in work]
 
@@ -176,11 +183,9 @@ class LocalEngine(chunk.Results):
         self._collecting(submitted)
         keys = submitted.keys
         if submitted.results is None:
-            if self._analyzer is None:
-                self._analyzer = audit_analyzer(self.ruleset)
-            analyzer = self._analyzer
             results: Iterable[Found] = (
-                _analyze(analyzer, *chunk.chunk_payload(keys, positions)) for positions in submitted.work
+                analyze_payload(self._own_analyzer(), *chunk.chunk_payload(keys, positions))
+                for positions in submitted.work
             )
         else:
             results = (future.result() for future in submitted.results)
@@ -218,6 +223,12 @@ class LocalEngine(chunk.Results):
             for text, _ in itertools.chain(self.hits, self.clean)
         }
         return repeat_keys
+
+    def _own_analyzer(self) -> Analyzer:
+        """The analyzer of the chunks analysed here, built when the first one is."""
+        if self._analyzer is None:
+            self._analyzer = audit_analyzer(self.ruleset)
+        return self._analyzer
 
     def close(self) -> None:
         """Stops the workers; on an error or SIGTERM, chunks not yet started are dropped."""
