@@ -162,7 +162,7 @@ def iter_batches(
         yield from pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=columns)
 
 
-ROW_GROUP = 65_536  # rows per Parquet row group: the unit of streaming reads and of Dask tasks
+ROW_GROUP = 65_536  # rows per Parquet row group: the unit of streaming reads
 
 
 def lake_root(path: Path) -> Path:

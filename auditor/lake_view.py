@@ -148,7 +148,3 @@ class LakeView:
                 table.column("msgid").to_pylist(), table.column("raw").to_pylist(), strict=True
             )
         }
-
-    def partition_files(self, date: str) -> list[Path]:
-        """A date's message files (the Dask engine's workers read their row groups themselves)."""
-        return lake.partition_files(self.messages_dir, date)
