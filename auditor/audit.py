@@ -230,7 +230,7 @@ def _pipelined(
         return
     engine.start(sources.message_count(dates[0]))  # the workers start while the first date is read
     current = read_date(dates[0], sources)
-    submitted = engine.submit(sources, current.date, current.keys)
+    submitted = engine.submit(current.keys)
     for following in [*dates[1:], None]:
         upcoming, failure = None, None
         if following is not None:
@@ -239,7 +239,7 @@ def _pipelined(
             except Exception as exc:
                 failure = exc
         # sent before the current date is collected: the workers go on without waiting for it
-        following_submitted = engine.submit(sources, upcoming.date, upcoming.keys) if upcoming else None
+        following_submitted = engine.submit(upcoming.keys) if upcoming else None
         repeat_keys = engine.collect(submitted)
         submitted = following_submitted
         findings = finish_date(current, repeat_keys, sources, ruleset, engine, tz)

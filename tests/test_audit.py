@@ -180,12 +180,12 @@ def test_the_run_keeps_hits_and_repeated_texts_not_every_text(tmp_path, monkeypa
     real = chunk.analyze_chunk
     monkeypatch.setattr(chunk, "analyze_chunk", lambda a, keys: analysed.extend(keys) or real(a, keys))
     ack, once, abuse = ("收到", False), ("周五下午三点在二楼会议室评审", False), ("你就是个傻逼", False)
-    engine.prepare(None, "2026-11-16", [ack, ack, once, abuse, None])
+    engine.prepare([ack, ack, once, abuse, None])
     first = {key: engine.lookup(key) for key in (ack, once, abuse)}
     assert sorted(analysed) == sorted([ack, once, abuse]) and first[abuse] and not first[ack]
     assert engine.clean == {ack} and set(engine.hits) == {abuse}
     analysed.clear()
-    engine.prepare(None, "2026-11-17", [ack, once, abuse])
+    engine.prepare([ack, once, abuse])
     assert analysed == [once]  # the acknowledgement and the hit were kept, the one-off was not
     assert {key: engine.lookup(key) for key in (ack, once, abuse)} == first
     assert engine.distinct_texts == 6

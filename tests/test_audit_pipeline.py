@@ -84,10 +84,18 @@ def test_the_next_date_is_analysed_while_this_one_finishes(base, tmp_path, monke
 
         return call
 
-    monkeypatch.setattr(audit_module, "read_date", logged("read", audit_module.read_date, lambda d, s: d))
+    date_of_keys: dict[int, str] = {}  # a date's keys are submitted without the date
+    read = audit_module.read_date
+
+    def read_date(date, sources):
+        messages = read(date, sources)
+        date_of_keys[id(messages.keys)] = date
+        return messages
+
+    monkeypatch.setattr(audit_module, "read_date", logged("read", read_date, lambda d, s: d))
     finish = logged("finish", audit_module.finish_date, lambda m, *rest: m.date)
     monkeypatch.setattr(audit_module, "finish_date", finish)
-    submit = logged("submit", local.LocalEngine.submit, lambda engine, view, d, keys: d)
+    submit = logged("submit", local.LocalEngine.submit, lambda engine, keys: date_of_keys[id(keys)])
     monkeypatch.setattr(local.LocalEngine, "submit", submit)
     audit(copy(base, tmp_path, "ws"), DATES, workers=2)
     first, second, third, fourth = DATES
@@ -111,10 +119,10 @@ def test_a_date_may_be_submitted_one_ahead_and_dates_are_collected_in_order(base
     from auditor.analyzer import Ruleset
 
     engine = local.LocalEngine(Ruleset(base.config, base.dictionaries_dir), workers=1)
-    first = engine.submit(None, DATES[0], chunk.DateKeys.of_keys([("收到", False)]))
-    second = engine.submit(None, DATES[1], chunk.DateKeys.of_keys([("好的", False)]))
+    first = engine.submit(chunk.DateKeys.of_keys([("收到", False)]))
+    second = engine.submit(chunk.DateKeys.of_keys([("好的", False)]))
     with pytest.raises(RuntimeError, match="two before it"):
-        engine.submit(None, DATES[2], chunk.DateKeys.of_keys([("好", False)]))
+        engine.submit(chunk.DateKeys.of_keys([("好", False)]))
     with pytest.raises(RuntimeError, match="in the order"):
         engine.collect(second)
     assert engine.collect(first).to_pylist() == ["收到"]
@@ -179,7 +187,7 @@ def _run(engine: local.LocalEngine, dates: list[list], ahead: bool) -> tuple[lis
 
     pending = None
     for keys in dates:
-        submitted = engine.submit(None, "d", chunk.DateKeys.of_keys(keys))
+        submitted = engine.submit(chunk.DateKeys.of_keys(keys))
         if not ahead:
             collect(submitted)
         elif pending is not None:

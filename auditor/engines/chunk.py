@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -27,9 +27,6 @@ from auditor.string_codes import NONE, string_codes
 
 FILE_TYPES = ("file", "voip_doc_share", "qydiskfile")
 CHUNK = 2000  # keys per task sent to a worker (a local pool's or a Dask cluster's)
-
-if TYPE_CHECKING:
-    from auditor.lake_view import LakeView
 
 Key = tuple[str, bool]
 
@@ -174,16 +171,16 @@ class Results(ABC):
         with_hits = np.append(keys.matching(self.hits), False)  # a row without text (-1): none
         return np.flatnonzero(with_hits[keys.rows])
 
-    def prepare(self, view: LakeView | None, date: str, keys: Iterable[Key | None]) -> pa.Array:
-        """A date analysed before it returns: ``collect(submit(…))``."""
-        return self.collect(self.submit(view, date, DateKeys.of_keys(keys)))
+    def prepare(self, keys: Iterable[Key | None]) -> pa.Array:
+        """A date's keys analysed before it returns: ``collect(submit(…))``."""
+        return self.collect(self.submit(DateKeys.of_keys(keys)))
 
     @abstractmethod
     def start(self, messages: int) -> None:
         """Starts what the analysis runs on, called before the first date (of ``messages``) is read."""
 
     @abstractmethod
-    def submit(self, view: LakeView | None, date: str, keys: DateKeys) -> Any:
+    def submit(self, keys: DateKeys) -> Any:
         """Starts the analysis of a date's keys and returns what ``collect`` takes."""
 
     @abstractmethod

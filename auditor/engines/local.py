@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -35,9 +35,6 @@ from auditor.process_pool import (
 )
 from auditor.text import segment
 from auditor.text.segment import Segmenter
-
-if TYPE_CHECKING:
-    from auditor.lake_view import LakeView
 
 REPEATED_LIMIT = 200_000  # clean keys carried from one date to the next, the most repeated first
 _worker_analyzer: Analyzer | None = None
@@ -131,7 +128,7 @@ class LocalEngine(chunk.Results):
         initargs = (ruleset.config, ruleset.company_dictionaries, dictionary)
         return with_workers(fresh_pool(self.workers, init_worker, initargs, WORKER_MODULES), self.workers)
 
-    def submit(self, view: LakeView | None, date: str, keys: chunk.DateKeys) -> Submitted:
+    def submit(self, keys: chunk.DateKeys) -> Submitted:
         """Sends the date's keys not known yet (in message order) to the pool and returns at once.
 
         If the date before is still being analysed, its hits and the texts it repeats (which are
