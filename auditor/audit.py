@@ -223,7 +223,7 @@ def _pipelined(
 
     The next date is submitted before the current one is collected, so the workers need not wait
     for this process at a date boundary; the engine still decides what the next date sends from
-    what the current one found (``chunk.Results``), so findings are the same as date by date. A
+    what the current one found (``local.LocalEngine``), so findings are the same as date by date. A
     date that cannot be read fails the audit only after the dates before it are finished.
     """
     if not dates:

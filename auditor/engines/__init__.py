@@ -1,8 +1,8 @@
 """Audit engines: where the text analysis of a date runs.
 
-An engine (``chunk.Results``) has ``start(messages)`` (called before the first date is read: a local pool's
-workers start meanwhile), ``submit(keys)`` (start analysing a date's ``chunk.DateKeys``; returns at
-once) and ``collect(submitted)`` (wait for them; returns the flooding detector's repeat
+An engine (``local.LocalEngine``) has ``start(messages)`` (called before the first date is read: a
+local pool's workers start meanwhile), ``submit(keys)`` (start analysing a date's ``chunk.DateKeys``;
+returns at once) and ``collect(submitted)`` (wait for them; returns the flooding detector's repeat
 key of each of the date's distinct keys, as one Arrow string array), ``prepare`` (both at once),
 ``rows_with_hits(keys)``, ``lookup(key)`` (one message's hits), ``distinct_texts`` and ``close()``.
 The local engine sends chunks of a date's distinct texts to a process pool, the Dask engine (the

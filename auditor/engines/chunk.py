@@ -8,11 +8,10 @@ names are analysed as file names (``is_file``), so the key carries the flag.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -69,7 +68,7 @@ class DateKeys:
 
     @classmethod
     def of_keys(cls, keys: Iterable[Key | None]) -> DateKeys:
-        """The same from messages' keys (tests and ``Results.prepare``)."""
+        """The same from messages' keys (tests and ``LocalEngine.prepare``)."""
         keys = list(keys)
         text_codes, texts = string_codes([key[0] if key else "" for key in keys])
         types = np.array([FILE_TYPES[0] if key and key[1] else "text" for key in keys], dtype=object)
@@ -145,62 +144,3 @@ def analyze_chunk(analyzer: Analyzer, keys: list[Key]) -> Analysis:
     """Hits and repeat key of each key: the one analysis every engine runs."""
     hits, norms = analyzer.analyze_batch(keys)
     return Analysis(hits, keys_of_normalized([norm.text for norm in norms]))
-
-
-class Results(ABC):
-    """What both engines keep and answer from: the hits of the keys analysed, and how many distinct
-    keys were prepared (summed per date).
-
-    A date goes through ``submit`` (returns at once) and ``collect`` (waits, keeps the results,
-    returns the date's repeat keys). The next date may be submitted while this one is still being
-    analysed (one date ahead at most, collected in order), so the workers never wait for the audit
-    at a date boundary; what a date finds still decides what the next one analyses, exactly as if
-    the dates were analysed one after the other."""
-
-    def __init__(self) -> None:
-        self.hits: dict[Key, list[Hit]] = {}
-        self.seen = 0
-        self._queue: list[Any] = []  # submitted dates not yet collected, oldest first
-
-    def lookup(self, key: Key) -> list[Hit]:
-        return self.hits.get(key, [])
-
-    def rows_with_hits(self, keys: DateKeys) -> np.ndarray:
-        """The rows of a date's messages whose key has hits: the few messages the audit looks at one
-        by one."""
-        with_hits = np.append(keys.matching(self.hits), False)  # a row without text (-1): none
-        return np.flatnonzero(with_hits[keys.rows])
-
-    def prepare(self, keys: Iterable[Key | None]) -> pa.Array:
-        """A date's keys analysed before it returns: ``collect(submit(…))``."""
-        return self.collect(self.submit(DateKeys.of_keys(keys)))
-
-    @abstractmethod
-    def start(self, messages: int) -> None:
-        """Starts what the analysis runs on, called before the first date (of ``messages``) is read."""
-
-    @abstractmethod
-    def submit(self, keys: DateKeys) -> Any:
-        """Starts the analysis of a date's keys and returns what ``collect`` takes."""
-
-    @abstractmethod
-    def collect(self, submitted: Any) -> pa.Array:
-        """Waits for a submitted date; returns the repeat key of each of its distinct keys (in
-        ``DateKeys`` order)."""
-
-    def _ahead(self) -> Any | None:
-        """The date submitted and not yet collected, which a date being submitted follows (None if
-        none is); refuses a third one: at most two dates are in the engine."""
-        if len(self._queue) > 1:
-            raise RuntimeError("a date was submitted before the one two before it was collected")
-        return self._queue[-1] if self._queue else None
-
-    def _collecting(self, submitted: Any) -> None:
-        """Takes a date off the queue: dates are collected in the order they were submitted."""
-        if not self._queue or self._queue[0] is not submitted:
-            raise RuntimeError("dates are collected in the order they were submitted")
-        self._queue.pop(0)
-
-    @property
-    def distinct_texts(self) -> int:
-        return self.seen

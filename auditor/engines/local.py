@@ -88,9 +88,15 @@ class Submitted:
     waiting: np.ndarray
 
 
-class LocalEngine(chunk.Results):
+class LocalEngine:
     """Hits per distinct key, computed inline (one worker, or a single chunk) or in a local
-    process pool.
+    process pool (``cluster.DaskEngine``: on a Dask cluster).
+
+    A date goes through ``submit`` (returns at once) and ``collect`` (waits, keeps the results,
+    returns the date's repeat keys). The next date may be submitted while this one is still being
+    analysed (one date ahead at most, collected in order), so the workers never wait for the audit
+    at a date boundary; what a date finds still decides what the next one analyses, exactly as if
+    the dates were analysed one after the other.
 
     What is kept between dates stays small whatever the archive's size: the keys with hits (a
     few in a hundred), and the clean keys the last date repeated (收到, 好的, a sticker: what
@@ -100,11 +106,43 @@ class LocalEngine(chunk.Results):
     def __init__(self, ruleset: Ruleset, workers: int) -> None:
         self.ruleset = ruleset
         self.workers = workers
-        super().__init__()  # hits: only the keys found with hits this run
+        self.hits: dict[Key, list[Hit]] = {}  # only the keys found with hits this run
+        self.seen = 0  # distinct keys prepared, summed per date
+        self._queue: list[Submitted] = []  # submitted dates not yet collected, oldest first
         self.clean: set[Key] = set()  # clean keys the last date repeated
         self._kept_keys: dict[str, str] = {}  # repeat keys of the texts of hits and clean
         self._analyzer: Analyzer | None = None
         self._pool: PoolStart | None = None
+
+    def lookup(self, key: Key) -> list[Hit]:
+        return self.hits.get(key, [])
+
+    def rows_with_hits(self, keys: chunk.DateKeys) -> np.ndarray:
+        """The rows of a date's messages whose key has hits: the few messages the audit looks at one
+        by one."""
+        with_hits = np.append(keys.matching(self.hits), False)  # a row without text (-1): none
+        return np.flatnonzero(with_hits[keys.rows])
+
+    def prepare(self, keys: Iterable[Key | None]) -> pa.Array:
+        """A date's keys analysed before it returns: ``collect(submit(…))``."""
+        return self.collect(self.submit(chunk.DateKeys.of_keys(keys)))
+
+    @property
+    def distinct_texts(self) -> int:
+        return self.seen
+
+    def _ahead(self) -> Submitted | None:
+        """The date submitted and not yet collected, which a date being submitted follows (None if
+        none is); refuses a third one: at most two dates are in the engine."""
+        if len(self._queue) > 1:
+            raise RuntimeError("a date was submitted before the one two before it was collected")
+        return self._queue[-1] if self._queue else None
+
+    def _collecting(self, submitted: Submitted) -> None:
+        """Takes a date off the queue: dates are collected in the order they were submitted."""
+        if not self._queue or self._queue[0] is not submitted:
+            raise RuntimeError("dates are collected in the order they were submitted")
+        self._queue.pop(0)
 
     def start(self, messages: int) -> None:
         """Starts the pool's workers (each builds its analyzer: about a CPU second) from a thread
