@@ -46,8 +46,8 @@ def start_planned_fork_server() -> None:
     process while this one goes on with its own imports and reads, so the pool's workers are
     forked as soon as the pool is asked for (``audit`` knows from its options that it will run
     one, before it imports the audit)."""
-    if _planned and _context([]).get_start_method() == "forkserver":
-        multiprocessing.forkserver.ensure_running()
+    if _planned:
+        _ensure_fork_server([])
 
 
 def _worker_modules(initializer: Callable[..., None], preload: tuple[str, ...]) -> list[str]:
@@ -87,7 +87,13 @@ def start_fork_server(initializer: Callable[..., None], preload: tuple[str, ...]
     """Starts the fork server a ``fresh_pool`` with these arguments would start (if none runs yet),
     and returns while it imports the workers' modules in its own process: the caller can prepare
     the pool's ``initargs`` meanwhile."""
-    if _context(_worker_modules(initializer, preload)).get_start_method() == "forkserver":
+    _ensure_fork_server(_worker_modules(initializer, preload))
+
+
+def _ensure_fork_server(own: list[str]) -> None:
+    """Starts the fork server (if the platform has one and none runs yet) preloading ``own`` worker
+    modules and the planned ones; returns while it imports them."""
+    if _context(own).get_start_method() == "forkserver":
         multiprocessing.forkserver.ensure_running()
 
 
