@@ -7,7 +7,11 @@ import os
 import re
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from auditor.cli import cli
 from auditor.report.model import ReportSources, page_name
@@ -180,3 +184,35 @@ def test_report_without_dates_covers_the_audited_ones(runner, tmp_path):
     )
     result = runner.invoke(cli, ["-w", str(ws.root), "report"])
     assert result.exit_code == 0 and result.output.strip().endswith("2026-11-17/index.html")
+
+
+_rooms = st.sampled_from(["", "wrA", "wrB", "wr\u00e9", "wr房", "wr\U0001f600", "a" * 40])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(_rooms, st.integers(0, 5), st.sampled_from(["m1", "m2", "m10", "M", "é", ""])),
+        max_size=60,
+    ),
+    st.integers(1, 4),
+)
+def test_the_day_order_is_arrows_three_key_sort(rows, chunks):
+    """The report's (roomid, msgtime, msgid) order, made by time first and then stably by room, is
+    the order Arrow's sort on the three keys gives: ties in time, byte order of non-ASCII rooms, a
+    day read as several files (chunks)."""
+    from auditor.report.model import _room_time_order
+
+    columns = {"roomid": [r[0] for r in rows], "msgtime": [r[1] for r in rows], "msgid": [r[2] for r in rows]}
+    table = pa.table(
+        {k: pa.array(v, pa.int64() if k == "msgtime" else pa.string()) for k, v in columns.items()}
+    )
+    size = -(-len(rows) // chunks) or 1
+    table = pa.Table.from_batches(table.to_batches(max_chunksize=size), table.schema)
+    expected = pc.sort_indices(
+        table, sort_keys=[("roomid", "ascending"), ("msgtime", "ascending"), ("msgid", "ascending")]
+    )
+    order, rooms = _room_time_order(table)
+    # rows equal in all three keys may come in either order: compare the keys row by row
+    assert table.take(order).to_pylist() == table.take(expected).to_pylist()
+    assert rooms.dictionary.take(rooms.indices).to_pylist() == table.column("roomid").take(order).to_pylist()

@@ -215,10 +215,12 @@ def display_name(roster: dict[str, dict[str, Any]], userid: str) -> str:
 
 
 class _DayMessages:
-    """A date's messages as Arrow columns, sorted by (roomid, msgtime, msgid): each room is one
-    contiguous run in its own time order. Per-room counts and hours are computed on the columns;
-    only the few rows shown as context around a finding become Python objects, so a day of a
-    million messages costs its Arrow columns, not a million dicts."""
+    """A date's messages as Arrow columns, read in the order of (roomid, msgtime, msgid): each room
+    is one contiguous run of positions in its own time order. Per-room counts and hours are
+    computed on the columns; only the few rows shown as context around a finding become Python
+    objects, so a day of a million messages costs its Arrow columns, not a million dicts. Rows are
+    reached through ``order`` rather than a sorted copy of the table: sorting the text column only
+    to read a few dozen rows of it was a fifth of the report's time."""
 
     def __init__(self, messages_dir: Path, date: str, tz: dt.tzinfo) -> None:
         table = lake.read_partition(messages_dir, date, lake.MESSAGE_SCHEMA, MESSAGE_COLUMNS)
@@ -227,12 +229,9 @@ class _DayMessages:
         table = table.set_column(
             table.schema.get_field_index("msgtime"), "msgtime", pc.cast(table.column("msgtime"), "int64")
         )
-        order = pc.sort_indices(
-            table, sort_keys=[("roomid", "ascending"), ("msgtime", "ascending"), ("msgid", "ascending")]
-        )
-        self.table = table.take(order)
-        self.rows = self.table.num_rows
-        rooms = self.table.column("roomid").combine_chunks().dictionary_encode()
+        self.table = table
+        self.rows = table.num_rows
+        self.order, rooms = _room_time_order(table)
         codes = rooms.indices.to_numpy()
         starts = np.concatenate(([0], np.flatnonzero(codes[1:] != codes[:-1]) + 1))
         names = rooms.dictionary.take(pa.array(codes[starts])).to_pylist()
@@ -240,7 +239,7 @@ class _DayMessages:
         self.spans = {name: (int(a), int(b)) for name, a, b in zip(names, starts, ends, strict=True)}
         # local hour of every message: distinct seconds are few next to messages, and converting
         # those through the time zone is exact for any offset
-        seconds = self.table.column("msgtime").to_numpy() // 1000
+        seconds = table.column("msgtime").take(self.order).to_numpy() // 1000
         distinct, inverse = np.unique(seconds, return_inverse=True)
         hour_of = np.array([dt.datetime.fromtimestamp(int(s), tz).hour for s in distinct], dtype=np.int64)
         room_index = np.repeat(np.arange(len(names)), ends - starts)
@@ -248,7 +247,7 @@ class _DayMessages:
             -1, 24
         )
         self.room_order = {name: i for i, name in enumerate(names)}
-        people = self.table.group_by("roomid").aggregate(
+        people = table.group_by("roomid").aggregate(
             [("sender", "count_distinct", pc.CountOptions(mode="all"))]
         )
         self.people = dict(
@@ -258,7 +257,7 @@ class _DayMessages:
                 strict=True,
             )
         )
-        generic = self.table.filter(pc.equal(self.table.column("text_coverage"), "generic"))
+        generic = table.filter(pc.equal(table.column("text_coverage"), "generic"))
         counts = pc.value_counts(generic.column("msgtype")).to_pylist()
         self.generic_types = dict(sorted((c["values"], c["counts"]) for c in counts))
 
@@ -267,18 +266,36 @@ class _DayMessages:
         return Counter({hour: int(n) for hour, n in enumerate(row) if n})
 
     def positions(self, msgids: set[str]) -> dict[str, int]:
-        """Row index of each of ``msgids`` found in the day."""
+        """Position (in the day's order) of each of ``msgids`` found in the day."""
         if not msgids:
             return {}
         column = self.table.column("msgid")
         found = np.flatnonzero(
             pc.is_in(column, value_set=pa.array(sorted(msgids), pa.string())).to_numpy(False)
         )
-        return dict(zip(column.take(pa.array(found)).to_pylist(), map(int, found), strict=True))
+        position = np.empty(self.rows, dtype=np.int64)
+        position[self.order.to_numpy()] = np.arange(self.rows)
+        return dict(zip(column.take(pa.array(found)).to_pylist(), position[found].tolist(), strict=True))
 
-    def rows_at(self, indices: set[int]) -> dict[int, dict[str, Any]]:
-        ordered = sorted(indices)
-        return dict(zip(ordered, self.table.take(pa.array(ordered, pa.int64())).to_pylist(), strict=True))
+    def rows_at(self, positions: set[int]) -> dict[int, dict[str, Any]]:
+        """The rows at these positions of the day's order, as dicts."""
+        ordered = sorted(positions)
+        rows = self.order.take(pa.array(ordered, pa.int64()))
+        return dict(zip(ordered, self.table.take(rows).to_pylist(), strict=True))
+
+
+def _room_time_order(table: pa.Table) -> tuple[pa.Array, pa.DictionaryArray]:
+    """The rows' order by (roomid, msgtime, msgid), and the roomid column in that order, encoded.
+
+    Arrow's sort with a string as its first key compares strings at every step (a third of a second
+    for a day of 333k messages); sorting by time first and then, stably, by each room's rank among
+    the day's few hundred rooms gives the same order in a tenth of that."""
+    by_time = pc.sort_indices(table, sort_keys=[("msgtime", "ascending"), ("msgid", "ascending")])
+    rooms = table.column("roomid").combine_chunks().dictionary_encode()
+    room_rank = pc.rank(rooms.dictionary, sort_keys="ascending").to_numpy()[rooms.indices.to_numpy()]
+    by_time = by_time.to_numpy()  # (roomid is never null: the lake's schema)
+    order = pa.array(by_time[np.argsort(room_rank[by_time], kind="stable")])
+    return order, rooms.take(order)
 
 
 def build_day(sources: ReportSources, date: str, *, unmasked: bool, one_to_one_label: str) -> dict[str, Any]:
