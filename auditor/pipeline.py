@@ -29,8 +29,9 @@ from auditor.engines import plan_engine, worker_count
 from auditor.errors import EXIT_DATA, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
 from auditor.ingest import IngestReport, ingest, source_name
 from auditor.notify.dispatch import nightly_stage as notify_stage
+from auditor.process_pool import plan_pool
 from auditor.report import follow
-from auditor.report.render import render_overview
+from auditor.report.render import REPORT_WORKER_MODULES, render_overview
 from auditor.report.render import report as render_report
 from auditor.wecom import pull as wecom_pull
 from auditor.wecom.files import discover
@@ -304,6 +305,7 @@ def _nightly_locked(
 
     finish = _stage(log, "ingest", durations)
     plan_engine(engine, worker_count(ws.config, workers))  # ingest's pool starts the fork server
+    plan_pool(REPORT_WORKER_MODULES)  # and the report's, when it renders several dates
     with _Progress("ingest", len(files), interactive) as progress:
         report = ingest(ws, [p for p, _ in files], on_file=progress.step, resume=True)
     finish()
@@ -326,7 +328,7 @@ def _nightly_locked(
 
     finish = _stage(log, "report", durations)
     with _Progress("report", len(dates), interactive) as progress:
-        reports = [str(index) for index in render_report(ws, dates, on_date=progress.step)]
+        reports = [str(index) for index in render_report(ws, dates, on_date=progress.step, workers=workers)]
     finish()
 
     finish = _stage(log, "notify", durations)

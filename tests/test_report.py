@@ -10,9 +10,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from auditor import lake
 from auditor.cli import cli
 from auditor.report.model import ReportSources, page_name
 from auditor.report.render import render_day, report
@@ -216,3 +218,64 @@ def test_the_day_order_is_arrows_three_key_sort(rows, chunks):
     # rows equal in all three keys may come in either order: compare the keys row by row
     assert table.take(order).to_pylist() == table.take(expected).to_pylist()
     assert rooms.dictionary.take(rooms.indices).to_pylist() == table.column("roomid").take(order).to_pylist()
+
+
+def _without_times(folder: Path) -> dict[str, str]:
+    """Every page and summary under ``folder``, the generation time blanked out."""
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            text = re.sub(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} [A-Z]+", "TIME", path.read_text("utf-8"))
+            out[str(path.relative_to(folder))] = text
+    return out
+
+
+@pytest.fixture(scope="module")
+def several_days(tmp_path_factory):
+    """Three audited days of the sample with a decision in the ledger."""
+    from auditor.audit import audit
+    from auditor.ingest import ingest
+    from auditor.sample import generate
+    from auditor.violations import load_findings
+    from auditor.workspace import Workspace
+
+    root = tmp_path_factory.mktemp("days")
+    generate(root / "archive", messages=900, groups=4, days=3, seed=5)
+    ws = Workspace(root / "ws")
+    ws.init()
+    report_ = ingest(ws, sorted((root / "archive" / "exports").iterdir()))
+    dates = sorted(set().union(*(f.dates for f in report_.files)))
+    audit(ws, dates, workers=1)
+    finding = sorted(load_findings(ws))[0]
+    result = CliRunner().invoke(cli, ["-w", str(ws.root), "review", "confirm", finding, "--by", "lina"])
+    assert result.exit_code == 0, result.output
+    return ws, dates
+
+
+def test_dates_rendered_in_a_pool_are_the_pages_rendered_one_by_one(several_days, tmp_path):
+    ws, dates = several_days
+    assert len(dates) == 3
+    seen = []
+    report(ws, dates, out_dir=tmp_path / "one", workers=1)
+    report(ws, dates, out_dir=tmp_path / "pool", workers=2, on_date=seen.append)
+    assert seen == dates  # in order, each once its pages are in place
+    one, pool = _without_times(tmp_path / "one"), _without_times(tmp_path / "pool")
+    assert one == pool and "已确认" in "".join(pool.values())  # the ledger's view reached the workers
+
+
+def test_a_date_failing_in_a_worker_stops_the_run_with_its_error(several_days, tmp_path):
+    import shutil
+
+    from auditor.errors import AuditorError
+    from auditor.workspace import Workspace
+
+    ws, dates = several_days
+    copy = Workspace(tmp_path / "copy")
+    shutil.copytree(ws.root, copy.root)
+    lake.findings_path(copy.findings_dir, dates[1]).unlink()
+    seen = []
+    with pytest.raises(AuditorError, match=f"{dates[1]} has not been audited yet"):
+        report(copy, dates, workers=2, on_date=seen.append)
+    assert seen == dates[:1] and (copy.reports_dir / dates[0] / "index.html").exists()
+    assert not (copy.reports_dir / dates[1]).exists()
+    assert not [p for p in copy.reports_dir.iterdir() if p.name.startswith(".")]  # no staging left

@@ -10,13 +10,17 @@ import hashlib
 import json
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from auditor import __version__, atomic, failpoints
+from auditor import __version__, atomic, failpoints, process_pool
+from auditor.engines import worker_count
 from auditor.errors import AuditorError
 from auditor.report.labels import LABELS
 from auditor.report.model import ReportSources, build_day
@@ -219,10 +223,17 @@ def report(
     findings_dir: Path | None = None,
     with_ledger: bool = True,
     on_date: Callable[[str], None] | None = None,
+    workers: int | None = None,
 ) -> list[Path]:
     """Render the workspace's reports for ``dates`` into W/reports (or ``out_dir``); returns each
     date's index.html. The one report stage: ``report``, ``nightly``, ``replay`` (its own
-    ``findings_dir``, without the ledger's decisions) and decisions re-rendering pages call it."""
+    ``findings_dir``, without the ledger's decisions) and decisions re-rendering pages call it.
+
+    Several dates are rendered side by side in a process pool of ``workers`` (default: as many as
+    the audit runs): a date's pages are one process's work from its read to its swap into place,
+    about 2 s of one core for a date of a million-message archive. One date is rendered here.
+    ``on_date`` is called, and ``mid-report`` reached, for each date in order once its pages are in
+    place."""
     check_private_output(ws, lang, unmasked, out_dir)
     reports_dir = out_dir or ws.reports_dir
     sources = ReportSources.of_workspace(ws, findings_dir=findings_dir)
@@ -236,9 +247,17 @@ def report(
 
             ledger = opened.enter_context(Ledger(ws.ledger_path))
             calendar = WorkCalendar.of_workspace(ws.root)
-        for date in dates:
-            view = ledger_view(ws, date, ledger, calendar) if with_ledger else None
-            render_day(sources, date, reports_dir, lang=lang, unmasked=unmasked, ledger_view=view)
+        days = (
+            _Day(
+                date,
+                reports_dir,
+                lang,
+                unmasked,
+                ledger_view(ws, date, ledger, calendar) if with_ledger else None,
+            )
+            for date in dates
+        )
+        for date in _rendered(sources, days, min(worker_count(ws.config, workers), len(dates))):
             out.append(reports_dir / date / "index.html")
             if on_date:
                 on_date(date)
@@ -247,3 +266,70 @@ def report(
 
     render_overview(reports_dir, lang, ws.tz, [] if out_dir else pull_alarms(ws))
     return out
+
+
+@dataclass(frozen=True)
+class _Day:
+    """One date to render and how: what a pool worker needs besides the sources."""
+
+    date: str
+    reports_dir: Path
+    lang: str
+    unmasked: bool
+    ledger_view: Any  # the ledger's view as of the date (computed where the ledger is open), or None
+
+    def render(self, sources: ReportSources) -> None:
+        render_day(
+            sources,
+            self.date,
+            self.reports_dir,
+            lang=self.lang,
+            unmasked=self.unmasked,
+            ledger_view=self.ledger_view,
+        )
+
+
+def _rendered(sources: ReportSources, days: Iterable[_Day], workers: int) -> Iterator[str]:
+    """Render each day, here or in a pool of ``workers``; yields each date, in order, once its pages
+    are in place. The pool holds at most one day more than it has workers, so the ledger views made
+    here for the days ahead stay few. A day that fails stops the run: days already running finish,
+    and each date's folder is swapped in whole or not at all."""
+    if workers <= 1:
+        for day in days:
+            day.render(sources)
+            yield day.date
+        return
+    sources.ingested_files()  # read here once, sent with the sources
+    pool = process_pool.fresh_pool(workers, _init_worker, (sources,))
+    try:
+        pending: deque[tuple[str, Future[None]]] = deque()
+        for day in days:
+            pending.append((day.date, pool.submit(_render_in_worker, day)))
+            if len(pending) > workers:
+                yield _finished(*pending.popleft())
+        while pending:
+            yield _finished(*pending.popleft())
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _finished(date: str, rendering: Future[None]) -> str:
+    """``date`` once its rendering is over (raising what the worker raised)."""
+    rendering.result()
+    return date
+
+
+_worker_sources: ReportSources | None = None
+REPORT_WORKER_MODULES = (__name__,)  # what a report worker imports: this module (jinja2, the model)
+
+
+def _init_worker(sources: ReportSources) -> None:
+    """A report worker's start: the sources (groups, members, roster, the ingest ledger) come once."""
+    global _worker_sources
+    process_pool.exit_with_parent()
+    _worker_sources = sources
+
+
+def _render_in_worker(day: _Day) -> None:
+    assert _worker_sources is not None, "a report worker starts with its sources"
+    day.render(_worker_sources)
