@@ -395,8 +395,10 @@ class _MessageSink:
             hashes = np.concatenate([hashes, msgindex.msgid_hashes(other_ids)])
         order = np.argsort(hashes)
         ordered = hashes[order]
-        candidate = np.empty(len(hashes), bool)
-        candidate[order] = _repeated(ordered) | self.pending.holds(ordered) | self.in_flight.holds(ordered)
+        held = np.empty(len(hashes), bool)  # a row this run buffered or is writing may have the msgid
+        held[order] = self.pending.holds(ordered) | self.in_flight.holds(ordered)
+        candidate = held.copy()
+        candidate[order] |= _repeated(ordered)
         for start in range(0, len(hashes), LOOKUP_ROWS):
             candidate[start + self.index.candidates(hashes[start : start + LOOKUP_ROWS])] = True
         rest = np.flatnonzero(candidate[:common]).tolist()
@@ -421,6 +423,11 @@ class _MessageSink:
         else:
             dates = self._buffer_table(table)
         accepted, duplicates, rejected = common - len(rest), 0, 0
+        if stored:  # the same records again (a whole archive re-ingested): decided in bulk
+            again, resumed, known_dates = self._stored_again(table, rest, rest_ids, stored, held)
+            rest = [row for row, is_again in zip(rest, again, strict=True) if not is_again]
+            accepted, duplicates = accepted + resumed, int(again.sum()) - resumed
+            dates |= known_dates
         if rest or decoded_file.others:
             for record, row in decoded_file.in_order(rest):  # in input order: rejects are stored in it
                 outcome = self._offer_one(record, row, lookup)
@@ -451,6 +458,33 @@ class _MessageSink:
         tally.rejected += rejected
         tally.dates |= dates
         self.written |= dates
+
+    def _stored_again(
+        self, table: pa.Table, rows: list[int], msgids: list[str], stored: dict[str, Entry], held: np.ndarray
+    ) -> tuple[np.ndarray, int, set[str]]:
+        """Which of the common-shape ``rows`` (their ``msgids``) repeat a record the lake holds byte
+        for byte, with no row of this run's that may share the msgid (``held``): each is a
+        duplicate, or accepted when resuming from its very line (``_offer_known``'s outcome), and
+        needs no Python row of its own. Returns that mask, how many were accepted so, and their
+        dates."""
+        entries = [stored.get(msgid) for msgid in msgids]
+        maybe = [
+            k for k, (row, entry) in enumerate(zip(rows, entries, strict=True)) if entry and not held[row]
+        ]
+        again = np.zeros(len(rows), bool)
+        if not maybe:
+            return again, 0, set()
+        picked = pa.array([rows[k] for k in maybe], pa.int64())
+        digests = msgindex.raw_digests(table.column("raw").take(picked).combine_chunks())
+        sources = table.column("source").take(picked).to_pylist()
+        resumed, dates = 0, set()
+        for j, (k, source) in enumerate(zip(maybe, sources, strict=True)):
+            entry = entries[k]
+            if entry.digest == digests[16 * j : 16 * j + 16]:
+                again[k] = True
+                resumed += self.resume and entry.source == source
+                dates.add(entry.date)
+        return again, resumed, dates
 
     def _buffer_table(self, table: pa.Table) -> set[str]:
         """Buffer common-shape rows whose msgids are new and distinct, a date at a time; their dates."""

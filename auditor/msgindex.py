@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from auditor import atomic, failpoints, lake
@@ -53,7 +54,7 @@ ENTRY_BYTES = HASH.itemsize + OWNER.itemsize
 RESIDENT_BYTES = 16 << 20  # runs up to this size keep the pages lookups touched; larger ones drop them
 STEP = 1 << 16  # hashes handled per step when merging or checking a run (bounds their memory)
 WINDOW = 1 << 19  # hashes (4 MB) of a run a lookup searches at a time (and then drops, past RESIDENT_BYTES)
-CACHED_FILES = 16  # lake files kept read for confirming candidates (a re-ingest hits the same few)
+CACHED_ROWS = 2_000_000  # rows of lake files kept read for confirming candidates (about 200 MB)
 
 
 def raw_digest(raw: bytes) -> bytes:
@@ -71,6 +72,16 @@ def content_digest(value: Any) -> bytes:
     canonical = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     # surrogatepass: a lone surrogate (a \u escape the json module reads) must not end the run
     return hashlib.blake2b(canonical.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def raw_digests(raws: pa.Array) -> bytes:
+    """``raw_digest`` of every value's UTF-8 bytes, joined (16 bytes each), read straight from the
+    array's buffers: no Python string per value."""
+    blake2b = hashlib.blake2b
+    raws = raws.cast(pa.large_string())  # one offset width whatever the column's
+    offsets = np.frombuffer(raws.buffers()[1], np.int64)[raws.offset : raws.offset + len(raws) + 1].tolist()
+    data = memoryview(raws.buffers()[2] or b"")
+    return b"".join([blake2b(data[a:b], digest_size=16).digest() for a, b in itertools.pairwise(offsets)])
 
 
 def msgid_hashes(msgids: list[str]) -> np.ndarray:
@@ -130,26 +141,36 @@ class _Run:
                 raise ValueError(f"{self.path.name}: unsorted, or naming a file not indexed")
             self.drop_pages()
 
-    def find(self, queries: np.ndarray, drop: bool) -> Iterator[tuple[int, int]]:
-        """(position in ``queries``, file number) of every entry equal to one of ``queries``
-        (sorted); with ``drop``, the pages are given back after each window."""
+    def find(self, queries: np.ndarray, drop: bool) -> tuple[np.ndarray, np.ndarray]:
+        """(positions in ``queries``, file numbers) of every entry equal to one of ``queries``
+        (sorted); with ``drop``, the pages are given back after each window. A whole re-ingest
+        finds every query, so the hits are gathered as arrays, not one by one."""
         # The first entry equal to a query lies after the last fence below it and at most at the
         # next fence: in [window start, next window start], both included.
         windows = np.maximum(np.searchsorted(self.fences, queries, "left") - 1, 0)
         cuts = [0, *(np.flatnonzero(np.diff(windows)) + 1).tolist(), len(queries)]
+        positions, owners = [], []
         for start, end in itertools.pairwise(cuts):
             low = int(windows[start]) * WINDOW
             window = self.hashes[low : low + WINDOW + 1]
             wanted = queries[start:end]
             left = np.searchsorted(window, wanted, "left")
-            hit = window[np.minimum(left, len(window) - 1)] == wanted
-            for at in np.flatnonzero(hit).tolist():  # rare: each is checked in Python
-                slot, value = low + int(left[at]), wanted[at]
-                while slot < self.count and self.hashes[slot] == value:
-                    yield start + at, int(self.owners[slot])
-                    slot += 1
+            at = np.flatnonzero(window[np.minimum(left, len(window) - 1)] == wanted)
+            slots = low + left[at]
+            # an entry equal to the one before it (a hash two files share) follows it: step on
+            # while any does, each step a pass over the hits that still match
+            while len(at):
+                positions.append(start + at)
+                owners.append(self.owners[slots].astype(np.int64))
+                slots = slots + 1
+                more = slots < self.count
+                more[more] = self.hashes[slots[more]] == wanted[at[more]]
+                at, slots = at[more], slots[more]
             if drop:
                 self.drop_pages()
+        if not positions:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.concatenate(positions), np.concatenate(owners)
 
     def close(self) -> None:
         del self.hashes, self.owners  # the views first: a map with views cannot close
@@ -192,6 +213,42 @@ def _merged_steps(older: _Run, newer: _Run) -> Iterator[tuple[np.ndarray, np.nda
         newer.drop_pages()
 
 
+class _FileRows:
+    """A lake file's msgids as a duplicate check reads them, in a few arrays with no Python object
+    per row: their hashes sorted (with the row of each), and each row's msgid, raw record digest
+    and source. About 100 bytes a row, where a dict of entries took 350."""
+
+    def __init__(self, date: str, path: Path) -> None:
+        table = pq.read_table(path, columns=["msgid", "raw", "source"])
+        self.date = date
+        self.msgids = table.column("msgid").combine_chunks()
+        self.sources = table.column("source").combine_chunks()
+        hashes = msgid_hashes(self.msgids.to_pylist())
+        self.order = np.argsort(hashes, kind="stable")
+        self.hashes = hashes[self.order]
+        self.digests = raw_digests(table.column("raw").combine_chunks())
+        self.size = len(hashes)
+
+    def find(self, msgids: list[str], hashes: np.ndarray) -> list[tuple[int, Entry]]:
+        """(i, entry) for each ``msgids[i]`` (whose hash is ``hashes[i]``) this file holds."""
+        left = np.searchsorted(self.hashes, hashes, "left")
+        counts = np.searchsorted(self.hashes, hashes, "right") - left
+        asked = np.repeat(np.arange(len(hashes)), counts)  # nearly always one row each
+        within = np.arange(len(asked)) - np.repeat(np.cumsum(counts) - counts, counts)
+        rows = self.order[np.repeat(left, counts) + within]
+        stored = self.msgids.take(pa.array(rows, pa.int64())).to_pylist()
+        # the exact msgid decides: a row found by a hash collision is not the msgid asked about
+        same = [
+            k for k, (i, msgid) in enumerate(zip(asked.tolist(), stored, strict=True)) if msgids[i] == msgid
+        ]
+        rows, asked = rows[same], asked[same]
+        sources = self.sources.take(pa.array(rows, pa.int64())).to_pylist()
+        return [
+            (i, Entry(self.digests[16 * row : 16 * row + 16], self.date, *source_parts(source)))
+            for i, row, source in zip(asked.tolist(), rows.tolist(), sources, strict=True)
+        ]
+
+
 class MsgidIndex:
     """Open with ``MsgidIndex(folder, messages_dir)``; it is brought up to date with the lake at once."""
 
@@ -205,7 +262,7 @@ class MsgidIndex:
         self.rows: list[int] = []  # each file's row count
         self.runs: list[_Run] = []  # oldest first
         self.next_run = 0
-        self.cache: dict[int, dict[str, Entry]] = {}
+        self.cache: dict[int, _FileRows] = {}  # by file number, the least recently used first
         self.sync()
 
     def close(self) -> None:
@@ -283,31 +340,31 @@ class MsgidIndex:
         self.next_run += 1
         return self.folder / f"run-{self.next_run:08d}{RUN_SUFFIX}"
 
-    def _candidates(self, hashes: np.ndarray) -> list[tuple[int, int]]:
-        """(position in ``hashes``, file number) of every hash some indexed file holds."""
+    def _candidates(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(positions in ``hashes``, file numbers) of every hash some indexed file holds."""
         order = np.argsort(hashes)  # sorted queries walk each run's windows in order
         queries = hashes[order]
         drop = sum(run.count for run in self.runs) * ENTRY_BYTES > RESIDENT_BYTES
-        return [(int(order[at]), number) for run in self.runs for at, number in run.find(queries, drop)]
+        found = [run.find(queries, drop) for run in self.runs]
+        if not found:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return order[np.concatenate([at for at, _ in found])], np.concatenate([n for _, n in found])
 
-    def _entries(self, number: int) -> dict[str, Entry]:
-        """msgid → entry of one lake file, read once (a candidate is rare, or a whole re-ingest)."""
-        entries = self.cache.get(number)
-        if entries is None:
-            if len(self.cache) >= CACHED_FILES:
-                self.cache.clear()
-            date, path = self.files[number]
-            table = pq.read_table(path, columns=["msgid", "raw", "source"])
-            entries = self.cache[number] = {
-                msgid: Entry(raw_digest(raw.encode("utf-8")), date, *source_parts(source))
-                for msgid, raw, source in zip(*(c.to_pylist() for c in table.columns), strict=True)
-            }
-        return entries
+    def _file_rows(self, number: int) -> _FileRows:
+        """One lake file's rows as duplicate checks read them, read once while the cache holds
+        it (a candidate is rare, or a whole re-ingest that hits the same few files)."""
+        rows = self.cache.pop(number, None)  # put back last: the cache drops the least recent
+        if rows is None:
+            rows = _FileRows(*self.files[number])
+            while self.cache and sum(r.size for r in self.cache.values()) + rows.size > CACHED_ROWS:
+                del self.cache[next(iter(self.cache))]
+        self.cache[number] = rows
+        return rows
 
     def candidates(self, hashes: np.ndarray) -> np.ndarray:
         """Positions in ``hashes`` of those some indexed lake file may hold (a hash found is only
         a candidate: ``get_many`` confirms by the exact msgid)."""
-        return np.unique(np.array([position for position, _ in self._candidates(hashes)], np.int64))
+        return np.unique(self._candidates(hashes)[0])
 
     def get_many(self, msgids: list[str], hashes: np.ndarray | None = None) -> dict[str, Entry]:
         """The entries of those ``msgids`` that are indexed; where a msgid is in two lake files
@@ -317,12 +374,12 @@ class MsgidIndex:
             return found
         if hashes is None:
             hashes = msgid_hashes(msgids)
-        for position, number in sorted(self._candidates(hashes), key=_older_first):
-            msgid = msgids[position]
-            if msgid not in found:
-                entry = self._entries(number).get(msgid)  # a hash collision finds nothing here
-                if entry is not None:
-                    found[msgid] = entry
+        positions, numbers = self._candidates(hashes)
+        for number in np.unique(numbers).tolist():  # older files first
+            asked = positions[numbers == number]
+            wanted = [msgids[p] for p in asked.tolist()]
+            for i, entry in self._file_rows(number).find(wanted, hashes[asked]):
+                found.setdefault(wanted[i], entry)
         return found
 
     def add(self, path: Path, hashes: np.ndarray) -> None:
@@ -350,8 +407,3 @@ class MsgidIndex:
             run.close()
             with contextlib.suppress(FileNotFoundError):
                 run.path.unlink()
-
-
-def _older_first(candidate: tuple[int, int]) -> int:
-    """Candidates in file order: where a msgid is in two files, the first written is found."""
-    return candidate[1]

@@ -616,3 +616,28 @@ def test_a_full_disk_while_rejects_stream_leaves_no_rejects_and_the_rerun_stores
     summary = ingest(ws, inputs).summary()
     assert (summary["records"], summary["rejected"]) == (601, 600)
     assert len(rejects(ws)) == 600
+
+
+def test_a_file_mixing_repeats_of_stored_records_with_new_and_conflicting_ones(ws, tmp_path):
+    """Byte-identical repeats of stored records are decided in bulk, the rest one by one: the counts,
+    the rejects (in input order) and the lake are what deciding each record in turn gives."""
+    ingest(ws, [write_jsonl(tmp_path / "run1.jsonl", [message(f"m{i}") for i in range(6)])])
+    second = [
+        message("m0"),  # the same bytes: a duplicate
+        message("m1", text={"content": "改过的"}),  # other content: a conflict
+        message("new"),  # accepted
+        dict(reversed(list(message("m2").items()))),  # other bytes, the same record: a duplicate
+        message("m3"),
+        message("m3"),  # twice in the file, both repeats of the stored one
+        message("m4", msgtime=BASE_MS + 3 * DAY_MS),  # other content, another date: a conflict
+        message("new"),  # repeats the new record of this file
+    ]
+    summary = ingest(ws, [write_jsonl(tmp_path / "run2.jsonl", second)]).summary()
+    assert (summary["accepted"], summary["duplicates"], summary["rejected"]) == (1, 5, 2)
+    assert lake_msgids(ws) == sorted(["new", *(f"m{i}" for i in range(6))])
+    reasons = [
+        json.loads(line)["reason"]
+        for p in ws.rejects_dir.glob("*.jsonl")
+        for line in p.read_text().splitlines()
+    ]
+    assert [r.split("'")[1] for r in reasons] == ["m1", "m4"]  # in input order

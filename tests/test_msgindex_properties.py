@@ -103,3 +103,14 @@ def test_dedup_equals_a_dict_model(runs, colliding, lookup_rows, batch_rows, win
         assert len(index.files) == len(list(ws.messages_dir.rglob("*.parquet")))
         assert sorted(index.get_many(list(model))) == sorted(model)
         index.close()
+
+
+@given(st.lists(st.text(max_size=30), max_size=20), st.integers(0, 5), st.booleans())
+def test_raw_digests_are_each_values_digest(values, cut, large):
+    """One digest per value, read from the array's buffers, as ``raw_digest`` of its UTF-8 bytes
+    gives it: empty values, any script, a sliced array, either offset width."""
+    import pyarrow as pa
+
+    array = pa.array(values, pa.large_string() if large else pa.string()).slice(min(cut, len(values)))
+    expected = b"".join(msgindex.raw_digest(v.encode("utf-8", "surrogatepass")) for v in array.to_pylist())
+    assert msgindex.raw_digests(array) == expected
