@@ -253,6 +253,7 @@ OVERLAP_RECORDS = 2 * FLUSH_RECORDS  # rows written and decided at once, unless 
 SPLIT_ROWS = 100_000
 LEDGER_WRITERS = 8  # threads writing per-file ledgers
 LOOKUP_ROWS = 65_536  # msgids per msgid-index query
+CONTENT_DATES = 2  # dates whose stored content digests are kept (records reusing msgids with other bytes)
 Outcome = tuple[str, str | None] | RecordError  # (accepted or duplicate, date), or why it is rejected
 _Written = tuple[str, Path, np.ndarray]  # a lake file the writer wrote: its date, path and msgid hashes
 
@@ -367,7 +368,8 @@ class _MessageSink:
         self.index = MsgidIndex(ws.msgid_index_path, ws.messages_dir)
         self.pending = _PlacesByHash()  # buffered (not yet in the lake)
         self.rows: Counter[str] = Counter()  # buffered rows per date
-        self.lake_content: dict[str, dict[str, bytes]] = {}  # date → msgid → content_digest, on demand
+        # date → msgid → content_digest, read on demand, the least recent date first
+        self.lake_content: dict[str, dict[str, bytes]] = {}
         # Per date: rows, their raw bytes, sources and msgid hashes; sealed into columns a batch at a time.
         self.buffer: dict[str, tuple[list[Row], list[bytes], list[str], list[int]]] = defaultdict(
             lambda: ([], [], [], [])
@@ -569,17 +571,21 @@ class _MessageSink:
             earlier = json.loads(self._buffered(known.date, buffered[1])[1])
             return content_digest(earlier) == content_digest(decoded(record).value)
         self._settle()  # the stored record may be in the file being written
-        if known.date not in self.lake_content:
+        contents = self.lake_content.pop(known.date, None)  # put back last: the least recent goes first
+        if contents is None:
             table = lake.read_partition(
                 self.ws.messages_dir, known.date, lake.MESSAGE_SCHEMA, ["msgid", "raw"]
             )
-            self.lake_content[known.date] = {
+            contents = {
                 m: content_digest(json.loads(raw))
                 for m, raw in zip(
                     table.column("msgid").to_pylist(), table.column("raw").to_pylist(), strict=True
                 )
             }
-        return self.lake_content[known.date].get(msgid) == content_digest(decoded(record).value)
+            while len(self.lake_content) >= CONTENT_DATES:  # a dict of a large date is ~75 MB
+                del self.lake_content[next(iter(self.lake_content))]
+        self.lake_content[known.date] = contents
+        return contents.get(msgid) == content_digest(decoded(record).value)
 
     def _buffered(self, date: str, row: int) -> tuple[str, str, str]:
         """msgid, raw record and source of a buffered row."""

@@ -58,6 +58,7 @@ def test_dedup_equals_a_dict_model(runs, colliding, lookup_rows, batch_rows, win
         patch.setattr(ingest_module, "LOOKUP_ROWS", lookup_rows)
         patch.setattr(ingest_module, "BATCH_ROWS", batch_rows)
         patch.setattr(ingest_module, "FLUSH_RECORDS", 3)  # flushes between files: writes in flight
+        patch.setattr(ingest_module, "CONTENT_DATES", 1)  # two dates: stored contents are read again
         patch.setattr(msgindex, "WINDOW", window)  # runs searched a few hashes at a time
         patch.setattr(msgindex, "RESIDENT_BYTES", 0 if window < 4 else msgindex.RESIDENT_BYTES)
         if colliding:
