@@ -185,3 +185,16 @@ def test_the_local_workers_module_is_the_first_of_the_modules_preloaded_for_them
     from auditor.engines import WORKER_MODULES, local
 
     assert WORKER_MODULES[0] == local.init_worker.__module__
+
+
+def test_nightly_starts_its_fork_server_with_the_modules_its_pools_import():
+    """``auditor nightly`` names its pools' modules before importing them (the fork server imports
+    them meanwhile): the names must be those of ingest's decoders and the report's workers."""
+    from auditor import ingest_decode
+    from auditor.cli.nightly import NIGHTLY_POOL_MODULES
+    from auditor.report import render
+
+    assert set(NIGHTLY_POOL_MODULES) == {
+        ingest_decode._init_decoder.__module__,
+        *render.REPORT_WORKER_MODULES,
+    }

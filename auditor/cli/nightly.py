@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import click
 
 from auditor.cli.base import EXIT_CODES_HELP, engine_options, json_option, workspace_of
+from auditor.errors import AuditorError
+
+# The modules of ingest's decoding workers and of the report's (named, not imported: importing them is
+# what the fork server does for this process).
+NIGHTLY_POOL_MODULES = ("auditor.ingest_decode", "auditor.report.render")
 
 
 @click.command(epilog=EXIT_CODES_HELP)
@@ -29,9 +35,19 @@ def nightly(
       auditor -w /srv/audit nightly
       auditor -w /srv/audit nightly --json > /var/log/auditor-last.json
     """
-    from auditor.pipeline import nightly as run_nightly
+    from auditor.engines import plan_engine, worker_count
+    from auditor.process_pool import plan_pool, start_planned_fork_server
 
     ws = workspace_of(ctx)
+    # Every pool of the night (ingest's decoders, the audit's workers, the report's) forks from one
+    # server. Started now, it imports their modules while this process imports the pipeline and
+    # scans the inbox: on the 1M archive, 1.3 s in which the other core did nothing.
+    with contextlib.suppress(AuditorError):  # a bad setting: the run reports it, in its manifest too
+        plan_engine(engine or ws.config["audit"]["engine"], worker_count(ws.config, workers))
+        plan_pool(NIGHTLY_POOL_MODULES)
+        start_planned_fork_server()
+    from auditor.pipeline import nightly as run_nightly
+
     result = run_nightly(ws, workers=workers, engine=engine, scheduler=scheduler)
     manifest = result.manifest
     if as_json:
