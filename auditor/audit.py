@@ -29,7 +29,7 @@ from auditor.detectors.base import Hit
 from auditor.detectors.day import Day, RepeatKeys
 from auditor.engines import make_engine, worker_count
 from auditor.engines.chunk import FILE_TYPES, DateKeys
-from auditor.lake_view import LakeView
+from auditor.lake_view import Coded, LakeView
 from auditor.policy import event_finding, message_findings
 from auditor.workspace import Workspace
 
@@ -108,6 +108,7 @@ class DateMessages:
     date: str
     frame: pd.DataFrame  # LakeView.read_day's, with each message's group_category
     keys: DateKeys  # the distinct analysis keys (what is submitted) and each message's
+    coded: dict[str, Coded]  # LakeView.read_day's: its columns of few values as codes
 
 
 def read_date(date: str, sources: Sources) -> DateMessages:
@@ -118,7 +119,7 @@ def read_date(date: str, sources: Sources) -> DateMessages:
     categories = np.array([sources.category(roomid) for roomid in rooms], dtype=object)
     frame["group_category"] = pd.Series(categories[codes], dtype=object)
     keys = DateKeys.of(frame["msgtype"].to_numpy(dtype=object), day.text_codes, day.texts)
-    return DateMessages(date, frame, keys)
+    return DateMessages(date, frame, keys, day.coded)
 
 
 def finish_date(
@@ -150,7 +151,7 @@ def finish_date(
             rows += message_findings(record, hits, record["group_category"], policy, date, ruleset.version)
 
     repeats = RepeatKeys(repeat_keys, keys.rows)
-    day = Day(date, frame, hits_by_msgid, sources.groups, sources.roster, tz, repeats)
+    day = Day(date, frame, hits_by_msgid, sources.groups, sources.roster, tz, repeats, messages.coded)
     events = []
     for cls in day_detectors():
         if ruleset.enabled(cls.category):

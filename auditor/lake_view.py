@@ -32,19 +32,28 @@ MESSAGE_COLUMNS = ["msgid", "action", "msgtype", "sender", "sender_kind", "roomi
 REPEATING = frozenset(["action", "msgtype", "sender", "sender_kind", "roomid"])  # a few values, many rows
 
 
-def _column(column: pa.ChunkedArray, repeating: bool = False) -> pd.Series:
+Coded = tuple[np.ndarray, np.ndarray]  # a column as dictionary codes (per row) and its distinct values
+
+
+def _coded(column: pa.ChunkedArray) -> Coded:
+    """A string column of few distinct values as (each row's code, the values as Python strings)."""
+    encoded = column.combine_chunks().dictionary_encode()
+    return encoded.indices.to_numpy(), encoded.dictionary.to_numpy(zero_copy_only=False)
+
+
+def _column(column: pa.ChunkedArray, coded: Coded | None = None) -> pd.Series:
     """A column as pandas holds it: strings as Python strings in an object array, converted from
     Arrow once here (pandas' own Arrow-backed strings convert again at every ``to_numpy``/``to_list``
     the audit and the day detectors do, a third of the audit's own work on a realistic day).
 
-    A ``repeating`` column (a few hundred rooms, a handful of actions) is converted one distinct
-    value at a time: every row holding a value shares its one string object, which is quicker to
-    make and to hash (grouping by room and sender hashes each object once)."""
+    A column of few distinct values (a few hundred rooms, a handful of actions), given ``coded``,
+    is converted one distinct value at a time: every row holding a value shares its one string
+    object, which is quicker to make and to hash (grouping by room and sender hashes each object
+    once)."""
+    if coded is not None:
+        codes, values = coded
+        return pd.Series(values[codes], dtype=object, copy=False)
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        if repeating:
-            encoded = column.combine_chunks().dictionary_encode()
-            values = encoded.dictionary.to_numpy(zero_copy_only=False)
-            return pd.Series(values[encoded.indices.to_numpy()], dtype=object, copy=False)
         return pd.Series(column.to_numpy(), dtype=object, copy=False)
     return column.to_pandas()
 
@@ -56,6 +65,7 @@ class LakeDay:
     frame: pd.DataFrame  # every column of MESSAGE_COLUMNS, rows in (msgtime, msgid) order
     text_codes: np.ndarray  # each message's text as a code into ``texts``, -1 for no text (``string_codes``)
     texts: pa.Array  # the distinct texts, in first-message order
+    coded: dict[str, Coded]  # the REPEATING columns as codes and values, as the day detectors can read them
 
 
 def in_order(table: pa.Table) -> pa.Table:
@@ -119,14 +129,15 @@ class LakeView:
         )
         table = in_order(table)
         text_codes, texts = string_codes(table.column("text"))
+        coded = {name: _coded(table.column(name)) for name in REPEATING}
         columns = {
             name: pd.Series(pd.arrays.ArrowStringArray(table.column(name)), copy=False)
             if name == "text"
-            else _column(table.column(name), name in REPEATING)
+            else _column(table.column(name), coded.get(name))
             for name in table.column_names
         }
         frame = pd.DataFrame(columns, copy=False)  # a block per column: no copy into one 2-D block
-        return LakeDay(frame, text_codes, texts)
+        return LakeDay(frame, text_codes, texts, coded)
 
     def message_count(self, date: str) -> int:
         """How many messages a date has, from its files' footers (a hint: 0 for a file that cannot

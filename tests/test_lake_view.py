@@ -7,7 +7,7 @@ import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from auditor.lake_view import _column, in_order
+from auditor.lake_view import _coded, _column, in_order
 
 ROWS = st.lists(st.tuples(st.integers(0, 5), st.sampled_from(["a", "b", "c", "ab", "é", ""])), max_size=30)
 
@@ -39,7 +39,8 @@ def test_rows_come_in_msgtime_then_msgid_order(rows, presorted, split):
 
 def test_a_repeating_column_has_the_same_values_sharing_their_strings():
     column = pa.chunked_array([["send", "recall", "send"], ["send", ""]])
-    series = _column(column, repeating=True)
+    codes, values = coded = _coded(column)
+    series = _column(column, coded)
     assert series.to_list() == ["send", "recall", "send", "send", ""]
     assert series[0] is series[2] is series[3]
-    assert _column(column).to_list() == series.to_list()
+    assert _column(column).to_list() == series.to_list() == values[codes].tolist()

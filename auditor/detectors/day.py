@@ -55,12 +55,28 @@ class Day:
     # the flooding repeat keys, when the audit's analysis computed them; None makes the flooding
     # detector compute the keys it needs itself
     repeat_keys: RepeatKeys | None = None
+    # columns of few distinct values (action, roomid, sender, sender_kind) as each message's code and
+    # the values (``LakeView.read_day``'s), when the caller has them: a test of a column then looks at
+    # a few hundred values, not every message's string
+    coded: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
 
     @cached_property
     def group_rows(self) -> np.ndarray:
         """Which of ``messages`` are ``group_messages()`` (bool)."""
+        if self.coded is not None:
+            return (
+                self._holds("action", "send")
+                & ~self._holds("roomid", "")
+                & ~self._holds("sender_kind", "robot")
+            )
         m = self.messages
         return ((m["action"] == "send") & (m["roomid"] != "") & (m["sender_kind"] != "robot")).to_numpy()
+
+    def _holds(self, column: str, value: str) -> np.ndarray:
+        """Which messages' ``column`` is ``value`` (bool), from the column's codes."""
+        assert self.coded is not None
+        codes, values = self.coded[column]
+        return (values == value)[codes]
 
     @cached_property
     def _group_messages(self) -> pd.DataFrame:
@@ -74,6 +90,11 @@ class Day:
 
     @cached_property
     def _people(self) -> np.ndarray:
+        if self.coded is not None:  # pairs of codes, numbered as same_values numbers the pairs of strings
+            rows = self.group_rows
+            rooms, senders = self.coded["roomid"][0][rows], self.coded["sender"][0][rows]
+            pairs = rooms.astype(np.int64) * len(self.coded["sender"][1]) + senders
+            return pd.factorize(pairs)[0].astype(np.int64, copy=False)
         return same_values(self.group_messages()["roomid"], self.group_messages()["sender"])
 
     def people(self) -> np.ndarray:

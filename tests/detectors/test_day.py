@@ -41,3 +41,30 @@ def test_first_rows_are_each_persons_first_message():
     assert day.people().tolist() == [0, 1, 0, 2, 1]
     assert day.first_rows().tolist() == [0, 1, 3]
     assert day.people_order().tolist() == [0, 2, 1, 4, 3]
+
+
+CODED = ["action", "roomid", "sender", "sender_kind"]
+MESSAGE = st.fixed_dictionaries(
+    {
+        "action": st.sampled_from(["send", "recall", "switch"]),
+        "roomid": st.sampled_from(["", "wr1", "wr2", "wr群"]),
+        "sender": st.sampled_from(["a", "b", "wmx", "wb1", "张伟"]),
+        "sender_kind": st.sampled_from(["internal", "external", "robot"]),
+    }
+)
+
+
+@given(st.lists(MESSAGE, min_size=1, max_size=80))
+def test_the_lake_codes_give_the_groupings_the_strings_give(rows):
+    """A day read from the lake carries its columns of few values as codes; the group messages and
+    the people they give are those the strings give (the same rows, the same numbering)."""
+    import pyarrow as pa
+
+    from auditor.lake_view import _coded
+
+    plain = day_of(rows)
+    table = pa.Table.from_pandas(plain.messages[CODED], preserve_index=False)
+    day = day_of(rows)
+    day.coded = {column: _coded(table.column(column)) for column in CODED}
+    assert day.group_rows.tolist() == plain.group_rows.tolist()
+    assert day.people().tolist() == plain.people().tolist()
