@@ -115,8 +115,8 @@ def read_date(date: str, sources: Sources) -> DateMessages:
     """A date's messages with their group categories and analysis keys."""
     day = sources.read_day(date)
     frame = day.frame
-    codes, rooms = pd.factorize(frame["roomid"].to_numpy(dtype=object))
-    categories = np.array([sources.category(roomid) for roomid in rooms], dtype=object)
+    codes, rooms = day.coded["roomid"]
+    categories = np.array([sources.category(roomid) for roomid in rooms.tolist()], dtype=object)
     frame["group_category"] = pd.Series(categories[codes], dtype=object)
     keys = DateKeys.of(frame["msgtype"].to_numpy(dtype=object), day.text_codes, day.texts)
     return DateMessages(date, frame, keys, day.coded)
