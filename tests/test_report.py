@@ -252,15 +252,22 @@ def several_days(tmp_path_factory):
     return ws, dates
 
 
-def test_dates_rendered_in_a_pool_are_the_pages_rendered_one_by_one(several_days, tmp_path):
+@pytest.mark.parametrize(
+    ("lang", "unmasked", "confirmed"), [("zh", False, "已确认"), ("en", True, "confirmed")]
+)
+def test_dates_rendered_in_a_pool_are_the_pages_rendered_one_by_one(
+    several_days, tmp_path, lang, unmasked, confirmed
+):
     ws, dates = several_days
     assert len(dates) == 3
     seen = []
-    report(ws, dates, out_dir=tmp_path / "one", workers=1)
-    report(ws, dates, out_dir=tmp_path / "pool", workers=2, on_date=seen.append)
+    options = {"lang": lang, "unmasked": unmasked}
+    report(ws, dates, out_dir=tmp_path / "one", workers=1, **options)
+    report(ws, dates, out_dir=tmp_path / "pool", workers=2, on_date=seen.append, **options)
     assert seen == dates  # in order, each once its pages are in place
     one, pool = _without_times(tmp_path / "one"), _without_times(tmp_path / "pool")
-    assert one == pool and "已确认" in "".join(pool.values())  # the ledger's view reached the workers
+    assert one == pool and confirmed in "".join(pool.values()).lower()  # the ledger's view reached them
+    assert ("RESTRICTED" in pool[f"{dates[0]}/index.html"]) == unmasked
 
 
 def test_a_date_failing_in_a_worker_stops_the_run_with_its_error(several_days, tmp_path):
