@@ -80,13 +80,21 @@ class Day:
 
     @cached_property
     def _group_messages(self) -> pd.DataFrame:
-        # usually every message is one (a copy of every column would cost 0.06-0.11 s a 333k-row day)
-        return self.messages if self.group_rows.all() else self.messages[self.group_rows]
+        # usually every message is one (a copy of every column would cost 0.06-0.11 s a 333k-row day);
+        # otherwise the texts are left out of the copy: no day detector reads them from it
+        if self.group_rows.all():
+            return self.messages
+        return self.messages.loc[self.group_rows, [c for c in self.messages.columns if c != "text"]]
 
     def group_messages(self) -> pd.DataFrame:
         """Messages people sent in group chats (robots are never counted as people), selected once
-        for all the day detectors (each reads them, none changes them)."""
+        for all the day detectors (each reads them, none changes them), without their ``text``
+        when some messages are not (``group_texts`` gives those)."""
         return self._group_messages
+
+    def group_texts(self, rows: np.ndarray) -> np.ndarray:
+        """The texts (object array) of the rows ``rows`` of ``group_messages()``."""
+        return self.messages["text"].iloc[np.flatnonzero(self.group_rows)[rows]].to_numpy(dtype=object)
 
     @cached_property
     def _people(self) -> np.ndarray:

@@ -111,15 +111,16 @@ class Flooding(DayDetector):
             ("repeat", same_text, cfg["repeat_messages"], cfg["repeat_seconds"]),
         ):
             # rows are in (msgtime, msgid) order: each group's stay in it
+            # (msgids are read only for the few spans found: taking them all in order costs more)
             order = day.people_order() if kind == "burst" else stable_order(codes)
-            c, t, m, owner = codes[order], times[order], ids[order], person[order]
+            c, t = codes[order], times[order]
             for code in candidate_groups(c, t, threshold, seconds * 1000):
                 if code < 0:
                     continue
                 lo, hi = np.searchsorted(c, code, "left"), np.searchsorted(c, code, "right")
                 for i, j in bursts(t[lo:hi], threshold, seconds * 1000):
-                    span = [(int(t[k]), str(m[k])) for k in range(lo + i, lo + j)]
-                    found[int(owner[lo])].append((span, kind))
+                    span = [(int(t[k]), str(ids[order[k]])) for k in range(lo + i, lo + j)]
+                    found[int(person[order[lo]])].append((span, kind))
         # events come out sorted below; within one person _merge orders them, so codes need no order
         first_rows = day.first_rows()
         events = []
@@ -143,7 +144,7 @@ class Flooding(DayDetector):
         if day.repeat_keys is not None:
             codes[busy] = day.repeat_keys.codes(np.flatnonzero(day.group_rows)[busy])
             return codes
-        texts = day.group_messages()["text"].to_numpy(dtype=object)[busy]
+        texts = day.group_texts(busy)
         text_codes, distinct = pd.factorize(texts)
         codes[busy] = string_codes(repeat_keys(list(distinct)))[0][text_codes]
         return codes

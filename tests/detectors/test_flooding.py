@@ -140,3 +140,17 @@ def test_repeat_keys_of_any_batch_equal_the_regex(texts):
     from auditor.detectors.flooding import keys_of_normalized
 
     assert keys_of_normalized(texts).to_pylist() == [re.sub(r"[\W_]+", "", t) for t in texts]
+
+
+def test_repeats_found_among_messages_that_are_not_group_messages():
+    """Robots' and one-to-one messages are left out of the day's group messages (and their copy
+    holds no texts): the repeats between them are found from the texts of the rows that stay."""
+    rows = []
+    for i in range(6):
+        rows.append({"sender": "wbAlert", "msgtime": at(50 * i), "text": "告警"})
+        rows.append({"sender": "a", "roomid": "", "msgtime": at(50 * i + 1), "text": "私聊"})
+        rows.append({"sender": "a", "msgtime": at(50 * i + 2), "text": "在吗" + "!" * i})
+    texts = sorted({row["text"] for row in rows})
+    for keys in (None, dict(zip(texts, repeat_keys(texts).to_pylist(), strict=True))):
+        events = detect(rows, keys)
+        assert [(e.rule, e.sender, e.evidence["messages"]) for e in events] == [("flooding.repeat", "a", 6)]
