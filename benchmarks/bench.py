@@ -2,14 +2,16 @@
 measured on the same generated archive in the same run (never as timed assertions in tests).
 
     python benchmarks/bench.py [--messages 1000000] [--groups 300] [--days 3] [--workers N]
-                               [--no-template] [--scaling [--only-scaling] [--repeat N]]
+                               [--rounds 3] [--no-template] [--scaling [--only-scaling] [--repeat N]]
                                [--nightly-10m] [--only-nightly]
 
 Every stage runs on the realistic archive (`auditor sample --realism real`: real conversational
 sentences, most texts distinct). The template archive (a few dozen lines with names swapped in,
 few distinct texts) follows as second rows for ingest, the naive baseline and the audit, so the
 two can be compared; each row shows its archive's distinct-text ratio, and its ratio is to the
-baseline on the same archive. Prints a table and writes benchmarks/results.json. Archives are
+baseline on the same archive. The baseline and the audit run in turn ``--rounds`` times: their rows
+are the median runs, and the audit's ratio is also given round by round. Prints a table and
+writes benchmarks/results.json. Archives are
 generated once per size and realism into .bench-data/ and reused (a link to another checkout's
 .bench-data/<name> is used as it is).
 
@@ -150,6 +152,12 @@ def table(results: dict[str, dict[str, dict]], texts: dict[str, dict], args: arg
             f"max {t['max_chars']} characters"
         )
     for realism, stages in results.items():
+        ratios = stages["audit (all detectors)"]["paired_ratios"]
+        lines.append(
+            f"{realism} archive, audit × baseline round by round ({len(ratios)} rounds, each stage's row "
+            f"is its median run): {', '.join(f'{r:.1f}' for r in ratios)}"
+        )
+    for realism, stages in results.items():
         naive, ours = stages["naive baseline"]["recall"], stages["audit (all detectors)"]["recall"]
         lines.append(
             f"{realism} archive, recall on planted violations, lexicon categories / all: naive "
@@ -165,20 +173,35 @@ def table(results: dict[str, dict[str, dict]], texts: dict[str, dict], args: arg
     return "\n".join(lines)
 
 
-def measure(data: Path, workspace: Path, workers: list[str], full: bool) -> dict[str, dict]:
+def median_run(runs: list[dict]) -> dict:
+    """The run of median seconds (of an even number, the slower middle one), with every run's seconds."""
+    chosen = dict(sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2])
+    chosen["runs_seconds"] = sorted(round(r["seconds"], 2) for r in runs)
+    return chosen
+
+
+def measure(data: Path, workspace: Path, workers: list[str], full: bool, rounds: int) -> dict[str, dict]:
     """Every stage on one archive (``full``), or ingest, the baseline and the audit only."""
     manifest = data / "manifest.json"
     results: dict[str, dict] = {}
     print(f"{data.name}: ingest …", flush=True)
     run("cli", "-w", str(workspace), "init")  # only `init` creates a workspace
     results["ingest"] = run("cli", "-w", str(workspace), "ingest", str(data / "exports"))
-    print(f"{data.name}: naive baseline …", flush=True)
-    results["naive baseline"] = run("baseline", str(workspace), str(manifest))
+    # The baseline and the audit in turn, ``rounds`` times: each row is its median run, and the audit's
+    # ratio is taken round by round, so a slower or faster stretch of a shared machine moves both.
+    pairs = []
+    for number in range(1, rounds + 1):
+        print(f"{data.name}: naive baseline and audit, round {number} of {rounds} …", flush=True)
+        baseline = run("baseline", str(workspace), str(manifest))
+        pairs.append((baseline, run("cli", "-w", str(workspace), "audit", *workers)))
+    results["naive baseline"] = median_run([baseline for baseline, _ in pairs])
     if full:
         print(f"{data.name}: lexicon matching …", flush=True)
         results["lexicon matching, 1 core"] = run("matching", str(workspace))
-    print(f"{data.name}: audit …", flush=True)
-    results["audit (all detectors)"] = run("cli", "-w", str(workspace), "audit", *workers)
+    results["audit (all detectors)"] = median_run([audit for _, audit in pairs])
+    results["audit (all detectors)"]["paired_ratios"] = sorted(
+        round(baseline["seconds"] / audit["seconds"], 2) for baseline, audit in pairs
+    )
     results["audit (all detectors)"]["recall"] = run("recall", str(workspace), str(manifest))["recall"]
     if not full:
         return results
@@ -316,6 +339,9 @@ def main() -> None:
     parser.add_argument("--only-scaling", action="store_true", help="the scaling rows only")
     parser.add_argument("--repeat", type=int, default=2, help="runs per scaling row (the best counts)")
     parser.add_argument(
+        "--rounds", type=int, default=3, help="baseline-and-audit rounds (the medians and the paired ratios)"
+    )
+    parser.add_argument(
         "--nightly-10m",
         action="store_true",
         help="add nightly on 10,000,000 realistic messages (600 groups, 30 days; generated once, 2.4 GB)",
@@ -356,7 +382,7 @@ def main() -> None:
         for realism in realisms:
             data = archive(args.messages, args.groups, args.days, realism)
             ws = Path(tmp) / realism
-            results[realism] = measure(data, ws, workers, full=realism == "real")
+            results[realism] = measure(data, ws, workers, realism == "real", args.rounds)
             texts[realism] = run("texts", str(ws))
             if args.scaling and realism == "real":
                 scaling = scaling_rows(data, ws, args.repeat)
