@@ -266,24 +266,38 @@ def create(ws: Workspace, date: str | None = None) -> dict[str, Any]:
 def create_each(
     ws: Workspace, dates: list[str | None], on_date: Callable[[], None] | None = None
 ) -> list[dict[str, Any]]:
-    """One snapshot per date (the nightly job: one per date it audited), as ``create`` takes them.
-
-    What every snapshot holds besides its dates — the small lake tables, settings, the consistent
-    copies of the ledger and the console's accounts, media — is read, checked and stored once for
-    the run, under the workspace lock that keeps it unchanged, not once per date."""
-    store = store_of(ws)
-    shared: dict[str, dict[str, Any]] | None = None
+    """One snapshot per date, as ``create`` takes them (``Snapshots``)."""
+    snapshots = Snapshots(ws)
     manifests = []
     for date in dates:
-        with store.batch() as objects:
-            files = _lake_and_reports(ws, date, objects)
-            if shared is None:
-                shared = _shared(ws, objects)
-        files.update(shared)
-        manifests.append(_write_manifest(ws, store, date, files))
+        manifests.append(snapshots.take(date))
         if on_date:
             on_date()
     return manifests
+
+
+class Snapshots:
+    """A run's snapshots, one per date, taken one at a time: the nightly job takes a date's as soon
+    as its pages are in place, while the report's workers render the next dates.
+
+    What every snapshot holds besides its dates — the small lake tables, settings, the consistent
+    copies of the ledger and the console's accounts, media — is read, checked and stored once for
+    the run (with its first snapshot), under the workspace lock that keeps it unchanged, not once
+    per date."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.ws = ws
+        self.store = store_of(ws)
+        self._shared: dict[str, dict[str, Any]] | None = None
+
+    def take(self, date: str | None) -> dict[str, Any]:
+        """The snapshot of ``date`` (None: of everything); returns its manifest."""
+        with self.store.batch() as objects:
+            files = _lake_and_reports(self.ws, date, objects)
+            if self._shared is None:
+                self._shared = _shared(self.ws, objects)
+        files.update(self._shared)
+        return _write_manifest(self.ws, self.store, date, files)
 
 
 def _lake_and_reports(ws: Workspace, date: str | None, objects: Batch) -> dict[str, dict[str, Any]]:

@@ -9,12 +9,13 @@ redoes the later stages, ending where an uninterrupted run would have.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import resource
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,6 +142,34 @@ def _stage(log, name: str, durations: _Durations) -> Callable[[], None]:
         log.info("stage %s: done in %.1fs (%.1f CPU s)", name, durations[name], durations.cpu[name])
 
     return finish
+
+
+class _Interleaved:
+    """A stage run in pieces inside another (``within``): the backup of each date as its pages are
+    in place, in the report stage. Its seconds and CPU seconds are its pieces' sum, taken off the
+    other stage's, so each stage's figures stay its own; an error in a piece is this stage's."""
+
+    def __init__(self, name: str, *, within: str, durations: _Durations) -> None:
+        self.name, self.within, self.durations = name, within, durations
+        self.seconds = self.cpu = 0.0
+
+    @contextlib.contextmanager
+    def piece(self) -> Iterator[None]:
+        started, cpu = time.perf_counter(), time.process_time()
+        self.durations.current = self.name
+        yield  # an error leaves ``current`` naming this stage: the run failed in it
+        self.durations.current = self.within
+        self.seconds += time.perf_counter() - started
+        self.cpu += time.process_time() - cpu
+
+    def finish(self) -> None:
+        """Record the stage (after the other one finished, so it follows it in the stage order)."""
+        durations = self.durations
+        durations[self.within] = round(max(durations[self.within] - self.seconds, 0.0), 3)
+        durations.cpu[self.within] = round(max(durations.cpu[self.within] - self.cpu, 0.0), 3)
+        durations[self.name] = round(self.seconds, 3)
+        durations.cpu[self.name] = round(self.cpu, 3)
+        durations.rss[self.name] = durations.rss[self.within]
 
 
 class _Progress:
@@ -326,26 +355,35 @@ def _nightly_locked(
     finish()
     failpoints.reached("after-audit")
 
-    finish = _stage(log, "report", durations)
-    with _Progress("report", len(dates), interactive) as progress:
-        reports = [str(index) for index in render_report(ws, dates, on_date=progress.step, workers=workers)]
+    # Never back up over damage: a snapshot of a broken lake or ledger would pass as a good one.
+    # The files stay not done, so the night is redone once the damage is repaired. (The report
+    # that follows writes pages only: the lake and the ledger are checked as the backup takes them.)
+    finish = _stage(log, "recheck", durations)
+    damage = _damage(ws, log)
     finish()
+
+    # Each date is backed up as soon as its pages are in place, here, while the report's workers
+    # render the next dates: the snapshot's file copies and fsyncs overlap their rendering.
+    snapshots = backup.Snapshots(ws)
+    taken: list[dict[str, Any]] = []
+    backing_up = _Interleaved("backup", within="report", durations=durations)
+    finish = _stage(log, "report", durations)
+    with _Progress("report and backup", len(dates), interactive) as progress:
+
+        def rendered(date: str) -> None:
+            progress.step()
+            if not damage:
+                with backing_up.piece():
+                    taken.append(snapshots.take(date))
+
+        reports = [str(index) for index in render_report(ws, dates, on_date=rendered, workers=workers)]
+    finish()
+    backing_up.finish()
+    failpoints.reached("after-backup")
 
     finish = _stage(log, "notify", durations)
     manifest["notify"] = notify_stage(ws, dates, log)  # never fails the run; failures retried next run
     finish()
-
-    # Never back up over damage: a snapshot of a broken lake or ledger would pass as a good one.
-    # The files stay not done, so the night is redone once the damage is repaired.
-    finish = _stage(log, "recheck", durations)
-    damage = _damage(ws, log)
-    finish()
-    finish = _stage(log, "backup", durations)
-    with _Progress("backup", len(dates), interactive) as progress:
-        taken = backup.create_each(ws, [] if damage else dates, on_date=progress.step)
-    snapshots = [m["id"] for m in taken]
-    finish()
-    failpoints.reached("after-backup")
 
     problems = _needs_attention(ws, run_id, report)
     unread = [
@@ -374,5 +412,9 @@ def _nightly_locked(
         | {"generic_types": summary["generic_types"]},
         dates=dates,
         findings_by_date=audit_report.dates,
-        outputs={"reports": reports, "snapshots": snapshots, "rejects": summary["rejects_file"]},
+        outputs={
+            "reports": reports,
+            "snapshots": [m["id"] for m in taken],
+            "rejects": summary["rejects_file"],
+        },
     )

@@ -150,6 +150,32 @@ def test_nightly_processes_inbox_and_writes_a_manifest(baseline):
     assert (baseline.logs_dir / "auditor.log").read_text(encoding="utf-8").count("stage audit: done") == 1
 
 
+def test_the_backup_interleaved_with_the_report_keeps_its_own_figures():
+    """Each date is backed up inside the report stage: the backup's seconds are its pieces' sum,
+    taken off the report's, it follows the report in the stage order, and an error in a piece is
+    the backup's."""
+    import logging
+
+    from auditor import pipeline
+
+    durations = pipeline._Durations()
+    finish = pipeline._stage(logging.getLogger("test"), "report", durations)
+    backing_up = pipeline._Interleaved("backup", within="report", durations=durations)
+    started = time.perf_counter()
+    for _ in range(2):
+        with backing_up.piece():
+            time.sleep(0.05)
+        assert durations.current == "report"
+    finish()
+    elapsed = time.perf_counter() - started
+    backing_up.finish()
+    assert list(durations) == ["report", "backup"] and list(durations.rss) == ["report", "backup"]
+    assert durations["backup"] >= 0.1 and durations["report"] + durations["backup"] <= elapsed + 0.01
+    with pytest.raises(OSError), backing_up.piece():
+        raise OSError(28, "No space left on device")
+    assert durations.current == "backup"
+
+
 def test_second_run_with_nothing_new_does_nothing(baseline, tmp_path):
     ws = Workspace(tmp_path / "copy")
     shutil.copytree(baseline.root, ws.root)
@@ -282,7 +308,7 @@ def _fail(*_args, **_kwargs):
 FAILURES = [
     ("bad setting", {"toml": "[ingest]\ninbox_paths = [3]\n"}, "setup", 2, "ingest.inbox_paths"),
     ("disk full in report", {"patch": "report.render_day"}, "report", 1, "No space left on device"),
-    ("disk full in backup", {"patch": "backup.create_each"}, "backup", 1, "No space left on device"),
+    ("disk full in backup", {"patch": "backup._lake_and_reports"}, "backup", 1, "No space left on device"),
 ]
 
 
