@@ -191,6 +191,7 @@ def test_nightly_starts_its_fork_server_with_the_modules_its_pools_import():
     """``auditor nightly`` names its pools' modules before importing them (the fork server imports
     them meanwhile): the names must be those of ingest's decoders and the report's workers."""
     from auditor import ingest_decode
+    from auditor.cli.base import REPORT_POOL_MODULES
     from auditor.cli.nightly import NIGHTLY_POOL_MODULES
     from auditor.report import render
 
@@ -198,3 +199,4 @@ def test_nightly_starts_its_fork_server_with_the_modules_its_pools_import():
         ingest_decode._init_decoder.__module__,
         *render.REPORT_WORKER_MODULES,
     }
+    assert set(REPORT_POOL_MODULES) == set(render.REPORT_WORKER_MODULES)  # `replay` plans them too

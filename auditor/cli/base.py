@@ -22,6 +22,10 @@ from auditor import __version__
 from auditor.errors import EXIT_FAILURE, EXIT_INTERRUPTED, AuditorError, Terminated
 from auditor.workspace import DEFAULT_WORKSPACE, Workspace
 
+# The report's worker module (``render.REPORT_WORKER_MODULES``), named, not imported: a command that
+# will render several dates in a pool plans it for its fork server, which imports it instead.
+REPORT_POOL_MODULES = ("auditor.report.render",)
+
 EXIT_CODES_HELP = """\b
 Exit codes:
   0   success

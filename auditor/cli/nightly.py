@@ -7,12 +7,12 @@ import json
 
 import click
 
-from auditor.cli.base import EXIT_CODES_HELP, engine_options, json_option, workspace_of
+from auditor.cli.base import EXIT_CODES_HELP, REPORT_POOL_MODULES, engine_options, json_option, workspace_of
 from auditor.errors import AuditorError
 
 # The modules of ingest's decoding workers and of the report's (named, not imported: importing them is
 # what the fork server does for this process).
-NIGHTLY_POOL_MODULES = ("auditor.ingest_decode", "auditor.report.render")
+NIGHTLY_POOL_MODULES = ("auditor.ingest_decode", *REPORT_POOL_MODULES)
 
 
 @click.command(epilog=EXIT_CODES_HELP)

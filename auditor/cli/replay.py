@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
 
-from auditor.cli.base import check_dates, workspace_of
+from auditor.cli.base import REPORT_POOL_MODULES, check_dates, workspace_of
+from auditor.errors import AuditorError
 
 
 @click.command()
@@ -53,11 +55,24 @@ def replay(
       printf '北极星计划\thigh\n' >> /tmp/rules/confidential.txt
       auditor replay --since 2026-10-01 --until 2026-10-31 --dictionaries /tmp/rules --out /tmp/replay-oct
     """
-    from auditor.replay import replay as run_replay
+    from auditor.config import load_config
+    from auditor.engines import plan_engine, worker_count
+    from auditor.process_pool import plan_pool, start_planned_fork_server
 
     check_dates(since=since, until=until)
+    ws = workspace_of(ctx)
+    # The audit's workers and the report's fork from one server, started now (as `nightly` does): it
+    # imports their modules while this process imports the replay and reads the first date, and
+    # the report's workers do not each import theirs.
+    with contextlib.suppress(AuditorError, OSError):  # a bad --config: the replay itself says what is wrong
+        config = load_config(config_file) if config_file else ws.config
+        plan_engine(config["audit"]["engine"], worker_count(config, workers))
+        plan_pool(REPORT_POOL_MODULES)
+        start_planned_fork_server()
+    from auditor.replay import replay as run_replay
+
     diff = run_replay(
-        workspace_of(ctx),
+        ws,
         since=since,
         until=until,
         out=out,
