@@ -10,10 +10,9 @@ sentences, most texts distinct). The template archive (a few dozen lines with na
 few distinct texts) follows as second rows for ingest, the naive baseline and the audit, so the
 two can be compared; each row shows its archive's distinct-text ratio, and its ratio is to the
 baseline on the same archive. The baseline and the audit run in turn ``--rounds`` times: their rows
-are the median runs, and the audit's ratio is also given round by round. Prints a table and
-writes benchmarks/results.json. Archives are
-generated once per size and realism into .bench-data/ and reused (a link to another checkout's
-.bench-data/<name> is used as it is).
+are the median runs, and the audit's ratio is also given round by round. Prints a table and writes
+benchmarks/results.json. Archives are generated once per size and realism into .bench-data/ and
+reused (a link to another checkout's .bench-data/<name> is used as it is).
 
 ``--scaling`` adds how the audit scales: the realistic archive audited on 1 worker, 2 workers and
 a Dask LocalCluster of 4 single-threaded workers, each the best of ``--repeat`` runs, with CPU
