@@ -366,6 +366,8 @@ class _MessageSink:
         self.resume = resume
         self.now_ms = now_ms
         self.index = MsgidIndex(ws.msgid_index_path, ws.messages_dir)
+        self.seen = msgindex.HashFilter()  # every msgid hash the lake or this run may hold
+        self.index.fill(self.seen)
         self.pending = _PlacesByHash()  # buffered (not yet in the lake)
         self.rows: Counter[str] = Counter()  # buffered rows per date
         # date → msgid → content_digest, read on demand, the least recent date first
@@ -397,12 +399,18 @@ class _MessageSink:
             hashes = np.concatenate([hashes, msgindex.msgid_hashes(other_ids)])
         order = np.argsort(hashes)
         ordered = hashes[order]
-        held = np.empty(len(hashes), bool)  # a row this run buffered or is writing may have the msgid
-        held[order] = self.pending.holds(ordered) | self.in_flight.holds(ordered)
+        # Only the hashes the filter cannot rule out are searched for (``seen`` holds every hash of
+        # the lake, this run's buffer and the write in flight).
+        maybe = self.seen.may_hold(ordered)
+        asked, queries = order[maybe], ordered[maybe]
+        held = np.zeros(len(hashes), bool)  # a row this run buffered or is writing may have the msgid
+        held[asked] = self.pending.holds(queries) | self.in_flight.holds(queries)
         candidate = held.copy()
         candidate[order] |= _repeated(ordered)
-        for start in range(0, len(hashes), LOOKUP_ROWS):
-            candidate[start + self.index.candidates(hashes[start : start + LOOKUP_ROWS])] = True
+        for start in range(0, len(asked), LOOKUP_ROWS):
+            part = asked[start : start + LOOKUP_ROWS]
+            candidate[part[self.index.candidates(hashes[part])]] = True
+        self.seen.add(ordered)  # before the next file: each of these may be buffered now
         rest = np.flatnonzero(candidate[:common]).tolist()
         rest_ids = table.column("msgid").take(pa.array(rest, pa.int64())).to_pylist() if rest else []
         slow = np.array([*rest, *range(common, len(hashes))], np.int64)  # records decided one by one

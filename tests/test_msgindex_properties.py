@@ -3,6 +3,7 @@ msgids, across batches, files, flushes and runs, ingest decides every record as 
 
 from __future__ import annotations
 
+import functools
 import json
 import tempfile
 from pathlib import Path
@@ -51,8 +52,9 @@ def _colliding_hashes(msgids: list[str]) -> np.ndarray:
     lookup_rows=st.integers(1, 5),
     batch_rows=st.integers(1, 4),
     window=st.sampled_from([1, 2, 3, msgindex.WINDOW]),
+    filter_words=st.sampled_from([1, msgindex.FILTER_WORD_BITS]),
 )
-def test_dedup_equals_a_dict_model(runs, colliding, lookup_rows, batch_rows, window):
+def test_dedup_equals_a_dict_model(runs, colliding, lookup_rows, batch_rows, window, filter_words):
     model: dict[str, int] = {}  # msgid → content variant stored
     with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as patch:
         patch.setattr(ingest_module, "LOOKUP_ROWS", lookup_rows)
@@ -63,6 +65,8 @@ def test_dedup_equals_a_dict_model(runs, colliding, lookup_rows, batch_rows, win
         patch.setattr(msgindex, "RESIDENT_BYTES", 0 if window < 4 else msgindex.RESIDENT_BYTES)
         if colliding:
             patch.setattr(msgindex, "msgid_hashes", _colliding_hashes)
+        # a filter of two words lets nearly every hash through to the exact searches
+        patch.setattr(msgindex, "HashFilter", functools.partial(msgindex.HashFilter, filter_words))
         root = Path(tmp)
         ws = Workspace(root / "ws")
         for run_number, files in enumerate(runs):
@@ -115,3 +119,28 @@ def test_raw_digests_are_each_values_digest(values, cut, large):
     array = pa.array(values, pa.large_string() if large else pa.string()).slice(min(cut, len(values)))
     expected = b"".join(msgindex.raw_digest(v.encode("utf-8", "surrogatepass")) for v in array.to_pylist())
     assert msgindex.raw_digests(array) == expected
+
+
+@given(
+    st.lists(st.integers(0, 2**64 - 1), max_size=200),
+    st.lists(st.integers(0, 2**64 - 1), max_size=50),
+    st.integers(1, 12),
+    st.booleans(),
+)
+def test_hash_filter_never_rules_out_an_added_hash(added, later, word_bits, in_order):
+    """Whatever the hashes (sorted or not, repeated, colliding in their word), none added is ruled out."""
+    hashes = np.array(sorted(added) if in_order else added, msgindex.HASH)
+    hash_filter = msgindex.HashFilter(word_bits)
+    hash_filter.add(hashes)
+    hash_filter.add(np.array(later, msgindex.HASH))
+    assert hash_filter.may_hold(np.array(added + later, msgindex.HASH)).all()
+
+
+def test_hash_filter_rules_out_nearly_every_new_hash():
+    """At a million msgids (a big night), nearly every new one is ruled out, so the exact searches
+    run for few: the filter's reason to exist."""
+    rng = np.random.default_rng(7)
+    hash_filter = msgindex.HashFilter()
+    hash_filter.add(rng.integers(0, 2**64 - 1, 1_000_000, msgindex.HASH, endpoint=True))
+    new = rng.integers(0, 2**64 - 1, 200_000, msgindex.HASH, endpoint=True)
+    assert hash_filter.may_hold(new).mean() < 0.001
