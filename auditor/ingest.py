@@ -23,6 +23,7 @@ import base64
 import contextlib
 import datetime as dt
 import hashlib
+import itertools
 import json
 import os
 import tempfile
@@ -281,6 +282,19 @@ def _repeated(ordered: np.ndarray) -> np.ndarray:
     return repeated
 
 
+def _date_groups(rows: pa.Table, dates: pa.ChunkedArray, distinct: pa.Array) -> list[tuple[str, pa.Table]]:
+    """``rows`` by their local date (``dates``), each date's rows in order, the dates in order of
+    first appearance. A file in time order holds each date in one run (a day's export spills into
+    the next local day at its end): those runs are slices, not copies of the file's rows."""
+    if len(distinct) == 1:
+        return [(distinct[0].as_py(), rows)]
+    codes = pc.index_in(dates, value_set=distinct).to_numpy()
+    cuts = [0, *(np.flatnonzero(codes[1:] != codes[:-1]) + 1).tolist(), len(codes)]
+    if len(cuts) == len(distinct) + 1:  # each date in one run
+        return [(distinct[int(codes[a])].as_py(), rows.slice(a, b - a)) for a, b in itertools.pairwise(cuts)]
+    return [(date, rows.filter(pc.equal(dates, date))) for date in distinct.to_pylist()]
+
+
 class _PlacesByHash:
     """Where each row this run buffered is (its date and row number there), by its msgid's hash:
     sorted runs, the newest two merged while the newer is at least half the older (as the msgid
@@ -501,12 +515,9 @@ class _MessageSink:
         if not table.num_rows:
             return set()
         date_column = table.column(DATE_COLUMN)
-        distinct = date_column.unique().to_pylist()
+        distinct = date_column.unique()
         rows = table.drop_columns([DATE_COLUMN])
-        if len(distinct) == 1:
-            groups = [(distinct[0], rows)]
-        else:
-            groups = [(date, rows.filter(pc.equal(date_column, date))) for date in distinct]
+        groups = _date_groups(rows, date_column, distinct)
         for date, group in groups:
             if self.buffer.get(date, ((),))[0]:  # rows buffered one by one come first in the date's order
                 self._seal(date)
@@ -516,7 +527,7 @@ class _MessageSink:
             )
             self.rows[date] = first + group.num_rows
             self.batches[date].append(group)
-        return set(distinct)
+        return set(distinct.to_pylist())
 
     def _buffer_one(self, record: RawRecord, row: Row, msgid_hash: int) -> tuple[str, int]:
         """Buffer a record whose msgid is new (judged one by one: not in a file's bulk table); its place."""

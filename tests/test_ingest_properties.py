@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import tempfile
 from pathlib import Path
@@ -54,3 +55,30 @@ def test_reconciliation_adds_up_and_reingest_is_a_no_op(files):
         assert _lake_state(ws) == state
         stored = sum(1 for _ in ws.messages_dir.rglob("*.parquet"))
         assert (stored == 0) == (first["accepted"] == 0)
+
+
+@given(
+    st.lists(st.lists(st.sampled_from(["2026-11-12", "2026-11-13", "2026-11-14"]), max_size=6), min_size=1),
+)
+def test_date_groups_are_the_rows_of_each_date_in_order(chunks):
+    """A decoded file's rows by date, as filtering each date would give them, whatever the chunks
+    and however the dates interleave; a date in one run is a slice of the file's rows (no copy)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from auditor.ingest import _date_groups
+
+    dates = pa.chunked_array([pa.array(chunk, pa.string()) for chunk in chunks], pa.string())
+    if not len(dates):
+        return
+    rows = pa.table({"row": pa.chunked_array([pa.array(range(len(dates)), pa.int64())])})
+    distinct = dates.unique()
+    groups = _date_groups(rows, dates, distinct)
+    assert [date for date, _ in groups] == distinct.to_pylist()
+    for date, group in groups:
+        assert group.equals(rows.filter(pc.equal(dates, date)))
+    values = dates.to_pylist()
+    runs = 1 + sum(a != b for a, b in itertools.pairwise(values))
+    if runs == len(distinct):
+        address = rows.column("row").chunk(0).buffers()[1].address
+        assert all(group.column("row").chunk(0).buffers()[1].address == address for _, group in groups)
