@@ -109,17 +109,38 @@ class Batch:
     def has(self, digest: str) -> bool:
         return digest in self.staged or self.store.object_path(digest).exists()
 
-    def put(self, source: Path) -> tuple[str, int]:
-        """Store a file's bytes once; returns (sha256, size)."""
+    def put(self, source: Path, expected: str | None = None) -> tuple[str, int]:
+        """Store a file's bytes once; returns (sha256, size).
+
+        ``expected``: the hash the file is recorded under (a lake file's manifest entry, a media
+        file's name). When the store lacks that object the file is copied as it is hashed, read
+        once instead of hashed first and read again (a night's lake files are new, and large);
+        the caller compares the hash returned with the one it expected."""
+        if expected is not None and not self.has(expected):
+            return self._copy(source)
         digest = file_sha256(source)
         if not self.has(digest):
-            staged = self.folder / digest
-            self.staged[digest] = staged
-            with open(staged, "wb") as out:
-                copied = file_sha256(source, copy_to=out)
+            copied, _ = self._copy(source)
             if copied != digest:  # the file changed while it was read
                 raise AuditorError(f"{source} changed while it was backed up; run the backup again", 1)
         return digest, source.stat().st_size
+
+    def _copy(self, source: Path) -> tuple[str, int]:
+        """Stage a copy of ``source`` under the hash of the bytes copied; (that hash, their size)."""
+        fd, name = tempfile.mkstemp(prefix=".copy-", dir=self.folder)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                digest = file_sha256(source, copy_to=out)
+                size = out.tell()
+            if self.has(digest):  # bytes other than expected, that the store holds already
+                os.unlink(name)
+            else:
+                self.staged[digest] = self.folder / digest
+                os.replace(name, self.staged[digest])
+        except BaseException:
+            Path(name).unlink(missing_ok=True)
+            raise
+        return digest, size
 
     def publish(self) -> None:
         atomic.sync_staged(self.staged.values(), [])
@@ -231,7 +252,7 @@ def _put_media(store: Batch, ws: Workspace) -> dict[str, dict[str, Any]]:
         if named and store.has(path.name):
             files[rel] = {"sha256": path.name, "size": path.stat().st_size}
             continue
-        digest, size = store.put(path)
+        digest, size = store.put(path, path.name if named else None)
         if named and digest != path.name:
             damaged.append(rel)
         files[rel] = {"sha256": digest, "size": size}
@@ -304,11 +325,13 @@ def _lake_and_reports(ws: Workspace, date: str | None, objects: Batch) -> dict[s
     files: dict[str, dict[str, Any]] = {}
     refused: list[str] = []
     for path in _date_files(ws, date):
-        digest, size = objects.put(path)
+        in_lake = path.suffix == ".parquet" and path.is_relative_to(ws.lake)
+        entry = lake_manifest.read_entry(ws.lake, path) if in_lake else None
+        recorded = lake_manifest.descriptions(entry)
+        digest, size = objects.put(path, recorded[0].sha256 if recorded else None)
         rel = str(path.relative_to(ws.root))
         files[rel] = {"sha256": digest, "size": size}
-        if path.suffix == ".parquet" and path.is_relative_to(ws.lake):
-            entry = lake_manifest.read_entry(ws.lake, path)
+        if in_lake:
             wrong = lake_manifest.match(entry, sha256=digest, size=size, rows=None)
             if wrong:
                 refused.append(f"{rel}: {wrong}")

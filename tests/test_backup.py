@@ -341,6 +341,29 @@ def test_a_file_changing_while_it_is_stored_is_refused(ws, monkeypatch):
     assert not [p for p in store.root.rglob("*") if p.is_file()]
 
 
+def test_a_new_lake_file_is_read_once_and_a_stored_one_is_only_hashed(ws, monkeypatch):
+    """A lake file is recorded under its hash: one the store lacks is copied as it is hashed (one
+    read, not a hash and then a copy); one it holds is hashed (checked) and not copied again."""
+    reads: list[tuple[str, bool]] = []
+    real = backup.file_sha256
+
+    def counting(path, copy_to=None):
+        if Path(path).suffix == ".parquet":
+            reads.append((Path(path).name, copy_to is not None))
+        return real(path, copy_to=copy_to)
+
+    monkeypatch.setattr(backup, "file_sha256", counting)
+    backup.create(ws, "2026-11-16")
+    lake_files = sorted(p.name for p in (ws.lake / "messages" / "date=2026-11-16").glob("*.parquet"))
+    assert lake_files
+    assert sorted(name for name, copied in reads if name in lake_files) == lake_files
+    assert all(copied for name, copied in reads if name in lake_files)
+    reads.clear()
+    backup.create(ws, "2026-11-16")
+    assert sorted(name for name, copied in reads if name in lake_files) == lake_files
+    assert not any(copied for _, copied in reads)
+
+
 def test_a_killed_batch_is_cleared_and_a_live_one_kept(ws):
     """Staged objects of a killed backup (its batch lock released by the kernel) are removed by
     the next one; a batch still running (another workspace sharing the store) is left alone."""
