@@ -7,10 +7,12 @@ import json
 import tempfile
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from auditor.ingest import ingest
+from auditor.ingest import _date_groups, ingest
 from auditor.workspace import Workspace
 from tests.factories import BASE_MS, message
 
@@ -63,11 +65,6 @@ def test_reconciliation_adds_up_and_reingest_is_a_no_op(files):
 def test_date_groups_are_the_rows_of_each_date_in_order(chunks):
     """A decoded file's rows by date, as filtering each date would give them, whatever the chunks
     and however the dates interleave; a date in one run is a slice of the file's rows (no copy)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from auditor.ingest import _date_groups
-
     dates = pa.chunked_array([pa.array(chunk, pa.string()) for chunk in chunks], pa.string())
     if not len(dates):
         return
