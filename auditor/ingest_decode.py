@@ -36,12 +36,14 @@ from auditor.wecom.files import (
     NOT_DECODED,
     Limits,
     LineSpan,
+    OversizeInput,
     RawRecord,
     RecordBlock,
     blocks_of,
     decoded,
     exceeds,
     file_cap,
+    is_gzip,
     read_blocks,
 )
 from auditor.wecom.messages import (
@@ -319,30 +321,48 @@ class OpenedFile:
     note: str = ""
 
 
-def open_file(path: Path, limits: Limits) -> OpenedFile:
-    """Hash the file and check it decompresses within its cap (one bounded pass)."""
+def open_file(path: Path, limits: Limits, decompress: bool = True) -> OpenedFile:
+    """Hash the file and check it decompresses within its cap (one bounded pass); with
+    ``decompress=False`` only its size on disk is checked here (``open_and_decode`` checks the
+    rest of a gzip file while it decodes it)."""
     opened = OpenedFile()
     try:
         opened.sha256 = file_sha256(path)
-        cap, setting = file_cap(path, limits)
-        if exceeds(path, cap):
-            opened.status = "quarantined"
-            opened.note = f"decompresses to more than {cap:,} bytes ({setting}): quarantined, not read"
+        if exceeds(path, file_cap(path, limits)[0], decompress):
+            _quarantine(opened, path, limits)
     except OSError as exc:  # permissions, a file removed meanwhile: retried by the next run
         opened.status = "skipped"
         opened.note = f"unreadable: {exc.strerror or exc}: skipped"
     return opened
 
 
+def _quarantine(opened: OpenedFile, path: Path, limits: Limits) -> None:
+    cap, setting = file_cap(path, limits)
+    opened.status = "quarantined"
+    opened.note = f"decompresses to more than {cap:,} bytes ({setting}): quarantined, not read"
+
+
 def open_and_decode(
     path: Path, name: str, limits: Limits, now_ms: int, tz_key: str, spill_to: Path | None = None
 ) -> tuple[OpenedFile, DecodedFile | None]:
     """A message file opened and, when it can be read, decoded (None otherwise); the table spilled
-    into ``spill_to`` when given (see ``DecodedFile.spill``)."""
-    opened = open_file(path, limits)
+    into ``spill_to`` when given (see ``DecodedFile.spill``).
+
+    A gzip file is checked against its cap while it is decoded, not inflated once to check it and
+    again to decode it: one that passes the cap is quarantined and its records dropped, so it is
+    still read whole or not at all, and no more of it is held than of a file at the cap."""
+    try:
+        gzip = is_gzip(path)
+    except OSError:
+        gzip = False  # open_file reports it
+    opened = open_file(path, limits, decompress=not gzip)
     if opened.status != "ingested":
         return opened, None
-    return opened, decode_file(path, name, limits, now_ms, tz_key, spill_to)
+    try:
+        return opened, decode_file(path, name, limits, now_ms, tz_key, spill_to, strict_cap=gzip)
+    except OversizeInput:
+        _quarantine(opened, path, limits)
+        return opened, None
 
 
 def decode_file(
@@ -353,10 +373,12 @@ def decode_file(
     tz_key: str,
     spill_to: Path | None = None,
     span: LineSpan | None = None,
+    strict_cap: bool = False,
 ) -> DecodedFile:
-    """The records of a message file opened already (or of its ``span``), decoded."""
+    """The records of a message file opened already (or of its ``span``), decoded; ``strict_cap``:
+    OversizeInput when it decompresses past its cap (``read_records``)."""
     with collector_paused():
-        blocks = read_blocks(path, limits, name, span=span, size=BLOCK_RECORDS)
+        blocks = read_blocks(path, limits, name, span=span, size=BLOCK_RECORDS, strict_cap=strict_cap)
         decoded_file = decode_blocks(name, blocks, now_ms, zoneinfo.ZoneInfo(tz_key), limits.stored_rejects)
     if spill_to is not None:
         decoded_file.spill(spill_to)

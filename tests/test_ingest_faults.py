@@ -95,6 +95,36 @@ def unreadable(path: Path, monkeypatch) -> Path:
     return path
 
 
+def gz_records(path: Path, count: int, batch: bool = False) -> Path:
+    """``count`` valid messages of about 1 KB each, gzip-compressed: a JSONL file, or a GetChatData batch."""
+    records = [message(f"x{i}", text={"content": f"{i} " + "内容" * 300}) for i in range(count)]
+    if batch:
+        data = json.dumps({"errcode": 0, "chatdata": records}, ensure_ascii=False).encode()
+    else:
+        data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode()
+    path.write_bytes(gzip.compress(data))
+    return path
+
+
+def test_a_gzip_file_is_inflated_once_to_check_its_cap_and_decode_it(small, tmp_path, monkeypatch):
+    """The cap is checked while the file is decoded, not by a pass of its own before."""
+    from auditor.wecom import files
+
+    inflated: list[str] = []
+    real = files._decompressed
+
+    def counting(path):
+        inflated.append(Path(path).name)
+        return real(path)
+
+    monkeypatch.setattr(files, "_decompressed", counting)
+    path = tmp_path / "day.jsonl.gz"
+    path.write_bytes(gzip.compress(b"".join(json.dumps(message(f"m{i}")).encode() + b"\n" for i in range(3))))
+    report = ingest(small, [path])
+    assert report.summary()["accepted"] == 3
+    assert inflated == ["day.jsonl.gz"]
+
+
 def good_file(folder: Path) -> Path:
     return write_jsonl(folder / "good.jsonl", [message("g1"), message("g2", msgtime=BASE_MS + 1000)])
 
@@ -112,6 +142,19 @@ FILE_FAULTS = [
         lambda d: gz_bomb(d / "lines.jsonl.gz", b"\n", 3 << 20),
         "quarantined",
         "ingest.max_decompressed_bytes",
+    ),
+    (
+        # good records past the cap: decoded up to it, then all dropped (read whole or not at all)
+        "gzip-records-over-cap",
+        lambda d: gz_records(d / "many.jsonl.gz", 1200),
+        "quarantined",
+        "ingest.max_decompressed_bytes",
+    ),
+    (
+        "gzip-batch-records-over-cap",
+        lambda d: gz_records(d / "many.json.gz", 400, batch=True),
+        "quarantined",
+        "ingest.max_document_bytes",
     ),
     (
         "plain-file-over-cap",

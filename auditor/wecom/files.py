@@ -213,12 +213,14 @@ def is_gzip(path: Path) -> bool:
         return handle.read(2) == GZIP_MAGIC
 
 
-def exceeds(path: Path, max_bytes: int) -> bool:
+def exceeds(path: Path, max_bytes: int, decompress: bool = True) -> bool:
     """Whether the file decompresses to more than ``max_bytes``: one bounded pass before any
-    record is read, so a file is either read whole or quarantined, never half stored."""
+    record is read, so a file is either read whole or quarantined, never half stored.
+    ``decompress=False``: only its size on disk is checked (the caller reads a gzip file with
+    ``strict_cap``, which checks the rest as it reads)."""
     if path.stat().st_size > max_bytes:
         return True
-    if not is_gzip(path):
+    if not decompress or not is_gzip(path):
         return False  # its size is what it decompresses to
     try:
         for _ in iter_chunks(path, max_bytes):
@@ -501,13 +503,20 @@ def blocks_of(records: Iterable[RawRecord], size: int) -> Iterator[RecordBlock]:
 
 
 def read_blocks(
-    path: Path, limits: Limits, name: str | None = None, *, span: LineSpan | None = None, size: int = 16_384
+    path: Path,
+    limits: Limits,
+    name: str | None = None,
+    *,
+    span: LineSpan | None = None,
+    size: int = 16_384,
+    strict_cap: bool = False,
 ) -> Iterator[RecordBlock]:
     """``read_records(decode=False)`` a block at a time: a JSONL file's blocks are its chunks' lines
     (a few thousand), a document's items come ``size`` at a time."""
     name = name or str(path)
     if _logical_name(path).endswith(".json"):
-        yield from blocks_of(read_records(path, limits, name, decode=False, span=span), size)
+        records = read_records(path, limits, name, decode=False, span=span, strict_cap=strict_cap)
+        yield from blocks_of(records, size)
         return
     first_line = 1 if span is None else span.first_line
     lineno = first_line - 1  # the last line read
@@ -520,6 +529,8 @@ def read_blocks(
             if block.raws:
                 yield block
     except (TruncatedInput, OversizeInput, OSError) as exc:
+        if strict_cap and isinstance(exc, OversizeInput):
+            raise
         yield RecordBlock(name, [lineno + 1], [b""], {0: _unreadable(name, lineno, exc)})
 
 
@@ -549,7 +560,13 @@ def _jsonl_block(
 
 
 def read_records(
-    path: Path, limits: Limits, name: str | None = None, *, decode: bool = True, span: LineSpan | None = None
+    path: Path,
+    limits: Limits,
+    name: str | None = None,
+    *,
+    decode: bool = True,
+    span: LineSpan | None = None,
+    strict_cap: bool = False,
 ) -> Iterator[RawRecord]:
     """Records of a message or groups file: JSONL, or one JSON document (batch, list, object).
 
@@ -558,18 +575,24 @@ def read_records(
     ``span``: only those lines of a plain JSONL file (``line_spans``).
     ``decode=False`` leaves JSONL lines NOT_DECODED: a caller with a faster reader for the
     common shape decodes only the others (``decoded``).
+    ``strict_cap``: a file decompressing past its cap raises OversizeInput (the caller quarantines
+    it) rather than ending in an unreadable record.
     """
     name = name or str(path)
     if not _logical_name(path).endswith(".json"):
-        for block in read_blocks(path, limits, name, span=span):
+        for block in read_blocks(path, limits, name, span=span, strict_cap=strict_cap):
             yield from map(decoded, block.records()) if decode else block.records()
         return
     lineno = 0 if span is None else span.first_line - 1
     chunks = iter_chunks(path, file_cap(path, limits)[0]) if span is None else _span_chunks(path, span)
     try:
-        yield from _json_document(name, b"".join(chunks), limits.record_bytes, decode)
+        document = b"".join(chunks)
     except (TruncatedInput, OversizeInput, OSError) as exc:
+        if strict_cap and isinstance(exc, OversizeInput):
+            raise
         yield _unreadable(name, lineno, exc)
+        return
+    yield from _json_document(name, document, limits.record_bytes, decode)
 
 
 def _jsonl_record(
