@@ -288,7 +288,6 @@ def _arrow_table(parsed: pa.Table, block: RecordBlock, places: np.ndarray, tz: z
     encoded = senders.dictionary_encode()  # each distinct sender's kind asked once
     kinds = pa.array([sender_kind(sender) for sender in encoded.dictionary.to_pylist()], pa.string())
     texts, coverages = common_text_columns(column["msgtype"], column["text"])
-    msgids = column["msgid"].to_pylist()
     tolist = column["tolist"]
     files = [block.record(i).file for i in places.tolist()] if block.specials else [block.file] * len(places)
     columns: dict[str, Any] = {
@@ -306,7 +305,7 @@ def _arrow_table(parsed: pa.Table, block: RecordBlock, places: np.ndarray, tz: z
         "pre_msgid": pa.nulls(len(senders), pa.string()),
         "raw": column["raw"],
         "source": _sources(files, np.asarray(block.lines)[places] if len(places) else []),
-        HASH_COLUMN: msgindex.msgid_hashes(msgids),
+        HASH_COLUMN: msgindex.msgid_hashes(column["msgid"]),
         DATE_COLUMN: local_dates(column["msgtime"].to_numpy(), tz),
     }
     return pa.table([columns[f.name] for f in DECODED_SCHEMA], schema=DECODED_SCHEMA)

@@ -539,6 +539,44 @@ def test_an_index_in_the_old_sqlite_layout_is_removed_and_rebuilt_from_the_lake(
     assert not (ws.state_dir / "msgids.sqlite").exists()
 
 
+def _blake2b_hashes(msgids) -> np.ndarray:
+    """Layout 2's msgid hash, for an index made by another hash than this version's."""
+    msgids = msgids if isinstance(msgids, list) else msgids.to_pylist()
+    digests = b"".join(hashlib.blake2b(m.encode(), digest_size=8).digest() for m in msgids)
+    return np.frombuffer(digests, dtype="<u8")
+
+
+def test_an_index_of_another_msgid_hash_is_rebuilt_not_trusted(ws, tmp_path, monkeypatch):
+    """Runs hold hashes, and a hash from another function finds nothing: an index that says it is
+    of this layout but was hashed otherwise (another pandas one day, another key) would let every
+    record of the lake in again as new. Its probe tells it apart, and it is rebuilt."""
+    first = [message(f"m{i}", msgtime=BASE_MS + i) for i in range(5)]
+    with monkeypatch.context() as patch:
+        patch.setattr(msgindex, "msgid_hashes", _blake2b_hashes)
+        ingest(ws, [write_jsonl(tmp_path / "a.jsonl", first)])
+    summary = ingest(ws, [write_jsonl(tmp_path / "b.jsonl", first)]).summary()
+    assert (summary["accepted"], summary["duplicates"]) == (0, 5)
+    assert len(pq.read_table(ws.messages_dir).column("msgid")) == 5
+    _assert_index_matches_the_lake(ws)
+
+
+@pytest.mark.parametrize(
+    "msgids",
+    [["a"], ["CAQQluDa4QUY0On2rYSAgAMgip/yzgs=", "10958372969718811103_1603875609_external", "消息", ""]],
+)
+def test_msgid_hashes_are_pinned_and_the_same_from_a_list_or_an_arrow_column(msgids):
+    """The hashes are persisted: this version's must not drift (index.json's probe rebuilds an index
+    if they ever do, at the cost of a rebuild), and decoding hashes Arrow columns where the other
+    paths hash lists."""
+    hashes = msgindex.msgid_hashes(msgids)
+    assert hashes.dtype == np.dtype("<u8")
+    assert hashes.tolist() == msgindex.msgid_hashes(pa.array(msgids)).tolist()
+    assert hashes.tolist() == msgindex.msgid_hashes(pa.chunked_array([msgids[:1], msgids[1:]])).tolist()
+    assert len(set(hashes.tolist())) == len(msgids)
+    if msgids == ["a"]:
+        assert hashes.tolist() == [10222969926465078819]
+
+
 def test_a_full_disk_fails_the_lake_write_and_the_rerun_stores_everything(ws, tmp_path, monkeypatch):
     """The write runs in the writer thread; its error still ends the run, nothing half-written stays,
     and the index holds nothing of it."""

@@ -40,8 +40,10 @@ def _record(number: int, variant: int, form: int) -> dict:
     return record
 
 
-def _colliding_hashes(msgids: list[str]) -> np.ndarray:
+def _colliding_hashes(msgids) -> np.ndarray:
     """A weak hash: every msgid of one length collides, so only the exact msgid can tell them apart."""
+    if not isinstance(msgids, list):  # an Arrow column, as decoding passes it
+        msgids = msgids.to_pylist()
     return np.array([len(m) for m in msgids], dtype="<u8")
 
 
