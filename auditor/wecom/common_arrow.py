@@ -70,9 +70,12 @@ def common_rows(raws: list[bytes], latest_ms: int) -> tuple[pa.Table, np.ndarray
     pieces.sort(key=lambda piece: int(piece[0][0]))  # each piece a run of ``tried``: in input order
     table = pa.concat_tables([table for _, table in pieces])
     where = np.concatenate([positions for positions, _ in pieces])
-    kept = _accepted(table, latest_ms)
-    where = where[kept.to_numpy(zero_copy_only=False)]
-    return table.filter(kept).append_column("raw", texts.take(where).cast(pa.string())), where
+    kept = _accepted(table, latest_ms).to_numpy(zero_copy_only=False)
+    if not kept.all():  # nearly always all are: no copy of the table then
+        table, where = table.filter(kept), where[kept]
+    # ``where`` ascends (runs of ``tried`` in order): every record read is all of them, in order
+    picked = texts if len(where) == len(raws) else texts.take(where)
+    return table.append_column("raw", picked.cast(pa.string())), where
 
 
 _EMPTY = ARROW_SCHEMA.append(pa.field("raw", pa.string())).empty_table()
