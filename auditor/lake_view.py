@@ -68,16 +68,30 @@ class LakeDay:
     coded: dict[str, Coded]  # the REPEATING columns as codes and values, as the day detectors can read them
 
 
+MAX_PIECES = 512  # runs of rows kept as slices when sorting a date; more are taken into a copy
+
+
 def in_order(table: pa.Table) -> pa.Table:
-    """The rows in (msgtime, msgid) order. A partition of one file already is (the lake writes each
-    file sorted): checking costs a fraction of sorting and taking every column."""
-    times = table.column("msgtime").to_numpy()
-    steps = np.diff(times)
-    ties = np.flatnonzero(steps == 0)
-    msgids = table.column("msgid").combine_chunks()  # take across chunks costs ~15× more
-    if (steps >= 0).all() and pc.all(pc.less(msgids.take(ties), msgids.take(ties + 1))).as_py() is not False:
+    """The rows in (msgtime, msgid) order, as ``sort_by`` would put them. The lake writes each file
+    sorted, so a date is a few sorted files read in file-name order, with at most a few rows (late
+    records of the date, written by a later flush) falling between another file's: in sorted order
+    it is a few runs of consecutive rows. Checking is a fraction of sorting; sorted, the runs are
+    kept as slices of the table, with no copy, where taking the sorted rows copies every column."""
+    if table.num_rows < 2:
         return table
-    return table.sort_by([("msgtime", "ascending"), ("msgid", "ascending")])
+    steps = np.diff(table.column("msgtime").to_numpy())
+    if (steps >= 0).all():
+        ties = steps == 0  # at one-second times most neighbours tie: compare every neighbour, no copies
+        msgids = table.column("msgid").combine_chunks()
+        rising = pc.less(msgids.slice(0, len(msgids) - 1), msgids.slice(1)).to_numpy(zero_copy_only=False)
+        if rising[ties].all():
+            return table
+    order = pc.sort_indices(table, sort_keys=[("msgtime", "ascending"), ("msgid", "ascending")]).to_numpy()
+    starts = [0, *(np.flatnonzero(np.diff(order) != 1) + 1).tolist()]
+    if len(starts) > MAX_PIECES:
+        return table.take(order)
+    ends = [*starts[1:], len(order)]
+    return pa.concat_tables([table.slice(int(order[a]), b - a) for a, b in zip(starts, ends, strict=True)])
 
 
 def resolve_dates(available: list[str], date: str | None, since: str | None, until: str | None) -> list[str]:
