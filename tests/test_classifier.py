@@ -312,6 +312,49 @@ ORDINARY = [
 ]
 
 
+# A group's rules and their reminders speak *of* abusive speech: the model read 骂人 and 脏话 in them
+# as abuse (the first four scored 0.69, 0.87, 0.76 and 0.79). What follows the rule is still judged.
+ADMONITIONS = [
+    "群里禁止说脏话，违者移出",
+    "骂人是不对的",
+    "不许骂人",
+    "说脏话是不文明的行为",
+    "请大家文明发言，不要人身攻击",
+    "提醒一下：群内不得谩骂、侮辱他人",
+    "骂人解决不了问题，有事好好说",
+    "【群规】1.禁止发广告 2.禁止说脏话、人身攻击 3.禁止刷屏，违者移出群聊",
+]
+ABUSE_BESIDE_A_RULE = [
+    "不要骂人，你这个废物",
+    "不许骂人，你们这些人真恶心",
+    "骂人是不对的，但你真是个傻子",
+    "禁止歧视？河南人本来就是骗子",
+    "不要脸的人才骂人",  # 不要脸 is the insult, not a prohibition
+    "你不得不承认你就是个废物",
+]
+
+
+@pytest.mark.parametrize("text", ADMONITIONS)
+def test_rules_against_abusive_speech_are_not_abuse(hits, text):
+    assert hits(text, "abuse") == []
+
+
+@pytest.mark.parametrize("text", ABUSE_BESIDE_A_RULE)
+def test_abuse_beside_a_rule_against_it_is_still_abuse(hits, text):
+    assert hits(text, "abuse")
+
+
+def test_a_rule_is_left_out_of_what_the_model_reads_in_a_batch():
+    """The rule of one text is no gap in its neighbours: each text keeps its own score whatever
+    the batch holds (a match never runs across the separator of the joined batch)."""
+    model, lexicon = detector()
+    texts = ["不许骂人", "你们这些人真恶心", "骂人", "是不对的", "河南人都是骗子，全是小偷"]
+    together = model.scan_many(views(texts, lexicon))
+    alone = [model.scan_many(views([text], lexicon))[0] for text in texts]
+    assert together == alone
+    assert together[0] == [] and together[1] and together[4]
+
+
 @pytest.mark.parametrize("text", ABUSIVE)
 def test_real_attacks_are_abuse(hits, text):
     assert hits(text, "abuse")

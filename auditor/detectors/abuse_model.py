@@ -5,7 +5,11 @@ Scores a whole batch of texts at once. Precision first: a calibrated score at or
 ``threshold`` and ``alone_threshold`` it fires only when an abuse cue backs it (a lexicon
 insult, second person with an insult or derogatory predicate, a group term with a derogatory
 predicate — ``auditor.abuse_cues``), so a middling score on a plain question (怎么了？) never
-becomes a finding a reviewer has to read. High severity from ``high_threshold``. The evidence
+becomes a finding a reviewer has to read. Words that speak *of* abusive speech as conduct to stop
+(a group's rules and their reminders: 群里禁止说脏话，违者移出, 骂人是不对的: ``ADMONITION``) are
+left out of what the model reads, as allowlisted phrases are: it reads 骂人 and 脏话 as abuse, and
+the owner enforcing the policy would be the one flagged, while the rest of such a text (不许骂人，
+你这个废物) is judged as before. High severity from ``high_threshold``. The evidence
 names the score, the cues and the top contributing n-grams. Its hits share the ``abuse``
 category with the lexicon and patterns, so the policy merges them into one finding per message
 (the most severe wins, evidence from both).
@@ -14,6 +18,7 @@ category with the lexicon and patterns, so the policy merges them into one findi
 from __future__ import annotations
 
 import bisect
+import re
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +28,7 @@ from auditor.detectors import register
 from auditor.detectors.base import Hit, TextBatch, TextDetector, TextView
 from auditor.errors import AuditorError
 from auditor.resources import packaged_model
-from auditor.text.batch import CodepointTable, Joined, codepoints
+from auditor.text.batch import SEPARATOR, CodepointTable, Joined, codepoints
 
 
 @register
@@ -55,6 +60,11 @@ class AbuseModel(TextDetector):
             if (k := bisect.bisect_left(rows, i)) < len(rows) and rows[k] == i:  # not a file
                 judged[k] = _without_allowed(batch.view(i))
         joined = Joined.of(judged)
+        admonishing = joined.rows(np.array([m.start() for m in ADMONITION.finditer(joined.joined)], np.int64))
+        if len(admonishing):  # rare: the batch is joined again without them
+            for k in np.unique(admonishing).tolist():
+                judged[k] = ADMONITION.sub(" ", judged[k])
+            joined = Joined.of(judged)
         visible = joined.counts(~_blank(codepoints(joined.joined)))  # len("".join(t.split()))
         scored = np.flatnonzero(visible >= cfg["min_chars"]).tolist()
         if not scored:
@@ -91,6 +101,21 @@ class AbuseModel(TextDetector):
 
 
 _blank = CodepointTable(str.isspace)
+
+# Abusive speech named as conduct, and the frames that make a text a rule or a reproach about it:
+# a prohibition before it (不许骂人, 群内不得谩骂) or a judgement after it (骂人是不对的, 说脏话违反群规),
+# inside one clause (no punctuation between, NFKC's ASCII or the ideographic, nor the end of a text in a
+# joined batch) and a few characters (不要脸的人才骂人 is no rule). Discrimination (歧视) is
+# left out: debating it is what COLD labels, and the model is trained for that. So is 侮辱 (不要侮辱我的
+# 智商 is a put-down), and 别 is a prohibition only right before the term (not the 别 of 性别, 别人).
+_CONDUCT = "骂人|骂街|骂脏话|说脏话|脏话|粗口|爆粗|人身攻击|辱骂|谩骂|恶语"
+_PROHIBITION = "禁止|严禁|不要(?!脸)|不许|不准|不得(?!不)|请勿|切勿|杜绝|拒绝|不能|不可以|不应该|不应|避免"
+_JUDGEMENT = "不对|不好|不文明|不礼貌|不道德|不可取|要不得|违规|违反|违者|解决不了"
+_CLAUSE = rf"[^,.!?;:，。！？；：、\n{SEPARATOR}]"
+ADMONITION = re.compile(
+    rf"(?:{_PROHIBITION}){_CLAUSE}{{0,5}}?(?:{_CONDUCT})|别再?(?:{_CONDUCT})"
+    rf"|(?:{_CONDUCT}){_CLAUSE}{{0,4}}?(?:{_JUDGEMENT})"
+)
 
 
 def _without_allowed(view: TextView) -> str:
