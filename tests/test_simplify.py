@@ -82,3 +82,11 @@ PIECES = list("這個週末沈默瞭解覆乾淨隆坏打我们你好说\n ab1")
 def test_any_batch_equals_the_converter(texts: list[str]) -> None:
     joined = "\x00".join(texts)
     assert to_simplified(joined, "\x00") == t2s_converter().convert(joined)
+
+
+def test_the_converter_keeps_the_batch_separator() -> None:
+    """Batches are joined by NUL (``text.batch.SEPARATOR``); OpenCC before 1.4 cut a text at its first
+    NUL, so every text of a batch after the first was lost (pyproject's lower bound)."""
+    from auditor.text.batch import SEPARATOR
+
+    assert t2s_converter().convert(f"漢{SEPARATOR}語") == f"汉{SEPARATOR}语"
