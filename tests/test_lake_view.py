@@ -24,7 +24,7 @@ def test_rows_come_in_msgtime_then_msgid_order(rows, presorted, split):
         rows = sorted(rows)
     split = min(split, len(rows))
     batches = [
-        pa.record_batch(
+        pa.RecordBatch.from_pydict(
             {
                 "msgtime": pa.array([t for t, _ in part], pa.int64()),
                 "msgid": pa.array([m for _, m in part], pa.string()),

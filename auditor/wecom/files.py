@@ -378,7 +378,7 @@ def parse_json(data: bytes) -> tuple[Any, str | None, bool]:
     write it with msgspec."""
     try:
         return _fast_decode(data), None, True
-    except (msgspec.DecodeError, RecursionError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):  # invalid UTF-8: see common_record
         return *_parse_json_line(data), False
 
 

@@ -445,7 +445,8 @@ def common_record(raw: bytes, latest_ms: int) -> CommonRecord | None:
     those). ``latest_ms``: the latest msgtime accepted (see ``check_msgtime``)."""
     try:
         record = _decode_common(raw)
-    except (msgspec.DecodeError, RecursionError):  # ValidationError is a DecodeError
+    # ValidationError is a DecodeError; invalid UTF-8 is one from msgspec 0.23, a UnicodeDecodeError before
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         return None
     if ARCHIVE_START_MS <= record.msgtime <= latest_ms and record.msgid.strip() and utf8(raw):
         return record
