@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from auditor.wecom.files import Limits, _parse_json_line, compact_json, parse_json, read_records
+from auditor.wecom.files import Limits, _parse_json_line, compact_json, parse_json, read_blocks, read_records
 
 json_values = st.recursive(
     st.none()
@@ -199,6 +199,22 @@ def test_batch_items_cut_from_the_document_are_written_as_the_json_module_writes
 )
 def test_other_documents_are_read_as_before(tmp_path, body):
     assert _batch_records(tmp_path, body, decode=False) == _batch_records(tmp_path, body, decode=True)
+
+
+def test_batch_items_cut_into_blocks_keep_their_numbers_and_the_item_limit(tmp_path):
+    """Ingest's reader cuts a batch straight into blocks: items numbered across blocks from 1, and an item
+    over ``record_bytes`` rejected as the decoding reader rejects it."""
+    items = [{"msgid": f"m{i}", "text": "话" * (i * 20)} for i in range(7)]
+    path = tmp_path / "batch.json"
+    path.write_text(json.dumps({"errcode": 0, "chatdata": items}, ensure_ascii=False), encoding="utf-8")
+    limits = Limits(200, 1 << 24, 1 << 24, 1000)
+    blocks = list(read_blocks(path, limits, "b.json", size=3))
+    assert [len(block.raws) for block in blocks] == [3, 3, 1]
+    undecoded = [r for block in blocks for r in block.records()]
+    decoded = list(read_records(path, limits, "b.json"))
+    assert [(r.line, r.raw, r.error) for r in undecoded] == [(r.line, r.raw, r.error) for r in decoded]
+    assert [r.line for r in undecoded if r.error] == [4, 5, 6, 7]
+    assert "over the limit" in (undecoded[-1].error or "")
 
 
 def test_a_repeated_key_in_a_batch_item_is_kept_as_it_came(tmp_path):
