@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import json
@@ -18,9 +19,41 @@ from auditor.resources import model_for, packaged_model
 from auditor.text.normalize import Normalized
 from auditor.text.segment import Segmenter
 
+# The code that decides what a finding is and what it keeps (the detectors, the text they read, the
+# models' features, the policy's grading and excerpts), relative to this package: a change to any of it
+# makes a new ruleset version, as a new lexicon does, so findings made before and after an upgrade
+# never claim the same rules (``auditor replay`` compares the two). The engines are left out: every
+# engine finds the same (the parity tests).
+DECIDING_CODE = (
+    "detectors",
+    "text",
+    "abuse_cues.py",
+    "allowlist.py",
+    "analyzer.py",
+    "audit.py",
+    "categories.py",
+    "classifier.py",
+    "features.py",
+    "lexicon.py",
+    "masking.py",
+    "policy.py",
+)
+
+
+@functools.cache
+def code_digest(root: Path = Path(__file__).parent) -> str:
+    """SHA-256 of ``DECIDING_CODE``'s source files under the package ``root``, by path, once per process."""
+    digest = hashlib.sha256()
+    for part in DECIDING_CODE:
+        path = root / part
+        for source in sorted(path.glob("*.py")) if path.is_dir() else [path]:
+            digest.update(source.relative_to(root).as_posix().encode() + b"\0" + source.read_bytes() + b"\0")
+    return digest.hexdigest()
+
 
 class Ruleset:
-    """Everything that decides what is a finding. Its ``version`` changes when any of it does."""
+    """Everything that decides what is a finding. Its ``version`` changes when any of it does: the
+    dictionaries, the models, the detector and policy settings, and the code (``DECIDING_CODE``)."""
 
     def __init__(self, config: dict[str, Any], company_dictionaries: Path | None) -> None:
         self.config = config
@@ -28,7 +61,7 @@ class Ruleset:
         self.lexicon = Lexicon.load(company_dictionaries)
         decisive = {"detectors": config["detectors"], "policy": config["policy"]}
         digest = hashlib.sha256()
-        digest.update(f"auditor {__version__}\0".encode())
+        digest.update(f"auditor {__version__} {code_digest()}\0".encode())
         digest.update(self.lexicon.digest.encode())
         if self.enabled("abuse"):
             digest.update(self.model_path.read_bytes() if self.model_path.exists() else b"no model")
