@@ -60,9 +60,12 @@ class AbuseModel(TextDetector):
             if (k := bisect.bisect_left(rows, i)) < len(rows) and rows[k] == i:  # not a file
                 judged[k] = _without_allowed(batch.view(i))
         joined = Joined.of(judged)
-        admonishing = joined.rows(np.array([m.start() for m in ADMONITION.finditer(joined.joined)], np.int64))
-        if len(admonishing):  # rare: the batch is joined again without them
-            for k in np.unique(admonishing).tolist():
+        # Only a text naming the conduct can be a rule about it: that search is 20 times cheaper than
+        # ADMONITION's over the batch (whose prohibitions open on 不, in every other sentence).
+        naming = joined.rows(np.array([m.start() for m in _NAMES_CONDUCT.finditer(joined.joined)], np.int64))
+        admonishing = [k for k in np.unique(naming).tolist() if ADMONITION.search(judged[k])]
+        if admonishing:  # rare: the batch is joined again without them
+            for k in admonishing:
                 judged[k] = ADMONITION.sub(" ", judged[k])
             joined = Joined.of(judged)
         visible = joined.counts(~_blank(codepoints(joined.joined)))  # len("".join(t.split()))
@@ -116,6 +119,7 @@ ADMONITION = re.compile(
     rf"(?:{_PROHIBITION}){_CLAUSE}{{0,5}}?(?:{_CONDUCT})|别再?(?:{_CONDUCT})"
     rf"|(?:{_CONDUCT}){_CLAUSE}{{0,4}}?(?:{_JUDGEMENT})"
 )
+_NAMES_CONDUCT = re.compile(_CONDUCT)  # every ADMONITION match holds one
 
 
 def _without_allowed(view: TextView) -> str:
