@@ -22,6 +22,9 @@ CASES = [
     ("WWW.BIT.LY/3xYzAbc", "malicious_link.shortener"),
     ("点我 javascr\u0131pt:alert(1)", "malicious_link.script_url"),  # dotless ı: re.I reads it as i
     ("cafe\u0301 http://45.77.12.9/a", "malicious_link.ip_host"),  # a combining mark elsewhere in the text
+    # an intranet host is no phishing host, but the rest of its link still counts
+    ("补丁在 http://10.0.0.5/patch.exe", "malicious_link.executable_download"),
+    ("更新 http://[2001:4860:4860::8888]/a", "malicious_link.ip_host"),  # a public IPv6 host
 ]
 HARD_NEGATIVES = [
     "企业微信帮助中心 https://work.weixin.qq.com/help",
@@ -36,6 +39,13 @@ HARD_NEGATIVES = [
     "官网 www.universalstudios.com[呲牙]",  # once crashed the audit: '呲牙' is no IPv6 address
     "http://[呲牙]",
     "看看 http://[ 这个",
+    # the team's own servers, by an address no one outside reaches
+    "Jenkins 在 http://10.0.0.5:8080/job/build 挂了",
+    "内网 wiki：http://192.168.1.20/wiki/onboarding",
+    "本地调试 http://127.0.0.1:5000/api/v1/orders",
+    "测试环境 http://172.16.3.4:9000",
+    "ERROR timeout calling http://10.0.0.5:8080/api/v1/orders",
+    "本机 http://[::1]:8080/health",
 ]
 
 
