@@ -1,8 +1,8 @@
 """Malicious links and files (恶意链接): the lures of phishing and malware in group chat.
 
-A URL is suspicious when its host is a bare public IP address, a URL shortener, punycode or a
-look-alike of a well-known brand, when it is on the blocklist, or when it downloads an
-executable or script; a file (a file message, or a name in text) is suspicious with an
+A URL is suspicious when its host is a bare public IP address (also written as one number, in
+hex or in octal), a URL shortener, punycode or a look-alike of a well-known brand, when it is
+on the blocklist, or when it downloads an executable or script; a file (a file message, or a name in text) is suspicious with an
 executable extension or a double extension (工资表.xlsx.exe). Links to well-known work
 domains (link_allowlist.txt) are never hits. An address no one outside can reach (private,
 loopback, link-local: http://10.0.0.5:8080/jenkins, http://127.0.0.1:5000) is how teams name
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from urllib.parse import unquote, urlsplit
 
 from auditor.detectors import register
@@ -32,6 +33,20 @@ PREFILTER = Prefilter(
     starts="hwjvdHWJVD.",
 )
 HOMOGLYPHS = str.maketrans("013457@", "oleasta")  # paypa1 → paypal, rn is left to punycode checks
+
+
+def _ip_host(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a URL's host names, in every form a browser reads as one: dotted or IPv6, and the
+    integer, hex and octal forms phishing hides one in (http://760024073/, http://0x2d4d0c09/,
+    http://055.0115.014.011/ are all 45.77.12.9), which ``inet_aton`` parses as browsers do."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
 
 
 def _suffix_in(host: str, domains: frozenset[str]) -> bool:
@@ -66,11 +81,9 @@ class MaliciousLink(TextDetector):
         if not host or _suffix_in(host, self.allowed):
             return []
         reasons = []
-        try:
-            if ipaddress.ip_address(host).is_global:
-                reasons.append(("malicious_link.ip_host", "high"))
-        except ValueError:
-            pass
+        address = _ip_host(host)
+        if address is not None and address.is_global:
+            reasons.append(("malicious_link.ip_host", "high"))
         if _suffix_in(host, self.blocked):
             reasons.append(("malicious_link.blocklist", "high"))
         if _suffix_in(host, self.shorteners):

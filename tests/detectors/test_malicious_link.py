@@ -25,6 +25,10 @@ CASES = [
     # an intranet host is no phishing host, but the rest of its link still counts
     ("补丁在 http://10.0.0.5/patch.exe", "malicious_link.executable_download"),
     ("更新 http://[2001:4860:4860::8888]/a", "malicious_link.ip_host"),  # a public IPv6 host
+    # 45.77.12.9 as the integer, hex and octal hosts browsers accept
+    ("领奖 http://760024073/claim", "malicious_link.ip_host"),
+    ("登录 http://0x2d4d0c09/login", "malicious_link.ip_host"),
+    ("登录 http://055.0115.014.011/login", "malicious_link.ip_host"),
 ]
 HARD_NEGATIVES = [
     "企业微信帮助中心 https://work.weixin.qq.com/help",
@@ -46,6 +50,8 @@ HARD_NEGATIVES = [
     "测试环境 http://172.16.3.4:9000",
     "ERROR timeout calling http://10.0.0.5:8080/api/v1/orders",
     "本机 http://[::1]:8080/health",
+    "本机 http://0x7f.1:8080/health",  # 127.0.0.1, however written
+    "版本说明 http://example.com/v1.2.3/notes",
 ]
 
 
