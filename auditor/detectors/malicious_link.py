@@ -1,13 +1,13 @@
 """Malicious links and files (恶意链接): the lures of phishing and malware in group chat.
 
-A URL is suspicious when its host is a bare public IP address (also written as one number, in
-hex or in octal), a URL shortener, punycode or a look-alike of a well-known brand, when it is
-on the blocklist, or when it downloads an executable or script; a file (a file message, or a name in text) is suspicious with an
-executable extension or a double extension (工资表.xlsx.exe). Links to well-known work
-domains (link_allowlist.txt) are never hits. An address no one outside can reach (private,
-loopback, link-local: http://10.0.0.5:8080/jenkins, http://127.0.0.1:5000) is how teams name
-their own servers, not a phishing host; its link is still checked for everything else (an
-executable download from it is a hit).
+A URL is suspicious when its host is a bare public IP address (also written as one number, in hex or
+in octal), a URL shortener, punycode or a look-alike of a well-known brand, when it is on the
+blocklist, or when it downloads an executable or script; a file (a file message, or a name in text)
+is suspicious with an executable extension or a double extension (工资表.xlsx.exe). Links to well-known
+work domains (link_allowlist.txt) are never hits. An address no one outside can reach (private,
+loopback, link-local: http://10.0.0.5:8080/jenkins, http://127.0.0.1:5000) is how teams name their
+own servers, not a phishing host; its link is still checked for everything else (an executable
+download from it is a hit).
 """
 
 from __future__ import annotations
