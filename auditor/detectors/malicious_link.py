@@ -23,7 +23,20 @@ from auditor.detectors.base import Hit, Prefilter, TextBatch, TextDetector, Text
 URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'，。！？、；：（）【】《》]+", re.I)
 DOC_EXTENSIONS = "doc|docx|xls|xlsx|ppt|pptx|pdf|txt|jpg|jpeg|png|gif|zip|rar|mp4"
 DOUBLE_EXTENSION = re.compile(rf"[^\s/\\]+\.(?:{DOC_EXTENSIONS})\.(?P<ext>[a-z0-9]{{2,4}})(?![a-z0-9])", re.I)
-BRANDS = ("paypal", "apple", "microsoft", "weixin", "wechat", "alipay", "taobao", "icbc", "tencent")
+# Brands phishing dresses up as, each with the domains that are its own: a host with a label opening on
+# the brand (homoglyphs read as letters) is a look-alike unless it lies under one of them, so
+# item.taobao.com and www.icbc.com.cn are the brands themselves, and taobao-refund.top is not.
+BRANDS = {
+    "paypal": frozenset({"paypal.com", "paypal.cn", "paypalobjects.com"}),
+    "apple": frozenset({"apple.com", "apple.com.cn", "icloud.com", "icloud.com.cn"}),
+    "microsoft": frozenset({"microsoft.com", "microsoftonline.com", "live.com", "office.com"}),
+    "weixin": frozenset({"weixin.qq.com", "qq.com"}),
+    "wechat": frozenset({"wechat.com"}),
+    "alipay": frozenset({"alipay.com", "alipay.cn", "alipayobjects.com"}),
+    "taobao": frozenset({"taobao.com"}),
+    "icbc": frozenset({"icbc.com.cn"}),
+    "tencent": frozenset({"tencent.com", "tencentcloud.com", "qq.com"}),
+}
 SCRIPT_URL = re.compile(r"(?<![a-z])(?:javascript|vbscript|data:text/html)\s*:?", re.I)
 # Anything a rule above can match holds one of these; files are always scanned (executable_file).
 PREFILTER = Prefilter(
@@ -47,6 +60,18 @@ def _ip_host(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return ipaddress.IPv4Address(socket.inet_aton(host))
     except OSError:
         return None
+
+
+def _lookalike(host: str) -> bool:
+    """Whether a label of ``host`` opens on a brand (read through HOMOGLYPHS: paypa1 is paypal) while
+    ``host`` is not under one of that brand's own domains (compared as written: paypa1.com is not
+    paypal.com)."""
+    tokens = re.split(r"[.-]", host.translate(HOMOGLYPHS))
+    return any(
+        token.startswith(brand) and not _suffix_in(host, domains)
+        for brand, domains in BRANDS.items()
+        for token in tokens
+    )
 
 
 def _suffix_in(host: str, domains: frozenset[str]) -> bool:
@@ -90,7 +115,7 @@ class MaliciousLink(TextDetector):
             reasons.append(("malicious_link.shortener", "medium"))
         if any(label.startswith("xn--") for label in host.split(".")):
             reasons.append(("malicious_link.punycode", "high"))
-        elif any(token.startswith(BRANDS) for token in re.split(r"[.-]", host.translate(HOMOGLYPHS))):
+        elif _lookalike(host):
             reasons.append(("malicious_link.lookalike", "high"))
         path = unquote(parsed.path).lower()
         if DOUBLE_EXTENSION.search(path):

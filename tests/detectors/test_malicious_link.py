@@ -25,6 +25,9 @@ CASES = [
     # an intranet host is no phishing host, but the rest of its link still counts
     ("补丁在 http://10.0.0.5/patch.exe", "malicious_link.executable_download"),
     ("更新 http://[2001:4860:4860::8888]/a", "malicious_link.ip_host"),  # a public IPv6 host
+    ("淘宝退款 https://taobao-refund.top/claim", "malicious_link.lookalike"),
+    ("支付宝认证 https://alipay.com.verify-account.cn/", "malicious_link.lookalike"),
+    ("登录 https://paypal.com-secure.net/", "malicious_link.lookalike"),
     # 45.77.12.9 as the integer, hex and octal hosts browsers accept
     ("领奖 http://760024073/claim", "malicious_link.ip_host"),
     ("登录 http://0x2d4d0c09/login", "malicious_link.ip_host"),
@@ -52,6 +55,12 @@ HARD_NEGATIVES = [
     "本机 http://[::1]:8080/health",
     "本机 http://0x7f.1:8080/health",  # 127.0.0.1, however written
     "版本说明 http://example.com/v1.2.3/notes",
+    # the brands' own domains are no look-alikes of themselves
+    "这个链接 https://item.taobao.com/item.htm?id=674839201",
+    "付款用 https://www.alipay.com/ 就行",
+    "工行官网 https://www.icbc.com.cn/",
+    "https://www.paypal.com/signin",
+    "https://u.wechat.com/abc",
 ]
 
 
