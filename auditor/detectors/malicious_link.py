@@ -1,13 +1,14 @@
 """Malicious links and files (恶意链接): the lures of phishing and malware in group chat.
 
 A URL is suspicious when its host is a bare public IP address (also written as one number, in hex or
-in octal), a URL shortener, punycode or a look-alike of a well-known brand, when it is on the
-blocklist, or when it downloads an executable or script; a file (a file message, or a name in text)
-is suspicious with an executable extension or a double extension (工资表.xlsx.exe). Links to well-known
-work domains (link_allowlist.txt) are never hits. An address no one outside can reach (private,
-loopback, link-local: http://10.0.0.5:8080/jenkins, http://127.0.0.1:5000) is how teams name their
-own servers, not a phishing host; its link is still checked for everything else (an executable
-download from it is a hit).
+in octal), a URL shortener (also a link on one written without its scheme, as chat writes them:
+t.cn/A6x…), punycode or a look-alike of a well-known brand (not the brand's own domains), when it is
+on the blocklist, or when it downloads an executable or script; a file (a file message, or a name in
+text) is suspicious with an executable extension or a double extension (工资表.xlsx.exe). Links to
+well-known work domains (link_allowlist.txt) are never hits. An address no one outside can reach
+(private, loopback, link-local: http://10.0.0.5:8080/jenkins, http://127.0.0.1:5000) is how teams
+name their own servers, not a phishing host; its link is still checked for everything else (an
+executable download from it is a hit).
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from urllib.parse import unquote, urlsplit
 from auditor.detectors import register
 from auditor.detectors.base import Hit, Prefilter, TextBatch, TextDetector, TextView
 
-URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'，。！？、；：（）【】《》]+", re.I)
+URL_TAIL = r"[^\s<>\"'，。！？、；：（）【】《》]+"
+URL = re.compile(rf"(?:https?://|www\.){URL_TAIL}", re.I)
 DOC_EXTENSIONS = "doc|docx|xls|xlsx|ppt|pptx|pdf|txt|jpg|jpeg|png|gif|zip|rar|mp4"
 DOUBLE_EXTENSION = re.compile(rf"[^\s/\\]+\.(?:{DOC_EXTENSIONS})\.(?P<ext>[a-z0-9]{{2,4}})(?![a-z0-9])", re.I)
 # Brands phishing dresses up as, each with the domains that are its own: a host with a label opening on
@@ -41,7 +43,9 @@ SCRIPT_URL = re.compile(r"(?<![a-z])(?:javascript|vbscript|data:text/html)\s*:?"
 # Anything a rule above can match holds one of these; files are always scanned (executable_file).
 PREFILTER = Prefilter(
     re.compile(
-        rf"(?=[hwjvd.])(?:https?://|www\.|javascript|vbscript|data:text/html|\.(?:{DOC_EXTENSIONS})\.)", re.I
+        rf"(?=[hwjvd.])(?:https?://|www\.|javascript|vbscript|data:text/html|\.(?:{DOC_EXTENSIONS})\."
+        r"|\.[a-z]{2,6}/)",  # the end of a host before its path: a bare link (t.cn/A6x…)
+        re.I,
     ),
     starts="hwjvdHWJVD.",
 )
@@ -89,6 +93,10 @@ class MaliciousLink(TextDetector):
         self.allowed = lexicon.sets["link_allowlist"]
         self.blocked = lexicon.sets["link_blocklist"] | frozenset(d.lower() for d in settings["blocklist"])
         self.shorteners = lexicon.sets["shorteners"]
+        # Chat writes a shortened link without its scheme (t.cn/A6xyz, bit.ly/3x…): on a shortener's host
+        # that is a link too. Not inside a longer host or a URL (no letter, digit, dot, @ or / before it).
+        hosts = "|".join(map(re.escape, sorted(self.shorteners, key=len, reverse=True)))
+        self.bare_links = re.compile(rf"(?<![\w.@/-])(?:{hosts})/{URL_TAIL}", re.I) if hosts else None
 
     def _url_reasons(self, url: str) -> list[tuple[str, str]]:
         candidate = url if "://" in url else f"http://{url}"
@@ -128,7 +136,8 @@ class MaliciousLink(TextDetector):
         text = view.folded.text
         hits = []
         covered: list[tuple[int, int]] = []
-        for found in URL.finditer(text):
+        links = [*URL.finditer(text), *(self.bare_links.finditer(text) if self.bare_links else ())]
+        for found in links:
             url = found.group().rstrip(".,;:!?)")
             s, e = found.start(), found.start() + len(url)
             covered.append((s, e))

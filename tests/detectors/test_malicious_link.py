@@ -25,6 +25,10 @@ CASES = [
     # an intranet host is no phishing host, but the rest of its link still counts
     ("补丁在 http://10.0.0.5/patch.exe", "malicious_link.executable_download"),
     ("更新 http://[2001:4860:4860::8888]/a", "malicious_link.ip_host"),  # a public IPv6 host
+    # shortened links as chat writes them, without a scheme
+    ("福利领取 bit.ly/3xYzAbc", "malicious_link.shortener"),
+    ("点这里 t.cn/A6xyzABC 领红包", "malicious_link.shortener"),
+    ("看这个：DWZ.CN/abcd", "malicious_link.shortener"),
     ("淘宝退款 https://taobao-refund.top/claim", "malicious_link.lookalike"),
     ("支付宝认证 https://alipay.com.verify-account.cn/", "malicious_link.lookalike"),
     ("登录 https://paypal.com-secure.net/", "malicious_link.lookalike"),
@@ -55,6 +59,9 @@ HARD_NEGATIVES = [
     "本机 http://[::1]:8080/health",
     "本机 http://0x7f.1:8080/health",  # 127.0.0.1, however written
     "版本说明 http://example.com/v1.2.3/notes",
+    "用 bit.ly 缩短一下再发",  # a shortener named, no link
+    "abt.cn/about 是我们的官网",  # another host that ends like one
+    "邮件发到 ops@t.cn/ 这个地址",
     # the brands' own domains are no look-alikes of themselves
     "这个链接 https://item.taobao.com/item.htm?id=674839201",
     "付款用 https://www.alipay.com/ 就行",
