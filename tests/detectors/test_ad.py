@@ -1,5 +1,7 @@
 import pytest
 
+from auditor.detectors.base import TextBatch
+
 CASES = [
     ("低价代购各种大牌，加微信 wxid_dg8823，扫码领优惠券", "ad.promo_with_contact"),
     ("兼职刷单日赚三百，加V：abc5566，名额有限", "ad.strong"),
@@ -77,3 +79,33 @@ def test_model_and_contact_agree_below_the_model_threshold(hits):
 )
 def test_internal_promotion_is_not_an_ad(hits):
     assert not hits("新品体验活动名额有限，请在系统里报名", "ad")
+
+
+# A credential's random letters and digits read like spam to the SMS-trained model (each of these scored
+# as an ad); the text is the secret's finding, and the model's judgement of its "wording" is dropped.
+CREDENTIALS = [
+    "export AWS_SECRET_ACCESS_KEY=q8Zr2LmN4vT7xYp1bC9dE3fG6hJ0kW5sR8tU2vXz",
+    "aws_secret_access_key = q8Zr2LmN4vT7xYp1bC9dE3fG6hJ0kW5sR8tU2vXz",
+]
+
+
+@pytest.mark.parametrize("text", CREDENTIALS)
+def test_a_credential_is_a_secret_not_an_ad(hits, text):
+    assert hits(text, "secret")
+    assert not hits(text, "ad")
+
+
+def test_the_model_alone_reads_a_key_as_spam(analyzer):
+    """Why the rule above exists: without the secret beside it, the ad model flags a key."""
+    ad = next(d for d in analyzer.detectors if d.category == "ad")
+    for text in CREDENTIALS:
+        batch = TextBatch.of_keys([(text, False)], analyzer.lexicon, analyzer.segmenter)
+        assert {h.rule for h in ad.scan_batch(batch).get(0, [])} == {"ad.model"}
+        batch.close()
+
+
+def test_a_rule_hit_is_kept_beside_a_secret(hits):
+    """Only the models' judgements give way: a rule-found ad keeps its finding beside a leaked password."""
+    text = "兼职刷单日赚三百，加V：abc5566，密码是 Zx9kq2Lm7"
+    assert hits(text, "secret")
+    assert "ad.strong" in {h.rule for h in hits(text, "ad")}
