@@ -1,8 +1,10 @@
 """Illegal content (违法信息): pornography, gambling, drugs, weapons and violence, fraud.
 
 Lexicon plus context. A term right after a prohibition (公司严禁赌博, 远离毒品) is a policy
-reminder, not a violation; a term next to a solicitation (出售, 加我, 稳赚) is worse.
-The subtype is the dictionary tag, so the rule reads ``illegal.gambling``.
+reminder, not a violation; so is a text that speaks of the harm, the prevention or the prosecution of
+it (冰毒和海洛因的危害科普, 警方破获一起赌博案) with no offer or demand in it (AWARENESS). A term
+next to a solicitation (出售, 加我, 稳赚) is worse. The subtype is the dictionary tag, so the rule
+reads ``illegal.gambling``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ SOLICITATION = re.compile(
     r"(?:出售|售卖|贩卖|卖|收购|加我|私聊|私信|稳赚|包赢|充值|量大从优|低价|代理|联系|下载|招募|招收)"
 )
 PROHIBITION_REACH = 6  # characters before the term a prohibition may stand
+# Education, campaigns and news about the offence: anywhere in the text, as long as no one offers or asks.
+AWARENESS = re.compile(
+    r"(?:危害|科普|宣传|预防|警示|教育|禁毒|反赌|反诈|案例|判刑|判处|抓获|查获|破获|警方|涉嫌|依法)"
+)
+DEMAND = re.compile(r"(?:买|求购|哪里有|有没有货|货源|渠道)")
 
 
 @register
@@ -29,11 +36,13 @@ class Illegal(TextDetector):
     def scan(self, view: TextView) -> list[Hit]:
         text = view.norm.text
         hits = []
+        solicit = SOLICITATION.search(text)
+        if not solicit and AWARENESS.search(text) and not DEMAND.search(text):
+            return hits
         for match in view.terms("illegal"):
             before = text[max(0, match.start - PROHIBITION_REACH) : match.start]
             if PROHIBITION.search(before):
                 continue
-            solicit = SOLICITATION.search(text)
             severity = raise_severity(match.entry.severity) if solicit else match.entry.severity
             evidence = {"subtype": match.entry.tag}
             if solicit:

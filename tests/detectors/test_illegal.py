@@ -8,6 +8,9 @@ CASES = [
     ("網上賭場開業，充值送百分之五十", "illegal.gambling", "critical"),  # traditional
     ("赌*博网站了解一下", "illegal.gambling", "high"),  # evasion, no solicitation
     ("明天弄死你", "illegal.violence", "high"),
+    # a word of awareness does not cover an offer or a demand
+    ("科普一下冰毒的危害，想要的私聊", "illegal.drugs", "critical"),
+    ("禁毒宣传月，顺便问下哪里能买到大麻", "illegal.drugs", "high"),
 ]
 HARD_NEGATIVES = [
     "公司严禁赌博，违者开除",
@@ -15,6 +18,11 @@ HARD_NEGATIVES = [
     "这是个大麻烦",
     "请勿传播色情内容",
     "打击洗钱是银行的责任",
+    # education, campaigns and news about the offence
+    "冰毒和海洛因的危害科普",
+    "禁毒宣传月：大麻不是软毒品",
+    "警方破获一起网络赌博案，涉案金额上亿",
+    "合规培训案例：员工参与赌博被依法处理",
 ]
 
 
