@@ -5,8 +5,24 @@ import pytest
 from auditor.analyzer import Analyzer, Ruleset
 from auditor.config import load_config
 
-CASES = ["这是绝密文件，严禁外传", "內部資料，僅供參考", "发一下机密的投标方案", "星河项目的报价底线是八折"]
-HARD_NEGATIVES = ["请大家签署保密协议", "密码学课程", "这个问题很机智"]
+CASES = [
+    "这是绝密文件，严禁外传",
+    "內部資料，僅供參考",
+    "发一下机密的投标方案",
+    "星河项目的报价底线是八折",
+    "严禁外传的机密资料如下：投标价 380 万",  # the label itself forbids, and still labels
+    "这份是机密？不，绝密",  # one marker asked about, the next one stated
+]
+HARD_NEGATIVES = [
+    "请大家签署保密协议",
+    "密码学课程",
+    "这个问题很机智",
+    # words about confidentiality, not a label on material
+    "这个不是机密，可以发给客户",
+    "这份资料是机密吗？",
+    "请不要在群里讨论机密信息",
+    "电影《洛城机密》好看",
+]
 
 
 @pytest.mark.parametrize("text", CASES)
