@@ -115,13 +115,16 @@ class Analyzer:
         (the flooding detector's repeat keys), so no one normalizes a text twice."""
         batch = TextBatch.of_keys(keys, self.lexicon, self.segmenter)
         hits: list[list[Hit]] = [[] for _ in keys]
+        holding_secrets: list[int] = []
         for detector in self.detectors:
-            for i, found in detector.scan_batch(batch).items():
+            found_by = detector.scan_batch(batch)
+            for i, found in found_by.items():
                 hits[i] += found
+            if detector.category == "secret":
+                holding_secrets += found_by
         batch.close()
-        for i, found in enumerate(hits):
-            if any(hit.category == "secret" for hit in found):  # rare
-                hits[i] = [hit for hit in found if not _wording_judgement(hit)]
+        for i in holding_secrets:  # rare
+            hits[i] = [hit for hit in hits[i] if not _wording_judgement(hit)]
         return hits, batch.norms
 
 
