@@ -8,6 +8,9 @@ CASES = [
     ("内部消息：公司被收购后要大裁员", "rumor.unverified_claim", "medium"),
     ("紧急扩散！！据说明天全员停工", "rumor.spread", "medium"),
     ("緊急擴散，聽說要裁員", "rumor.spread", "high"),  # traditional
+    ("据可靠消息，今年年终奖取消了", "rumor.unverified_claim", "medium"),
+    ("重磅！喝醋能软化血管，赶紧告诉家人", "rumor.spread", "high"),
+    ("最新消息：5G基站辐射致癌，已有多人中招", "rumor.unverified_claim", "medium"),
 ]
 HARD_NEGATIVES = [
     "听说你下周休假？",
@@ -22,6 +25,9 @@ HARD_NEGATIVES = [
     "通知：本周五下午全员大会，地点三楼会议室",
     "明天下午三点开会，请大家准时参加",
     "据说这个接口下周要升级，文档在 https://wiki.company.com/api",
+    "最新消息：会议改到下午三点",  # hearsay alone
+    "吸烟致癌，大家少抽点",  # a topic alone
+    "记得告诉家人今晚聚餐",  # a push to tell alone
 ]
 # Real rumors from the held-out test split (eval/data/rumor/test.csv, Weibo), hearsay openers included.
 REAL_RUMORS = [
