@@ -814,6 +814,8 @@ PARALLEL_BYTES = 32 << 20  # message files' bytes on disk from which they are de
 DECODE_WORKERS = 2
 DECODE_AHEAD, DECODE_AHEAD_BYTES = 256, 192 << 20  # files (and their bytes on disk) decoded ahead
 SPAN_BYTES = 16 << 20  # a plain JSONL file of twice this is decoded in pieces of about this size
+# Small plain files are decoded this many bytes and files at a time, in one task
+GROUP_BYTES, GROUP_FILES = 8 << 20, 16
 
 
 class _Decoder:
@@ -821,14 +823,15 @@ class _Decoder:
     large enough to pay for starting workers (about a CPU second) — a few files ahead in a process
     pool, so reading and decoding run on other cores while this process decides each file. A large
     plain JSONL file is decoded in line spans by all workers at once, and each span is decided as soon
-    as it is decoded, so deciding its first records does not wait for the whole file."""
+    as it is decoded, so deciding its first records does not wait for the whole file. Small files in
+    a row (GetChatData batches of a thousand records) are decoded several in one task."""
 
     def __init__(self, ws: Workspace, files: list[Path], limits: Limits, now_ms: int) -> None:
         self.todo = deque((p, source_name(ws, p)) for p in files if classify(p) == "messages")
         self.limits = limits
         self.settings = (limits, now_ms, ws.config["timezone"], ws.state_dir)
         # per file: (its opening, when done here), the tasks decoding it, its bytes on disk
-        self.ahead: deque[tuple[OpenedFile | None, list[Future[Any]], int]] = deque()
+        self.ahead: deque[tuple[OpenedFile | None, list[Future[Any]] | list[_Share], int]] = deque()
         self.current: list[Future[Any]] = []  # the span tasks of the file being decided
         workers = min(DECODE_WORKERS, os.cpu_count() or 1)
         large = sum(_size(path) for path, _ in self.todo) >= PARALLEL_BYTES
@@ -850,7 +853,7 @@ class _Decoder:
         read), each part given as soon as it is decoded."""
         if not self.parallel:
             path, name = self.todo.popleft()
-            opened, decoded_file = open_and_decode(path, name, *self.settings[:3])
+            [(opened, decoded_file)] = open_and_decode([(path, name)], *self.settings[:3])
             return opened, iter([decoded_file] if decoded_file is not None else [])
         self._fill()
         opened, tasks, _ = self.ahead.popleft()
@@ -878,6 +881,11 @@ class _Decoder:
         while the other workers wait."""
         taken: list[tuple[Path, str, int]] = []
         queued = sum(s for _, _, s in self.ahead)
+        if self.ahead and (
+            len(self.ahead) + min(GROUP_FILES, DECODE_AHEAD // 2) > DECODE_AHEAD
+            or queued + GROUP_BYTES > DECODE_AHEAD_BYTES
+        ):
+            return  # until there is room for a group: small files taken one at a time would go alone
         while self.todo and len(self.ahead) + len(taken) < DECODE_AHEAD:
             path, name = self.todo[0]
             size = _size(path)
@@ -891,14 +899,18 @@ class _Decoder:
         if self.pool_start is not None and not self.pool_start.started():  # still starting: hash meanwhile
             hashed = {i: open_file(path, self.limits) for i, (path, _, _) in enumerate(taken) if not whole[i]}
         alone = {
-            i: self.pool.submit(open_and_decode, path, name, *self.settings)
+            i: _Share(self.pool.submit(open_and_decode, [(path, name)], *self.settings), 0)
             for i, (path, name, size) in enumerate(taken)
             if whole[i] and size >= SPAN_BYTES
         }
+        runs = {run[0]: run for run in self._runs(taken, whole)}
+        shares: dict[int, _Share] = {}
         for i, (path, name, size) in enumerate(taken):
+            if i in runs:  # sent in input order: this process decides the files in it
+                task = self.pool.submit(open_and_decode, [taken[j][:2] for j in runs[i]], *self.settings)
+                shares.update((j, _Share(task, n)) for n, j in enumerate(runs[i]))
             if whole[i]:
-                task = alone.get(i) or self.pool.submit(open_and_decode, path, name, *self.settings)
-                self.ahead.append((None, [task], size))
+                self.ahead.append((None, [alone.get(i) or shares[i]], size))
                 continue
             # Its spans go to the workers first and it is hashed meanwhile: hashing a file of
             # hundreds of MB here first kept a worker idle (the pool's first tasks are its spans).
@@ -910,6 +922,26 @@ class _Decoder:
                     task.cancel() or task.add_done_callback(_discard)
                 tasks = []
             self.ahead.append((opened, tasks, size))
+
+    @staticmethod
+    def _runs(taken: list[tuple[Path, str, int]], whole: list[bool]) -> list[list[int]]:
+        """The whole files of ``taken`` below SPAN_BYTES, by position, as they are decoded: each run of
+        small plain files in a row (GROUP_FILES and GROUP_BYTES at most) in one task, any other alone."""
+        runs: list[list[int]] = []
+        run: list[int] = []
+        for i, (path, _, size) in enumerate(taken):
+            mine = whole[i] and size < SPAN_BYTES  # the others are cut into spans or started first
+            joins = mine and _joins(path, size)
+            if run and (
+                not joins or len(run) == GROUP_FILES or sum(taken[j][2] for j in run) + size > GROUP_BYTES
+            ):
+                runs.append(run)
+                run = []
+            if joins:
+                run.append(i)
+            elif mine:
+                runs.append([i])
+        return [*runs, run] if run else runs
 
     def close(self) -> None:
         """Stops the workers; on an error, files not yet started are dropped, and the tables of
@@ -935,6 +967,35 @@ def _spans(path: Path, size: int, limits: Limits) -> list[LineSpan]:
         return line_spans(path, SPAN_BYTES) if size <= file_cap(path, limits)[0] else []
     except OSError:
         return []
+
+
+class _Share:
+    """One file's share of a decoding task (``open_and_decode``, of one file or several), answering
+    as a task of its own would."""
+
+    def __init__(self, task: Future[Any], index: int) -> None:
+        self.task, self.index = task, index
+
+    def result(self) -> tuple[OpenedFile, DecodedFile | None]:
+        return self.task.result()[self.index]
+
+    def done(self) -> bool:
+        return self.task.done()
+
+    def cancelled(self) -> bool:
+        return self.task.cancelled()
+
+    def exception(self) -> BaseException | None:
+        return self.task.exception()
+
+
+def _joins(path: Path, size: int) -> bool:
+    """Whether a whole message file is decoded together with its small neighbours: a plain file (what
+    it holds is its size on disk) below GROUP_BYTES."""
+    try:
+        return size < GROUP_BYTES and not is_gzip(path)
+    except OSError:  # reported when the file is opened
+        return False
 
 
 def _discard(task: Future[Any]) -> None:

@@ -12,17 +12,19 @@ with their position, so the records can be replayed in input order (``DecodedFil
 
 from __future__ import annotations
 
+import bisect
 import contextlib
+import functools
 import gc
 import os
 import tempfile
 import zoneinfo
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -44,6 +46,7 @@ from auditor.wecom.files import (
     exceeds,
     file_cap,
     is_gzip,
+    joined_blocks,
     read_blocks,
 )
 from auditor.wecom.messages import (
@@ -64,6 +67,7 @@ DATE_COLUMN = "date"  # the local date of each row, beside the lake's columns
 HASHED_SCHEMA = lake.MESSAGE_SCHEMA.append(pa.field(HASH_COLUMN, pa.uint64(), nullable=False))
 DECODED_SCHEMA = HASHED_SCHEMA.append(pa.field(DATE_COLUMN, pa.string(), nullable=False))
 _row_of_dict = itemgetter(*ROW_FIELDS)
+T = TypeVar("T")
 
 
 @dataclass
@@ -79,37 +83,26 @@ class DecodedFile:
     table: pa.Table
     others: list[tuple[int, RawRecord, Row | RecordError]] = field(default_factory=list)
     omitted_rejects: int = 0  # rejected records past ``Limits.stored_rejects``: counted, not in ``others``
-    spilled: Path | None = None  # where ``table`` waits while it travels between processes
+    spilled: Spill | None = None  # where ``table`` waits while it travels between processes
+    spilled_rows: tuple[int, int] | None = None  # (offset, length) of its rows in a spill it shares
 
     def spill(self, folder: Path) -> None:
-        """Move the table into an Arrow IPC file in ``folder``, for the process that decides the
-        records to map rather than unpickle (a pickled table is copied three times on the way). It is
-        a hidden temporary, private (raw chat content), removed by ``unspill`` or, after a killed
-        run, by the next one under the lock (``atomic.remove_stale_temps``)."""
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=".tmp-decoded-", suffix=".arrow", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as handle, pa.ipc.new_file(handle, self.table.schema) as writer:
-                writer.write_table(self.table)
-        except BaseException:
-            Path(name).unlink(missing_ok=True)
-            raise
-        self.table, self.spilled = self.table.schema.empty_table(), Path(name)
+        """Move the table into a Spill in ``folder``."""
+        self.spilled = Spill.of(self.table, folder)
+        self.table = self.table.schema.empty_table()
 
     def unspill(self) -> None:
-        """Map the spilled table back (no copy) and remove its file; the mapping lives as long as
-        the table's buffers."""
+        """Map the spilled table back (no copy); the mapping lives as long as the table's buffers."""
         if self.spilled is None:
             return
-        try:
-            self.table = pa.ipc.open_file(pa.memory_map(str(self.spilled))).read_all()
-        finally:
-            self.discard()
+        table = self.spilled.mapped()
+        self.table = table if self.spilled_rows is None else table.slice(*self.spilled_rows)
+        self.spilled = self.spilled_rows = None
 
     def discard(self) -> None:
         if self.spilled is not None:
-            self.spilled.unlink(missing_ok=True)
-            self.spilled = None
+            self.spilled.path.unlink(missing_ok=True)
+            self.spilled = self.spilled_rows = None
 
     def in_order(self, rows: list[int]) -> Iterator[tuple[RawRecord, Row | RecordError]]:
         """The records at ``rows`` of the table (ascending) and every other record, merged in input
@@ -129,6 +122,52 @@ class DecodedFile:
             yield RawRecord(file, int(line), raw.encode("utf-8"), NOT_DECODED), row
         for other in others[taken:]:
             yield other[1:]
+
+
+def spill_together(decoded_files: list[DecodedFile], folder: Path) -> None:
+    """Spill the tables of files decoded together (consecutive slices of one table) as one file."""
+    if not decoded_files:
+        return
+    spill = Spill.of(pa.concat_tables([d.table for d in decoded_files]), folder)
+    offset = 0
+    for decoded_file in decoded_files:
+        rows = decoded_file.table.num_rows
+        decoded_file.spilled, decoded_file.spilled_rows = spill, (offset, rows)
+        decoded_file.table = decoded_file.table.schema.empty_table()
+        offset += rows
+
+
+@dataclass
+class Spill:
+    """A decoded table in an Arrow IPC file, for the process that decides the records to map rather
+    than unpickle (a pickled table is copied three times on the way). It is a hidden temporary,
+    private (raw chat content), removed once mapped or, after a killed run, by the next run under the
+    lock (``atomic.remove_stale_temps``). Files decoded together share one (pickled together, they
+    share it in the deciding process too): it is mapped once."""
+
+    path: Path
+    table: pa.Table | None = field(default=None, compare=False)
+
+    @classmethod
+    def of(cls, table: pa.Table, folder: Path) -> Spill:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=".tmp-decoded-", suffix=".arrow", dir=folder)
+        try:
+            with os.fdopen(fd, "wb") as handle, pa.ipc.new_file(handle, table.schema) as writer:
+                writer.write_table(table)
+        except BaseException:
+            Path(name).unlink(missing_ok=True)
+            raise
+        return cls(Path(name))
+
+    def mapped(self) -> pa.Table:
+        """The table, mapped (once) and its file removed."""
+        if self.table is None:
+            try:
+                self.table = pa.ipc.open_file(pa.memory_map(str(self.path))).read_all()
+            finally:
+                self.path.unlink(missing_ok=True)
+        return self.table
 
 
 def other_row(record: RawRecord, now_ms: int) -> tuple[RawRecord, Row | RecordError]:
@@ -179,7 +218,8 @@ def decode_blocks(
     latest_ms = now_ms + FUTURE_SLACK_MS
     tables: list[pa.Table] = []
     others: list[tuple[int, RawRecord, Row | RecordError]] = []
-    count = kept_rejects = omitted = 0
+    count = 0
+    kept = _KeptRejects(stored_rejects)
     for block in blocks:
         size = len(block.raws)
         if block.specials:  # only records without an error are read
@@ -202,12 +242,8 @@ def decode_blocks(
                 taken.append(index)
                 continue
             record, row = other_row(record, now_ms)
-            if isinstance(row, RecordError):
-                if stored_rejects is not None and kept_rejects >= stored_rejects:
-                    omitted += 1
-                    continue
-                kept_rejects += 1
-            others.append((count + index - omitted, record, row))
+            if kept.keeps(row):
+                others.append((count + index - kept.omitted, record, row))
         if common:  # msgspec's rows among Arrow's, in input order
             parts.append(_common_table(common, [block.record(i) for i in taken], tz))
             places.append(np.asarray(taken, np.int64))
@@ -216,7 +252,47 @@ def decode_blocks(
             tables.append(parts[0])
         count += size
     table = pa.concat_tables(tables) if tables else DECODED_SCHEMA.empty_table()
-    return DecodedFile(name, count, table, others, omitted)
+    return DecodedFile(name, count, table, others, kept.omitted)
+
+
+class _KeptRejects:
+    """Which rejected records of a file are kept: the first ``limit`` (None: all); the rest are counted."""
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        self.kept = self.omitted = 0
+
+    def keeps(self, row: Row | RecordError) -> bool:
+        if not isinstance(row, RecordError):
+            return True
+        if self.limit is not None and self.kept >= self.limit:
+            self.omitted += 1
+            return False
+        self.kept += 1
+        return True
+
+
+def _split(
+    joined: DecodedFile, files: list[tuple[str, int]], stored_rejects: int | None
+) -> list[DecodedFile]:
+    """The DecodedFile of each of ``files`` ((name, records), in order) decoded together as ``joined``
+    (every reject kept): its rows a slice of the joined table, its rejects kept as ``decode_blocks``
+    keeps a file's."""
+    positions = [position for position, _, _ in joined.others]
+    out = []
+    start = row = 0  # the file's first record, and its first row in the joined table
+    for name, records in files:
+        low, high = bisect.bisect_left(positions, start), bisect.bisect_left(positions, start + records)
+        kept = _KeptRejects(stored_rejects)
+        others = [
+            (position - start - kept.omitted, record, value)
+            for position, record, value in joined.others[low:high]
+            if kept.keeps(value)
+        ]
+        common = records - (high - low)
+        out.append(DecodedFile(name, records, joined.table.slice(row, common), others, kept.omitted))
+        start, row = start + records, row + common
+    return out
 
 
 def _sources(files: list[str], lines: Sequence[int] | np.ndarray) -> pa.Array:
@@ -289,7 +365,7 @@ def _arrow_table(parsed: pa.Table, block: RecordBlock, places: np.ndarray, tz: z
     kinds = pa.array([sender_kind(sender) for sender in encoded.dictionary.to_pylist()], pa.string())
     texts, coverages = common_text_columns(column["msgtype"], column["text"])
     tolist = column["tolist"]
-    files = [block.record(i).file for i in places.tolist()] if block.specials else [block.file] * len(places)
+    files = block.files_at(places.tolist())
     columns: dict[str, Any] = {
         "msgid": column["msgid"],
         "seq": column["seq"],
@@ -342,14 +418,45 @@ def _quarantine(opened: OpenedFile, path: Path, limits: Limits) -> None:
 
 
 def open_and_decode(
-    path: Path, name: str, limits: Limits, now_ms: int, tz_key: str, spill_to: Path | None = None
-) -> tuple[OpenedFile, DecodedFile | None]:
-    """A message file opened and, when it can be read, decoded (None otherwise); the table spilled
-    into ``spill_to`` when given (see ``DecodedFile.spill``).
+    files: list[tuple[Path, str]], limits: Limits, now_ms: int, tz_key: str, spill_to: Path | None = None
+) -> list[tuple[OpenedFile, DecodedFile | None]]:
+    """Message files ((path, name) each) opened and, when they can be read, decoded (None otherwise);
+    the tables spilled into ``spill_to`` when given (see ``Spill``).
+
+    One file is decoded as it is read. Several (small ones) are read first and their records
+    decoded together (``joined_blocks``), then given back a file each, their tables in one spill:
+    a small file alone pays the per-block and per-spill costs of a large one.
 
     A gzip file is checked against its cap while it is decoded, not inflated once to check it and
     again to decode it: one that passes the cap is quarantined and its records dropped, so it is
     still read whole or not at all, and no more of it is held than of a file at the cap."""
+    if len(files) == 1:
+        (path, name), settings = files[0], (limits, now_ms, tz_key, spill_to)
+        return [_opened(path, limits, functools.partial(decode_file, path, name, *settings))]
+    read = [_opened(path, limits, functools.partial(_all_blocks, path, limits, name)) for path, name in files]
+    readable = [
+        (name, blocks) for (_, name), (_, blocks) in zip(files, read, strict=True) if blocks is not None
+    ]
+    with collector_paused():
+        every_block = (block for _, blocks in readable for block in blocks)
+        joined = decode_blocks(
+            "", joined_blocks(every_block, BLOCK_RECORDS), now_ms, zoneinfo.ZoneInfo(tz_key)
+        )
+    sizes = [(name, sum(len(block.raws) for block in blocks)) for name, blocks in readable]
+    decoded = iter(_split(joined, sizes, limits.stored_rejects))
+    out = [(opened, None if blocks is None else next(decoded)) for opened, blocks in read]
+    if spill_to is not None:
+        spill_together([d for _, d in out if d is not None], spill_to)
+    return out
+
+
+def _all_blocks(path: Path, limits: Limits, name: str, strict_cap: bool) -> list[RecordBlock]:
+    return list(read_blocks(path, limits, name, size=BLOCK_RECORDS, strict_cap=strict_cap))
+
+
+def _opened(path: Path, limits: Limits, read: Callable[..., T]) -> tuple[OpenedFile, T | None]:
+    """The file opened and, when it can be read, what ``read(strict_cap=is_gzip)`` reads of it (None
+    otherwise)."""
     try:
         gzip = is_gzip(path)
     except OSError:
@@ -358,7 +465,7 @@ def open_and_decode(
     if opened.status != "ingested":
         return opened, None
     try:
-        return opened, decode_file(path, name, limits, now_ms, tz_key, spill_to, strict_cap=gzip)
+        return opened, read(strict_cap=gzip)
     except OversizeInput:
         _quarantine(opened, path, limits)
         return opened, None

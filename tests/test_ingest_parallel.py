@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from auditor import ingest as ingest_module
 from auditor.ingest import _Decoder, ingest, limits_of
-from auditor.ingest_decode import decode_file
+from auditor.ingest_decode import decode_file, open_and_decode
 from auditor.sample import generate
 from auditor.wecom import files as files_module
 from auditor.wecom.files import GZIP_MAGIC, Limits, line_spans, read_records
@@ -58,14 +58,16 @@ def fresh_ws_factory(tmp_path, runner):
     return make
 
 
-def _both(fresh_ws_factory, inputs: list[Path], monkeypatch, *, spans: bool) -> list:
+def _both(fresh_ws_factory, inputs: list[Path], monkeypatch, *, spans: bool, tune=lambda patch: None) -> list:
     serial = _run_in(fresh_ws_factory("serial"), inputs, monkeypatch, _serial)
     pools, split = [], []
     with monkeypatch.context() as patch:  # the parallel run really uses a pool (and spans)
         real_pool, real_spans = ingest_module.decode_pool, ingest_module.line_spans
         patch.setattr(ingest_module, "decode_pool", lambda n: pools.append(n) or real_pool(n))
         patch.setattr(ingest_module, "line_spans", lambda *a: split.append(a) or real_spans(*a))
-        parallel = _run_in(fresh_ws_factory("parallel"), inputs, monkeypatch, _parallel)
+        parallel = _run_in(
+            fresh_ws_factory("parallel"), inputs, monkeypatch, lambda p: _parallel(p) or tune(p)
+        )
     assert pools == [2, 2] and bool(split) == spans
     assert parallel == serial
     return serial
@@ -233,8 +235,8 @@ def test_a_large_file_that_cannot_be_cut_is_started_first(ws, tmp_path, monkeypa
         def __init__(self) -> None:
             self.started: list[str] = []
 
-        def submit(self, function, path, *args):
-            self.started.append(Path(path).name)
+        def submit(self, function, path, *args):  # a whole file's task has a list of (path, name)
+            self.started += [Path(p).name for p, _ in path] if isinstance(path, list) else [Path(path).name]
             return Future()
 
     class Started:  # a PoolStart whose pool is the recorder
@@ -271,7 +273,9 @@ def test_a_large_file_that_cannot_be_cut_is_started_first(ws, tmp_path, monkeypa
     starting = _Decoder(ws, [plain, big_gzip, small], limits_of(ws), BASE_MS)
     starting.pool_start.shutdown()
     starting.pool_start = Started(False)
-    recorder.submit = lambda function, path, *args: events.append(("send", Path(path).name)) or Future()
+    recorder.submit = lambda function, path, *args: (
+        events.append(("send", Path(path[0][0] if isinstance(path, list) else path).name)) or Future()
+    )
     starting._fill()
     assert events[0] == ("hash", "a.jsonl") and events.count(("hash", "a.jsonl")) == 1
     assert events[1] == ("send", "b.jsonl.gz") and ("send", "a.jsonl") in events
@@ -379,3 +383,81 @@ def test_a_large_file_waits_for_the_write_in_flight_and_the_lake_is_the_same(tmp
         overlapped[limit] = seen
     assert states[0] == states[10**9]
     assert not any(overlapped[0]) and any(overlapped[10**9])
+
+
+def _small_files(inbox: Path) -> list[Path]:
+    """Small message files of every kind a run of them can hold: batches and JSONL with rows,
+    rejects (more than a file's stored rejects), records of other shapes and bad bytes; an empty
+    file, a document that is not UTF-8, and one over the document cap (quarantined)."""
+    inbox.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for n in range(4):
+        items = [message(f"d{n}-{i}", msgtime=BASE_MS + i, seq=i) for i in range(7)]
+        items[2] = message(f"x{n}", msgtime=FUTURE_MS)  # rejected: dated after the run
+        items[4] = message(f"r{n}", msgtype="revoke", payload={"pre_msgid": f"d{n}-1"})
+        items[5] = message(f"y{n}", msgtime=FUTURE_MS)
+        items[6] = {"msgid": f"z{n}"}  # rejected: fields missing
+        path = inbox / f"batch-{n}.json"
+        path.write_text(json.dumps({"errcode": 0, "chatdata": items}, ensure_ascii=False), encoding="utf-8")
+        paths.append(path)
+    jsonl = write_jsonl(inbox / "lines.jsonl", [message(f"j{i}", seq=i) for i in range(3)])
+    with jsonl.open("ab") as handle:
+        handle.write(b'{"msgid": "bad"\n\xff\n')
+    (inbox / "empty.jsonl").write_text("")
+    (inbox / "latin.json").write_bytes(b'{"errcode": 0, "chatdata": [{"msgid": "\xe9"}]}')
+    (inbox / "huge.json").write_text(json.dumps([message(f"h{i}") for i in range(40)]), encoding="utf-8")
+    return [*paths[:2], jsonl, inbox / "empty.jsonl", *paths[2:], inbox / "latin.json", inbox / "huge.json"]
+
+
+def _comparable(result):
+    opened, decoded = result
+    if decoded is None:
+        return opened, None
+    decoded.unspill()
+    others = [
+        (position, record, str(row) if isinstance(row, RecordError) else row)
+        for position, record, row in decoded.others
+    ]
+    return opened, (decoded.name, decoded.records, decoded.table.to_pylist(), others, decoded.omitted_rejects)
+
+
+@pytest.mark.parametrize("stored", [1, 2, 1000])
+def test_files_decoded_together_are_decoded_as_each_alone(tmp_path, stored):
+    """A run of small files decoded in one task gives every file what decoding it alone gives:
+    its records, rows, rejects (kept up to the stored number, per file) and opening; their tables
+    travel in one spill, mapped once and removed."""
+    paths = _small_files(tmp_path / "in")
+    limits = Limits(1 << 20, 1 << 24, (tmp_path / "in" / "huge.json").stat().st_size - 1, stored)
+    files = [(path, path.name) for path in paths]
+    spill = tmp_path / "spill"
+    together = open_and_decode(files, limits, BASE_MS + 10**9, "Asia/Shanghai", spill)
+    assert len(list(spill.iterdir())) == 1  # one spill for the run
+    alone = [open_and_decode([file], limits, BASE_MS + 10**9, "Asia/Shanghai")[0] for file in files]
+    assert [_comparable(r) for r in together] == [_comparable(r) for r in alone]
+    assert not list(spill.iterdir())
+    statuses = [opened.status for opened, _ in together]
+    assert statuses == ["ingested"] * 7 + ["quarantined"]
+    batch = _comparable(together[0])[1]
+    assert batch[1] == 7 and len(batch[2]) == 3 and batch[4] == 3 - min(stored, 3)
+
+
+def test_runs_of_small_files_ingest_the_same_through_one_task(fresh_ws_factory, tmp_path, monkeypatch):
+    """The pool decodes a run of small files in one task; what reaches the lake, the ledgers and the
+    reject log is what decoding them one by one stores."""
+    _small_files(tmp_path / "in")
+    runs: list[list[int]] = []
+    real_runs = ingest_module._Decoder._runs
+
+    def recorded(taken, whole):
+        found = real_runs(taken, whole)
+        runs.extend(found)
+        return found
+
+    monkeypatch.setattr(ingest_module._Decoder, "_runs", staticmethod(recorded))
+
+    def whole_files_far_ahead(patch) -> None:
+        patch.setattr(ingest_module, "SPAN_BYTES", 1 << 20)
+        patch.setattr(ingest_module, "DECODE_AHEAD", 256)
+
+    _both(fresh_ws_factory, [tmp_path / "in"], monkeypatch, spans=False, tune=whole_files_far_ahead)
+    assert [len(run) for run in runs] == [8, 8]  # every file in one task, in each of the two ingests

@@ -472,21 +472,57 @@ def _span_chunks(path: Path, span: LineSpan) -> Iterator[bytes]:
 
 
 class RecordBlock(NamedTuple):
-    """Records of one file in input order without a RawRecord each (made only for the few that need
-    one): record ``i`` is ``RawRecord(file, lines[i], raws[i], NOT_DECODED)``, unless ``specials``
-    holds another for it (a record with an error, or decoded already, or of another file)."""
+    """Records in input order without a RawRecord each (made only for the few that need one): record
+    ``i`` is ``RawRecord(file, lines[i], raws[i], NOT_DECODED)``, unless ``specials`` holds another
+    for it (a record with an error, or decoded already, or of another file). ``files``: each
+    record's file, when the block joins several files' records (``joined_blocks``)."""
 
     file: str
     lines: Sequence[int]
     raws: list[bytes]
     specials: dict[int, RawRecord]
+    files: Sequence[str] | None = None
 
     def record(self, index: int) -> RawRecord:
         special = self.specials.get(index)
-        return special or RawRecord(self.file, self.lines[index], self.raws[index], NOT_DECODED)
+        file = self.file if self.files is None else self.files[index]
+        return special or RawRecord(file, self.lines[index], self.raws[index], NOT_DECODED)
 
     def records(self) -> Iterator[RawRecord]:
         return map(self.record, range(len(self.raws)))
+
+    def files_at(self, places: Sequence[int]) -> list[str]:
+        """The file of each record at ``places``."""
+        if self.specials:
+            return [self.record(i).file for i in places]
+        if self.files is not None:
+            return [self.files[i] for i in places]
+        return [self.file] * len(places)
+
+
+def joined_blocks(blocks: Iterable[RecordBlock], size: int) -> Iterator[RecordBlock]:
+    """Blocks of several files joined into blocks of at least ``size`` records (or what is left): the
+    per-block work of decoding (a few dozen Arrow calls) is then paid once for many small files."""
+    pending: list[RecordBlock] = []
+    for block in itertools.chain(blocks, [None]):
+        if block is not None:
+            pending.append(block)
+            if sum(len(b.raws) for b in pending) < size:
+                continue
+        if not pending:
+            continue
+        if len(pending) == 1:
+            yield pending[0]
+        else:
+            files: list[str] = []
+            specials: dict[int, RawRecord] = {}
+            for part in pending:
+                specials.update((len(files) + i, record) for i, record in part.specials.items())
+                files += part.files or [part.file] * len(part.raws)
+            lines = [line for part in pending for line in part.lines]
+            raws = [raw for part in pending for raw in part.raws]
+            yield RecordBlock(pending[0].file, lines, raws, specials, files)
+        pending = []
 
 
 def blocks_of(records: Iterable[RawRecord], size: int) -> Iterator[RecordBlock]:
