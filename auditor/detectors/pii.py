@@ -3,7 +3,8 @@
 Each pattern is validated the way presidio validates recognizers: an ID number must pass the
 GB 11643-1999 check digit and carry a real birth date; a bank card must pass Luhn *and* stand
 near card words (卡号, 银行卡, 转账, a bank's short name: 招行卡 6228 …); numbers after
-订单号/单号/工号 are business identifiers; ``git@github.com:org/repo.git`` is not an e-mail.
+订单号/单号/工号 and numbers inside identifiers (trace ids, contract numbers) are business
+identifiers; ``git@github.com:org/repo.git`` is not an e-mail.
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ EMAIL = re.compile(
 GIT_REMOTE_AFTER = re.compile(r":~?[A-Za-z0-9_.-]+/")
 URL_USERINFO_BEFORE = re.compile(r"://[^\s/@]*$")
 BUSINESS_ID = re.compile(r"(?:订单号?|单号|编号|工号|流水号|快递单|运单|发票号|合同号)[:：\s]*$")
+# A number inside an identifier (trace 13800138000abc, HT-2026-13812345678, order_13800138000): glued
+# to letters or an underscore after it, or to an underscore or a dashed segment before it. Letters just
+# before it are allowed: 加vx13800138000 is how an ad writes a contact.
+IDENTIFIER_AFTER = re.compile(r"[0-9A-Za-z_]")
+IDENTIFIER_BEFORE = re.compile(r"(?:_|[0-9A-Za-z]-)$")
 # Card words: 卡号, 银行卡 …, and a bank's name or short name (招行卡 6228 …, 工行 6222 …).
 BANKS = (
     "招行|工行|建行|农行|中行|交行|邮储|浦发|民生|兴业|平安|光大|华夏|中信|广发|北京银行|上海银行|宁波银行|"
@@ -89,6 +95,9 @@ def find_personal_data(text: str, *, broad: bool = False) -> list[Sensitive]:
     def business_id(s: int) -> bool:
         return not broad and bool(BUSINESS_ID.search(text[max(0, s - 8) : s]))
 
+    def in_identifier(s: int, e: int) -> bool:
+        return not broad and bool(IDENTIFIER_AFTER.match(text, e) or IDENTIFIER_BEFORE.search(text, 0, s))
+
     for match in ID_CARD.finditer(text):
         number = "".join(match.groups())
         if id_card_valid(number) and not business_id(match.start()):
@@ -102,7 +111,7 @@ def find_personal_data(text: str, *, broad: bool = False) -> list[Sensitive]:
             found.append(Sensitive(s, e, "pii.bank_card", "high", mask_digits(digits, 4, 4)))
     for match in MOBILE.finditer(text):
         s, e = match.span()
-        if free(s, e) and not business_id(s):
+        if free(s, e) and not business_id(s) and not in_identifier(s, e):
             found.append(Sensitive(s, e, "pii.mobile", "medium", mask_digits("".join(match.groups()), 3, 4)))
     for match in EMAIL.finditer(text):
         s, e = match.span()

@@ -19,6 +19,8 @@ CASES = [
     ("电话１３９１２３４５６７８", "pii.mobile", "139****5678"),  # full-width digits
     ("0086 15900001111 是他的新号", "pii.mobile", "159****1111"),
     ("有事打17722334455", "pii.mobile", "177****4455"),
+    ("加vx13800138000领资料", "pii.mobile", "138****8000"),  # letters before it: a contact in an ad
+    ("电话：13800138000/13900139000", "pii.mobile", "138****8000"),
     # ID numbers
     ("客户身份证号 11010519491231002X，帮忙登记", "pii.id_card", "110105********002X"),
     ("身份证 44030519900101123X", "pii.id_card", None),
@@ -55,6 +57,11 @@ HARD_NEGATIVES = [
     # business identifiers
     "订单号 202611160001 已发货",
     "订单号 13812345678 已发货",  # an order number that looks like a mobile
+    # numbers inside identifiers
+    "trace 13800138000abc 超时了",
+    "合同 HT-2026-13812345678 已归档",
+    "order_13800138000 重复下单",
+    "请求 req-13912345678 返回 500",
     "流水号 4111111111111111",  # business id, not a card
     "运单 6222021234567890128 已签收",
     "工号 11010519491231002X",
@@ -103,6 +110,7 @@ def test_not_personal_data(hits, text):
     [
         ("批次 4111111111111111 已入库", "pii.bank_card"),  # masked even where no finding is raised
         ("订单号 13812345678 已发货", "pii.mobile"),
+        ("trace 13800138000abc 超时了", "pii.mobile"),
         ("工号 11010519491231002X", "pii.id_card"),
     ],
 )
