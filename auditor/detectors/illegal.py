@@ -2,9 +2,10 @@
 
 Lexicon plus context. A term right after a prohibition (公司严禁赌博, 远离毒品) is a policy
 reminder, not a violation; so is a text that speaks of the harm, the prevention or the prosecution of
-it (冰毒和海洛因的危害科普, 警方破获一起赌博案) with no offer or demand in it (AWARENESS). A term
-next to a solicitation (出售, 加我, 稳赚) is worse. The subtype is the dictionary tag, so the rule
-reads ``illegal.gambling``.
+it (冰毒和海洛因的危害科普, 警方破获一起赌博案) with no offer or demand in it (AWARENESS); and a
+term right after a comparison (这个方案有点赌博的意思, 上线不做灰度就是在赌博) is a figure of speech,
+unless the text solicits. A term next to a solicitation (出售, 加我, 稳赚) is worse. The subtype is
+the dictionary tag, so the rule reads ``illegal.gambling``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ AWARENESS = re.compile(
     r"(?:危害|科普|宣传|预防|警示|教育|禁毒|反赌|反诈|案例|判刑|判处|抓获|查获|破获|警方|涉嫌|依法)"
 )
 DEMAND = re.compile(r"(?:买|求购|哪里有|有没有货|货源|渠道)")
+# Right before the term: what makes it a comparison (有点赌博的意思, 就是在赌博, 像毒品一样).
+COMPARISON = re.compile(r"(?:像|如同|犹如|无异于|等于|相当于|有点|有些|简直是?|就是在)\s*$")
 
 
 @register
@@ -41,7 +44,7 @@ class Illegal(TextDetector):
             return hits
         for match in view.terms("illegal"):
             before = text[max(0, match.start - PROHIBITION_REACH) : match.start]
-            if PROHIBITION.search(before):
+            if PROHIBITION.search(before) or (not solicit and COMPARISON.search(before)):
                 continue
             severity = raise_severity(match.entry.severity) if solicit else match.entry.severity
             evidence = {"subtype": match.entry.tag}

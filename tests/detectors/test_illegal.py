@@ -11,6 +11,10 @@ CASES = [
     # a word of awareness does not cover an offer or a demand
     ("科普一下冰毒的危害，想要的私聊", "illegal.drugs", "critical"),
     ("禁毒宣传月，顺便问下哪里能买到大麻", "illegal.drugs", "high"),
+    # a comparison does not cover an offer
+    ("这游戏就像赌博，充值就能赢钱，加我", "illegal.gambling", "critical"),
+    ("今晚一起去赌博吧", "illegal.gambling", "high"),
+    ("他和赌博网站的人有联系", "illegal.gambling", "critical"),  # 和 is no comparison
 ]
 HARD_NEGATIVES = [
     "公司严禁赌博，违者开除",
@@ -23,6 +27,11 @@ HARD_NEGATIVES = [
     "禁毒宣传月：大麻不是软毒品",
     "警方破获一起网络赌博案，涉案金额上亿",
     "合规培训案例：员工参与赌博被依法处理",
+    # figures of speech: a comparison, no offer
+    "这个方案有点赌博的意思，风险太大",
+    "上线不做灰度就是在赌博",
+    "这款游戏像毒品一样让人上瘾",
+    "押这么多在一个客户身上，简直是赌博",
 ]
 
 
