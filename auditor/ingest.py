@@ -28,6 +28,7 @@ import json
 import os
 import tempfile
 import time
+import zoneinfo
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
@@ -730,8 +731,13 @@ def _without_source(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k != "source"}
 
 
-def _ms_to_datetime(value: int | None):
-    return None if value is None else pa.scalar(value, pa.int64()).cast(lake.TIMESTAMP).as_py()
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=zoneinfo.ZoneInfo("UTC"))  # as Arrow gives lake.TIMESTAMP values
+
+
+def _ms_to_datetime(value: int | None) -> dt.datetime | None:
+    """Epoch milliseconds as the datetime Arrow reads back from the lake (an Arrow scalar per value
+    cost 0.14 ms: most of a large groups file's time)."""
+    return None if value is None else _EPOCH + dt.timedelta(milliseconds=value)
 
 
 def source_name(ws: Workspace, path: Path) -> str:

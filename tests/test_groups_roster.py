@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 
+import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from auditor import lake
 from auditor.config import DEFAULTS
-from auditor.ingest import ingest
-from auditor.wecom.groups import parse_group
+from auditor.ingest import _ms_to_datetime, ingest
+from auditor.wecom.groups import LATEST_EPOCH, parse_group
 from auditor.wecom.messages import RecordError
 
 INTERNAL = {
@@ -73,6 +76,9 @@ def test_customer_group_members_and_admins():
         ({"roomname": "x"}, "needs 'roomid'"),
         ({**INTERNAL, "category": "vip"}, "must be one of"),
         ({**INTERNAL, "room_create_time": "yesterday"}, "must be an integer"),
+        ({**INTERNAL, "room_create_time": 10**15}, "room_create_time' is out of range"),
+        ({**INTERNAL, "room_create_time": -1}, "out of range"),
+        ({**INTERNAL, "members": [{"memberid": "a", "jointime": 10**17}]}, "jointime' is out of range"),
         ({**INTERNAL, "members": [{"jointime": 1}]}, "members\\[0\\]: missing field 'memberid'"),
         ("a string", "must be a JSON object"),
     ],
@@ -122,3 +128,20 @@ def test_bad_roster_rows(ws, tmp_path, csv_text, reason):
     assert summary["rejected"] == 1
     entry = json.loads(next(ws.rejects_dir.glob("*.jsonl")).read_text(encoding="utf-8"))
     assert reason in entry["reason"]
+
+
+def test_a_group_with_an_absurd_time_is_rejected_not_a_crash(ws, tmp_path):
+    """A time no lake timestamp can hold (ingest used to fail converting it) rejects that record only."""
+    groups = tmp_path / "groups.json"
+    absurd = {**INTERNAL, "roomid": "wr2", "room_create_time": 10**15}
+    groups.write_text(json.dumps([INTERNAL, absurd], ensure_ascii=False), encoding="utf-8")
+    summary = ingest(ws, [groups]).summary()
+    assert (summary["accepted"], summary["rejected"]) == (1, 1)
+    stored = lake.read_single(ws.groups_dir / "groups.parquet", lake.GROUP_SCHEMA).to_pylist()
+    assert [g["roomid"] for g in stored] == ["wr1"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, LATEST_EPOCH * 1000 + 999))
+def test_group_times_are_the_datetimes_the_lake_reads_back(ms):
+    assert _ms_to_datetime(ms) == pa.scalar(ms, pa.int64()).cast(lake.TIMESTAMP).as_py()

@@ -27,6 +27,9 @@ def _str(obj: dict[str, Any], key: str, *, required: bool = False) -> str:
     return value
 
 
+LATEST_EPOCH = 253_402_300_799  # 9999-12-31T23:59:59Z: the last second a lake timestamp can hold as a date
+
+
 def _epoch(obj: dict[str, Any], key: str) -> int | None:
     """WeCom group APIs give seconds; keep milliseconds like messages."""
     value = obj.get(key)
@@ -34,6 +37,8 @@ def _epoch(obj: dict[str, Any], key: str) -> int | None:
         return None
     if not isinstance(value, int) or isinstance(value, bool):
         raise RecordError(f"field '{key}' must be an integer (epoch seconds), got {type(value).__name__}")
+    if not 0 <= value <= LATEST_EPOCH:
+        raise RecordError(f"field '{key}' is out of range: {value} is no epoch second between 1970 and 9999")
     return value * 1000
 
 
