@@ -7,6 +7,7 @@ from tests.detectors.day_helpers import CONFIG, at, day_of
 
 ABUSE = [Hit("abuse", "abuse.you_are", "medium", 0, 2)]
 SWEAR = [Hit("profanity", "profanity.lexicon", "medium", 0, 2)]
+WOW = [Hit("profanity", "profanity.lexicon", "low", 0, 2)]  # 卧槽, 我靠: an interjection
 
 
 def detect(rows, hostile):
@@ -30,6 +31,12 @@ def test_two_people_trading_insults_is_one_quarrel():
         ("too far apart", ["a", "b", "a"], 3600, {0: SWEAR, 1: SWEAR, 2: SWEAR}),
         ("only two hostile messages", ["a", "b", "c"], 30, {0: SWEAR, 1: SWEAR}),
         ("hostile messages in different rooms", ["a", "b", "a"], 30, {0: SWEAR, 1: SWEAR, 2: SWEAR}),
+        (
+            "colleagues cheering with interjections",
+            ["a", "b", "c", "a"],
+            20,
+            {0: WOW, 1: WOW, 2: WOW, 3: WOW},
+        ),
     ],
 )
 def test_not_a_quarrel(name, senders, gap, hostile):
@@ -38,3 +45,9 @@ def test_not_a_quarrel(name, senders, gap, hostile):
         for i, s in enumerate(senders)
     ]
     assert detect(rows, hostile) == []
+
+
+def test_interjections_around_an_insult_are_a_quarrel():
+    rows = [{"sender": s, "msgtime": at(30 * i)} for i, s in enumerate(["a", "b", "a"])]
+    [event] = detect(rows, {0: WOW, 1: ABUSE, 2: WOW})
+    assert event.evidence["participants"] == ["a", "b"] and event.evidence["messages"] == 3
