@@ -11,6 +11,9 @@ CASES = [
     ("据可靠消息，今年年终奖取消了", "rumor.unverified_claim", "medium"),
     ("重磅！喝醋能软化血管，赶紧告诉家人", "rumor.spread", "high"),
     ("最新消息：5G基站辐射致癌，已有多人中招", "rumor.unverified_claim", "medium"),
+    # denying that it is a rumor is no counter-speech
+    ("这不是谣言！听说公司下个月要裁员，速转", "rumor.spread", "high"),
+    ("求辟谣：听说公司下个月要裁员，速转", "rumor.spread", "high"),  # asks for a debunk, spreads it
 ]
 HARD_NEGATIVES = [
     "听说你下周休假？",
@@ -28,6 +31,11 @@ HARD_NEGATIVES = [
     "最新消息：会议改到下午三点",  # hearsay alone
     "吸烟致癌，大家少抽点",  # a topic alone
     "记得告诉家人今晚聚餐",  # a push to tell alone
+    # counter-speech: the rumor repeated to refute it
+    "听说要裁员？别信谣言，等官方通知",
+    "辟谣：网传公司年底要倒闭，系不实消息",
+    "“喝板蓝根能治癌症”是谣言，大家不要转发",
+    "有人说下个月要降薪，这是假消息，不信谣不传谣",
 ]
 # Real rumors from the held-out test split (eval/data/rumor/test.csv, Weibo), hearsay openers included.
 REAL_RUMORS = [
