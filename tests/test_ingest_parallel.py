@@ -9,6 +9,7 @@ import itertools
 import json
 import pickle
 import tempfile
+import time
 from concurrent.futures import Future
 from dataclasses import replace
 from pathlib import Path
@@ -461,3 +462,31 @@ def test_runs_of_small_files_ingest_the_same_through_one_task(fresh_ws_factory, 
 
     _both(fresh_ws_factory, [tmp_path / "in"], monkeypatch, spans=False, tune=whole_files_far_ahead)
     assert [len(run) for run in runs] == [8, 8]  # every file in one task, in each of the two ingests
+
+
+def test_a_failure_before_a_run_is_decided_leaves_no_spilled_tables(ws, tmp_path, monkeypatch):
+    """The files of a run share one spilled table: a failure while the file before them is decided
+    (the run decoded, none of it decided yet) leaves none of it behind, and nothing reaches the lake."""
+    inbox = tmp_path / "in"
+    _small_files(inbox)
+    with gzip.open(inbox / "a-first.jsonl.gz", "wt", encoding="utf-8") as handle:  # decoded alone, first
+        handle.write(json.dumps(message("g1")) + "\n")
+    _parallel(monkeypatch)
+    monkeypatch.setattr(ingest_module, "SPAN_BYTES", 1 << 20)
+    monkeypatch.setattr(ingest_module, "DECODE_AHEAD", 256)
+    runs: list[list[int]] = []
+    real_runs = ingest_module._Decoder._runs
+    monkeypatch.setattr(
+        ingest_module._Decoder, "_runs", staticmethod(lambda *a: runs.extend(found := real_runs(*a)) or found)
+    )
+
+    def fail_on_the_first(self, part, tally, rejects):
+        time.sleep(0.5)  # the run's task ends meanwhile
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(ingest_module._MessageSink, "offer_file", fail_on_the_first)
+    with pytest.raises(OSError, match="disk gone"):
+        ingest(ws, [inbox])
+    assert [len(run) for run in runs] == [1, 8]  # the gzip file alone, then the run
+    assert not list(ws.state_dir.rglob(".tmp-*")), "the run's spilled table is removed"
+    assert not list(ws.messages_dir.rglob("*.parquet"))
