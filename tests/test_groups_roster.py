@@ -79,6 +79,15 @@ def test_customer_group_members_and_admins():
         ({**INTERNAL, "room_create_time": 10**15}, "room_create_time' is out of range"),
         ({**INTERNAL, "room_create_time": -1}, "out of range"),
         ({**INTERNAL, "members": [{"memberid": "a", "jointime": 10**17}]}, "jointime' is out of range"),
+        (
+            {
+                "group_chat": {
+                    **CUSTOMER["group_chat"],
+                    "member_list": [{"userid": "wmX", "join_scene": 2**70}],
+                }
+            },
+            "join_scene' is out of range",
+        ),
         ({**INTERNAL, "members": [{"jointime": 1}]}, "members\\[0\\]: missing field 'memberid'"),
         ("a string", "must be a JSON object"),
     ],
@@ -130,13 +139,17 @@ def test_bad_roster_rows(ws, tmp_path, csv_text, reason):
     assert reason in entry["reason"]
 
 
-def test_a_group_with_an_absurd_time_is_rejected_not_a_crash(ws, tmp_path):
-    """A time no lake timestamp can hold (ingest used to fail converting it) rejects that record only."""
+def test_a_group_with_an_absurd_value_is_rejected_not_a_crash(ws, tmp_path):
+    """A time no lake timestamp can hold, a number no column can (ingest used to fail converting or
+    writing them, every night again) rejects that record only."""
     groups = tmp_path / "groups.json"
     absurd = {**INTERNAL, "roomid": "wr2", "room_create_time": 10**15}
-    groups.write_text(json.dumps([INTERNAL, absurd], ensure_ascii=False), encoding="utf-8")
+    scene = {
+        "group_chat": {**CUSTOMER["group_chat"], "member_list": [{"userid": "wmX", "join_scene": 2**70}]}
+    }
+    groups.write_text(json.dumps([INTERNAL, absurd, scene], ensure_ascii=False), encoding="utf-8")
     summary = ingest(ws, [groups]).summary()
-    assert (summary["accepted"], summary["rejected"]) == (1, 1)
+    assert (summary["accepted"], summary["rejected"]) == (1, 2)
     stored = lake.read_single(ws.groups_dir / "groups.parquet", lake.GROUP_SCHEMA).to_pylist()
     assert [g["roomid"] for g in stored] == ["wr1"]
 

@@ -28,6 +28,7 @@ def _str(obj: dict[str, Any], key: str, *, required: bool = False) -> str:
 
 
 LATEST_EPOCH = 253_402_300_799  # 9999-12-31T23:59:59Z: the last second a lake timestamp can hold as a date
+MAX_SCENE = 2**31 - 1  # WeCom's join scenes are small codes (1 invited, 2 by link, 3 by QR code)
 
 
 def _epoch(obj: dict[str, Any], key: str) -> int | None:
@@ -89,6 +90,8 @@ def _customer_member(member: dict[str, Any]) -> dict[str, Any]:
     scene = member.get("join_scene")
     if scene is not None and (not isinstance(scene, int) or isinstance(scene, bool)):
         raise RecordError("field 'join_scene' must be an integer")
+    if scene is not None and not 0 <= scene <= MAX_SCENE:
+        raise RecordError(f"field 'join_scene' is out of range: {scene} is no join scene code")
     return {
         "userid": userid,
         "member_kind": kind,
