@@ -86,6 +86,8 @@ def _internal_member(member: dict[str, Any]) -> dict[str, Any]:
 def _customer_member(member: dict[str, Any]) -> dict[str, Any]:
     userid = _str(member, "userid", required=True)
     member_type = member.get("type")  # 1 = staff, 2 = external contact
+    if member_type is not None and (not isinstance(member_type, int) or isinstance(member_type, bool)):
+        raise RecordError("field 'type' must be an integer")
     kind = {1: "internal", 2: "external"}.get(member_type, sender_kind(userid))
     scene = member.get("join_scene")
     if scene is not None and (not isinstance(scene, int) or isinstance(scene, bool)):
