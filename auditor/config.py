@@ -442,6 +442,17 @@ def _validate(cfg: dict[str, Any]) -> None:
             "auditor.toml: detectors.abuse_model needs 0 < threshold <= high_threshold <= 1 "
             "and 0 < alone_threshold <= 1"
         )
+    # Counts below two and spans below a second make every message a burst, a repeat or a quarrel.
+    minimums = {
+        "flooding": {"burst_messages": 2, "burst_seconds": 1, "repeat_messages": 2, "repeat_seconds": 1},
+        "quarrel": {"window_seconds": 1, "min_participants": 2, "min_messages": 2},
+        "abuse_model": {"min_chars": 1, "top_ngrams": 0},
+        **{category: {"min_chars": 1, "top_ngrams": 0} for category in LEARNED_CATEGORIES},
+    }
+    for detector, keys in minimums.items():
+        for key, least in keys.items():
+            if cfg["detectors"][detector][key] < least:
+                raise AuditorError(f"auditor.toml: detectors.{detector}.{key} must be at least {least}")
     for category in LEARNED_CATEGORIES:
         learned = cfg["detectors"][category]
         if not (0 <= learned["threshold"] <= 1 and 0 < learned["cue_threshold"] <= 1):

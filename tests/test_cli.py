@@ -116,6 +116,15 @@ def test_ingest_rejects_above_threshold_exit_65_after_doing_the_work(runner, ws,
         ("[report.lang]\nzh = 1", "'report.lang' must be str, got dict"),
         ("ingest = 3", "'ingest' must be a table"),
         ("[appeals]\nfiling_working_days = 0", "appeals.filing_working_days must be at least 1 day"),
+        # thresholds that would make every message a finding
+        ("[detectors.flooding]\nburst_messages = 0", "detectors.flooding.burst_messages must be at least 2"),
+        ("[detectors.flooding]\nrepeat_seconds = -5", "detectors.flooding.repeat_seconds must be at least 1"),
+        (
+            "[detectors.quarrel]\nmin_participants = 1",
+            "detectors.quarrel.min_participants must be at least 2",
+        ),
+        ("[detectors.quarrel]\nwindow_seconds = -5", "detectors.quarrel.window_seconds must be at least 1"),
+        ("[detectors.rumor]\nmin_chars = 0", "detectors.rumor.min_chars must be at least 1"),
     ],
 )
 def test_bad_config_exits_2(runner, tmp_path, toml, message_part):
