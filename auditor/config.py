@@ -442,7 +442,7 @@ def _validate(cfg: dict[str, Any]) -> None:
             "auditor.toml: detectors.abuse_model needs 0 < threshold <= high_threshold <= 1 "
             "and 0 < alone_threshold <= 1"
         )
-    # Counts below two and spans below a second make every message a burst, a repeat or a quarrel.
+    # Below these a threshold means nothing (a burst of one message, a quarrel of one person).
     minimums = {
         "flooding": {"burst_messages": 2, "burst_seconds": 1, "repeat_messages": 2, "repeat_seconds": 1},
         "quarrel": {"window_seconds": 1, "min_participants": 2, "min_messages": 2},

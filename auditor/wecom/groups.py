@@ -28,19 +28,25 @@ def _str(obj: dict[str, Any], key: str, *, required: bool = False) -> str:
 
 
 LATEST_EPOCH = 253_402_300_799  # 9999-12-31T23:59:59Z: the last second a lake timestamp can hold as a date
-MAX_SCENE = 2**31 - 1  # WeCom's join scenes are small codes (1 invited, 2 by link, 3 by QR code)
+MAX_CODE = 2**31 - 1  # WeCom's codes are small (join scene: 1 invited, 2 by link, 3 by QR code)
 
 
-def _epoch(obj: dict[str, Any], key: str) -> int | None:
-    """WeCom group APIs give seconds; keep milliseconds like messages."""
+def _integer(obj: dict[str, Any], key: str, least: int, most: int, what: str) -> int | None:
+    """An optional integer field within [least, most]; ``what`` names its unit in the errors."""
     value = obj.get(key)
     if value is None:
         return None
     if not isinstance(value, int) or isinstance(value, bool):
-        raise RecordError(f"field '{key}' must be an integer (epoch seconds), got {type(value).__name__}")
-    if not 0 <= value <= LATEST_EPOCH:
-        raise RecordError(f"field '{key}' is out of range: {value} is no epoch second between 1970 and 9999")
-    return value * 1000
+        raise RecordError(f"field '{key}' must be an integer ({what}), got {type(value).__name__}")
+    if not least <= value <= most:
+        raise RecordError(f"field '{key}' is out of range: {value} is no {what}")
+    return value
+
+
+def _epoch(obj: dict[str, Any], key: str) -> int | None:
+    """WeCom group APIs give seconds; keep milliseconds like messages."""
+    value = _integer(obj, key, 0, LATEST_EPOCH, "epoch second between 1970 and 9999")
+    return None if value is None else value * 1000
 
 
 def _category(item: dict[str, Any], name: str, is_customer_shape: bool, groups_cfg: dict[str, Any]) -> str:
@@ -85,15 +91,9 @@ def _internal_member(member: dict[str, Any]) -> dict[str, Any]:
 
 def _customer_member(member: dict[str, Any]) -> dict[str, Any]:
     userid = _str(member, "userid", required=True)
-    member_type = member.get("type")  # 1 = staff, 2 = external contact
-    if member_type is not None and (not isinstance(member_type, int) or isinstance(member_type, bool)):
-        raise RecordError("field 'type' must be an integer")
+    member_type = _integer(member, "type", -MAX_CODE, MAX_CODE, "member type code")  # 1 staff, 2 external
     kind = {1: "internal", 2: "external"}.get(member_type, sender_kind(userid))
-    scene = member.get("join_scene")
-    if scene is not None and (not isinstance(scene, int) or isinstance(scene, bool)):
-        raise RecordError("field 'join_scene' must be an integer")
-    if scene is not None and not 0 <= scene <= MAX_SCENE:
-        raise RecordError(f"field 'join_scene' is out of range: {scene} is no join scene code")
+    scene = _integer(member, "join_scene", 0, MAX_CODE, "join scene code")
     return {
         "userid": userid,
         "member_kind": kind,
