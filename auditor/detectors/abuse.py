@@ -1,7 +1,10 @@
 """Abuse (人身攻击): insults aimed at a person — lexicon terms and second-person patterns.
 
 Patterns need a person and a copula (你是…, 你这个…, 你脑子…), so 你垃圾分类了吗 or 你不是猪
-do not fire; an allowlisted phrase (垃圾分类) suppresses a pattern like any lexicon match.
+do not fire; an allowlisted phrase (垃圾分类) suppresses a pattern like any lexicon match. A word of
+stupidity that the writer turns on themself, on a question or on how easy a thing is (``EXCUSED``:
+我真是个白痴, 问个弱智问题, 这话问的有点白痴了, 白痴都能看懂的教程) attacks no one: it is no lexicon hit,
+and the abuse model does not read it.
 """
 
 from __future__ import annotations
@@ -32,6 +35,25 @@ PATTERNS = [
 ]
 
 
+# Words of stupidity, the ones chat turns on itself; the vile insults (人渣, 贱货) are never excused.
+_SILLY = "白痴|弱智|脑残|智障|低能|蠢货|蠢猪|蠢蛋|蠢材|猪脑子|废物|废柴|饭桶|傻瓜|傻子|笨蛋|没脑子|猪"
+_DEGREE = "有点|有些|很|好|太|真|挺|比较|实在|确实|这么|那么|简直|超"
+EXCUSED = re.compile(
+    # the writer: 我真是个白痴, 我好白痴, 我这个猪脑子 (not 我看你是白痴, 你比我还白痴: someone else)
+    rf"我(?:自己)?(?:真的?|简直|就|好|太|也|果然|确实|真心|这个)?(?:是|像)?(?:个|一个|一只|一头)?大?(?:{_SILLY})"
+    # a question: 问个白痴问题, 这话问的有点白痴了, 这个问题有点弱智
+    rf"|问[的得](?:{_DEGREE})?(?:{_SILLY})|问题(?:{_DEGREE})?(?:{_SILLY})|(?:{_SILLY})的?问题"
+    # how easy a thing is: 白痴都能看懂的教程, 傻瓜都会用的工具 (not 白痴都知道: said at someone)
+    rf"|(?:{_SILLY})[都也](?:能|会|可以)?(?:看|学|用|上手|操作|懂)[^\s，。！？,.!?]{{0,3}}?的"
+)
+NAMES_SILLY = re.compile(_SILLY)  # every EXCUSED match holds one: a cheap search says which texts to try
+
+
+def excused_spans(text: str) -> list[tuple[int, int]]:
+    """Spans of ``text`` (normalized) where a word of stupidity attacks no one (``EXCUSED``)."""
+    return [m.span() for m in EXCUSED.finditer(text)] if NAMES_SILLY.search(text) else []
+
+
 @register
 class Abuse(TextDetector):
     category = "abuse"
@@ -41,8 +63,13 @@ class Abuse(TextDetector):
         return sorted({*batch.rows_with("abuse"), *(i for *_, p in PATTERNS for i in batch.rows_matching(p))})
 
     def scan(self, view: TextView) -> list[Hit]:
-        hits = [Hit.of_match(m) for m in view.terms("abuse")]
         text = view.norm.text
+        excused = excused_spans(text)
+        hits = [
+            Hit.of_match(m)
+            for m in view.terms("abuse")
+            if not any(a <= m.start and m.end <= b for a, b in excused)
+        ]
         if PERSON not in text:  # every pattern addresses someone: most texts need no regex at all
             return hits
         for rule, severity, pattern in PATTERNS:

@@ -20,6 +20,12 @@ CASES = [
     ("一群智😊障", "abuse.lexicon"),
     ("死全家", "abuse.lexicon"),
     ("《无耻混蛋》说的就是你这个混蛋", "abuse.lexicon"),  # the insult outside the title still counts
+    # a word of stupidity said at someone else, next to the forms excused below
+    ("我看你就是个白痴", "abuse.lexicon"),
+    ("你比我还白痴", "abuse.lexicon"),
+    ("这么简单，连白痴都知道", "abuse.lexicon"),
+    ("你问的问题真白痴，你是白痴吗", "abuse.you_are"),
+    ("张三那个白痴又把库删了", "abuse.lexicon"),
 ]
 HARD_NEGATIVES = [
     "你是猪肉供应商吗",
@@ -39,6 +45,15 @@ HARD_NEGATIVES = [
     "下午请了神经病学专家会诊",
     "《无耻混蛋》是昆汀导演的电影",  # titles of works name a film or a book, not a person
     "你看过陀思妥耶夫斯基的《白痴》吗？",
+    # a word of stupidity the writer turns on themself, on a question, or on how easy a thing is
+    "我真是个白痴，把密码输错了三次",
+    "我好白痴啊，忘了带工牌",
+    "问个白痴问题，这个接口怎么调？",
+    "可能是个弱智问题，但是测试环境的账号在哪申请？",
+    "哈哈，这话问的有点白痴了，不过具体哪年上映的我还真是不记得了？",  # KdConv (eval train split)
+    "这个问题有点脑残，不过还是想确认一下",
+    "白痴都能看懂的教程",
+    "这个工具是傻瓜式操作，很简单",
 ]
 
 
