@@ -147,7 +147,10 @@ def test_thresholds_are_validated(tmp_path, bad):
 @pytest.mark.parametrize(
     ("text", "seen"),
     [
-        ("限时特价 4999 元，点击 http://t.cn/abc 抢购！！", "限时特价 0 元 点击 抢购"),
+        ("限时特价 4999 元，点击 http://t.cn/abc 抢购！！", "限时特价 0 元点击 抢购"),
+        # marks leave no blank behind (a list of titles, all commas and brackets, was mostly blanks)
+        ("对，有《Holiday》、《21 Guns》吧", "对有Holiday0 Guns吧"),
+        ("哈哈，这是真的[呲牙]", "哈哈这是真的"),  # a sticker code is no wording
         ("电话18671781336", "电话0"),
         ("请大家转发一下", "转发"),
     ],

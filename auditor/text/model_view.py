@@ -3,11 +3,14 @@
 Contact handles, links and numbers are the rules' cues (``detectors.ad.CONTACT``, the spread
 phrases); a model that also learns them fires on a bare phone number or a helpdesk reply with a
 hotline, and then "model and cue agree" means nothing. So links are dropped and every digit run reads
-as one ``0`` (a price, a phone number and a date look alike). Punctuation and symbols are dropped too:
-how a corpus punctuates (SMS ham without commas, Weibo's 【】 and ！！！) is a trait of the corpus, not
-of a rumor or an ad. So are zero-width and other format characters (the CHECKED fake-news posts end
-in a run of U+200B, a trait a character n-gram model learns at once), and so is how much blank space
-a post carries: every gap reads as one space. So are the words of address and politeness every
+as one ``0`` (a price, a phone number and a date look alike). Punctuation and symbols are dropped too,
+without a trace: how a corpus punctuates (SMS ham without commas, Weibo's 【】 and ！！！) is a trait of
+the corpus, not of a rumor or an ad. (Read as blanks, every mark was one more space, and the ad model
+learned the space as its strongest feature: a list of song titles or opening hours in chat, all
+commas and brackets, scored as an ad.) So are sticker codes (WeCom's and Weibo's [呲牙], [哈哈]), and
+zero-width and other format characters (the CHECKED fake-news posts end in a run of U+200B, a trait a
+character n-gram model learns at once), and so is how much blank space a post carries: every gap reads
+as one space. So are the words of address and politeness every
 group chat is full of (大家, 各位, 请, 麻烦, 一下): the public posts and SMS the models learn from
 use them mostly to push a message on, and a model that learns that flags 请大家看一下. Training and
 scoring both go through ``view``.
@@ -23,15 +26,16 @@ import numpy as np
 from auditor.features import SEPARATOR
 from auditor.text.batch import CodepointTable, codepoints
 
-VIEW = "wording/5"  # recorded in the artifact: a model is scored through the view it was trained on
+VIEW = "wording/6"  # recorded in the artifact: a model is scored through the view it was trained on
 # Alternatives that each open with a letter: ``re`` then skips to the next h, w or O in a C loop
 # instead of trying the pattern at every character (``(?:https?://|www\.)…`` is tried everywhere).
 _LINK_END = r"[^\s\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\u4e00-\u9fff]*"
 _LINK = re.compile(rf"https?://{_LINK_END}|www\.{_LINK_END}|O网页链接")
 _DIGITS = re.compile(r"\d+")
+_STICKER = re.compile(r"\[[\u4e00-\u9fff]{1,4}\]")  # an emoticon code: [呲牙], [强], [捂脸]
 _ADDRESS = re.compile("大家|各位|亲们|请|麻烦|一下|我们|你们|他们")
 _MARKS = {
-    cp: " "
+    cp: None
     for cp in range(0x10000)
     if unicodedata.category(chr(cp))[0] in "PS" or unicodedata.category(chr(cp)) == "Cf"
 }
@@ -43,8 +47,8 @@ _decimal = CodepointTable(str.isdecimal)  # what ``\d`` matches
 
 
 def _wording(text: str) -> str:
-    """Links and words of address out, every digit run one ``0`` (marks and blanks still in)."""
-    return _DIGITS.sub("0", _ADDRESS.sub(" ", _LINK.sub(" ", text)))
+    """Sticker codes, links and words of address out, each digit run one ``0`` (marks, blanks still in)."""
+    return _DIGITS.sub("0", _ADDRESS.sub(" ", _LINK.sub(" ", _STICKER.sub(" ", text))))
 
 
 def view(text: str) -> str:
@@ -72,15 +76,15 @@ def view_joined(texts: list[str]) -> tuple[str, np.ndarray] | None:
     joined = _VIEW_SEPARATOR.join(texts)
     if joined.count(_VIEW_SEPARATOR) != len(texts) - 1:
         return None
-    points = codepoints(_ADDRESS.sub(" ", _LINK.sub(" ", joined)))
+    points = codepoints(_ADDRESS.sub(" ", _LINK.sub(" ", _STICKER.sub(" ", joined))))
     # ``_DIGITS.sub("0", …)`` and ``translate(_MARKS)`` as numpy passes (``re``'s ``\d`` is
     # ``str.isdecimal``; a digit is no mark): a regex substitution per number and str.translate with a
     # dict cost a Python-level step per match or character
     digit = _decimal(points)
     first_digits = digit.copy()
     first_digits[1:] &= ~digit[:-1]
-    viewed = np.where(digit, np.uint32(ord("0")), np.where(_MARK_POINTS.take(points), np.uint32(32), points))
-    viewed = viewed[~digit | first_digits]
+    viewed = np.where(digit, np.uint32(ord("0")), points)
+    viewed = viewed[(~digit | first_digits) & ~_MARK_POINTS.take(points)]
     # ``" ".join(view.split())`` of every view at once: a run of blanks becomes one space where it lies
     # between two characters of one text, and goes where it starts or ends a text
     blank = _blank(viewed)

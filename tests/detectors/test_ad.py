@@ -13,6 +13,9 @@ HARD_NEGATIVES = [
     "我们的优惠券下周到期，请提醒客户使用",  # promo phrase, no contact
     "加微信聊一下需求",  # contact, no promo
     "扫码签到",
+    # A list of song titles: all commas and title marks, which the model once read as blanks, the
+    # blank being its strongest ad feature (KdConv, the conversation set's train split).
+    "对，有《Holiday》、《21 Guns》、《Boulevard of Broken Dreams》吧",
     # Work chat with prices, numbers and links to work domains (the model reads no links or numbers).
     "这个价格是298元一晚，含早餐",
     "供应商报价是每台3999元，比上次便宜了200",

@@ -21,6 +21,7 @@ HARD_NEGATIVES = [
     "公司今年没有裁员计划，请大家安心工作",
     "请把会议纪要转发给项目组",
     "速度转起来，今天要上线",
+    "哈哈，这是真的[呲牙]",  # the sticker code's letters made it long enough for the model
     # Work chat with 通知 and 转发: group address and forwarding are how a team talks.
     "请大家转发一下这个通知给项目组",
     "麻烦大家转发一下这个通知",
@@ -68,8 +69,8 @@ def test_real_rumors_are_found_by_the_model(hits, text):
 
 @pytest.mark.parametrize(
     ("text", "cue"),
-    [  # real posts from the test split that the model alone scores below its threshold
-        ("微信圈广传武汉民生银行倒闭。这个震动也许会影响到股市，看明日的早新闻吧。", "倒闭"),
+    [  # real posts from the dev split that the model alone scores below its threshold
+        ("网传这是新浪微博中午抽风的原因。。。。", "网传"),
     ],
 )
 def test_model_and_cue_agree_below_the_model_threshold(hits, text, cue):
