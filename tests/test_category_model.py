@@ -151,6 +151,7 @@ def test_thresholds_are_validated(tmp_path, bad):
         # marks leave no blank behind (a list of titles, all commas and brackets, was mostly blanks)
         ("对，有《Holiday》、《21 Guns》吧", "对有Holiday0 Guns吧"),
         ("哈哈，这是真的[呲牙]", "哈哈这是真的"),  # a sticker code is no wording
+        ("会议改到 14:00-15:30，报价 3,999 元", "会议改到 0报价 0 元"),  # a time, a range, a sum: one number
         ("电话18671781336", "电话0"),
         ("请大家转发一下", "转发"),
     ],

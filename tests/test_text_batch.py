@@ -24,6 +24,7 @@ from auditor.text.normalize import normalize, normalize_many
 ALPHABET = list(
     "傻逼你好世界他媽的们是个猪垃圾分类操场谢哈转发扩散紧急听说裁员ＳＢsbSBAa1２3.*_/-~ 　，。！？、…"
     "😊\ufe0f\u200b\u00ad\u0301é①ß\u0130㈱\u1100\u1161ㄱㅏ\x00\u3006\n\twxid@《》"
+    ":：,—[]"  # what joins a number's digits (7:00, 1,000) and brackets a sticker code ([哈哈])
 )
 batch_texts = st.lists(st.text(alphabet=st.sampled_from(ALPHABET), max_size=24), max_size=12)
 

@@ -41,7 +41,7 @@ REAL_CHAT_ADS = [
     ("内部超低价限时9.9R购买加我好友即可错过就是错过", "ad.model"),
     ("谁要正版账号hypixel36级skywars8星bedwars16星有vip199r卖出去需要联系3194704877", "ad.model"),
     ("白嫖配置小号机加群一群951383702", "ad.model"),
-    ("各种高科技小卖铺：http://959.run/95lyx（超多高科技以及好货资源等你探索）", "ad.model_cue"),
+    ("各种高科技小卖铺：http://959.run/95lyx（超多高科技以及好货资源等你探索）", "ad.model"),
 ]
 
 
