@@ -12,6 +12,8 @@ CASES = [
     "星河项目的报价底线是八折",
     "严禁外传的机密资料如下：投标价 380 万",  # the label itself forbids, and still labels
     "这份是机密？不，绝密",  # one marker asked about, the next one stated
+    "机密文件已归档，投标价 380 万",  # done, not an instruction: the material follows
+    "绝密资料如下，看完请销毁：投标价 380 万",  # the instruction is in another clause
 ]
 HARD_NEGATIVES = [
     "请大家签署保密协议",
@@ -22,6 +24,11 @@ HARD_NEGATIVES = [
     "这份资料是机密吗？",
     "请不要在群里讨论机密信息",
     "电影《洛城机密》好看",
+    # how to keep confidential material safe: a reminder of the rules, not the material
+    "本周机密文件要全部归档",
+    "绝密资料请阅后销毁",
+    "内部资料统一交回行政部登记",
+    "机密文件一律加密后再发邮件",
 ]
 
 
