@@ -40,7 +40,7 @@ MATCHED_LEXICONS = {
 }
 # Lexicons whose two-character terms are also common morphemes of innocent words.
 BOUNDARY_CHECKED = ("profanity", "abuse", "illegal")
-TERM_SETS = ("link_blocklist", "link_allowlist", "shorteners")
+TERM_SETS = ("link_blocklist", "link_allowlist", "link_user_content", "shorteners")
 LEXICON_FILES = (*MATCHED_LEXICONS, *TERM_SETS)
 # What people put between pinyin syllables; "..." is the ellipsis after NFKC.
 SYLLABLE_SEPARATORS = ("", " ", ".", "_", "-", "*", "...", "、", "~")

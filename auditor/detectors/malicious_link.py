@@ -5,7 +5,9 @@ in octal), a URL shortener (also a link on one written without its scheme, as ch
 t.cn/A6x…), punycode or a look-alike of a well-known brand (not the brand's own domains), when it is
 on the blocklist, or when it downloads an executable or script; a file (a file message, or a name in
 text) is suspicious with an executable extension or a double extension (工资表.xlsx.exe). Links to
-well-known work domains (link_allowlist.txt) are never hits. An address no one outside can reach
+well-known work domains (link_allowlist.txt) are never hits, unless the domain is one where anyone
+can publish a file (link_user_content.txt: github.com, gitee.com, cloud drives), whose executable and
+double-extension downloads are still hits. An address no one outside can reach
 (private, loopback, link-local: http://10.0.0.5:8080/jenkins, http://127.0.0.1:5000) is how teams
 name their own servers, not a phishing host; its link is still checked for everything else (an
 executable download from it is a hit).
@@ -93,6 +95,7 @@ class MaliciousLink(TextDetector):
         self.allowed = lexicon.sets["link_allowlist"]
         self.blocked = lexicon.sets["link_blocklist"] | frozenset(d.lower() for d in settings["blocklist"])
         self.shorteners = lexicon.sets["shorteners"]
+        self.user_content = lexicon.sets["link_user_content"]
         # Chat writes a shortened link without its scheme (t.cn/A6xyz, bit.ly/3x…): on a shortener's host
         # that is a link too. Not inside a longer host or a URL (no letter, digit, dot, @ or / before it).
         hosts = "|".join(map(re.escape, sorted(self.shorteners, key=len, reverse=True)))
@@ -111,8 +114,17 @@ class MaliciousLink(TextDetector):
                 host = (parsed.hostname or "").lower().rstrip(".")
             except ValueError:
                 return []
-        if not host or _suffix_in(host, self.allowed):
+        if not host:
             return []
+        path = unquote(parsed.path).lower()
+        if _suffix_in(host, self.allowed):  # a work domain: only what anyone may have uploaded to it
+            if not _suffix_in(host, self.user_content):
+                return []
+            # a program from a code host is often a team's own tool: worth a look, not an alarm
+            return [
+                (rule, "medium" if rule.endswith("executable_download") else severity)
+                for rule, severity in self._download_reasons(path)
+            ]
         reasons = []
         address = _ip_host(host)
         if address is not None and address.is_global:
@@ -125,12 +137,15 @@ class MaliciousLink(TextDetector):
             reasons.append(("malicious_link.punycode", "high"))
         elif _lookalike(host):
             reasons.append(("malicious_link.lookalike", "high"))
-        path = unquote(parsed.path).lower()
+        return reasons + self._download_reasons(path)
+
+    def _download_reasons(self, path: str) -> list[tuple[str, str]]:
+        """What a URL's (lower-cased, unquoted) path downloads: a double-extension or executable file."""
         if DOUBLE_EXTENSION.search(path):
-            reasons.append(("malicious_link.double_extension", "critical"))
-        elif "." in path.rsplit("/", 1)[-1] and path.rsplit(".", 1)[-1] in self.extensions:
-            reasons.append(("malicious_link.executable_download", "high"))
-        return reasons
+            return [("malicious_link.double_extension", "critical")]
+        if "." in path.rsplit("/", 1)[-1] and path.rsplit(".", 1)[-1] in self.extensions:
+            return [("malicious_link.executable_download", "high")]
+        return []
 
     def scan(self, view: TextView) -> list[Hit]:
         text = view.folded.text

@@ -36,11 +36,19 @@ CASES = [
     ("领奖 http://760024073/claim", "malicious_link.ip_host"),
     ("登录 http://0x2d4d0c09/login", "malicious_link.ip_host"),
     ("登录 http://055.0115.014.011/login", "malicious_link.ip_host"),
+    # …whose downloads anyone may have uploaded (link_user_content.txt)
+    (
+        "装这个 https://github.com/someone/tool/releases/download/v1/setup.exe",
+        "malicious_link.executable_download",
+    ),
+    ("报价单 https://gitee.com/x/y/raw/master/报价单.pdf.exe", "malicious_link.double_extension"),
 ]
 HARD_NEGATIVES = [
     "企业微信帮助中心 https://work.weixin.qq.com/help",
     "文档在 https://doc.weixin.qq.com/doc/1",
-    "代码在 https://github.com/org/repo/releases/download/v1/tool.exe",  # well-known work domain
+    "代码在 https://github.com/org/repo/releases/tag/v1",  # a work domain that anyone publishes on…
+    "文档 https://gitee.com/org/repo/blob/master/README.md",
+    "运行库 https://download.microsoft.com/download/vc_redist.x64.exe",  # a vendor's own download
     "官网 https://www.example.com/about",
     "用 node.js 写的",
     "周报.docx",
@@ -77,6 +85,19 @@ def test_malicious_link_found(hits, text, rule):
     assert rule in {h.rule for h in found} or rule in {
         r for h in found for r in h.evidence.get("reasons", [])
     }, found
+
+
+@pytest.mark.parametrize(
+    ("text", "severity"),
+    [
+        ("装这个 https://github.com/someone/tool/releases/download/v1/setup.exe", "medium"),
+        ("装这个 https://files.example.net/setup.exe", "high"),  # not a work domain
+        ("报价单 https://gitee.com/x/y/raw/master/报价单.pdf.exe", "critical"),
+    ],
+)
+def test_a_program_on_a_code_host_is_worth_a_look_not_an_alarm(hits, text, severity):
+    [hit] = hits(text, "malicious_link")
+    assert hit.severity == severity
 
 
 @pytest.mark.parametrize("text", HARD_NEGATIVES)
