@@ -161,7 +161,9 @@ def table(results: dict[str, dict[str, dict]], texts: dict[str, dict], args: arg
         lines.append(
             f"{realism} archive, recall on planted violations, lexicon categories / all: naive "
             f"{naive['lexicon_categories']:.3f} / {naive['all_categories']:.3f}; audit "
-            f"{ours['lexicon_categories']:.3f} / {ours['all_categories']:.3f}"
+            f"{ours['lexicon_categories']:.3f} / {ours['all_categories']:.3f}; findings with no planted "
+            f"message (false alarms where the chat is real): naive {naive['unplanted_findings']:,}, "
+            f"audit {ours['unplanted_findings']:,}"
         )
     scoring = results["real"].get("abuse model, 1 core")
     if scoring:

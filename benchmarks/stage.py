@@ -95,7 +95,8 @@ def naive_baseline(workspace: Path, manifest: Path) -> dict:
                     found[msgid] = hits
     seconds = time.perf_counter() - started
     planted = json.loads(manifest.read_text(encoding="utf-8"))["planted"]
-    return {"messages": messages, "seconds": seconds, "recall": _recall(planted, found)}
+    unplanted = sum(msgid not in planted for msgid in found)  # a message with hits is its finding
+    return {"messages": messages, "seconds": seconds, "recall": _recall(planted, found, unplanted)}
 
 
 def lexicon_matching(workspace: Path) -> dict:
@@ -137,15 +138,21 @@ def lexicon_matching(workspace: Path) -> dict:
 LEXICON_CATEGORIES = ("profanity", "abuse", "illegal", "rumor", "confidential", "ad")
 
 
-def _recall(planted: dict[str, list[str]], found: dict[str, set[str]]) -> dict[str, float]:
-    """Recall on the planted message-level violations of the lexicon categories, and on all of them."""
+def _recall(planted: dict[str, list[str]], found: dict[str, set[str]], unplanted: int) -> dict[str, float]:
+    """Recall on the planted message-level violations of the lexicon categories, and on all of them;
+    ``unplanted``: how many findings involve no planted message (on the realistic archive, false
+    alarms on real chat lines), passed through."""
 
     def share(categories) -> float:
         wanted = [(m, c) for m, cats in planted.items() for c in cats if c in categories]
         return round(sum(c in found.get(m, ()) for m, c in wanted) / max(1, len(wanted)), 4)
 
     every = {c for cats in planted.values() for c in cats}
-    return {"lexicon_categories": share(LEXICON_CATEGORIES), "all_categories": share(every)}
+    return {
+        "lexicon_categories": share(LEXICON_CATEGORIES),
+        "all_categories": share(every),
+        "unplanted_findings": unplanted,
+    }
 
 
 def audit_recall(workspace: Path, manifest: Path) -> dict[str, float]:
@@ -155,14 +162,16 @@ def audit_recall(workspace: Path, manifest: Path) -> dict[str, float]:
     from auditor.workspace import Workspace
 
     ws = Workspace(workspace)
+    planted = json.loads(manifest.read_text(encoding="utf-8"))["planted"]
     found: dict[str, set[str]] = {}
+    unplanted = 0
     for date in lake.dates(ws.findings_dir):
         for row in pq.read_table(lake.findings_path(ws.findings_dir, date)).to_pylist():
             ids = [row["msgid"]] if row["msgid"] else json.loads(row["evidence"]).get("msgids", [])
+            unplanted += not any(msgid in planted for msgid in ids)
             for msgid in ids:
                 found.setdefault(msgid, set()).add(row["category"])
-    planted = json.loads(manifest.read_text(encoding="utf-8"))["planted"]
-    return _recall(planted, found)
+    return _recall(planted, found, unplanted)
 
 
 def text_shape(workspace: Path) -> dict:
