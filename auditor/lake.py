@@ -154,6 +154,22 @@ def read_partition(base: Path, date: str, schema: pa.Schema, columns: list[str] 
     return pa.concat_tables(tables)
 
 
+def read_matching(
+    base: Path, date: str, schema: pa.Schema, key: str, value: str, columns: list[str]
+) -> pa.Table:
+    """The rows of one date whose ``key`` column equals ``value``, their ``columns`` only. The key
+    column is read whole, the others only from the row groups holding a match: a rare value (a
+    day's few chat records, whose raw records are wanted) costs a fraction of reading the date."""
+    pieces = []
+    for path in partition_files(base, date):
+        handle = pq.ParquetFile(path)
+        for group in range(handle.num_row_groups):
+            matching = pc.equal(handle.read_row_group(group, columns=[key]).column(key), value)
+            if pc.any(matching).as_py():
+                pieces.append(handle.read_row_group(group, columns=columns).filter(matching))
+    return pa.concat_tables(pieces) if pieces else schema.empty_table().select(columns)
+
+
 def iter_batches(
     base: Path, date: str, columns: list[str] | None = None, batch_size: int = 65536
 ) -> Iterator[pa.RecordBatch]:

@@ -165,8 +165,9 @@ class LakeView:
 
     def quoted_items(self, date: str) -> dict[str, list[dict[str, Any]]]:
         """The quoted items of every forwarded chat record of a date, by msgid (from the raw records)."""
-        table = lake.read_partition(self.messages_dir, date, lake.MESSAGE_SCHEMA, ["msgid", "msgtype", "raw"])
-        table = table.filter(pc.equal(table.column("msgtype"), "chatrecord"))
+        table = lake.read_matching(
+            self.messages_dir, date, lake.MESSAGE_SCHEMA, "msgtype", "chatrecord", ["msgid", "raw"]
+        )
         return {
             msgid: quoted_items(json.loads(raw))
             for msgid, raw in zip(

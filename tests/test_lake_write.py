@@ -124,3 +124,29 @@ def test_a_message_file_keeps_dictionaries_only_where_values_repeat(tmp_path):
     dictionary = {name for name, encodings in encoded.items() if "RLE_DICTIONARY" in encodings}
     assert dictionary == set(lake.MESSAGE_DICTIONARY_COLUMNS)
     assert lake.read_partition(tmp_path / "lake" / "messages", "2026-11-16", lake.MESSAGE_SCHEMA) == table
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    files=st.lists(st.lists(st.sampled_from(["text", "image", "chatrecord"]), max_size=12), max_size=3),
+    row_group=st.integers(1, 5),
+)
+def test_reading_the_rows_of_one_value_equals_filtering_the_whole_date(tmp_path_factory, files, row_group):
+    """``read_matching`` reads the other columns of the row groups with a match only: the rows it gives
+    are the date's with that value, in file and row order, whatever the files and their row groups."""
+    base = tmp_path_factory.mktemp("lake") / "lake" / "messages"
+    schema = pa.schema([("msgid", pa.string()), ("msgtype", pa.string()), ("raw", pa.string())])
+    original = lake.ROW_GROUP
+    lake.ROW_GROUP = row_group
+    try:
+        for n, types in enumerate(files):
+            rows = {"msgid": [f"{n}-{i}" for i in range(len(types))], "msgtype": types}
+            table = pa.table(rows | {"raw": [f'{{"n": {n}, "i": {i}}}' for i in range(len(types))]}, schema)
+            lake.write_table(base / "date=2026-11-16" / f"part-{n}.parquet", table)
+    finally:
+        lake.ROW_GROUP = original
+    whole = lake.read_partition(base, "2026-11-16", schema)
+    expected = whole.filter(pc.equal(whole.column("msgtype"), "chatrecord")).select(["msgid", "raw"])
+    got = lake.read_matching(base, "2026-11-16", schema, "msgtype", "chatrecord", ["msgid", "raw"])
+    assert got.to_pydict() == expected.to_pydict()
+    assert got.schema == expected.schema
