@@ -2,9 +2,10 @@
 
 Patterns need a person and a copula (你是…, 你这个…, 你脑子…), so 你垃圾分类了吗 or 你不是猪
 do not fire; an allowlisted phrase (垃圾分类) suppresses a pattern like any lexicon match. A word of
-stupidity that the writer turns on themself, on a question or on how easy a thing is (``EXCUSED``:
-我真是个白痴, 问个弱智问题, 这话问的有点白痴了, 白痴都能看懂的教程) attacks no one: it is no lexicon hit,
-and the abuse model does not read it.
+stupidity that the writer turns on themself, on a question or on how easy a thing is, and a thing
+at work called disgusting or rubbish (``EXCUSED``: 我真是个白痴, 问个弱智问题, 这话问的有点白痴了,
+白痴都能看懂的教程, 这个bug太恶心了) attack no one: they are no lexicon hit, and the abuse model does not
+read them.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ PATTERNS = [
 # Words of stupidity, the ones chat turns on itself; the vile insults (人渣, 贱货) are never excused.
 _SILLY = "白痴|弱智|脑残|智障|低能|蠢货|蠢猪|蠢蛋|蠢材|猪脑子|废物|废柴|饭桶|傻瓜|傻子|笨蛋|没脑子|猪"
 _DEGREE = "有点|有些|很|好|太|真|挺|比较|实在|确实|这么|那么|简直|超"
+# Things at work that chat calls disgusting or rubbish, and those words.
+_THING = "bug|代码|需求|系统|接口|环境|服务器|数据库|文档|流程|版本|功能|页面|网络|网速|电脑|软件|工具|配置|质量|天气|交通"
+_FILTHY = "恶心|垃圾|烂|坑爹|差劲"
 EXCUSED = re.compile(
     # the writer: 我真是个白痴, 我好白痴, 我这个猪脑子 (not 我看你是白痴, 你比我还白痴: someone else)
     rf"我(?:自己)?(?:真的?|简直|就|好|太|也|果然|确实|真心|这个)?(?:是|像)?(?:个|一个|一只|一头)?大?(?:{_SILLY})"
@@ -45,12 +49,17 @@ EXCUSED = re.compile(
     rf"|问[的得](?:{_DEGREE})?(?:{_SILLY})|问题(?:{_DEGREE})?(?:{_SILLY})|(?:{_SILLY})的?问题"
     # how easy a thing is: 白痴都能看懂的教程, 傻瓜都会用的工具 (not 白痴都知道: said at someone)
     rf"|(?:{_SILLY})[都也](?:能|会|可以)?(?:看|学|用|上手|操作|懂)[^\s，。！？,.!?]{{0,3}}?的"
+    # a thing at work, not anyone's: 这个bug太恶心了, 这批货的质量太垃圾了
+    # (not 你的代码太垃圾了, 他写的方案真烂: someone's work)
+    rf"|(?<!你)(?<!你的)(?<!你们的)(?<![写做搞改弄]的)(?<!你这)(?<!你这个)(?:{_THING})(?:的?质量)?"
+    rf"(?:{_DEGREE}|也)*是?(?:{_FILTHY})"
 )
-NAMES_SILLY = re.compile(_SILLY)  # every EXCUSED match holds one: a cheap search says which texts to try
+# every EXCUSED match holds one: a cheap search says which texts to try
+NAMES_SILLY = re.compile(f"{_SILLY}|{_FILTHY}")
 
 
 def excused_spans(text: str) -> list[tuple[int, int]]:
-    """Spans of ``text`` (normalized) where a word of stupidity attacks no one (``EXCUSED``)."""
+    """Spans of ``text`` (normalized) where a word of stupidity or filth attacks no one (``EXCUSED``)."""
     return [m.span() for m in EXCUSED.finditer(text)] if NAMES_SILLY.search(text) else []
 
 

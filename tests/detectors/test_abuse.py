@@ -26,6 +26,7 @@ CASES = [
     ("这么简单，连白痴都知道", "abuse.lexicon"),
     ("你问的问题真白痴，你是白痴吗", "abuse.you_are"),
     ("张三那个白痴又把库删了", "abuse.lexicon"),
+    ("你的代码太垃圾了", "abuse.lexicon"),  # someone's work, next to the things excused below
 ]
 HARD_NEGATIVES = [
     "你是猪肉供应商吗",
@@ -54,6 +55,11 @@ HARD_NEGATIVES = [
     "这个问题有点脑残，不过还是想确认一下",
     "白痴都能看懂的教程",
     "这个工具是傻瓜式操作，很简单",
+    # a thing at work called disgusting or rubbish
+    "这个bug太恶心了，查了一下午",
+    "这批货的质量太垃圾了，要退回供应商",
+    "测试环境垃圾得很",
+    "今天天气好恶心，又闷又潮",
 ]
 
 
