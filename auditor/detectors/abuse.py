@@ -40,7 +40,10 @@ PATTERNS = [
 _SILLY = "白痴|弱智|脑残|智障|低能|蠢货|蠢猪|蠢蛋|蠢材|猪脑子|废物|废柴|饭桶|傻瓜|傻子|笨蛋|没脑子|猪"
 _DEGREE = "有点|有些|很|好|太|真|挺|比较|实在|确实|这么|那么|简直|超"
 # Things at work that chat calls disgusting or rubbish, and those words.
-_THING = "bug|代码|需求|系统|接口|环境|服务器|数据库|文档|流程|版本|功能|页面|网络|网速|电脑|软件|工具|配置|质量|天气|交通"
+_THING = (
+    "bug|代码|需求|系统|接口|环境|服务器|数据库|文档|流程|版本|功能|页面|"
+    "网络|网速|电脑|软件|工具|配置|质量|天气|交通"
+)
 _FILTHY = "恶心|垃圾|烂|坑爹|差劲"
 EXCUSED = re.compile(
     # the writer: 我真是个白痴, 我好白痴, 我这个猪脑子 (not 我看你是白痴, 你比我还白痴: someone else)
@@ -55,12 +58,12 @@ EXCUSED = re.compile(
     rf"(?:{_DEGREE}|也)*是?(?:{_FILTHY})"
 )
 # every EXCUSED match holds one: a cheap search says which texts to try
-NAMES_SILLY = re.compile(f"{_SILLY}|{_FILTHY}")
+NAMES_EXCUSABLE = re.compile(f"{_SILLY}|{_FILTHY}")
 
 
 def excused_spans(text: str) -> list[tuple[int, int]]:
     """Spans of ``text`` (normalized) where a word of stupidity or filth attacks no one (``EXCUSED``)."""
-    return [m.span() for m in EXCUSED.finditer(text)] if NAMES_SILLY.search(text) else []
+    return [m.span() for m in EXCUSED.finditer(text)] if NAMES_EXCUSABLE.search(text) else []
 
 
 @register

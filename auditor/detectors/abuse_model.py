@@ -25,7 +25,7 @@ import numpy as np
 
 from auditor.abuse_cues import names_of
 from auditor.detectors import register
-from auditor.detectors.abuse import EXCUSED, NAMES_SILLY
+from auditor.detectors.abuse import EXCUSED, NAMES_EXCUSABLE
 from auditor.detectors.base import Hit, TextBatch, TextDetector, TextView
 from auditor.errors import AuditorError
 from auditor.resources import packaged_model
@@ -61,7 +61,7 @@ class AbuseModel(TextDetector):
             if (k := bisect.bisect_left(rows, i)) < len(rows) and rows[k] == i:  # not a file
                 judged[k] = _without_allowed(batch.view(i))
         joined = Joined.of(judged)
-        # Only a text naming the conduct (or a word of stupidity) can hold an admonition (or an excused
+        # Only a text naming the conduct (or an insult word) can hold an admonition (or an excused
         # insult): that search is 20 times cheaper than ADMONITION's over the batch (whose prohibitions
         # open on 不, in every other sentence).
         changed = False
@@ -125,8 +125,8 @@ ADMONITION = re.compile(
 )
 _NAMES_CONDUCT = re.compile(_CONDUCT)  # every ADMONITION match holds one
 # What the model does not read, each with the search that finds the texts that may hold it: admonitions,
-# and words of stupidity that attack no one (``abuse.EXCUSED``: 我真是个白痴, 问个弱智问题).
-_NOT_READ = ((_NAMES_CONDUCT, ADMONITION), (NAMES_SILLY, EXCUSED))
+# and insult words that attack no one (``abuse.EXCUSED``: 我真是个白痴, 问个弱智问题, 这个bug太恶心了).
+_NOT_READ = ((_NAMES_CONDUCT, ADMONITION), (NAMES_EXCUSABLE, EXCUSED))
 
 
 def _without_allowed(view: TextView) -> str:
