@@ -165,3 +165,21 @@ def test_the_model_view_keeps_no_digit_but_zero_and_no_link(text):
     seen = view(text)
     assert not any(ch.isdecimal() and ch != "0" and ch.isascii() for ch in seen)
     assert "http://" not in seen and "https://" not in seen
+
+
+def test_a_model_trained_on_another_view_is_refused_with_what_to_do(tmp_path):
+    """A rumor or ad model trained before the view changed (view 6 and earlier read punctuation as blanks)
+    would score texts it never saw the like of: it is refused, and the message says to retrain."""
+    import json
+    import zipfile
+
+    old = tmp_path / "ad-old.zip"
+    with zipfile.ZipFile(packaged_model("ad")) as source, zipfile.ZipFile(old, "w") as target:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "meta.json":
+                data = json.dumps(json.loads(data) | {"text_view": "wording/6"}).encode()
+            target.writestr(name, data)
+    settings = load_config(None)["detectors"]["ad"] | {"model": str(old)}
+    with pytest.raises(AuditorError, match=r"wording/6 does, this version as wording/7: retrain it with"):
+        LearnedScorer("ad", settings)

@@ -30,8 +30,13 @@ class LearnedScorer:
         self.settings = settings
         path = model_for(category, settings["model"])
         self.model = load_model(path)
-        if self.model.category != category or self.model.meta.get("text_view") != VIEW:
+        if self.model.category != category:
             raise AuditorError(f"{path} is not a {category} model for this version (text view {VIEW})")
+        if self.model.meta.get("text_view") != VIEW:
+            raise AuditorError(
+                f"{path} reads texts as {self.model.meta.get('text_view', 'an older version')} does, this "
+                f"version as {VIEW}: retrain it with `auditor model train --category {category}`"
+            )
         self.peers: list[LearnedScorer] = [self]  # scorers of one analyzer reading the same view
         self.threshold = float(settings["threshold"] or self.model.meta["threshold"])
         self.cue_threshold = min(float(settings["cue_threshold"]), self.threshold)
