@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from auditor.audit import audit
 from auditor.detectors.pii import luhn_valid
 from auditor.ingest import ingest
-from auditor.masking import excerpt, mask_text, sensitive_spans
+from auditor.masking import _merged, excerpt, mask_many, mask_text, sensitive_spans
 from auditor.report.render import report
 from auditor.workspace import Workspace
 from tests.factories import BASE_MS, message, write_jsonl
@@ -136,3 +136,26 @@ def test_rendered_reports_contain_no_raw_secret_or_personal_data(tmp_path):
     for text, raw, _ in MASKED:
         for value in raw:
             assert value not in everything, (text, value)
+
+
+# Pieces of what masking hides, split where a screen could lose them, and chat around them.
+PIECES = [piece for text, *_ in MASKED for piece in (text[: len(text) // 2], text[len(text) // 2 :])]
+PIECES += [*UNCHANGED, "，", " ", "\u200b", "e\u0301", "１３８", "@", "密", "码", "：", "\n", "你好"]
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=6).map("".join))
+def test_the_screen_before_the_recognizers_hides_nothing_less(text):
+    """``sensitive_spans`` skips the recognizers where the detectors' prefilters find nothing: it gives
+    what running every recognizer gives."""
+    from auditor.detectors.pii import find_personal_data
+    from auditor.detectors.secret import find_secrets
+    from auditor.text.normalize import fold_width
+
+    folded = fold_width(text)
+    found = find_secrets(folded.text) + find_personal_data(folded.text, broad=True)
+    assert sensitive_spans(text) == _merged((*folded.span(f.start, f.end), f.masked) for f in found)
+
+
+def test_a_batch_of_lines_is_masked_as_each_line_alone():
+    texts = [text for text, *_ in MASKED] + UNCHANGED + ["e\u0301 13812345678", "a\x00b 13812345678"]
+    assert mask_many(texts) == {text: mask_text(text) for text in texts}

@@ -209,6 +209,7 @@ def test_prefilters_find_what_searching_every_text_finds(texts):
             if COMPOSING.search(t) or prefilter.pattern.search(Prefilter._fold(t))
         ]
         assert prefilter.candidates(texts) == alone
+        assert [i for i, t in enumerate(texts) if prefilter.may_match(t)] == alone  # one text at a time
 
 
 def test_abuse_model_reaching_the_threshold_is_assess(analyzer, realistic_keys):

@@ -24,7 +24,7 @@ from auditor import lake
 from auditor.detectors import CATEGORIES
 from auditor.errors import AuditorError
 from auditor.lexicon import SEVERITIES
-from auditor.masking import mask_text, unmasked_excerpt
+from auditor.masking import mask_many, mask_text, unmasked_excerpt
 
 SEVERITY_WEIGHT = {"low": 1, "medium": 3, "high": 9, "critical": 27}
 TREND_DAYS = 7
@@ -330,6 +330,9 @@ def build_day(sources: ReportSources, date: str, *, unmasked: bool, one_to_one_l
                 range(max(lo, i - sources.context_messages), min(hi, i + sources.context_messages + 1))
             )
     context_rows = messages.rows_at(wanted)
+    if not unmasked:  # the day's context lines screened for masking as one batch
+        masked = mask_many(list({m["text"] for m in context_rows.values() if m["text"]}))
+        show = lambda text: masked.get(text) or mask_text(text)  # noqa: E731 - as ``show`` above
 
     def local(ms: int) -> dt.datetime:
         return dt.datetime.fromtimestamp(ms / 1000, sources.tz)
