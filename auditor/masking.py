@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 
 from auditor.detectors import pii, secret
-from auditor.detectors.base import Hit, Sensitive
+from auditor.detectors.base import Hit, Sensitive, may_match_any
 from auditor.detectors.pii import find_personal_data
 from auditor.detectors.secret import find_secrets
 from auditor.text.normalize import fold_width
@@ -23,6 +23,7 @@ EXCERPT_CONTEXT = 20  # characters of context on each side of a match
 EVENT_EXCERPT = 80  # characters of a conversation-level finding's anchor message
 
 Span = tuple[int, int, str]  # (start, end, what the span shows instead) in the original text
+_SCREENS = (secret.PREFILTER, pii.PREFILTER)  # where the recognizers could match anything, found fast
 
 
 def _merged(spans: Iterable[Span]) -> list[Span]:
@@ -41,8 +42,8 @@ def sensitive_spans(text: str) -> list[Span]:
 
     Most texts hold nothing any recognizer could match, which the detectors' own prefilters tell in
     one search (they match wherever a rule could, broad masking included): the 18 secret rules and
-    the personal-data patterns then never run (120 µs a text of real chat)."""
-    if not (secret.PREFILTER.may_match(text) or pii.PREFILTER.may_match(text)):
+    the personal-data patterns then never run (about 120 µs a line of real chat, the screen 15)."""
+    if not may_match_any(_SCREENS, text):
         return []
     folded = fold_width(text)
     found: list[Sensitive] = find_secrets(folded.text) + find_personal_data(folded.text, broad=True)
@@ -92,7 +93,7 @@ def unmasked_excerpt(text: str, start: int, end: int, context: int = EXCERPT_CON
 def mask_many(texts: list[str]) -> dict[str, str]:
     """``mask_text`` of each of ``texts``, by text. The recognizers' prefilters screen them as one batch
     (a fraction of a single text's screen each): only the few they let through are searched."""
-    maybe = {*secret.PREFILTER.candidates(texts), *pii.PREFILTER.candidates(texts)}
+    maybe = {i for screen in _SCREENS for i in screen.candidates(texts)}
     return {text: mask_text(text) if i in maybe else text for i, text in enumerate(texts)}
 
 

@@ -127,13 +127,8 @@ class Prefilter:
         return nfkc(ZERO_WIDTH.sub("", text)).lower()
 
     def may_match(self, text: str) -> bool:
-        """Whether a rule of the detector may match in ``text`` (one text: ``candidates`` of a batch).
-        NFKC straight from ``unicodedata``: ``nfkc``'s table lookups pay off over a batch, not a line."""
-        if COMPOSING.search(text):
-            return True
-        return (
-            self.pattern.search(unicodedata.normalize("NFKC", ZERO_WIDTH.sub("", text)).lower()) is not None
-        )
+        """Whether a rule of the detector may match in ``text`` (one text: ``candidates`` of a batch)."""
+        return may_match_any((self,), text)
 
     def candidates(self, texts: list[str]) -> list[int]:
         """Indexes of the texts the pattern finds something in, ascending."""
@@ -148,6 +143,15 @@ class Prefilter:
             found.append(index)
             position = ends[index]  # the next text: one candidate is enough
         return found
+
+
+def may_match_any(prefilters: Sequence[Prefilter], text: str) -> bool:
+    """Whether a rule of any of ``prefilters``' detectors may match in one text, folded once for all.
+    NFKC straight from ``unicodedata``: ``nfkc``'s table lookups pay off over a batch, not a line."""
+    if COMPOSING.search(text):
+        return True
+    folded = unicodedata.normalize("NFKC", ZERO_WIDTH.sub("", text)).lower()
+    return any(prefilter.pattern.search(folded) for prefilter in prefilters)
 
 
 @functools.lru_cache(maxsize=1)
