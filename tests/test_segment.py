@@ -8,7 +8,7 @@ import random
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from auditor.lexicon import Lexicon
@@ -99,10 +99,20 @@ CHAT_ALPHABET = st.sampled_from(
 )
 
 
+def _tied(cut: list[str], other: list[str]) -> bool:
+    """Whether jieba's route scores two cuts of one text exactly alike: the same words in another order
+    (可可/可 and 可/可可 both add log P(可) and log P(可可)). Which one wins is then the last bit of a
+    float sum, which rjieba and jieba round differently."""
+    return sorted(cut) == sorted(other)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(CHAT_ALPHABET, max_size=40).map("".join))
+@example("可可可你你")  # such a tie, found by this test: rjieba 可可/可/你/你, jieba 可/可可/你/你
 def test_parity_on_arbitrary_mixed_script_text(user_words, text):
-    assert _tokenizer(user_words).cut(text) == _python_tokenizer(user_words).lcut(text, HMM=False)
+    """The same tokens, or a cut jieba's own scoring cannot tell from them (``_tied``)."""
+    rust, python = _tokenizer(user_words).cut(text), _python_tokenizer(user_words).lcut(text, HMM=False)
+    assert rust == python or _tied(rust, python)
 
 
 def test_hmm_cuts_stay_on_jieba():

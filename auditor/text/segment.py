@@ -8,8 +8,11 @@ term added as a word, so jieba keeps our terms whole.
 Segmentation runs on rjieba, the Rust port of jieba (same dictionary, same DAG and route
 algorithm, same frequency suggestion for added words), about ten times faster. Without the HMM
 it gives jieba's tokens exactly — tests/test_segment.py proves it on the conversation corpus and
-on texts carrying every lexicon term. With the HMM it does not (rjieba keeps ``50-100`` or
-``010-51979888`` whole where jieba splits at the hyphen), so HMM cuts stay on jieba.
+on texts carrying every lexicon term — except where two routes score exactly alike (the same words
+in another order: 可可可你你 is 可可/可/你/你 or 可/可可/你/你), which the last bit of a float sum
+decides and the two round differently; jieba's own choice there is as arbitrary. With the HMM it
+does not (rjieba keeps ``50-100`` or ``010-51979888`` whole where jieba splits at the hyphen), so
+HMM cuts stay on jieba.
 """
 
 from __future__ import annotations
