@@ -302,7 +302,6 @@ def build_day(sources: ReportSources, date: str, *, unmasked: bool, one_to_one_l
     """Everything the index, the group pages and summary.json need for one date."""
     messages = _DayMessages(sources.messages_dir, date, sources.tz)
     findings = _findings(sources.findings_dir, date)
-    show = (lambda t: t) if unmasked else mask_text
     day = dt.date.fromisoformat(date)
     history = [
         _room_counts(sources.findings_dir, (day - dt.timedelta(days=k)).isoformat())
@@ -330,9 +329,11 @@ def build_day(sources: ReportSources, date: str, *, unmasked: bool, one_to_one_l
                 range(max(lo, i - sources.context_messages), min(hi, i + sources.context_messages + 1))
             )
     context_rows = messages.rows_at(wanted)
-    if not unmasked:  # the day's context lines screened for masking as one batch
-        masked = mask_many(list({m["text"] for m in context_rows.values() if m["text"]}))
-        show = lambda text: masked.get(text) or mask_text(text)  # noqa: E731 - as ``show`` above
+    # the day's context lines masked as one batch (most need no search); other texts one by one
+    masked = {} if unmasked else mask_many(list({m["text"] for m in context_rows.values() if m["text"]}))
+
+    def show(text: str) -> str:
+        return text if unmasked else masked.get(text) or mask_text(text)
 
     def local(ms: int) -> dt.datetime:
         return dt.datetime.fromtimestamp(ms / 1000, sources.tz)
