@@ -13,7 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -116,6 +116,18 @@ def sparkline(values: list[int], width: int = 84, height: int = 20) -> dict[str,
     }
 
 
+class Bar(NamedTuple):
+    """One hour of a group's timeline (attributes, not a dict: a page reads 24 of them)."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+    hour: str  # "07"
+    count: int
+    flood: bool
+
+
 def timeline(hours: Counter, flood_hours: set[int], width: int = 480, height: int = 90) -> dict[str, Any]:
     top = max(hours.values(), default=0) or 1
     bar = width / 24
@@ -123,15 +135,15 @@ def timeline(hours: Counter, flood_hours: set[int], width: int = 480, height: in
     for hour in range(24):
         h = (hours.get(hour, 0) / top) * (height - 18)
         bars.append(
-            {
-                "x": round(hour * bar + 1, 1),
-                "y": round(height - 14 - h, 1),
-                "w": round(bar - 2, 1),
-                "h": round(h, 1),
-                "hour": hour,
-                "count": hours.get(hour, 0),
-                "flood": hour in flood_hours,
-            }
+            Bar(
+                x=round(hour * bar + 1, 1),
+                y=round(height - 14 - h, 1),
+                w=round(bar - 2, 1),
+                h=round(h, 1),
+                hour=f"{hour:02d}",
+                count=hours.get(hour, 0),
+                flood=hour in flood_hours,
+            )
         )
     return {"bars": bars, "width": width, "height": height, "peak": top}
 
