@@ -14,7 +14,7 @@ many) and a batch of msgids is looked up with a ``numpy.searchsorted`` per windo
 nearly every record is new and costs no Python beyond hashing its msgid. A hash found is only a candidate:
 the lake file named is read (msgid, raw, source; cached for the run) and the exact msgid
 decides, so a 64-bit collision can never make a new record a duplicate. Ingest asks a
-``HashFilter`` (filled from the runs when it opens, 32 MB) first, and searches the runs only for the
+``HashFilter`` (filled from the runs when it opens, 64 MB) first, and searches the runs only for the
 hashes it cannot rule out.
 
 Memory does not grow with the lake: runs are memory-mapped, never loaded; once they are larger
@@ -58,7 +58,8 @@ RESIDENT_BYTES = 16 << 20  # runs up to this size keep the pages lookups touched
 STEP = 1 << 16  # hashes handled per step when merging or checking a run (bounds their memory)
 WINDOW = 1 << 19  # hashes (4 MB) of a run a lookup searches at a time (and then drops, past RESIDENT_BYTES)
 CACHED_ROWS = 2_000_000  # rows of lake files kept read for confirming candidates (about 200 MB)
-FILTER_WORD_BITS = 22  # a HashFilter's size: 2**22 64-bit words (32 MB)
+FILTER_WORD_BITS = 23  # a HashFilter's size: 2**23 64-bit words (64 MB)
+FILTER_PROBES = 4  # bits a hash sets in its word, from its lowest 24 (the word is from its top 23)
 
 
 def raw_digest(raw: bytes) -> bytes:
@@ -116,22 +117,24 @@ class HashFilter:
     A binary search of a large sorted array misses the cache at nearly every step, over this run's
     buffer, the write in flight and the index runs (which, past ``RESIDENT_BYTES``, fault their
     pages in again for every lookup), yet nearly every msgid ingested is new: one probe of this
-    array rules it out, and only the few it cannot rule out are searched. Blocked: a hash sets two
-    bits of one 64-bit word (the word from its top bits, the two bits from its lowest twelve; the
-    hashes are uniform), so a probe is one memory access and sorted hashes fill it a word at a
-    time. At 10M hashes a new one passes about 0.5 % of the time, which only costs a search,
-    never a wrong answer. Fixed size, so memory does not grow with the lake."""
+    array rules it out, and only the few it cannot rule out are searched. Blocked: a hash sets
+    ``FILTER_PROBES`` bits of one 64-bit word (the word from its top bits, each bit from six of its
+    lowest bits; the hashes are uniform), so a probe is one memory access and sorted hashes fill
+    it a word at a time. At 10M hashes a new one passes about 0.025 % of the time (two bits in
+    half the words: 0.7 %, and each pass searches every run), which only costs a search, never a
+    wrong answer. Fixed size, so memory does not grow with the lake."""
 
     def __init__(self, word_bits: int = FILTER_WORD_BITS) -> None:
         self.shift = np.uint64(64 - word_bits)
         self.words = np.zeros(1 << word_bits, np.uint64)  # pages are taken as bits are set
 
     def _probe(self, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(word index, the two bits as a mask) of each hash."""
+        """(word index, its bits as a mask) of each hash."""
         hashes = hashes.astype(HASH, copy=False)
-        one, six = np.uint64(1), np.uint64(6)
-        low = hashes & np.uint64(63)
-        mask = (one << low) | (one << ((hashes >> six) & np.uint64(63)))
+        one, six_bits = np.uint64(1), np.uint64(63)
+        mask = one << (hashes & six_bits)
+        for probe in range(1, FILTER_PROBES):
+            mask |= one << ((hashes >> np.uint64(6 * probe)) & six_bits)
         return hashes >> self.shift, mask
 
     def add(self, hashes: np.ndarray) -> None:
