@@ -334,6 +334,43 @@ ABUSE_BESIDE_A_RULE = [
 ]
 
 
+# Swearing at no one: the profanity detector's finding. The model read 他妈的 as abuse (他妈的这破电脑 0.97,
+# 他妈的，又宕机了 0.92, 我他妈的又忘了打卡), so every curse at a machine was a high abuse finding besides.
+OATHS_AT_NO_ONE = [
+    "他妈的，又宕机了",
+    "妈的，服务器又挂了",
+    "他妈的这破电脑",
+    "他妈的谁把测试环境删了",
+    "这他妈什么破需求",
+    "真他妈的烦，周末又要加班",
+    "今天他妈的堵死了",
+    "我他妈的又忘了打卡",
+    "TMD，电梯又坏了",
+]
+# An oath at the reader or after a verb of cursing names its target, and the rest of a text is still read.
+ABUSE_WITH_AN_OATH = [
+    "你他妈的能不能快点回复",
+    "你妈的，会不会说话",
+    "操他妈的这帮河南人",
+    "去他妈的老板",
+    "都是一群死妈的玩意",
+    "他妈的你就是个废物",
+    "妈的，你这个傻逼",
+    "这他妈谁写的代码，你是猪吗",
+]
+
+
+@pytest.mark.parametrize("text", OATHS_AT_NO_ONE)
+def test_an_oath_at_no_one_is_profanity_not_abuse(hits, text):
+    assert hits(text, "abuse") == []
+    assert hits(text, "profanity")
+
+
+@pytest.mark.parametrize("text", ABUSE_WITH_AN_OATH)
+def test_an_oath_that_names_its_target_is_still_abuse(hits, text):
+    assert hits(text, "abuse")
+
+
 @pytest.mark.parametrize("text", ADMONITIONS)
 def test_rules_against_abusive_speech_are_not_abuse(hits, text):
     assert hits(text, "abuse") == []
