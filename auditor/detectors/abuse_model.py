@@ -9,7 +9,8 @@ becomes a finding a reviewer has to read. Words that speak *of* abusive speech a
 (a group's rules and their reminders: 群里禁止说脏话，违者移出, 骂人是不对的: ``ADMONITION``) are
 left out of what the model reads, as allowlisted phrases are: it reads 骂人 and 脏话 as abuse, and
 the owner enforcing the policy would be the one flagged, while the rest of such a text (不许骂人，
-你这个废物) is judged as before. High severity from ``high_threshold``. The evidence
+你这个废物) is judged as before. So are oaths aimed at no one (他妈的，又宕机了: ``OATH``), the
+profanity detector's finding. High severity from ``high_threshold``. The evidence
 names the score, the cues and the top contributing n-grams. Its hits share the ``abuse``
 category with the lexicon and patterns, so the policy merges them into one finding per message
 (the most severe wins, evidence from both).
