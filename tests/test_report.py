@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import re
+import zoneinfo
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
@@ -16,7 +19,7 @@ from hypothesis import strategies as st
 
 from auditor import lake
 from auditor.cli import cli
-from auditor.report.model import ReportSources, page_name
+from auditor.report.model import ReportSources, local_hours, page_name
 from auditor.report.render import render_day, report
 from tests import report_fixture
 
@@ -286,3 +289,59 @@ def test_a_date_failing_in_a_worker_stops_the_run_with_its_error(several_days, t
     assert seen == dates[:1] and (copy.reports_dir / dates[0] / "index.html").exists()
     assert not (copy.reports_dir / dates[1]).exists()
     assert not [p for p in copy.reports_dir.iterdir() if p.name.startswith(".")]  # no staging left
+
+
+# Zones whose offsets change: at DST by an hour (New York, London), by half an hour (Lord Howe), at odd
+# offsets (Kathmandu +05:45, Chatham +12:45/+13:45), once in history (Shanghai's DST of 1986-1991).
+ZONES = [
+    "Asia/Shanghai",
+    "America/New_York",
+    "Europe/London",
+    "Australia/Lord_Howe",
+    "Asia/Kathmandu",
+    "Pacific/Chatham",
+    "UTC",
+]
+# Seconds around 2026's DST changes, and Shanghai's of 1986-1991.
+AROUND = [1_773_000_000, 1_774_700_000, 1_790_000_000, 1_792_000_000, 515_000_000, 653_000_000]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    zone=st.sampled_from(ZONES),
+    base=st.sampled_from(AROUND),
+    offsets=st.lists(st.integers(0, 40 * 86_400), min_size=1, max_size=300, unique=True),
+)
+def test_local_hours_are_each_seconds_own(zone, base, offsets):
+    """Converted an hour's run at a time, every second gets the hour ``fromtimestamp`` gives it,
+    across DST changes of any size and odd offsets."""
+    tz = zoneinfo.ZoneInfo(zone)
+    seconds = np.array(sorted(base + o for o in offsets), np.int64)
+    expected = [dt.datetime.fromtimestamp(int(s), tz).hour for s in seconds]
+    assert local_hours(seconds, tz).tolist() == expected
+
+
+def _offset_changes(tz: zoneinfo.ZoneInfo, year: int) -> list[int]:
+    """The seconds at which ``tz``'s UTC offset changes in ``year`` (found a quarter hour, then a
+    second at a time)."""
+
+    def offset(second: int) -> dt.timedelta | None:
+        return dt.datetime.fromtimestamp(second, tz).utcoffset()
+
+    start = int(dt.datetime(year, 1, 1, tzinfo=dt.UTC).timestamp())
+    changes = []
+    for s in range(start, start + 366 * 86_400, 900):
+        if offset(s) != offset(s + 900):
+            changes.append(next(t for t in range(s, s + 901) if offset(t) != offset(s)))
+    return changes
+
+
+@pytest.mark.parametrize("zone", ZONES)
+def test_local_hours_across_every_change_of_a_year(zone):
+    """Every second of the two hours around each of 2026's offset changes, including Chatham's,
+    which fall at :45 of the hour."""
+    tz = zoneinfo.ZoneInfo(zone)
+    for change in _offset_changes(tz, 2026):
+        seconds = np.arange(change - 7200, change + 7200, dtype=np.int64)
+        expected = [dt.datetime.fromtimestamp(int(s), tz).hour for s in seconds]
+        assert local_hours(seconds, tz).tolist() == expected
