@@ -16,7 +16,6 @@ import resource
 import sys
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,10 +24,10 @@ import click
 
 from auditor import __version__, atomic, attention, backup, failpoints, integrity, lake_manifest, logs, runs
 from auditor.analyzer import Ruleset
-from auditor.atomic import file_sha256
 from auditor.audit import audit
 from auditor.engines import plan_engine, worker_count
 from auditor.errors import EXIT_DATA, EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK
+from auditor.inbox_digests import InboxDigests
 from auditor.ingest import IngestReport, ingest, source_name
 from auditor.notify.dispatch import nightly_stage as notify_stage
 from auditor.process_pool import plan_pool
@@ -59,16 +58,6 @@ class InboxScan:
     skipped: list[dict[str, str]]  # path and reason: unreadable files, symlinks out of the inbox
 
 
-SCAN_THREADS = 4  # inbox files hashed at once: the 10M archive's 2.4 GB took 10 s from one thread
-
-
-def _digest_or_error(path: Path) -> str | OSError:
-    try:
-        return file_sha256(path)
-    except OSError as exc:
-        return exc
-
-
 def new_inbox_files(ws: Workspace) -> InboxScan:
     """Inbox files whose content has not been fully processed, and those that cannot be read.
 
@@ -77,14 +66,13 @@ def new_inbox_files(ws: Workspace) -> InboxScan:
     done = ws.state_dir / "done"
     found: dict[str, Path] = {}
     skipped: list[dict[str, str]] = []
+    known = InboxDigests(ws.inbox_digests_path)  # files hashed by an earlier scan are not again
     for folder in inbox_folders(ws):
         if not folder.is_dir():
             continue
         inbox = discover([folder])
         skipped += [{"path": source_name(ws, s.path), "reason": s.reason} for s in inbox.skipped]
-        # hashed from a few threads (reads and SHA-256 run outside the GIL), taken in the inbox's order
-        with ThreadPoolExecutor(SCAN_THREADS) as pool:
-            digests = list(pool.map(_digest_or_error, inbox.files))
+        digests = known.digests(inbox.files)  # taken in the inbox's order
         for path, digest in zip(inbox.files, digests, strict=True):
             if isinstance(digest, OSError):
                 skipped.append(
@@ -93,6 +81,7 @@ def new_inbox_files(ws: Workspace) -> InboxScan:
                 continue
             if digest not in found and not (done / digest).exists():
                 found[digest] = path
+    known.save()
     return InboxScan(sorted(((p, d) for d, p in found.items()), key=lambda item: str(item[0])), skipped)
 
 

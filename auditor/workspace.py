@@ -64,6 +64,8 @@ class Workspace:
     state_dir = property(lambda self: self.root / "state")
     attention_dir = property(lambda self: self.state_dir / "attention")  # input problems not acknowledged
     msgid_index_path = property(lambda self: self.state_dir / "msgids")  # a folder of hash files
+    # the inbox files' SHA-256 by their stat, so each is hashed once (auditor/inbox_digests.py)
+    inbox_digests_path = property(lambda self: self.state_dir / "inbox-digests.json")
     media_dir = property(lambda self: self.root / "media")  # pulled media files by SHA-256
     lock_path = property(lambda self: self.root / ".lock")
 
