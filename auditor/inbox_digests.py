@@ -2,10 +2,11 @@
 
 The nightly job decides what is new in the inbox by content (``W/state/done/<sha256>``), and files
 stay in the inbox once done: a month of a large company's exports is 2.4 GB, hashed again every
-night (3–9 s on two cores), and more with every night. A file whose size, modification time (ns),
-inode and device are those recorded when it was hashed keeps its recorded hash, as git's index and
-rsync judge a file unchanged. A file modified within ``RACY_SECONDS`` of its hashing is not
-remembered: a write in the same tick of the file system's clock could leave its time as it was.
+night (1.6 s from the page cache, 8.8 s from disk, on two cores), and more with every night. A file
+whose size, modification time (ns), inode and device are those recorded when it was hashed keeps
+its recorded hash, as git's index and rsync judge a file unchanged. A file modified within
+``RACY_SECONDS`` of its hashing is not remembered: a write in the same tick of the file system's
+clock could leave its time as it was.
 
 The record (``W/state/inbox-digests.json``) is derived data: unreadable, of another layout or
 removed, it is simply rebuilt by hashing every file again.
@@ -49,7 +50,7 @@ class InboxDigests:
 
     def digests(self, paths: list[Path]) -> list[str | OSError]:
         """Each path's SHA-256, or the OSError reading it raised (the caller skips that file)."""
-        out: list[str | OSError | None] = [None] * len(paths)
+        out: dict[int, str | OSError] = {}
         todo: list[tuple[int, list[int]]] = []
         for i, path in enumerate(paths):
             try:
@@ -89,7 +90,7 @@ class InboxDigests:
                 unchanged = False
             if unchanged:
                 self.seen[str(paths[i])] = [*key, digest]
-        return out  # type: ignore[return-value]
+        return [out[i] for i in range(len(paths))]
 
     def save(self) -> None:
         """Keep the files seen by this scan's ``digests`` calls (those gone from the inbox are dropped)."""
