@@ -275,7 +275,7 @@ class _Archive:
             "from": sender,
             "tolist": tolist or [],
             "roomid": roomid,
-            "msgtime": int(when.timestamp() * 1000),
+            "msgtime": round(when.timestamp() * 1000),
             "msgtype": msgtype,
         }
         key = {
@@ -810,10 +810,12 @@ def _media(rng: random.Random) -> tuple[str, dict[str, Any]]:
 HOUR_WEIGHTS = [1] * 8 + [20, 40, 40, 40, 25, 30, 40, 40, 40, 35, 20, 8, 5, 3, 2, 1]
 
 
-def _work_seconds(rng: random.Random, count: int) -> list[int]:
-    """Sorted seconds into a day, following the office-hours rhythm of workplace chat."""
+def _work_times(rng: random.Random, count: int, per_second: int) -> list[int]:
+    """Sorted times into a day, in 1/``per_second`` seconds, following the office-hours rhythm of
+    workplace chat."""
     hours = rng.choices(range(24), weights=HOUR_WEIGHTS, k=count)
-    return sorted(h * 3600 + rng.randrange(3600) for h in hours)
+    hour = 3600 * per_second
+    return sorted(h * hour + rng.randrange(hour) for h in hours)
 
 
 def _special_records(arc: _Archive, d: int, violations: dict[str, list]) -> list[dict[str, Any]]:
@@ -838,9 +840,11 @@ def _day_stream(arc: _Archive, d: int, count: int, violations: dict[str, list]) 
     midnight = dt.datetime(day.year, day.month, day.day, tzinfo=TZ)
     n = max(0, count - len(special))
     groups = arc.rng.choices(arc.groups, arc.weights, k=n)
+    # A real archive's msgtime is in milliseconds; the template archive keeps its whole seconds (its bytes).
+    per_second = 1 if arc.chat is None else 1000
     ordinary = (
-        _ordinary(arc, g, midnight + dt.timedelta(seconds=s), violations)
-        for g, s in zip(groups, _work_seconds(arc.rng, n), strict=True)
+        _ordinary(arc, g, midnight + dt.timedelta(seconds=t / per_second), violations)
+        for g, t in zip(groups, _work_times(arc.rng, n, per_second), strict=True)
     )
     yield from heapq.merge(special, ordinary, key=lambda r: r.get("msgtime", r.get("time")))
 

@@ -4,7 +4,10 @@ date that cannot be read fails the run only after the dates before it are writte
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
@@ -20,10 +23,29 @@ from auditor.engines import chunk, local
 from auditor.errors import AuditorError
 from auditor.ingest import ingest
 from auditor.lake_view import LakeView
-from auditor.sample import generate
+from auditor.sample import TZ, generate
 from auditor.workspace import Workspace
 
 DATES = ["2026-11-16", "2026-11-17", "2026-11-18", "2026-11-19"]
+
+
+def repeated_on_the_last_date(exports: Path) -> None:
+    """Two messages of one sender five minutes apart on the last date, beside the archive: a repeat
+    (not a burst) that fires whatever the generated chat holds."""
+    first = json.loads((exports / f"archive-{DATES[0]}.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    noon = dt.datetime.fromisoformat(f"{DATES[-1]}T15:00:00").replace(tzinfo=TZ)
+    records = [
+        first
+        | {
+            "msgid": f"repeat-{i}",
+            "msgtime": round((noon + dt.timedelta(minutes=5 * i)).timestamp() * 1000),
+            "msgtype": "text",
+            "text": {"content": "这周的周报大家记得交一下"},
+            "seq": 10**9 + i,
+        }
+        for i in range(2)
+    ]
+    (exports / "repeat.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +54,7 @@ def base(tmp_path_factory) -> Workspace:
     minutes) so the repeat keys the engine keeps from date to date are exercised too."""
     root = tmp_path_factory.mktemp("pipeline")
     generate(root / "archive", messages=2400, groups=4, days=4, seed=5, realism="real")
+    repeated_on_the_last_date(root / "archive" / "exports")
     ws = Workspace(root / "base")
     ws.init()
     shutil.copytree(root / "archive" / "company-dictionaries", ws.dictionaries_dir, dirs_exist_ok=True)

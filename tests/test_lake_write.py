@@ -24,13 +24,15 @@ ROWS = st.lists(
 @given(rows=ROWS, row_group=st.integers(1, 9), chunk=st.integers(1, 12))
 def test_writing_in_order_equals_writing_the_sorted_table(tmp_path_factory, rows, row_group, chunk):
     """``chunk``: the table comes in chunks of that many rows, as ingest's batches do (a row group
-    is taken from the chunks its rows span)."""
+    is taken from the chunks its rows span); nullable and list columns as the lake's."""
     base = tmp_path_factory.mktemp("lake") / "lake" / "messages"
     whole = pa.table(
         {
             "msgtime": pa.array([t for t, _, _ in rows], pa.int64()).cast(lake.TIMESTAMP),
             "msgid": [m for _, m, _ in rows],
             "text": [x for _, _, x in rows],
+            "pre_msgid": pa.array([x if t % 2 else None for t, _, x in rows], pa.string()),
+            "tolist": pa.array([list(x[:3]) for _, _, x in rows], pa.list_(pa.string())),
         }
     )
     table = pa.concat_tables([whole.slice(start, chunk) for start in range(0, len(rows), chunk)] or [whole])
