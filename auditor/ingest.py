@@ -43,10 +43,12 @@ import pyarrow.compute as pc
 
 from auditor import atomic, failpoints, lake, msgindex
 from auditor.ingest_decode import (
+    COVERAGE,
     DATE_COLUMN,
     HASH_COLUMN,
-    HASHED_SCHEMA,
-    ROW_FIELDS,
+    MSGID,
+    MSGTIME,
+    MSGTYPE,
     DecodedFile,
     OpenedFile,
     Row,
@@ -55,6 +57,7 @@ from auditor.ingest_decode import (
     decode_pool,
     open_and_decode,
     open_file,
+    rows_table,
 )
 from auditor.msgindex import Entry, MsgidIndex, content_digest, raw_digest, source_parts
 from auditor.process_pool import PoolStart, with_workers
@@ -260,11 +263,6 @@ Outcome = tuple[str, str | None] | RecordError  # (accepted or duplicate, date),
 _Written = tuple[str, Path, np.ndarray]  # a lake file the writer wrote: its date, path and msgid hashes
 
 
-_MSGID, _MSGTYPE, _MSGTIME, _COVERAGE = (
-    ROW_FIELDS.index(n) for n in ("msgid", "msgtype", "msgtime", "text_coverage")
-)
-
-
 def _raw_and_source(table: pa.Table, row: int) -> tuple[str, str]:
     return table.column("raw")[row].as_py(), table.column("source")[row].as_py()
 
@@ -402,16 +400,14 @@ class _MessageSink:
     def offer_file(self, decoded_file: DecodedFile, tally: FileReport, rejects: _Rejects) -> None:
         """Decide every record of a decoded file — accepted, duplicate or rejected (into ``rejects``,
         with the reason) — and count it in ``tally``. Its msgids are looked up together by their
-        hashes (made once, by the decoder): the common-shape records whose hash is seen nowhere —
-        not in the lake's index, this run's buffer or the write in flight, nor twice in the file
-        (nearly all) — are buffered as one Arrow table without a Python object each; the others
-        go one by one through ``_offer_one``, in input order, where the exact msgid decides."""
+        hashes (made once, by the decoder): the records whose hash is seen nowhere — not in the
+        lake's index, this run's buffer or the write in flight, nor twice in the file (nearly
+        all) — are buffered as one Arrow table without a Python object each; the others go one by
+        one through ``_offer_one``, in input order with the rejected records, where the exact
+        msgid decides."""
         table = decoded_file.table
         common = table.num_rows
-        other_ids = [row[_MSGID] for _, _, row in decoded_file.others if type(row) is tuple]
         hashes = table.column(HASH_COLUMN).to_numpy()  # made by the decoder
-        if other_ids:
-            hashes = np.concatenate([hashes, msgindex.msgid_hashes(other_ids)])
         order = np.argsort(hashes)
         ordered = hashes[order]
         # Only the hashes the filter cannot rule out are searched for (``seen`` holds every hash of
@@ -426,14 +422,12 @@ class _MessageSink:
             part = asked[start : start + LOOKUP_ROWS]
             candidate[part[self.index.candidates(hashes[part])]] = True
         self.seen.add(ordered)  # before the next file: each of these may be buffered now
-        rest = np.flatnonzero(candidate[:common]).tolist()
+        rest = np.flatnonzero(candidate).tolist()  # the records decided one by one
         rest_ids = table.column("msgid").take(pa.array(rest, pa.int64())).to_pylist() if rest else []
-        slow = np.array([*rest, *range(common, len(hashes))], np.int64)  # records decided one by one
-        slow_ids = rest_ids + other_ids
-        hash_of = dict(zip(slow_ids, hashes[slow].tolist(), strict=True))
+        hash_of = dict(zip(rest_ids, hashes[rest].tolist(), strict=True))
         # A hash seen nowhere is a new msgid: only the candidates' msgids are looked up, here (the
         # lake's index) and in ``_offer_one`` (this run's buffer and the write in flight).
-        maybe_known = {msgid for msgid, maybe in zip(slow_ids, candidate[slow], strict=True) if maybe}
+        maybe_known = set(rest_ids)
         looked_up = list(maybe_known)
         stored: dict[str, Entry] = {}
         for start in range(0, len(looked_up), LOOKUP_ROWS):
@@ -512,9 +506,13 @@ class _MessageSink:
         return again, resumed, dates
 
     def _buffer_table(self, table: pa.Table) -> set[str]:
-        """Buffer common-shape rows whose msgids are new and distinct, a date at a time; their dates."""
+        """Buffer rows whose msgids are new and distinct, a date at a time; their dates."""
         if not table.num_rows:
             return set()
+        is_generic = pc.fill_null(pc.equal(table.column("text_coverage"), "generic"), False)
+        if pc.any(is_generic).as_py():  # a message type read by the generic walk: counted for the report
+            for item in pc.value_counts(table.column("msgtype").filter(is_generic)).to_pylist():
+                self.generic[item["values"]] += item["counts"]
         date_column = table.column(DATE_COLUMN)
         distinct = date_column.unique()
         rows = table.drop_columns([DATE_COLUMN])
@@ -532,7 +530,7 @@ class _MessageSink:
 
     def _buffer_one(self, record: RawRecord, row: Row, msgid_hash: int) -> tuple[str, int]:
         """Buffer a record whose msgid is new (judged one by one: not in a file's bulk table); its place."""
-        date = self.local_date(row[_MSGTIME])
+        date = self.local_date(row[MSGTIME])
         rows, raws, sources, hashes = self.buffer[date]
         place = (date, self.rows[date])
         self.rows[date] += 1
@@ -542,8 +540,8 @@ class _MessageSink:
         hashes.append(msgid_hash)
         if len(rows) >= BATCH_ROWS:
             self._seal(date)
-        if row[_COVERAGE] == "generic":
-            self.generic[row[_MSGTYPE]] += 1
+        if row[COVERAGE] == "generic":
+            self.generic[row[MSGTYPE]] += 1
         return place
 
     def _offer_one(self, record: RawRecord, row: Row | RecordError, lookup: _FileLookup) -> Outcome:
@@ -551,7 +549,7 @@ class _MessageSink:
         known or repeats in its file: the exact msgid decides."""
         if type(row) is not tuple:
             return row
-        msgid = row[_MSGID]
+        msgid = row[MSGID]
         buffered = lookup.fresh.get(msgid)
         if buffered is None and msgid in lookup.maybe_known:
             buffered = self.pending.find(lookup.hash_of[msgid], lambda d, r: self._buffered(d, r)[0] == msgid)
@@ -614,20 +612,14 @@ class _MessageSink:
                 return table.column("msgid")[row].as_py(), *_raw_and_source(table, row)
             row -= table.num_rows
         rows, raws, sources, _ = self.buffer[date]
-        return rows[row][_MSGID], raws[row].decode("utf-8"), sources[row]
+        return rows[row][MSGID], raws[row].decode("utf-8"), sources[row]
 
     def _seal(self, date: str) -> None:
         """Move buffered rows into a compact Arrow batch, a column at a time: Python objects cost
         ten times the bytes."""
         rows, raws, sources, hashes = self.buffer.pop(date)
-        if not rows:
-            return
-        columns: dict[str, Any] = dict(zip(ROW_FIELDS, zip(*rows, strict=True), strict=True))
-        columns["msgtime"] = pa.array(columns["msgtime"], pa.int64()).cast(lake.TIMESTAMP)
-        columns["raw"] = pa.array(raws, pa.binary()).cast(pa.string())  # checks the UTF-8
-        columns["source"] = sources
-        columns[HASH_COLUMN] = np.array(hashes, msgindex.HASH)  # made once, when the record was offered
-        self.batches[date].append(pa.table([columns[f.name] for f in HASHED_SCHEMA], schema=HASHED_SCHEMA))
+        if rows:  # the hashes were made once, when the record was offered
+            self.batches[date].append(rows_table(rows, raws, sources, hashes))
 
     def flush(self) -> None:
         """Hand what this sink holds to the writer thread, one file per date; later records dedupe

@@ -4,9 +4,10 @@ It needs nothing but the file and the settings, so ingest runs it in its own pro
 inputs and in a pool of worker processes for large ones (``decode_in_pool``), while the main
 process keeps deciding every record (dedup against the lake, order, rejects) as before.
 
-A file comes back as a ``DecodedFile``: the records of the common shape (nearly all) as one Arrow
-table in the lake's columns, built from msgspec's structs a column at a time (no dict or tuple per
-record), and the few others — parsed by ``parse_message``, or why they are rejected — one by one
+A file comes back as a ``DecodedFile``: every record that parses as one Arrow table in the lake's
+columns, in input order — the common shape (nearly all) read by Arrow's JSON reader or msgspec a
+column at a time (no dict or tuple per record), the other shapes (files, links, cards …: a few in
+a hundred) parsed by ``parse_message`` and tabled with them — and the rejected records one by one
 with their position, so the records can be replayed in input order (``DecodedFile.in_order``).
 """
 
@@ -67,13 +68,17 @@ DATE_COLUMN = "date"  # the local date of each row, beside the lake's columns
 HASHED_SCHEMA = lake.MESSAGE_SCHEMA.append(pa.field(HASH_COLUMN, pa.uint64(), nullable=False))
 DECODED_SCHEMA = HASHED_SCHEMA.append(pa.field(DATE_COLUMN, pa.string(), nullable=False))
 _row_of_dict = itemgetter(*ROW_FIELDS)
+# Places in a Row of the fields read from rows one by one.
+MSGID, MSGTYPE, MSGTIME, COVERAGE = (
+    ROW_FIELDS.index(n) for n in ("msgid", "msgtype", "msgtime", "text_coverage")
+)
 T = TypeVar("T")
 
 
 @dataclass
 class DecodedFile:
-    """A message file's records: ``table`` holds the common-shape ones in input order
-    (DECODED_SCHEMA), ``others`` the rest as (position among all records, record, its row or why it
+    """A message file's records: ``table`` holds the ones that parse, in input order
+    (DECODED_SCHEMA), ``others`` the rejected ones as (position among all records, record, why it
     is rejected), in input order. Past ``Limits.stored_rejects`` rejected records, the rest are only
     counted (``omitted_rejects``; positions leave them out): the reject log stores no more of a
     file, so a file of millions of rejects costs no more memory than one of a few."""
@@ -81,7 +86,7 @@ class DecodedFile:
     name: str
     records: int
     table: pa.Table
-    others: list[tuple[int, RawRecord, Row | RecordError]] = field(default_factory=list)
+    others: list[tuple[int, RawRecord, RecordError]] = field(default_factory=list)
     omitted_rejects: int = 0  # rejected records past ``Limits.stored_rejects``: counted, not in ``others``
     spilled: Spill | None = None  # where ``table`` waits while it travels between processes
     spilled_rows: tuple[int, int] | None = None  # (offset, length) of its rows in a spill it shares
@@ -105,8 +110,8 @@ class DecodedFile:
             self.spilled = self.spilled_rows = None
 
     def in_order(self, rows: list[int]) -> Iterator[tuple[RawRecord, Row | RecordError]]:
-        """The records at ``rows`` of the table (ascending) and every other record, merged in input
-        order, each as (record, row or why it is rejected) — rare, so rebuilt in Python."""
+        """The records at ``rows`` of the table (ascending) and every rejected record, merged in
+        input order, each as (record, row or why it is rejected) — rare, so rebuilt in Python."""
         picked = self.table.take(pa.array(rows, pa.int64())) if rows else self.table.slice(0, 0)
         columns = {name: picked.column(name).to_pylist() for name in ROW_FIELDS if name != "msgtime"}
         columns["msgtime"] = picked.column("msgtime").cast(pa.int64()).to_pylist()
@@ -170,6 +175,29 @@ class Spill:
         return self.table
 
 
+def rows_table(rows: list[Row], raws: list[bytes], sources: list[str], hashes: Sequence[int]) -> pa.Table:
+    """Rows parsed one by one (ROW_FIELDS order), their raw records, sources and msgid hashes as a
+    table of HASHED_SCHEMA, a column at a time: Python objects cost ten times the bytes."""
+    columns: dict[str, Any] = dict(zip(ROW_FIELDS, zip(*rows, strict=True), strict=True))
+    columns["msgtime"] = pa.array(columns["msgtime"], pa.int64()).cast(lake.TIMESTAMP)
+    columns["raw"] = pa.array(raws, pa.binary()).cast(pa.string())  # checks the UTF-8
+    columns["source"] = sources
+    columns[HASH_COLUMN] = np.asarray(hashes, msgindex.HASH)
+    return pa.table([columns[f.name] for f in HASHED_SCHEMA], schema=HASHED_SCHEMA)
+
+
+def _parsed_table(rows: list[Row], records: list[RawRecord], tz: zoneinfo.ZoneInfo) -> pa.Table:
+    """The rows ``parse_message`` made of records of other shapes, as DECODED_SCHEMA."""
+    table = rows_table(
+        rows,
+        [record.raw for record in records],
+        [record.source for record in records],
+        msgindex.msgid_hashes([row[MSGID] for row in rows]),
+    )
+    dates = local_dates(np.asarray([row[MSGTIME] for row in rows], np.int64), tz)
+    return table.append_column(DECODED_SCHEMA.field(DATE_COLUMN), dates)
+
+
 def other_row(record: RawRecord, now_ms: int) -> tuple[RawRecord, Row | RecordError]:
     """A record not of the common shape: decoded, then parsed by ``parse_message`` (the one parser),
     or why it is rejected. The record comes back NOT_DECODED: its row (or error) is all that is used,
@@ -211,13 +239,14 @@ def decode_blocks(
     tz: zoneinfo.ZoneInfo,
     stored_rejects: int | None = None,
 ) -> DecodedFile:
-    """Split the records of ``blocks`` into the common-shape table and the others (see DecodedFile),
-    keeping at most ``stored_rejects`` rejected records (None: all). In each block, Arrow's JSON
-    reader reads the common-shape records into columns (``common_rows``), msgspec the few it leaves
-    (``common_record``), and ``parse_message`` the rest."""
+    """Split the records of ``blocks`` into the table of those that parse and the rejected ones
+    (see DecodedFile), keeping at most ``stored_rejects`` rejected records (None: all). In each
+    block, Arrow's JSON reader reads the common-shape records into columns (``common_rows``),
+    msgspec the few it leaves (``common_record``), and ``parse_message`` the rest; the block's
+    rows are then put back in input order."""
     latest_ms = now_ms + FUTURE_SLACK_MS
     tables: list[pa.Table] = []
-    others: list[tuple[int, RawRecord, Row | RecordError]] = []
+    others: list[tuple[int, RawRecord, RecordError]] = []
     count = 0
     kept = _KeptRejects(stored_rejects)
     for block in blocks:
@@ -234,6 +263,9 @@ def decode_blocks(
         places = [by_arrow]
         common: list[CommonRecord] = []
         taken: list[int] = []  # the places in ``block`` of ``common``
+        parsed: list[Row] = []  # rows of other shapes, their records and places in ``block``
+        parsed_records: list[RawRecord] = []
+        parsed_at: list[int] = []
         for index in np.flatnonzero(left).tolist():
             record = block.record(index)
             value = common_record(record.raw, latest_ms) if record.error is None else None
@@ -242,11 +274,20 @@ def decode_blocks(
                 taken.append(index)
                 continue
             record, row = other_row(record, now_ms)
-            if kept.keeps(row):
-                others.append((count + index - kept.omitted, record, row))
-        if common:  # msgspec's rows among Arrow's, in input order
+            if isinstance(row, RecordError):
+                if kept.keeps(row):
+                    others.append((count + index - kept.omitted, record, row))
+                continue
+            parsed.append(row)
+            parsed_records.append(record)
+            parsed_at.append(index)
+        if common:
             parts.append(_common_table(common, [block.record(i) for i in taken], tz))
             places.append(np.asarray(taken, np.int64))
+        if parsed:
+            parts.append(_parsed_table(parsed, parsed_records, tz))
+            places.append(np.asarray(parsed_at, np.int64))
+        if len(parts) > 1:  # the rows of msgspec and parse_message among Arrow's, in input order
             tables.append(pa.concat_tables(parts).take(np.argsort(np.concatenate(places), kind="stable")))
         else:
             tables.append(parts[0])
@@ -262,9 +303,7 @@ class _KeptRejects:
         self.limit = limit
         self.kept = self.omitted = 0
 
-    def keeps(self, row: Row | RecordError) -> bool:
-        if not isinstance(row, RecordError):
-            return True
+    def keeps(self, reject: RecordError) -> bool:
         if self.limit is not None and self.kept >= self.limit:
             self.omitted += 1
             return False
