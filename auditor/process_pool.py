@@ -3,12 +3,14 @@ analysis workers and ingest's decoding workers."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import multiprocessing.connection
 import multiprocessing.forkserver
 import os
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
@@ -69,8 +71,9 @@ def fresh_pool(
     in ``preload`` (what the initializer imports late) and those of the pools planned with
     ``plan_pool`` first, so each worker forked from it has the imports already (half a CPU second
     per audit worker)."""
-    context = _context(_worker_modules(initializer, preload))
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs)
+    own = _worker_modules(initializer, preload)
+    _ensure_fork_server(own)
+    return ProcessPoolExecutor(workers, mp_context=_context(own), initializer=initializer, initargs=initargs)
 
 
 def _context(own: list[str]) -> multiprocessing.context.BaseContext:
@@ -94,7 +97,31 @@ def _ensure_fork_server(own: list[str]) -> None:
     """Starts the fork server (if the platform has one and none runs yet) preloading ``own`` worker
     modules and the planned ones; returns while it imports them."""
     if _context(own).get_start_method() == "forkserver":
-        multiprocessing.forkserver.ensure_running()
+        with _this_import_path():
+            multiprocessing.forkserver.ensure_running()
+
+
+@contextlib.contextmanager
+def _this_import_path() -> Iterator[None]:
+    """While the fork server starts: its environment makes it import from where this process does.
+
+    Python 3.11 starts it with ``python -c``, which puts the current directory first on its
+    sys.path, and it ignores the sys_path it is handed (spawn applies it). Run from a folder that
+    holds an ``auditor`` package (a checkout of another version, say), the workers would import
+    that one beside this process's: a benchmark comparing two revisions timed this tree's decoders
+    in both. So it starts with this process's sys.path as PYTHONPATH and PYTHONSAFEPATH set (no
+    directory put in front); the workers it forks inherit both. Only Python reads them."""
+    saved = {name: os.environ.get(name) for name in ("PYTHONPATH", "PYTHONSAFEPATH")}
+    os.environ["PYTHONPATH"] = os.pathsep.join(entry or os.getcwd() for entry in sys.path)
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _ready() -> None:

@@ -42,9 +42,11 @@ STAGE = [sys.executable, str(Path(__file__).with_name("stage.py"))]
 
 
 def run(*args: str, code: Path | None = None) -> dict:
-    """One stage in a fresh process; with ``code``, the auditor package is imported from there."""
+    """One stage in a fresh process; with ``code``, the auditor package is imported from there. It
+    runs in that folder too: a revision older than process_pool's fix starts its fork server with
+    the current folder first on its path, and from ROOT its workers would run this tree's code."""
     env = {**os.environ, "PYTHONPATH": str(code)} if code else None
-    done = subprocess.run([*STAGE, *args], capture_output=True, text=True, cwd=ROOT, env=env)
+    done = subprocess.run([*STAGE, *args], capture_output=True, text=True, cwd=code or ROOT, env=env)
     if done.returncode not in (0, 65):
         sys.exit(f"stage {args[:2]} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     line = next(x for x in reversed(done.stdout.splitlines()) if x.startswith("BENCH "))

@@ -6,3 +6,9 @@ import sys
 def imported(module: str) -> bool:
     """Whether ``module`` is imported in this worker before any task of its own imported it."""
     return module in sys.modules
+
+
+def module_file(module: str) -> str:
+    """Where this worker imported ``module`` from (importing it if it was not yet)."""
+    __import__(module)
+    return sys.modules[module].__file__ or ""

@@ -9,6 +9,7 @@ The audit starts its pool from a thread (``PoolStart``) while it reads the first
 cases check that a pool, or the error of starting one, comes back from that thread.
 """
 
+import os
 import shutil
 import subprocess
 import sys
@@ -200,3 +201,35 @@ def test_nightly_starts_its_fork_server_with_the_modules_its_pools_import():
         *render.REPORT_WORKER_MODULES,
     }
     assert set(REPORT_POOL_MODULES) == set(render.REPORT_WORKER_MODULES)  # `replay` plans them too
+
+
+ELSEWHERE_SCRIPT = """
+from auditor.ingest_decode import decode_pool
+from tests.pool_probe import module_file
+
+if __name__ == "__main__":
+    pool = decode_pool(1)
+    print(pool.submit(module_file, "auditor").result())
+    pool.shutdown()
+"""
+
+
+def test_workers_import_what_their_process_imports_whatever_folder_it_runs_in(tmp_path):
+    """Run from a folder that holds another ``auditor`` package (a checkout of another version),
+    a pool's workers still import the process's own: the fork server would put that folder first
+    on its path and import the other one."""
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "auditor").mkdir(parents=True)
+    (elsewhere / "auditor" / "__init__.py").write_text("", encoding="utf-8")
+    script = tmp_path / "probe.py"
+    script.write_text(ELSEWHERE_SCRIPT, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        cwd=elsewhere,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert Path(done.stdout.strip().splitlines()[-1]) == ROOT / "auditor" / "__init__.py"
