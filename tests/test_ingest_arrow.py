@@ -23,7 +23,7 @@ from auditor.ingest_decode import DECODED_SCHEMA, decode_file, decode_records
 from auditor.wecom import common_arrow
 from auditor.wecom import files as files_module
 from auditor.wecom.files import NOT_DECODED, Limits, RawRecord
-from auditor.wecom.messages import RecordError
+from auditor.wecom.messages import EXTRACTORS, RecordError
 from tests.factories import BASE_MS, message
 from tests.test_ingest_fastpath import NOW_MS, ingest_outcome, jsonl_files, records
 
@@ -40,7 +40,15 @@ def without_arrow():
 
 
 def _good(n: int, ms: int, text: str, msgtype: str, sender: str = "zhangwei") -> bytes:
-    payload = {"content": text} if msgtype == "text" else {"md5sum": "ab", "filesize": len(text)}
+    """A good record; the text of a type whose text is payload fields is cut into them (some empty)."""
+    if msgtype == "text":
+        payload: dict = {"content": text}
+    elif msgtype in common_arrow.FIELD_TYPES:
+        payload = {key: text[i::2] for i, key in enumerate(EXTRACTORS[msgtype][1].keys)} | {"md5sum": "ab"}
+    elif msgtype == "revoke":
+        payload = {"pre_msgid": text}
+    else:
+        payload = {"md5sum": "ab", "filesize": len(text)}
     record = message(f"m{n}", msgtype=msgtype, payload=payload, msgtime=BASE_MS + ms, seq=n)
     record["from"] = sender
     return json.dumps(record, ensure_ascii=False).encode()
@@ -97,6 +105,26 @@ def _mutate(raw: bytes, how: str, k: int) -> bytes:
         "action_switch": b',"action":"switch","time":%d,"user":"u"' % (BASE_MS + k),
         "revoke": b',"msgtype":"revoke","revoke":{"pre_msgid":"m0"}',
         "file": b',"msgtype":"file","file":{"filename":"a.pdf"}',
+        "file_list": b',"msgtype":"file","file":{"filename":["a.pdf","","b.doc"]}',
+        "file_num": b',"msgtype":"file","file":{"filename":7}',
+        "file_empty": b',"msgtype":"file","file":{"filename":""}',
+        "file_null": b',"msgtype":"file","file":null',
+        "file_str": b',"msgtype":"file","file":"a.pdf"',
+        "file_none": b',"msgtype":"file"',
+        "file_lone": b',"msgtype":"file","file":{"filename":"\\ud800.pdf"}',
+        "file_nl": b',"msgtype":"file","file":{"filename":"a\\n","fileext":"pdf","filesize":3}',
+        "link_all": b',"msgtype":"link","link":{"title":"t","description":"d","link_url":"https://x.cn","image_url":"i"}',
+        "link_some": b',"msgtype":"link","link":{"title":"\xe5\xad\xa3\xe5\xba\xa6\xe6\x8a\xa5\xe5\x91\x8a","description":"","link_url":"https://example.com/q3"}',
+        "link_nulls": b',"msgtype":"link","link":{"title":null,"description":null}',
+        "location": b',"msgtype":"location","location":{"latitude":39.9,"address":"a","title":"t","zoom":15}',
+        "card": b',"msgtype":"card","card":{"corpname":"c","userid":"u"}',
+        "weapp": b',"msgtype":"weapp","weapp":{"title":"t","description":"","displayname":"d"}',
+        "weapp_nested": b',"msgtype":"weapp","weapp":{"title":{"a":1}}',
+        "revoke_null": b',"msgtype":"revoke","revoke":{"pre_msgid":null}',
+        "revoke_num": b',"msgtype":"revoke","revoke":{"pre_msgid":5}',
+        "revoke_str": b',"msgtype":"revoke","revoke":"m0"',
+        "revoke_none": b',"msgtype":"revoke"',
+        "text_with_file": b',"file":{"filename":"stray.pdf"}',
         "new_type": b',"msgtype":"brand_new","brand_new":{"title":"Hello there"}',
         "nul_esc": b',"text":{"content":"a\\u0000b"}',
         "ctrl": b',"text":{"content":"a\x01b"}',
@@ -172,6 +200,26 @@ HOW = [
         "action_switch",
         "revoke",
         "file",
+        "file_list",
+        "file_num",
+        "file_empty",
+        "file_null",
+        "file_str",
+        "file_none",
+        "file_lone",
+        "file_nl",
+        "link_all",
+        "link_some",
+        "link_nulls",
+        "location",
+        "card",
+        "weapp",
+        "weapp_nested",
+        "revoke_null",
+        "revoke_num",
+        "revoke_str",
+        "revoke_none",
+        "text_with_file",
         "new_type",
         "nul_esc",
         "ctrl",
@@ -198,7 +246,7 @@ _good_lines = st.builds(
     st.integers(0, 12),
     st.integers(0, 5 * 86_400_000),
     st.text(max_size=8),
-    st.sampled_from(["text", "image", "voice", "emotion", "agree", "file", "link"]),
+    st.sampled_from(["text", "image", "voice", "emotion", "agree", *common_arrow.FIELD_TYPES, "revoke"]),
     st.sampled_from(["zhangwei", "wo7x", "wm8", "wb9", "lisi"]),
 )
 _lines = st.one_of(
@@ -280,12 +328,26 @@ def test_a_record_with_invalid_utf8_where_no_field_is_read_is_rejected_not_a_cra
 
 
 def test_arrow_reads_the_common_records_of_a_block():
-    """Not a shortcut that never fires: the common records are Arrow's, the rest are left."""
-    lines = [GOOD, _good(2, 9, "x", "image"), _mutate(GOOD, "file", 0), _mutate(GOOD, "dup", 0), b"null"]
+    """Not a shortcut that never fires: the common records, and those of the types whose text is
+    fields of their payload, are Arrow's; the rest are left."""
+    lines = [
+        GOOD,
+        _good(2, 9, "x", "image"),
+        _mutate(GOOD, "file", 0),
+        _mutate(GOOD, "link_some", 0),
+        _mutate(GOOD, "new_type", 0),
+        _mutate(GOOD, "dup", 0),
+        b"null",
+    ]
     with mock.patch.object(common_arrow, "MIN_TRIED", 1):  # the refused block halved down to records
         parsed, positions = common_arrow.common_rows(lines, NOW_MS)
-    assert positions.tolist() == [0, 1]
-    assert parsed.column("raw").to_pylist() == [lines[0].decode(), lines[1].decode()]
+    assert positions.tolist() == [0, 1, 2, 3]
+    assert parsed.column("raw").to_pylist() == [line.decode() for line in lines[:4]]
+    texts, coverages, _ = common_arrow.common_text_columns(
+        {name: parsed.column(name).combine_chunks() for name in parsed.column_names}
+    )
+    assert texts.to_pylist() == ["你好", "", "a.pdf", "季度报告\nhttps://example.com/q3"]
+    assert coverages.to_pylist() == ["extracted", "none_by_type", "extracted", "extracted"]
 
 
 @st.composite
