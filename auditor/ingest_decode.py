@@ -402,7 +402,7 @@ def _arrow_table(parsed: pa.Table, block: RecordBlock, places: np.ndarray, tz: z
     senders = column["from"]
     encoded = senders.dictionary_encode()  # each distinct sender's kind asked once
     kinds = pa.array([sender_kind(sender) for sender in encoded.dictionary.to_pylist()], pa.string())
-    texts, coverages, pre_msgids = common_text_columns(column)
+    texts, coverages = common_text_columns(column["msgtype"], column["text"])
     tolist = column["tolist"]
     files = block.files_at(places.tolist())
     columns: dict[str, Any] = {
@@ -417,7 +417,7 @@ def _arrow_table(parsed: pa.Table, block: RecordBlock, places: np.ndarray, tz: z
         "msgtime": column["msgtime"].cast(lake.TIMESTAMP),
         "text": texts,
         "text_coverage": coverages,
-        "pre_msgid": pre_msgids,
+        "pre_msgid": pa.nulls(len(senders), pa.string()),
         "raw": column["raw"],
         "source": _sources(files, np.asarray(block.lines)[places] if len(places) else []),
         HASH_COLUMN: msgindex.msgid_hashes(column["msgid"]),

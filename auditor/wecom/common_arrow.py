@@ -1,20 +1,17 @@
 """The common shape (``messages.CommonRecord``) read by Arrow's JSON reader: a block of records in one
-C++ call, straight into columns, instead of a msgspec struct per record. Arrow reads a few more types
-than msgspec's common shape: those whose text is string fields of their payload (files, links,
-locations, cards, mini-programs: ``FIELD_TYPES``, 3.6 % of the realistic archive's records) and
-revoke with its pre_msgid; their rows are the ones ``parse_message`` makes.
+C++ call, straight into columns, instead of a msgspec struct per record.
 
 It is a shortcut of a shortcut: ``common_rows`` says which records of a block Arrow read exactly as
-``common_record`` (for those types, ``parse_message``) would accept them, with the values msgspec
-would give; every other record is left to ``common_record`` and ``parse_message`` as before. Records
-Arrow would read and msgspec refuses are kept from it before the read (invalid UTF-8, which neither
-checks in a field it skips; nesting deep enough for msgspec's recursion limit; anything not opening
-with ``{``) and rows after it (the checks msgspec's types and ``common_record`` make: required
-fields, the action and type, msgtime's range, a msgid that is not blank, a tolist without nulls).
-NaN or Infinity in a skipped field is read by Arrow and refused by msgspec, but ``parse_message``
-then makes the same row. Where Arrow refuses a block (a repeated key, a value of another type,
-anything that is not one JSON object a line: a carriage return ends a line for Arrow), its halves
-are tried, down to a few records, which are left to msgspec.
+``common_record`` would accept them, with the values msgspec would give; every other record is left
+to ``common_record`` and ``parse_message`` as before. Records Arrow would read and msgspec refuses
+are kept from it before the read (invalid UTF-8, which neither checks in a field it skips; nesting
+deep enough for msgspec's recursion limit; anything not opening with ``{``) and rows after it (the
+checks msgspec's types and ``common_record`` make: required fields, the action and type, msgtime's
+range, a msgid that is not blank, a tolist without nulls). NaN or Infinity in a skipped field is
+read by Arrow and refused by msgspec, but ``parse_message`` then makes the same row. Where Arrow
+refuses a block (a repeated key, a value of another type, anything that is not one JSON object a
+line: a carriage return ends a line for Arrow), its halves are tried, down to a few records, which
+are left to msgspec.
 """
 
 from __future__ import annotations
@@ -27,13 +24,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from auditor.wecom.messages import ARCHIVE_START_MS, EXTRACTORS, NO_TEXT_TYPES, CommonType, Fields, utf8
+from auditor.wecom.messages import ARCHIVE_START_MS, CommonType, utf8
 
-# Types read beside the common shape: their text is string fields of their payload (``messages.Fields``).
-FIELD_TYPES = ("file", "link", "location", "card", "weapp")
-_TEXT_TYPES = ("text", *FIELD_TYPES)  # every type Arrow reads text of
-_PAYLOADS = {msgtype: EXTRACTORS[msgtype] for msgtype in _TEXT_TYPES}  # msgtype → (payload key, Fields)
-assert all(isinstance(fields, Fields) for _, fields in _PAYLOADS.values())
 ARROW_SCHEMA = pa.schema(
     [
         ("msgid", pa.string()),
@@ -44,11 +36,7 @@ ARROW_SCHEMA = pa.schema(
         ("tolist", pa.list_(pa.string())),
         ("roomid", pa.string()),
         ("seq", pa.int64()),
-        *(
-            (key, pa.struct([(name, pa.string()) for name in fields.keys]))
-            for key, fields in _PAYLOADS.values()
-        ),
-        ("revoke", pa.struct([("pre_msgid", pa.string())])),
+        ("text", pa.struct([("content", pa.string())])),
     ]
 )
 # Unknown fields are skipped, as msgspec skips them for a Struct (an image's payload, say).
@@ -56,8 +44,7 @@ _PARSE = pj.ParseOptions(
     explicit_schema=ARROW_SCHEMA, unexpected_field_behavior="ignore", newlines_in_values=False
 )
 _ACTIONS = pa.array(["send", "recall"])
-_TYPES = pa.array([*typing.get_args(CommonType), *FIELD_TYPES, "revoke"])
-_NO_TEXT = pa.array(sorted(NO_TEXT_TYPES))
+_TYPES = pa.array(list(typing.get_args(CommonType)))
 READ_BLOCK = 1 << 20  # bytes Arrow parses at a time (a longer record is left to msgspec)
 # msgspec gives up past ~1,000 levels of nesting; a record of fewer than 2 * DEEP bytes cannot nest DEEP deep.
 DEEP = 256
@@ -179,33 +166,9 @@ def _accepted(table: pa.Table, latest_ms: int) -> pa.Array:
     return kept.combine_chunks() if isinstance(kept, pa.ChunkedArray) else kept
 
 
-def common_text_columns(columns: dict[str, pa.Array]) -> tuple[pa.Array, pa.Array, pa.Array]:
-    """(texts, text_coverages, pre_msgids) of records read by Arrow (``columns``: ``common_rows``'
-    table's, combined): what ``parse_message`` makes of each, a column at a time."""
-    msgtypes = columns["msgtype"]
-    texts = pa.array([""] * len(msgtypes), pa.string())
-    for msgtype, (key, fields) in _PAYLOADS.items():
-        is_type = pc.fill_null(pc.equal(msgtypes, msgtype), False)
-        if pc.any(is_type).as_py():
-            text = _joined([pc.struct_field(columns[key], name) for name in fields.keys])
-            texts = pc.if_else(is_type, text, texts)
-    coverages = pc.if_else(pc.is_in(msgtypes, value_set=_NO_TEXT), "none_by_type", "extracted")
-    is_revoke = pc.fill_null(pc.equal(msgtypes, "revoke"), False)
-    no_msgid = pa.scalar(None, pa.string())
-    pre_msgids = pc.if_else(is_revoke, pc.struct_field(columns["revoke"], "pre_msgid"), no_msgid)
-    return texts, coverages, pre_msgids
-
-
-def _joined(values: list[pa.Array]) -> pa.Array:
-    """Each row's non-empty strings of ``values`` joined by newlines, as ``"\n".join(_strings(…))``.
-    (Arrow's own join with null_handling="skip" loses a row whose values are all null.)"""
-    if len(values) == 1:
-        return pc.fill_null(values[0], "")
-    pieces = [  # each non-empty value with its newline, then the last newline cut
-        pc.if_else(
-            pc.fill_null(pc.not_equal(value, ""), False), pc.binary_join_element_wise(value, "\n", ""), ""
-        )
-        for value in values
-    ]
-    joined = pc.binary_join_element_wise(*pieces, "")
-    return pc.if_else(pc.equal(joined, ""), "", pc.utf8_slice_codeunits(joined, 0, -1))
+def common_text_columns(msgtypes: pa.Array, payloads: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """(texts, text_coverages) of common records read by Arrow: ``common_texts``, a column at a time."""
+    is_text = pc.fill_null(pc.equal(msgtypes, "text"), False)
+    content = pc.fill_null(pc.struct_field(payloads, "content"), "")
+    texts = pc.if_else(is_text, content, "")
+    return texts, pc.if_else(is_text, "extracted", "none_by_type")

@@ -59,19 +59,8 @@ def _embedded_json(value: Any) -> Any:
     return value
 
 
-class Fields:
-    """An extractor that reads the payload's string (or list of strings) ``keys``, in order: most
-    types' text. Its keys are named so that Arrow's reading of such types (common_arrow) reads
-    the same fields."""
-
-    def __init__(self, *keys: str) -> None:
-        self.keys = keys
-
-    def __call__(self, payload: Any) -> list[str]:
-        return _strings(payload, self.keys)
-
-
-_fields = Fields
+def _fields(*keys: str) -> Callable[[Any], list[str]]:
+    return lambda payload: _strings(payload, keys)
 
 
 def _news(payload: Any) -> list[str]:
