@@ -17,6 +17,7 @@ from auditor.abuse_cues import CueLists, CueMatcher, corroborated, insult_terms,
 from auditor.classifier import load_model
 from auditor.cli import cli
 from auditor.config import DEFAULTS
+from auditor.detectors import abuse_model
 from auditor.detectors.abuse_model import AbuseModel
 from auditor.detectors.base import TextView
 from auditor.errors import AuditorError
@@ -369,6 +370,16 @@ def test_an_oath_at_no_one_is_profanity_not_abuse(hits, text):
 @pytest.mark.parametrize("text", ABUSE_WITH_AN_OATH)
 def test_an_oath_that_names_its_target_is_still_abuse(hits, text):
     assert hits(text, "abuse")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="你您他她它这真太操去死没妈娘的骂人脏话不许禁止违规白痴恶心tmdTMD，。 ", max_size=14))
+def test_the_texts_the_model_does_not_read_are_found_by_their_cheaper_search(text):
+    """The model leaves out what ``_NOT_READ``'s phrases match in the texts its cheap search finds: a
+    phrase match in a text the search passes over would be read after all."""
+    for names, phrase in abuse_model._NOT_READ:
+        if phrase.search(text):
+            assert names.search(text), (names.pattern, text)
 
 
 @pytest.mark.parametrize("text", ADMONITIONS)
