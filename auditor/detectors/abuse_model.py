@@ -136,8 +136,9 @@ OATH = re.compile(
     r"|(?<![你您])[这真太]他妈|(?<![a-z])tmd(?![a-z])"
 )
 # Every OATH match holds one. OATH opens on a lookbehind, so ``re`` tries it at every character: 0.5 s
-# per 100,000 realistic texts, a sixth of the audit workers' CPU, against 0.06 s for this search.
-_NAMES_OATH = re.compile("[妈娘]的|他妈|tmd")
+# per 100,000 realistic texts, a sixth of the audit workers' CPU, against 0.01 s for this search (single
+# literals: 0.06 s as [妈娘]的|他妈|tmd, whose 他 is in every other text).
+_NAMES_OATH = re.compile("妈|娘|tmd")
 # What the model does not read, each with the search that finds the texts that may hold it: admonitions,
 # insult words that attack no one (``abuse.EXCUSED``: 我真是个白痴, 问个弱智问题, 这个bug太恶心了) and oaths.
 _NOT_READ = ((_NAMES_CONDUCT, ADMONITION), (NAMES_EXCUSABLE, EXCUSED), (_NAMES_OATH, OATH))
