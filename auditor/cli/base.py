@@ -25,6 +25,7 @@ from auditor.workspace import DEFAULT_WORKSPACE, Workspace
 # The report's worker module (``render.REPORT_WORKER_MODULES``), named, not imported: a command that
 # will render several dates in a pool plans it for its fork server, which imports it instead.
 REPORT_POOL_MODULES = ("auditor.report.render",)
+INGEST_POOL_MODULES = ("auditor.ingest_decode",)  # the modules of ingest's decoding workers
 
 EXIT_CODES_HELP = """\b
 Exit codes:

@@ -7,12 +7,19 @@ import json
 
 import click
 
-from auditor.cli.base import EXIT_CODES_HELP, REPORT_POOL_MODULES, engine_options, json_option, workspace_of
+from auditor.cli.base import (
+    EXIT_CODES_HELP,
+    INGEST_POOL_MODULES,
+    REPORT_POOL_MODULES,
+    engine_options,
+    json_option,
+    workspace_of,
+)
 from auditor.errors import AuditorError
 
 # The modules of ingest's decoding workers and of the report's (named, not imported: importing them is
 # what the fork server does for this process).
-NIGHTLY_POOL_MODULES = ("auditor.ingest_decode", *REPORT_POOL_MODULES)
+NIGHTLY_POOL_MODULES = (*INGEST_POOL_MODULES, *REPORT_POOL_MODULES)
 
 
 @click.command(epilog=EXIT_CODES_HELP)
