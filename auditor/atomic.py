@@ -92,6 +92,30 @@ def write_text(target: Path, text: str, mode: int = FILE_MODE) -> None:
     write_bytes(target, text.encode("utf-8"), mode)
 
 
+def write_files(files: Iterable[tuple[Path, bytes]], mode: int = FILE_MODE) -> None:
+    """Write many small files, each atomically as ``write_bytes`` does, with fewer waits on the disk:
+    every temporary is written first, they are fsynced a few at once (``sync_staged``), renamed over
+    their targets, and each folder is fsynced once, not once a file. A failure leaves no temporary;
+    the files renamed before it are whole, as after a failure between separate writes."""
+    temps: list[tuple[Path, Path]] = []
+    try:
+        for target, data in files:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=f".tmp-{target.name}-", dir=target.parent)
+            temps.append((Path(name), target))
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            os.chmod(name, mode)
+        sync_staged([tmp for tmp, _ in temps], ())
+        for tmp, target in temps:
+            os.replace(tmp, target)
+        for folder in dict.fromkeys(target.parent for _, target in temps):
+            fsync_dir(folder)
+    finally:
+        for tmp, _ in temps:
+            tmp.unlink(missing_ok=True)
+
+
 def write_staged(path: Path, data: bytes) -> None:
     """Write a file inside a staging folder that is renamed into place later; ``sync_staged``
     makes the staged files durable before that rename."""

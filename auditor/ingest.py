@@ -256,7 +256,6 @@ OVERLAP_RECORDS = 2 * FLUSH_RECORDS  # rows written and decided at once, unless 
 # A date's rows from this many on are written as two files in two threads (halves of its order):
 # the last write is the run's tail, with nothing else left to do on the second core.
 SPLIT_ROWS = 100_000
-LEDGER_WRITERS = 8  # threads writing per-file ledgers
 LOOKUP_ROWS = 65_536  # msgids per msgid-index query
 CONTENT_DATES = 2  # dates whose stored content digests are kept (records reusing msgids with other bytes)
 Outcome = tuple[str, str | None] | RecordError  # (accepted or duplicate, date), or why it is rejected
@@ -752,19 +751,16 @@ def _workspace_own(ws: Workspace, path: Path) -> bool:
 def _write_file_ledgers(files_dir: Path, reports: list[FileReport]) -> None:
     """The first complete ingest of a file's content is what the reports reconcile against. Each
     ledger is written atomically; a folder of small batch files makes hundreds, so they are written
-    by a few threads at once (waiting on fsync releases the GIL, and the disk commits them together)."""
+    together (``atomic.write_files``: synced a few at once, the folder once)."""
     first: dict[str, FileReport] = {}
     for report in reports:
         first.setdefault(report.sha256, report)  # the same content twice in one run: the first counts
     todo = [(files_dir / f"{sha}.json", report) for sha, report in first.items()]
-    todo = [(path, report) for path, report in todo if not path.exists()]
-
-    def write(item: tuple[Path, FileReport]) -> None:
-        path, report = item
-        atomic.write_text(path, json.dumps(report.ledger_entry(), ensure_ascii=False, indent=1) + "\n")
-
-    with ThreadPoolExecutor(LEDGER_WRITERS, thread_name_prefix="file-ledger") as pool:
-        list(pool.map(write, todo))  # list: an error is raised here
+    atomic.write_files(
+        (path, (json.dumps(report.ledger_entry(), ensure_ascii=False, indent=1) + "\n").encode("utf-8"))
+        for path, report in todo
+        if not path.exists()
+    )
 
 
 def limits_of(ws: Workspace) -> Limits:
