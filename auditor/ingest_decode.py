@@ -175,7 +175,9 @@ class Spill:
         return self.table
 
 
-def rows_table(rows: list[Row], raws: list[bytes], sources: list[str], hashes: Sequence[int]) -> pa.Table:
+def rows_table(
+    rows: list[Row], raws: list[bytes], sources: list[str], hashes: Sequence[int] | np.ndarray
+) -> pa.Table:
     """Rows parsed one by one (ROW_FIELDS order), their raw records, sources and msgid hashes as a
     table of HASHED_SCHEMA, a column at a time: Python objects cost ten times the bytes."""
     columns: dict[str, Any] = dict(zip(ROW_FIELDS, zip(*rows, strict=True), strict=True))
@@ -275,7 +277,7 @@ def decode_blocks(
                 continue
             record, row = other_row(record, now_ms)
             if isinstance(row, RecordError):
-                if kept.keeps(row):
+                if kept.keeps():
                     others.append((count + index - kept.omitted, record, row))
                 continue
             parsed.append(row)
@@ -303,7 +305,8 @@ class _KeptRejects:
         self.limit = limit
         self.kept = self.omitted = 0
 
-    def keeps(self, reject: RecordError) -> bool:
+    def keeps(self) -> bool:
+        """Whether the next rejected record is kept (else it is counted as omitted)."""
         if self.limit is not None and self.kept >= self.limit:
             self.omitted += 1
             return False
@@ -326,7 +329,7 @@ def _split(
         others = [
             (position - start - kept.omitted, record, value)
             for position, record, value in joined.others[low:high]
-            if kept.keeps(value)
+            if kept.keeps()
         ]
         common = records - (high - low)
         out.append(DecodedFile(name, records, joined.table.slice(row, common), others, kept.omitted))
