@@ -71,9 +71,8 @@ def fresh_pool(
     in ``preload`` (what the initializer imports late) and those of the pools planned with
     ``plan_pool`` first, so each worker forked from it has the imports already (half a CPU second
     per audit worker)."""
-    own = _worker_modules(initializer, preload)
-    _ensure_fork_server(own)
-    return ProcessPoolExecutor(workers, mp_context=_context(own), initializer=initializer, initargs=initargs)
+    context = _ensure_fork_server(_worker_modules(initializer, preload))
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=initializer, initargs=initargs)
 
 
 def _context(own: list[str]) -> multiprocessing.context.BaseContext:
@@ -93,12 +92,14 @@ def start_fork_server(initializer: Callable[..., None], preload: tuple[str, ...]
     _ensure_fork_server(_worker_modules(initializer, preload))
 
 
-def _ensure_fork_server(own: list[str]) -> None:
+def _ensure_fork_server(own: list[str]) -> multiprocessing.context.BaseContext:
     """Starts the fork server (if the platform has one and none runs yet) preloading ``own`` worker
-    modules and the planned ones; returns while it imports them."""
-    if _context(own).get_start_method() == "forkserver":
+    modules and the planned ones; returns the start method's context while it imports them."""
+    context = _context(own)
+    if context.get_start_method() == "forkserver":
         with _this_import_path():
             multiprocessing.forkserver.ensure_running()
+    return context
 
 
 @contextlib.contextmanager
