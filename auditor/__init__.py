@@ -8,5 +8,8 @@ import os
 # a day's size. Read when pyarrow loads, so it is set before anything imports it; a value the
 # operator set wins.
 os.environ.setdefault("MIMALLOC_PURGE_DELAY", "0")
+# The Arrow allocator the operator chose, if any: the command line picks its own otherwise (see
+# auditor/cli/__init__.py), and process_pool hands this one (or mimalloc) to the workers.
+OPERATOR_ARROW_POOL = os.environ.get("ARROW_DEFAULT_MEMORY_POOL")
 
 __version__ = "0.1.0"

@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
+import auditor
+
 _planned: list[str] = []  # worker modules of pools this process will start after another one
 
 
@@ -97,24 +99,29 @@ def _ensure_fork_server(own: list[str]) -> multiprocessing.context.BaseContext:
     modules and the planned ones; returns the start method's context while it imports them."""
     context = _context(own)
     if context.get_start_method() == "forkserver":
-        with _this_import_path():
+        with _worker_environment():
             multiprocessing.forkserver.ensure_running()
     return context
 
 
 @contextlib.contextmanager
-def _this_import_path() -> Iterator[None]:
-    """While the fork server starts: its environment makes it import from where this process does.
+def _worker_environment() -> Iterator[None]:
+    """While the fork server starts: its environment makes it import from where this process does,
+    and gives its workers the Arrow allocator the operator chose, else mimalloc (whatever this
+    process uses: the command line's own is glibc's, see auditor/cli/__init__.py).
 
     Python 3.11 starts it with ``python -c``, which puts the current directory first on its
     sys.path, and it ignores the sys_path it is handed (spawn applies it). Run from a folder that
     holds an ``auditor`` package (a checkout of another version, say), the workers would import
     that one beside this process's: a benchmark comparing two revisions timed this tree's decoders
     in both. So it starts with this process's sys.path as PYTHONPATH and PYTHONSAFEPATH set (no
-    directory put in front); the workers it forks inherit both. Only Python reads them."""
-    saved = {name: os.environ.get(name) for name in ("PYTHONPATH", "PYTHONSAFEPATH")}
+    directory put in front); the workers it forks inherit both, which only Python reads."""
+    saved = {
+        name: os.environ.get(name) for name in ("PYTHONPATH", "PYTHONSAFEPATH", "ARROW_DEFAULT_MEMORY_POOL")
+    }
     os.environ["PYTHONPATH"] = os.pathsep.join(entry or os.getcwd() for entry in sys.path)
     os.environ["PYTHONSAFEPATH"] = "1"
+    os.environ["ARROW_DEFAULT_MEMORY_POOL"] = auditor.OPERATOR_ARROW_POOL or "mimalloc"
     try:
         yield
     finally:

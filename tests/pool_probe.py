@@ -12,3 +12,10 @@ def module_file(module: str) -> str:
     """Where this worker imported ``module`` from (importing it if it was not yet)."""
     __import__(module)
     return sys.modules[module].__file__ or ""
+
+
+def arrow_allocator() -> str:
+    """The allocator behind this worker's default Arrow memory pool."""
+    import pyarrow as pa
+
+    return pa.default_memory_pool().backend_name

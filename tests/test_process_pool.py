@@ -233,3 +233,42 @@ def test_workers_import_what_their_process_imports_whatever_folder_it_runs_in(tm
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert Path(done.stdout.strip().splitlines()[-1]) == ROOT / "auditor" / "__init__.py"
+
+
+ALLOCATOR_SCRIPT = """
+import auditor.cli  # the command line's process, as the ``auditor`` command starts it
+import pyarrow as pa
+from auditor.ingest_decode import decode_pool
+from auditor.process_pool import fresh_pool
+from tests.pool_probe import arrow_allocator
+
+if __name__ == "__main__":
+    print(pa.default_memory_pool().backend_name)
+    for pool in (fresh_pool(1), decode_pool(1)):
+        print(pool.submit(arrow_allocator).result())
+        pool.shutdown()
+"""
+
+
+@pytest.mark.parametrize(
+    ("operator_choice", "expected"),
+    [
+        (None, ["system", "mimalloc", "system"]),
+        ("jemalloc", ["jemalloc", "jemalloc", "system"]),
+    ],
+)
+def test_each_process_allocates_with_the_arrow_pool_made_for_its_work(tmp_path, operator_choice, expected):
+    """The command's own process uses glibc's allocator (it frees and reuses buffers flush after
+    flush), the audit's workers mimalloc (their peak stays flat over a long run), the decoding
+    workers glibc's again; a choice the operator made holds wherever the process does not pick."""
+    script = tmp_path / "probe.py"
+    script.write_text(ALLOCATOR_SCRIPT, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    env["PYTHONPATH"] = str(ROOT)
+    if operator_choice:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = operator_choice
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == expected
