@@ -67,6 +67,9 @@ DATE_COLUMN = "date"  # the local date of each row, beside the lake's columns
 # Rows as ingest buffers them: the hashes are made once, here, for the lookup and the new file's index run.
 HASHED_SCHEMA = lake.MESSAGE_SCHEMA.append(pa.field(HASH_COLUMN, pa.uint64(), nullable=False))
 DECODED_SCHEMA = HASHED_SCHEMA.append(pa.field(DATE_COLUMN, pa.string(), nullable=False))
+# A decoded block's rows of one kind (Arrow's, msgspec's, parse_message's): raw and source are added
+# once for the block's rows in order (``_block_table``).
+PART_SCHEMA = pa.schema([f for f in DECODED_SCHEMA if f.name not in ("raw", "source")])
 _row_of_dict = itemgetter(*ROW_FIELDS)
 # Places in a Row of the fields read from rows one by one.
 MSGID, MSGTYPE, MSGTIME, COVERAGE = (
@@ -189,7 +192,7 @@ def rows_table(
 
 
 def _parsed_table(rows: list[Row], records: list[RawRecord], tz: zoneinfo.ZoneInfo) -> pa.Table:
-    """The rows ``parse_message`` made of records of other shapes, as DECODED_SCHEMA."""
+    """The rows ``parse_message`` made of records of other shapes, as PART_SCHEMA."""
     table = rows_table(
         rows,
         [record.raw for record in records],
@@ -197,7 +200,8 @@ def _parsed_table(rows: list[Row], records: list[RawRecord], tz: zoneinfo.ZoneIn
         msgindex.msgid_hashes([row[MSGID] for row in rows]),
     )
     dates = local_dates(np.asarray([row[MSGTIME] for row in rows], np.int64), tz)
-    return table.append_column(DECODED_SCHEMA.field(DATE_COLUMN), dates)
+    table = table.append_column(DECODED_SCHEMA.field(DATE_COLUMN), dates)
+    return table.drop_columns(["raw", "source"])
 
 
 def other_row(record: RawRecord, now_ms: int) -> tuple[RawRecord, Row | RecordError]:
@@ -253,15 +257,16 @@ def decode_blocks(
     kept = _KeptRejects(stored_rejects)
     for block in blocks:
         size = len(block.raws)
+        whole = pa.array(block.raws, pa.large_binary())
         if block.specials:  # only records without an error are read
             readable = np.asarray([i for i in range(size) if block.record(i).error is None], np.int64)
-            parsed, by_arrow = common_rows([block.raws[i] for i in readable], latest_ms)
+            parsed, by_arrow = common_rows([block.raws[i] for i in readable], latest_ms, whole.take(readable))
             by_arrow = readable[by_arrow]
         else:
-            parsed, by_arrow = common_rows(block.raws, latest_ms)
+            parsed, by_arrow = common_rows(block.raws, latest_ms, whole)
         left = np.ones(size, bool)
         left[by_arrow] = False
-        parts = [_arrow_table(parsed, block, by_arrow, tz)]
+        parts = [_arrow_table(parsed, tz)]
         places = [by_arrow]
         common: list[CommonRecord] = []
         taken: list[int] = []  # the places in ``block`` of ``common``
@@ -284,18 +289,36 @@ def decode_blocks(
             parsed_records.append(record)
             parsed_at.append(index)
         if common:
-            parts.append(_common_table(common, [block.record(i) for i in taken], tz))
+            parts.append(_common_table(common, tz))
             places.append(np.asarray(taken, np.int64))
         if parsed:
             parts.append(_parsed_table(parsed, parsed_records, tz))
             places.append(np.asarray(parsed_at, np.int64))
-        if len(parts) > 1:  # the rows of msgspec and parse_message among Arrow's, in input order
-            tables.append(pa.concat_tables(parts).take(np.argsort(np.concatenate(places), kind="stable")))
-        else:
-            tables.append(parts[0])
+        tables.append(_block_table(block, whole, parts, places))
         count += size
     table = pa.concat_tables(tables) if tables else DECODED_SCHEMA.empty_table()
     return DecodedFile(name, count, table, others, kept.omitted)
+
+
+def _block_table(
+    block: RecordBlock, whole: pa.LargeBinaryArray, parts: list[pa.Table], places: list[np.ndarray]
+) -> pa.Table:
+    """A block's rows in input order (DECODED_SCHEMA): ``parts`` (PART_SCHEMA: Arrow's rows, then
+    msgspec's and parse_message's) are made of the records at ``places`` of ``block``; their rows
+    are put in order, and the raw records and sources are cut once for the rows kept, ``whole``
+    being the block's records, rather than made for each part and reordered with it (a copy of
+    every record's bytes, a tenth of the decoding)."""
+    kept = np.concatenate(places)
+    if len(parts) > 1:  # the rows of msgspec and parse_message among Arrow's
+        order = np.argsort(kept, kind="stable")
+        rows, kept = pa.concat_tables(parts).take(order), kept[order]
+    else:
+        rows = parts[0]
+    columns = dict(zip(rows.column_names, rows.columns, strict=True))
+    kept_raws = whole if len(kept) == len(whole) else whole.take(kept)
+    columns["raw"] = kept_raws.cast(pa.string())  # a row's record is valid UTF-8
+    columns["source"] = _sources(block.files_at(kept.tolist()), np.asarray(block.lines)[kept])
+    return pa.table([columns[f.name] for f in DECODED_SCHEMA], schema=DECODED_SCHEMA)
 
 
 class _KeptRejects:
@@ -349,8 +372,9 @@ def _sources(files: list[str], lines: Sequence[int] | np.ndarray) -> pa.Array:
     return pc.binary_join_element_wise(names, line_texts, ":")
 
 
-def _common_table(common: list[CommonRecord], taken: list[RawRecord], tz: zoneinfo.ZoneInfo) -> pa.Table:
-    """The rows of common-shape records, a column at a time (what ``common_row`` would make of each)."""
+def _common_table(common: list[CommonRecord], tz: zoneinfo.ZoneInfo) -> pa.Table:
+    """The rows of common-shape records, a column at a time (what ``common_row`` would make of each),
+    as PART_SCHEMA."""
     senders = [r.sender for r in common]
     kinds = {sender: sender_kind(sender) for sender in set(senders)}
     texts, coverages = common_texts(common)
@@ -369,12 +393,10 @@ def _common_table(common: list[CommonRecord], taken: list[RawRecord], tz: zonein
         "text": texts,
         "text_coverage": coverages,
         "pre_msgid": pa.nulls(len(common), pa.string()),
-        "raw": pa.array([r.raw for r in taken], pa.binary()).cast(pa.string()),  # checks the UTF-8
-        "source": _sources([r.file for r in taken], [r.line for r in taken]),
         HASH_COLUMN: msgindex.msgid_hashes(msgids),
         DATE_COLUMN: local_dates(np.asarray(msgtimes, np.int64), tz),
     }
-    return pa.table([columns[f.name] for f in DECODED_SCHEMA], schema=DECODED_SCHEMA)
+    return pa.table([columns[f.name] for f in PART_SCHEMA], schema=PART_SCHEMA)
 
 
 def local_dates(msgtimes: np.ndarray, tz: zoneinfo.ZoneInfo) -> pa.Array:
@@ -398,16 +420,15 @@ def local_dates(msgtimes: np.ndarray, tz: zoneinfo.ZoneInfo) -> pa.Array:
 _NO_TOLIST = pa.scalar([], pa.list_(pa.string()))
 
 
-def _arrow_table(parsed: pa.Table, block: RecordBlock, places: np.ndarray, tz: zoneinfo.ZoneInfo) -> pa.Table:
-    """The rows of the common-shape records at ``places`` of ``block`` read by Arrow (``common_rows``):
-    ``_common_table``'s, made from Arrow's columns."""
+def _arrow_table(parsed: pa.Table, tz: zoneinfo.ZoneInfo) -> pa.Table:
+    """The rows of the common-shape records read by Arrow (``common_rows``): ``_common_table``'s, made
+    from Arrow's columns."""
     column = {name: parsed.column(name).combine_chunks() for name in parsed.column_names}
     senders = column["from"]
     encoded = senders.dictionary_encode()  # each distinct sender's kind asked once
     kinds = pa.array([sender_kind(sender) for sender in encoded.dictionary.to_pylist()], pa.string())
     texts, coverages = common_text_columns(column["msgtype"], column["text"])
     tolist = column["tolist"]
-    files = block.files_at(places.tolist())
     columns: dict[str, Any] = {
         "msgid": column["msgid"],
         "seq": column["seq"],
@@ -421,12 +442,10 @@ def _arrow_table(parsed: pa.Table, block: RecordBlock, places: np.ndarray, tz: z
         "text": texts,
         "text_coverage": coverages,
         "pre_msgid": pa.nulls(len(senders), pa.string()),
-        "raw": column["raw"],
-        "source": _sources(files, np.asarray(block.lines)[places] if len(places) else []),
         HASH_COLUMN: msgindex.msgid_hashes(column["msgid"]),
         DATE_COLUMN: local_dates(column["msgtime"].to_numpy(), tz),
     }
-    return pa.table([columns[f.name] for f in DECODED_SCHEMA], schema=DECODED_SCHEMA)
+    return pa.table([columns[f.name] for f in PART_SCHEMA], schema=PART_SCHEMA)
 
 
 @dataclass

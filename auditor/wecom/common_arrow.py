@@ -51,18 +51,19 @@ DEEP = 256
 MIN_TRIED = 16  # a refused block is halved down to this many records, which msgspec then reads
 
 
-def common_rows(raws: list[bytes], latest_ms: int) -> tuple[pa.Table, np.ndarray]:
+def common_rows(
+    raws: list[bytes], latest_ms: int, raw: pa.LargeBinaryArray | None = None
+) -> tuple[pa.Table, np.ndarray]:
     """(table, positions): the records at ``positions`` (ascending) of ``raws`` are of the common
-    shape, and ``table`` holds them as ``common_record`` would read them (ARROW_SCHEMA, plus ``raw``
-    as a string column); ``latest_ms``: the latest msgtime accepted."""
-    raw = pa.array(raws, pa.large_binary())
+    shape, and ``table`` holds them as ``common_record`` would read them (ARROW_SCHEMA); ``latest_ms``:
+    the latest msgtime accepted; ``raw``: ``raws`` as an array, when the caller made one."""
+    if raw is None:
+        raw = pa.array(raws, pa.large_binary())
     try:
-        texts = raw.cast(pa.large_string())
+        raw.cast(pa.large_string())  # checks the UTF-8, copies nothing
         valid = None
     except pa.ArrowInvalid:  # rare: which records are not UTF-8 (Arrow's reader does not check)
         valid = np.asarray([utf8(r) for r in raws], bool)
-        texts = pa.array([r if ok else b"" for r, ok in zip(raws, valid, strict=True)], pa.large_binary())
-        texts = texts.cast(pa.large_string())
     tried = _tried(raws, raw, valid)
     pieces = _read(raws, tried, b"\n".join(raws) if len(tried) == len(raws) else None)
     if not pieces:
@@ -73,12 +74,10 @@ def common_rows(raws: list[bytes], latest_ms: int) -> tuple[pa.Table, np.ndarray
     kept = _accepted(table, latest_ms).to_numpy(zero_copy_only=False)
     if not kept.all():  # nearly always all are: no copy of the table then
         table, where = table.filter(kept), where[kept]
-    # ``where`` ascends (runs of ``tried`` in order): every record read is all of them, in order
-    picked = texts if len(where) == len(raws) else texts.take(where)
-    return table.append_column("raw", picked.cast(pa.string())), where
+    return table, where
 
 
-_EMPTY = ARROW_SCHEMA.append(pa.field("raw", pa.string())).empty_table()
+_EMPTY = ARROW_SCHEMA.empty_table()
 
 
 def _tried(raws: list[bytes], raw: pa.LargeBinaryArray, valid: np.ndarray | None) -> np.ndarray:
