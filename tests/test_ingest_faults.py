@@ -579,7 +579,7 @@ def test_msgid_hashes_are_pinned_and_the_same_from_a_list_or_an_arrow_column(msg
 
 def test_a_full_disk_fails_the_lake_write_and_the_rerun_stores_everything(ws, tmp_path, monkeypatch):
     """The write runs in the writer thread; its error still ends the run, nothing half-written stays,
-    and the index holds nothing of it."""
+    the index holds nothing of it, and the file has no ledger."""
     path = write_jsonl(tmp_path / "a.jsonl", [message(f"m{i}", msgtime=BASE_MS + i) for i in range(5)])
 
     def full(*args, **kwargs):
@@ -590,9 +590,11 @@ def test_a_full_disk_fails_the_lake_write_and_the_rerun_stores_everything(ws, tm
     with pytest.raises(OSError, match="No space left"):
         ingest(ws, [path])
     assert not [p for p in ws.lake.rglob("*") if p.is_file() and "messages" in p.parts]
+    assert not list(ws.files_dir.glob("*"))  # no ledger, no temporary
     monkeypatch.undo()
     summary = ingest(ws, [path]).summary()
     assert (summary["records"], summary["accepted"], summary["duplicates"]) == (5, 5, 0)
+    assert [p.name for p in ws.files_dir.iterdir()] == [f"{summary['by_file'][0]['sha256']}.json"]
     stored = lake.read_partition(ws.messages_dir, "2026-11-16", lake.MESSAGE_SCHEMA, ["msgid"])
     assert sorted(stored.column("msgid").to_pylist()) == [f"m{i}" for i in range(5)]
 
