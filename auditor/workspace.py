@@ -10,7 +10,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from auditor import atomic, lake
+from auditor import atomic  # not lake (pyarrow): the methods reading it import it, see groups()
 from auditor.config import DEFAULT_TOML, load_config
 from auditor.errors import AuditorError
 from auditor.lock import workspace_lock
@@ -104,14 +104,22 @@ class Workspace:
 
     def groups(self) -> dict[str, dict[str, Any]]:
         """Group facts by room id, from the lake."""
+        # Imported here: the command line imports this module before it knows its command, and
+        # ingest starts its decoding workers' fork server before it imports pyarrow (0.14 s sooner).
+        from auditor import lake
+
         table = lake.read_single(self.groups_dir / "groups.parquet", lake.GROUP_SCHEMA)
         return {g["roomid"]: g for g in table.to_pylist()}
 
     def members(self) -> list[dict[str, Any]]:
+        from auditor import lake
+
         return lake.read_single(self.members_dir / "members.parquet", lake.MEMBER_SCHEMA).to_pylist()
 
     def roster(self) -> dict[str, dict[str, Any]]:
         """The HR roster by user id, from the lake."""
+        from auditor import lake
+
         table = lake.read_single(self.roster_dir / "roster.parquet", lake.ROSTER_SCHEMA)
         return {p["userid"]: p for p in table.to_pylist()}
 
