@@ -9,10 +9,11 @@ Every stage runs on the realistic archive (`auditor sample --realism real`: real
 sentences, most texts distinct). The template archive (a few dozen lines with names swapped in,
 few distinct texts) follows as second rows for ingest, the naive baseline and the audit, so the
 two can be compared; each row shows its archive's distinct-text ratio, and its ratio is to the
-baseline on the same archive. The baseline and the audit run in turn ``--rounds`` times: their rows
-are the median runs, and the audit's ratio is also given round by round. Prints a table and writes
-benchmarks/results.json. Archives are generated once per size and realism into .bench-data/ and
-reused (a link to another checkout's .bench-data/<name> is used as it is).
+baseline on the same archive. Ingest runs ``--rounds`` times, and the baseline and the audit in
+turn as many: their rows are the median runs, and ingest's rate and the audit's ratio are also given
+round by round. Prints a table and writes benchmarks/results.json. Archives are generated once per
+size and realism into .bench-data/ and reused (a link to another checkout's .bench-data/<name> is
+used as it is).
 
 ``--scaling`` adds how the audit scales: the realistic archive audited on 1 worker, 2 workers and
 a Dask LocalCluster of 4 single-threaded workers, each the best of ``--repeat`` runs, with CPU
@@ -153,6 +154,14 @@ def table(results: dict[str, dict[str, dict]], texts: dict[str, dict], args: arg
             f"max {t['max_chars']} characters"
         )
     for realism, stages in results.items():
+        ingest = stages["ingest"]
+        rates = [ingest["messages"] / seconds for seconds in sorted(ingest["runs_seconds"], reverse=True)]
+        lines.append(
+            f"{realism} archive, ingest round by round (its row is the median run): "
+            + ", ".join(f"{rate:,.0f}" for rate in rates)
+            + " messages/s"
+        )
+    for realism, stages in results.items():
         ratios = stages["audit (all detectors)"]["paired_ratios"]
         lines.append(
             f"{realism} archive, audit × baseline round by round ({len(ratios)} rounds, each stage's row "
@@ -187,9 +196,17 @@ def measure(data: Path, workspace: Path, workers: list[str], full: bool, rounds:
     """Every stage on one archive (``full``), or ingest, the baseline and the audit only."""
     manifest = data / "manifest.json"
     results: dict[str, dict] = {}
-    print(f"{data.name}: ingest …", flush=True)
-    run("cli", "-w", str(workspace), "init")  # only `init` creates a workspace
-    results["ingest"] = run("cli", "-w", str(workspace), "ingest", str(data / "exports"))
+    # Ingest ``rounds`` times, each into a fresh workspace (the first one's is audited): its row is the
+    # median run, as the baseline's and the audit's are.
+    ingests = []
+    for number in range(rounds):
+        print(f"{data.name}: ingest, round {number + 1} of {rounds} …", flush=True)
+        target = workspace if number == 0 else workspace.with_name(f"{workspace.name}-ingest-{number}")
+        run("cli", "-w", str(target), "init")  # only `init` creates a workspace
+        ingests.append(run("cli", "-w", str(target), "ingest", str(data / "exports")))
+        if target != workspace:
+            shutil.rmtree(target)
+    results["ingest"] = median_run(ingests)
     # The baseline and the audit in turn, ``rounds`` times: each row is its median run, and the audit's
     # ratio is taken round by round, so a slower or faster stretch of a shared machine moves both.
     pairs = []
@@ -342,7 +359,7 @@ def main() -> None:
     parser.add_argument("--only-scaling", action="store_true", help="the scaling rows only")
     parser.add_argument("--repeat", type=int, default=2, help="runs per scaling row (the best counts)")
     parser.add_argument(
-        "--rounds", type=int, default=3, help="baseline-and-audit rounds (the medians and the paired ratios)"
+        "--rounds", type=int, default=3, help="rounds of ingest, and of the baseline and the audit (medians)"
     )
     parser.add_argument(
         "--nightly-10m",
