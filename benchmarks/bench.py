@@ -188,7 +188,7 @@ def table(results: dict[str, dict[str, dict]], texts: dict[str, dict], args: arg
 def median_run(runs: list[dict]) -> dict:
     """The run of median seconds (of an even number, the slower middle one), with every run's seconds."""
     chosen = dict(sorted(runs, key=lambda r: r["seconds"])[len(runs) // 2])
-    chosen["runs_seconds"] = sorted(round(r["seconds"], 2) for r in runs)
+    chosen["runs_seconds"] = sorted(round(r["seconds"], 3) for r in runs)
     return chosen
 
 
