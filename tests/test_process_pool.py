@@ -15,6 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -254,7 +255,13 @@ if __name__ == "__main__":
     ("operator_choice", "expected"),
     [
         (None, ["system", "mimalloc", "system"]),
-        ("jemalloc", ["jemalloc", "jemalloc", "system"]),
+        pytest.param(
+            "jemalloc",
+            ["jemalloc", "jemalloc", "system"],
+            marks=pytest.mark.skipif(
+                "jemalloc" not in pa.supported_memory_backends(), reason="this pyarrow has no jemalloc"
+            ),
+        ),
     ],
 )
 def test_each_process_allocates_with_the_arrow_pool_made_for_its_work(tmp_path, operator_choice, expected):
